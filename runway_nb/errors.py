@@ -1,0 +1,190 @@
+"""Typed exceptions. Every message is built from data we control; none carries the API key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "RunwayError",
+    "ValidationError",
+    "APIError",
+    "ConnectionError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "RateLimitError",
+    "DailyLimitError",
+    "ServerError",
+    "TimeoutError",
+    "OutcomeUnknownError",
+    "TaskFailedError",
+    "TaskCancelledError",
+    "failure_hint",
+]
+
+
+class RunwayError(Exception):
+    """Base class of every error runway-nb raises."""
+
+
+class ValidationError(RunwayError, ValueError):
+    """Bad input, caught before any request is sent (no credits spent).
+
+    ``field`` is the request field, ``value`` what was given and ``allowed`` a description
+    of what is accepted.
+    """
+
+    def __init__(self, field: str, value: Any, allowed: Any, message: str | None = None):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        if message is None:
+            message = f"{field}={_short(value)} is not allowed; allowed: {_allowed_text(allowed)}"
+        super().__init__(message)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 15] + f"...({len(text)} chars)"
+
+
+def _allowed_text(allowed: Any) -> str:
+    if isinstance(allowed, (list, tuple, set, frozenset)):
+        items = list(allowed)
+        if len(items) > 30:
+            return ", ".join(str(a) for a in items[:30]) + f", ... ({len(items)} in all)"
+        return ", ".join(str(a) for a in items)
+    return str(allowed)
+
+
+class APIError(RunwayError):
+    """The server answered with an error, or could not be reached."""
+
+    status_code: int | None = None
+
+    def __init__(self, message: str, *, status_code: int | None = None, body: Any = None):
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+        self.body = body
+
+
+class ConnectionError(APIError):  # noqa: A001 - mirrors httpx/SDK naming inside our namespace
+    """The request could not reach the server (connection refused, reset, DNS)."""
+
+
+class BadRequestError(APIError):
+    """HTTP 400: the server rejected the input. ``issues`` is Runway's list, when given."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, status_code: int | None = 400, body: Any = None,
+                 issues: list[dict] | None = None):
+        super().__init__(message, status_code=status_code, body=body)
+        self.issues = issues or []
+
+
+class AuthenticationError(APIError):
+    """HTTP 401: the key is missing, malformed, disabled, or meant for another host."""
+
+    status_code = 401
+
+
+class PermissionDeniedError(APIError):
+    status_code = 403
+
+
+class NotFoundError(APIError):
+    """HTTP 404: no such task (never existed, deleted, or cancelled)."""
+
+    status_code = 404
+
+
+class RateLimitError(APIError):
+    """HTTP 429. ``retry_after`` is in seconds when the server said."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, status_code: int | None = 429, body: Any = None,
+                 retry_after: float | None = None):
+        super().__init__(message, status_code=status_code, body=body)
+        self.retry_after = retry_after
+
+
+class DailyLimitError(RateLimitError):
+    """HTTP 429 on create because the account's daily generation limit is reached.
+
+    Retrying does not help until the rolling 24 h window frees a slot.
+    """
+
+
+class ServerError(APIError):
+    """HTTP 5xx."""
+
+
+class TimeoutError(RunwayError):  # noqa: A001
+    """Waiting for a task, or for an answer, took longer than allowed."""
+
+    def __init__(self, message: str, task: Any = None):
+        super().__init__(message)
+        self.task = task
+
+
+class OutcomeUnknownError(RunwayError):
+    """A create request may have reached the server, but no answer came back.
+
+    It is not resent (a second POST could create and bill a second task). The task may exist:
+    check the account's tasks in Runway's dashboard, or the runway-nb journal, before retrying.
+    """
+
+    def __init__(self, message: str, *, endpoint: str, cause: BaseException | None = None):
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.__cause__ = cause
+
+
+_HINTS: list[tuple[str, str]] = [
+    ("SAFETY.INPUT", "Content moderation rejected an input (prompt or media). Rephrase or change "
+                     "the input; retrying the same request will fail again and still costs credits."),
+    ("SAFETY.OUTPUT", "Content moderation rejected the generated output. A different prompt or seed "
+                      "may pass; repeated moderation failures can get an account suspended."),
+    ("INTERNAL.BAD_OUTPUT", "The output was rejected for quality. Overlaid text or graphics in an "
+                            "input image often cause this; retrying rarely helps without changing inputs."),
+    ("INPUT_PREPROCESSING.SAFETY", "Content moderation rejected the prompt text. Rephrase it."),
+    ("INPUT_PREPROCESSING", "Preparing the inputs failed on Runway's side. Retry after a short wait."),
+    ("ASSET.INVALID", "An input file was not usable (format, duration, resolution or Content-Type). "
+                      "Fix the input and submit again."),
+    ("THIRD_PARTY", "The partner model behind this request was unavailable. Retry after a delay."),
+    ("INTERNAL", "Runway had an internal error. Retrying the same request usually works."),
+]
+
+
+def failure_hint(failure_code: str | None) -> str:
+    """A plain-language explanation of a Runway failure code family."""
+    code = (failure_code or "INTERNAL").upper()
+    for prefix, hint in _HINTS:
+        if code == prefix or code.startswith(prefix + ".") or code.startswith(prefix):
+            return hint
+    return "The task failed. Check the failure text; retrying may or may not help."
+
+
+class TaskFailedError(RunwayError):
+    """A task ended FAILED. ``task`` is the final :class:`runway_nb.Task`."""
+
+    def __init__(self, task: Any):
+        self.task = task
+        self.failure = getattr(task, "failure", None)
+        self.failure_code = getattr(task, "failure_code", None)
+        self.hint = failure_hint(self.failure_code)
+        code = f" [{self.failure_code}]" if self.failure_code else ""
+        super().__init__(f"Task {getattr(task, 'id', '?')} failed{code}: {self.failure or 'no reason given'}. {self.hint}")
+
+
+class TaskCancelledError(RunwayError):
+    """Raised by ``wait(raise_on_failure=True)`` when the task ended CANCELLED."""
+
+    def __init__(self, task: Any):
+        self.task = task
+        super().__init__(f"Task {getattr(task, 'id', '?')} was cancelled.")
