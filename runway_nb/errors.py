@@ -16,6 +16,8 @@ __all__ = [
     "RateLimitError",
     "DailyLimitError",
     "ServerError",
+    "ResponseFormatError",
+    "TaskNotVisibleError",
     "TimeoutError",
     "OutcomeUnknownError",
     "TaskFailedError",
@@ -122,6 +124,17 @@ class DailyLimitError(RateLimitError):
 
 class ServerError(APIError):
     """HTTP 5xx."""
+
+
+class ResponseFormatError(APIError):
+    """The server answered 2xx, but not with a task this dialect can read."""
+
+
+class TaskNotVisibleError(NotFoundError):
+    """CometAPI's ``task_not_exist``: a just-created task is not visible yet.
+
+    The client treats it as PENDING for a bounded time after creation, then as not found.
+    """
 
 
 class TimeoutError(RunwayError):  # noqa: A001
