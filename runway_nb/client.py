@@ -77,7 +77,7 @@ class _BaseClient:
                  strict: bool = True, timeout: float | httpx.Timeout | None = None, max_retries: int = 4,
                  poll_floor: float | None = None, simulator: Any = None,
                  transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
-                 fill_defaults: bool = True, announce: bool = True):
+                 fill_defaults: bool = True, announce: bool = True, journal: Any = None):
         self.settings = _config.resolve(provider, api_key, base_url)
         self.provider = self.settings.provider.name
         self.strict = strict
@@ -87,8 +87,14 @@ class _BaseClient:
         self._transport = transport
         self._init_args = dict(provider=provider, api_key=api_key, base_url=base_url, strict=strict,
                                timeout=timeout, max_retries=max_retries, poll_floor=poll_floor,
-                               fill_defaults=fill_defaults, announce=False)
+                               fill_defaults=fill_defaults, announce=False, journal=journal)
         self._created: dict[str, float] = {}
+        # None: the default journal (unless RUNWAY_NB_JOURNAL=off); False: none; or a Journal.
+        if journal is None or journal is True:
+            from .journal import default_journal
+            journal = default_journal()
+        self.journal = journal or None
+        self._journal_seen: dict[str, tuple] = {}
         if self.settings.in_process_sim and transport is None:
             if simulator is None:
                 from .sim import default_simulator
@@ -175,6 +181,28 @@ class _BaseClient:
             credits = catalog.estimate_credits(draft.endpoint, draft.body) if draft.info else None
         return handle_cls(self, task_id, endpoint=draft.endpoint,
                           params=_request.display_params(draft.endpoint, draft.body), estimated_cost=credits)
+
+    def _journal_begin(self, draft: _request.Draft) -> int | None:
+        if self.journal is None:
+            return None
+        return self.journal.begin(provider=self.provider, base_url=self.settings.base_url, endpoint=draft.endpoint,
+                                  params=_request.display_params(draft.endpoint, draft.body))
+
+    def _journal_end(self, rowid: int | None, handle: Any = None, error: BaseException | None = None) -> None:
+        if self.journal is None or rowid is None:
+            return
+        if handle is not None:
+            self.journal.created(rowid, handle.id, handle.estimated_cost)
+        elif error is not None:
+            self.journal.create_failed(rowid, error, outcome_unknown=isinstance(error, errors.OutcomeUnknownError))
+
+    def _journal_task(self, task: Task) -> None:
+        if self.journal is None:
+            return
+        seen = (task.status, task.progress, len(task.outputs))
+        if self._journal_seen.get(task.id) != seen:
+            self._journal_seen[task.id] = seen
+            self.journal.update(task, self.settings.base_url)
 
     def _client_kwargs(self) -> dict:
         return dict(base_url=self.settings.base_url, headers=self._headers(), timeout=self._timeout,
@@ -280,6 +308,17 @@ class Runway(_BaseClient):
         draft = self._draft(endpoint, params)
         for placeholder, prepared in list(draft.pending.items()):
             draft.fill(placeholder, self._resolve_media(prepared, placeholder))
+        rowid = self._journal_begin(draft)
+        try:
+            handle = self._post_create(draft)
+        except BaseException as exc:
+            self._journal_end(rowid, error=exc)
+            raise
+        self._journal_end(rowid, handle)
+        return handle
+
+    def _post_create(self, draft: _request.Draft) -> "TaskHandle":
+        endpoint = draft.endpoint
         url = self._create_url(endpoint)
         what = f"POST {url}"
         attempt = 0
@@ -342,12 +381,14 @@ class Runway(_BaseClient):
         url = self.settings.provider.task_url(task_id)
         try:
             response = self._read("GET", url, f"GET task {task_id}")
-            return self._parse(_json(response, f"GET task {task_id}"))
+            task = self._parse(_json(response, f"GET task {task_id}"))
         except errors.NotFoundError:
             pending = self._not_visible_task(task_id)
             if pending is not None:
                 return pending
             raise
+        self._journal_task(task)
+        return task
 
     def cancel_task(self, task_id: str) -> None:
         if not self.settings.provider.cancel:
@@ -394,7 +435,10 @@ class Runway(_BaseClient):
         for url in task.outputs:
             data, ctype = self._download(url)
             blobs.append((url, data, ctype))
-        return _write_outputs(Path(folder), task, params or {}, blobs)
+        paths = _write_outputs(Path(folder), task, params or {}, blobs)
+        if self.journal is not None:
+            self.journal.set_files(task.id, [p.resolve() for p in paths])
+        return paths
 
 
 class TaskHandle:
@@ -570,6 +614,17 @@ class AsyncRunway(_BaseClient):
         draft = self._draft(endpoint, params)
         for placeholder, prepared in list(draft.pending.items()):
             draft.fill(placeholder, await self._resolve_media(prepared, placeholder))
+        rowid = self._journal_begin(draft)
+        try:
+            handle = await self._post_create(draft)
+        except BaseException as exc:
+            self._journal_end(rowid, error=exc)
+            raise
+        self._journal_end(rowid, handle)
+        return handle
+
+    async def _post_create(self, draft: _request.Draft) -> "AsyncTaskHandle":
+        endpoint = draft.endpoint
         url = self._create_url(endpoint)
         what = f"POST {url}"
         attempt = 0
@@ -630,12 +685,14 @@ class AsyncRunway(_BaseClient):
         url = self.settings.provider.task_url(task_id)
         try:
             response = await self._read("GET", url, f"GET task {task_id}")
-            return self._parse(_json(response, f"GET task {task_id}"))
+            task = self._parse(_json(response, f"GET task {task_id}"))
         except errors.NotFoundError:
             pending = self._not_visible_task(task_id)
             if pending is not None:
                 return pending
             raise
+        self._journal_task(task)
+        return task
 
     async def cancel_task(self, task_id: str) -> None:
         if not self.settings.provider.cancel:
@@ -681,7 +738,10 @@ class AsyncRunway(_BaseClient):
         for url in task.outputs:
             data, ctype = await self._download(url)
             blobs.append((url, data, ctype))
-        return await asyncio.to_thread(_write_outputs, Path(folder), task, params or {}, blobs)
+        paths = await asyncio.to_thread(_write_outputs, Path(folder), task, params or {}, blobs)
+        if self.journal is not None:
+            self.journal.set_files(task.id, [p.resolve() for p in paths])
+        return paths
 
 
 class AsyncTaskHandle(TaskHandle):
