@@ -1,0 +1,150 @@
+"""A real HTTP server (stdlib ``ThreadingHTTPServer``) in front of a :class:`SimApp`.
+
+``with SimServer(app) as server: ... server.url`` (port 0 picks a free port). The server runs in
+a background thread. HTTP/1.1 with keep-alive; a 'drop' fault closes the socket without an
+answer (clients see "server disconnected"). A 'drop_before' fault cannot refuse a connection
+that is already accepted, so over sockets it also closes it unanswered, before any handling.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from .app import SimApp, SimRequest
+
+__all__ = ["SimServer"]
+
+log = logging.getLogger("runway_nb.sim")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "runway-nb-sim"
+    sys_version = ""
+    app: SimApp  # set on the subclass made per server
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                line = self.rfile.readline()
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _dispatch(self) -> None:
+        body = self._read_body()
+        parts = urlsplit(self.path)
+        req = SimRequest(method=self.command, path=parts.path, query=parts.query,
+                         headers={k: v for k, v in self.headers.items()}, body=body)
+        resp = self.app.handle(req)
+        if resp.fault == "drop_before":
+            self._drop()
+            return
+        if resp.delay > 0:
+            time.sleep(resp.delay)
+        if resp.fault == "drop":
+            self._drop()
+            return
+        self.send_response(resp.status)
+        headers = dict(resp.headers)
+        if "Content-Length" not in headers:
+            headers["Content-Length"] = str(len(resp.body))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if resp.body and self.command != "HEAD":
+            try:
+                self.wfile.write(resp.body)
+            except (BrokenPipeError, ConnectionResetError):  # the browser stopped reading (seeking)
+                self.close_connection = True
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = do_OPTIONS = _dispatch
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        log.debug("sim http: " + format, *args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+
+class SimServer:
+    """Serve ``app`` on ``host:port`` (port 0 = any free port) from a background thread."""
+
+    def __init__(self, app: SimApp, host: str = "127.0.0.1", port: int = 0):
+        self.app = app
+        self.host = host
+        self.port = port
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("SimServer is not started")
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    def start(self) -> "SimServer":
+        if self._httpd is not None:
+            return self
+        handler = type("SimHandler", (_Handler,), {"app": self.app})
+        self._httpd = _Server((self.host, self.port), handler)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name=f"runway-sim-server:{self.port}", daemon=True)
+        self._thread.start()
+        if self.app.public_base_url is None:
+            self.app.public_base_url = self.url
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        if self.app.public_base_url == self.url:
+            self.app.public_base_url = None
+        httpd, self._httpd = self._httpd, None
+        httpd.shutdown()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "SimServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"SimServer({self.url if self._httpd else 'stopped'})"
