@@ -14,7 +14,8 @@ Choices worth knowing:
   A second ``DELETE`` answers 404 too.
 * Cancelling a task seen RUNNING is charged (Runway: no refund once RUNNING); cancelling a
   PENDING/THROTTLED task costs nothing. Moderation failures are charged (Runway: "same credit
-  cost as successful generations"); internal render failures are refunded (cost 0).
+  cost as successful generations"); internal render failures and unreadable inputs
+  (failureCode ASSET.INVALID, decided when PENDING ends) are refunded (cost 0).
 * Faults apply to the API routes only, never to ``/_sim/*`` (outputs, upload target, control).
 * Input media: ``data:`` URIs and ``runway://`` uploads are decoded and used; the simulator's own
   output URLs (any host, path ``/_sim/outputs/...``) are looked up locally, so chaining works;
@@ -397,14 +398,16 @@ class SimApp:
             log.warning("sim: no output size for %s/%s; using 1280x720", endpoint, model)
             width, height = 1280, 720
         duration = None
+        input_seconds = _probe_seconds(src_video) if src_video else None
+        extra = {"input_duration": input_seconds} if input_seconds else {}
         if out_kind == "video":
             try:
-                duration = catalog.output_duration(endpoint, body)
+                duration = catalog.output_duration(endpoint, body, **extra)
             except Exception:  # noqa: BLE001
                 duration = None
             duration = float(duration) if duration else 5.0
         try:
-            estimate = catalog.estimate_credits(endpoint, body)
+            estimate = catalog.estimate_credits(endpoint, body, **extra)
         except Exception:  # noqa: BLE001
             estimate = None
         estimate = float(estimate) if estimate is not None else 0.0
@@ -420,11 +423,12 @@ class SimApp:
             created_sim=now, pending_seconds=self.config.pending_seconds,
             run_seconds=float(self.config.run_seconds(model, endpoint, duration)),
             estimated_cost=estimate, seed=int(seed), out_kind=out_kind, out_size=(int(width), int(height)),
-            out_duration=duration, out_count=count, moderation=self._moderate(body), dialect=dialect,
+            out_duration=duration, out_count=count, dialect=dialect,
+            preset_failure=self._moderate(body) or _unreadable(src_image, src_video),
         )
         self.store.add(task)
         self.stats.count_create(endpoint)
-        if task.moderation is None:
+        if task.preset_failure is None:
             job = _RenderJob(out_kind, task.out_size, duration, _prompt(body), model, task.seed, count,
                              src_image, src_video)
             future = self._executor.submit(self._render, job)
@@ -618,8 +622,14 @@ class SimApp:
         body = self._body(req)
         today = datetime.now(timezone.utc).date()
         try:
-            start = _parse_date(body, "startDate") or today - timedelta(days=30)
-            before = _parse_date(body, "beforeDate") or start + timedelta(days=30)
+            start = _parse_date(body, "startDate")
+            before = _parse_date(body, "beforeDate")
+            if start is None and before is None:  # the last 30 days, today included
+                start, before = today - timedelta(days=29), today + timedelta(days=1)
+            elif start is None:
+                start = before - timedelta(days=30)
+            elif before is None:
+                before = start + timedelta(days=30)
         except ValueError as exc:
             raise ApiError(400, str(exc), [{"code": "invalid_string", "path": [str(exc).split(":")[0]],
                                             "message": "Invalid date"}]) from None
@@ -922,6 +932,34 @@ class _RenderJob:
         return h.hexdigest()
 
 
+def _unreadable(image: bytes | None, video: bytes | None) -> tuple[str, str] | None:
+    """A task failure (ASSET.INVALID) when an input's bytes are not a readable image/video."""
+    from . import media
+
+    for data, kind in ((image, "image"), (video, "video")):
+        if data is None:
+            continue
+        try:
+            info = media.probe(data)
+        except Exception:  # noqa: BLE001 - any decoder error means the same to the user
+            info = {}
+        if info.get("kind") not in ("image", "video") or (kind == "video" and info.get("kind") != "video"):
+            return (f"An input {kind} could not be read. Check its format and that it is not corrupted.",
+                    "ASSET.INVALID")
+    return None
+
+
+def _probe_seconds(data: bytes) -> float | None:
+    """Duration of an input video, when it can be read (for outputs that follow their input)."""
+    try:
+        from . import media
+
+        seconds = media.probe(data).get("duration")
+        return float(seconds) if seconds else None
+    except Exception:  # noqa: BLE001 - a placeholder-sized input is fine
+        return None
+
+
 def _prompt(body: dict[str, Any]) -> str:
     return str(body.get("promptText") or body.get("text_prompt") or "")
 
@@ -969,17 +1007,22 @@ def _issue_path(field_name: str) -> list[str | int]:
 
 def _validation_error(exc: Any) -> ApiError:
     field_name = str(getattr(exc, "field", "") or "")
-    value = getattr(exc, "value", None)
-    allowed = getattr(exc, "allowed", None)
     text = str(exc)
-    if value is None:
-        code = "invalid_type"
-    elif isinstance(allowed, (list, tuple, set, frozenset)):
-        code = "invalid_enum_value"
-    else:
-        code = "custom"
     message = text if not field_name or text.startswith(field_name) else f"{field_name}: {text}"
-    return ApiError(400, message, [{"code": code, "path": _issue_path(field_name), "message": text}])
+    issues = []
+    for sub in getattr(exc, "errors", None) or [exc]:
+        sub_field = str(getattr(sub, "field", "") or "")
+        sub_value = getattr(sub, "value", None)
+        sub_allowed = getattr(sub, "allowed", None)
+        if sub_value is None:
+            code = "invalid_type"
+        elif isinstance(sub_allowed, (list, tuple, set, frozenset)):
+            code = "invalid_enum_value"
+        else:
+            code = "custom"
+        path = [] if sub_field == "body" else _issue_path(sub_field)
+        issues.append({"code": code, "path": path, "message": str(sub)})
+    return ApiError(400, message, issues)
 
 
 def _fault_5xx(status: int) -> SimResponse:

@@ -63,7 +63,7 @@ class Task:
     out_size: tuple[int, int]
     out_duration: float | None
     out_count: int = 1
-    moderation: tuple[str, str] | None = None  # (failure text, failureCode) -> fails after PENDING
+    preset_failure: tuple[str, str] | None = None  # (failure, failureCode): fails when PENDING ends
     dialect: str = "official"  # where it was created: official | comet | useapi | makevid
     seq: int = 0
     status: str = "PENDING"
@@ -333,14 +333,15 @@ class TaskStore:
                 fin = self._finish_time(task)
                 if fin is not None and fin <= at:
                     self._complete(task, fin)
-        # 2. ... then tasks leaving PENDING join the queue (or fail moderation) ...
+        # 2. ... then tasks leaving PENDING join the queue (or fail: moderation, unreadable input) ...
         for task in list(self._active):
             if task.status == "PENDING" and task.created_sim + task.pending_seconds <= at:
-                if task.moderation is not None:
-                    task.failure, task.failure_code = task.moderation
+                if task.preset_failure is not None:
+                    task.failure, task.failure_code = task.preset_failure
                     task.finished_sim = at
                     self._set(task, "FAILED", at)
-                    self._charge(task, math.ceil(task.estimated_cost))
+                    charged = task.failure_code.startswith("SAFETY")  # moderated: charged as a success
+                    self._charge(task, math.ceil(task.estimated_cost) if charged else 0)
                     self._active.remove(task)
                 else:
                     self._set(task, "THROTTLED", at)
