@@ -6,6 +6,7 @@ Prints one line with the URL and how to point the official SDK at it; never prin
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -27,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pending-seconds", type=float, default=None, help="sim seconds in PENDING")
     p.add_argument("--run-seconds", type=float, default=None,
                    help="sim seconds every task runs (default: 8 for images, 20 + 4/s for videos)")
-    p.add_argument("--api-key", default=None,
-                   help="accept only this Bearer key (default: any non-empty key)")
+    p.add_argument("--api-key", default=os.environ.get("RUNWAY_NB_SIM_API_KEY"),
+                   help="accept only this Bearer key (default: $RUNWAY_NB_SIM_API_KEY, else any "
+                        "non-empty key)")
     p.add_argument("--credits", type=int, default=None, help="starting credit balance")
     p.add_argument("--daily-limit", type=int, default=None, help="creates per model per rolling day")
     p.add_argument("--fault-seed", type=int, default=None, help="seed of the fault RNG")
