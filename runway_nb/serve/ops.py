@@ -1,0 +1,139 @@
+"""The three operations both faces offer, on one :class:`~runway_nb.client.AsyncRunway`.
+
+REST and MCP differ only in how they receive arguments and render answers; what a GET,
+a DELETE or a create *does* lives here, once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import lru_cache
+from typing import Any
+
+from .. import _request, catalog, errors
+from ..client import AsyncRunway
+from .shape import CreatedOut, NotSupportedError, Scrubber, TaskOut, check_task_id, task_out
+
+__all__ = ["TaskOps", "MEDIA_SCHEMES"]
+
+# Media a caller of the adapter may pass: references the provider fetches itself. Local
+# paths and plain-http URLs are refused: the adapter must not read its own disk or fetch
+# from its own network on behalf of whoever can reach its port.
+MEDIA_SCHEMES = ("https://", "runway://", "data:")
+
+# Control arguments of ``client.create`` that a remote caller must not set.
+_RESERVED = {"strict", "fill_defaults", "fillDefaults"}
+
+
+@lru_cache(maxsize=1)
+def media_field_names() -> frozenset[str]:
+    names = set(_request.GENERIC_MEDIA)
+    for endpoint in catalog.ENDPOINTS:
+        for info in catalog.models(endpoint):
+            names.update(info.media_fields)
+    return frozenset(names)
+
+
+def _check_media(where: str, value: Any) -> None:
+    if isinstance(value, str):
+        if not value.strip()[:16].lower().startswith(MEDIA_SCHEMES):
+            raise errors.ValidationError(
+                where, value, "an https:// URL, a runway:// URI or a data: URI",
+                message=f"{where} must be an https:// URL, a runway:// upload URI or a data: URI "
+                        f"(the server does not read local files or plain-http URLs for its callers)")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_media(f"{where}[{i}]", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "uri" or isinstance(item, (list, dict)):
+                _check_media(f"{where}.{key}", item)
+    elif value is not None:
+        raise errors.ValidationError(where, value, "a URL string, a list of them, or {uri: ...} objects")
+
+
+def clean_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Params from a remote caller, checked: no control flags, media only as remote references."""
+    if not isinstance(params, dict):
+        raise errors.ValidationError("body", params, "a JSON object of request fields")
+    out: dict[str, Any] = {}
+    media = media_field_names()
+    for key, value in params.items():
+        if not isinstance(key, str) or not key:
+            raise errors.ValidationError("body", key, "field names that are non-empty strings")
+        if key in _RESERVED:
+            raise errors.ValidationError(key, value, "not settable through runway-nb serve (validation is "
+                                                     "always strict)")
+        if key == "endpoint":
+            continue
+        name = _request.camel(key)
+        if name in media:
+            _check_media(name, value)
+        out[key] = value
+    return out
+
+
+class TaskOps:
+    """GET, DELETE and create on the configured provider, answering our normalized shapes.
+
+    Every method raises our typed errors (:mod:`runway_nb.errors`); the faces map them with
+    :func:`runway_nb.serve.shape.error_answer`.
+    """
+
+    REMEMBER = 10_000  # estimated costs kept for tasks created here
+
+    def __init__(self, client: AsyncRunway):
+        self.client = client
+        self.provider = client.provider
+        self.scrub = Scrubber(client.settings.api_key, client.masked_key)
+        # Runway reports estimatedCost when a task is created, not when it is read: keep it,
+        # so a task created through this server shows it on every GET.
+        self._estimates: OrderedDict[str, float] = OrderedDict()
+
+    @property
+    def can_cancel(self) -> bool:
+        return bool(self.client.settings.provider.cancel)
+
+    @property
+    def can_create(self) -> bool:
+        return self.client.settings.provider.create_path is not None
+
+    async def get(self, task_id: Any) -> TaskOut:
+        task_id = check_task_id(task_id)
+        task = await self.client.get_task(task_id)
+        if task.estimated_cost is None and task_id in self._estimates:
+            task = task.model_copy(update={"estimated_cost": self._estimates[task_id]})
+        return task_out(task, self.provider)
+
+    async def cancel(self, task_id: Any) -> None:
+        """Cancel a running task or delete a finished one. Unlike ``client.cancel_task``, a
+        provider 404 is raised (NotFoundError), so a caller learns the id was unknown."""
+        task_id = check_task_id(task_id)
+        if not self.can_cancel:
+            raise NotSupportedError("provider", self.provider, "runway or sim",
+                                    message=f"provider {self.provider!r} offers no cancel/delete route")
+        url = self.client.settings.provider.task_url(task_id)
+        try:
+            await self.client._read("DELETE", url, f"DELETE task {task_id}")
+        finally:
+            # The client reads a 404 for a task it created less than 30 s ago as "not visible
+            # yet" (CometAPI's lag) and answers PENDING; after a DELETE the 404 is the truth.
+            self.client._created.pop(task_id, None)
+            self._estimates.pop(task_id, None)
+
+    async def create(self, endpoint: Any, params: dict[str, Any]) -> CreatedOut:
+        if not isinstance(endpoint, str) or endpoint not in catalog.ENDPOINTS:
+            raise errors.ValidationError("endpoint", endpoint, list(catalog.ENDPOINTS))
+        if not self.can_create:
+            raise NotSupportedError("provider", self.provider, "runway, sim or comet",
+                                    message=f"provider {self.provider!r} is read-only in runway-nb: "
+                                            f"it can get tasks but not create them")
+        handle = await self.client.create(endpoint, **clean_params(params))
+        if handle.estimated_cost is not None:
+            self._estimates[handle.id] = handle.estimated_cost
+            while len(self._estimates) > self.REMEMBER:
+                self._estimates.popitem(last=False)
+        shown = dict(handle.params)
+        shown.pop("endpoint", None)
+        return CreatedOut(id=handle.id, endpoint=endpoint, model=handle.model, params=shown,
+                          estimatedCost=handle.estimated_cost, provider=self.provider)
