@@ -144,6 +144,9 @@ def serve(args: argparse.Namespace) -> int:
     from . import errors
     from .serve.app import LOOPBACK_HOSTS, ServeOptions, Service
 
+    if args.port == args.mcp_port and args.port != 0:
+        print(f"runway-nb serve: --port and --mcp-port must differ (both are {args.port})", file=sys.stderr)
+        return 2
     options = ServeOptions(provider=args.provider, base_url=args.base_url, host=args.host, port=args.port,
                            mcp_port=args.mcp_port, sim_speed=args.sim_speed, max_retries=max(0, args.retries),
                            log_level=args.log_level, access_log=args.access_log)

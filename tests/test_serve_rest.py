@@ -173,6 +173,23 @@ def test_rate_limit_is_429_with_retry_after(http, sim):
     assert body["retryAfter"] == 7
 
 
+def test_a_long_retry_after_goes_back_to_the_caller_at_once(sim):
+    # With retries on, a short Retry-After is waited out, a long one is the caller's to honour.
+    running = start_in_thread(ServeOptions(provider="sim", simulator=sim, port=0, mcp_port=0, max_retries=2))
+    try:
+        with _http(running.rest_url) as http:
+            sim.configure(script=["429"], retry_after=0.2)
+            _assert_error(http.get(f"/v1/tasks/{uuid.uuid4()}"), 404)  # retried once, then the real answer
+            sim.configure(script=["429"], retry_after=30)
+            started = time.monotonic()
+            response = http.get(f"/v1/tasks/{uuid.uuid4()}")
+            assert time.monotonic() - started < 5
+            _assert_error(response, 429)
+            assert response.headers["retry-after"] == "30"
+    finally:
+        running.stop()
+
+
 @pytest.mark.parametrize("fault", ["502", "503", "504"])
 def test_upstream_5xx_is_502(http, sim, fault):
     sim.configure(script=[fault])

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import uvicorn
 
+from .. import _http
 from ..client import AsyncRunway
 from .mcp_tools import build_mcp_app
 from .ops import TaskOps
@@ -43,6 +44,7 @@ class ServeOptions:
     simulator: Any = None  # provider sim without base_url: this Simulator (default: a new one)
     sim_speed: float | None = None  # for a new simulator
     max_retries: int = 2  # a caller can retry too: keep the adapter's own waiting short
+    max_retry_after: float = 5.0  # a longer Retry-After goes back to the caller as a 429
     log_level: str = "warning"
     access_log: bool = False
 
@@ -137,7 +139,9 @@ class Service:
 
                 sim = Simulator(speed=o.sim_speed) if o.sim_speed else default_simulator()
             kw["simulator"] = sim
-        return AsyncRunway(**kw)
+        client = AsyncRunway(**kw)
+        client.policy = _http.RetryPolicy(max_retries=o.max_retries, max_retry_after=o.max_retry_after)
+        return client
 
     def _uvicorn(self, app: Any) -> _Server:
         config = uvicorn.Config(app, log_level=self.options.log_level, access_log=self.options.access_log,
@@ -155,6 +159,8 @@ class Service:
                   handle_signals: bool = False) -> None:
         """Bind both ports, serve until :meth:`request_stop` (or SIGINT/SIGTERM), then close."""
         o = self.options
+        if o.port == o.mcp_port and o.port != 0:
+            raise ValueError(f"the REST and MCP ports must differ (both are {o.port})")
         self.loop = asyncio.get_running_loop()
         self.client = self._make_client()
         try:
