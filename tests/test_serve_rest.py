@@ -436,9 +436,11 @@ def test_check_task_id_keeps_useapi_ids():
 
 
 def test_clean_params_refuses_local_media_and_control_flags():
-    ok = {"model": "gen4_turbo", "image": "https://example.com/a.png", "referenceImages": [{"uri": "data:image/png;base64,AA"}]}
+    ok = {"model": "gen4_turbo", "image": "https://example.com/a.png",
+          "referenceImages": [{"uri": "data:image/png;base64,AA"}]}
     assert clean_params(ok) == ok
-    for bad, field in (({"image": "photo.png"}, "promptImage"), ({"promptImage": "http://10.0.0.1/a.png"}, "promptImage"),
+    for bad, field in (({"image": "photo.png"}, "promptImage"),
+                       ({"promptImage": "http://10.0.0.1/a.png"}, "promptImage"),
                        ({"referenceImages": [{"uri": "/etc/passwd"}]}, "referenceImages[0].uri"),
                        ({"fill_defaults": False}, "fill_defaults")):
         with pytest.raises(errors.ValidationError) as info:
@@ -494,5 +496,5 @@ def test_cli_refuses_to_start_without_a_key_for_a_real_provider(tmp_path):
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     done = subprocess.run([sys.executable, "-m", "runway_nb.cli", "serve", "--provider", "runway", "--port", "0",
                            "--mcp-port", "0"], capture_output=True, env=env, cwd=tmp_path, timeout=60)
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stderr.decode()
     assert b"RUNWAYML_API_SECRET" in done.stderr and done.stdout == b""
