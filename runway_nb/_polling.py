@@ -2,72 +2,373 @@
 
 Polling is the whole cost of watching a task: every GET is a request, every second between a
 task finishing and the next GET is latency. Runway updates a task no more often than every
-five seconds, so we never poll one task more often than ``floor`` seconds. Within that rule:
+``floor`` seconds (5 s), so we never poll one task more often than that. Within that rule:
 
 - a just-created task is polled promptly (moderation and input errors show up early);
-- while RUNNING, the reported progress gives a rate; the next poll is aimed at the expected
-  finish (never later than ``max_interval``), then re-aimed with each new reading;
 - PENDING/THROTTLED back off geometrically (a throttled task can wait minutes for a slot);
-- a little jitter keeps many watched tasks from polling in lockstep.
+- while RUNNING, each progress reading bounds when that value was published: a value first
+  seen at ``t``, after a poll at ``t_prev`` that did not show it, appeared in
+  ``(max(t_prev, t - floor), t]`` (progress moves once per ``floor``). From these windows we
+  bound the finish ``start + run``, for a few common curve shapes ``progress = shape(elapsed /
+  run)`` (linear, ease-in/out, ease-out, ease-in):
+
+  1. *stepped publishing*: when progress is published every ``floor`` seconds from the start
+     (as Runway says it updates, and as the simulator does), the k-th value is
+     ``shape(k * floor / run)``, so two readings fix ``run`` almost exactly and each reading
+     narrows ``start``; we take readings at times that halve what is still unknown;
+  2. otherwise (the windows admit no whole number of steps), ``start`` and ``run`` form a
+     two-variable linear program whose vertices bound the finish;
+  3. when no shape fits at all (an irregular curve), a least-squares line, give or take a floor.
+
+  A shape the readings rule out is dropped for good;
+- far from the finish we take a reading part of the way there (at most ``max_interval`` away);
+  once the finish is pinned down, or close, one poll is aimed just after its latest bound;
+- an unknown status keeps being polled, calmly; jitter keeps many watched tasks from polling
+  in lockstep.
+
+The schedule works in whatever clock it is given (``time.monotonic()`` seconds); ``first`` and
+``max_interval`` default to multiples of ``floor``, so a simulator with a sped-up clock (a floor
+of 5 simulated seconds) gets the same behaviour in its own time.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .task import PENDING, RUNNING, THROTTLED, Task
+
+__all__ = ["PollSchedule", "SHAPES"]
+
+# Inverse progress curves: the fraction of the run at which progress ``p`` is reached.
+SHAPES: dict[str, Callable[[float], float]] = {
+    "linear": lambda p: p,
+    "ease_in_out": lambda p: 0.5 - math.sin(math.asin(1.0 - 2.0 * p) / 3.0),  # p = 3f² - 2f³
+    "ease_out": lambda p: 1.0 - math.sqrt(1.0 - p),  # p = 1 - (1 - f)²
+    "ease_in": lambda p: math.sqrt(p),  # p = f²
+}
+
+CAP = 0.99  # progress at or above this may be a display cap ("99%" until done): not fitted
+FIRST_FRACTION = 0.4  # default first poll: 0.4 floor (2 s at Runway's 5 s)
+MAX_FRACTION = 12.0  # default max_interval: 12 floors (60 s)
+KEEP_POINTS = 8  # readings used in a fit: the first ones and the latest ones
+MAX_STEPS = 400  # step counts tried for one reading before giving up on stepped publishing
+FRESH = 0.1  # in floors: how closely a value computed per request is tied to its reading
+MAX_FITS = 3  # more step counts than this fitting the readings: stepped publishing tells nothing
+INF = math.inf
+
+
+@dataclass
+class _Point:
+    lo: float  # the value was published after lo ...
+    hi: float  # ... and at or before hi
+    p: float
+
+
+@dataclass
+class _Span:
+    finish: tuple[float, float]
+    start: tuple[float, float] | None = None  # known for stepped publishing
 
 
 @dataclass
 class PollSchedule:
     floor: float = 5.0  # Runway's own update interval
-    first: float = 2.0  # first poll after creation
-    max_interval: float = 30.0
+    first: float | None = None  # first poll after creation; default 0.4 * floor
+    max_interval: float | None = None  # longest wait between polls; default 12 * floor
     jitter: float = 0.1
     rng: random.Random = field(default_factory=random.Random)
+    aim_margin: float = 0.04  # in floors: poll this long after the latest possible finish
+    sharp: float = 0.2  # in floors: a finish known this closely is aimed at directly
+    approach: float = 0.6  # far from the finish, wait this fraction of the time left
+    tolerance: float = 0.03  # in floors: slack on each window (request time, clock noise)
 
-    _readings: list[tuple[float, float]] = field(default_factory=list)  # (time, progress) while RUNNING
-    _waiting_polls: int = 0
+    _points: list[_Point] = field(default_factory=list, repr=False)
+    _shapes: list[str] = field(default_factory=lambda: list(SHAPES), repr=False)
+    _decimals: int = field(default=2, repr=False)
+    _last_obs: float | None = field(default=None, repr=False)
+    _last_status: str | None = field(default=None, repr=False)
+    _last_p: float | None = field(default=None, repr=False)
+    _waiting_polls: int = field(default=0, repr=False)
+    finish_range: tuple[float, float] | None = field(default=None, repr=False)
+    start_range: tuple[float, float] | None = field(default=None, repr=False)
+    shape: str | None = field(default=None, repr=False)
+    _stepped: bool = field(default=False, repr=False)  # the finish comes from stepped publishing
 
+    def __post_init__(self) -> None:
+        if self.floor < 0:
+            raise ValueError("floor must be >= 0")
+        if self.first is None:
+            self.first = FIRST_FRACTION * self.floor
+        if self.max_interval is None:
+            self.max_interval = MAX_FRACTION * self.floor
+        self.max_interval = max(self.max_interval, self.floor)
+
+    # ------------------------------------------------------------------ public
     def first_delay(self) -> float:
-        return min(self.first, self.floor) if self.first > 0 else 0.0
+        """Seconds from creation to the first poll (never later than one floor)."""
+        return min(self.first, self.floor) if self.first and self.first > 0 else 0.0
 
     def next_delay(self, task: Task, now: float) -> float:
-        """Seconds to wait after observing ``task`` at monotonic time ``now``."""
+        """Seconds to wait after observing ``task`` at monotonic time ``now``.
+
+        Never less than ``floor``: whatever the status, one task is not polled more often than
+        Runway updates it.
+        """
         status = task.status
         if status == RUNNING:
             self._waiting_polls = 0
-            delay = self._running_delay(task, now)
+            delay, aimed = self._running_delay(task.progress, now)
         elif status in (PENDING, THROTTLED):
             self._waiting_polls += 1
-            delay = self.floor * (1.5 ** (self._waiting_polls - 1))
+            delay, aimed = self.floor * (1.5 ** (self._waiting_polls - 1)), False
         else:  # an unknown status: keep watching, calmly
-            delay = self.floor * 2
-        delay = min(max(delay, self.floor), self.max_interval)
+            delay, aimed = self.floor * 2, False
+        self._last_obs, self._last_status = now, status
+        if status != RUNNING:
+            self._last_p = None
+        if aimed:
+            # Aimed at a time that matters: only a little jitter (all of it would be latency).
+            delay += self.jitter * 0.2 * self.floor * self.rng.random()
+            return min(max(delay, self.floor), self.max_interval)  # type: ignore[type-var]
+        delay = min(max(delay, self.floor), self.max_interval)  # type: ignore[type-var]
         return delay * (1 + self.jitter * self.rng.random())
 
-    def _running_delay(self, task: Task, now: float) -> float:
-        p = task.progress
-        if p is None:
-            return self.floor
-        if not self._readings or p > self._readings[-1][1]:
-            self._readings.append((now, p))
-        if p >= 1.0:
-            return self.floor
-        rate = self._rate()
-        if rate is None or rate <= 0:
-            return self.floor
-        remaining = (1.0 - p) / rate
-        # Aim slightly before the estimate: an early poll costs one request, a late one costs
-        # the user's time, and progress readings are coarse.
-        return remaining * 0.9
+    def predicted_finish(self) -> float | None:
+        """The latest time (in the caller's clock) the task is expected to finish by, or None."""
+        return None if self.finish_range is None else self.finish_range[1]
 
-    def _rate(self) -> float | None:
-        if len(self._readings) < 2:
+    # ------------------------------------------------------------------ running
+    def _running_delay(self, p: float | None, now: float) -> tuple[float, bool]:
+        q = self.floor
+        prev_obs, prev_p, prev_status = self._last_obs, self._last_p, self._last_status
+        self._last_p = p
+        if p is None or q <= 0:
+            return q, False
+        if p < CAP:
+            self._observe(p, now, prev_obs, prev_p, prev_status)
+        if p >= CAP and not self._stepped:
+            return q, True  # "99 %" and no sharper idea: about to finish, poll at the floor
+        span = self.finish_range
+        if span is None:
+            return q, False
+        t_lo, t_hi = max(span[0], now), max(span[1], now)
+        left, width = t_hi - now, t_hi - t_lo
+        if self._stepped and width <= self.sharp * q and left <= self.max_interval:  # type: ignore[operator]
+            return left + self.aim_margin * q, True  # pinned down: one poll just after it
+        latest = t_lo - q  # the last reading that still leaves a floor before the earliest finish
+        if latest - now < q:  # no room for another reading before it
+            if width <= q or (self._stepped and left <= 2 * q):
+                return left + self.aim_margin * q, True
+            return q, True  # too uncertain to aim: every floor until it is done or clearer
+        # A reading part of the way to the earliest finish (the fit sharpens as we go).
+        want = min(now + max((t_lo - now) * self.approach, q), latest, now + self.max_interval)
+        when = self._bisecting(now + q, want, latest)
+        return (when - now, True) if when is not None else (want - now, False)
+
+    def _bisecting(self, earliest: float, want: float, latest: float) -> float | None:
+        """A poll time near ``want`` that splits the start window in two (stepped publishing)."""
+        s = self.start_range
+        q = self.floor
+        if s is None or s[1] - s[0] <= self.tolerance * 2 * q or s[1] - s[0] >= q:
             return None
-        # Use the span from the first to the latest reading: robust to coarse steps.
-        (t0, p0), (t1, p1) = self._readings[0], self._readings[-1]
-        if t1 <= t0 or p1 <= p0:
-            return None
-        return (p1 - p0) / (t1 - t0)
+        mid = (s[0] + s[1]) / 2
+        # Times when the next value appears if the task started at ``mid``: mid + k * floor.
+        k = math.floor((want - mid) / q)
+        for cand in (mid + k * q, mid + (k + 1) * q, mid + (k - 1) * q):
+            if earliest <= cand <= latest:
+                return cand
+        return None
+
+    def _observe(self, p: float, now: float, prev_obs: float | None, prev_p: float | None,
+                 prev_status: str | None) -> None:
+        q = self.floor
+        self._decimals = max(self._decimals, _decimals(p))
+        if prev_p is None or p > prev_p:
+            lo = now - q if prev_obs is None else max(prev_obs, now - q)
+            if not self._points and p > 0 and prev_status in (PENDING, THROTTLED) and prev_obs is not None:
+                # Seen waiting before and running with progress now: it started after that poll.
+                self._points.append(_Point(prev_obs, INF, 0.0))
+            self._points.append(_Point(lo, now, p))
+        elif p == prev_p and self._points and self._points[-1].p == p:
+            pt = self._points[-1]  # still the same value: it appeared less than a floor ago
+            pt.lo = max(pt.lo, now - q)
+        else:
+            return
+        self._refit(now)
+
+    def _refit(self, now: float) -> None:
+        pts = self._points
+        q = self.floor
+        tol = self.tolerance * q
+        if not any(pt.p > 0 for pt in pts):
+            if pts:  # only "0 %" so far: it started in the window of the first such reading
+                self.start_range = (pts[0].lo - tol, min(pt.hi for pt in pts) + tol)
+            return
+        if len(pts) > KEEP_POINTS:
+            pts = pts[:3] + pts[-(KEEP_POINTS - 3):]
+        half = 0.5 * 10.0 ** -self._decimals
+        # Stepped publishing fits two readings by chance too easily; it is trusted once a "0 %"
+        # reading anchors the start, or three readings agree on it.
+        moving = sum(1 for pt in pts if pt.p > 0)
+        trust_steps = moving >= 3 or (moving >= 1 and any(pt.p == 0 for pt in pts))
+        # Windows get a little slack for request time and clock noise; if nothing fits, more.
+        for slack in (tol, 4 * tol):
+            stepped: list[tuple[str, _Span]] = []
+            fresh: list[tuple[str, _Span]] = []
+            lp: list[tuple[str, _Span]] = []
+            for name in self._shapes:
+                inv = SHAPES[name]
+                rows = [(inv(pt.p) if pt.p > 0 else 0.0,
+                         inv(max(pt.p - half, 0.0)) if pt.p > 0 else 0.0,
+                         inv(min(pt.p + half, 1.0)) if pt.p > 0 else 0.0,
+                         pt.lo - slack, pt.hi + slack) for pt in pts]
+                bounds = _lp_bounds(rows)
+                if bounds is None:
+                    continue
+                lp.append((name, _Span(bounds[0])))
+                if trust_steps:
+                    grid = _stepped_span(rows, q, bounds[1])
+                    if grid is not None:
+                        stepped.append((name, grid))
+                if moving >= 3 and not stepped:
+                    # Values computed at each request ("fresh"): each one belongs to its own
+                    # reading's time, give or take the fresh window.
+                    w = max(slack, FRESH * q)
+                    tight = [(f, a, b, hi - w if p > 0 else lo, hi + w)
+                             for (f, a, b, lo, hi), p in zip(rows, (pt.p for pt in pts))]
+                    sharp_bounds = _lp_bounds(tight)
+                    if sharp_bounds is not None:
+                        fresh.append((name, _Span(sharp_bounds[0])))
+            chosen = stepped or fresh or lp
+            if chosen:
+                self._stepped = bool(stepped or fresh)
+                if slack > tol:
+                    self._shapes = [name for name, _ in lp]  # ruled out even with more slack
+                self.shape = chosen[0][0] if len(chosen) == 1 else None
+                self.finish_range = (min(s.finish[0] for _, s in chosen), max(s.finish[1] for _, s in chosen))
+                starts = [s.start for _, s in chosen if s.start is not None]
+                self.start_range = (min(s[0] for s in starts), max(s[1] for s in starts)) if starts else None
+                return
+        # No shape fits every window (an irregular curve): a least-squares line, ± a floor.
+        fitted = _least_squares([(pt.p, pt.lo, pt.hi) for pt in pts])
+        self.shape = None
+        self._stepped = False
+        self.start_range = None
+        if fitted is not None:
+            self.finish_range = (fitted - q, fitted + q)
+
+
+def _decimals(p: float) -> int:
+    text = repr(float(p))
+    if "e" in text or "." not in text:
+        return 2
+    return min(max(len(text.split(".")[1]), 2), 6)
+
+
+def _lp_bounds(rows: list[tuple[float, float, float, float, float]]
+               ) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """Bounds of ``a + b`` (the finish) and of ``b`` (the run) over every ``a``, ``b > 0`` with
+    ``lo < a + b*f <= hi`` for each row ``(f, f_lo, f_hi, lo, hi)``; None when none fits.
+
+    Two variables: the extremes are at vertices, where two constraint lines cross; for each
+    candidate ``b`` the feasible ``a`` is an interval, found in one pass over the rows.
+    """
+    lines = [(f, lo) for f, _, _, lo, _ in rows if lo > -INF] + [(f, hi) for f, _, _, _, hi in rows if hi < INF]
+    bs = set()
+    for i in range(len(lines)):
+        fi, ci = lines[i]
+        for j in range(i + 1, len(lines)):
+            fj, cj = lines[j]
+            if fi != fj:
+                b = (ci - cj) / (fi - fj)
+                if b > 0:
+                    bs.add(b)
+    t_lo = b_lo = INF
+    t_hi = b_hi = -INF
+    for b in bs:
+        lo_a, hi_a = -INF, INF
+        for f, _, _, lo, hi in rows:
+            x = b * f
+            if lo - x > lo_a:
+                lo_a = lo - x
+            if hi - x < hi_a:
+                hi_a = hi - x
+        if lo_a <= hi_a + 1e-9:
+            t_lo, t_hi = min(t_lo, lo_a + b), max(t_hi, hi_a + b)
+            b_lo, b_hi = min(b_lo, b), max(b_hi, b)
+    if t_lo == INF or t_hi == INF:
+        return None
+    return (t_lo, t_hi), (b_lo, b_hi)
+
+
+def _stepped_span(rows: list[tuple[float, float, float, float, float]], q: float,
+                  run_bounds: tuple[float, float]) -> _Span | None:
+    """Finish and start bounds when the k-th value is published at ``start + k*q`` exactly.
+
+    The reading furthest along fixes the candidates: ``k`` whole steps mean ``run = k*q/f``.
+    Every other reading must then also sit a whole number of steps from the start, inside its
+    window. None when no step count fits (progress is not published that way).
+    """
+    moving = [r for r in rows if r[0] > 0]
+    if not moving:
+        return None
+    pivot = max(moving, key=lambda r: r[0])
+    _, pf_lo, pf_hi, p_lo, p_hi = pivot
+    if pf_lo <= 0:
+        return None
+    k_min = max(1, math.ceil(pf_lo * run_bounds[0] / q * 0.98))
+    k_max = math.floor(pf_hi * run_bounds[1] / q * 1.02) + 1
+    if k_max - k_min > MAX_STEPS:
+        return None
+    others = sorted((r for r in rows if r is not pivot), key=lambda r: -r[0])
+    finish_lo, finish_hi = INF, -INF
+    start_lo, start_hi = INF, -INF
+    fits = 0
+    for k in range(k_min, k_max + 1):
+        run_lo, run_hi = k * q / pf_hi, k * q / pf_lo
+        s_lo, s_hi = p_lo - k * q, p_hi - k * q
+        ok = True
+        for f, f_lo, f_hi, lo, hi in others:
+            if f <= 0:  # "0 %": published at the start
+                s_lo, s_hi = max(s_lo, lo), min(s_hi, hi)
+            else:
+                ks = range(math.ceil(run_lo * f_lo / q - 1e-9), math.floor(run_hi * f_hi / q + 1e-9) + 1)
+                if len(ks) == 0:
+                    ok = False
+                elif len(ks) == 1:
+                    j = ks[0]
+                    if j <= 0:
+                        ok = False
+                    else:
+                        run_lo, run_hi = max(run_lo, j * q / f_hi), min(run_hi, j * q / f_lo)
+                        s_lo, s_hi = max(s_lo, lo - j * q), min(s_hi, hi - j * q)
+                else:  # several step counts fit: only the widest window is known
+                    s_lo = max(s_lo, lo - ks[-1] * q)
+                    s_hi = min(s_hi, hi - ks[0] * q)
+            if not ok or s_lo > s_hi or run_lo > run_hi:
+                ok = False
+                break
+        if ok:
+            fits += 1
+            finish_lo, finish_hi = min(finish_lo, s_lo + run_lo), max(finish_hi, s_hi + run_hi)
+            start_lo, start_hi = min(start_lo, s_lo), max(start_hi, s_hi)
+    if finish_lo == INF or fits > MAX_FITS:
+        return None  # no step count fits, or too many do to tell them apart
+    return _Span((finish_lo, finish_hi), (start_lo, start_hi))
+
+
+def _least_squares(rows: list[tuple[float, float, float]]) -> float | None:
+    """``a + b`` for the least-squares line through the windows' middles (finite windows only)."""
+    pts = [(f, (lo + hi) / 2) for f, lo, hi in rows if -INF < lo and hi < INF]
+    if len(pts) < 2:
+        return None
+    mx = sum(f for f, _ in pts) / len(pts)
+    my = sum(y for _, y in pts) / len(pts)
+    sxx = sum((f - mx) ** 2 for f, _ in pts)
+    if sxx <= 1e-12:
+        return None
+    b = sum((f - mx) * (y - my) for f, y in pts) / sxx
+    return None if b <= 0 else my - b * mx + b

@@ -1,0 +1,174 @@
+"""A virtual-time model of one task being polled: for tuning ``PollSchedule`` quickly.
+
+No sockets and no sleeping: a task's lifecycle is computed from the simulator's own rules
+(``runway_nb.sim.state.progress_curve``: an ease-in/out curve published in 5-s steps, capped at
+0.99 until the task finishes) and each poller is replayed against it in simulated seconds. The
+real benchmark (``polling.py``) runs both pollers against a live ``SimServer``; this model is
+what ``run.py`` also uses to show how the poller fares on progress curves other than the
+simulator's (linear, ease-out), so the tuning is not fitted to one curve.
+
+``python benchmarks/polling_model.py`` prints a comparison.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import sys
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from runway_nb._polling import PollSchedule  # noqa: E402
+from runway_nb.task import Task  # noqa: E402
+
+STEP = 5.0  # Runway (and the simulator) publish progress no more often than every 5 s
+
+
+def _ease_in_out(f: float) -> float:
+    return f * f * (3.0 - 2.0 * f)
+
+
+def _linear(f: float) -> float:
+    return f
+
+
+def _ease_out(f: float) -> float:
+    return 1.0 - (1.0 - f) ** 2
+
+
+class Publisher:
+    """How a task's progress looks at time ``t`` (sim seconds; created at 0, started at ``pending``).
+
+    ``step``: progress is published every ``step`` s from the start (the simulator: 5), or at
+    every request when 0; ``gaps``: instead, publish after random gaps in this range; ``noise``:
+    ± this much added to each published value; ``decimals``: rounding of the published value.
+    """
+
+    def __init__(self, shape=_ease_in_out, step: float = STEP, gaps: tuple[float, float] | None = None,
+                 noise: float = 0.0, decimals: int = 4, seed: int = 0):
+        self.shape, self.step, self.gaps, self.noise, self.decimals = shape, step, gaps, noise, decimals
+        self.rng = random.Random(seed)
+        self._times: list[float] = [0.0]
+        self._noise: list[float] = [0.0]
+
+    def progress(self, elapsed: float, run: float) -> float:
+        if self.gaps is not None:
+            while self._times[-1] <= elapsed:
+                self._times.append(self._times[-1] + self.rng.uniform(*self.gaps))
+                self._noise.append(self.rng.uniform(-self.noise, self.noise))
+            i = max(i for i, t in enumerate(self._times) if t <= elapsed)
+            at, bump = self._times[i], self._noise[i]
+        elif self.step > 0:
+            at, bump = math.floor(max(0.0, elapsed) / self.step + 1e-9) * self.step, 0.0
+        else:
+            at, bump = max(0.0, elapsed), 0.0
+        f = min(1.0, at / run)
+        return min(max(round(self.shape(f) + (bump if f > 0 else 0.0), self.decimals), 0.0), 0.99)
+
+
+CURVES: dict[str, Callable[[int], Publisher]] = {
+    # the simulator's own curve (runway_nb.sim.state.progress_curve)
+    "sim": lambda seed: Publisher(_ease_in_out),
+    # the same stepped publishing, other shapes
+    "linear": lambda seed: Publisher(_linear),
+    "ease_out": lambda seed: Publisher(_ease_out),
+    # not stepped: a value computed at each request, to 2 decimals
+    "continuous": lambda seed: Publisher(_linear, step=0, decimals=2),
+    # irregular: published after random 3-9 s gaps, ±3 % noise, 2 decimals
+    "irregular": lambda seed: Publisher(_ease_in_out, gaps=(3.0, 9.0), noise=0.03, decimals=2, seed=seed),
+}
+
+
+def status_at(t: float, pending: float, run: float, pub: Publisher) -> tuple[str, float | None]:
+    if t < pending:
+        return "PENDING", None
+    if t < pending + run:
+        return "RUNNING", pub.progress(t - pending, run)
+    return "SUCCEEDED", None
+
+
+def durations(n: int, lo: float = 10.0, hi: float = 300.0, seed: int = 1) -> list[float]:
+    """``n`` run times, log-uniform between ``lo`` and ``hi`` (deterministic)."""
+    rng = random.Random(seed)
+    return [round(math.exp(rng.uniform(math.log(lo), math.log(hi))), 1) for _ in range(n)]
+
+
+def _legs(rng: random.Random, rtt: float, lag: float) -> tuple[float, float]:
+    """Time from sending to the server reading, and from reading to the client knowing."""
+    extra = (rng.expovariate(1 / lag), rng.expovariate(1 / lag)) if lag > 0 else (0.0, 0.0)
+    return rtt / 2 + extra[0], rtt / 2 + extra[1]
+
+
+def run_ours(run: float, pending: float = 1.0, pub: Publisher | None = None, rtt: float = 0.05,
+             lag: float = 0.0, seed: int = 0, floor: float = 5.0) -> tuple[int, float, float]:
+    """(GETs, latency, min gap between requests) for ``TaskHandle.wait``'s loop + ``PollSchedule``."""
+    pub = pub or Publisher()
+    rng = random.Random(seed + 7919)
+    sched = PollSchedule(floor=floor, rng=random.Random(seed))
+    t = sched.first_delay()
+    gets, last, min_gap = 0, None, math.inf
+    finish = pending + run
+    while True:
+        t_req = t
+        if last is not None:
+            min_gap = min(min_gap, t_req - last)
+        last = t_req
+        gets += 1
+        up, down = _legs(rng, rtt, lag)
+        status, progress = status_at(t_req + up, pending, run, pub)
+        now = t_req + up + down
+        if status == "SUCCEEDED":
+            return gets, now - finish, min_gap
+        task = Task(id="t", status=status, progress=progress)
+        t = now + sched.next_delay(task, now)
+
+
+def run_sdk(run: float, pending: float = 1.0, pub: Publisher | None = None, rtt: float = 0.05,
+            lag: float = 0.0, seed: int = 0) -> tuple[int, float]:
+    """(GETs, latency) for ``wait_for_task_output``: sleep U(4.5, 7.5) s before every poll."""
+    pub = pub or Publisher()
+    rng = random.Random(seed)
+    lag_rng = random.Random(seed + 7919)
+    t, gets = 0.0, 0
+    finish = pending + run
+    while True:
+        t += 6 + rng.random() * 3 - 1.5
+        gets += 1
+        up, down = _legs(lag_rng, rtt, lag)
+        status, _ = status_at(t + up, pending, run, pub)
+        t += up + down
+        if status == "SUCCEEDED":
+            return gets, t - finish
+
+
+def compare(n: int = 400, curve: str = "sim", pending: float = 1.0, seed: int = 1, rtt: float = 0.05,
+            lag: float = 0.0) -> dict:
+    make = CURVES[curve]
+    runs = durations(n, seed=seed)
+    ours = [run_ours(r, pending, make(i), rtt, lag, seed=i) for i, r in enumerate(runs)]
+    sdk = [run_sdk(r, pending, make(i), rtt, lag, seed=i) for i, r in enumerate(runs)]
+
+    def summary(rows):
+        gets = [r[0] for r in rows]
+        lat = sorted(r[1] for r in rows)
+        return {"gets_per_task": statistics.fmean(gets), "p50_s": statistics.median(lat),
+                "p95_s": lat[int(0.95 * (len(lat) - 1))]}
+
+    a, b = summary(ours), summary(sdk)
+    return {"curve": curve, "tasks": n, "ours": a, "sdk": b,
+            "min_gap_s": min(r[2] for r in ours),
+            "gets_ratio": a["gets_per_task"] / b["gets_per_task"], "p50_ratio": a["p50_s"] / b["p50_s"]}
+
+
+if __name__ == "__main__":
+    lag = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    pending = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+    for name in CURVES:
+        res = compare(curve=name, lag=lag, pending=pending)
+        o, s = res["ours"], res["sdk"]
+        print(f"{name:9s} ours {o['gets_per_task']:5.2f} GETs p50 {o['p50_s']:5.2f} p95 {o['p95_s']:5.2f} | "
+              f"sdk {s['gets_per_task']:5.2f} GETs p50 {s['p50_s']:5.2f} p95 {s['p95_s']:5.2f} | "
+              f"ratios gets {res['gets_ratio']:.2f} p50 {res['p50_ratio']:.2f} min gap {res['min_gap_s']:.2f}")

@@ -1,0 +1,213 @@
+"""The poll schedule's decisions, replayed on a virtual clock (no sleeping, no wall time)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from runway_nb._polling import PollSchedule
+from runway_nb.task import Task
+
+FLOOR = 5.0
+
+
+def ease_in_out(f: float) -> float:
+    return f * f * (3.0 - 2.0 * f)
+
+
+def stepped(shape, step: float = FLOOR, decimals: int = 4):
+    """Progress published every ``step`` s from the start, like Runway and the simulator."""
+    def progress(elapsed: float, run: float) -> float:
+        at = math.floor(max(0.0, elapsed) / step + 1e-9) * step
+        return min(round(shape(min(1.0, at / run)), decimals), 0.99)
+    return progress
+
+
+def continuous(shape, decimals: int = 2):
+    def progress(elapsed: float, run: float) -> float:
+        return min(round(shape(min(1.0, max(0.0, elapsed) / run)), decimals), 0.99)
+    return progress
+
+
+def irregular(seed: int):
+    """Published after random 2-11 s gaps with ±5 % noise: fits no model."""
+    rng = random.Random(seed)
+    times, bumps = [0.0], [0.0]
+
+    def progress(elapsed: float, run: float) -> float:
+        while times[-1] <= elapsed:
+            times.append(times[-1] + rng.uniform(2.0, 11.0))
+            bumps.append(rng.uniform(-0.05, 0.05))
+        i = max(i for i, t in enumerate(times) if t <= elapsed)
+        return min(max(round(ease_in_out(min(1.0, times[i] / run)) + bumps[i], 2), 0.0), 0.99)
+    return progress
+
+
+def replay(run: float, progress, *, pending: float = 1.0, seed: int = 0, floor: float = FLOOR,
+           rtt: float = 0.05, throttled_until: float | None = None, **kw):
+    """Poll one task the way ``TaskHandle.wait`` does. Returns (request times, delays, latency)."""
+    sched = PollSchedule(floor=floor, rng=random.Random(seed), **kw)
+    t = sched.first_delay()
+    start = pending if throttled_until is None else throttled_until
+    finish = start + run
+    times, delays = [], []
+    while True:
+        times.append(t)
+        read = t + rtt / 2
+        if read < pending:
+            task = Task(id="t", status="PENDING")
+        elif throttled_until is not None and read < throttled_until:
+            task = Task(id="t", status="THROTTLED")
+        elif read < finish:
+            task = Task(id="t", status="RUNNING", progress=progress(read - start, run))
+        else:
+            return times, delays, t + rtt - finish
+        now = t + rtt
+        delay = sched.next_delay(task, now)
+        delays.append(delay)
+        t = now + delay
+        assert len(times) < 500, "the schedule must make progress"
+
+
+RUNS = [10.0, 12.3, 17.0, 33.3, 47.1, 90.0, 150.7, 299.0]
+
+
+@pytest.mark.parametrize("publisher", ["stepped", "continuous", "irregular"])
+def test_never_polls_more_often_than_the_floor(publisher):
+    for i, run in enumerate(RUNS):
+        progress = {"stepped": stepped(ease_in_out), "continuous": continuous(lambda f: f),
+                    "irregular": irregular(i)}[publisher]
+        times, delays, _ = replay(run, progress, seed=i)
+        assert all(d >= FLOOR for d in delays)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert all(g >= FLOOR for g in gaps)
+
+
+def test_first_poll_is_prompt_and_defaults_follow_the_floor():
+    s = PollSchedule(floor=5.0)
+    assert 0 < s.first_delay() <= 5.0
+    assert s.max_interval >= 5.0
+    fast = PollSchedule(floor=0.2)  # a simulator clock 25x real time
+    assert fast.first_delay() == pytest.approx(s.first_delay() / 25)
+    assert fast.max_interval == pytest.approx(s.max_interval / 25)
+    assert PollSchedule(floor=5.0, first=0).first_delay() == 0.0
+    assert PollSchedule(floor=5.0, first=30).first_delay() == 5.0  # never later than a floor
+
+
+@pytest.mark.parametrize("status", ["PENDING", "THROTTLED"])
+def test_backs_off_while_waiting(status):
+    s = PollSchedule(floor=FLOOR, jitter=0.0, rng=random.Random(1))
+    delays = [s.next_delay(Task(id="t", status=status), now=10.0 * i) for i in range(12)]
+    assert delays[0] == FLOOR
+    assert all(b >= a for a, b in zip(delays, delays[1:]))
+    assert delays[-1] > 3 * FLOOR
+    assert max(delays) <= s.max_interval
+
+
+def test_backoff_starts_over_once_running():
+    s = PollSchedule(floor=FLOOR, jitter=0.0, rng=random.Random(1))
+    for i in range(6):
+        s.next_delay(Task(id="t", status="THROTTLED"), now=20.0 * i)
+    assert s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=200.0) == FLOOR
+    assert s.next_delay(Task(id="t", status="PENDING"), now=205.0) == FLOOR
+
+
+def test_unknown_status_keeps_polling():
+    s = PollSchedule(floor=FLOOR, rng=random.Random(3))
+    for i in range(5):
+        d = s.next_delay(Task(id="t", status="MYSTERY"), now=10.0 * i)
+        assert FLOOR <= d <= s.max_interval * (1 + s.jitter)
+    # a bare RUNNING without progress, too
+    d = s.next_delay(Task(id="t", status="RUNNING"), now=100.0)
+    assert FLOOR <= d <= s.max_interval * (1 + s.jitter)
+
+
+def test_aims_at_the_finish_from_stepped_progress():
+    # Started at t=1, runs 150.7 s: finishes at 151.7. A "0 %" reading, then a few more.
+    s = PollSchedule(floor=FLOOR, rng=random.Random(0))
+    progress = stepped(ease_in_out)
+    s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=2.05)
+    for now in (7.5, 57.6, 109.9, 131.1):
+        s.next_delay(Task(id="t", status="RUNNING", progress=progress(now - 1.0, 150.7)), now=now)
+    lo, hi = s.finish_range
+    assert lo <= 151.7 <= hi
+    assert hi - lo < FLOOR
+    assert s.shape == "ease_in_out"
+    # From here on: at most two more polls, the last one just after the finish.
+    now, polls = 141.0, 0
+    while now < 151.7:
+        delay = s.next_delay(Task(id="t", status="RUNNING", progress=progress(now - 1.0, 150.7)), now=now)
+        now += delay
+        polls += 1
+    assert polls <= 2
+    assert now - 151.7 < 0.5 * FLOOR
+
+
+def test_readings_pin_the_run_length():
+    # "0 %" at 2.05, then two readings: the step size turns progress into elapsed time.
+    s = PollSchedule(floor=FLOOR, rng=random.Random(0))
+    s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=2.05)
+    s.next_delay(Task(id="t", status="RUNNING", progress=stepped(ease_in_out)(6.5, 150.7)), now=7.5)
+    wide = s.finish_range[1] - s.finish_range[0]
+    s.next_delay(Task(id="t", status="RUNNING", progress=stepped(ease_in_out)(36.5, 150.7)), now=37.5)
+    lo, hi = s.finish_range
+    assert lo <= 151.7 <= hi
+    assert hi - lo < min(wide, 2 * FLOOR)
+    assert s.shape == "ease_in_out"
+
+
+@pytest.mark.parametrize("shape", [lambda f: f, ease_in_out, lambda f: 1 - (1 - f) ** 2])
+def test_latency_is_small_on_stepped_curves(shape):
+    lat = [replay(run, stepped(shape), seed=i)[2] for i, run in enumerate(RUNS[3:])]
+    assert all(0 <= x < FLOOR for x in lat)
+    assert sorted(lat)[len(lat) // 2] < 0.3 * FLOOR
+
+
+def test_far_finish_is_approached_within_max_interval():
+    times, delays, latency = replay(299.0, stepped(ease_in_out), seed=2)
+    s = PollSchedule(floor=FLOOR)
+    assert max(delays) <= s.max_interval * (1 + s.jitter)
+    assert len(times) < 299.0 / 6 / 2  # far fewer than a fixed 6 s interval would make
+    assert 0 <= latency < FLOOR
+
+
+def test_continuous_progress_without_steps():
+    lat = [replay(run, continuous(lambda f: f), seed=i)[2] for i, run in enumerate(RUNS)]
+    assert all(0 <= x <= 2 * FLOOR for x in lat)
+
+
+def test_irregular_progress_still_finishes_and_falls_back():
+    for i, run in enumerate(RUNS):
+        times, delays, latency = replay(run, irregular(100 + i), seed=i)
+        assert 0 <= latency <= 3 * FLOOR
+        assert max(delays) <= PollSchedule(floor=FLOOR).max_interval * 1.1 + 1e-9
+
+
+def test_capped_progress_polls_at_the_floor():
+    s = PollSchedule(floor=FLOOR, jitter=0.0)
+    s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=0.0)
+    d = s.next_delay(Task(id="t", status="RUNNING", progress=0.99), now=5.0)
+    assert d == FLOOR
+
+
+def test_throttled_then_running():
+    times, delays, latency = replay(60.0, stepped(ease_in_out), throttled_until=80.0, seed=4)
+    assert all(d >= FLOOR for d in delays)
+    assert 0 <= latency < FLOOR
+
+
+def test_decisions_scale_with_the_floor():
+    # A simulator 25x faster: the same decisions in its clock (no jitter, same readings).
+    a = replay(90.0, stepped(ease_in_out), jitter=0.0)
+    b = replay(90.0 / 25, stepped(ease_in_out, step=FLOOR / 25), pending=1.0 / 25, rtt=0.05 / 25,
+               floor=FLOOR / 25, jitter=0.0)
+    assert len(a[0]) == len(b[0])
+    assert b[1] == pytest.approx([d / 25 for d in a[1]], rel=1e-6, abs=1e-9)
+
+
+def test_deterministic_with_a_seeded_rng():
+    a = replay(123.4, stepped(ease_in_out), seed=9)
+    b = replay(123.4, stepped(ease_in_out), seed=9)
+    assert a == b
