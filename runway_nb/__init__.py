@@ -20,6 +20,12 @@ _LAZY = {
     "errors": "runway_nb.errors",
     "catalog": "runway_nb.catalog",
     "Simulator": "runway_nb.sim",
+    "generate": "runway_nb.session",
+    "compare": "runway_nb.session",
+    "configure": "runway_nb.session",
+    "get_session": "runway_nb.session",
+    "session": "runway_nb.session",
+    "Sweep": "runway_nb.sweep",
 }
 
 __all__ = sorted(_LAZY) + ["__version__", "load_ipython_extension"]

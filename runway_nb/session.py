@@ -1,0 +1,561 @@
+"""The process-wide session: a default client, this session's tasks, ``generate`` and ``compare``.
+
+``%%runway`` and ``runway_nb.generate(...)`` go through the same :class:`Session`, so a task
+submitted either way shows up in ``%runway list`` and comes back as the same kind of handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .errors import RunwayError, ValidationError
+from .sweep import Sweep, SweepDeclined, SweepError, default_model, endpoint_for, expand, plan
+
+__all__ = ["Session", "get_session", "generate", "compare", "Sweep", "SweepError", "SweepDeclined", "TaskTable",
+           "DEFAULT_SAVE_DIR", "SETTINGS"]
+
+DEFAULT_SAVE_DIR = "runway_outputs"
+
+# Session settings: name -> (description, built-in default)
+SETTINGS: dict[str, tuple[str, Any]] = {
+    "model": ("model used when a cell does not give --model", None),
+    "ratio": ("ratio used when a cell does not give --ratio (where the model takes a ratio)", None),
+    "duration": ("seconds, used when a cell does not give --duration (where the model takes one)", None),
+    "poll_floor": ("shortest wait between two status polls, in seconds (default: 5, Runway's update interval)", None),
+    "provider": ("runway, sim or comet (default: runway with a key, else the simulator)", None),
+    "save": ("save every output automatically (true/false)", False),
+    "save_dir": ("folder for saved outputs", DEFAULT_SAVE_DIR),
+}
+
+_MEDIA_OPTIONS = ("image", "video", "character", "reference")
+
+
+def _running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+def _number(value: Any, name: str) -> float | int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(name, value, "a number of seconds") from None
+    if number != number or number < 0:
+        raise ValidationError(name, value, "a number of seconds >= 0")
+    return int(number) if number.is_integer() else number
+
+
+def _bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on", "y"):
+        return True
+    if text in ("0", "false", "no", "off", "n", "", "none"):
+        return False
+    raise ValidationError(name, value, "true or false")
+
+
+class Session:
+    """Default client(s), settings and the tasks submitted in this process."""
+
+    def __init__(self) -> None:
+        self.defaults: dict[str, Any] = {k: v for k, (_, v) in SETTINGS.items()}
+        self._clients: dict[str, Any] = {}
+        self._tasks: dict[str, Any] = {}
+        self.sweeps: list[Sweep] = []
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.defaults.items() if v != SETTINGS[k][1]}
+        return f"<runway_nb Session: {len(self._tasks)} task(s), defaults={shown}>"
+
+    # ------------------------------------------------------------------ clients
+    def _provider_key(self, provider: str | None) -> str:
+        return provider or self.defaults.get("provider") or ""
+
+    def client_for(self, provider: str | None = None) -> Any:
+        """The session's client for ``provider`` (default: the session's provider), made on first use."""
+        key = self._provider_key(provider)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                from .client import Runway
+
+                client = Runway(provider=key or None, poll_floor=self.defaults.get("poll_floor"))
+                self._clients[key] = client
+            return client
+
+    @property
+    def client(self) -> Any:
+        """The default client (``Runway()``: the simulator when no key is set)."""
+        return self.client_for(None)
+
+    def use_client(self, client: Any, provider: str | None = None) -> Any:
+        """Make ``client`` the session's client (for ``provider``, default: the session's provider)."""
+        with self._lock:
+            self._clients[self._provider_key(provider)] = client
+        if self.defaults.get("poll_floor") is not None:
+            client.poll_floor = self.defaults["poll_floor"]
+        return client
+
+    # ------------------------------------------------------------------ settings
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Set session defaults (see ``SETTINGS``); ``None`` restores the built-in default.
+
+        Values are checked; a bad one raises :class:`ValidationError` and changes nothing.
+        """
+        unknown = sorted(set(settings) - set(SETTINGS))
+        if unknown:
+            raise ValidationError(unknown[0], settings[unknown[0]], list(SETTINGS))
+        new = dict(self.defaults)
+        for name, value in settings.items():
+            new[name] = self._check_setting(name, value)
+        with self._lock:
+            self.defaults = new
+            if "poll_floor" in settings:
+                floor = new["poll_floor"]
+                for client in self._clients.values():
+                    speed = float(getattr(getattr(client.simulator, "config", None), "speed", 1.0) or 1.0)
+                    client.poll_floor = floor if floor is not None else 5.0 / speed
+        return dict(self.defaults)
+
+    def _check_setting(self, name: str, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "default"):
+            value = None
+        if value is None:
+            return SETTINGS[name][1]
+        if name == "model":
+            from . import catalog
+
+            model = str(value).strip()
+            if not catalog.endpoints_for_model(model):
+                known = sorted({m.model for m in catalog.models()})
+                raise ValidationError("model", model, known)
+            return model
+        if name == "ratio":
+            return str(value).strip()
+        if name == "duration":
+            return _number(value, "duration")
+        if name == "poll_floor":
+            floor = _number(value, "poll_floor")
+            if floor is not None and floor <= 0:
+                raise ValidationError("poll_floor", value, "a number of seconds > 0")
+            return floor
+        if name == "provider":
+            from ._config import PROVIDERS
+
+            provider = str(value).strip().lower()
+            if provider not in PROVIDERS:
+                raise ValidationError("provider", value, list(PROVIDERS))
+            return provider
+        if name == "save":
+            return _bool(value, "save")
+        if name == "save_dir":
+            return str(value)
+        return value
+
+    def save_folder(self, save: Any) -> str | None:
+        """``save`` as given (None: session default; True; False; a folder) -> folder or None."""
+        if save is None:
+            save = self.defaults.get("save")
+        if save is None or save is False:
+            return None
+        if save is True:
+            return self.defaults.get("save_dir") or DEFAULT_SAVE_DIR
+        text = str(save).strip()
+        return text or self.defaults.get("save_dir") or DEFAULT_SAVE_DIR
+
+    # ------------------------------------------------------------------ registry
+    def register(self, handle: Any) -> Any:
+        with self._lock:
+            self._tasks[handle.id] = handle
+        return handle
+
+    @property
+    def tasks(self) -> list[Any]:
+        """This session's task handles, oldest first."""
+        with self._lock:
+            return list(self._tasks.values())
+
+    def get(self, task_id: str) -> Any | None:
+        return self._tasks.get(task_id)
+
+    def last(self) -> Any | None:
+        with self._lock:
+            return next(reversed(self._tasks.values()), None) if self._tasks else None
+
+    def attach(self, task_id: str, provider: str | None = None) -> Any:
+        """A handle for an existing task (registered in this session)."""
+        existing = self._tasks.get(task_id)
+        if existing is not None:
+            return existing
+        handle = self.client_for(provider).tasks.handle(task_id)
+        handle.refresh()  # fails here, clearly, if there is no such task
+        return self.register(handle)
+
+    def refresh(self, handle: Any) -> Any:
+        """Refresh a handle if it has not finished; save its outputs if it asked to and just succeeded."""
+        if not handle.finished:
+            handle.refresh()
+        folder = getattr(handle, "save_to", None)
+        if folder and handle.task is not None and handle.task.succeeded and not handle.files:
+            handle.save(folder)
+        return handle
+
+    def cancel(self, task_id: str | None = None) -> list[str]:
+        """Cancel one task by id, or (``None``) every unfinished task of this session."""
+        if task_id is not None:
+            handle = self._tasks.get(task_id)
+            if handle is None:
+                self.client.tasks.cancel(task_id)
+            else:
+                handle.cancel()
+            return [task_id]
+        done = []
+        for handle in self.tasks:
+            if not handle.finished:
+                handle.cancel()
+                done.append(handle.id)
+        return done
+
+    def table(self, refresh: bool = True) -> "TaskTable":
+        """This session's tasks as a table (refreshing the unfinished ones first)."""
+        notes: dict[str, str] = {}
+        if refresh:
+            for handle in self.tasks:
+                try:
+                    self.refresh(handle)
+                except RunwayError as exc:
+                    notes[handle.id] = f"could not refresh: {type(exc).__name__}"
+        return TaskTable(self.tasks, notes)
+
+    def reset(self) -> None:
+        """Forget tasks, sweeps, clients and settings (tests; a fresh start)."""
+        with self._lock:
+            for client in self._clients.values():
+                try:
+                    client.close()
+                except Exception:
+                    pass
+            self._clients.clear()
+            self._tasks.clear()
+            self.sweeps.clear()
+            self.defaults = {k: v for k, (_, v) in SETTINGS.items()}
+
+    # ------------------------------------------------------------------ submitting
+    def with_defaults(self, combo: dict, given: Iterable[str] = ()) -> dict:
+        """Fill the session's model, ratio and duration into ``combo`` where it has none.
+
+        Ratio and duration are filled only where the model takes them. The names filled are
+        recorded in ``combo["_defaulted"]`` (removed before submitting) for error messages.
+        """
+        combo = dict(combo)
+        filled = []
+        if not combo.get("model") and self.defaults.get("model") and not combo.get("type"):
+            combo["model"] = self.defaults["model"]
+            filled.append("model")
+        elif not combo.get("model") and self.defaults.get("model"):
+            from . import catalog
+
+            if combo["type"] in catalog.endpoints_for_model(self.defaults["model"]):
+                combo["model"] = self.defaults["model"]
+                filled.append("model")
+        for name in ("ratio", "duration"):
+            if combo.get(name) is None and self.defaults.get(name) is not None:
+                fields = self._fields_of(combo)
+                if fields is not None and name in fields:
+                    combo[name] = self.defaults[name]
+                    filled.append(name)
+        if filled:
+            combo["_defaulted"] = filled
+        return combo
+
+    @staticmethod
+    def _fields_of(combo: Mapping[str, Any]) -> set | None:
+        from . import catalog
+
+        try:
+            endpoint = endpoint_for(combo)
+            model = combo.get("model") or default_model(endpoint)
+            return set(catalog.get(endpoint, model).fields)
+        except ValidationError:
+            return None
+
+    def _prepare(self, combos: list[dict]) -> tuple[list, list]:
+        """Plan every combination; refused ones say when the refused value was a session default."""
+        planned, problems = [], []
+        for combo in combos:
+            defaulted = combo.get("_defaulted") or []
+            clean = {k: v for k, v in combo.items() if k != "_defaulted"}
+            ok, bad = plan([clean])
+            planned.extend(ok)
+            problems.extend((c, _note_default(e, c, defaulted)) for c, e in bad)
+        return planned, problems
+
+    def generate(self, prompt: str | None = None, *, model: str | None = None, ratio: str | None = None,
+                 duration: float | None = None, seed: int | None = None, image: Any = None, video: Any = None,
+                 character: Any = None, reference: Any = None, type: str | None = None,  # noqa: A002
+                 provider: str | None = None, wait: bool = False, save: Any = None,
+                 timeout: float | None = None, raise_on_failure: bool = True, progress: bool = True,
+                 **extra: Any) -> Any:
+        """Submit one generation and return its :class:`~runway_nb.TaskHandle` at once.
+
+        The endpoint (``type``) is inferred from the model and the inputs when not given; the
+        session's defaults fill ``model``, ``ratio`` and ``duration`` when not given. Bad
+        input raises :class:`~runway_nb.errors.ValidationError` before anything is sent.
+        ``wait=True`` blocks until the task ends (with a one-line progress), raising
+        :class:`~runway_nb.errors.TaskFailedError` on failure unless ``raise_on_failure=False``.
+        ``save=True`` (or a folder) downloads the outputs once the task succeeds.
+        """
+        combo = {"prompt": prompt, "model": model, "ratio": ratio, "duration": duration, "seed": seed,
+                 "image": image, "video": video, "character": character, "reference": reference,
+                 "type": type, "provider": provider, **extra}
+        combo = {k: v for k, v in combo.items() if v is not None}
+        combo = self.with_defaults(combo)
+        planned, problems = self._prepare([combo])
+        if problems:
+            raise problems[0][1]
+        item = planned[0]
+        folder = self.save_folder(save)
+        handle = self._submit(item, folder)
+        if wait:
+            wait_with_progress(handle, timeout=timeout, raise_on_failure=raise_on_failure, progress=progress)
+            self.refresh(handle)
+        return handle
+
+    def compare(self, prompts: str | Sequence[str] | None = None, *, model: Any = None, ratio: Any = None,
+                duration: Any = None, seed: Any = None, image: Any = None, video: Any = None,
+                character: Any = None, reference: Any = None, type: Any = None,  # noqa: A002
+                provider: Any = None, wait: bool = False, save: Any = None, skip_invalid: bool = False,
+                rows: str | None = None, cols: str | None = None,
+                confirm: Callable[[list, float | None], bool] | None = None, **extra: Any) -> Sweep:
+        """Submit the cartesian product of ``prompts`` and every option given as a list.
+
+        ``compare(["a cat", "a dog"], model=["gen4.5", "veo3.1"], seed=[1, 2])`` submits 8 tasks.
+        Every combination is checked first; if any is refused a :class:`SweepError` lists them
+        all and nothing is submitted (``skip_invalid=True`` submits the valid ones instead).
+        ``confirm(planned, credits)`` may veto the submission (the magic asks the user).
+        Returns a :class:`~runway_nb.sweep.Sweep`.
+        """
+        options = {"model": model, "ratio": ratio, "duration": duration, "seed": seed, "image": image,
+                   "video": video, "character": character, "reference": reference, "type": type,
+                   "provider": provider, **extra}
+        combos = [self.with_defaults(c) for c in expand(prompts, options)]
+        planned, problems = self._prepare(combos)
+        if problems and (not skip_invalid or not planned):
+            raise SweepError(problems, len(combos))
+        if confirm is not None:
+            credits = [p.estimated_credits for p in planned if p.estimated_credits is not None]
+            if not confirm(planned, sum(credits) if credits else None):
+                raise SweepDeclined(f"sweep of {len(planned)} task(s) not submitted")
+        folder = self.save_folder(save)
+        sweep = Sweep(combos=[p.combo for p in planned], skipped=problems,
+                      layout={k: v for k, v in (("rows", rows), ("cols", cols)) if v}, save_to=folder)
+        with self._lock:
+            self.sweeps.append(sweep)
+        for i, item in enumerate(planned):
+            try:
+                sweep.tasks.append(self._submit(item, folder))
+            except BaseException as exc:
+                del sweep.combos[len(sweep.tasks):]
+                if hasattr(exc, "add_note"):
+                    ids = ", ".join(sweep.ids) or "none"
+                    exc.add_note(f"runway-nb: {len(sweep.tasks)} of {len(planned)} sweep task(s) were submitted "
+                                 f"before this error ({ids}); the rest were not. They are listed by "
+                                 f"%runway list and in runway_nb.session.get_session().sweeps[-1].")
+                raise
+        if wait:
+            sweep.wait(progress=True)
+        return sweep
+
+    def _submit(self, item: Any, folder: str | None) -> Any:
+        client = self.client_for(item.provider)
+        handle = client.create(item.endpoint, **item.params)
+        handle.save_to = folder  # read by refresh() to save outputs on success
+        handle.combo = item.combo
+        if folder:
+            _view_saving_to(handle, folder)
+        return self.register(handle)
+
+
+def _view_saving_to(handle: Any, folder: str) -> None:
+    """In a Jupyter kernel, create the handle's task view now, so that it saves into ``folder``."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return
+    ip = get_ipython()
+    if ip is None or getattr(ip, "kernel", None) is None:
+        return
+    try:
+        from .widgets import TaskView  # type: ignore[attr-defined]
+    except ImportError:
+        return  # no widget: refresh()/wait() save instead
+    TaskView.for_handle(handle, save_to=folder)
+
+
+def _note_default(exc: ValidationError, combo: dict, defaulted: Sequence[str]) -> ValidationError:
+    """Mention it when a refused value was a session default rather than typed in the cell."""
+    name = {"promptText": "prompt"}.get(exc.field, exc.field)
+    if name in defaulted:
+        note = (f" ({name}={combo.get(name)!r} is this session's default: change it with "
+                f"%runway config {name}=... or runway_nb.configure({name}=...))")
+        return ValidationError(exc.field, exc.value, exc.allowed, message=str(exc) + note)
+    return exc
+
+
+# ----------------------------------------------------------------------------------------
+# waiting with a one-line text progress
+# ----------------------------------------------------------------------------------------
+
+def progress_line(handle: Any, started: float) -> str:
+    task = handle.task
+    bits = [f"runway: {handle.id}", handle.status]
+    if task is not None and task.progress is not None and not task.finished:
+        bits.append(f"{task.progress:.0%}")
+    if handle.status == "THROTTLED":
+        bits.append("(waiting for a free slot in the account's concurrency limit)")
+    bits.append(f"{time.monotonic() - started:.0f}s")
+    if task is not None and task.finished and task.outputs:
+        bits.append(f"{len(task.outputs)} output(s)")
+    if task is not None and task.failed:
+        bits.append(f"failed [{task.failure_code or '?'}]: {task.failure or 'no reason given'}")
+    return " · ".join(bits)
+
+
+def wait_with_progress(handle: Any, *, timeout: float | None = None, raise_on_failure: bool = True,
+                       progress: bool = True, stream: Any = None) -> Any:
+    """``handle.wait()`` showing one line of progress (rewritten in place) on ``stream`` (stdout)."""
+    stream = stream or sys.stdout
+    started = time.monotonic()
+    last = {"text": ""}
+
+    def show(_task: Any = None, final: bool = False) -> None:
+        if not progress:
+            return
+        text = progress_line(handle, started)
+        if text == last["text"]:
+            if final:
+                stream.write("\n")
+                stream.flush()
+            return
+        pad = " " * max(0, len(last["text"]) - len(text))
+        last["text"] = text
+        stream.write("\r" + text + pad + ("\n" if final else ""))
+        stream.flush()
+
+    show()
+    try:
+        task = handle.wait(timeout, raise_on_failure=raise_on_failure, on_update=show)
+    finally:
+        show(final=True)
+    return task
+
+
+# ----------------------------------------------------------------------------------------
+# the task table (%runway list)
+# ----------------------------------------------------------------------------------------
+
+_COLUMNS = ("#", "id", "status", "type", "model", "ratio", "duration", "seed", "credits", "prompt")
+
+
+def _row(i: int, handle: Any, note: str | None) -> dict[str, str]:
+    p = handle.params or {}
+    prompt = str(p.get("promptText") or "")
+    if len(prompt) > 60:
+        prompt = prompt[:59] + "…"
+    status = handle.status
+    task = handle.task
+    if task is not None and task.progress is not None and not task.finished:
+        status += f" {task.progress:.0%}"
+    if task is not None and task.failed and task.failure_code:
+        status += f" [{task.failure_code}]"
+    if note:
+        status += f" ({note})"
+    cost = handle.estimated_cost if task is None or task.cost is None else task.cost
+    return {"#": str(i), "id": handle.id, "status": status, "type": handle.endpoint or "",
+            "model": str(p.get("model") or ""), "ratio": str(p.get("ratio") or ""),
+            "duration": "" if p.get("duration") is None else str(p.get("duration")),
+            "seed": "" if p.get("seed") is None else str(p.get("seed")),
+            "credits": "" if cost is None else f"{cost:g}", "prompt": prompt}
+
+
+class TaskTable:
+    """Tasks as a table: ``text/plain`` and ``text/html`` (everything escaped)."""
+
+    def __init__(self, handles: Sequence[Any], notes: Mapping[str, str] | None = None):
+        self.handles = list(handles)
+        self.rows = [_row(i, h, (notes or {}).get(h.id)) for i, h in enumerate(self.handles)]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        if not self.rows:
+            return "No tasks in this session yet."
+        widths = {c: max(len(c), *(len(r[c]) for r in self.rows)) for c in _COLUMNS}
+        lines = ["  ".join(c.ljust(widths[c]) for c in _COLUMNS).rstrip()]
+        lines.append("  ".join("-" * widths[c] for c in _COLUMNS))
+        for r in self.rows:
+            lines.append("  ".join(r[c].ljust(widths[c]) for c in _COLUMNS).rstrip())
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        if not self.rows:
+            return "<p>No tasks in this session yet.</p>"
+        esc = html.escape
+        head = "".join(f"<th>{esc(c)}</th>" for c in _COLUMNS)
+        body = "".join("<tr>" + "".join(f"<td>{esc(r[c])}</td>" for c in _COLUMNS) + "</tr>" for r in self.rows)
+        return f'<table class="rnb-task-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+# ----------------------------------------------------------------------------------------
+# the process-wide session and the module-level API
+# ----------------------------------------------------------------------------------------
+
+_session: Session | None = None
+_session_lock = threading.Lock()
+
+
+def get_session() -> Session:
+    """The process-wide :class:`Session` (made on first use)."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = Session()
+        return _session
+
+
+def generate(prompt: str | None = None, **options: Any) -> Any:
+    """Submit one generation with the session's client; see :meth:`Session.generate`."""
+    return get_session().generate(prompt, **options)
+
+
+def compare(prompts: str | Sequence[str] | None = None, **options: Any) -> Sweep:
+    """Submit a sweep (every combination of the list-valued options); see :meth:`Session.compare`."""
+    return get_session().compare(prompts, **options)
+
+
+def tasks() -> list[Any]:
+    """This session's task handles, oldest first."""
+    return get_session().tasks
+
+
+def configure(**settings: Any) -> dict[str, Any]:
+    """Set session defaults: ``configure(model="gen4.5", ratio="720:1280", save=True)``."""
+    return get_session().configure(**settings)
