@@ -1,0 +1,283 @@
+// Front-end tests of the TaskView widget against a mock model and a strict fake DOM.
+// Run: cd js && node --test
+import { test, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+
+import { installFakes, MockModel, FakeEvent } from "./fake_dom.js";
+import { safeUrl, mediaKind, formatDuration, h } from "../common.js";
+import widget from "../task_view.js";
+
+const HOSTILE = "<img src=x onerror=alert(1)>";
+const VIDEO = "http://127.0.0.1:9999/_sim/outputs/abc/0.mp4";
+
+let fakes;
+beforeEach(() => {
+  fakes = installFakes();
+});
+afterEach(() => {
+  fakes.restore();
+});
+
+function baseState(extra) {
+  return {
+    task_id: "abc-123", endpoint: "image_to_video", status: "PENDING", progress: null,
+    elapsed: 0, eta: null, note: "", failure: "", failure_code: "", hint: "",
+    outputs: [], kinds: [], files: [], caption: { prompt: "a cat", model: "gen4_turbo", ratio: "1280:720",
+      seed: 42, duration: 5, credits: 25 },
+    error: "", finished: false, cancelling: false, ...extra,
+  };
+}
+
+function mount(state) {
+  const model = new MockModel(baseState(state));
+  const el = document.createElement("div");
+  const cleanup = widget.render({ model, el });
+  return { model, el, cleanup, root: el.querySelector(".rnb-task") };
+}
+
+const visible = (node) => node && !node.hidden && !node.hasAttribute("hidden");
+
+// ------------------------------------------------------------------ safeUrl
+test("safeUrl accepts http(s), raster/video data:, blob: and relative paths", () => {
+  for (const url of [
+    "https://dnznrvs05pmza.cloudfront.net/abc/0.mp4?_jwt=x.y.z",
+    "http://127.0.0.1:8080/_sim/outputs/t/0.mp4",
+    "data:image/png;base64,iVBORw0KGgo=",
+    "data:video/mp4;base64,AAAA",
+    "blob:http://localhost:8888/1b2c",
+    "runway_outputs/abc_0.mp4",
+    "../out/a%20b.png",
+  ]) {
+    assert.equal(safeUrl(url), url, url);
+  }
+});
+
+test("safeUrl refuses scripts, other schemes and tricks", () => {
+  for (const url of [
+    "javascript:alert(1)", "JAVASCRIPT:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
+    "java\nscript:alert(1)", "vbscript:msgbox(1)", "data:text/html,<script>alert(1)</script>",
+    "data:image/svg+xml,<svg onload=alert(1)>", "file:///etc/passwd", "//evil.example/x.mp4",
+    "/etc/passwd", "https://", "https:///path", "http://exa mple.com/", "\\\\server\\share",
+    HOSTILE, "x:y", "", null, undefined, 42, {}, "https://ok.example/\u2028",
+  ]) {
+    assert.equal(safeUrl(url), null, String(url));
+  }
+});
+
+test("h() refuses event-handler attributes and unsafe URLs, and escapes text", () => {
+  assert.throws(() => h("img", { onerror: "alert(1)" }), /event-handler/);
+  const img = h("img", { src: "javascript:alert(1)" });
+  assert.equal(img.getAttribute("src"), null);
+  const p = h("p", {}, HOSTILE);
+  assert.equal(p.children.length, 0, "text stays text");
+  assert.equal(p.textContent, HOSTILE);
+  assert.match(p.serialize(), /&lt;img src=x onerror=alert\(1\)&gt;/);
+});
+
+test("mediaKind and formatDuration", () => {
+  assert.equal(mediaKind("https://x.example/a.mp4?sig=1"), "video");
+  assert.equal(mediaKind("https://x.example/a.png"), "image");
+  assert.equal(mediaKind("https://x.example/a", "video"), "video");
+  assert.equal(formatDuration(5.4), "5 s");
+  assert.equal(formatDuration(125), "2 min 05 s");
+  assert.equal(formatDuration(-1), "");
+});
+
+// ------------------------------------------------------------------ rendering
+test("render shows status, progress, time and the caption; announces the view", () => {
+  const { model, root } = mount({ status: "RUNNING", progress: 0.4, elapsed: 12, eta: 18 });
+  assert.equal(root.getAttribute("data-status"), "RUNNING");
+  assert.equal(root.querySelector(".rnb-badge").textContent, "RUNNING");
+  assert.ok(root.querySelector(".rnb-badge").classList.contains("rnb-s-running"));
+  assert.equal(root.querySelector(".rnb-fill").style.width, "40.0%");
+  assert.equal(root.querySelector(".rnb-bar").getAttribute("aria-valuenow"), "40");
+  assert.match(root.querySelector(".rnb-clock").textContent, /^12 s · ≈ 18 s left$/);
+  assert.equal(root.querySelector(".rnb-prompt").textContent, "“a cat”");
+  assert.equal(root.querySelector(".rnb-facts").textContent, "gen4_turbo · 1280:720 · seed 42 · 5 s · 25 credits");
+  assert.ok(visible(root.querySelector(".rnb-cancel")));
+  assert.deepEqual(model.sent[0].content, { type: "view" });
+});
+
+test("THROTTLED shows the explanation from the kernel; unknown statuses get a neutral class", () => {
+  const note = "Waiting for a free slot: the account's concurrency limit for this model is reached";
+  const { model, root } = mount({ status: "THROTTLED", note });
+  assert.ok(root.querySelector(".rnb-badge").classList.contains("rnb-s-throttled"));
+  assert.equal(root.querySelector(".rnb-note").textContent, note);
+  assert.equal(root.querySelector(".rnb-bar").getAttribute("data-indeterminate"), "true");
+  model.update({ status: "WEIRD\" onmouseover=\"x" });
+  assert.equal(root.querySelector(".rnb-badge").className, "rnb-badge rnb-s-unknown");
+});
+
+test("a failure shows text, code and hint", () => {
+  const { root } = mount({ status: "FAILED", finished: true, failure: "flagged", failure_code: "SAFETY.INPUT.TEXT",
+    hint: "Content moderation rejected an input" });
+  const box = root.querySelector(".rnb-failure");
+  assert.ok(visible(box));
+  assert.equal(box.querySelector(".rnb-code").textContent, "SAFETY.INPUT.TEXT");
+  assert.match(box.textContent, /flagged/);
+  assert.equal(box.querySelector(".rnb-hint").textContent, "Content moderation rejected an input");
+  assert.ok(!visible(root.querySelector(".rnb-cancel")), "no Cancel once finished");
+});
+
+test("hostile strings are rendered as text everywhere, never as markup or URLs", () => {
+  const { model, root, el } = mount({
+    task_id: HOSTILE, endpoint: HOSTILE, note: HOSTILE, error: HOSTILE,
+    caption: { prompt: HOSTILE, model: HOSTILE, title: HOSTILE, ratio: "javascript:alert(1)" },
+  });
+  model.update({ status: "FAILED", finished: true, failure: HOSTILE, failure_code: HOSTILE, hint: HOSTILE });
+  // The only IMG elements that could exist are output players; there are no outputs.
+  assert.equal(el.querySelectorAll("img").length, 0);
+  assert.equal(fakes.doc.eventHandlerAttributes.length, 0);
+  assert.ok(el.textContent.includes(HOSTILE));
+  assert.ok(!el.serialize().includes("<img"), "no markup parsed from data");
+  assert.ok(root.querySelector(".rnb-facts").textContent.includes("javascript:alert(1)"), "shown as text only");
+  assert.equal(fakes.doc.urlWrites.length, 0);
+});
+
+test("unsafe output URLs never reach src; safe ones do", () => {
+  const { model, el } = mount({ status: "SUCCEEDED", finished: true });
+  model.update({ outputs: ["javascript:alert(1)", VIDEO, "data:text/html,<script>x</script>"],
+    kinds: ["video", "video", "image"] });
+  for (const [, , url] of fakes.doc.urlWrites) assert.notEqual(safeUrl(url), null, url);
+  const srcs = fakes.doc.urlWrites.map(([, , url]) => url);
+  assert.ok(srcs.includes(VIDEO));
+  assert.ok(!srcs.some((u) => u.startsWith("javascript:") || u.startsWith("data:text")));
+  // the unsafe ones asked the kernel for bytes instead (by index, never by URL)
+  const asks = model.sent.filter((m) => m.content.type === "bytes");
+  assert.deepEqual(asks.map((m) => m.content.index), [0, 2]);
+  assert.ok(asks.every((m) => !("url" in m.content)));
+  assert.equal(el.querySelectorAll("video").length, 2);
+});
+
+test("a video output gets controls loop muted playsinline, a caption and a Download button", () => {
+  const { model, el } = mount({ status: "RUNNING", progress: 0.9 });
+  model.update({ status: "SUCCEEDED", finished: true, progress: null, outputs: [VIDEO], kinds: ["video"] });
+  const videos = el.querySelectorAll("video");
+  assert.equal(videos.length, 1);
+  const v = videos[0];
+  for (const attr of ["controls", "loop", "muted", "playsinline"]) assert.ok(v.hasAttribute(attr), attr);
+  assert.equal(v.muted, true, "muted property set too");
+  assert.ok(!v.hasAttribute("autoplay"));
+  assert.equal(v.getAttribute("src"), VIDEO);
+  assert.equal(el.querySelectorAll("button.rnb-download").length, 1);
+  assert.equal(el.querySelector(".rnb-fill").style.width, "100.0%");
+});
+
+test("several outputs sit side by side; images use <img>", () => {
+  const { model, el } = mount({ endpoint: "text_to_image" });
+  model.update({ status: "SUCCEEDED", finished: true,
+    outputs: ["https://a.example/0.png", "https://a.example/1.png"], kinds: ["image", "image"] });
+  const row = el.querySelector(".rnb-outputs");
+  assert.equal(row.getAttribute("data-count"), "2");
+  assert.equal(row.querySelectorAll("figure.rnb-output").length, 2);
+  assert.equal(el.querySelectorAll("img").length, 2);
+  assert.equal(el.querySelectorAll("video").length, 0);
+});
+
+test("media that load report media_status once; unchanged outputs are not rebuilt", () => {
+  const { model, el } = mount({});
+  model.update({ status: "SUCCEEDED", finished: true, outputs: [VIDEO], kinds: ["video"] });
+  const v = el.querySelector("video");
+  v.dispatchEvent(new FakeEvent("loadeddata"));
+  model.update({ elapsed: 30, caption: { prompt: "x" } });
+  assert.equal(el.querySelector("video"), v, "same element");
+  const status = model.sent.filter((m) => m.content.type === "media_status");
+  assert.deepEqual(status.map((m) => m.content.results), [["loaded"]]);
+});
+
+test("a URL that fails in the browser is fetched through the kernel and shown as a blob:", () => {
+  const { model, el, cleanup } = mount({});
+  model.update({ status: "SUCCEEDED", finished: true, outputs: [VIDEO], kinds: ["video"] });
+  const v = el.querySelector("video");
+  v.dispatchEvent(new FakeEvent("error"));
+  v.dispatchEvent(new FakeEvent("error")); // a second error does not ask twice
+  const asks = model.sent.filter((m) => m.content.type === "bytes");
+  assert.equal(asks.length, 1);
+  const { req, index } = asks[0].content;
+  model.receive({ type: "bytes", req: req + 100, index, mime: "video/mp4" }, [new DataView(new ArrayBuffer(4))]);
+  assert.equal(fakes.blobs.created.length, 0, "answers to unknown requests are ignored");
+  model.receive({ type: "bytes", req, index, mime: "text/html" }, [new DataView(new ArrayBuffer(8))]);
+  assert.equal(fakes.blobs.created.length, 1);
+  assert.equal(fakes.blobs.created[0].blob.type, "video/mp4", "a non-media mime is not trusted");
+  assert.equal(v.getAttribute("src"), fakes.blobs.created[0].url);
+  v.dispatchEvent(new FakeEvent("loadeddata"));
+  const status = model.sent.filter((m) => m.content.type === "media_status");
+  assert.deepEqual(status.at(-1).content.results, ["relayed"]);
+  cleanup();
+  assert.deepEqual(fakes.blobs.revoked, [fakes.blobs.created[0].url], "blob URL revoked on cleanup");
+});
+
+test("a relay error marks the output failed", () => {
+  const { model, el } = mount({});
+  model.update({ status: "SUCCEEDED", finished: true, outputs: [VIDEO], kinds: ["video"] });
+  el.querySelector("video").dispatchEvent(new FakeEvent("error"));
+  const { req } = model.sent.find((m) => m.content.type === "bytes").content;
+  model.receive({ type: "bytes_error", req, index: 0, error: HOSTILE });
+  const v = el.querySelector("video");
+  assert.equal(v.getAttribute("data-rnb-relay"), "failed");
+  assert.equal(v.getAttribute("title"), HOSTILE, "attribute value, not markup");
+  assert.deepEqual(model.sent.filter((m) => m.content.type === "media_status").at(-1).content.results, ["failed"]);
+});
+
+test("Download falls back to the kernel when fetch fails, and saves a blob with a safe name", async () => {
+  const { model, el } = mount({ task_id: "abc/../../x" });
+  model.update({ status: "SUCCEEDED", finished: true, outputs: [VIDEO], kinds: ["video"] });
+  el.querySelector("button.rnb-download").click();
+  await new Promise((r) => setImmediate(r));
+  const ask = model.sent.find((m) => m.content.type === "bytes");
+  assert.ok(ask, "asked the kernel");
+  model.receive({ type: "bytes", req: ask.content.req, index: 0, mime: "video/mp4" }, [new DataView(new ArrayBuffer(2))]);
+  const link = fakes.doc.clicked.find((n) => n.tagName === "A");
+  assert.ok(link);
+  assert.equal(link.getAttribute("download"), "abcx_0.mp4");
+  assert.ok(link.getAttribute("href").startsWith("blob:"));
+  assert.equal(link.parentNode, null, "temporary link removed");
+});
+
+test("Cancel sends a cancel message and disables itself; cancelling state comes from the kernel", () => {
+  const { model, root } = mount({ status: "RUNNING", progress: 0.2 });
+  const btn = root.querySelector(".rnb-cancel");
+  btn.click();
+  assert.deepEqual(model.sent.at(-1).content, { type: "cancel" });
+  assert.equal(btn.disabled, true);
+  btn.click();
+  assert.equal(model.sent.filter((m) => m.content.type === "cancel").length, 1, "a disabled button sends nothing");
+  model.update({ status: "CANCELLED", finished: true, cancelling: false });
+  assert.ok(!visible(btn));
+  assert.equal(root.getAttribute("data-status"), "CANCELLED");
+});
+
+test("errors show with a Retry button that asks the kernel to resume", () => {
+  const { model, root } = mount({ status: "RUNNING" });
+  model.update({ error: "ConnectionError: boom" });
+  assert.ok(visible(root.querySelector(".rnb-error")));
+  root.querySelector(".rnb-retry").click();
+  assert.deepEqual(model.sent.at(-1).content, { type: "retry" });
+});
+
+test("the clock ticks locally between kernel updates and stops when finished", () => {
+  const { model } = mount({ status: "RUNNING", elapsed: 3 });
+  assert.equal(fakes.timers.intervals.size, 1);
+  model.update({ status: "SUCCEEDED", finished: true });
+  assert.equal(fakes.timers.intervals.size, 0, "interval cleared when the task ends");
+});
+
+test("cleanup clears timers, revokes blob URLs, removes listeners and the DOM", () => {
+  const { model, el, cleanup } = mount({ status: "RUNNING" });
+  model.update({ outputs: [VIDEO], kinds: ["video"] });
+  const v = el.querySelector("video");
+  const button = el.querySelector(".rnb-cancel");
+  assert.ok(model.handlerCount() > 0);
+  assert.ok(v.listenerCount() > 0 && button.listenerCount() > 0);
+  cleanup();
+  assert.equal(fakes.timers.intervals.size, 0);
+  assert.equal(fakes.timers.timeouts.size, 0);
+  assert.equal(model.handlerCount(), 0, "model listeners removed");
+  assert.equal(v.listenerCount(), 0);
+  assert.equal(button.listenerCount(), 0);
+  assert.equal(el.children.length, 0);
+  const sent = model.sent.length;
+  model.receive({ type: "bytes", req: 1, index: 0 }, [new DataView(new ArrayBuffer(1))]);
+  assert.equal(model.sent.length, sent);
+  assert.equal(fakes.blobs.created.length, 0);
+});

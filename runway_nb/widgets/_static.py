@@ -1,0 +1,232 @@
+"""Static output of a task: HTML and plain text that need no kernel, no widget and no JS.
+
+DURABLE_RESULTS_DOC
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any, Sequence
+
+from ..errors import failure_hint
+from ..task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
+from ._urls import file_url, media_kind, safe_url
+
+__all__ = ["static_html", "static_text", "static_bundle", "task_facts", "status_note", "caption_fields"]
+
+_BADGE = {
+    PENDING: ("#eceff4", "#3b4252"), THROTTLED: ("#fff3cd", "#7a5a00"), RUNNING: ("#dbeafe", "#1e40af"),
+    SUCCEEDED: ("#dcfce7", "#166534"), FAILED: ("#fee2e2", "#991b1b"), CANCELLED: ("#e5e7eb", "#4b5563"),
+}
+
+THROTTLED_NOTE = ("Waiting for a free slot: the account's concurrency limit for this model is reached, "
+                  "so Runway queues the task until one of your running tasks finishes. It has not failed.")
+
+
+def status_note(status: str) -> str:
+    """A sentence explaining a status that needs one (THROTTLED, unknown statuses)."""
+    if status == THROTTLED:
+        return THROTTLED_NOTE
+    if status not in (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED):
+        return f"Runway reported the status {status!r}, which runway-nb does not know; still watching."
+    return ""
+
+
+def caption_fields(params: dict | None, *, credits: Any = None, caption: Any = None) -> dict[str, Any]:
+    """The caption as plain values: prompt, model, ratio, seed, duration, credits (and title)."""
+    p = params or {}
+    prompt = p.get("promptText", p.get("prompt", p.get("prompt_text")))
+    fields: dict[str, Any] = {
+        "prompt": prompt,
+        "model": p.get("model"),
+        "ratio": p.get("ratio"),
+        "seed": p.get("seed"),
+        "duration": p.get("duration"),
+        "credits": credits,
+    }
+    if isinstance(caption, str):
+        fields["title"] = caption
+    elif isinstance(caption, dict):
+        fields.update(caption)
+    return {str(k): _plain(v) for k, v in fields.items() if v is not None and v != ""}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+    return str(value)
+
+
+def task_facts(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+               *, caption: Any = None, outputs: Sequence[str] | None = None) -> dict[str, Any]:
+    """Everything the static views show, from a TaskHandle/AsyncTaskHandle or a Task."""
+    if isinstance(handle_or_task, Task):
+        task: Task | None = handle_or_task
+        task_id = task.id
+        estimated = task.estimated_cost
+        handle_files: Sequence[Any] = ()
+        endpoint = None
+    else:
+        handle = handle_or_task
+        task = handle.task
+        task_id = handle.id
+        estimated = handle.estimated_cost
+        handle_files = list(getattr(handle, "files", None) or ())
+        endpoint = getattr(handle, "endpoint", None)
+        if params is None:
+            params = handle.params
+    params = dict(params or {})
+    endpoint = endpoint or params.get("endpoint")
+    status = task.status if task is not None else PENDING
+    raw_outputs = list(outputs if outputs is not None else (task.outputs if task is not None else []))
+    file_list = list(files if files is not None else handle_files)
+    media = []
+    for i, url in enumerate(raw_outputs):
+        local = file_url(file_list[i]) if i < len(file_list) else None
+        remote = safe_url(url)
+        src = local or remote
+        if src is None:
+            continue
+        media.append({"src": src, "kind": media_kind(str(file_list[i]) if local else url, endpoint),
+                      "local": local is not None, "remote": remote})
+    credits = task.cost if task is not None and task.cost is not None else estimated
+    return {
+        "id": task_id,
+        "status": status,
+        "endpoint": endpoint,
+        "progress": task.progress if task is not None else None,
+        "failure": task.failure if task is not None else None,
+        "failure_code": task.failure_code if task is not None else None,
+        "hint": failure_hint(task.failure_code) if task is not None and task.failed else None,
+        "created_at": task.created_at if task is not None else None,
+        "media": media,
+        "dropped": len(raw_outputs) - len(media),
+        "caption": caption_fields(params, credits=credits, caption=caption),
+        "finished": status in (SUCCEEDED, FAILED, CANCELLED),
+    }
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _facts_line(caption: dict) -> str:
+    bits = []
+    for key, fmt in (("model", "{}"), ("ratio", "{}"), ("seed", "seed {}"), ("duration", "{} s"),
+                     ("credits", "{} credits")):
+        if key in caption:
+            bits.append(fmt.format(caption[key]))
+    return " · ".join(bits)
+
+
+def static_html(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+                *, caption: Any = None, outputs: Sequence[str] | None = None) -> str:
+    """Self-contained HTML for a task: status, media players, caption, failure and hint.
+
+    ``handle_or_task`` is a TaskHandle/AsyncTaskHandle (``params`` and ``files`` then default to
+    the handle's) or a :class:`runway_nb.Task` (pass ``params``, the request's display params).
+    ``files``: saved copies of the outputs, in output order; they are referred to by relative
+    path, so the HTML keeps working after Runway's URLs expire (24-48 h). Every value is
+    HTML-escaped and only safe URLs (see ``_urls.safe_url``) reach ``src``/``href``. Inline
+    styles only, no script: it renders the same in JupyterLab, nbconvert's HTML and on GitHub.
+    Media bytes are never embedded.
+    """
+    f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs)
+    status = f["status"]
+    bg, fg = _BADGE.get(status, ("#e8e8e8", "#333"))
+    cap = f["caption"]
+    parts = [
+        f'<div class="rnb-static" data-rnb-task="{_e(f["id"])}" data-rnb-status="{_e(status)}" '
+        'style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;font-size:13px;line-height:1.4;'
+        'border:1px solid #ddd;border-radius:6px;padding:8px 10px;max-width:100%;box-sizing:border-box">',
+        '<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:center">',
+        f'<span style="font-size:11px;font-weight:600;padding:2px 7px;border-radius:10px;'
+        f'background:{bg};color:{fg}">{_e(status)}</span>',
+    ]
+    heading = " · ".join(str(x) for x in ((f["endpoint"] or "").replace("_", " "), cap.get("model")) if x)
+    if heading:
+        parts.append(f"<strong>{_e(heading)}</strong>")
+    if status == RUNNING and isinstance(f["progress"], (int, float)):
+        parts.append(f"<span>{f['progress']:.0%}</span>")
+    parts.append("</div>")
+    note = status_note(status)
+    if note:
+        parts.append(f'<div style="color:#7a5a00;margin:4px 0">{_e(note)}</div>')
+    if status == FAILED:
+        code = f'<code style="font-weight:600;margin-right:6px">{_e(f["failure_code"])}</code>' \
+            if f["failure_code"] else ""
+        parts.append('<div style="background:#fef2f2;border-left:3px solid #dc2626;padding:6px 8px;margin:6px 0">'
+                     f'<div>{code}{_e(f["failure"] or "The task failed.")}</div>'
+                     f'<div style="color:#555;margin-top:4px">{_e(f["hint"] or "")}</div></div>')
+    if f["media"]:
+        parts.append('<div style="display:flex;flex-wrap:wrap;gap:8px;margin:8px 0 4px">')
+        for i, m in enumerate(f["media"]):
+            src = _e(m["src"])
+            if m["kind"] == "video":
+                player = (f'<video src="{src}" controls loop muted playsinline preload="metadata" '
+                          'style="max-width:100%;max-height:480px;border-radius:4px;background:#000"></video>')
+            else:
+                player = (f'<img src="{src}" alt="output {i + 1}" '
+                          'style="max-width:100%;max-height:480px;border-radius:4px">')
+            where = "saved file" if m["local"] else "Runway URL (expires 24-48 h after the task)"
+            parts.append('<figure style="margin:0;display:flex;flex-direction:column;gap:4px;'
+                         f'max-width:640px;min-width:0">{player}'
+                         f'<figcaption style="font-size:12px"><a href="{src}" download target="_blank" '
+                         f'rel="noopener noreferrer">Download</a> <span style="color:#888">({_e(where)})</span>'
+                         '</figcaption></figure>')
+        parts.append("</div>")
+    if f["dropped"]:
+        parts.append(f'<div style="color:#888">{f["dropped"]} output URL(s) not shown: not an http(s) URL.</div>')
+    if cap.get("title"):
+        parts.append(f'<div style="font-weight:600">{_e(cap["title"])}</div>')
+    if cap.get("prompt"):
+        parts.append(f'<div style="color:#555;font-style:italic;overflow-wrap:anywhere">“{_e(cap["prompt"])}”</div>')
+    line = _facts_line(cap)
+    if line:
+        parts.append(f'<div style="color:#555">{_e(line)}</div>')
+    footer = [f"task {f['id']}"]
+    if isinstance(f["created_at"], datetime):
+        footer.append(f["created_at"].strftime("%Y-%m-%d %H:%M UTC"))
+    if not f["finished"]:
+        footer.append("snapshot: the live view needs a running kernel")
+    parts.append(f'<div style="color:#999;font-size:11px;margin-top:2px">{_e(" · ".join(footer))}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def static_text(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+                *, caption: Any = None, outputs: Sequence[str] | None = None) -> str:
+    """One or a few readable lines: what a terminal, or a text-only viewer, shows."""
+    f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs)
+    cap = f["caption"]
+    head = [f"Runway task {f['id']}", f["status"]]
+    if f["status"] == RUNNING and isinstance(f["progress"], (int, float)):
+        head.append(f"{f['progress']:.0%}")
+    line = _facts_line(cap)
+    if line:
+        head.append(line)
+    lines = [" · ".join(head)]
+    if cap.get("prompt"):
+        prompt = str(cap["prompt"])
+        lines.append(f"  prompt: {prompt if len(prompt) <= 200 else prompt[:199] + '…'}")
+    if f["status"] == FAILED:
+        code = f" [{f['failure_code']}]" if f["failure_code"] else ""
+        lines.append(f"  failed{code}: {f['failure'] or 'no reason given'}")
+        if f["hint"]:
+            lines.append(f"  hint: {f['hint']}")
+    note = status_note(f["status"])
+    if note:
+        lines.append(f"  {note}")
+    for m in f["media"]:
+        lines.append(f"  {m['kind']}: {m['src']}")
+    return "\n".join(lines)
+
+
+def static_bundle(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+                  *, caption: Any = None, outputs: Sequence[str] | None = None) -> dict[str, str]:
+    """``{"text/html": ..., "text/plain": ...}`` for ``IPython.display.display(bundle, raw=True)``."""
+    return {"text/html": static_html(handle_or_task, params, files, caption=caption, outputs=outputs),
+            "text/plain": static_text(handle_or_task, params, files, caption=caption, outputs=outputs)}

@@ -1,0 +1,86 @@
+"""Which URLs may reach a ``src``/``href``, and what kind of media they point at.
+
+The same rules are enforced again in the browser (``safeUrl`` in ``js/common.js``):
+
+- ``http://`` / ``https://`` URLs with a host;
+- relative paths of saved files (no scheme, no leading ``/``, no ``:`` or ``\\``);
+- ``data:image/<raster>`` and ``data:video/...`` (never ``data:image/svg+xml``, never ``data:text/html``);
+- ``blob:`` URLs (only the browser makes those).
+
+Anything else (``javascript:``, ``vbscript:``, ``file:``, protocol-relative ``//host``, URLs
+with whitespace or control characters) is dropped before it is put in a trait or in HTML.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePath
+from urllib.parse import quote, urlsplit
+
+__all__ = ["safe_url", "file_url", "media_kind", "is_remote"]
+
+_BAD_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029\\]")
+_DATA = re.compile(r"^data:(image/(png|jpeg|jpg|gif|webp|avif|bmp)|video/(mp4|webm|ogg|quicktime))[;,]", re.I)
+_BLOB = re.compile(r"^blob:(https?://[^\s/?#]+|null)/", re.I)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.I)
+_HOST = re.compile(r"^[^\s/?#@]+(@[^\s/?#]+)?$")
+
+VIDEO_EXT = (".mp4", ".webm", ".mov", ".m4v", ".ogv")
+IMAGE_EXT = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif", ".bmp")
+IMAGE_ENDPOINTS = ("text_to_image",)
+
+
+def safe_url(url: object) -> str | None:
+    """``url`` if it may be used as a ``src``/``href``, else None."""
+    if not isinstance(url, str) or not url or len(url) > 8_000_000:
+        return None
+    if _BAD_CHARS.search(url):
+        return None
+    lower = url[:16].lower()
+    if lower.startswith(("http://", "https://")):
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        return url if parts.netloc and _HOST.match(parts.netloc) else None
+    if _DATA.match(url) or _BLOB.match(url):
+        return url
+    if _SCHEME.match(url) or url.startswith("/") or ":" in url:
+        return None
+    return url
+
+
+def is_remote(url: str) -> bool:
+    return url[:8].lower().startswith(("http://", "https://"))
+
+
+def file_url(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str | None:
+    """A saved file as a relative, percent-encoded URL (``runway_outputs/abc_0.mp4``).
+
+    Relative to ``base`` (default: the current directory, which is the notebook's folder in a
+    Jupyter kernel). None when no relative path exists (another drive) or it is unsafe.
+    """
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            rel = os.path.relpath(p, Path(base) if base is not None else Path.cwd())
+        except ValueError:
+            return None
+    else:
+        rel = str(p)
+    posix = PurePath(rel).as_posix()
+    return safe_url(quote(posix, safe="/._-~"))
+
+
+def media_kind(url: str | None, endpoint: str | None = None) -> str:
+    """``"video"`` or ``"image"``: from the file extension, else from the endpoint."""
+    text = (url or "").lower()
+    if text.startswith("data:"):
+        return "video" if text.startswith("data:video/") else "image"
+    path = urlsplit(text).path if is_remote(text) else text.split("?")[0].split("#")[0]
+    if path.endswith(VIDEO_EXT):
+        return "video"
+    if path.endswith(IMAGE_EXT):
+        return "image"
+    return "image" if endpoint in IMAGE_ENDPOINTS else "video"

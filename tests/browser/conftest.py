@@ -1,0 +1,234 @@
+"""Browser tests: JupyterLab in a temporary home, driven by Playwright with Debian's Chromium.
+
+- ``lab`` (session): a JupyterLab server on a free loopback port, with its own
+  JUPYTER_CONFIG/DATA/RUNTIME dirs, IPython dir and an ``overrides.json`` (no news toast, widget
+  state not saved: the default most users have, so durable output must not depend on it).
+  Kernels import this checkout (PYTHONPATH) and use the in-process simulator at 10x speed.
+- ``browser`` (session): headless Chromium (never ``playwright install``: see
+  shared/reference/browser-testing.md).
+- ``page``: a fresh browser context per test; a screenshot is saved under
+  ``test-artifacts/`` when the test ends, and every ``data-status`` a TaskView shows is recorded
+  in ``window.__rnbStatuses`` (a widget may be replaced by its static output quickly).
+- Helpers: ``write_notebook``, ``open_notebook``, ``run_all``, ``run_cell``, ``cell_output_text``.
+
+Skipped when Chromium or Playwright is missing. Marker: ``browser``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = os.environ.get("RUNWAY_NB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required"]
+
+# Records every status a TaskView or a static result shows, even briefly.
+STATUS_RECORDER = """
+window.__rnbStatuses = [];
+const record = (node) => {
+  if (!(node instanceof Element)) return;
+  const nodes = [node, ...node.querySelectorAll('[data-status],[data-rnb-status]')];
+  for (const n of nodes) {
+    const s = n.getAttribute('data-status') || n.getAttribute('data-rnb-status');
+    if (s && window.__rnbStatuses[window.__rnbStatuses.length - 1] !== s) window.__rnbStatuses.push(s);
+  }
+};
+new MutationObserver((records) => {
+  for (const r of records) {
+    if (r.type === 'attributes') record(r.target);
+    for (const n of r.addedNodes || []) record(n);
+  }
+}).observe(document, {subtree: true, childList: true, attributes: true,
+                      attributeFilter: ['data-status', 'data-rnb-status']});
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    def __init__(self, url: str, root: Path, proc: subprocess.Popen, log: Path):
+        self.url = url
+        self.root = root
+        self.proc = proc
+        self.log = log
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?reset"
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    pytest.importorskip("jupyterlab")
+    home = tmp_path_factory.mktemp("lab-home")
+    root = home / "notebooks"
+    root.mkdir()
+    dirs = {name: home / name for name in ("config", "data", "runtime", "ipython", "app-settings",
+                                            "user-settings", "workspaces")}
+    for d in dirs.values():
+        d.mkdir()
+    (dirs["app-settings"] / "overrides.json").write_text(json.dumps({
+        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": False},
+        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    }))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("RUNWAYML_", "RUNWAY_NB_", "COMETAPI_", "USEAPI_", "MAKEVID_"))
+           and k not in ("RUNWAY_API_KEY",)}
+    env.update(JUPYTER_CONFIG_DIR=str(dirs["config"]), JUPYTER_DATA_DIR=str(dirs["data"]),
+               JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), IPYTHONDIR=str(dirs["ipython"]),
+               JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
+               PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+               RUNWAY_NB_SIM_SPEED="10")
+    port = _free_port()
+    log = home / "lab.log"
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.token=",
+           "--ServerApp.password=", "--ip", "127.0.0.1", "--port", str(port), f"--ServerApp.root_dir={root}",
+           f"--LabApp.app_settings_dir={dirs['app-settings']}", f"--LabApp.user_settings_dir={dirs['user-settings']}",
+           f"--LabApp.workspaces_dir={dirs['workspaces']}"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.25)
+    yield Lab(url, root, proc, log)
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and the kernels it started
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1100})
+    context.add_init_script(STATUS_RECORDER)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.errors = errors  # type: ignore[attr-defined]
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    except Exception:  # noqa: BLE001 - a screenshot is a courtesy
+        pass
+    context.close()
+
+
+# ---------------------------------------------------------------------- helpers
+def write_notebook(lab: Lab, name: str, cells: list[str]) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = lab.root / name
+    nbformat.write(nb, path)
+    return path
+
+
+def wait_idle(page: Any, timeout: float = 60_000) -> None:
+    page.locator("text=/\\| Idle/").first.wait_for(timeout=timeout)
+
+
+def open_notebook(page: Any, lab: Lab, name: str) -> None:
+    page.goto(lab.notebook_url(name))
+    page.locator(".jp-Notebook").first.wait_for()
+    wait_idle(page)
+
+
+def run_all(page: Any, attempts: int = 4) -> None:
+    """Run > Run All Cells, retried until a prompt shows ``[*]`` or a number."""
+    for _ in range(attempts):
+        wait_idle(page)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        item = page.get_by_text("Run All Cells", exact=True).locator("visible=true").first
+        item.click()
+        try:
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.jp-InputPrompt')]"
+                ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=8_000)
+            return
+        except Exception:  # noqa: BLE001 - retry the menu
+            page.keyboard.press("Escape")
+    raise AssertionError("Run All Cells did not start the notebook")
+
+
+def run_cell(page: Any, index: int) -> None:
+    """Select cell ``index`` and run it (Shift+Enter)."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift+Enter")
+
+
+def cell_output_text(page: Any, index: int) -> str:
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
+
+
+def save_notebook(page: Any) -> None:
+    page.locator(".jp-Notebook").first.click()
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=10_000)
+
+
+@pytest.fixture
+def nb_tools() -> Any:
+    class Tools:
+        write = staticmethod(write_notebook)
+        open = staticmethod(open_notebook)
+        run_all = staticmethod(run_all)
+        run_cell = staticmethod(run_cell)
+        output_text = staticmethod(cell_output_text)
+        save = staticmethod(save_notebook)
+        idle = staticmethod(wait_idle)
+    return Tools
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+

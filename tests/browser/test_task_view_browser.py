@@ -1,0 +1,156 @@
+"""TaskView in JupyterLab, in headless Chromium, on the simulator.
+
+Each test writes a small notebook, opens it in Lab and runs it like a user would. Screenshots
+land in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+SETUP = """\
+from runway_nb import Runway, Simulator
+from runway_nb.widgets import display_handle
+sim = Simulator(speed=10, pending_seconds=2, run_seconds={run})
+client = Runway(provider="sim", simulator=sim)
+h = client.image_to_video.create(model="gen4_turbo", prompt={prompt!r}, image="https://example.com/kite.png",
+                                 ratio="{ratio}", duration=5)
+display_handle(h)
+"""
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def statuses(page) -> list[str]:
+    return page.evaluate("() => window.__rnbStatuses")
+
+
+def wait_status(page, status: str, timeout: float = 60_000) -> None:
+    page.wait_for_function(f"() => window.__rnbStatuses.includes({json.dumps(status)})", timeout=timeout)
+
+
+def video_facts(page, selector: str) -> dict:
+    """Facts of the first matching <video> once it has data (read in the same poll, so a widget
+    replaced by its static output meanwhile cannot mix two elements)."""
+    handle = page.wait_for_function(
+        f"() => {{ const v = document.querySelector({json.dumps(selector)});"
+        " if (!v || v.readyState < 2 || v.videoWidth === 0) return null;"
+        " return {readyState: v.readyState, width: v.videoWidth, height: v.videoHeight, src: v.currentSrc,"
+        " controls: v.controls, loop: v.loop, muted: v.muted, playsinline: v.hasAttribute('playsinline')}; }",
+        timeout=30_000)
+    return handle.json_value()
+
+
+def test_task_runs_live_then_plays_and_survives_a_reload(lab, page, nb_tools):
+    code = SETUP.format(run=30, prompt="a red kite over <b>dunes</b>", ratio="1280:720")
+    path = nb_tools.write(lab, "play.ipynb", [code, "print('STATUS', h.status)"])
+    nb_tools.open(page, lab, "play.ipynb")
+    nb_tools.run_all(page)
+
+    page.locator(".rnb-task").first.wait_for()
+    wait_status(page, "RUNNING")
+    page.screenshot(path=str(Path("test-artifacts") / "play-running.png"))
+    wait_status(page, "SUCCEEDED")
+    seen = statuses(page)
+    assert seen.index("RUNNING") < seen.index("SUCCEEDED")
+    assert "FAILED" not in seen and "CANCELLED" not in seen
+
+    # Once the browser loaded the video, the output becomes the static HTML (same player).
+    page.locator('.rnb-static[data-rnb-status="SUCCEEDED"] video').wait_for()
+    facts = video_facts(page, '.rnb-static[data-rnb-status="SUCCEEDED"] video')
+    assert facts["readyState"] >= 2
+    assert (facts["width"], facts["height"]) == (1280, 720)
+    assert facts["controls"] and facts["loop"] and facts["muted"] and facts["playsinline"]
+    assert facts["src"].startswith("http://127.0.0.1:")
+    assert page.locator(".rnb-task").count() == 0
+
+    # The prompt is shown as text, never parsed as markup.
+    static = page.locator(".rnb-static").first
+    assert "a red kite over <b>dunes</b>" in static.inner_text()
+    assert static.locator("b").count() == 0
+
+    nb_tools.idle(page)
+    assert "STATUS" in nb_tools.output_text(page, 1)
+
+    # What Lab saves: the static result, no widget view (no "model not found" on reopening).
+    nb_tools.save(page)
+    saved = json.loads(path.read_text())
+    outputs = saved["cells"][0]["outputs"]
+    displays = [o for o in outputs if o["output_type"] == "display_data"]
+    assert len(displays) == 1
+    data = displays[0]["data"]
+    assert WIDGET_MIME not in data
+    assert 'data-rnb-status="SUCCEEDED"' in "".join(data["text/html"])
+    assert "SUCCEEDED" in "".join(data["text/plain"])
+    size = path.stat().st_size
+    print(f"saved notebook: {size} bytes; static html {len(''.join(data['text/html']))} bytes")
+    assert size < 20_000
+
+    # Reopen without running anything: the result is still there, and plays.
+    nb_tools.open(page, lab, "play.ipynb")
+    page.locator('.rnb-static[data-rnb-status="SUCCEEDED"] video').wait_for()
+    assert video_facts(page, ".rnb-static video")["width"] == 1280
+    assert "model not found" not in page.locator(".jp-Notebook").inner_text()
+    page.screenshot(path=str(Path("test-artifacts") / "play-reopened.png"))
+
+
+def test_portrait_ratio_size(lab, page, nb_tools):
+    code = SETUP.format(run=10, prompt="a tall tower", ratio="720:1280")
+    nb_tools.write(lab, "portrait.ipynb", [code])
+    nb_tools.open(page, lab, "portrait.ipynb")
+    nb_tools.run_all(page)
+    wait_status(page, "SUCCEEDED")
+    facts = video_facts(page, '[data-rnb-status="SUCCEEDED"] video, [data-status="SUCCEEDED"] video')
+    assert (facts["width"], facts["height"]) == (720, 1280)
+
+
+def test_cancel_button_cancels_the_remote_task(lab, page, nb_tools):
+    code = SETUP.format(run=600, prompt="a very long shot", ratio="1280:720")
+    check = 'print("REMOTE", sim.app.store.view(h.id, include_gone=True).status, "HANDLE", h.status)'
+    nb_tools.write(lab, "cancel.ipynb", [code, check])
+    nb_tools.open(page, lab, "cancel.ipynb")
+    nb_tools.run_all(page)
+    page.locator('.rnb-task[data-status="RUNNING"]').wait_for(timeout=60_000)
+    nb_tools.idle(page)
+    page.locator(".rnb-task .rnb-cancel").click()
+    wait_status(page, "CANCELLED")
+    page.locator('.rnb-static[data-rnb-status="CANCELLED"]').wait_for()
+    nb_tools.run_cell(page, 1)
+    page.wait_for_function(
+        "() => /REMOTE/.test(document.querySelectorAll('.jp-Notebook .jp-Cell')[1].innerText)", timeout=30_000)
+    assert "REMOTE CANCELLED HANDLE CANCELLED" in nb_tools.output_text(page, 1)
+
+
+def test_failure_shows_code_and_hint(lab, page, nb_tools):
+    code = SETUP.format(run=10, prompt="something forbidden", ratio="1280:720")
+    nb_tools.write(lab, "failure.ipynb", [code])
+    nb_tools.open(page, lab, "failure.ipynb")
+    nb_tools.run_all(page)
+    wait_status(page, "FAILED")
+    result = page.locator('[data-rnb-status="FAILED"], .rnb-task[data-status="FAILED"]').first
+    result.wait_for()
+    text = result.inner_text()
+    assert "SAFETY.INPUT.TEXT" in text
+    assert "Content moderation rejected an input" in text
+
+
+def test_unreachable_output_url_is_relayed_by_the_kernel(lab, page, nb_tools):
+    """As on Binder: the browser cannot reach the output URL; the kernel sends the bytes."""
+    page.route("**/_sim/outputs/**", lambda route: route.abort())
+    code = SETUP.format(run=10, prompt="far away", ratio="1280:720")
+    nb_tools.write(lab, "relay.ipynb", [code])
+    nb_tools.open(page, lab, "relay.ipynb")
+    nb_tools.run_all(page)
+    wait_status(page, "SUCCEEDED")
+    facts = video_facts(page, '.rnb-task[data-status="SUCCEEDED"] video')
+    assert facts["src"].startswith("blob:")
+    assert (facts["width"], facts["height"]) == (1280, 720)
+    page.wait_for_timeout(1500)
+    # the widget stays: the static HTML could not show this URL in this browser
+    assert page.locator('.rnb-task[data-status="SUCCEEDED"]').count() == 1
+    assert page.locator(".rnb-static").count() == 0

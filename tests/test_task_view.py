@@ -1,0 +1,538 @@
+"""TaskView: state transitions on the simulator, cancel, failure hints, security, the background
+task's bookkeeping, the synchronous fallback, autosave, static output, display updates, and
+what a headlessly executed notebook keeps (nbclient, real kernel)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from runway_nb.client import Runway
+from runway_nb.errors import failure_hint
+from runway_nb.task import Task
+from runway_nb.widgets import TaskView, display_handle, register_formatters, static_html, static_text
+from runway_nb.widgets import _task_view as tv
+from runway_nb.widgets import _assets
+from runway_nb.widgets._urls import safe_url
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+REPO = Path(__file__).resolve().parent.parent
+
+# A task runs ~1 s of real time, and is seen PENDING and RUNNING (poll floor 0.25 s real).
+WATCHABLE = dict(speed=20.0, pending_seconds=1.0, run_seconds=16.0)
+
+
+@pytest.fixture
+def client(make_sim, clean_env):
+    sim = make_sim(**WATCHABLE)
+    c = Runway(provider="sim", simulator=sim)
+    yield c
+    c.close()
+
+
+def i2v(client: Runway, prompt: str = "a lighthouse at dusk", **kw: Any):
+    params = dict(model="gen4_turbo", prompt=prompt, image="https://example.com/in.png", ratio="1280:720",
+                  duration=5)
+    params.update(kw)
+    return client.image_to_video.create(**params)
+
+
+def run_async(fn):
+    """Run an async test on a fresh event loop (no pytest plugin needed)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return asyncio.run(asyncio.wait_for(fn(*args, **kwargs), timeout=60))
+    return wrapper
+
+
+async def until(predicate, timeout: float = 15.0, step: float = 0.02) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(step)
+
+
+def record(view: TaskView, name: str) -> list:
+    seen = [getattr(view, name)]
+    view.observe(lambda change: seen.append(change["new"]), names=[name])
+    return seen
+
+
+# ---------------------------------------------------------------------- transitions
+@run_async
+async def test_pending_running_succeeded(client):
+    h = i2v(client)
+    view = TaskView(h)  # a running loop: it starts watching at once, the call returns at once
+    statuses, progress = record(view, "status"), record(view, "progress")
+    assert view.status == "PENDING" and not view.finished
+    assert view._poller is not None and view._poller in tv._TASKS
+    assert view.caption == {"prompt": "a lighthouse at dusk", "model": "gen4_turbo", "ratio": "1280:720",
+                            "seed": h.params["seed"], "duration": 5, "credits": h.estimated_cost}
+    await until(lambda: view.finished)
+    assert statuses[0] == "PENDING" and statuses[-1] == "SUCCEEDED"
+    assert "RUNNING" in statuses
+    assert [s for s in statuses if s not in ("PENDING", "RUNNING", "SUCCEEDED")] == []
+    assert statuses.index("RUNNING") < statuses.index("SUCCEEDED")
+    assert any(p is not None and 0 <= p < 1 for p in progress)
+    assert view.status == "SUCCEEDED" and view.finished and view.note == "" and view.error == ""
+    assert len(view.outputs) == 1 and view.outputs[0].startswith("http://127.0.0.1:")
+    assert view.kinds == ["video"]
+    assert view.elapsed > 0.5 and view.eta is None
+    assert view.caption["credits"] == h.task.cost
+    # the sync handle's .task was kept current by the async twin, and polling is over
+    assert h.task is not None and h.task.status == "SUCCEEDED" and h.task.outputs == view.outputs
+    await asyncio.sleep(0)
+    assert view._poller.done() and view._poller not in tv._TASKS
+    assert tv.async_twin(client) is tv.async_twin(client), "one async client per sync client"
+
+
+@run_async
+async def test_eta_while_running(client):
+    h = i2v(client)
+    view = TaskView(h)
+    etas = record(view, "eta")
+    await until(lambda: view.finished)
+    numbers = [e for e in etas if e is not None]
+    assert numbers, "an ETA was shown while running"
+    assert all(0 <= e < 30 for e in numbers)
+
+
+@run_async
+async def test_throttled_is_explained(make_sim, clean_env):
+    sim = make_sim(**WATCHABLE, concurrency=1)
+    c = Runway(provider="sim", simulator=sim)
+    first = i2v(c)
+    second = i2v(c)
+    view = TaskView(second)
+    notes = record(view, "note")
+    statuses = record(view, "status")
+    await until(lambda: view.finished, timeout=20)
+    assert "THROTTLED" in statuses
+    assert any("concurrency limit" in n and "free slot" in n for n in notes)
+    assert view.status == "SUCCEEDED" and view.note == ""
+    first.cancel()
+
+
+@run_async
+async def test_moderation_failure_shows_code_and_hint(client):
+    h = i2v(client, prompt="something forbidden here")
+    view = TaskView(h)
+    await until(lambda: view.finished)
+    assert view.status == "FAILED"
+    assert view.failure_code == "SAFETY.INPUT.TEXT"
+    assert view.failure
+    assert view.hint == failure_hint("SAFETY.INPUT.TEXT") and "moderation" in view.hint
+    assert view.outputs == [] and view.error == ""
+    html = view.static_html()
+    assert "SAFETY.INPUT.TEXT" in html and "Content moderation rejected an input" in html
+    assert "FAILED" in static_text(h)
+
+
+@run_async
+async def test_cancel_message_cancels_the_remote_task(make_sim, clean_env):
+    sim = make_sim(speed=20.0, pending_seconds=1.0, run_seconds=600.0)
+    c = Runway(provider="sim", simulator=sim)
+    h = i2v(c)
+    view = TaskView(h)
+    cancelling = record(view, "cancelling")
+    await until(lambda: view.status == "RUNNING")
+    view._on_custom(view, {"type": "cancel"}, [])  # what the Cancel button sends
+    assert view.cancelling and view.note.startswith("Cancelling")
+    await until(lambda: view.finished)
+    assert view.status == "CANCELLED" and not view.cancelling and True in cancelling
+    assert sim.app.store.view(h.id, include_gone=True).status == "CANCELLED"  # the remote task
+    assert h.task.status == "CANCELLED"  # the Python handle
+    await asyncio.sleep(0)
+    assert view._poller.done()
+    view._on_custom(view, {"type": "cancel"}, [])  # a second click does nothing
+    assert view.status == "CANCELLED"
+
+
+@run_async
+async def test_cancel_failure_is_shown_and_watching_resumes(client, monkeypatch):
+    h = i2v(client)
+    view = TaskView(h)
+    twin = view._async_handle()
+
+    async def broken_cancel() -> None:
+        raise RuntimeError("network down")
+
+    monkeypatch.setattr(twin, "cancel", broken_cancel)
+    view.cancel()
+    await until(lambda: "cancel failed" in view.error)
+    assert not view.cancelling
+    monkeypatch.undo()
+    await until(lambda: view.finished)
+    assert view.status == "SUCCEEDED"
+
+
+# ---------------------------------------------------------------------- background task
+@run_async
+async def test_poller_errors_land_in_the_error_trait(client, monkeypatch):
+    h = i2v(client)
+    twin_client = tv.async_twin(client)
+
+    async def broken(task_id: str) -> Task:
+        raise ConnectionError("simulated outage <b>")
+
+    monkeypatch.setattr(twin_client, "get_task", broken)
+    view = TaskView(h)
+    poller = view._poller
+    assert poller in tv._TASKS  # strongly referenced while it runs
+    await until(lambda: view.error != "")
+    assert view.error == "ConnectionError: simulated outage <b>"
+    await asyncio.sleep(0)
+    assert poller.done() and poller not in tv._TASKS
+    assert not view.finished
+    # Retry (the button) resumes watching once the outage is over
+    monkeypatch.undo()
+    view._on_custom(view, {"type": "retry"}, [])
+    assert view.error == "" and view._poller is not poller
+    await until(lambda: view.finished)
+    assert view.status == "SUCCEEDED"
+
+
+@run_async
+async def test_unexpected_exceptions_in_the_task_reach_the_error_trait(client, monkeypatch):
+    h = i2v(client)
+    view = TaskView(h, watch=False)
+
+    def boom(task: Task) -> None:
+        raise ValueError("bug in apply")
+
+    monkeypatch.setattr(view, "_apply", boom)
+    view.watch()
+    await until(lambda: view.error != "")
+    assert view.error == "ValueError: bug in apply"
+
+
+# ---------------------------------------------------------------------- security
+def test_hostile_outputs_and_text_never_reach_urls(client):
+    h = i2v(client, prompt=HOSTILE)
+    view = TaskView(h, watch=False)
+    bad = ["javascript:alert(1)", " javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)",
+           "data:text/html,<script>alert(1)</script>", "data:image/svg+xml,<svg onload=alert(1)>",
+           "vbscript:x", "//evil.example/x.mp4", "file:///etc/passwd", HOSTILE, "https://ok.example/a.mp4\n"]
+    good = "https://cdn.example/out.mp4?_jwt=a.b.c"
+    task = Task(id=h.id, status="SUCCEEDED", outputs=bad + [good], failure=None)
+    view._apply(task)
+    assert view.outputs == [good] and view.kinds == ["video"]
+    assert "not shown" in view.note
+    html = static_html(task, h.params)
+    assert HOSTILE not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "javascript:" not in html.lower() and "data:text" not in html and "svg" not in html
+    assert html.count("<video") == 1 and f'src="{good.replace("&", "&amp;")}"' in html
+    # every src/href in the static HTML is a safe URL
+    import re
+    for url in re.findall(r'(?:src|href)="([^"]*)"', html):
+        assert safe_url(url.replace("&amp;", "&")) is not None, url
+
+
+def test_static_html_escapes_every_field():
+    task = Task(id=f"id{HOSTILE}", status="FAILED", failure=HOSTILE, failure_code=f"SAFETY{HOSTILE}")
+    params = {"endpoint": f"x{HOSTILE}", "promptText": HOSTILE, "model": HOSTILE, "ratio": HOSTILE,
+              "seed": HOSTILE, "duration": HOSTILE}
+    html = static_html(task, params, caption=HOSTILE)
+    assert "<img" not in html
+    assert html.count("&lt;img src=x onerror=alert(1)&gt;") >= 6
+    assert '"' not in html.split("data-rnb-task=")[1].split(" data-rnb-status")[0].strip('"')
+
+
+def test_safe_url_rules():
+    for ok in ("https://a.example/x.mp4", "http://127.0.0.1:5/x.png", "data:image/png;base64,AA",
+               "data:video/mp4;base64,AA", "blob:http://localhost:8888/abc", "runway_outputs/a_0.mp4"):
+        assert safe_url(ok) == ok
+    for bad in ("javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,x", "data:image/svg+xml,<svg>",
+                "//x.example/a", "/etc/passwd", "c:\\x", "https://", "https://a b/", "x:y", "", None, 3):
+        assert safe_url(bad) is None, bad
+
+
+def test_bytes_requests_name_an_index_never_a_url(client):
+    h = i2v(client)
+    view = TaskView(h, watch=False)
+    sent: list = []
+    view.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
+    view._on_custom(view, {"type": "bytes", "req": 1, "index": 0, "url": "file:///etc/passwd"}, [])
+    view._on_custom(view, {"type": "bytes", "req": 2, "index": -1}, [])
+    view._on_custom(view, {"type": "bytes", "req": "3", "index": 0}, [])
+    assert sent == []  # no outputs yet, bad index, bad req: nothing fetched
+
+
+# ---------------------------------------------------------------------- media relay
+@run_async
+async def test_relay_sends_output_bytes_for_an_index(client):
+    h = i2v(client)
+    view = TaskView(h)
+    await until(lambda: view.finished)
+    sent: list = []
+    view.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
+    view._on_custom(view, {"type": "bytes", "req": 7, "index": 0}, [])
+    await until(lambda: bool(sent))
+    content, buffers = sent[0]
+    assert content == {"type": "bytes", "req": 7, "index": 0, "mime": "video/mp4"}
+    assert len(buffers) == 1 and buffers[0][4:8] == b"ftyp"
+    assert "bytes" not in view.keys and all(not isinstance(getattr(view, k), bytes) for k in view.keys)
+
+
+# ---------------------------------------------------------------------- sync fallback
+def test_sync_watch_prints_one_line_progress(client):
+    h = i2v(client)
+    view = TaskView(h)  # no running loop: nothing starts until watch()
+    assert view._poller is None
+    out = io.StringIO()
+    assert view.watch(file=out) is view
+    text = out.getvalue()
+    assert text.count("\r") >= 3 and text.endswith("\n")
+    assert "PENDING" in text and "RUNNING" in text and "SUCCEEDED" in text
+    assert "%" in text
+    last = text.split("\r")[-1]
+    assert "SUCCEEDED" in last and "1 output(s)" in last
+    assert view.status == "SUCCEEDED" and h.task.status == "SUCCEEDED"
+
+
+def test_sync_watch_failure_line(client):
+    h = i2v(client, prompt="forbidden")
+    out = io.StringIO()
+    TaskView(h).watch(file=out)
+    assert "FAILED" in out.getvalue() and "SAFETY.INPUT.TEXT" in out.getvalue()
+    assert "hint:" in out.getvalue()
+
+
+def test_display_handle_outside_a_kernel_watches_synchronously(client, capsys):
+    h = i2v(client)
+    view = display_handle(h)
+    assert view.finished and view.status == "SUCCEEDED"
+    assert "SUCCEEDED" in capsys.readouterr().out
+    assert TaskView.for_handle(h) is view, "one view per handle"
+
+
+def test_handle_repr_stays_a_readable_line(client):
+    h = i2v(client)
+    assert repr(h).startswith("<TaskHandle ") and "\n" not in repr(h)
+    view = TaskView(h, watch=False)
+    assert repr(view).startswith("<TaskView Runway task ")
+
+
+# ---------------------------------------------------------------------- autosave
+@run_async
+async def test_autosave_refers_to_local_files(client, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    h = i2v(client)
+    view = TaskView(h, save_to="runway_outputs")
+    await until(lambda: view.finished and (view.files or view.error))
+    assert view.error == ""
+    assert view.files == [f"runway_outputs/{h.id}_0.mp4"]
+    assert (tmp_path / view.files[0]).stat().st_size > 1000
+    assert h.files and h.files[0].name == f"{h.id}_0.mp4"
+    html = view.static_html()
+    assert f'src="runway_outputs/{h.id}_0.mp4"' in html and "127.0.0.1" not in html
+    assert "saved file" in html
+
+
+@run_async
+async def test_autosave_default_comes_from_defaults(client, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(tv.DEFAULTS, "save_to", "out")
+    view = TaskView(i2v(client))
+    assert view.save_to == Path("out")
+    assert TaskView(i2v(client), save_to=False, watch=False).save_to is None
+    await until(lambda: view.finished and bool(view.files))
+
+
+# ---------------------------------------------------------------------- display in a kernel
+class FakePub:
+    def __init__(self) -> None:
+        self.parent_header: dict = {"msg_id": "cell-A"}
+        self.sent: list[dict] = []
+        self._thread_parent: dict | None = None
+
+    def set_thread_parent(self, parent: dict) -> None:
+        self._thread_parent = parent
+
+    def publish(self, data, metadata=None, *, transient=None, update=False, **kw) -> None:
+        self.sent.append({"data": data, "transient": transient, "update": update,
+                          "parent": (self._thread_parent or self.parent_header).get("msg_id")})
+
+
+class FakeEvents:
+    def __init__(self) -> None:
+        self.callbacks: dict[str, list] = {}
+
+    def register(self, name: str, fn) -> None:
+        self.callbacks.setdefault(name, []).append(fn)
+
+    def unregister(self, name: str, fn) -> None:
+        self.callbacks[name].remove(fn)
+
+
+class FakeShell:
+    """Stands in for ipykernel's ZMQInteractiveShell: a kernel, a display publisher, events."""
+
+
+@pytest.fixture
+def fake_kernel(monkeypatch):
+    from IPython.core.formatters import IPythonDisplayFormatter
+
+    ip = FakeShell()
+    ip.kernel = object()
+    ip.display_pub = FakePub()
+    ip.events = FakeEvents()
+    ip.display_formatter = SimpleNamespace(ipython_display_formatter=IPythonDisplayFormatter())
+    monkeypatch.setattr(tv, "_get_ipython", lambda: ip)
+    monkeypatch.setitem(tv._CURRENT, "parent", None)
+    tv._WATCHED.clear()  # views of earlier tests belong to other (fake) kernels
+    tv._WATCHED_FINAL.clear()
+    yield ip
+    tv._HOOKED.discard(ip)
+
+
+@run_async
+async def test_display_then_final_static_output(client, fake_kernel):
+    pub = fake_kernel.display_pub
+    h = i2v(client)
+    view = display_handle(h)
+    first = pub.sent[0]
+    assert not first["update"] and first["parent"] == "cell-A"
+    assert set(first["data"]) == {WIDGET_MIME, "text/html", "text/plain"}
+    assert 'data-rnb-status="PENDING"' in first["data"]["text/html"]
+    display_id = first["transient"]["display_id"]
+    await until(lambda: view.finished and len(pub.sent) > 1)
+    final = pub.sent[-1]
+    assert final["update"] and final["transient"]["display_id"] == display_id
+    assert final["parent"] == "cell-A"  # JupyterLab applies it to the cell that showed the view
+    # no view ever rendered (headless): the final output is static only
+    assert set(final["data"]) == {"text/html", "text/plain"}
+    assert 'data-rnb-status="SUCCEEDED"' in final["data"]["text/html"] and "<video" in final["data"]["text/html"]
+    assert final["data"]["text/plain"].startswith(f"Runway task {h.id} · SUCCEEDED")
+
+
+@run_async
+async def test_final_output_keeps_the_widget_until_the_browser_loaded_the_media(client, fake_kernel):
+    pub = fake_kernel.display_pub
+    view = display_handle(i2v(client))
+    view._on_custom(view, {"type": "view"}, [])  # a browser rendered it
+    await until(lambda: view.finished and len(pub.sent) > 1)
+    assert WIDGET_MIME in pub.sent[-1]["data"] and "SUCCEEDED" in pub.sent[-1]["data"]["text/html"]
+    n = len(pub.sent)
+    view._on_custom(view, {"type": "media_status", "results": ["loaded"]}, [])
+    assert len(pub.sent) == n + 1 and set(pub.sent[-1]["data"]) == {"text/html", "text/plain"}
+
+
+@run_async
+async def test_final_output_keeps_the_widget_when_media_came_through_the_kernel(client, fake_kernel):
+    pub = fake_kernel.display_pub
+    view = display_handle(i2v(client))
+    view._on_custom(view, {"type": "view"}, [])
+    await until(lambda: view.finished and len(pub.sent) > 1)
+    n = len(pub.sent)
+    view._on_custom(view, {"type": "media_status", "results": ["relayed"]}, [])
+    assert len(pub.sent) == n  # nothing changes: the widget (showing relayed bytes) stays
+    assert WIDGET_MIME in view._repr_mimebundle_()[0]
+
+
+@run_async
+async def test_updates_also_reach_the_running_cell(client, fake_kernel):
+    """nbclient records only messages whose parent is the cell it runs now."""
+    pub = fake_kernel.display_pub
+    view = display_handle(i2v(client))
+    tv._CURRENT["parent"] = {"msg_id": "cell-B"}  # a later cell runs (e.g. `await asyncio.sleep`)
+    await until(lambda: view.finished and len(pub.sent) >= 3)
+    parents = [m["parent"] for m in pub.sent[1:]]
+    assert parents == ["cell-A", "cell-B"]
+
+
+@run_async
+async def test_post_run_cell_finishes_views_after_a_blocking_wait(client, fake_kernel):
+    pub = fake_kernel.display_pub
+    h = i2v(client)
+    view = display_handle(h)
+    tv._CURRENT["parent"] = {"msg_id": "cell-B"}
+    h.wait()  # blocks the loop: the background poller cannot run
+    assert not view.finished
+    tv._post_run_cell(None)  # IPython's post_run_cell hook, still inside cell B
+    assert view.finished and view.status == "SUCCEEDED"
+    assert [m["parent"] for m in pub.sent[1:]] == ["cell-A", "cell-B"]
+    assert tv._CURRENT["parent"] is None
+    await asyncio.sleep(0.05)
+    assert view._poller.done()
+
+
+@run_async
+async def test_formatter_shows_handles_as_task_views(client, fake_kernel):
+    assert register_formatters(fake_kernel) is True
+    assert set(fake_kernel.events.callbacks) == {"pre_run_cell", "post_run_cell"}
+    h = i2v(client)
+    handled = fake_kernel.display_formatter.ipython_display_formatter(h)
+    assert handled is True
+    assert fake_kernel.display_pub.sent and WIDGET_MIME in fake_kernel.display_pub.sent[0]["data"]
+    view = TaskView.for_handle(h)
+    assert view.handle is h
+    fake_kernel.display_formatter.ipython_display_formatter(h)
+    assert len(view._displays) == 1, "shown once per cell (display_handle(h) as a cell's last line)"
+    fake_kernel.display_pub.parent_header = {"msg_id": "cell-C"}
+    fake_kernel.display_formatter.ipython_display_formatter(h)
+    assert TaskView.for_handle(h) is view and len(view._displays) == 2, "same view, shown again in cell C"
+    await until(lambda: view.finished)
+
+
+def test_no_formatter_outside_a_kernel(ip_empty):
+    assert register_formatters(ip_empty) is False
+
+
+def test_finished_handle_displays_static_only(client, fake_kernel):
+    h = i2v(client)
+    h.wait()
+    view = display_handle(h)
+    assert view.finished and view._poller is None
+    assert set(fake_kernel.display_pub.sent[0]["data"]) == {"text/html", "text/plain"}
+
+
+# ---------------------------------------------------------------------- the JS bundle
+def test_bundle_is_one_module_without_imports():
+    code = _assets.esm("task_view.js")
+    assert "import " not in "\n".join(line for line in code.splitlines() if not line.lstrip().startswith("//"))
+    lines = code.splitlines()
+    assert sum(line.startswith("export default") for line in lines) == 1
+    assert not any(line.startswith("export ") and not line.startswith("export default") for line in lines)
+    assert "function safeUrl" in code and "function render" in code
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_bundle_renders_in_node(tmp_path):
+    bundle = tmp_path / "bundle.mjs"
+    bundle.write_text(_assets.esm("task_view.js"))
+    script = tmp_path / "check.mjs"
+    script.write_text(textwrap.dedent(f"""
+        import {{ installFakes, MockModel }} from {json.dumps((REPO / "js/test/fake_dom.js").as_uri())};
+        const fakes = installFakes();
+        const mod = await import({json.dumps(bundle.as_uri())});
+        const model = new MockModel({{ task_id: "t", status: "SUCCEEDED", finished: true, caption: {{}},
+          outputs: ["https://a.example/0.mp4"], kinds: ["video"] }});
+        const el = document.createElement("div");
+        const cleanup = mod.default.render({{ model, el }});
+        if (el.querySelectorAll("video").length !== 1) throw new Error("no video");
+        cleanup();
+        console.log("ok");
+    """))
+    result = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_assets_found_in_the_checkout():
+    assert (_assets.js_dir() / "task_view.js").is_file()
+    assert ".rnb-task" in _assets.css()
+    assert TaskView._esm == _assets.esm("task_view.js")
