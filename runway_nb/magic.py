@@ -32,7 +32,7 @@ SUBCOMMANDS = ("status", "list", "cancel", "attach", "config", "credits", "panel
 # Request fields -> the option (or place) a person typed them in.
 _FIELD_OPTION = {
     "promptText": "prompt (the cell body)", "prompt": "prompt (the cell body)",
-    "promptImage": "--image", "image": "--image",
+    "promptImage": "--image", "image": "--image", "referenceImages": "--image", "references": "--image",
     "videoUri": "--video", "promptVideo": "--video", "video": "--video",
     "character": "--character", "reference": "--reference",
     "endpoint": "--type", "type": "--type",
@@ -538,7 +538,7 @@ class RunwayMagics(Magics):
         try:
             return handler(rest)
         except ValidationError as exc:
-            raise usage_error(exc) from None
+            raise UsageError(f"%runway {command}: {exc}") from None
         except (NotFoundError, BadRequestError) as exc:
             raise UsageError(f"%runway {command}: no such task on provider "
                              f"{get_session().client.provider!r} ({exc})") from None
@@ -627,7 +627,7 @@ class RunwayMagics(Magics):
                 raise UsageError(f"%runway config: {exc}") from None
             self._syncing = True
             try:
-                for key in settings:
+                for key in self._SESSION_TRAITS:
                     trait_value = new[key]
                     if key in ("duration", "poll_floor") and trait_value is not None:
                         trait_value = float(trait_value)

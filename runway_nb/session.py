@@ -29,7 +29,7 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "duration": ("seconds, used when a cell does not give --duration (where the model takes one)", None),
     "poll_floor": ("shortest wait between two status polls, in seconds (default: 5, Runway's update interval)", None),
     "provider": ("runway, sim or comet (default: runway with a key, else the simulator)", None),
-    "save": ("save every output automatically (true/false)", False),
+    "save": ("save every output automatically (true/false, or a folder such as ./outputs)", False),
     "save_dir": ("folder for saved outputs", DEFAULT_SAVE_DIR),
 }
 
@@ -54,6 +54,16 @@ def _number(value: Any, name: str) -> float | int | None:
     if number != number or number < 0:
         raise ValidationError(name, value, "a number of seconds >= 0")
     return int(number) if number.is_integer() else number
+
+
+def _is_folder(value: Any) -> bool:
+    if isinstance(value, Path):
+        return True
+    if not isinstance(value, str):
+        return False
+    text = value.strip().lower()
+    return bool(text) and text not in ("1", "true", "yes", "on", "y", "0", "false", "no", "off", "n", "none",
+                                       "default") and ("/" in text or "\\" in text or text.startswith("."))
 
 
 def _bool(value: Any, name: str) -> bool:
@@ -121,6 +131,9 @@ class Session:
             raise ValidationError(unknown[0], settings[unknown[0]], list(SETTINGS))
         new = dict(self.defaults)
         for name, value in settings.items():
+            if name == "save" and _is_folder(value):  # save=some/folder: on, into that folder
+                new["save"], new["save_dir"] = True, str(value).strip()
+                continue
             new[name] = self._check_setting(name, value)
         with self._lock:
             self.defaults = new
@@ -161,7 +174,10 @@ class Session:
                 raise ValidationError("provider", value, list(PROVIDERS))
             return provider
         if name == "save":
-            return _bool(value, "save")
+            try:
+                return _bool(value, "save")
+            except ValidationError:
+                raise ValidationError("save", value, "true, false, or a folder such as ./outputs") from None
         if name == "save_dir":
             return str(value)
         return value

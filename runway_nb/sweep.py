@@ -545,8 +545,12 @@ class Sweep:
         p.text(repr(self))
 
     def _ipython_display_(self) -> None:
+        from IPython import get_ipython
         from IPython.display import display
 
+        if getattr(get_ipython(), "kernel", None) is None:  # terminal IPython: text
+            display({"text/plain": repr(self)}, raw=True)
+            return
         try:
             from .widgets import Grid  # type: ignore[attr-defined]
         except ImportError:

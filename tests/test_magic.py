@@ -419,15 +419,32 @@ def test_credits(ip, runway_session) -> None:
     assert "<table>" in facts._repr_html_()
 
 
-def test_ipython_config_defaults(ip, runway_session) -> None:
+@pytest.fixture
+def own_magics(ip):
+    """``make(config)`` -> a RunwayMagics built from IPython config; the shell forgets it after."""
+    made = []
+
+    def make(config):
+        magics = RunwayMagics(shell=ip, config=config)
+        made.append(magics)
+        return magics
+
+    yield make
+    for magics in made:
+        if magics in ip.configurables:
+            ip.configurables.remove(magics)
+    ip.config.pop("RunwayMagics", None)
+
+
+def test_ipython_config_defaults(ip, runway_session, own_magics) -> None:
     from traitlets.config import Config
 
     config = Config()
     config.RunwayMagics.model = "gen4_image"
     config.RunwayMagics.duration = 6.0
-    RunwayMagics(shell=ip, config=config)
+    own_magics(config)
     assert runway_session.defaults["model"] == "gen4_image" and runway_session.defaults["duration"] == 6
-    ip.run_cell("%config RunwayMagics.ratio = '720:720'")
+    ip.run_cell("%config RunwayMagics.ratio = '720:720'")  # at run time too
     assert runway_session.defaults["ratio"] == "720:720"
     handle = ip.run_cell_magic("runway", "", "a lighthouse")
     assert handle.params["model"] == "gen4_image" and handle.params["ratio"] == "720:720"
@@ -435,14 +452,30 @@ def test_ipython_config_defaults(ip, runway_session) -> None:
     assert ip.run_cell_magic("runway", "-m gen4.5 -r 1280:720", "a fox").params["duration"] == 6
 
 
-def test_bad_ipython_config_is_reported_not_fatal(ip, runway_session, capsys) -> None:
+def test_bad_ipython_config_is_reported_not_fatal(ip, runway_session, own_magics, capsys) -> None:
     from traitlets.config import Config
 
     config = Config()
     config.RunwayMagics.model = "gen9"
-    RunwayMagics(shell=ip, config=config)
+    own_magics(config)
     assert "ignoring IPython config RunwayMagics.model" in capsys.readouterr().err
     assert runway_session.defaults["model"] is None
+
+
+def test_save_option_and_setting(ip, runway_session, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    handle = cell(ip, "-m gen4_image --wait --save")
+    assert handle.files and handle.files[0].parent.name == "runway_outputs"
+    assert (tmp_path / "runway_outputs" / handle.files[0].name).exists()
+    handle = cell(ip, "-m gen4_image --wait --save takes")
+    assert str(handle.files[0].parent) == "takes" and (tmp_path / "takes").is_dir()
+    ip.run_cell("%runway config save=./all")
+    magics = ip.magics_manager.registry["RunwayMagics"]
+    assert runway_session.defaults["save"] is True and magics.save is True and magics.save_dir == "./all"
+    handle = cell(ip, "-m gen4_image --wait")
+    assert handle.files and (tmp_path / "all").is_dir()
+    with pytest.raises(UsageError, match="true, false, or a folder"):
+        ip.run_cell("%runway config save=perhaps")
 
 
 # ----------------------------------------------------------------------------------------
@@ -476,3 +509,52 @@ def test_the_key_never_appears_in_any_output(ip, runway_session, fast_sim, capsy
     for text in seen:
         assert CANARY not in text and "c4n4ryc4n4ry" not in text
     client.close()
+
+
+# ----------------------------------------------------------------------------------------
+# a real Jupyter kernel
+# ----------------------------------------------------------------------------------------
+
+@pytest.mark.kernel
+def test_in_a_real_kernel(tmp_path) -> None:
+    """load_ext is fast; a %%runway cell returns at once and shows the live task widget."""
+    from jupyter_client.manager import start_new_kernel
+
+    import os
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = {k: v for k, v in os.environ.items() if k not in (
+        "RUNWAYML_API_SECRET", "RUNWAY_API_KEY", "RUNWAY_NB_PROVIDER", "RUNWAYML_BASE_URL")}
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env["RUNWAY_NB_SIM_SPEED"] = "50"
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path), env=env)
+
+    def run(code: str) -> list[tuple[str, dict]]:
+        msg_id = kc.execute(code)
+        outputs = []
+        while True:
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return outputs
+            outputs.append((msg["msg_type"], msg["content"]))
+
+    try:
+        run("import time")
+        out = run("t = time.perf_counter()\n%load_ext runway_nb\nprint(time.perf_counter() - t)")
+        took = float(next((c["text"] for t, c in out if t == "stream" and c.get("name") == "stdout"), "nan"))
+        assert took < 0.5, (took, out)  # ~30 ms here; the widgets load with the first task
+        out = run("%%runway -m gen4_image -o h\na lighthouse at dusk")
+        shown = [c for t, c in out if t == "display_data"]
+        assert shown and "application/vnd.jupyter.widget-view+json" in shown[0]["data"]
+        assert not any(t == "error" for t, _ in out)
+        out = run("h.wait(timeout=30)\nprint(h.status)")
+        assert any(t == "stream" and "SUCCEEDED" in c["text"] for t, c in out)
+        out = run("%%runway -m gen4.5 -r 1:1\nx")
+        text = "".join(c.get("text", "") for t, c in out if t == "stream")
+        assert "UsageError: --ratio:" in text and "1280:720" in text
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
