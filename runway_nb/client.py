@@ -145,7 +145,10 @@ class _BaseClient:
     def _parse(self, payload: Any) -> Task:
         return parse_task(payload, self.settings.provider.dialect)
 
-    def _not_visible_task(self, task_id: str) -> Task | None:
+    def _not_visible_task(self, task_id: str, exc: errors.NotFoundError) -> Task | None:
+        # Only CometAPI's task_not_exist means "not visible yet"; a 404 from Runway is final.
+        if not isinstance(exc, errors.TaskNotVisibleError) and self.settings.provider.dialect != "comet":
+            return None
         created = self._created.get(task_id)
         if created is not None and time.monotonic() - created < NOT_VISIBLE_GRACE:
             return Task(id=task_id, status=PENDING, dialect=self.settings.provider.dialect)
@@ -382,8 +385,8 @@ class Runway(_BaseClient):
         try:
             response = self._read("GET", url, f"GET task {task_id}")
             task = self._parse(_json(response, f"GET task {task_id}"))
-        except errors.NotFoundError:
-            pending = self._not_visible_task(task_id)
+        except errors.NotFoundError as exc:
+            pending = self._not_visible_task(task_id, exc)
             if pending is not None:
                 return pending
             raise
@@ -394,6 +397,7 @@ class Runway(_BaseClient):
         if not self.settings.provider.cancel:
             raise errors.ValidationError("provider", self.provider, "runway or sim",
                                          message=f"provider {self.provider!r} offers no cancel route")
+        self._created.pop(task_id, None)
         try:
             self._read("DELETE", self.settings.provider.task_url(task_id), f"DELETE task {task_id}")
         except errors.NotFoundError:
@@ -686,8 +690,8 @@ class AsyncRunway(_BaseClient):
         try:
             response = await self._read("GET", url, f"GET task {task_id}")
             task = self._parse(_json(response, f"GET task {task_id}"))
-        except errors.NotFoundError:
-            pending = self._not_visible_task(task_id)
+        except errors.NotFoundError as exc:
+            pending = self._not_visible_task(task_id, exc)
             if pending is not None:
                 return pending
             raise
@@ -698,6 +702,7 @@ class AsyncRunway(_BaseClient):
         if not self.settings.provider.cancel:
             raise errors.ValidationError("provider", self.provider, "runway or sim",
                                          message=f"provider {self.provider!r} offers no cancel route")
+        self._created.pop(task_id, None)
         try:
             await self._read("DELETE", self.settings.provider.task_url(task_id), f"DELETE task {task_id}")
         except errors.NotFoundError:
