@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import RunwayError, ValidationError
 
-__all__ = ["split_prompts", "split_list", "expand", "check", "plan", "Planned", "SweepError", "SweepDeclined",
+__all__ = ["split_prompts", "split_list", "expand", "check", "plan", "Planned", "SweepError", "SweepDeclined", "Finished",
            "Sweep", "varying", "fixed", "endpoint_for", "default_model", "DEFAULT_MODELS",
            "OPTION_FIELDS", "body_params"]
 
@@ -274,7 +274,8 @@ class Planned:
     provider: str | None = None
 
 
-def plan(combos: Sequence[Mapping[str, Any]], *, strict: bool = True) -> tuple[list[Planned], list[tuple[dict, ValidationError]]]:
+def plan(combos: Sequence[Mapping[str, Any]], *,
+         strict: bool = True) -> tuple[list[Planned], list[tuple[dict, ValidationError]]]:
     """Validate every combination exactly as ``client.create`` would (catalog rules, media), sending nothing.
 
     Returns ``(planned, problems)``; ``problems`` lists ``(combo, ValidationError)`` in order.
@@ -308,6 +309,19 @@ def check(combos: Sequence[Mapping[str, Any]], *, strict: bool = True) -> list[t
 # ----------------------------------------------------------------------------------------
 # the handle of a submitted sweep
 # ----------------------------------------------------------------------------------------
+
+class Finished(list):
+    """The final ``Task``s returned by :meth:`Sweep.wait`; ``await`` on it returns it at once.
+
+    So ``await sweep.wait()`` works too, but it waits blocking: ``await sweep`` (or
+    ``await sweep.wait_async()``) is the form that keeps the event loop free.
+    """
+
+    def __await__(self):
+        if False:  # pragma: no cover - makes this a generator
+            yield
+        return self
+
 
 def _progress_printer(stream: Any = None):
     stream = stream or sys.stdout
@@ -384,7 +398,8 @@ class Sweep:
     def summary(self) -> str:
         """``4 tasks: 2 SUCCEEDED, 1 RUNNING, 1 FAILED · ~40 credits``."""
         counts = self.counts()
-        parts = ", ".join(f"{n} {s}" for s, n in counts.items())
+        # THROTTLED: waiting for a free slot in the account's concurrency limit, not an error
+        parts = ", ".join(f"{n} {'queued' if s == 'THROTTLED' else s}" for s, n in counts.items())
         text = f"{len(self.tasks)} task(s): {parts}" if self.tasks else "0 tasks"
         cost = self.estimated_cost
         if cost is not None:
@@ -446,7 +461,7 @@ class Sweep:
         finally:
             show(f"runway: {self.summary()}", final=True)
         self._after_wait(raise_on_failure)
-        return [t.task for t in self.tasks]
+        return Finished(t.task for t in self.tasks)
 
     async def wait_async(self, timeout: float | None = None, *, raise_on_failure: bool = False) -> list:
         """``await sweep.wait_async()`` (or ``await sweep``): the same, without blocking the event loop."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -189,3 +190,18 @@ def test_default_model() -> None:
     assert sweep.default_model(has_video=True) == "aleph2"
     assert sweep.default_model(has_character=True) == "act_two"
     assert sweep.default_model("text_to_image") == "gen4_image"
+
+
+def test_wait_result_is_awaitable_and_throttled_reads_as_queued(runway_session, fast_sim) -> None:
+    fast_sim.configure(concurrency=1, run_seconds=20)  # 0.2 s of real time per task, one at a time
+    s = runway_session.compare("a fox", model="gen4_image", seed=[1, 2, 3])
+    time.sleep(0.03)  # 3 simulated seconds: past PENDING, the first one running
+    s.refresh()
+    assert s.counts() == {"RUNNING": 1, "THROTTLED": 2}
+    assert "1 RUNNING, 2 queued" in s.summary()
+
+    async def main():
+        return await s.wait(progress=False)  # blocking, but awaitable
+
+    tasks = asyncio.run(main())
+    assert [t.status for t in tasks] == ["SUCCEEDED"] * 3
