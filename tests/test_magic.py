@@ -558,3 +558,12 @@ def test_in_a_real_kernel(tmp_path) -> None:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_a_tuple_variable_is_one_value_not_a_sweep(ip, runway_session, fast_sim) -> None:
+    data = png_bytes()
+    ip.user_ns["keyframes"] = (data, data)  # a list would sweep; a tuple is sent as it is
+    message = usage(ip, "-m gen4.5 -i keyframes", "from first to last")
+    assert message.startswith("--image: promptImage has 2 items") and fast_sim.stats.creates == 0
+    ip.user_ns["frames"] = [data, data]
+    assert isinstance(cell(ip, "-m gen4.5 -i frames"), TaskHandle)  # identical values: one task
