@@ -101,7 +101,7 @@ def test_moderation_failure_raises_with_hint(client):
 
 
 def test_throttled_beyond_concurrency_then_all_finish(client):
-    client.sim.configure(concurrency=1, run_seconds=4.0)
+    client.sim.configure(concurrency=1, run_seconds=100.0)  # 1 s real each at speed 100
     handles = [client.text_to_image.create(model="gen4_image", prompt=f"p{i}", ratio="1280:720") for i in range(3)]
     statuses = [h.refresh().status for h in handles]
     assert "THROTTLED" in statuses or "PENDING" in statuses
