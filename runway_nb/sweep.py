@@ -290,6 +290,7 @@ def plan(combos: Sequence[Mapping[str, Any]], *,
             endpoint = endpoint_for(combo)
             params = body_params(combo, endpoint)
             draft = _request.build(endpoint, dict(params), strict=strict)
+            _refuse_ignored_fields(draft)
             try:
                 credits = catalog.estimate_credits(endpoint, draft.body) if draft.info is not None else None
             except Exception:  # an estimate is a nicety, never a blocker
@@ -299,6 +300,24 @@ def plan(combos: Sequence[Mapping[str, Any]], *,
             continue
         planned.append(Planned(combo, endpoint, params, credits, combo.get("provider")))
     return planned, problems
+
+
+_WHAT = {"promptText": "a prompt", "promptImage": "an input image", "videoUri": "an input video",
+         "promptVideo": "an input video", "character": "a character", "reference": "a reference video"}
+
+
+def _refuse_ignored_fields(draft: Any) -> None:
+    """A field the model does not take would be dropped by the server without a word: refuse it."""
+    info = draft.info
+    if info is None:
+        return
+    for name in draft.body:
+        if name not in info.fields:
+            what = f"{_WHAT[name]} ({name})" if name in _WHAT else f"the field {name!r}"
+            takes = ", ".join(sorted(f for f in info.fields if f != "model"))
+            raise ValidationError(name, "<given>", sorted(info.fields),
+                                  message=f"{info.model} on {info.endpoint} does not take {what}; "
+                                          f"the server would ignore it. It takes: {takes}")
 
 
 def check(combos: Sequence[Mapping[str, Any]], *, strict: bool = True) -> list[tuple[dict, ValidationError]]:

@@ -218,6 +218,12 @@ def test_extra_params(ip, runway_session) -> None:
     ("-m gen4.5 -o class", "x", ["--out: 'class' is not a valid Python variable name"]),
     ("-m gen4.5 --rows colour", "x", ["--rows: 'colour' is not an option name"]),
     ("-m gen4.5 --seed 1,,2", "x", ["--seed"]),
+    ("-m gen4.5 -p fps=30", "x", ["--param fps: gen4.5 on text_to_video does not take the field 'fps'",
+                                  "It takes: contentModeration, duration"]),
+    ("-m gen4.5 -t text_to_video -i https://example.com/a.png", "x",
+     ["--image: gen4.5 on text_to_video does not take an input image (promptImage)"]),
+    ("-m act_two --character https://example.com/a.png --reference https://example.com/b.mp4", "smile",
+     ["prompt (the cell body): act_two on character_performance does not take a prompt"]),
 ])
 def test_bad_options_raise_usage_errors_and_submit_nothing(ip, runway_session, fast_sim, line, body,
                                                            needles) -> None:
