@@ -536,3 +536,119 @@ def test_assets_found_in_the_checkout():
     assert (_assets.js_dir() / "task_view.js").is_file()
     assert ".rnb-task" in _assets.css()
     assert TaskView._esm == _assets.esm("task_view.js")
+
+
+# ---------------------------------------------------------------------- more handles and life cycle
+@run_async
+async def test_async_handles_are_polled_directly(make_sim, clean_env):
+    from runway_nb.client import AsyncRunway
+
+    sim = make_sim(**WATCHABLE)
+    async with AsyncRunway(provider="sim", simulator=sim) as ac:
+        ah = await ac.text_to_image.create(model="gen4_image", prompt="a map", ratio="1920:1080")
+        view = TaskView(ah)
+        assert view._async_handle() is ah
+        await until(lambda: view.finished)
+        assert view.status == "SUCCEEDED" and view.kinds == ["image"] and ah.task.status == "SUCCEEDED"
+
+
+@run_async
+async def test_a_blocking_wait_then_display_shows_the_final_output(client, fake_kernel):
+    h = i2v(client)
+    view = TaskView(h)  # watching in the background...
+    h.wait()  # ...but the cell blocks the loop until the end (like `%%runway --wait`)
+    shown = display_handle(h)
+    assert shown is view and view.finished
+    await asyncio.sleep(0)
+    assert view._poller.done()
+    first = fake_kernel.display_pub.sent[0]
+    assert set(first["data"]) == {"text/html", "text/plain"} and "SUCCEEDED" in first["data"]["text/html"]
+
+
+@run_async
+async def test_close_stops_polling(client):
+    view = TaskView(i2v(client))
+    poller = view._poller
+    view.close()
+    await asyncio.sleep(0)
+    assert poller.cancelled() or poller.done()
+    assert id(view) not in tv._WATCHED
+
+
+@run_async
+async def test_session_save_to_mark_is_honoured(client, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    h = i2v(client)
+    h.save_to = "kept"  # what the session sets for `%%runway --save kept`
+    view = TaskView(h)
+    assert view.save_to == Path("kept")
+    await until(lambda: view.finished and bool(view.files))
+    assert view.files[0].startswith("kept/")
+
+
+# ---------------------------------------------------------------------- a real kernel, headless
+HEADLESS_CELLS = [
+    # 1. shown, then a later cell awaits (the loop stays free)
+    "from runway_nb import Runway, Simulator\n"
+    "from runway_nb.widgets import display_handle, register_formatters\n"
+    "register_formatters(get_ipython())\n"
+    "c = Runway(provider='sim', simulator=Simulator(speed=20, pending_seconds=1, run_seconds=16))\n"
+    "def make(prompt):\n"
+    "    return c.image_to_video.create(model='gen4_turbo', prompt=prompt, image='https://example.com/x.png',\n"
+    "                                   ratio='1280:720', duration=5)\n"
+    "h1 = make('awaited')\n"
+    "display_handle(h1)",
+    "import asyncio\nwhile not h1.finished:\n    await asyncio.sleep(0.05)",
+    # 2. shown, then a later cell blocks in handle.wait()
+    "h2 = make('waited')\ndisplay_handle(h2)",
+    "h2.wait();",
+    # 3. a handle as a cell's value (the formatter), then a cell blocks in time.sleep
+    "h3 = make('slept')\nh3",
+    "import time\ntime.sleep(2)",
+    "1 + 1",
+    # 4. already finished when shown
+    "h4 = make('done'); h4.wait()\nh4",
+]
+
+
+@pytest.mark.kernel
+def test_headless_execution_keeps_final_static_outputs(tmp_path):
+    """nbclient (as nbconvert --execute, papermill and nbval use it) records only the running
+    cell's messages; the final outputs still land in the cells that showed the tasks."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in HEADLESS_CELLS])
+    import os
+    env_path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    os.environ["PYTHONPATH"], old = env_path, os.environ.get("PYTHONPATH")
+    try:
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
+    results = {}
+    for index in (0, 2, 4, 7):
+        displays = [o for o in nb.cells[index].outputs if o.output_type in ("display_data", "execute_result")]
+        assert len(displays) == 1, (index, nb.cells[index].outputs)
+        results[index] = displays[0].data
+    for index, data in results.items():
+        assert WIDGET_MIME not in data, index
+        assert 'data-rnb-status="SUCCEEDED"' in data["text/html"], index
+        assert "<video" in data["text/html"] and "SUCCEEDED" in data["text/plain"]
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(nb, path)
+    widgets = json.dumps(nb.metadata.get("widgets", {}))
+    outputs = sum(len(json.dumps(c.get("outputs", []))) for c in nb.cells)
+    for key, model in nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {}).items():
+        print(key, model["model_name"], model["state"].get("status"), model["state"].get("task_id"), len(json.dumps(model)))
+    print(f"\nheadless notebook, 4 tasks: {path.stat().st_size} bytes; outputs {outputs} bytes; "
+          f"widget state saved by nbclient {len(widgets)} bytes")
+    assert len(widgets) < 4 * 3000, "finished views leave only a stub of their state"
+    # Exported to HTML (what GitHub/nbviewer-like viewers get): the static result is there.
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    assert html.count('data-rnb-status="SUCCEEDED"') == 4

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 import anywidget
 import traitlets as t
+from ipywidgets import Widget
 
 from ..client import AsyncRunway, AsyncTaskHandle, Runway, TaskHandle
 from ..errors import failure_hint
@@ -41,6 +42,7 @@ from ._urls import file_url, is_remote, media_kind, safe_url
 __all__ = ["TaskView", "display_handle", "register_formatters", "unregister_formatters", "DEFAULTS"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+_RETIRED_ESM = "export default { render() {} };"
 
 #: Settings the session layer may change: ``DEFAULTS["save_to"] = "runway_outputs"`` turns on
 #: autosave for every TaskView created without an explicit ``save_to``.
@@ -162,6 +164,10 @@ class TaskView(anywidget.AnyWidget):
     failure = t.Unicode("").tag(sync=True)
     failure_code = t.Unicode("").tag(sync=True)
     hint = t.Unicode("").tag(sync=True)
+    #: Close the model once its displays became static (see ``_retire``). A container that
+    #: embeds TaskViews (a grid) sets this to False on its children.
+    retire_when_static = True
+
     outputs = t.List(t.Unicode()).tag(sync=True)
     kinds = t.List(t.Unicode()).tag(sync=True)
     files = t.List(t.Unicode()).tag(sync=True)
@@ -176,8 +182,8 @@ class TaskView(anywidget.AnyWidget):
             raise TypeError(f"TaskView needs a TaskHandle or AsyncTaskHandle, not {type(handle).__name__}")
         super().__init__(**kwargs)
         self.handle = handle
-        if save_to is None:
-            save_to = DEFAULTS.get("save_to")
+        if save_to is None:  # the session marks handles submitted with --save
+            save_to = getattr(handle, "save_to", None) or DEFAULTS.get("save_to")
         self.save_to: Path | None = Path(save_to) if save_to not in (None, False, True, "") else (
             Path("runway_outputs") if save_to is True else None)
         self._caption_arg = caption
@@ -196,6 +202,7 @@ class TaskView(anywidget.AnyWidget):
         self._displays: list[tuple[str, dict | None]] = []
         self._published: str | None = None
         self._needs_cell_publish = False
+        self._retired = False
         self._next_poll: float | None = None
         self.on_msg(self._on_custom)
         with self.hold_sync():
@@ -219,6 +226,7 @@ class TaskView(anywidget.AnyWidget):
         """The live view of ``handle`` (created on first use): one poller per handle."""
         view = _VIEWS.get(id(handle))
         if view is not None and view.handle is handle:
+            view._catch_up()
             return view
         return cls(handle, **kwargs)
 
@@ -238,6 +246,16 @@ class TaskView(anywidget.AnyWidget):
     def cancel(self) -> None:
         """Cancel the remote task (what the Cancel button does)."""
         self._request_cancel()
+
+    def close(self) -> None:
+        """Stop watching (the remote task keeps running) and close the widget."""
+        if self._poller is not None and not self._poller.done():
+            self._poller.cancel()
+        _WATCHED.pop(id(self), None)
+        _WATCHED_FINAL.pop(id(self), None)
+        if _VIEWS.get(id(self.handle)) is self:
+            del _VIEWS[id(self.handle)]
+        super().close()
 
     def summary(self) -> str:
         return static_text(self.handle, files=self._files_paths(), caption=self._caption_arg).splitlines()[0]
@@ -271,6 +289,8 @@ class TaskView(anywidget.AnyWidget):
         the URL is on its loopback) and no local copy was saved: then the widget stays, since
         only it can show the bytes relayed by the kernel.
         """
+        if self._retired or self.comm is None:
+            return False
         if not self._final_ready:
             return True
         if not self.outputs or self.files:
@@ -279,7 +299,16 @@ class TaskView(anywidget.AnyWidget):
             return any(v != "loaded" for v in self._verdicts)
         return self._views > 0  # a view rendered but has not reported yet: keep it
 
+    def _catch_up(self) -> None:
+        """Take in an end the handle saw without this view (e.g. a blocking ``handle.wait()``)."""
+        task = self.handle.task
+        if not self._terminal and task is not None and task.finished:
+            if self._poller is not None and not self._poller.done():
+                self._poller.cancel()
+            self._terminal_sync(task)
+
     def _ipython_display_(self) -> None:
+        self._catch_up()
         ip = _get_ipython()
         if not _in_kernel(ip):
             print(self.summary())
@@ -291,9 +320,11 @@ class TaskView(anywidget.AnyWidget):
             return  # already shown by this cell (e.g. `display_handle(h)` as its last line)
         display_id = uuid.uuid4().hex
         self._displays.append((display_id, parent))
-        data, metadata = self._repr_mimebundle_()
+        data, metadata = TaskView._repr_mimebundle_(self)
         self._published = "widget" if WIDGET_MIME in data else "static"
         _publish(ip, data, metadata, display_id, parent, update=False)
+        if self._published == "static":
+            self._retire(ip, parent)
         if not self._terminal and _running_loop() is not None:
             self.watch()
 
@@ -307,7 +338,7 @@ class TaskView(anywidget.AnyWidget):
         ip = _get_ipython()
         if not self._displays or not _in_kernel(ip):
             return
-        data, metadata = self._repr_mimebundle_()
+        data, metadata = TaskView._repr_mimebundle_(self)
         kind = "widget" if WIDGET_MIME in data else "static"
         if kind == self._published and not force:
             return
@@ -320,6 +351,35 @@ class TaskView(anywidget.AnyWidget):
             if current is not None and not same:
                 _publish(ip, data, metadata, display_id, current, update=True)
         self._needs_cell_publish = current is None
+        if kind == "static" and (current is not None or self._views > 0):
+            self._retire(ip, current)
+
+    def _retire(self, ip: Any, parent: dict | None) -> None:
+        """Close the model once every display of it became static HTML.
+
+        Nothing shows the model any more, and its state (mostly ``_esm``/``_css``, ~20 kB) would
+        otherwise be saved into the notebook: by nbclient always, by JupyterLab with
+        ``saveState``. nbclient never forgets a closed comm's state, so the code traits are
+        first replaced by a stub, as a reply to the running cell (the only messages it records).
+        Views embedded elsewhere (``retire_when_static = False``) are left alone.
+        """
+        if self._retired or not self.retire_when_static or self.comm is None:
+            return
+        self._retired = True
+        kernel = getattr(ip, "kernel", None)
+        shell_parent = getattr(kernel, "_shell_parent", None)
+
+        def send() -> None:
+            if parent is not None and shell_parent is not None and hasattr(shell_parent, "set"):
+                shell_parent.set({"header": parent, "parent_header": {}, "metadata": {}, "content": {}})
+            with self.hold_sync():
+                self._esm = _RETIRED_ESM
+                self._css = ""
+            Widget.close(self)
+
+        contextvars.copy_context().run(send)
+        self.__dict__.pop("_repr_mimebundle_", None)  # ipywidgets' close() blanks it
+        _WATCHED_FINAL.pop(id(self), None)
 
     # ------------------------------------------------------------------ state
     def _start_time(self) -> float:
@@ -422,7 +482,9 @@ class TaskView(anywidget.AnyWidget):
     async def _terminal_async(self, task: Task) -> None:
         if not self._terminal_begin(task):
             return
-        if task.status == SUCCEEDED and self.save_to is not None and task.outputs:
+        if self.handle.files:  # already saved (e.g. by the session's --save)
+            self._save_paths(list(self.handle.files))
+        elif task.status == SUCCEEDED and self.save_to is not None and task.outputs:
             try:
                 ah = self._async_handle()
                 paths = await ah.client.save_outputs(task, self.save_to, self.handle.params)
@@ -434,7 +496,9 @@ class TaskView(anywidget.AnyWidget):
     def _terminal_sync(self, task: Task) -> None:
         if not self._terminal_begin(task):
             return
-        if task.status == SUCCEEDED and self.save_to is not None and task.outputs:
+        if self.handle.files:
+            self._save_paths(list(self.handle.files))
+        elif task.status == SUCCEEDED and self.save_to is not None and task.outputs:
             try:
                 client = self.handle.client
                 if isinstance(client, AsyncRunway):
@@ -458,9 +522,7 @@ class TaskView(anywidget.AnyWidget):
             if not task.finished:
                 self._apply(task)
         if not self._terminal and task is not None and task.finished:
-            if self._poller is not None and not self._poller.done():
-                self._poller.cancel()
-            self._terminal_sync(task)
+            self._catch_up()
         elif self._final_ready and self._needs_cell_publish and _CURRENT["parent"] is not None:
             # Published while no cell ran: say it again as a reply to this cell (for nbclient).
             self._publish_displays(force=True, origins=False)

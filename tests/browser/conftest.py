@@ -147,8 +147,11 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     errors: list[str] = []
+    console: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None)
     pg.errors = errors  # type: ignore[attr-defined]
+    pg.console_problems = console  # type: ignore[attr-defined]
     yield pg
     ARTIFACTS.mkdir(exist_ok=True)
     try:

@@ -46,9 +46,17 @@ def video_facts(page, selector: str) -> dict:
     return handle.json_value()
 
 
+MAGIC = """\
+%%runway -m gen4.5 -r 1280:720 -d 5 -o h
+A red kite over <b>dunes</b>, {"camera": "slow pan"}
+"""
+
+
 def test_task_runs_live_then_plays_and_survives_a_reload(lab, page, nb_tools):
-    code = SETUP.format(run=30, prompt="a red kite over <b>dunes</b>", ratio="1280:720")
-    path = nb_tools.write(lab, "play.ipynb", [code, "print('STATUS', h.status)"])
+    """The quickstart: %load_ext, a %%runway cell (kernel sim at 10x: about 4 s), the widget live,
+    then the video; save; reopen."""
+    wait_cell = "import asyncio\nwhile not h.finished:\n    await asyncio.sleep(0.1)\nprint('STATUS', h.status)"
+    path = nb_tools.write(lab, "play.ipynb", ["%load_ext runway_nb", MAGIC, wait_cell])
     nb_tools.open(page, lab, "play.ipynb")
     nb_tools.run_all(page)
 
@@ -71,16 +79,21 @@ def test_task_runs_live_then_plays_and_survives_a_reload(lab, page, nb_tools):
 
     # The prompt is shown as text, never parsed as markup.
     static = page.locator(".rnb-static").first
-    assert "a red kite over <b>dunes</b>" in static.inner_text()
+    text = static.inner_text()
+    assert 'A red kite over <b>dunes</b>, {"camera": "slow pan"}' in text, text
     assert static.locator("b").count() == 0
 
     nb_tools.idle(page)
-    assert "STATUS" in nb_tools.output_text(page, 1)
+    # The next cell ran (awaiting) while the task did. The final update was also sent as a
+    # reply to that cell (for nbclient); Lab ignored it there: no second result in cell 2.
+    assert nb_tools.output_text(page, 2).strip() == "STATUS SUCCEEDED"
+    cell2 = page.locator(".jp-Notebook .jp-Cell").nth(2)
+    assert cell2.locator(".rnb-static, .rnb-task").count() == 0
 
     # What Lab saves: the static result, no widget view (no "model not found" on reopening).
     nb_tools.save(page)
     saved = json.loads(path.read_text())
-    outputs = saved["cells"][0]["outputs"]
+    outputs = saved["cells"][1]["outputs"]
     displays = [o for o in outputs if o["output_type"] == "display_data"]
     assert len(displays) == 1
     data = displays[0]["data"]
@@ -97,6 +110,8 @@ def test_task_runs_live_then_plays_and_survives_a_reload(lab, page, nb_tools):
     assert video_facts(page, ".rnb-static video")["width"] == 1280
     assert "model not found" not in page.locator(".jp-Notebook").inner_text()
     page.screenshot(path=str(Path("test-artifacts") / "play-reopened.png"))
+    print("console:", page.console_problems, "errors:", page.errors)
+    assert not [e for e in page.errors if "rnb" in e or "anywidget" in e.lower()], page.errors
 
 
 def test_portrait_ratio_size(lab, page, nb_tools):
