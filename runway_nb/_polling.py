@@ -80,10 +80,10 @@ class PollSchedule:
     max_interval: float | None = None  # longest wait between polls; default 12 * floor
     jitter: float = 0.1
     rng: random.Random = field(default_factory=random.Random)
-    aim_margin: float = 0.04  # in floors: poll this long after the latest possible finish
+    aim_margin: float = 0.02  # in floors: poll this long after the latest possible finish
     sharp: float = 0.2  # in floors: a finish known this closely is aimed at directly
     approach: float = 0.6  # far from the finish, wait this fraction of the time left
-    tolerance: float = 0.03  # in floors: slack on each window (request time, clock noise)
+    tolerance: float = 0.02  # in floors: slack on each window, beyond the measured round trip
 
     _points: list[_Point] = field(default_factory=list, repr=False)
     _shapes: list[str] = field(default_factory=lambda: list(SHAPES), repr=False)
@@ -92,6 +92,8 @@ class PollSchedule:
     _last_status: str | None = field(default=None, repr=False)
     _last_p: float | None = field(default=None, repr=False)
     _waiting_polls: int = field(default=0, repr=False)
+    _last_delay: float | None = field(default=None, repr=False)
+    _rtts: list[float] = field(default_factory=list, repr=False)
     finish_range: tuple[float, float] | None = field(default=None, repr=False)
     start_range: tuple[float, float] | None = field(default=None, repr=False)
     shape: str | None = field(default=None, repr=False)
@@ -118,6 +120,12 @@ class PollSchedule:
         Runway updates it.
         """
         status = task.status
+        if self._last_obs is not None and self._last_delay is not None:
+            # What the last wait really took beyond the delay asked for: the request's round
+            # trip plus any event-loop lag. Windows get that much slack.
+            extra = now - self._last_obs - self._last_delay
+            if 0 <= extra < self.floor:
+                self._rtts = (self._rtts + [extra])[-4:]
         if status == RUNNING:
             self._waiting_polls = 0
             delay, aimed = self._running_delay(task.progress, now)
@@ -132,9 +140,12 @@ class PollSchedule:
         if aimed:
             # Aimed at a time that matters: only a little jitter (all of it would be latency).
             delay += self.jitter * 0.2 * self.floor * self.rng.random()
-            return min(max(delay, self.floor), self.max_interval)  # type: ignore[type-var]
-        delay = min(max(delay, self.floor), self.max_interval)  # type: ignore[type-var]
-        return delay * (1 + self.jitter * self.rng.random())
+            delay = min(max(delay, self.floor), self.max_interval)  # type: ignore[type-var]
+        else:
+            delay = min(max(delay, self.floor), self.max_interval)  # type: ignore[type-var]
+            delay *= 1 + self.jitter * self.rng.random()
+        self._last_delay = delay
+        return delay
 
     def predicted_finish(self) -> float | None:
         """The latest time (in the caller's clock) the task is expected to finish by, or None."""
@@ -202,10 +213,13 @@ class PollSchedule:
     def _refit(self, now: float) -> None:
         pts = self._points
         q = self.floor
-        tol = self.tolerance * q
+        # A window's start gets slack for the request's round trip (measured) and clock noise;
+        # its end needs none (the reading came back before ``now``).
+        tol = self.tolerance * q + max(self._rtts, default=0.0)
+        eps = 0.002 * q
         if not any(pt.p > 0 for pt in pts):
             if pts:  # only "0 %" so far: it started in the window of the first such reading
-                self.start_range = (pts[0].lo - tol, min(pt.hi for pt in pts) + tol)
+                self.start_range = (pts[0].lo - tol, min(pt.hi for pt in pts) + eps)
             return
         if len(pts) > KEEP_POINTS:
             pts = pts[:3] + pts[-(KEEP_POINTS - 3):]
@@ -224,7 +238,7 @@ class PollSchedule:
                 rows = [(inv(pt.p) if pt.p > 0 else 0.0,
                          inv(max(pt.p - half, 0.0)) if pt.p > 0 else 0.0,
                          inv(min(pt.p + half, 1.0)) if pt.p > 0 else 0.0,
-                         pt.lo - slack, pt.hi + slack) for pt in pts]
+                         pt.lo - slack, pt.hi + eps) for pt in pts]
                 bounds = _lp_bounds(rows)
                 if bounds is None:
                     continue

@@ -1,0 +1,312 @@
+"""Run every benchmark and write ``benchmarks/results/latest.json`` and ``latest.md``.
+
+    python benchmarks/run.py            # the full run (several minutes)
+    python benchmarks/run.py --quick    # under two minutes, fewer samples
+    python benchmarks/run.py --only polling,sim
+
+Sections (each a module in this folder; its docstring says exactly what is measured):
+polling (ours vs the official SDK on a live simulator server, plus a virtual-time model on
+other progress curves), kernel (cell latency while tasks are watched), poller_cost (CPU and
+memory per 1000 watched tasks per minute), import (``%load_ext runway_nb``), sim (media render
+times, event-loop stalls), notebook (bytes added to a saved notebook).
+
+All figures come from one run on one machine; medians where several runs are made. The
+machine's load average is recorded before and after: other processes share the two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+RESULTS = HERE / "results"
+
+QUICK = {
+    "polling": dict(n=40, rounds=1, speed=25.0),
+    "model": dict(n=200),
+    "sim": dict(runs=3),
+    "import": dict(runs=3),
+    "kernel": dict(window=5.0, modes=("widget",)),
+    "cost": dict(window=10.0, sdk=False),
+    "notebook": dict(runs=1),
+}
+FULL = {
+    "polling": dict(n=60, rounds=4, speed=25.0),
+    "model": dict(n=400),
+    "sim": dict(runs=7),
+    "import": dict(runs=5),
+    "kernel": dict(window=15.0, modes=("widget", "bare")),
+    "cost": dict(window=60.0, sdk=True),
+    "notebook": dict(runs=1),
+}
+
+TARGETS = {
+    "polling.gets_per_task_ratio_vs_sdk": ("<=", 0.5),
+    "polling.median_latency_ratio_vs_sdk": ("<=", 0.5),
+    "kernel.p99_ms_1000_tasks_above_idle": ("<", 20.0),
+    "import.load_ext_ms": ("<", 150.0),
+    "sim.video_720p_5s_s": ("<", 0.5),
+    "sim.image_1080p_s": ("<", 0.1),
+}
+
+
+# ---------------------------------------------------------------------------- sections
+def section_polling(cfg: dict, model_cfg: dict) -> dict:
+    import polling
+    import polling_model
+
+    out = polling.run(**cfg)
+    out["other_curves_model"] = {
+        "what": "virtual-time model (polling_model.py): the same poll loops against other progress "
+                "publishers, 0.05 s request time; ratios are ours / SDK",
+        **{name: _model_row(polling_model.compare(n=model_cfg["n"], curve=name, rtt=0.05))
+           for name in polling_model.CURVES},
+    }
+    return out
+
+
+def _model_row(res: dict) -> dict:
+    return {"gets_ratio": res["gets_ratio"], "p50_ratio": res["p50_ratio"],
+            "ours_p50_s": res["ours"]["p50_s"], "ours_p95_s": res["ours"]["p95_s"],
+            "sdk_p50_s": res["sdk"]["p50_s"], "sdk_p95_s": res["sdk"]["p95_s"],
+            "ours_gets": res["ours"]["gets_per_task"], "sdk_gets": res["sdk"]["gets_per_task"],
+            "min_gap_s": res["min_gap_s"]}
+
+
+def section_kernel(cfg: dict) -> dict:
+    import kernel
+
+    out: dict[str, Any] = {}
+    for mode in cfg["modes"]:
+        out[mode] = kernel.run(window=cfg["window"], mode=mode)
+    main = out[cfg["modes"][0]]
+    idle = main["p99_ms_0_tasks"]
+    res = {"mode": main["mode"], **{k: v for k, v in main.items() if k.startswith(("p50_ms", "p99_ms"))},
+           "p99_ms_1000_tasks_above_idle": main["p99_ms_1000_tasks"] - idle, "by_mode": out}
+    return res
+
+
+def section_cost(cfg: dict) -> dict:
+    import cost
+
+    res = cost.run(window=cfg["window"], sdk=cfg["sdk"])
+    ours = res["ours"]
+    out = {"cpu_s_per_1000_tasks_per_min": ours["cpu_s_per_1000_tasks_per_min"],
+           "rss_mb_per_1000_tasks": ours["rss_mb_per_1000_tasks"],
+           "gets_per_1000_tasks_per_min": ours["gets_per_1000_tasks_per_min"],
+           "cpu_ms_per_get": ours["cpu_ms_per_get"], "detail": res}
+    if "sdk" in res:
+        out["sdk_cpu_s_per_1000_tasks_per_min"] = res["sdk"]["cpu_s_per_1000_tasks_per_min"]
+        out["sdk_rss_mb_per_1000_tasks"] = res["sdk"]["rss_mb_per_1000_tasks"]
+        out["sdk_gets_per_1000_tasks_per_min"] = res["sdk"]["gets_per_1000_tasks_per_min"]
+    return out
+
+
+def section_import(cfg: dict) -> dict:
+    import startup
+
+    res = startup.run(cfg["runs"])
+    return {"load_ext_ms": res["load_ext_ms"], "import_runwayml_ms": res["import_runwayml"].get("ms"),
+            "import_runway_nb_ms": res["import_runway_nb"].get("ms"),
+            "import_runway_nb_client_ms": res["import_runway_nb_client"].get("ms"), "detail": res}
+
+
+def section_sim(cfg: dict) -> dict:
+    import sim_media
+
+    res = sim_media.run(cfg["runs"])
+    return {"video_720p_5s_s": res["video_720p_5s_s"], "image_1080p_s": res["image_1080p_s"],
+            "loop_max_stall_ms_while_rendering": res["loop"]["while_rendering"]["max_ms"],
+            "loop_p99_stall_ms_while_rendering": res["loop"]["while_rendering"]["p99_ms"],
+            "loop_max_stall_ms_idle": res["loop"]["idle"]["max_ms"], "detail": res}
+
+
+def section_notebook(cfg: dict) -> dict:
+    import notebook
+
+    res = notebook.run(cfg["runs"])
+    out: dict[str, Any] = {}
+    for name, row in res.items():
+        ok = not row.get("errors")
+        out[f"{name}_bytes_with_embedding"] = row["with_embedding_bytes"] if ok else None
+        out[f"{name}_bytes_without_embedding"] = row["without_embedding_bytes"] if ok else None
+    out["detail"] = res
+    return out
+
+
+# ---------------------------------------------------------------------------- output
+def _get(results: dict, dotted: str) -> Any:
+    node: Any = results
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+SUMMARY_KEYS = [
+    "polling.gets_per_task_ratio_vs_sdk", "polling.median_latency_ratio_vs_sdk", "polling.p95_latency_ratio_vs_sdk",
+    "polling.ours.gets_per_task", "polling.sdk.gets_per_task", "polling.ours.latency_p50_s",
+    "polling.sdk.latency_p50_s", "polling.ours.latency_p95_s", "polling.sdk.latency_p95_s",
+    "polling.ours.min_gap_between_gets_s",
+    "kernel.p50_ms_0_tasks", "kernel.p99_ms_0_tasks", "kernel.p50_ms_100_tasks", "kernel.p99_ms_100_tasks",
+    "kernel.p50_ms_1000_tasks", "kernel.p99_ms_1000_tasks", "kernel.p99_ms_1000_tasks_above_idle",
+    "poller_cost.cpu_s_per_1000_tasks_per_min", "poller_cost.rss_mb_per_1000_tasks",
+    "poller_cost.gets_per_1000_tasks_per_min", "poller_cost.sdk_cpu_s_per_1000_tasks_per_min",
+    "import.load_ext_ms", "import.import_runwayml_ms", "import.import_runway_nb_ms",
+    "sim.video_720p_5s_s", "sim.image_1080p_s", "sim.loop_max_stall_ms_while_rendering",
+    "notebook.one_task_bytes_with_embedding", "notebook.one_task_bytes_without_embedding",
+    "notebook.grid_12_bytes_with_embedding", "notebook.grid_12_bytes_without_embedding",
+]
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _met(results: dict, key: str) -> str:
+    op, bound = TARGETS[key]
+    value = _get(results, key)
+    if value is None:
+        return "not measured"
+    ok = value <= bound if op == "<=" else value < bound
+    return "yes" if ok else "**no**"
+
+
+def markdown(results: dict) -> str:
+    g = lambda k: _get(results, k)  # noqa: E731
+    kmode = g("kernel.mode") or "widget"
+    rows = [
+        ("Polling: GETs per task (10 s–5 min tasks)", g("polling.ours.gets_per_task"), g("polling.sdk.gets_per_task"),
+         f"≤ ½ SDK (ratio {_fmt(g('polling.gets_per_task_ratio_vs_sdk'))})",
+         _met(results, "polling.gets_per_task_ratio_vs_sdk")),
+        ("Polling: finish → known, median (sim s)", g("polling.ours.latency_p50_s"), g("polling.sdk.latency_p50_s"),
+         f"≤ ½ SDK (ratio {_fmt(g('polling.median_latency_ratio_vs_sdk'))})",
+         _met(results, "polling.median_latency_ratio_vs_sdk")),
+        ("Polling: finish → known, p95 (sim s)", g("polling.ours.latency_p95_s"), g("polling.sdk.latency_p95_s"),
+         "–", "–"),
+        ("Polling: shortest gap between GETs of one task (sim s)", g("polling.ours.min_gap_between_gets_s"),
+         g("polling.sdk.min_gap_between_gets_s"), "≥ 5 (floor)",
+         "yes" if (g("polling.ours.min_gap_between_gets_s") or 0) >= 4.95 else "**no**"),
+        (f"Kernel: trivial cell p50 / p99, idle (ms)", f"{_fmt(g('kernel.p50_ms_0_tasks'))} / "
+         f"{_fmt(g('kernel.p99_ms_0_tasks'))}", "–", "–", "–"),
+        (f"Kernel: p50 / p99 with 100 tasks watched ({kmode}s) (ms)", f"{_fmt(g('kernel.p50_ms_100_tasks'))} / "
+         f"{_fmt(g('kernel.p99_ms_100_tasks'))}", "–", "p99 < idle + 20", "–"),
+        (f"Kernel: p50 / p99 with 1000 tasks watched ({kmode}s) (ms)", f"{_fmt(g('kernel.p50_ms_1000_tasks'))} / "
+         f"{_fmt(g('kernel.p99_ms_1000_tasks'))}", "–",
+         f"p99 < idle + 20 (+{_fmt(g('kernel.p99_ms_1000_tasks_above_idle'))})",
+         _met(results, "kernel.p99_ms_1000_tasks_above_idle")),
+        ("Poller cost: CPU s per 1000 tasks per minute", g("poller_cost.cpu_s_per_1000_tasks_per_min"),
+         g("poller_cost.sdk_cpu_s_per_1000_tasks_per_min"), "–", "–"),
+        ("Poller cost: task GETs per 1000 tasks per minute", g("poller_cost.gets_per_1000_tasks_per_min"),
+         g("poller_cost.sdk_gets_per_1000_tasks_per_min"), "–", "–"),
+        ("Poller cost: memory per 1000 tasks (MB)", g("poller_cost.rss_mb_per_1000_tasks"),
+         g("poller_cost.sdk_rss_mb_per_1000_tasks"), "–", "–"),
+        ("Start-up: `%load_ext runway_nb` (ms)", g("import.load_ext_ms"), "–", "< 150", _met(results, "import.load_ext_ms")),
+        ("Start-up: `import runway_nb.client` vs `import runwayml` (ms)", g("import.import_runway_nb_client_ms"),
+         g("import.import_runwayml_ms"), "–", "–"),
+        ("Simulator: 5 s 1280×720 video (s)", g("sim.video_720p_5s_s"), "–", "< 0.5", _met(results, "sim.video_720p_5s_s")),
+        ("Simulator: 1920×1080 image (s)", g("sim.image_1080p_s"), "–", "< 0.1", _met(results, "sim.image_1080p_s")),
+        ("Simulator: worst event-loop stall while rendering (ms)", g("sim.loop_max_stall_ms_while_rendering"), "–",
+         "no blocking", "–"),
+        ("Notebook: one finished task, with / without widget state (bytes)",
+         f"{_fmt(g('notebook.one_task_bytes_with_embedding'))} / {_fmt(g('notebook.one_task_bytes_without_embedding'))}",
+         "–", "–", "–"),
+        ("Notebook: 12-task grid, with / without widget state (bytes)",
+         f"{_fmt(g('notebook.grid_12_bytes_with_embedding'))} / {_fmt(g('notebook.grid_12_bytes_without_embedding'))}",
+         "–", "–", "–"),
+    ]
+    m = results.get("machine", {})
+    lines = [
+        f"Benchmarks ({results.get('mode')} run, {results.get('generated_at')}, {m.get('cpus')} CPUs, "
+        f"Python {m.get('python')}, load average {m.get('loadavg_start')} → {m.get('loadavg_end')}; "
+        "`python benchmarks/run.py`, details in `benchmarks/results/latest.json`):",
+        "",
+        "| Figure | runway-nb | official SDK | Target | Met |",
+        "|---|---|---|---|---|",
+    ]
+    for name, ours, sdk, target, met in rows:
+        lines.append(f"| {name} | {_fmt(ours)} | {_fmt(sdk)} | {target} | {met} |")
+    errors = results.get("errors") or {}
+    if errors:
+        lines += ["", "Sections that failed: " + ", ".join(f"{k} ({v.splitlines()[-1][:120]})" for k, v in errors.items())]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer samples: under two minutes")
+    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,notebook")
+    ap.add_argument("--out", default=str(RESULTS), help="folder for latest.json / latest.md")
+    args = ap.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    only = set(args.only.split(",")) if args.only else None
+    sections: list[tuple[str, str, Callable[[], dict]]] = [
+        ("polling", "polling", lambda: section_polling(cfg["polling"], cfg["model"])),
+        ("sim", "sim", lambda: section_sim(cfg["sim"])),
+        ("import", "import", lambda: section_import(cfg["import"])),
+        ("kernel", "kernel", lambda: section_kernel(cfg["kernel"])),
+        ("cost", "poller_cost", lambda: section_cost(cfg["cost"])),
+        ("notebook", "notebook", lambda: section_notebook(cfg["notebook"])),
+    ]
+    results: dict[str, Any] = {
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": "quick" if args.quick else "full",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
+        "config": {k: {kk: list(vv) if isinstance(vv, tuple) else vv for kk, vv in v.items()} for k, v in cfg.items()},
+        "errors": {}, "timings_s": {},
+    }
+    t_all = time.perf_counter()
+    for name, key, fn in sections:
+        if only and name not in only:
+            continue
+        print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        try:
+            results[key] = fn()
+        except Exception:  # noqa: BLE001 - one broken section must not lose the others
+            results["errors"][name] = traceback.format_exc()
+            print(results["errors"][name], file=sys.stderr)
+        results["timings_s"][name] = round(time.perf_counter() - t0, 1)
+    results["timings_s"]["total"] = round(time.perf_counter() - t_all, 1)
+    results["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["targets"] = {}
+    for key, (op, bound) in TARGETS.items():
+        value = _get(results, key)
+        results["targets"][key] = {"value": value, "target": f"{op} {bound}",
+                                   "met": None if value is None else (value <= bound if op == "<=" else value < bound)}
+    results["summary"] = {k: _get(results, k) for k in SUMMARY_KEYS}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    md = markdown(results)
+    (out / "latest.md").write_text(md)
+    print(md)
+    print(f"[benchmarks] wrote {out / 'latest.json'} and {out / 'latest.md'} in {results['timings_s']['total']} s",
+          file=sys.stderr)
+    return 0 if not results["errors"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
