@@ -39,7 +39,7 @@ QUICK = {
     "sim": dict(runs=3),
     "import": dict(runs=3),
     "kernel": dict(window=5.0, modes=("widget",)),
-    "cost": dict(window=10.0, sdk=False),
+    "cost": dict(window=20.0, sdk=False),
     "notebook": dict(runs=1),
 }
 FULL = {
@@ -253,6 +253,20 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _update_readme(md: str) -> None:
+    """Put the latest table into benchmarks/README.md (between its latest.md markers)."""
+    readme = HERE / "README.md"
+    try:
+        text = readme.read_text()
+    except OSError:
+        return
+    start, end = "<!-- latest.md -->", "<!-- /latest.md -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme.write_text(f"{head}{start}\n{md}{end}{tail}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer samples: under two minutes")
@@ -302,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     (out / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     md = markdown(results)
     (out / "latest.md").write_text(md)
+    if out.resolve() == RESULTS.resolve():
+        _update_readme(md)
     print(md)
     print(f"[benchmarks] wrote {out / 'latest.json'} and {out / 'latest.md'} in {results['timings_s']['total']} s",
           file=sys.stderr)
