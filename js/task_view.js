@@ -1,7 +1,8 @@
 // TaskView front end: one Runway task, live. State arrives in synced traits (see
 // runway_nb/widgets/_task_view.py); custom messages are only for requests with answers:
 //   view -> kernel: {type:"view"} on render, {type:"cancel"}, {type:"retry"},
-//                   {type:"bytes", req, index} (output bytes, when the URL does not load here),
+//                   {type:"bytes", req, index, purpose} (output bytes: purpose "show" when the URL
+//                   does not load here, "download" when fetch() cannot read it),
 //                   {type:"media_status", results:[...]} once every output loaded or failed
 //   kernel -> view: {type:"bytes", req, index, mime} + one binary buffer, {type:"bytes_error", req, index, error}
 // Everything is built with textContent/setAttribute (see h() in common.js); URLs pass safeUrl().
@@ -154,7 +155,7 @@ function render({ model, el }) {
   function requestBytes(index, purpose) {
     const req = nextReq++;
     pending.set(req, { index, purpose });
-    model.send({ type: "bytes", req, index });
+    model.send({ type: "bytes", req, index, purpose });
     return req;
   }
 

@@ -424,11 +424,13 @@ async def test_final_output_keeps_the_widget_until_the_browser_loaded_the_media(
     pub = fake_kernel.display_pub
     view = display_handle(i2v(client))
     view._on_custom(view, {"type": "view"}, [])  # a browser rendered it
-    await until(lambda: view.finished and len(pub.sent) > 1)
-    assert WIDGET_MIME in pub.sent[-1]["data"] and "SUCCEEDED" in pub.sent[-1]["data"]["text/html"]
-    n = len(pub.sent)
+    await until(lambda: view.finished)
+    await asyncio.sleep(0.1)
+    assert len(pub.sent) == 1, "the live view is not re-rendered while its media load"
     view._on_custom(view, {"type": "media_status", "results": ["loaded"]}, [])
-    assert len(pub.sent) == n + 1 and set(pub.sent[-1]["data"]) == {"text/html", "text/plain"}
+    assert len(pub.sent) == 2 and set(pub.sent[-1]["data"]) == {"text/html", "text/plain"}
+    assert 'data-rnb-status="SUCCEEDED"' in pub.sent[-1]["data"]["text/html"]
+    assert view._retired
 
 
 @run_async
@@ -436,11 +438,36 @@ async def test_final_output_keeps_the_widget_when_media_came_through_the_kernel(
     pub = fake_kernel.display_pub
     view = display_handle(i2v(client))
     view._on_custom(view, {"type": "view"}, [])
-    await until(lambda: view.finished and len(pub.sent) > 1)
-    n = len(pub.sent)
+    await until(lambda: view.finished)
     view._on_custom(view, {"type": "media_status", "results": ["relayed"]}, [])
-    assert len(pub.sent) == n  # nothing changes: the widget (showing relayed bytes) stays
-    assert WIDGET_MIME in view._repr_mimebundle_()[0]
+    # the widget (showing the relayed bytes) stays, now beside the final static HTML
+    assert len(pub.sent) == 2 and WIDGET_MIME in pub.sent[-1]["data"]
+    assert 'data-rnb-status="SUCCEEDED"' in pub.sent[-1]["data"]["text/html"]
+    view._on_custom(view, {"type": "media_status", "results": ["relayed"]}, [])  # a second view
+    assert len(pub.sent) == 2 and not view._retired
+
+
+@run_async
+async def test_a_view_that_never_reports_does_not_keep_the_widget(client, fake_kernel, monkeypatch):
+    monkeypatch.setattr(tv, "VERDICT_TIMEOUT", 0.2)
+    pub = fake_kernel.display_pub
+    view = display_handle(i2v(client))
+    view._on_custom(view, {"type": "view"}, [])
+    await until(lambda: view.finished)
+    await until(lambda: set(pub.sent[-1]["data"]) == {"text/html", "text/plain"}, timeout=5)
+    assert view._retired and view.comm is None, "the closed model leaves no state behind"
+
+
+@run_async
+async def test_a_relay_request_keeps_the_widget(client, fake_kernel):
+    pub = fake_kernel.display_pub
+    view = display_handle(i2v(client))
+    view._on_custom(view, {"type": "view"}, [])
+    await until(lambda: view.finished)
+    view.send = lambda content, buffers=None: None  # type: ignore[method-assign]
+    view._on_custom(view, {"type": "bytes", "req": 1, "index": 0, "purpose": "show"}, [])
+    view._on_custom(view, {"type": "media_status", "results": ["loaded"]}, [])
+    assert WIDGET_MIME in TaskView._repr_mimebundle_(view)[0] and not view._retired
 
 
 @run_async

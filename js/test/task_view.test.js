@@ -145,6 +145,7 @@ test("unsafe output URLs never reach src; safe ones do", () => {
   // the unsafe ones asked the kernel for bytes instead (by index, never by URL)
   const asks = model.sent.filter((m) => m.content.type === "bytes");
   assert.deepEqual(asks.map((m) => m.content.index), [0, 2]);
+  assert.ok(asks.every((m) => m.content.purpose === "show"));
   assert.ok(asks.every((m) => !("url" in m.content)));
   assert.equal(el.querySelectorAll("video").length, 2);
 });
@@ -226,6 +227,7 @@ test("Download falls back to the kernel when fetch fails, and saves a blob with 
   await new Promise((r) => setImmediate(r));
   const ask = model.sent.find((m) => m.content.type === "bytes");
   assert.ok(ask, "asked the kernel");
+  assert.equal(ask.content.purpose, "download");
   model.receive({ type: "bytes", req: ask.content.req, index: 0, mime: "video/mp4" }, [new DataView(new ArrayBuffer(2))]);
   const link = fakes.doc.clicked.find((n) => n.tagName === "A");
   assert.ok(link);

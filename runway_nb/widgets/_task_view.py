@@ -43,6 +43,7 @@ __all__ = ["TaskView", "display_handle", "register_formatters", "unregister_form
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _RETIRED_ESM = "export default { render() {} };"
+VERDICT_TIMEOUT = 30.0  # seconds a rendered view has to report that the outputs loaded
 
 #: Settings the session layer may change: ``DEFAULTS["save_to"] = "runway_outputs"`` turns on
 #: autosave for every TaskView created without an explicit ``save_to``.
@@ -154,6 +155,10 @@ class TaskView(anywidget.AnyWidget):
     _esm = _assets.esm("task_view.js")
     _css = _assets.css("task_view.css")
 
+    #: Close the model once its displays became static (see ``_retire``). A container that
+    #: embeds TaskViews (a grid) sets this to False on its children.
+    retire_when_static = True
+
     task_id = t.Unicode("").tag(sync=True)
     endpoint = t.Unicode("").tag(sync=True)
     status = t.Unicode(PENDING).tag(sync=True)
@@ -164,10 +169,6 @@ class TaskView(anywidget.AnyWidget):
     failure = t.Unicode("").tag(sync=True)
     failure_code = t.Unicode("").tag(sync=True)
     hint = t.Unicode("").tag(sync=True)
-    #: Close the model once its displays became static (see ``_retire``). A container that
-    #: embeds TaskViews (a grid) sets this to False on its children.
-    retire_when_static = True
-
     outputs = t.List(t.Unicode()).tag(sync=True)
     kinds = t.List(t.Unicode()).tag(sync=True)
     files = t.List(t.Unicode()).tag(sync=True)
@@ -203,6 +204,8 @@ class TaskView(anywidget.AnyWidget):
         self._published: str | None = None
         self._needs_cell_publish = False
         self._retired = False
+        self._relayed = False
+        self._verdict_overdue = False
         self._next_poll: float | None = None
         self.on_msg(self._on_custom)
         with self.hold_sync():
@@ -295,9 +298,23 @@ class TaskView(anywidget.AnyWidget):
             return True
         if not self.outputs or self.files:
             return False
+        if self._relayed:
+            return True
         if self._verdicts:
             return any(v != "loaded" for v in self._verdicts)
-        return self._views > 0  # a view rendered but has not reported yet: keep it
+        # A view rendered but has not reported yet: keep it, for a while (a view that never
+        # reports, e.g. detached from the page, must not leave the notebook with a widget).
+        return self._views > 0 and not self._verdict_overdue
+
+    def _schedule_verdict_timeout(self) -> None:
+        loop = _running_loop()
+        if loop is not None and self._views > 0 and not self._verdicts and not self._relayed:
+            loop.call_later(VERDICT_TIMEOUT, self._verdict_timeout)
+
+    def _verdict_timeout(self) -> None:
+        self._verdict_overdue = True
+        if self._final_ready and not self._retired:
+            self._publish_displays()
 
     def _catch_up(self) -> None:
         """Take in an end the handle saw without this view (e.g. a blocking ``handle.wait()``)."""
@@ -339,7 +356,7 @@ class TaskView(anywidget.AnyWidget):
         if not self._displays or not _in_kernel(ip):
             return
         data, metadata = TaskView._repr_mimebundle_(self)
-        kind = "widget" if WIDGET_MIME in data else "static"
+        kind = "static" if WIDGET_MIME not in data else ("widget-final" if self._final_ready else "widget")
         if kind == self._published and not force:
             return
         self._published = kind
@@ -473,7 +490,12 @@ class TaskView(anywidget.AnyWidget):
         _WATCHED.pop(id(self), None)
         if self._displays:
             _WATCHED_FINAL[id(self)] = self
-        self._publish_displays(force=True)
+        if self._widget_in_output() and self._views > 0 and not self._verdicts and not self._relayed:
+            # A browser shows the view: leave it alone until the view reports whether the
+            # outputs loaded (re-publishing would re-render it), then publish the final output.
+            self._schedule_verdict_timeout()
+        else:
+            self._publish_displays(force=True)
 
     def _save_paths(self, paths: list[Path]) -> None:
         self.handle.files = list(paths)
@@ -708,6 +730,8 @@ class TaskView(anywidget.AnyWidget):
         elif kind == "bytes":
             req, index = content.get("req"), content.get("index")
             if isinstance(req, int) and isinstance(index, int) and 0 <= index < len(self._relay_urls):
+                if content.get("purpose") != "download":
+                    self._relayed = True  # this browser cannot load the URL itself
                 if _running_loop() is not None:
                     self._spawn(self._send_bytes(req, index))
                 else:
@@ -717,7 +741,7 @@ class TaskView(anywidget.AnyWidget):
             if isinstance(results, list):
                 self._verdicts.extend(str(r) for r in results[:64])
                 if self._final_ready:
-                    self._publish_displays()
+                    self._publish_displays()  # static once loaded; else the widget + final HTML
 
     async def _send_bytes(self, req: int, index: int) -> None:
         url = self._relay_urls[index]  # chosen by index: the browser never names a URL to fetch

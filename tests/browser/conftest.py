@@ -4,7 +4,7 @@
   JUPYTER_CONFIG/DATA/RUNTIME dirs, IPython dir and an ``overrides.json`` (no news toast, widget
   state not saved: the default most users have, so durable output must not depend on it).
   Kernels import this checkout (PYTHONPATH) and use the in-process simulator at 10x speed.
-- ``browser`` (session): headless Chromium (never ``playwright install``: see
+- ``browser`` (module): headless Chromium (never ``playwright install``: see
   shared/reference/browser-testing.md).
 - ``page``: a fresh browser context per test; a screenshot is saved under
   ``test-artifacts/`` when the test ends, and every ``data-status`` a TaskView shows is recorded
@@ -129,8 +129,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope, not session: while Playwright's sync API is active the main thread has a
+    # running asyncio loop, which would break asyncio.run() in the test modules after this one.
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     sync_api = pytest.importorskip("playwright.sync_api")

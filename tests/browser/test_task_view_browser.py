@@ -136,8 +136,9 @@ def test_cancel_button_cancels_the_remote_task(lab, page, nb_tools):
     wait_status(page, "CANCELLED")
     page.locator('.rnb-static[data-rnb-status="CANCELLED"]').wait_for()
     nb_tools.run_cell(page, 1)
-    page.wait_for_function(
-        "() => /REMOTE/.test(document.querySelectorAll('.jp-Notebook .jp-Cell')[1].innerText)", timeout=30_000)
+    page.wait_for_function(  # the output area, not the cell (its source says REMOTE too)
+        "() => { const out = document.querySelectorAll('.jp-Notebook .jp-Cell')[1].querySelector('.jp-OutputArea');"
+        " return out && /REMOTE \\w+ HANDLE \\w+/.test(out.innerText); }", timeout=30_000)
     assert "REMOTE CANCELLED HANDLE CANCELLED" in nb_tools.output_text(page, 1)
 
 
