@@ -268,7 +268,8 @@ def _short(value: Any, limit: int = 80) -> str:
 
 
 def _utf16_len(s: str) -> int:
-    return len(s) if s.isascii() else len(s.encode("utf-16-le")) // 2
+    # "surrogatepass": a lone surrogate ("\ud83e", valid in JSON text) is one code unit
+    return len(s) if s.isascii() else len(s.encode("utf-16-le", "surrogatepass")) // 2
 
 
 _TYPE_NAMES = {
@@ -342,6 +343,10 @@ def _pattern_ok(pattern: str, s: str) -> bool:
         # A trailing ".*" cannot change whether re.search matches; dropping it keeps checks of
         # multi-megabyte data URIs cheap.
         p = pattern[:-2] if pattern.endswith(".*") and not pattern.endswith("\\.*") else pattern
+        # JSON Schema patterns are ECMA-262: "$" matches only at the very end, while Python's
+        # "$" also matches before a final newline ("abc\n" would pass "^[a-z]+$").
+        if p.endswith("$") and not p.endswith("\\$"):
+            p = p[:-1] + r"\Z"
         rx = _PATTERNS[pattern] = re.compile(p)
     return rx.search(s) is not None
 
