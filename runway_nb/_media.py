@@ -104,9 +104,13 @@ def from_bytes(data: bytes, field: str, kind: str, filename: str | None, data_ur
 
 
 def _from_path(path: Path, field: str, kind: str, data_uri_ok: bool) -> Prepared:
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError:  # e.g. a pasted base64 payload: "File name too long"
+        is_file = False
+    if not is_file:
         raise ValidationError(field, str(path), ALLOWED_FORMS,
-                              message=f"{field}={str(path)!r}: no such file (expected {ALLOWED_FORMS})")
+                              message=f"{field}={_short(str(path))!r}: no such file (expected {ALLOWED_FORMS})")
     return from_bytes(path.read_bytes(), field, kind, path.name, data_uri_ok)
 
 
