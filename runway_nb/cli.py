@@ -172,5 +172,34 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------
+# runway-nb demo
+# ---------------------------------------------------------------------------------------
+
+def _demo_arguments() -> list[Arg]:
+    from .demo import ARGUMENTS  # light: the heavy imports happen when the demo runs
+
+    return [arg(*flags, **options) for flags, options in ARGUMENTS]
+
+
+@command("demo", help="run the demo notebooks on the simulator and print where the outputs are",
+         arguments=_demo_arguments(), description="""\
+Run the demo notebooks (notebooks/ of this checkout) top to bottom in fresh kernels, on the
+built-in simulator: no API key, no network, no credits. Writes into one folder (default
+./runway-demo/): the executed notebooks, their HTML export and the generated media
+(runway_outputs/), and prints where they are. Exits 1 naming the cell if a notebook fails.
+
+  runway-nb demo                                    all five notebooks
+  runway-nb demo --only 01 --prompt "a red fox in the snow" --ratio 1080:1080 --out fox
+
+With RUNWAYML_API_SECRET set the demo still uses the simulator (the kernels do not get the key)
+unless --allow-runway is given.
+""")
+def demo(args: argparse.Namespace) -> int:
+    from .demo import run_from_args
+
+    return run_from_args(args)
+
+
 if __name__ == "__main__":
     sys.exit(main())
