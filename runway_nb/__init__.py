@@ -26,6 +26,7 @@ _LAZY = {
     "get_session": "runway_nb.session",
     "session": "runway_nb.session",
     "Sweep": "runway_nb.sweep",
+    "Panel": "runway_nb.widgets",
 }
 
 __all__ = sorted(_LAZY) + ["__version__", "load_ipython_extension"]

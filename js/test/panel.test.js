@@ -1,0 +1,222 @@
+// Front-end tests of the form panel against a mock model and a strict fake DOM.
+// Run: cd js && node --test
+import { test, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+
+import { installFakes, MockModel, FakeEvent } from "./fake_dom.js";
+import widget from "../panel.js";
+
+const HOSTILE = "<img src=x onerror=alert(1)>";
+
+let fakes;
+beforeEach(() => {
+  fakes = installFakes();
+});
+afterEach(() => {
+  fakes.restore();
+});
+
+function state(extra) {
+  return {
+    endpoints: [["text_to_video", "Text to video"], ["image_to_video", "Image to video"]],
+    models: [["gen4.5", "gen4.5"], ["veo3.1", "veo3.1"]],
+    ratios: [{ ratio: "1280:720", width: 1280, height: 720 }, { ratio: "720:1280", width: 720, height: 1280 }],
+    durations: [2, 5, 10], slots: [], prompt_max: 20, takes_prompt: true, takes_seed: true,
+    endpoint: "text_to_video", model: "gen4.5", ratio: "1280:720", duration: 5, seed_mode: "random", seed: null,
+    prompt: "", urls: {}, uploads: {}, valid: false, reason: "Prompt: write a prompt (this model needs one).",
+    prompt_count: 0, estimate: null, magic: "", history: [], error: "", ...extra,
+  };
+}
+
+function mount(extra) {
+  const model = new MockModel(state(extra));
+  const el = document.createElement("div");
+  const cleanup = widget.render({ model, el });
+  return { model, el, cleanup, root: el.querySelector(".rnb-panel") };
+}
+
+const visible = (node) => node && !node.hidden && !node.hasAttribute("hidden");
+const rowOf = (node) => node.parentNode;
+
+test("type and model selects come from the kernel's lists", () => {
+  const { root } = mount();
+  const type = root.querySelector(".rnb-p-type");
+  assert.deepEqual(type.querySelectorAll("option").map((o) => o.getAttribute("value")),
+    ["text_to_video", "image_to_video"]);
+  assert.equal(type.value, "text_to_video");
+  const model = root.querySelector(".rnb-p-model");
+  assert.deepEqual(model.querySelectorAll("option").map((o) => o.textContent), ["gen4.5", "veo3.1"]);
+  assert.equal(model.value, "gen4.5");
+});
+
+test("choosing a type or model sets the trait and saves it", () => {
+  const { root, model } = mount();
+  const type = root.querySelector(".rnb-p-type");
+  type.value = "image_to_video";
+  type.dispatchEvent(new FakeEvent("change"));
+  assert.equal(model.get("endpoint"), "image_to_video");
+  assert.equal(model.saved, 1);
+  const sel = root.querySelector(".rnb-p-model");
+  sel.value = "veo3.1";
+  sel.dispatchEvent(new FakeEvent("change"));
+  assert.equal(model.get("model"), "veo3.1");
+});
+
+test("the ratio picker draws each of the model's ratios as its shape", () => {
+  const { root, model } = mount();
+  const buttons = root.querySelectorAll(".rnb-p-ratio");
+  assert.equal(buttons.length, 2);
+  const shapes = root.querySelectorAll(".rnb-p-shape");
+  assert.deepEqual([shapes[0].style.width, shapes[0].style.height], ["34px", "19px"]);
+  assert.deepEqual([shapes[1].style.width, shapes[1].style.height], ["19px", "34px"]);
+  assert.equal(buttons[0].getAttribute("aria-checked"), "true");
+  buttons[1].click();
+  assert.equal(model.get("ratio"), "720:1280");
+  assert.equal(buttons[1].getAttribute("aria-checked"), "true");
+  assert.equal(buttons[0].getAttribute("aria-checked"), "false");
+  model.update({ ratios: [], ratio: "" });
+  assert.ok(!visible(rowOf(root.querySelector(".rnb-p-ratios"))), "no ratio row for a model without ratios");
+});
+
+test("duration offers the model's values only", () => {
+  const { root, model } = mount();
+  const dur = root.querySelector(".rnb-p-duration");
+  assert.deepEqual(dur.querySelectorAll("option").map((o) => o.textContent), ["2", "5", "10"]);
+  assert.equal(dur.value, "5");
+  dur.value = "10";
+  dur.dispatchEvent(new FakeEvent("change"));
+  assert.equal(model.get("duration"), 10);
+  model.update({ durations: [], duration: null });
+  assert.ok(!visible(rowOf(dur)));
+});
+
+test("seed: random or fixed", () => {
+  const { root, model } = mount();
+  const input = root.querySelector(".rnb-p-seed");
+  assert.equal(root.querySelector(".rnb-p-seed-random").checked, true);
+  assert.equal(input.disabled, true);
+  root.querySelector(".rnb-p-seed-fixed").dispatchEvent(new FakeEvent("change"));
+  assert.equal(model.get("seed_mode"), "fixed");
+  assert.equal(typeof model.get("seed"), "number", "a seed to start from");
+  assert.equal(input.disabled, false);
+  input.value = "42";
+  input.dispatchEvent(new FakeEvent("input"));
+  assert.equal(model.get("seed"), 42);
+  input.value = "-3";
+  input.dispatchEvent(new FakeEvent("input"));
+  assert.equal(model.get("seed"), null, "not a seed: the kernel says why");
+  model.update({ takes_seed: false });
+  assert.ok(!visible(rowOf(root.querySelector(".rnb-p-seedbox"))));
+});
+
+test("the prompt counts characters live against the model's limit and blocks Submit over it", () => {
+  const { root, model } = mount({ valid: true, reason: "" });
+  const prompt = root.querySelector(".rnb-p-prompt");
+  const submit = root.querySelector(".rnb-p-submit");
+  prompt.value = "a fox";
+  prompt.dispatchEvent(new FakeEvent("input"));
+  assert.equal(model.get("prompt"), "a fox");
+  assert.equal(root.querySelector(".rnb-p-count").textContent, "5 / 20");
+  assert.equal(submit.disabled, false);
+  prompt.value = "a fox running through the snow";
+  prompt.dispatchEvent(new FakeEvent("input"));
+  assert.equal(root.querySelector(".rnb-p-count").textContent, "30 / 20");
+  assert.ok(root.querySelector(".rnb-p-count").classList.contains("rnb-p-over"));
+  assert.equal(submit.disabled, true, "disabled at once, before the kernel answers");
+  assert.match(root.querySelector(".rnb-p-reason").textContent, /30 characters; gen4.5 takes at most 20/);
+  model.update({ prompt_max: 1000 });
+  assert.equal(submit.disabled, false);
+});
+
+test("Submit is disabled with the kernel's reason while the form is invalid", () => {
+  const { root, model } = mount();
+  const submit = root.querySelector(".rnb-p-submit");
+  assert.equal(submit.disabled, true);
+  assert.equal(root.querySelector(".rnb-p-reason").textContent, "Prompt: write a prompt (this model needs one).");
+  submit.click();
+  assert.equal(model.sent.filter((m) => m.content.type === "submit").length, 0, "a disabled button sends nothing");
+  model.update({ valid: true, reason: "", estimate: 50, magic: "%%runway -m gen4.5\na fox" });
+  assert.equal(submit.disabled, false);
+  assert.equal(root.querySelector(".rnb-p-estimate").textContent, "~50 credits");
+  assert.equal(root.querySelector(".rnb-p-magicbox").querySelector(".rnb-p-magic").textContent, "%%runway -m gen4.5\na fox");
+  submit.click();
+  assert.deepEqual(model.sent.at(-1).content, { type: "submit" });
+  assert.equal(submit.disabled, true, "no double submit while it is sent");
+  model.update({ history: [{ n: 1, id: "t1", title: "text to video · gen4.5", magic: "%%runway\nx", note: "" }] });
+  assert.equal(submit.disabled, false);
+});
+
+test("inputs by URL or upload; the upload's bytes go over the comm, never in a trait", async () => {
+  const { root, model } = mount({ slots: [{ name: "image", label: "Image", accept: "image/*", required: true }] });
+  const url = root.querySelector(".rnb-p-url");
+  const file = root.querySelector(".rnb-p-file");
+  assert.equal(file.getAttribute("accept"), "image/*");
+  url.value = "https://example.com/kite.png";
+  url.dispatchEvent(new FakeEvent("input"));
+  assert.deepEqual(model.get("urls"), { image: "https://example.com/kite.png" });
+  const bytes = new Uint8Array([137, 80, 78, 71]).buffer;
+  file.files = [{ name: "kite.png", type: "image/png", size: 4, arrayBuffer: async () => bytes }];
+  file.dispatchEvent(new FakeEvent("change"));
+  await new Promise((r) => setImmediate(r));
+  const sent = model.sent.find((m) => m.content.type === "upload");
+  assert.deepEqual(sent.content, { type: "upload", slot: "image", name: "kite.png", mime: "image/png", size: 4 });
+  assert.equal(sent.buffers[0], bytes);
+  assert.ok(!Object.values(model.state).some((v) => v === bytes));
+  model.update({ uploads: { image: { name: "kite.png", size: 4096 } } });
+  assert.equal(root.querySelector(".rnb-p-uploaded").textContent, "kite.png (4 KB)");
+  assert.equal(url.disabled, true);
+  root.querySelector(".rnb-p-clear").click();
+  assert.deepEqual(model.sent.at(-1).content, { type: "clear_upload", slot: "image" });
+});
+
+test("history: re-run, edit and copy as %%runway", async () => {
+  const magic = "%%runway -m gen4.5 -r 1280:720 -d 5 --seed 7\na {{fox}}";
+  const { root, model } = mount({ history: [
+    { n: 1, id: "t1", title: "text to video · gen4.5", magic: "%%runway -m gen4.5\nfirst", note: "" },
+    { n: 2, id: "t2", title: "text to video · gen4.5 · seed 7", magic, note: "" },
+  ] });
+  const entries = root.querySelectorAll(".rnb-p-entry");
+  assert.deepEqual(entries.map((e) => e.getAttribute("data-n")), ["2", "1"], "newest first");
+  entries[0].querySelector(".rnb-p-rerun").click();
+  assert.deepEqual(model.sent.at(-1).content, { type: "rerun", n: 2 });
+  entries[1].querySelector(".rnb-p-edit").click();
+  assert.deepEqual(model.sent.at(-1).content, { type: "load", n: 1 });
+  const copied = [];
+  const saved = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+  Object.defineProperty(globalThis, "navigator", { configurable: true, value: { clipboard: {
+    writeText: async (text) => copied.push(text) } } });
+  try {
+    entries[0].querySelector(".rnb-p-copy").click();
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    if (saved) Object.defineProperty(globalThis, "navigator", saved);
+    else delete globalThis.navigator;
+  }
+  assert.deepEqual(copied, [magic]);
+  assert.equal(entries[0].querySelector(".rnb-p-copied").textContent, "copied");
+  assert.equal(entries[0].querySelector("pre").textContent, magic);
+});
+
+test("hostile strings are text everywhere", () => {
+  const { el, model } = mount({
+    endpoints: [[HOSTILE, HOSTILE]], models: [[HOSTILE, HOSTILE]], reason: HOSTILE, error: HOSTILE,
+    slots: [{ name: HOSTILE, label: HOSTILE, accept: HOSTILE, required: false }],
+    history: [{ n: 1, id: HOSTILE, title: HOSTILE, magic: HOSTILE, note: HOSTILE }],
+  });
+  model.update({ magic: HOSTILE, valid: false });
+  assert.equal(el.querySelectorAll("img").length, 0);
+  assert.equal(fakes.doc.eventHandlerAttributes.length, 0);
+  assert.equal(fakes.doc.urlWrites.length, 0);
+  assert.ok(el.serialize().includes("&lt;img src=x onerror=alert(1)&gt;"));
+});
+
+test("cleanup removes listeners and the DOM", () => {
+  const { el, model, root, cleanup } = mount();
+  const button = root.querySelector(".rnb-p-submit");
+  assert.ok(model.handlerCount() > 0 && button.listenerCount() > 0);
+  cleanup();
+  assert.equal(model.handlerCount(), 0);
+  assert.equal(button.listenerCount(), 0);
+  assert.equal(el.children.length, 0);
+  assert.equal(fakes.timers.timeouts.size, 0);
+});

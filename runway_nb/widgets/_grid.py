@@ -1,0 +1,851 @@
+"""``Grid``: the tasks of a sweep side by side, live, then played back in sync.
+
+How it works (see ``docs/compare.md`` for what a user sees):
+
+- Layout: rows and columns are chosen from the options that vary (:func:`grid_layout`): the
+  last varying option goes across the columns, the others down the rows (``--rows``/``--cols``
+  override). A sweep with one varying option and more than four values wraps into rows of four,
+  each cell labelled. Options that do not vary are shown once, in the header.
+- State lives in synced traits (``cells``, ``summary``, labels); ``js/grid.js`` only renders them.
+  Each cell is a mini task view (status, progress, the THROTTLED explanation, failure code and
+  hint) drawn in a box of its output's true shape (``catalog.output_size``) that becomes the
+  player once the task succeeds.
+- ONE asyncio task on the kernel's loop polls every unfinished cell, through the async twin of
+  each handle's client (``_task_view.async_twin``) on the handle's own ``PollSchedule``; cells
+  due together are polled together. It is kept referenced in ``_task_view._TASKS``; refresh
+  errors are shown in the ``error`` trait (and polling backs off and retries), a crash of the
+  poller too (with Retry). THROTTLED cells count as queued, never as errors.
+- Without a running loop (terminal IPython, scripts) :meth:`Grid.watch` waits synchronously with
+  the sweep's one-line progress.
+- Browser -> kernel messages: ``view``, ``cancel`` (``cell``), ``cancel_all``, ``retry``,
+  ``freeze``, ``bytes`` (``req``, ``cell``, ``index``: an output whose URL does not load in this
+  browser; answered with a binary buffer) and ``media_status``.
+- Output: the widget plus, in the same bundle, the static grid (``text/html``: every cell's
+  ``static_html``) that nbconvert and GitHub show. Once every task ended, a run no browser
+  watched (nbclient, papermill) keeps only the static grid; in a browser the widget stays, since
+  synced playback needs it, until **Keep as static output** (``grid.freeze()``) replaces it with
+  the static grid, which survives reopening the notebook without a kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import os
+import sys
+import time
+import uuid
+import weakref
+from pathlib import PurePath
+from typing import Any, Mapping, Sequence
+
+import anywidget
+import traitlets as t
+
+from ..client import AsyncRunway, AsyncTaskHandle, TaskHandle
+from ..errors import failure_hint
+from ..task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
+from . import _assets
+from . import _task_view as tv
+from ._static import caption_fields, static_html, status_note
+from ._urls import file_url, is_remote, media_kind, safe_url
+
+__all__ = ["Grid", "grid_layout", "value_text"]
+
+WIDGET_MIME = tv.WIDGET_MIME
+#: Cells of a one-option sweep per row when it wraps.
+WRAP_COLUMNS = 4
+_MEDIA = ("image", "video", "character", "reference")
+# Grids whose tasks have not all ended, or that were shown: for the post-cell hook.
+_LIVE: "weakref.WeakValueDictionary[int, Grid]" = weakref.WeakValueDictionary()
+_HOOKED: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+# ---------------------------------------------------------------------- labels and layout
+def value_text(name: str, value: Any, limit: int = 60) -> str:
+    """A short, readable text for one option value (labels, header)."""
+    if value is None:
+        return "—"
+    if name == "prompt":
+        text = " ".join(str(value).split())
+    elif name in _MEDIA or isinstance(value, (bytes, bytearray, PurePath)) or not isinstance(
+            value, (str, int, float, bool)):
+        text = _media_text(value)
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    else:
+        text = str(value)
+    if name == "duration" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        text += " s"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _media_text(value: Any) -> str:
+    if isinstance(value, PurePath):
+        return value.name or str(value)
+    if isinstance(value, str):
+        if value.lower().startswith("data:"):
+            return value.split(",", 1)[0].split(";", 1)[0]
+        base = value.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        return base or value
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_media_text(v) for v in value) + "]"
+    return f"<{type(value).__name__}>"
+
+
+def _key(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    return (type(value).__name__, value)
+
+
+def grid_layout(combos: Sequence[Mapping[str, Any]], varying: Sequence[str], *, rows: str | None = None,
+                cols: str | None = None, wrap_at: int = WRAP_COLUMNS) -> dict[str, Any]:
+    """Where each combination goes.
+
+    ``cols``: the option across the columns (default: the last varying one); ``rows``: the
+    option down the rows (default: every other varying one, combined). Names that do not vary
+    are ignored. One varying option with more than ``wrap_at`` values wraps (no headers).
+    Returns ``{"rows": [names], "cols": [names], "row_labels", "col_labels", "positions":
+    [(row, col)], "wrap": bool, "columns": int}``.
+    """
+    vary = list(varying)
+    col_names = [cols] if cols in vary else []
+    row_names = [rows] if rows in vary and rows not in col_names else []
+    rest = [v for v in vary if v not in col_names and v not in row_names]
+    if not col_names and rest:
+        col_names = [rest.pop()]
+    row_names += rest
+
+    def group(names: list[str]) -> tuple[list[int], list[str]]:
+        keys: dict[Any, int] = {}
+        labels: list[str] = []
+        index = []
+        for combo in combos:
+            key = tuple(_key(combo.get(n)) for n in names)
+            if key not in keys:
+                keys[key] = len(labels)
+                if len(names) == 1:
+                    labels.append(value_text(names[0], combo.get(names[0])))
+                else:
+                    labels.append(" · ".join(f"{n} {value_text(n, combo.get(n), 30)}" for n in names))
+            index.append(keys[key])
+        return index, labels
+
+    row_index, row_labels = group(row_names)
+    col_index, col_labels = group(col_names)
+    n_cols = max(1, len(col_labels))
+    wrap = not row_names and n_cols > wrap_at
+    if wrap:
+        positions = [(i // wrap_at, i % wrap_at) for i in range(len(combos))]
+        n_cols = wrap_at
+    else:
+        positions = list(zip(row_index, col_index))
+    return {"rows": row_names, "cols": col_names, "row_labels": [] if wrap or not row_names else row_labels,
+            "col_labels": [] if wrap or not col_names else col_labels, "positions": positions, "wrap": wrap,
+            "columns": n_cols}
+
+
+def _combo_from_params(handle: Any) -> dict[str, Any]:
+    p = handle.params or {}
+    combo: dict[str, Any] = {}
+    if p.get("promptText") is not None:
+        combo["prompt"] = p["promptText"]
+    for key in ("model", "ratio", "duration", "seed"):
+        if p.get(key) is not None:
+            combo[key] = p[key]
+    return combo
+
+
+# ---------------------------------------------------------------------- the widget
+class Grid(anywidget.AnyWidget):
+    """The tasks of a sweep side by side: live mini task views that become players, synced playback.
+
+    ``Grid(sweep, rows=None, cols=None, max_height=320)``: ``sweep`` is a
+    :class:`runway_nb.sweep.Sweep` (what ``%%runway`` with comma lists and ``compare()`` return)
+    or a list of task handles. ``rows``/``cols`` name the options down the rows / across the
+    columns (default: the sweep's ``--rows``/``--cols``, else chosen from what varies);
+    ``max_height`` is the tallest a cell's picture gets, in pixels. In a kernel the grid starts
+    watching at once; elsewhere call :meth:`watch`, which blocks and prints progress.
+    """
+
+    _esm = _assets.esm("grid.js")
+    _css = _assets.css("task_view.css") + _assets.css("grid.css")
+
+    title = t.Unicode("").tag(sync=True)
+    fixed = t.List().tag(sync=True)  # [[name, text], ...]: what every task shares
+    row_title = t.Unicode("").tag(sync=True)
+    col_title = t.Unicode("").tag(sync=True)
+    row_labels = t.List(t.Unicode()).tag(sync=True)
+    col_labels = t.List(t.Unicode()).tag(sync=True)
+    columns = t.Int(1).tag(sync=True)
+    wrap = t.Bool(False).tag(sync=True)
+    max_height = t.Int(320).tag(sync=True)
+    cells = t.List(t.Dict()).tag(sync=True)
+    summary = t.Dict().tag(sync=True)
+    error = t.Unicode("").tag(sync=True)
+    finished = t.Bool(False).tag(sync=True)
+
+    def __init__(self, sweep: Any, *, rows: str | None = None, cols: str | None = None, max_height: int = 320,
+                 watch: bool = True, **kwargs: Any):
+        from ..sweep import Sweep
+
+        if not isinstance(sweep, Sweep):
+            handles = list(sweep)
+            if not all(isinstance(h, TaskHandle) for h in handles):
+                raise TypeError("Grid needs a Sweep or a list of task handles")
+            sweep = Sweep(tasks=handles, combos=[_combo_from_params(h) for h in handles])
+        super().__init__(**kwargs)
+        self.sweep = sweep
+        self.handles: list[TaskHandle] = list(sweep.tasks)
+        n = len(self.handles)
+        combos = [dict(c) for c in sweep.combos[:n]] + [_combo_from_params(h) for h in self.handles[len(sweep.combos):]]
+        self._combos = combos
+        self._twins: list[AsyncTaskHandle | None] = [None] * n
+        self._relay: list[list[str]] = [[] for _ in range(n)]
+        self._terminal: set[int] = set()
+        self._cancelling: set[int] = set()
+        self._saving: set[int] = set()
+        self._fails = [0] * n
+        self._t_end: dict[int, float] = {}
+        self._poller: asyncio.Task | None = None
+        self._wake: asyncio.Event | None = None
+        self._next_poll: float | None = None
+        self._final_ready = False
+        self._frozen = False
+        self._views = 0
+        self._verdicts: list[str] = []
+        self._displays: list[tuple[str, dict | None]] = []
+        self._published: str | None = None
+        self._needs_cell_publish = False
+        layout = dict(sweep.layout or {})
+        rows = rows or layout.get("rows")
+        cols = cols or layout.get("cols")
+        vary = _varying(combos)
+        self._layout = grid_layout(combos, vary, rows=rows, cols=cols)
+        self._shape = [self._static_cell(i) for i in range(n)]
+        self.on_msg(self._on_custom)
+        self._adopt_task_views()
+        with self.hold_sync():
+            self.max_height = int(max_height)
+            self.title = f"Sweep of {n} task{'s' if n != 1 else ''}"
+            self.fixed = [[k, value_text(k, v, 200)] for k, v in _fixed(combos, vary).items()]
+            self.row_title = " · ".join(self._layout["rows"])
+            self.col_title = " · ".join(self._layout["cols"])
+            self.row_labels = self._layout["row_labels"]
+            self.col_labels = self._layout["col_labels"]
+            self.columns = self._layout["columns"]
+            self.wrap = self._layout["wrap"]
+            self._publish_cells()
+        _LIVE[id(self)] = self
+        for i, h in enumerate(self.handles):
+            if h.task is not None and h.task.finished:
+                self._finish_cell(i, h.task)
+        if n == 0 or len(self._terminal) == n:
+            self._check_done()
+        elif watch and tv._running_loop() is not None:
+            self.watch()
+
+    # ------------------------------------------------------------------ public
+    def watch(self, *, file: Any = None) -> "Grid":
+        """Start watching: in the background when an asyncio loop runs (Jupyter), otherwise
+        block until every task ends, printing the sweep's one-line progress."""
+        if self._final_ready:
+            return self
+        if tv._running_loop() is not None:
+            if self._poller is None or self._poller.done():
+                self._poller = self._spawn(self._poll())
+            return self
+        self.sweep.wait(progress=True)
+        for i, h in enumerate(self.handles):
+            if h.task is not None and h.task.finished:
+                self._finish_cell(i, h.task)
+        return self
+
+    def cancel(self, cell: int | None = None) -> None:
+        """Cancel one cell (by index in submission order) or, with no argument, every unfinished one."""
+        targets = range(len(self.handles)) if cell is None else [cell]
+        for i in targets:
+            self._request_cancel(i)
+
+    def freeze(self) -> None:
+        """Replace the widget in the notebook with the static grid (what the button does).
+
+        The static grid needs no kernel and no widget state: it survives reopening the
+        notebook, nbconvert and GitHub. Synced playback is the widget's; after this, each video
+        plays on its own.
+        """
+        self._frozen = True
+        self._publish_displays(force=True)
+
+    def close(self) -> None:
+        """Stop watching (the tasks keep running) and close the widget."""
+        poller = getattr(self, "_poller", None)  # (also from __del__ of a grid whose __init__ failed)
+        if poller is not None and not poller.done():
+            poller.cancel()
+        _LIVE.pop(id(self), None)
+        super().close()
+
+    def summary_text(self) -> str:
+        s = self.summary
+        parts = [f"{s.get(k, 0)} {k}" for k in ("done", "failed", "running", "queued", "cancelled") if s.get(k)]
+        text = f"{s.get('total', 0)} tasks: " + (", ".join(parts) if parts else "none yet")
+        if s.get("credits") is not None:
+            text += f" · {'~' if s.get('estimated') else ''}{s['credits']:g} credits"
+        return text
+
+    def static_html(self) -> str:
+        """The static grid: a table of every cell's static HTML (escaped; safe URLs only; no script)."""
+        return _static_grid(self)
+
+    def static_text(self) -> str:
+        lines = [f"Runway sweep · {self.summary_text()}"]
+        for i, h in enumerate(self.handles):
+            label = self._shape[i]["label"]
+            lines.append(f"  [{i}] {h.id} {self._status(i)}" + (f"  {label}" if label else ""))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Grid {self.summary_text()}>"
+
+    # ------------------------------------------------------------------ cells
+    def _static_cell(self, i: int) -> dict[str, Any]:
+        from .. import catalog
+
+        h = self.handles[i]
+        endpoint = h.endpoint or str(h.params.get("endpoint") or "")
+        body = {k: v for k, v in (h.params or {}).items() if k != "endpoint"}
+        try:
+            width, height = catalog.output_size(endpoint, body)
+        except Exception:  # an unknown endpoint or model: a 16:9 box
+            width, height = 1280, 720
+        try:
+            duration = catalog.output_duration(endpoint, body)
+        except Exception:
+            duration = None
+        combo = self._combos[i]
+        vary = [n for n in self._layout["rows"] + self._layout["cols"]] or list(combo)
+        label = " · ".join(f"{n} {value_text(n, combo.get(n), 40)}" for n in vary if n in combo)
+        row, col = self._layout["positions"][i] if i < len(self._layout["positions"]) else (i, 0)
+        return {"index": i, "id": h.id, "row": row, "col": col, "label": label, "endpoint": endpoint,
+                "width": int(width), "height": int(height), "ratio": str(body.get("ratio") or f"{width}:{height}"),
+                "duration": duration}
+
+    def _status(self, i: int) -> str:
+        task = self.handles[i].task
+        return task.status if task is not None else PENDING
+
+    def _cell(self, i: int) -> dict[str, Any]:
+        h = self.handles[i]
+        task = h.task
+        cell = dict(self._shape[i])
+        status = task.status if task is not None else PENDING
+        finished = i in self._terminal
+        urls, kinds, raw = [], [], []
+        if task is not None:
+            for url in task.outputs:
+                if safe_url(url) is not None and (is_remote(url) or url.startswith("data:")):
+                    urls.append(url)
+                    raw.append(url)
+                    kinds.append(media_kind(url, cell["endpoint"]))
+        self._relay[i] = raw
+        cancelling = i in self._cancelling and not finished
+        note = "Cancelling…" if cancelling else status_note(status)
+        dropped = len(task.outputs) - len(urls) if task is not None else 0
+        if dropped:
+            note = f"{dropped} output URL(s) not shown: not an http(s) URL."
+        credits = task.cost if task is not None and task.cost is not None else h.estimated_cost
+        cell.update({
+            "status": status,
+            "progress": float(task.progress) if task is not None and task.progress is not None else None,
+            "note": note,
+            "failure": (task.failure or "") if task is not None and task.failed else "",
+            "failure_code": (task.failure_code or "") if task is not None and task.failed else "",
+            "hint": failure_hint(task.failure_code) if task is not None and task.failed else "",
+            "outputs": urls if finished or status == SUCCEEDED else [],
+            "kinds": kinds if finished or status == SUCCEEDED else [],
+            "files": [u for u in (file_url(p) for p in (h.files or [])) if u is not None],
+            "finished": finished,
+            "cancelling": cancelling,
+            "credits": credits,
+            "caption": caption_fields(h.params, credits=credits),
+        })
+        return cell
+
+    def _publish_cells(self) -> None:
+        cells = [self._cell(i) for i in range(len(self.handles))]
+        counts = {"total": len(cells), "done": 0, "failed": 0, "running": 0, "queued": 0, "throttled": 0,
+                  "cancelled": 0}
+        credits, estimated, known = 0.0, False, False
+        for i, c in enumerate(cells):
+            s = c["status"]
+            if s == SUCCEEDED:
+                counts["done"] += 1
+            elif s == FAILED:
+                counts["failed"] += 1
+            elif s == CANCELLED:
+                counts["cancelled"] += 1
+            elif s == RUNNING:
+                counts["running"] += 1
+            else:  # PENDING, THROTTLED (waiting for a concurrency slot), unknown statuses: queued
+                counts["queued"] += 1
+                if s == THROTTLED:
+                    counts["throttled"] += 1
+            task = self.handles[i].task
+            if task is not None and task.cost is not None:
+                credits += task.cost
+                known = True
+            elif c["credits"] is not None and s != CANCELLED:
+                credits += float(c["credits"])
+                estimated = known = True
+        summary: dict[str, Any] = dict(counts)
+        summary["credits"] = (int(credits) if float(credits).is_integer() else round(credits, 2)) if known else None
+        summary["estimated"] = estimated
+        with self.hold_sync():
+            self.cells = cells
+            self.summary = summary
+
+    def _sync_handle(self, i: int, task: Task) -> None:
+        h = self.handles[i]
+        h.task = task
+        twin = self._twins[i]
+        if twin is not None:
+            twin.task = task
+
+    def _finish_cell(self, i: int, task: Task) -> None:
+        """Cell ``i`` ended with ``task``: show it; save its outputs when the sweep asked to."""
+        if i in self._terminal:
+            return
+        self._terminal.add(i)
+        self._t_end[i] = time.monotonic()
+        self._cancelling.discard(i)
+        self._sync_handle(i, task)
+        h = self.handles[i]
+        folder = getattr(self.sweep, "save_to", None) or getattr(h, "save_to", None)
+        if task.status == SUCCEEDED and folder and task.outputs and not h.files:
+            self._saving.add(i)
+            if tv._running_loop() is not None:
+                self._spawn(self._save_async(i, task, folder))
+            else:
+                self._save_sync(i, task, folder)
+        self._publish_cells()
+        self._check_done()
+
+    async def _save_async(self, i: int, task: Task, folder: str) -> None:
+        h = self.handles[i]
+        try:
+            h.files = list(await self._twin(i).client.save_outputs(task, folder, h.params))
+        except Exception as exc:  # the result still shows from its URLs
+            self._set_error(f"saving task {h.id} to {folder} failed: {type(exc).__name__}: {exc}")
+        finally:
+            self._saving.discard(i)
+        self._publish_cells()
+        self._check_done()
+
+    def _save_sync(self, i: int, task: Task, folder: str) -> None:
+        h = self.handles[i]
+        try:
+            if isinstance(h.client, AsyncRunway):
+                raise RuntimeError("an async handle can only be saved from the event loop")
+            h.files = list(h.client.save_outputs(task, folder, h.params))
+        except Exception as exc:
+            self._set_error(f"saving task {h.id} to {folder} failed: {type(exc).__name__}: {exc}")
+        finally:
+            self._saving.discard(i)
+
+    def _check_done(self) -> None:
+        if self._final_ready or len(self._terminal) < len(self.handles) or self._saving:
+            return
+        self._final_ready = True
+        self.finished = True
+        self._publish_cells()
+        self._publish_displays(force=True)
+
+    def _set_error(self, exc: BaseException | str) -> None:
+        text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        self.error = text[:2000]
+
+    def _adopt_task_views(self) -> None:
+        """A TaskView the session made for a handle (``--save``) but nobody showed stops polling:
+        the grid polls, and saves, every cell itself."""
+        for h in self.handles:
+            view = tv._VIEWS.get(id(h))
+            if view is None or view.handle is not h or view._displays:
+                continue
+            poller = getattr(view, "_poller", None)
+            if poller is not None and not poller.done():
+                poller.cancel()
+            tv._WATCHED.pop(id(view), None)
+            try:
+                del tv._VIEWS[id(h)]
+            except KeyError:
+                pass
+
+    # ------------------------------------------------------------------ polling
+    def _spawn(self, coro: Any) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        tv._TASKS.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        tv._TASKS.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._set_error(exc)
+
+    def _twin(self, i: int) -> AsyncTaskHandle:
+        twin = self._twins[i]
+        if twin is None:
+            h = self.handles[i]
+            if isinstance(h, AsyncTaskHandle):
+                twin = h
+            else:
+                client = tv.async_twin(h.client)
+                twin = AsyncTaskHandle(client, h.id, endpoint=h.endpoint, params=h.params,
+                                       estimated_cost=h.estimated_cost)
+                twin._schedule = h._schedule  # one poll schedule per task, whoever polls
+                twin.task = h.task
+                created = h.client._created.get(h.id)
+                if created is not None:
+                    client._created.setdefault(h.id, created)
+            self._twins[i] = twin
+        return twin
+
+    def _floor(self) -> float:
+        floors = [getattr(h.client, "poll_floor", 5.0) or 5.0 for h in self.handles]
+        return min(floors) if floors else 5.0
+
+    async def _sleep(self, seconds: float) -> None:
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    def _wake_up(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _poll(self) -> None:
+        now = time.monotonic()
+        due: dict[int, float] = {}
+        for i, h in enumerate(self.handles):
+            if i in self._terminal:
+                continue
+            ah = self._twin(i)
+            created = ah.client._created.get(ah.id, now)
+            first = ah._schedule.first_delay() if h.task is None else 0.0
+            due[i] = max(now, created + first)
+        while due:
+            wake = min(due.values())
+            self._next_poll = wake
+            await self._sleep(wake - time.monotonic())
+            self._next_poll = None
+            now = time.monotonic()
+            for i in list(due):  # ended meanwhile: cancelled here, or seen by a blocking wait elsewhere
+                known = self.handles[i].task
+                if i in self._terminal:
+                    due.pop(i)
+                elif known is not None and known.finished:
+                    due.pop(i)
+                    self._finish_cell(i, known)
+                elif i in self._cancelling and due[i] <= now + 0.005:
+                    due[i] = now + self._floor()  # its cancel decides; polled again if that fails
+            ready = [i for i, at in due.items() if at <= now + 0.005]
+            if not ready:
+                continue
+            results = await asyncio.gather(*(self._twin(i).refresh() for i in ready), return_exceptions=True)
+            now = time.monotonic()
+            problems = []
+            for i, result in zip(ready, results):
+                if i not in due or i in self._terminal or i in self._cancelling:
+                    continue
+                if isinstance(result, BaseException):
+                    if isinstance(result, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
+                        raise result
+                    problems.append((i, result))
+                    self._fails[i] += 1
+                    due[i] = now + min(60.0, self._floor() * 2 ** min(self._fails[i], 6))
+                    continue
+                self._fails[i] = 0
+                self._sync_handle(i, result)
+                if result.finished:
+                    due.pop(i)
+                    self._finish_cell(i, result)
+                else:
+                    due[i] = now + self._twin(i)._schedule.next_delay(result, now)
+            if problems:
+                i, exc = problems[0]
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                self._set_error(f"could not refresh task {self.handles[i].id}{more}, retrying: "
+                                f"{type(exc).__name__}: {exc}")
+            elif self.error.startswith("could not refresh"):
+                self.error = ""
+            self._publish_cells()
+
+    # ------------------------------------------------------------------ cancel
+    def _request_cancel(self, i: int) -> None:
+        if not 0 <= i < len(self.handles) or i in self._terminal or i in self._cancelling:
+            return
+        self._cancelling.add(i)
+        self._publish_cells()
+        if tv._running_loop() is not None:
+            self._spawn(self._cancel_async(i))
+            return
+        h = self.handles[i]
+        try:
+            h.cancel()
+        except Exception as exc:
+            self._cancel_failed(i, exc)
+            return
+        self._finish_cell(i, h.task or Task(id=h.id, status=CANCELLED))
+
+    def _cancel_failed(self, i: int, exc: BaseException) -> None:
+        self._cancelling.discard(i)
+        self._set_error(f"cancel of task {self.handles[i].id} failed: {type(exc).__name__}: {exc}")
+        self._publish_cells()
+        if tv._running_loop() is not None and not self._final_ready:
+            self.watch()  # (only starts a poller if none runs)
+
+    async def _cancel_async(self, i: int) -> None:
+        ah = self._twin(i)
+        try:
+            await ah.cancel()
+        except Exception as exc:
+            self._cancel_failed(i, exc)
+            return
+        self._finish_cell(i, ah.task or Task(id=ah.id, status=CANCELLED))
+        self._wake_up()
+
+    # ------------------------------------------------------------------ display
+    def _widget_in_output(self) -> bool:
+        """The widget until every task ended; then the widget stays only where a browser renders
+        it (synced playback needs it), until :meth:`freeze`. A run no browser watched keeps
+        only the static grid."""
+        if self._frozen:
+            return False
+        if not self._final_ready:
+            return True
+        return self._views > 0
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        data = {"text/plain": self.static_text(), "text/html": self.static_html()}
+        if self._widget_in_output():
+            bundle = super()._repr_mimebundle_(**kwargs)
+            if bundle is None:
+                return data, {}
+            widget_data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+            data[WIDGET_MIME] = widget_data[WIDGET_MIME]
+            return data, metadata
+        return data, {}
+
+    def _ipython_display_(self) -> None:
+        ip = tv._get_ipython()
+        if not tv._in_kernel(ip):
+            print(self.static_text())
+            return
+        _install_hooks(ip)
+        parent = tv._parent_now(ip) or tv._CURRENT["parent"]
+        if parent is not None and any(origin is not None and origin.get("msg_id") == parent.get("msg_id")
+                                      for _, origin in self._displays):
+            return
+        display_id = uuid.uuid4().hex
+        self._displays.append((display_id, parent))
+        data, metadata = self._repr_mimebundle_()
+        self._published = "widget" if WIDGET_MIME in data else "static"
+        tv._publish(ip, data, metadata, display_id, parent, update=False)
+        if not self._final_ready and tv._running_loop() is not None:
+            self.watch()
+
+    def _publish_displays(self, *, force: bool = False, origins: bool = True) -> None:
+        ip = tv._get_ipython()
+        if not self._displays or not tv._in_kernel(ip):
+            return
+        data, metadata = self._repr_mimebundle_()
+        kind = "widget" if WIDGET_MIME in data else "static"
+        if kind == self._published and not force:
+            return
+        self._published = kind
+        current = tv._CURRENT["parent"]
+        for display_id, origin in self._displays:
+            same = current is not None and origin is not None and current.get("msg_id") == origin.get("msg_id")
+            if origins or same:
+                tv._publish(ip, data, metadata, display_id, origin, update=True)
+            if current is not None and not same:
+                tv._publish(ip, data, metadata, display_id, current, update=True)
+        self._needs_cell_publish = current is None
+
+    def _after_cell(self) -> None:
+        """After each cell: take in ends seen by a blocking wait, poll once if the cell kept the
+        loop busy past a poll, and re-send a final output published while no cell ran (nbclient
+        records only the running cell's messages)."""
+        if not self._final_ready and self._poll_overdue():
+            for i, h in enumerate(self.handles):
+                if i in self._terminal or isinstance(h, AsyncTaskHandle):
+                    continue
+                try:
+                    h.refresh()
+                except Exception as exc:
+                    self._set_error(exc)
+                    break
+        if not self._final_ready:
+            changed = False
+            for i, h in enumerate(self.handles):
+                if i not in self._terminal and h.task is not None and h.task.finished:
+                    self._finish_cell(i, h.task)
+                    changed = True
+            if not changed:
+                self._publish_cells()
+            self._wake_up()
+        elif self._needs_cell_publish and tv._CURRENT["parent"] is not None:
+            self._publish_displays(force=True, origins=False)
+
+    def _poll_overdue(self) -> bool:
+        due = self._next_poll
+        if due is None or self._poller is None or self._poller.done():
+            return False
+        return time.monotonic() > due + max(0.5, self._floor())
+
+    # ------------------------------------------------------------------ messages from the view
+    def _on_custom(self, _widget: Any, content: Any, buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "view":
+            self._views += 1
+        elif kind == "cancel":
+            cell = content.get("cell")
+            if isinstance(cell, int) and not isinstance(cell, bool):
+                self._request_cancel(cell)
+        elif kind == "cancel_all":
+            self.cancel()
+        elif kind == "retry":
+            self.error = ""
+            self.watch()
+        elif kind == "freeze":
+            self.freeze()
+        elif kind == "bytes":
+            req, cell, index = content.get("req"), content.get("cell"), content.get("index")
+            if (isinstance(req, int) and isinstance(cell, int) and isinstance(index, int)
+                    and 0 <= cell < len(self._relay) and 0 <= index < len(self._relay[cell])):
+                if tv._running_loop() is not None:
+                    self._spawn(self._send_bytes(req, cell, index))
+                else:
+                    self._send_bytes_sync(req, cell, index)
+        elif kind == "media_status":
+            results = content.get("results")
+            if isinstance(results, list):
+                self._verdicts.extend(str(r) for r in results[:256])
+
+    async def _send_bytes(self, req: int, cell: int, index: int) -> None:
+        url = self._relay[cell][index]  # chosen by index: the browser never names a URL to fetch
+        try:
+            data, ctype = await self._twin(cell).client._download(url)
+        except Exception as exc:
+            self.send({"type": "bytes_error", "req": req, "cell": cell, "index": index,
+                       "error": f"{type(exc).__name__}: {exc}"[:500]})
+            return
+        self.send({"type": "bytes", "req": req, "cell": cell, "index": index,
+                   "mime": tv._mime(url, ctype, self._shape[cell]["endpoint"])}, [data])
+
+    def _send_bytes_sync(self, req: int, cell: int, index: int) -> None:
+        url = self._relay[cell][index]
+        try:
+            data, ctype = self.handles[cell].client._download(url)
+        except Exception as exc:
+            self.send({"type": "bytes_error", "req": req, "cell": cell, "index": index, "error": str(exc)[:500]})
+            return
+        self.send({"type": "bytes", "req": req, "cell": cell, "index": index,
+                   "mime": tv._mime(url, ctype, self._shape[cell]["endpoint"])}, [data])
+
+
+# ---------------------------------------------------------------------- helpers
+def _varying(combos: Sequence[Mapping[str, Any]]) -> list[str]:
+    from ..sweep import varying
+
+    return varying(combos)
+
+
+def _fixed(combos: Sequence[Mapping[str, Any]], vary: Sequence[str]) -> dict[str, Any]:
+    if not combos:
+        return {}
+    return {k: v for k, v in combos[0].items() if k not in vary and not k.startswith("_")}
+
+
+def _install_hooks(ip: Any) -> None:
+    tv._install_hooks(ip)  # pre_run_cell keeps _task_view._CURRENT (the running cell) current
+    if ip is None or ip in _HOOKED:
+        return
+    ip.events.register("post_run_cell", _post_run_cell)
+    _HOOKED.add(ip)
+
+
+def _post_run_cell(*_: Any) -> None:
+    for grid in list(_LIVE.values()):
+        try:
+            grid._after_cell()
+        except Exception as exc:  # never break the user's cell
+            grid._set_error(exc)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _static_grid(grid: Grid) -> str:
+    """The grid as self-contained HTML: header, summary, a table of the cells' static HTML."""
+    status = "SUCCEEDED" if grid._final_ready else RUNNING
+    parts = [f'<div class="rnb-static rnb-grid-static" data-rnb-grid="{_e(grid.model_id or "")}" '
+             f'data-rnb-sweep-status="{_e(status)}" style="font-family:system-ui,-apple-system,Segoe UI,'
+             'sans-serif;font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
+             f'<div style="font-weight:600">{_e(grid.title)}</div>']
+    if grid.fixed:
+        fixed = " · ".join(f"{k} {v}" if k != "prompt" else f"“{v}”" for k, v in grid.fixed)
+        parts.append(f'<div style="color:#555;overflow-wrap:anywhere">{_e(fixed)}</div>')
+    parts.append(f'<div style="color:#555;margin:2px 0 6px">{_e(grid.summary_text())}</div>')
+    positions = [(c["row"], c["col"]) for c in grid.cells]
+    n_rows = max((r for r, _ in positions), default=-1) + 1
+    n_cols = max(grid.columns, max((c for _, c in positions), default=-1) + 1)
+    table: dict[tuple[int, int], int] = {pos: i for i, pos in enumerate(positions)}
+    head_w = 12 if grid.row_labels else 0
+    col_w = (100 - head_w) / max(1, n_cols)
+    parts.append('<table style="border-collapse:collapse;width:100%;table-layout:fixed">')
+    if grid.col_labels:
+        parts.append("<tr>")
+        if grid.row_labels:
+            parts.append(f'<th style="width:{head_w}%;text-align:left;color:#777;font-weight:normal">'
+                         f'{_e(grid.row_title)} \\ {_e(grid.col_title)}</th>')
+        for label in grid.col_labels:
+            parts.append(f'<th style="width:{col_w:.2f}%;text-align:left;padding:4px;overflow-wrap:anywhere">'
+                         f'{_e(label)}</th>')
+        parts.append("</tr>")
+    for r in range(n_rows):
+        parts.append("<tr>")
+        if grid.row_labels:
+            label = grid.row_labels[r] if r < len(grid.row_labels) else ""
+            parts.append(f'<th style="text-align:left;vertical-align:top;padding:4px;overflow-wrap:anywhere">'
+                         f'{_e(label)}</th>')
+        for c in range(n_cols):
+            i = table.get((r, c))
+            if i is None:
+                parts.append("<td></td>")
+                continue
+            h = grid.handles[i]
+            caption = {"title": grid._shape[i]["label"]} if grid.wrap else None
+            parts.append('<td style="vertical-align:top;padding:4px">'
+                         + static_html(h, files=list(h.files or []), caption=caption) + "</td>")
+        parts.append("</tr>")
+    parts.append("</table></div>")
+    return "".join(parts)

@@ -1,0 +1,507 @@
+"""``Panel``: a form for one generation, its submitted tasks below it, and a history.
+
+``runway_nb.Panel()`` (or ``%runway panel``) is an ipywidgets ``VBox`` of two parts:
+
+- :class:`PanelForm` (one anywidget, front end ``js/panel.js``): task type, model (filtered by
+  type), ratio picker drawn as shapes (the model's ratios only), duration (the model's values),
+  seed (random or fixed), prompt with a live character count against the model's limit,
+  image/video inputs by upload or URL, Submit, and the history (re-run, edit, copy as
+  ``%%runway``). Every change is validated in Python with the catalog, exactly as a submission
+  would be (``sweep.plan``); ``valid``/``reason`` tell the browser whether Submit is enabled and
+  why not. A submission is validated again before anything is sent.
+- a ``VBox`` of :class:`TaskView` s, newest first: each submission's live task view.
+
+Uploads arrive as bytes over the comm (never in a trait) and are written to ``upload_dir``
+(``./runway_inputs`` by default), so the equivalent ``%%runway`` cell can name them by path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import ipywidgets
+import traitlets as t
+
+from ..errors import RunwayError, ValidationError
+from . import _assets
+from ._task_view import TaskView
+
+__all__ = ["Panel", "PanelForm", "magic_text", "escape_braces"]
+
+#: Largest upload accepted over the comm (Jupyter's websocket limit is near this; use a path or URL above).
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+_OPTION = {"image": "-i", "video": "--video", "character": "--character", "reference": "--reference"}
+_LABELS = {"promptText": "Prompt", "prompt": "Prompt", "promptImage": "Image", "image": "Image",
+           "referenceImages": "Image", "references": "Image", "videoUri": "Video", "promptVideo": "Video",
+           "video": "Video", "character": "Character", "reference": "Reference", "ratio": "Ratio",
+           "duration": "Duration", "seed": "Seed", "model": "Model", "endpoint": "Type", "type": "Type"}
+_TYPE_LABELS = {"text_to_video": "Text to video", "image_to_video": "Image to video",
+                "text_to_image": "Text to image", "video_to_video": "Video to video",
+                "character_performance": "Character performance (Act-Two)", "video_upscale": "Video upscale"}
+_FIELD = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}\}"
+                    r"|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
+_SEPARATOR_LINE = re.compile(r"^[ \t]*---[ \t]*$", re.M)
+
+
+# ---------------------------------------------------------------------- %%runway text
+def escape_braces(text: str) -> str:
+    """``text`` written so that ``%%runway``'s ``{name}`` filling gives it back exactly.
+
+    Every ``{name}`` becomes ``{{name}}`` (filled as the literal ``{name}``) and every
+    ``{{name}}`` becomes ``{{{name}}}``; other braces are never touched by the magic.
+    """
+    return _FIELD.sub(lambda m: "{" + m.group(0) + "}", text)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def magic_text(combo: dict[str, Any], endpoint: str) -> str:
+    """The ``%%runway`` cell that submits ``combo`` on ``endpoint`` (``%runway`` line form without a prompt).
+
+    ``combo`` holds ``prompt``, ``model``, ``ratio``, ``duration``, ``seed`` and media options
+    (paths or URLs). ``-t`` is written only when the magic would infer another type.
+    """
+    from ..sweep import endpoint_for
+
+    args: list[str] = []
+    try:
+        inferred = endpoint_for({k: v for k, v in combo.items() if k != "type"})
+    except ValidationError:
+        inferred = None
+    if inferred != endpoint:
+        args += ["-t", endpoint]
+    if combo.get("model"):
+        args += ["-m", str(combo["model"])]
+    if combo.get("ratio"):
+        args += ["-r", str(combo["ratio"])]
+    if combo.get("duration") is not None:
+        args += ["-d", _number(combo["duration"])]
+    if combo.get("seed") is not None:
+        args += ["--seed", str(int(combo["seed"]))]
+    for name, flag in _OPTION.items():
+        value = combo.get(name)
+        if value is not None:
+            args += [flag, str(value)]
+    line = " ".join(_quote(a) for a in args)
+    prompt = combo.get("prompt")
+    if prompt:
+        return f"%%runway {line}\n{escape_braces(str(prompt))}"
+    return f"%runway {line}"
+
+
+_PLAIN = re.compile(r"^[\w@%+=:,./~-]+$")
+
+
+def _quote(value: str) -> str:
+    """A value as one argument of IPython's argument split (which is not POSIX: quotes stay part
+    of the value, so ``%%runway`` cannot read a path with spaces; :func:`_roundtrip_note` says so)."""
+    return value if _PLAIN.match(value) else f'"{value}"'
+
+
+def _roundtrip_note(combo: dict[str, Any]) -> str:
+    prompt = str(combo.get("prompt") or "")
+    if _SEPARATOR_LINE.search(prompt):
+        return "This prompt has a line holding only ---, which %%runway reads as a prompt separator."
+    for name in _OPTION:
+        value = combo.get(name)
+        if isinstance(value, str) and "," in value and not value.lower().startswith("data:"):
+            return f"The {name} contains a comma, which %%runway reads as a list: put it in a variable."
+        if isinstance(value, str) and not _PLAIN.match(value):
+            return (f"The {name} path has spaces or quotes, which %%runway does not read: put it in a variable "
+                    f"(img = r'...') and write {_OPTION[name]} img.")
+    return ""
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _safe_name(name: str) -> str:
+    base = Path(str(name).replace("\\", "/")).name
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "upload"
+    return base[-80:]
+
+
+# ---------------------------------------------------------------------- the form
+class PanelForm(anywidget.AnyWidget):
+    """The form of :class:`Panel` (see the module docstring). Python validates; the browser renders."""
+
+    _esm = _assets.esm("panel.js")
+    _css = _assets.css("panel.css")
+
+    # catalog facts for the current choices (kernel -> browser)
+    endpoints = t.List().tag(sync=True)       # [[value, label], ...]
+    models = t.List().tag(sync=True)          # [[model, label], ...]
+    ratios = t.List().tag(sync=True)          # [{"ratio", "width", "height"}, ...]
+    durations = t.List().tag(sync=True)       # [seconds, ...]
+    slots = t.List().tag(sync=True)           # [{"name", "label", "accept", "required"}, ...]
+    prompt_max = t.Int(None, allow_none=True).tag(sync=True)
+    takes_prompt = t.Bool(True).tag(sync=True)
+    takes_seed = t.Bool(True).tag(sync=True)
+    # the form (both ways)
+    endpoint = t.Unicode("text_to_video").tag(sync=True)
+    model = t.Unicode("").tag(sync=True)
+    ratio = t.Unicode("").tag(sync=True)
+    duration = t.Float(None, allow_none=True).tag(sync=True)
+    seed_mode = t.Unicode("random").tag(sync=True)  # "random" or "fixed"
+    seed = t.Int(None, allow_none=True).tag(sync=True)
+    prompt = t.Unicode("").tag(sync=True)
+    urls = t.Dict().tag(sync=True)            # slot -> URL or path typed
+    uploads = t.Dict().tag(sync=True)         # slot -> {"name", "size"} (kernel -> browser)
+    # the verdict (kernel -> browser)
+    valid = t.Bool(False).tag(sync=True)
+    reason = t.Unicode("").tag(sync=True)
+    prompt_count = t.Int(0).tag(sync=True)
+    estimate = t.Float(None, allow_none=True).tag(sync=True)
+    magic = t.Unicode("").tag(sync=True)      # the form as a %%runway cell
+    history = t.List().tag(sync=True)         # [{"n", "id", "title", "magic", "note"}, ...]
+    error = t.Unicode("").tag(sync=True)
+
+    def __init__(self, panel: "Panel", **kwargs: Any):
+        super().__init__(**kwargs)
+        from .. import catalog
+
+        self._panel = panel
+        self._busy = False
+        self._upload_paths: dict[str, Path] = {}
+        self.endpoints = [[ep, _TYPE_LABELS.get(ep, ep)] for ep in catalog.ENDPOINTS]
+        self.on_msg(self._on_custom)
+        self._refresh()
+
+    @t.observe("endpoint", "model", "ratio", "duration", "seed_mode", "seed", "prompt", "urls")
+    def _changed(self, _change: Any) -> None:
+        self._refresh()
+
+    # ------------------------------------------------------------------ catalog facts
+    def _preferred_model(self, endpoint: str, names: list[str]) -> str:
+        from ..sweep import DEFAULT_MODELS
+
+        default = self._panel.session.defaults.get("model")
+        for name in (default, DEFAULT_MODELS.get(endpoint)):
+            if name in names:
+                return name
+        return names[0] if names else ""
+
+    def _refresh(self) -> None:
+        """Fit the choices to the catalog (model of the type, ratio/duration of the model), then validate."""
+        if self._busy:
+            return
+        from .. import catalog
+
+        self._busy = True
+        try:
+            with self.hold_sync():
+                if self.endpoint not in catalog.ENDPOINTS:
+                    self.endpoint = "text_to_video"
+                infos = [m for m in catalog.models(self.endpoint) if not m.legacy or m.model == self.model]
+                names = [m.model for m in infos]
+                self.models = [[m.model, m.model + (" (legacy)" if m.legacy else "")] for m in infos]
+                if self.model not in names:
+                    self.model = self._preferred_model(self.endpoint, names)
+                info = catalog.get(self.endpoint, self.model)
+                ratios = []
+                for r in info.ratios:
+                    w, h = catalog.output_size(self.endpoint, {"model": info.model, "ratio": r})
+                    ratios.append({"ratio": r, "width": w, "height": h})
+                self.ratios = ratios
+                if info.ratios and self.ratio not in info.ratios:
+                    self.ratio = info.default_ratio if info.default_ratio in info.ratios else info.ratios[0]
+                elif not info.ratios:
+                    self.ratio = ""
+                durations = [int(d) if float(d).is_integer() else d for d in (info.durations or ())]
+                self.durations = durations
+                if durations and self.duration not in durations:
+                    default = info.default_duration
+                    self.duration = float(default if default in durations else durations[0])
+                elif not durations:
+                    self.duration = None
+                self.slots = _slots(info)
+                self.prompt_max = info.prompt_max
+                self.takes_prompt = info.prompt_field is not None
+                self.takes_seed = "seed" in info.fields
+                self.prompt_count = _utf16_len(self.prompt.strip())
+                self._validate()
+        finally:
+            self._busy = False
+
+    # ------------------------------------------------------------------ validation
+    def combo(self) -> dict[str, Any]:
+        """The form as the options of one submission (``type``, ``prompt``, ``model``, ...)."""
+        combo: dict[str, Any] = {"type": self.endpoint, "model": self.model}
+        prompt = self.prompt.strip()
+        if self.takes_prompt and prompt:
+            combo["prompt"] = prompt
+        if self.ratio:
+            combo["ratio"] = self.ratio
+        if self.duration is not None and self.durations:
+            combo["duration"] = int(self.duration) if float(self.duration).is_integer() else self.duration
+        if self.takes_seed and self.seed_mode == "fixed" and self.seed is not None:
+            combo["seed"] = int(self.seed)
+        for slot in self.slots:
+            value = self._slot_value(slot["name"])
+            if value:
+                combo[slot["name"]] = value
+        return combo
+
+    def _slot_value(self, name: str) -> str | None:
+        path = self._upload_paths.get(name)
+        if path is not None:
+            return str(path)
+        text = str((self.urls or {}).get(name) or "").strip()
+        return text or None
+
+    def check(self) -> tuple[bool, str, Any]:
+        """``(valid, reason, planned)`` for the form as it is now."""
+        from ..sweep import plan
+
+        if self.takes_seed and self.seed_mode == "fixed" and self.seed is None:
+            return False, "Seed: give a whole number from 0 to 4294967295, or choose random.", None
+        if self.seed_mode not in ("random", "fixed"):
+            return False, "Seed: choose random or fixed.", None
+        combo = self._panel.session.with_defaults(self.combo())
+        combo.pop("_defaulted", None)
+        planned, problems = plan([combo])
+        if problems:
+            exc = problems[0][1]
+            root = re.split(r"[.\[]", exc.field or "")[0]
+            label = _LABELS.get(root) or root or "Form"
+            if root in ("promptText", "prompt") and "required" in str(exc):
+                return False, "Prompt: write a prompt (this model needs one).", None
+            return False, f"{label}: {exc}", None
+        return True, "", planned[0]
+
+    def _validate(self) -> None:
+        valid, reason, planned = self.check()
+        self.valid = valid
+        self.reason = reason
+        self.estimate = planned.estimated_credits if planned is not None else None
+        combo = self.combo()
+        self.magic = magic_text(combo, self.endpoint) if valid else ""
+
+    # ------------------------------------------------------------------ messages from the view
+    def _on_custom(self, _widget: Any, content: Any, buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        try:
+            if kind == "submit":
+                self._panel.submit()
+            elif kind == "rerun" and isinstance(content.get("n"), int):
+                self._panel.rerun(content["n"])
+            elif kind == "load" and isinstance(content.get("n"), int):
+                self._panel.load(content["n"])
+            elif kind == "upload":
+                self._upload(content, buffers)
+            elif kind == "clear_upload":
+                self._clear_upload(str(content.get("slot") or ""))
+        except Exception as exc:  # shown in the form, never lost in a comm handler
+            self.error = f"{type(exc).__name__}: {exc}"[:2000]
+
+    def _upload(self, content: dict, buffers: Any) -> None:
+        slot = str(content.get("slot") or "")
+        if slot not in {s["name"] for s in self.slots}:
+            self.error = f"upload for an input this model does not take: {slot!r}"
+            return
+        if not buffers:
+            self.error = "the upload arrived without its bytes"
+            return
+        data = bytes(buffers[0])
+        if len(data) > MAX_UPLOAD_BYTES:
+            self.error = (f"{content.get('name')!s} is {len(data) / 1e6:.0f} MB: uploads through the panel are "
+                          f"limited to {MAX_UPLOAD_BYTES // 1_000_000} MB; give a path or an https:// URL instead")
+            return
+        name = _safe_name(str(content.get("name") or "upload"))
+        folder = Path(self._panel.upload_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{hashlib.sha256(data).hexdigest()[:10]}_{name}"
+        if not path.exists():
+            path.write_bytes(data)
+        self._upload_paths[slot] = path
+        self.error = ""
+        self.uploads = {**self.uploads, slot: {"name": name, "size": len(data), "path": str(path)}}
+        self._refresh()
+
+    def _clear_upload(self, slot: str) -> None:
+        self._upload_paths.pop(slot, None)
+        self.uploads = {k: v for k, v in self.uploads.items() if k != slot}
+        self._refresh()
+
+
+def _slots(info: Any) -> list[dict[str, Any]]:
+    """The media inputs a model takes, as the options ``%%runway`` names them."""
+    fields = info.media_fields
+    required = info.required
+    slots = []
+    if info.endpoint == "character_performance":
+        return [{"name": "character", "label": "Character (image or video)", "accept": "image/*,video/*",
+                 "required": True},
+                {"name": "reference", "label": "Reference performance (video)", "accept": "video/*",
+                 "required": True}]
+    if "promptImage" in fields:
+        slots.append({"name": "image", "label": "Image", "accept": "image/*", "required": "promptImage" in required})
+    else:
+        image_list = next((f for f, kind in fields.items() if kind.startswith("image")), None)
+        if image_list is not None:
+            slots.append({"name": "image", "label": "Reference image", "accept": "image/*",
+                          "required": image_list in required})
+    for field in ("videoUri", "promptVideo"):
+        if field in fields:
+            slots.append({"name": "video", "label": "Video", "accept": "video/*", "required": field in required})
+            break
+    return slots
+
+
+# ---------------------------------------------------------------------- the panel
+class Panel(ipywidgets.VBox):
+    """A form for one Runway generation, with each submission's live task view below it.
+
+    ``Panel(session=None, upload_dir="runway_inputs")``. Submissions go through the session
+    (``runway_nb.generate``), so they show in ``%runway list``. ``panel.form`` is the form
+    widget (its traits are the form's state); ``panel.handles`` the submitted task handles,
+    oldest first; ``panel.views`` their task views, newest first.
+    """
+
+    def __init__(self, session: Any = None, *, upload_dir: str | Path = "runway_inputs", **kwargs: Any):
+        from ..session import get_session
+
+        self.session = session or get_session()
+        self.upload_dir = Path(upload_dir)
+        self.handles: list[Any] = []
+        self._history: list[dict[str, Any]] = []
+        self.form = PanelForm(self)
+        self.tasks = ipywidgets.VBox()
+        super().__init__(children=[self.form, self.tasks], **kwargs)
+        self.add_class("rnb-panel-box")
+
+    # ------------------------------------------------------------------ state
+    @property
+    def valid(self) -> bool:
+        return self.form.valid
+
+    @property
+    def reason(self) -> str:
+        return self.form.reason
+
+    @property
+    def views(self) -> list[TaskView]:
+        return list(self.tasks.children)
+
+    def set(self, **values: Any) -> "Panel":
+        """Set form fields (``endpoint``/``type``, ``model``, ``ratio``, ``duration``, ``seed``,
+        ``prompt``, ``image``/``video``/``character``/``reference`` as a URL or path) like a user would."""
+        form = self.form
+        urls = dict(form.urls)
+        with form.hold_trait_notifications():
+            for name, value in values.items():
+                if name in ("type", "endpoint"):
+                    form.endpoint = value
+                elif name == "seed":
+                    form.seed_mode = "random" if value is None else "fixed"
+                    form.seed = value
+                elif name in _OPTION:
+                    urls[name] = value or ""
+                elif name in ("model", "ratio", "duration", "prompt", "seed_mode"):
+                    setattr(form, name, value)
+                else:
+                    raise TypeError(f"Panel.set() got an unknown field {name!r}")
+            form.urls = urls
+        form._refresh()
+        return self
+
+    # ------------------------------------------------------------------ submitting
+    def submit(self) -> Any | None:
+        """Submit the form (what the Submit button does): the new task handle, or None when the
+        form is not valid (``reason`` says why; nothing is sent)."""
+        form = self.form
+        form._refresh()
+        if not form.valid:
+            return None
+        combo = form.combo()
+        return self._submit(combo, "fixed" if "seed" in combo else "random")
+
+    def rerun(self, n: int) -> Any | None:
+        """Submit history entry ``n`` again (a random seed is drawn again; a fixed one is kept)."""
+        entry = self._entry(n)
+        combo = dict(entry["combo"])
+        if entry["seed_mode"] == "random":
+            combo.pop("seed", None)
+        return self._submit(combo, entry["seed_mode"])
+
+    def load(self, n: int) -> None:
+        """Put history entry ``n`` back into the form."""
+        entry = self._entry(n)
+        combo = entry["combo"]
+        form = self.form
+        with form.hold_trait_notifications():
+            form.endpoint = entry["endpoint"]
+            form.model = combo.get("model", "")
+            form.ratio = combo.get("ratio") or ""
+            form.duration = float(combo["duration"]) if combo.get("duration") is not None else None
+            form.prompt = combo.get("prompt") or ""
+            form.seed_mode = entry["seed_mode"]
+            form.seed = combo.get("seed")
+            form.urls = {name: str(combo[name]) for name in _OPTION if combo.get(name)}
+        form._upload_paths.clear()
+        form.uploads = {}
+        form._refresh()
+
+    def magic(self, n: int = -1) -> str:
+        """History entry ``n`` (default: the latest) as the equivalent ``%%runway`` cell, with the seed it ran with."""
+        return self._entry(n)["magic"]
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """One dict per submission: ``n``, ``id``, ``endpoint``, ``combo`` (the options it ran with), ``magic``."""
+        return [dict(e) for e in self._history]
+
+    def _entry(self, n: int) -> dict[str, Any]:
+        if not self._history:
+            raise IndexError("nothing has been submitted from this panel yet")
+        if n < 0:
+            return self._history[n]
+        for entry in self._history:
+            if entry["n"] == n:
+                return entry
+        raise IndexError(f"no history entry {n}")
+
+    def _submit(self, combo: dict[str, Any], seed_mode: str) -> Any | None:
+        form = self.form
+        options = dict(combo)
+        endpoint = options.pop("type")
+        prompt = options.pop("prompt", None)
+        try:
+            handle = self.session.generate(prompt, type=endpoint, **options)
+        except ValidationError as exc:
+            form.valid, form.reason = False, str(exc)
+            return None
+        except RunwayError as exc:
+            form.error = f"{type(exc).__name__}: {exc}"[:2000]
+            return None
+        form.error = ""
+        self.handles.append(handle)
+        ran = dict(combo)
+        if handle.params.get("seed") is not None and form.takes_seed:
+            ran["seed"] = handle.params["seed"]
+        n = len(self._history) + 1
+        bits = [endpoint.replace("_", " "), ran.get("model"), ran.get("ratio"),
+                f"{_number(ran['duration'])} s" if ran.get("duration") is not None else None,
+                f"seed {ran['seed']}" if ran.get("seed") is not None else None]
+        entry = {"n": n, "id": handle.id, "endpoint": endpoint, "combo": ran, "seed_mode": seed_mode,
+                 "magic": magic_text(ran, endpoint), "note": _roundtrip_note(ran),
+                 "title": " · ".join(str(b) for b in bits if b)}
+        self._history.append(entry)
+        form.history = [{k: entry[k] for k in ("n", "id", "title", "magic", "note")} for entry in self._history]
+        view = TaskView.for_handle(handle)
+        self.tasks.children = (view,) + tuple(self.tasks.children)
+        return handle
+
+    def __repr__(self) -> str:
+        return f"<runway_nb Panel: {len(self.handles)} submission(s); form {'valid' if self.valid else self.reason}>"
