@@ -456,11 +456,21 @@ def committed_form(nb: Any) -> Any:
             cell.outputs = []
             continue
         cell.execution_count = position
+        merged: list[Any] = []
         for out in cell.outputs:
             if out.get("output_type") == "execute_result":
                 out["execution_count"] = position
             if isinstance(out.get("metadata"), dict):
                 out["metadata"].clear()
+            if out.get("output_type") == "stream":  # one output per stream: chunking varies by run
+                text = out.get("text", "")
+                out["text"] = "".join(text) if isinstance(text, list) else text
+                last = merged[-1] if merged else None
+                if last is not None and last.get("output_type") == "stream" and last.get("name") == out.get("name"):
+                    last["text"] += out["text"]
+                    continue
+            merged.append(out)
+        cell.outputs = merged
     return nb
 
 
