@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS status_history (
 CREATE INDEX IF NOT EXISTS history_task ON status_history(task_id);
 """
 
+# Columns added after the first release: (name, SQL type). Added to older journals on open.
+_ADDED_COLUMNS = (
+    ("save_to", "TEXT"),  # the folder the user asked the outputs saved into (None: not opted in)
+)
+
 
 def default_path() -> Path | None:
     env = os.environ.get(ENV_PATH, "").strip()
@@ -95,10 +100,17 @@ class Entry:
     submitted_at: float
     updated_at: float
     rowid: int
+    pid: int | None = None  # the process that wrote the row (the kernel that submitted it)
+    save_to: str | None = None  # the folder the user asked the outputs saved into, if any
 
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """A create whose answer never came: it may or may not have made a task."""
+        return self.task_id is None and self.submit_state in (UNKNOWN, SUBMITTING)
 
     def line(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.submitted_at))
@@ -115,7 +127,16 @@ class Journal:
             raise ValueError("the journal is turned off (RUNWAY_NB_JOURNAL=off)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._raw().executescript(_SCHEMA)
+        conn = self._raw()
+        conn.executescript(_SCHEMA)
+        have = {r["name"] for r in conn.execute("PRAGMA table_info(tasks)").fetchall()}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in have:
+                try:
+                    conn.execute(f"ALTER TABLE tasks ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                    if "duplicate column" not in str(exc).lower():
+                        raise
 
     def _conn(self) -> "_Tx":
         return _Tx(self._raw())
@@ -193,15 +214,33 @@ class Journal:
         """Settle an outcome-unknown create: it made ``task_id``, or (None) nothing."""
         with self._conn() as conn:
             if task_id:
-                conn.execute("UPDATE tasks SET task_id=?, submit_state=?, updated_at=? WHERE rowid_=?",
-                             (task_id, SUBMITTED, time.time(), rowid))
+                # The task may be journalled already (e.g. attached by id): take over what that row
+                # saw, and keep this row, which holds the request parameters.
+                other = conn.execute("SELECT * FROM tasks WHERE task_id=? AND rowid_<>? AND base_url=(SELECT "
+                                     "base_url FROM tasks WHERE rowid_=?)", (task_id, rowid, rowid)).fetchone()
+                if other is not None:
+                    conn.execute("DELETE FROM tasks WHERE rowid_=?", (other["rowid_"],))
+                    conn.execute("UPDATE tasks SET status=?, progress=?, outputs=?, files=?, failure=?, "
+                                 "failure_code=?, cost=?, save_to=COALESCE(save_to, ?) WHERE rowid_=?",
+                                 (other["status"], other["progress"], other["outputs"], other["files"],
+                                  other["failure"], other["failure_code"], other["cost"], other["save_to"], rowid))
+                conn.execute("UPDATE tasks SET task_id=?, submit_state=?, status=COALESCE(status, 'PENDING'), "
+                             "updated_at=? WHERE rowid_=?", (task_id, SUBMITTED, time.time(), rowid))
             else:
                 conn.execute("UPDATE tasks SET submit_state=?, updated_at=? WHERE rowid_=?",
                              (REFUSED, time.time(), rowid))
 
+    def set_save_to(self, task_id: str, folder: str | Path | None, base_url: str | None = None) -> None:
+        """Record that the outputs of ``task_id`` are to be saved into ``folder`` (the user opted in),
+        so that a later kernel (``%runway attach --pending``) saves them there too."""
+        with self._conn() as conn:
+            conn.execute("UPDATE tasks SET save_to=? WHERE task_id=? AND (? IS NULL OR base_url=?)",
+                         (None if folder is None else str(folder), task_id, base_url, base_url))
+
     # -- reads -----------------------------------------------------------------------------
     def entries(self, *, status: Iterable[str] | None = None, unfinished: bool = False,
-                limit: int | None = None, provider: str | None = None) -> list[Entry]:
+                limit: int | None = None, provider: str | None = None,
+                base_url: str | None = None) -> list[Entry]:
         sql = "SELECT * FROM tasks"
         where, args = [], []
         if status:
@@ -213,6 +252,9 @@ class Journal:
         if provider:
             where.append("provider=?")
             args.append(provider)
+        if base_url:
+            where.append("base_url=?")
+            args.append(base_url.rstrip("/"))
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY rowid_ DESC"
@@ -221,9 +263,16 @@ class Journal:
         with self._conn() as conn:
             return [_entry(r) for r in conn.execute(sql, args).fetchall()]
 
-    def get(self, task_id: str) -> Entry | None:
+    def get(self, task_id: str, base_url: str | None = None) -> Entry | None:
         with self._conn() as conn:
-            row = conn.execute("SELECT * FROM tasks WHERE task_id=?", (task_id,)).fetchone()
+            row = conn.execute("SELECT * FROM tasks WHERE task_id=? AND (? IS NULL OR base_url=?) "
+                               "ORDER BY rowid_ DESC", (task_id, base_url, base_url)).fetchone()
+        return _entry(row) if row else None
+
+    def row(self, rowid: int) -> Entry | None:
+        """The entry with journal row number ``rowid`` (also for creates that have no task id)."""
+        with self._conn() as conn:
+            row = conn.execute("SELECT * FROM tasks WHERE rowid_=?", (int(rowid),)).fetchone()
         return _entry(row) if row else None
 
     def history(self, task_id: str) -> list[tuple[str, float | None, float]]:
@@ -260,7 +309,8 @@ def _entry(row: sqlite3.Row) -> Entry:
                  outputs=json.loads(row["outputs"] or "[]"), files=json.loads(row["files"] or "[]"),
                  failure=row["failure"], failure_code=row["failure_code"], error=row["error"],
                  estimated_cost=row["estimated_cost"], cost=row["cost"], submitted_at=row["submitted_at"],
-                 updated_at=row["updated_at"], rowid=row["rowid_"])
+                 updated_at=row["updated_at"], rowid=row["rowid_"], pid=row["pid"],
+                 save_to=row["save_to"] if "save_to" in row.keys() else None)
 
 
 _default: Journal | None = None

@@ -27,7 +27,7 @@ from .sweep import SweepDeclined, SweepError, describe, split_list, split_prompt
 
 __all__ = ["RunwayMagics", "load_ipython_extension", "usage_error"]
 
-SUBCOMMANDS = ("status", "list", "cancel", "attach", "config", "credits", "panel", "help")
+SUBCOMMANDS = ("status", "list", "cancel", "attach", "history", "fetch", "config", "credits", "panel", "help")
 
 # Request fields -> the option (or place) a person typed them in.
 _FIELD_OPTION = {
@@ -295,6 +295,12 @@ _LINE_HELP = """\
   %runway status [ID]           one task's facts (default: the latest task)
   %runway cancel ID|all         cancel a task, or every unfinished task of this session
   %runway attach ID [-o NAME]   watch an existing task by id (shown as the live task view)
+  %runway attach --pending      watch again every unfinished task of the journal (after a restart)
+  %runway history [--all] [--status S ...] [--limit N]
+                                past tasks from the journal, also from other kernels and notebooks
+  %runway history --resolve ROW TASK_ID|none
+                                settle a create whose outcome is unknown
+  %runway fetch ID ...|--all    archive outputs not saved yet (GETs the task again for fresh URLs)
   %runway config                provider, base URL, masked key and the session defaults
   %runway config KEY=VALUE ...  set defaults: model, ratio, duration, poll_floor, provider,
                                 save, save_dir, confirm_above, confirm_credits (VALUE none resets)
@@ -516,8 +522,9 @@ class RunwayMagics(Magics):
     @needs_local_scope
     @line_magic("runway")
     def runway_line(self, line: str = "", local_ns: Mapping[str, Any] | None = None) -> Any:
-        """%runway SUBCOMMAND: list, status [ID], cancel ID|all, attach ID [-o NAME], config [KEY=VALUE ...],
-        credits, panel. ``%runway`` alone shows this help; ``%%runway?`` documents the cell magic.
+        """%runway SUBCOMMAND: list, status [ID], cancel ID|all, attach ID|--pending [-o NAME],
+        history [--all] [--status S ...] [--limit N] [--resolve ROW TASK_ID|none], fetch ID ...|--all,
+        config [KEY=VALUE ...], credits, panel. ``%runway`` alone shows this help; ``%%runway?`` documents the cell magic.
 
         ``%runway OPTIONS`` (a line starting with an option) submits a task without a prompt, with
         the options of ``%%runway``, e.g. ``%runway -m act_two --character face.png --reference take.mp4``."""
@@ -576,23 +583,19 @@ class RunwayMagics(Magics):
             print(f"Cancelled task {rest[0]}.")
 
     def _cmd_attach(self, rest: list[str]) -> Any:
-        out = None
-        words = list(rest)
-        for flag in ("-o", "--out"):
-            if flag in words:
-                i = words.index(flag)
-                if i + 1 >= len(words):
-                    raise UsageError(f"{flag} needs a variable name")
-                out = words[i + 1]
-                del words[i:i + 2]
-        if len(words) != 1:
-            raise UsageError("%runway attach needs exactly one task id (and optionally -o NAME)")
-        if out is not None and (not out.isidentifier() or keyword.iskeyword(out)):
-            raise UsageError(f"--out: {out!r} is not a valid Python variable name")
-        handle = get_session().attach(words[0])
-        if out:
-            self.shell.user_ns[out] = handle
-        return handle
+        from ._history import attach_command
+
+        return attach_command(rest, self.shell)
+
+    def _cmd_history(self, rest: list[str]) -> Any:
+        from ._history import history_command
+
+        return history_command(rest)
+
+    def _cmd_fetch(self, rest: list[str]) -> Any:
+        from ._history import fetch_command
+
+        return fetch_command(rest)
 
     def _cmd_config(self, rest: list[str]) -> Any:
         session = get_session()

@@ -212,22 +212,59 @@ class Session:
         with self._lock:
             return next(reversed(self._tasks.values()), None) if self._tasks else None
 
-    def attach(self, task_id: str, provider: str | None = None) -> Any:
-        """A handle for an existing task (registered in this session)."""
+    def attach(self, task_id: str, provider: str | None = None, *, save: Any = None, entry: Any = None) -> Any:
+        """A handle for an existing task (registered in this session and recorded in the journal).
+
+        Its request parameters (for the caption and ``%runway list``) come from the journal when
+        the task is there. ``save`` as in :meth:`generate`; None: the folder chosen when the task
+        was submitted (journalled), else the session's default.
+        """
         existing = self._tasks.get(task_id)
         if existing is not None:
             return existing
-        handle = self.client_for(provider).tasks.handle(task_id)
+        client = self.client_for(provider)
+        journal = getattr(client, "journal", None)
+        base_url = client.settings.base_url
+        if entry is None and journal is not None:
+            entry = journal.get(task_id, base_url)
+        known = {}
+        if entry is not None:
+            known = dict(endpoint=entry.endpoint, params=dict(entry.params or {}), estimated_cost=entry.estimated_cost)
+        handle = client.tasks.handle(task_id, **known)
         handle.refresh()  # fails here, clearly, if there is no such task
+        if journal is not None:
+            journal.attach(task_id, provider=client.provider, base_url=base_url, params=handle.params)
+            journal.update(handle.task, base_url)
+        if save is False:
+            folder = None
+        elif save is None:
+            folder = (entry.save_to if entry is not None else None) or self.save_folder(None)
+        else:
+            folder = self.save_folder(save)
+        if entry is not None and entry.files and all(Path(f).exists() for f in entry.files):
+            handle.files = [Path(f) for f in entry.files]  # archived already
+        handle.save_to = folder
+        if folder:
+            from .archive import remember_save
+
+            remember_save(client, task_id, folder)
+            _view_saving_to(handle, folder)
         return self.register(handle)
 
     def refresh(self, handle: Any) -> Any:
-        """Refresh a handle if it has not finished; save its outputs if it asked to and just succeeded."""
+        """Refresh a handle if it has not finished; archive its outputs if it asked to and just succeeded."""
         if not handle.finished:
             handle.refresh()
         folder = getattr(handle, "save_to", None)
         if folder and handle.task is not None and handle.task.succeeded and not handle.files:
-            handle.save(folder)
+            from .client import Runway
+
+            if isinstance(handle.client, Runway):
+                from .archive import archive_handle
+
+                archive_handle(handle, folder)  # the outputs and the task's facts (journal included)
+            else:
+                handle.save(folder)
         return handle
 
     def cancel(self, task_id: str | None = None) -> list[str]:
@@ -402,6 +439,9 @@ class Session:
         handle.save_to = folder  # read by refresh() to save outputs on success
         handle.combo = item.combo
         if folder:
+            from .archive import remember_save
+
+            remember_save(client, handle.id, folder)  # a later kernel that reattaches saves there too
             _view_saving_to(handle, folder)
         return self.register(handle)
 

@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-after", type=float, default=None, help="Retry-After seconds on fault 429s")
     p.add_argument("--slow-seconds", type=float, default=None, help="delay of a slow answer (real s)")
     p.add_argument("--comet-envelope", action="store_true", help="CometAPI GETs answer the envelope")
+    p.add_argument("--db", metavar="PATH", default=None,
+                   help="keep tasks, outputs and credits in this SQLite file, so they survive a restart of "
+                        "the server (default: they live in this process only)")
     return p
 
 
@@ -69,15 +72,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"runway-nb-sim: {exc}", file=sys.stderr)
         return 2
     app = SimApp(config)
+    db = None
+    if args.db:
+        from .persist import open_db
+
+        try:
+            db, loaded = open_db(app, args.db)
+        except Exception as exc:  # noqa: BLE001 - a broken file: say so, never start half-loaded
+            print(f"runway-nb-sim: cannot use --db {args.db}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            app.close()
+            return 1
+        kept = f"Tasks are kept in {args.db} ({loaded} loaded)."
+    else:
+        kept = "Tasks live in this process only (--db PATH keeps them across restarts)."
     try:
         server = SimServer(app, host=args.host, port=args.port).start()
     except OSError as exc:
         print(f"runway-nb-sim: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         app.close()
+        if db is not None:
+            db.close()
         return 1
     key_note = "the key set with --api-key" if config.api_key else "any key"
     print(f"Runway simulator listening on {server.url} (API 2024-11-06, speed {config.speed:g}x). "
-          f"Official SDK: RUNWAYML_BASE_URL={server.url} RUNWAYML_API_SECRET=<{key_note}>. "
+          f"Official SDK: RUNWAYML_BASE_URL={server.url} RUNWAYML_API_SECRET=<{key_note}>. {kept} "
           f"Ctrl-C stops it.", flush=True)
     stop = threading.Event()
 
@@ -96,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         server.stop()
+        if db is not None:
+            db.close()  # first: renders cut off by app.close() are started again next time
         app.close()
     return 0
 

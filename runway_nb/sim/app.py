@@ -259,6 +259,7 @@ class SimApp:
             ("POST", r"/_sim/upload/(?P<token>[0-9a-f]+)", "/_sim/upload/{token}", self._upload_target, "public"),
             ("GET", r"/_sim/health", "/_sim/health", self._health, "control"),
             ("GET", r"/_sim/stats", "/_sim/stats", self._stats, "control"),
+            ("GET", r"/_sim/tasks", "/_sim/tasks", self._task_list, "control"),
             ("GET", r"/_sim/config", "/_sim/config", self._get_config, "control"),
             ("POST", r"/_sim/config", "/_sim/config", self._set_config, "control"),
             ("POST", r"/_sim/advance", "/_sim/advance", self._advance, "control"),
@@ -884,6 +885,16 @@ class SimApp:
 
     def _stats(self, req: SimRequest) -> SimResponse:
         return _json(200, self.stats.snapshot())
+
+    def _task_list(self, req: SimRequest) -> SimResponse:
+        """Every task the simulator holds (not cancelled or deleted), in creation order, with its status."""
+        tasks = []
+        for task_id in self.store.ids():
+            view = self.store.view(task_id)
+            if view is not None:
+                tasks.append({"id": view.id, "status": view.status, "endpoint": view.endpoint, "model": view.model,
+                              "createdAt": view.created_at})
+        return _json(200, {"tasks": tasks, "count": len(tasks)})
 
     def _get_config(self, req: SimRequest) -> SimResponse:
         return _json(200, self.config.plain())

@@ -8,6 +8,7 @@ all of it; nothing slow (media rendering, I/O) runs under the lock.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -26,6 +27,8 @@ __all__ = ["Task", "TaskView", "TaskStore", "UploadStore", "Upload", "SimStats",
 
 ACTIVE = ("PENDING", "THROTTLED", "RUNNING")
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+log = logging.getLogger("runway_nb.sim")
+
 PROGRESS_STEP = 5.0  # sim seconds between progress updates (Runway: "not more often than every 5 s")
 DAY = 86400.0
 
@@ -198,6 +201,24 @@ class TaskStore:
         self._ledger: list[tuple[float, str, int]] = []  # (wall time, model, credits)
         self._creates_by_model: dict[str, list[float]] = {}  # sim times, for the daily limit
         self._media_cond = threading.Condition(self._lock)
+        # Optional observer of every change (``sim/persist.py``: ``--db PATH``): told, under the
+        # lock, which tasks changed; it must only snapshot them (its writes happen elsewhere).
+        self.persist: Any = None
+        self._dirty: dict[str, Task] = {}
+
+    # ------------------------------------------------------------------ persistence hooks
+    def _touch(self, task: Task) -> None:
+        if self.persist is not None:
+            self._dirty[task.id] = task
+
+    def _flush(self, media_for: Task | None = None) -> None:
+        if self.persist is None or (not self._dirty and media_for is None):
+            return
+        tasks, self._dirty = list(self._dirty.values()), {}
+        try:
+            self.persist.changed(self, tasks, media_for)
+        except Exception:  # noqa: BLE001 - persistence never breaks the API
+            log.exception("sim: could not record a task change")
 
     # ------------------------------------------------------------------ accounts
     @property
@@ -210,6 +231,7 @@ class TaskStore:
             self._balance = int(credits)
 
     def _charge(self, task: Task, credits: int) -> None:
+        self._touch(task)
         task.cost = credits
         if credits:
             self._balance = max(0, self._balance - credits)
@@ -244,6 +266,8 @@ class TaskStore:
             self._tasks[task.id] = task
             self._active.append(task)
             self._creates_by_model.setdefault(task.model, []).append(task.created_sim)
+            self._touch(task)
+            self._flush()
 
     def attach_future(self, task_id: str, future: Future) -> None:
         """Record the task's render; when it completes, the task may finish."""
@@ -266,6 +290,8 @@ class TaskStore:
             else:
                 task.media = list(future.result())
             task.media_ready_sim = max(now, self._now) if task.media_ready_sim is None else task.media_ready_sim
+            self._touch(task)
+            self._flush(media_for=task)
             self._media_cond.notify_all()
 
     def wait_media(self, timeout: float | None = 60.0) -> bool:
@@ -303,6 +329,7 @@ class TaskStore:
         return max(task.started_sim + task.run_seconds, task.media_ready_sim)
 
     def _set(self, task: Task, status: str, at: float) -> None:
+        self._touch(task)
         task.status = status
         task.history.append((at, status))
 
@@ -324,6 +351,7 @@ class TaskStore:
                     break
                 self._process(t_next)
             self._now = now
+            self._flush()
             return now
 
     def _process(self, at: float) -> None:
@@ -376,6 +404,7 @@ class TaskStore:
         with self._lock:
             now = self.tick()
             self._fill_slots(now)
+            self._flush()
 
     def cancel_or_delete(self, task_id: str) -> str | None:
         """DELETE semantics: 'cancelled' (was active), 'deleted' (was terminal), None (404)."""
@@ -397,8 +426,11 @@ class TaskStore:
                     task.future.cancel()
                 task.media = None
                 self._fill_slots(now)
+                self._flush()
                 return "cancelled"
             task.media = None  # deleted: outputs go too
+            self._touch(task)
+            self._flush()
             return "deleted"
 
     # ------------------------------------------------------------------ reading
