@@ -51,7 +51,7 @@ from typing import Any, Sequence
 
 from ..errors import failure_hint
 from ..task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
-from ._urls import file_url, media_kind, safe_url
+from ._urls import file_url, is_remote, media_kind, safe_url
 
 __all__ = ["static_html", "static_text", "static_bundle", "task_facts", "status_note", "caption_fields"]
 
@@ -126,7 +126,9 @@ def task_facts(handle_or_task: Any, params: dict | None = None, files: Sequence[
     media = []
     for i, url in enumerate(raw_outputs):
         local = file_url(file_list[i]) if i < len(file_list) else None
-        remote = safe_url(url)
+        # a server's output shows from an http(s) or data: URL only: a relative "URL" it sent
+        # would point at the notebook server (e.g. its logout page); as in TaskView and Grid
+        remote = safe_url(url) if is_remote(str(url)) or str(url).startswith("data:") else None
         src = local or remote
         if src is None:
             continue
