@@ -70,7 +70,11 @@ def file_url(path: str | os.PathLike, base: str | os.PathLike | None = None) -> 
     else:
         rel = str(p)
     posix = PurePath(rel).as_posix()
-    return safe_url(quote(posix, safe="/._-~"))
+    try:
+        quoted = quote(posix, safe="/._-~")
+    except UnicodeEncodeError:  # a name holding a lone surrogate (not valid Unicode text)
+        return None
+    return safe_url(quoted)
 
 
 def media_kind(url: str | None, endpoint: str | None = None) -> str:
