@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import mimetypes
+import re
 import sys
 import threading
 import time
@@ -219,7 +220,7 @@ def _clip(value: Any, n: int = 200) -> str:
 
 def _filename_for(task_id: str, index: int, url: str, content_type: str | None) -> str:
     suffix = Path(urlparse(url).path).suffix.lower()
-    if not suffix or len(suffix) > 6:
+    if not re.fullmatch(r"\.[a-z0-9]{1,5}", suffix):  # the URL is the server's: no spaces, quotes, surrogates
         suffix = mimetypes.guess_extension((content_type or "").split(";")[0].strip()) or ".bin"
     safe = "".join(c for c in task_id if c.isalnum() or c in "-_")[:80] or "task"
     return f"{safe}_{index}{suffix}"
