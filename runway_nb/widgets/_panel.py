@@ -121,7 +121,8 @@ def _roundtrip_note(combo: dict[str, Any]) -> str:
 
 
 def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    # "surrogatepass": a lone surrogate (a half emoji pasted in the browser) counts one unit
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _safe_name(name: str) -> str:
