@@ -33,6 +33,16 @@ export function safeUrl(url) {
   return url;
 }
 
+/**
+ * safeUrl() restricted to absolute URLs (http(s), data:, blob:). Outputs shown by a live view
+ * use this: in a widget a relative path would resolve against the notebook server's page
+ * (e.g. "../../logout"), not against the notebook's folder.
+ */
+export function absoluteUrl(url) {
+  const safe = safeUrl(url);
+  return safe !== null && HAS_SCHEME.test(safe) ? safe : null;
+}
+
 /** "video" or "image" for an output URL (the Python side also sends the kind). */
 export function mediaKind(url, fallback) {
   if (fallback === "video" || fallback === "image") return fallback;
@@ -164,7 +174,7 @@ export class MediaItem {
     this.settled = null;
     this.relaying = false;
     this.blobUrl = null;
-    this.url = safeUrl(url);
+    this.url = absoluteUrl(url);
     this.fileName = fileName || `output_${index}`;
     if (this.kind === "video") {
       // controls loop muted playsinline; muted is also set as a property (the attribute

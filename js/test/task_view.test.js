@@ -4,7 +4,7 @@ import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 
 import { installFakes, MockModel, FakeEvent } from "./fake_dom.js";
-import { safeUrl, mediaKind, formatDuration, h } from "../common.js";
+import { safeUrl, absoluteUrl, mediaKind, formatDuration, h } from "../common.js";
 import widget from "../task_view.js";
 
 const HOSTILE = "<img src=x onerror=alert(1)>";
@@ -62,6 +62,14 @@ test("safeUrl refuses scripts, other schemes and tricks", () => {
   ]) {
     assert.equal(safeUrl(url), null, String(url));
   }
+});
+
+test("absoluteUrl refuses relative paths (a widget would resolve them against the server)", () => {
+  assert.equal(absoluteUrl("../../logout"), null);
+  assert.equal(absoluteUrl("runway_outputs/a.mp4"), null);
+  assert.equal(absoluteUrl(VIDEO), VIDEO);
+  assert.equal(absoluteUrl("data:image/png;base64,AA"), "data:image/png;base64,AA");
+  assert.equal(absoluteUrl("javascript:alert(1)"), null);
 });
 
 test("h() refuses event-handler attributes and unsafe URLs, and escapes text", () => {
@@ -136,15 +144,15 @@ test("hostile strings are rendered as text everywhere, never as markup or URLs",
 
 test("unsafe output URLs never reach src; safe ones do", () => {
   const { model, el } = mount({ status: "SUCCEEDED", finished: true });
-  model.update({ outputs: ["javascript:alert(1)", VIDEO, "data:text/html,<script>x</script>"],
-    kinds: ["video", "video", "image"] });
+  model.update({ outputs: ["javascript:alert(1)", VIDEO, "data:text/html,<script>x</script>", "../../logout"],
+    kinds: ["video", "video", "image", "image"] });
   for (const [, , url] of fakes.doc.urlWrites) assert.notEqual(safeUrl(url), null, url);
   const srcs = fakes.doc.urlWrites.map(([, , url]) => url);
   assert.ok(srcs.includes(VIDEO));
-  assert.ok(!srcs.some((u) => u.startsWith("javascript:") || u.startsWith("data:text")));
+  assert.ok(!srcs.some((u) => u.startsWith("javascript:") || u.startsWith("data:text") || u.includes("logout")));
   // the unsafe ones asked the kernel for bytes instead (by index, never by URL)
   const asks = model.sent.filter((m) => m.content.type === "bytes");
-  assert.deepEqual(asks.map((m) => m.content.index), [0, 2]);
+  assert.deepEqual(asks.map((m) => m.content.index), [0, 2, 3]);
   assert.ok(asks.every((m) => m.content.purpose === "show"));
   assert.ok(asks.every((m) => !("url" in m.content)));
   assert.equal(el.querySelectorAll("video").length, 2);

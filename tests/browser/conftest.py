@@ -7,8 +7,9 @@
 - ``browser`` (module): headless Chromium (never ``playwright install``: see
   shared/reference/browser-testing.md).
 - ``page``: a fresh browser context per test; a screenshot is saved under
-  ``test-artifacts/`` when the test ends, and every ``data-status`` a TaskView shows is recorded
-  in ``window.__rnbStatuses`` (a widget may be replaced by its static output quickly).
+  ``test-artifacts/`` when the test ends, and every status a TaskView shows is recorded in
+  ``window.__rnbStatuses`` (``"RUNNING"`` from the widget, ``"static:SUCCEEDED"`` from static
+  HTML): a widget may be replaced by its static output quickly.
 - Helpers: ``write_notebook``, ``open_notebook``, ``run_all``, ``run_cell``, ``cell_output_text``.
 
 Skipped when Chromium or Playwright is missing. Marker: ``browser``.
@@ -43,7 +44,10 @@ const record = (node) => {
   if (!(node instanceof Element)) return;
   const nodes = [node, ...node.querySelectorAll('[data-status],[data-rnb-status]')];
   for (const n of nodes) {
-    const s = n.getAttribute('data-status') || n.getAttribute('data-rnb-status');
+    // "RUNNING" from the live widget (data-status), "static:RUNNING" from static HTML
+    const w = n.getAttribute('data-status');
+    const st = n.getAttribute('data-rnb-status');
+    const s = w || (st ? 'static:' + st : null);
     if (s && window.__rnbStatuses[window.__rnbStatuses.length - 1] !== s) window.__rnbStatuses.push(s);
   }
 };

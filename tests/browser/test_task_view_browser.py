@@ -31,6 +31,7 @@ def statuses(page) -> list[str]:
 
 
 def wait_status(page, status: str, timeout: float = 60_000) -> None:
+    """Wait until the live widget (``"RUNNING"``) or a static output (``"static:RUNNING"``) shows it."""
     page.wait_for_function(f"() => window.__rnbStatuses.includes({json.dumps(status)})", timeout=timeout)
 
 
@@ -63,10 +64,11 @@ def test_task_runs_live_then_plays_and_survives_a_reload(lab, page, nb_tools):
     page.locator(".rnb-task").first.wait_for()
     wait_status(page, "RUNNING")
     page.screenshot(path=str(Path("test-artifacts") / "play-running.png"))
-    wait_status(page, "SUCCEEDED")
+    wait_status(page, "SUCCEEDED")  # the widget itself
+    wait_status(page, "static:SUCCEEDED")  # then the durable output
     seen = statuses(page)
-    assert seen.index("RUNNING") < seen.index("SUCCEEDED")
-    assert "FAILED" not in seen and "CANCELLED" not in seen
+    assert seen.index("RUNNING") < seen.index("SUCCEEDED") < seen.index("static:SUCCEEDED")
+    assert not {"FAILED", "CANCELLED", "static:FAILED", "static:CANCELLED"} & set(seen)
 
     # Once the browser loaded the video, the output becomes the static HTML (same player).
     page.locator('.rnb-static[data-rnb-status="SUCCEEDED"] video').wait_for()
@@ -134,7 +136,7 @@ def test_cancel_button_cancels_the_remote_task(lab, page, nb_tools):
     nb_tools.idle(page)
     page.locator(".rnb-task .rnb-cancel").click()
     wait_status(page, "CANCELLED")
-    page.locator('.rnb-static[data-rnb-status="CANCELLED"]').wait_for()
+    wait_status(page, "static:CANCELLED")
     nb_tools.run_cell(page, 1)
     page.wait_for_function(  # the output area, not the cell (its source says REMOTE too)
         "() => { const out = document.querySelectorAll('.jp-Notebook .jp-Cell')[1].querySelector('.jp-OutputArea');"
@@ -148,7 +150,8 @@ def test_failure_shows_code_and_hint(lab, page, nb_tools):
     nb_tools.open(page, lab, "failure.ipynb")
     nb_tools.run_all(page)
     wait_status(page, "FAILED")
-    result = page.locator('[data-rnb-status="FAILED"], .rnb-task[data-status="FAILED"]').first
+    wait_status(page, "static:FAILED")
+    result = page.locator('[data-rnb-status="FAILED"]').first
     result.wait_for()
     text = result.inner_text()
     assert "SAFETY.INPUT.TEXT" in text
@@ -170,3 +173,43 @@ def test_unreachable_output_url_is_relayed_by_the_kernel(lab, page, nb_tools):
     # the widget stays: the static HTML could not show this URL in this browser
     assert page.locator('.rnb-task[data-status="SUCCEEDED"]').count() == 1
     assert page.locator(".rnb-static").count() == 0
+
+
+def test_headlessly_executed_notebook_with_autosave_plays_in_lab(lab, page, nb_tools):
+    """Executed by nbclient (its kernel and simulator are gone afterwards), then opened in Lab as
+    an untrusted notebook: the static output shows, and the video plays from the saved file."""
+    import os
+
+    import nbclient
+    import nbformat
+
+    cells = [
+        "from runway_nb import Runway, Simulator\n"
+        "from runway_nb.widgets import display_handle\n"
+        "c = Runway(provider='sim', simulator=Simulator(speed=20, pending_seconds=1, run_seconds=16))\n"
+        "h = c.image_to_video.create(model='gen4_turbo', prompt='saved <i>forever</i>', "
+        "image='https://example.com/x.png', ratio='1280:720', duration=5)\n"
+        "display_handle(h, save_to='runway_outputs')",
+        "h.wait();",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), old or ""])
+    try:
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                resources={"metadata": {"path": str(lab.root)}}).execute()
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
+    nbformat.write(nb, lab.root / "headless.ipynb")
+    html = nb.cells[0].outputs[-1].data["text/html"]
+    assert 'src="runway_outputs/' in html and "127.0.0.1" not in html
+
+    nb_tools.open(page, lab, "headless.ipynb")
+    facts = video_facts(page, ".jp-Notebook .jp-Cell video")
+    assert (facts["width"], facts["height"]) == (1280, 720)
+    assert "/files/runway_outputs/" in facts["src"]
+    text = page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-OutputArea").inner_text()
+    assert "SUCCEEDED" in text and "saved <i>forever</i>" in text
