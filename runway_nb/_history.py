@@ -444,7 +444,10 @@ def attach_pending(session: Any = None, *, save: Any = None) -> tuple[Any, list[
 
     session = session or get_session()
     entries, skipped = pending_entries(session)
-    notes = [f"task {e.task_id}: not watched: {why}" for e, why in skipped]
+    notes = [f"task {e.task_id}: not watched: {why}" for e, why in skipped[:3]]
+    if len(skipped) > 3:
+        notes.append(f"... and {len(skipped) - 3} more task(s) not watched for the same kind of reason "
+                     f"(%runway history --status ended lists them)")
     handles, combos = [], []
     for entry in entries:
         try:

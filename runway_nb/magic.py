@@ -524,7 +524,8 @@ class RunwayMagics(Magics):
     def runway_line(self, line: str = "", local_ns: Mapping[str, Any] | None = None) -> Any:
         """%runway SUBCOMMAND: list, status [ID], cancel ID|all, attach ID|--pending [-o NAME],
         history [--all] [--status S ...] [--limit N] [--resolve ROW TASK_ID|none], fetch ID ...|--all,
-        config [KEY=VALUE ...], credits, panel. ``%runway`` alone shows this help; ``%%runway?`` documents the cell magic.
+        config [KEY=VALUE ...], credits, panel. ``%runway`` alone shows this help; ``%%runway?``
+        documents the cell magic.
 
         ``%runway OPTIONS`` (a line starting with an option) submits a task without a prompt, with
         the options of ``%%runway``, e.g. ``%runway -m act_two --character face.png --reference take.mp4``."""

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
 
 from runway_nb import Runway, archive, errors
 from runway_nb.journal import Journal
-from runway_nb.task import Task
 
 KEY = "key_" + "7e" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64

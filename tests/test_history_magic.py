@@ -136,7 +136,8 @@ def test_outcome_unknown_is_listed_with_how_to_resolve_it(ip, runway_session, si
     base = sim_client.settings.base_url
     row = journal.begin(provider="sim", base_url=base, endpoint="text_to_image",
                         params={"model": "gen4_image", "promptText": "did it go through?"})
-    journal.create_failed(row, OutcomeUnknownError("connection dropped after sending", endpoint="text_to_image"), outcome_unknown=True)
+    journal.create_failed(row, OutcomeUnknownError("connection dropped after sending", endpoint="text_to_image"),
+                          outcome_unknown=True)
     table = ip.run_cell("%runway history").result
     text = repr(table)
     assert "outcome unknown" in text and "(none)" in text
@@ -330,3 +331,47 @@ def test_help_lists_the_new_subcommands(ip, capsys) -> None:
     ip.run_cell("%runway help")
     text = capsys.readouterr().out
     assert "%runway history" in text and "%runway attach --pending" in text and "%runway fetch" in text
+
+
+# ----------------------------------------------------------------------------------------
+# the journal: a file from before the save_to column, opened by several processes at once
+# ----------------------------------------------------------------------------------------
+
+_OLD_SCHEMA = """
+CREATE TABLE tasks (rowid_ INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, submit_state TEXT NOT NULL,
+    provider TEXT NOT NULL, base_url TEXT NOT NULL, endpoint TEXT, model TEXT, prompt TEXT,
+    params TEXT NOT NULL DEFAULT '{}', status TEXT, progress REAL, outputs TEXT NOT NULL DEFAULT '[]',
+    files TEXT NOT NULL DEFAULT '[]', failure TEXT, failure_code TEXT, error TEXT, estimated_cost REAL,
+    cost REAL, submitted_at REAL NOT NULL, updated_at REAL NOT NULL, pid INTEGER);
+INSERT INTO tasks (task_id, submit_state, provider, base_url, model, prompt, status, submitted_at, updated_at, pid)
+    VALUES ('old-1', 'submitted', 'sim', 'http://127.0.0.1:9', 'gen4.5', 'from an older version', 'RUNNING', 1, 1, 1);
+"""
+
+
+def _open_and_write(path: str, worker: int) -> None:
+    j = Journal(path)
+    row = j.begin(provider="sim", base_url="http://127.0.0.1:9", endpoint="text_to_image",
+                  params={"model": "gen4_image", "promptText": f"w{worker}"})
+    j.created(row, f"new-{worker}", 5)
+    j.set_save_to(f"new-{worker}", f"/tmp/out{worker}")
+
+
+def test_an_older_journal_gains_the_new_column_safely_under_concurrency(tmp_path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(_OLD_SCHEMA)
+    conn.close()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_open_and_write, args=(str(path), w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    j = Journal(path)
+    old = j.get("old-1")
+    assert old.prompt == "from an older version" and old.save_to is None and old.pid == 1
+    assert sorted(e.save_to for e in j.entries() if e.task_id.startswith("new-")) == [
+        f"/tmp/out{w}" for w in range(4)]
