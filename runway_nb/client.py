@@ -7,7 +7,6 @@ without touching a socket.
 from __future__ import annotations
 
 import asyncio
-import json
 import mimetypes
 import re
 import sys
@@ -19,7 +18,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from . import _config, _http, _request, catalog, errors
+from . import _config, _http, _request, archive, catalog, errors
 from ._media import Prepared, from_bytes
 from ._polling import PollSchedule
 from .dialects import parse_task
@@ -235,11 +234,6 @@ def _write_outputs(folder: Path, task: Task, params: dict, blobs: list[tuple[str
         tmp.write_bytes(data)
         tmp.replace(path)
         paths.append(path)
-    facts = {"id": task.id, "status": task.status, "params": params, "outputs": task.outputs,
-             "files": [p.name for p in paths], "cost": task.cost,
-             "created_at": task.created_at.isoformat() if task.created_at else None}
-    (folder / f"{_filename_for(task.id, 0, 'x.json', None).rsplit('_', 1)[0]}.json").write_text(
-        json.dumps(facts, indent=2, default=str))
     return paths
 
 
@@ -441,6 +435,8 @@ class Runway(_BaseClient):
             data, ctype = self._download(url)
             blobs.append((url, data, ctype))
         paths = _write_outputs(Path(folder), task, params or {}, blobs)
+        # The same facts JSON whichever way outputs are saved (handle, widget, archive).
+        archive.write_facts(folder, task, params, files=paths, client=self)
         if self.journal is not None:
             self.journal.set_files(task.id, [p.resolve() for p in paths])
         return paths
@@ -745,6 +741,7 @@ class AsyncRunway(_BaseClient):
             data, ctype = await self._download(url)
             blobs.append((url, data, ctype))
         paths = await asyncio.to_thread(_write_outputs, Path(folder), task, params or {}, blobs)
+        archive.write_facts(folder, task, params, files=paths, client=self)
         if self.journal is not None:
             self.journal.set_files(task.id, [p.resolve() for p in paths])
         return paths
