@@ -112,6 +112,11 @@ def ip_empty(_shell, clean_env):
         if name not in before:
             del _shell.user_ns[name]
     _shell.user_ns.update(before)
+    # IPython stops updating _, __, ___ once they differ from its display hook's own copies
+    # (it takes that as the user's assignment); keep the two in step after restoring.
+    for unders in ("_", "__", "___"):
+        if unders in _shell.user_ns:
+            setattr(_shell.displayhook, unders, _shell.user_ns[unders])
 
 
 @pytest.fixture
