@@ -212,6 +212,11 @@ class _BaseClient:
                     follow_redirects=False)
 
 
+def _twin_transport(transport: Any, method: str) -> Any:
+    """The custom transport, for the sync/async twin, if it can serve that mode (else None)."""
+    return transport if transport is not None and callable(getattr(transport, method, None)) else None
+
+
 def _clip(value: Any, n: int = 200) -> str:
     text = repr(value)
     return text if len(text) <= n else text[:n] + "…"
@@ -280,8 +285,9 @@ class Runway(_BaseClient):
         self._http.close()
 
     def to_async(self) -> "AsyncRunway":
-        """An async client with the same settings (and the same simulator)."""
-        return AsyncRunway(**self._init_args)
+        """An async client with the same settings (and the same simulator, and the same custom
+        transport when it also serves async requests, as ``httpx.MockTransport`` does)."""
+        return AsyncRunway(**self._init_args, transport=_twin_transport(self._transport, "handle_async_request"))
 
     # -- plumbing --
     def _read(self, method: str, url: str, what: str, **kw: Any) -> httpx.Response:
@@ -592,7 +598,7 @@ class AsyncRunway(_BaseClient):
         await self._http.aclose()
 
     def to_sync(self) -> Runway:
-        return Runway(**self._init_args)
+        return Runway(**self._init_args, transport=_twin_transport(self._transport, "handle_request"))
 
     async def _read(self, method: str, url: str, what: str, **kw: Any) -> httpx.Response:
         attempt = 0
