@@ -310,9 +310,11 @@ def execute_notebook(source: Path, dest: Path, options: DemoOptions, *, env: dic
 
 
 def _strip_widget_state(nb: Any) -> None:
-    """Drop saved widget state: every result is in the static outputs, and the state of closed
-    views only weighs the file down."""
-    nb.metadata.pop("widgets", None)
+    """Drop saved widget state when no output shows a widget any more (a headless run leaves
+    every result as static HTML): the state of closed views only weighs the file down."""
+    mime = "application/vnd.jupyter.widget-view+json"
+    if not any(mime in (out.get("data") or {}) for cell in nb.cells for out in cell.get("outputs", [])):
+        nb.metadata.pop("widgets", None)
 
 
 def _trust(path: Path) -> None:
