@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 
 __all__ = ["media_facts", "NOTEBOOKS", "find_notebooks", "notebook_dir", "DemoOptions", "NotebookResult",
            "run_demo", "committed_form", "PROMPT_TAG", "CHECK_MARKER", "KEY_ENV_VARS", "ARGUMENTS",
-           "add_arguments", "run_from_args", "main"]
+           "add_arguments", "run_from_args", "missing_runner_modules", "main"]
 
 NOTEBOOKS = ("01-quickstart", "02-compare-variants", "03-image-to-video", "04-how-tasks-work", "05-python-api")
 PROMPT_TAG = "runway-demo-prompt"  # the quickstart cell that --prompt/--model/--ratio rewrite
@@ -543,6 +543,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(*flags, **options)
 
 
+# What running the notebooks needs (nbconvert, for the HTML, is optional).
+RUNNER_MODULES = {"nbformat": "nbformat", "nbclient": "nbclient", "jupyter_client": "jupyter_client",
+                  "ipykernel": "ipykernel"}
+
+
+def missing_runner_modules() -> list[str]:
+    """The pip names of what ``runway-nb demo`` needs and cannot import."""
+    import importlib.util
+
+    return [pip for module, pip in RUNNER_MODULES.items() if importlib.util.find_spec(module) is None]
+
+
 def run_from_args(args: argparse.Namespace) -> int:
     """``runway-nb demo``: exit 0 when every notebook ran, 1 when one failed, 2 on bad usage."""
     only = [w for item in (args.only or []) for w in item.split(",") if w.strip()]
@@ -556,6 +568,14 @@ def run_from_args(args: argparse.Namespace) -> int:
         for path in chosen:
             print(path)
         return 0
+    missing = missing_runner_modules()
+    if missing:
+        verb, them = ("is", "it") if len(missing) == 1 else ("are", "them")
+        print(f"runway-nb demo: running notebooks needs {', '.join(missing)}, which {verb} not installed. "
+              f"Install {them} with:\n"
+              f"  {shlex.quote(sys.executable)} -m pip install {' '.join(missing)}\n"
+              f"(or install runway-nb with its test extras: pip install -e '.[test]')", file=sys.stderr)
+        return 2
     problem = check_prompt_options(args.prompt, args.model, args.ratio)
     if problem:
         print(f"runway-nb demo: the quickstart cannot use these options: {problem}", file=sys.stderr)

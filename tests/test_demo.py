@@ -135,6 +135,18 @@ def test_notebooks_not_found_says_where_they_are(tmp_path: Path) -> None:
     assert "the demo notebooks were not found" in proc.stderr and "clone" in proc.stderr
 
 
+def test_missing_runner_packages_are_named_with_the_install_command(monkeypatch, capsys, tmp_path: Path) -> None:
+    from runway_nb.cli import build_parser
+
+    monkeypatch.setattr(demo, "missing_runner_modules", lambda: ["nbclient", "ipykernel"])
+    args = build_parser().parse_args(["demo", "--only", "01", "--out", str(tmp_path / "o")])
+    assert demo.run_from_args(args) == 2
+    err = capsys.readouterr().err
+    assert "needs nbclient, ipykernel, which are not installed" in err and "-m pip install nbclient ipykernel" in err
+    assert not (tmp_path / "o").exists()
+    assert demo.missing_runner_modules.__module__  # the real one, restored by monkeypatch afterwards
+
+
 # ---------------------------------------------------------------------- units
 def test_apply_prompt_options_rewrites_only_the_tagged_cell() -> None:
     nb = nbformat.read(REPO / "notebooks" / "01-quickstart.ipynb", as_version=4)
