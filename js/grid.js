@@ -47,16 +47,16 @@ function factsLine(c) {
   return bits.join(" · ");
 }
 
-function summaryParts(s) {
+function summaryParts(s, finished) {
   const parts = [];
   const n = (k) => Number((s && s[k]) || 0);
   parts.push([`${n("total")} task${n("total") === 1 ? "" : "s"}`, "total"]);
   parts.push([`${n("done")} done`, "done"]);
   if (n("failed")) parts.push([`${n("failed")} failed`, "failed"]);
-  parts.push([`${n("running")} running`, "running"]);
+  if (!finished || n("running")) parts.push([`${n("running")} running`, "running"]);
   let queued = `${n("queued")} queued`;
   if (n("throttled")) queued += ` (${n("throttled")} waiting for a concurrency slot)`;
-  parts.push([queued, "queued"]);
+  if (!finished || n("queued")) parts.push([queued, "queued"]);
   if (n("cancelled")) parts.push([`${n("cancelled")} cancelled`, "cancelled"]);
   if (s && s.credits !== null && s.credits !== undefined) {
     parts.push([`${s.estimated ? "~" : ""}${s.credits} credits`, "credits"]);
@@ -130,7 +130,7 @@ function render({ model, el }) {
   function updateSummary() {
     const s = get("summary", {});
     summary.textContent = "";
-    summaryParts(s).forEach(([text, kind], i) => {
+    summaryParts(s, !!get("finished", false)).forEach(([text, kind], i) => {
       if (i > 0) summary.appendChild(document.createTextNode(" · "));
       summary.appendChild(h("span", { class: `rnb-g-n rnb-g-n-${kind}` }, text));
     });

@@ -50,10 +50,16 @@ function render({ model, el }) {
     const v = model.get(name);
     return v === undefined || v === null ? fallback : v;
   };
+  // Every change carries a revision number; the kernel's verdict (valid, reason) says which
+  // revision it checked. Until it checked the latest, Submit waits: no click on a stale verdict.
+  let rev = 0;
   const set = (name, value) => {
+    rev = Math.max(rev, Number(get("client_rev", 0)) || 0) + 1;
     model.set(name, value);
+    model.set("client_rev", rev);
     model.save_changes();
   };
+  const checking = () => rev > (Number(get("checked_rev", 0)) || 0);
 
   // ---------------------------------------------------------------- controls
   const typeSel = h("select", { class: "rnb-p-type", "aria-label": "Task type" });
@@ -77,11 +83,11 @@ function render({ model, el }) {
   const error = h("div", { class: "rnb-p-error", role: "alert" });
   const magic = h("pre", { class: "rnb-p-magic" });
   const magicBox = h("details", { class: "rnb-p-magicbox" }, [h("summary", {}, "As a %%runway cell"), magic]);
-  const history = h("ol", { class: "rnb-p-history", reversed: true });
+  const history = h("ul", { class: "rnb-p-history" });
   const historyBox = h("div", { class: "rnb-p-historybox" }, [h("div", { class: "rnb-p-h" }, "History"), history]);
 
   const ratioRow = row("Ratio", ratios);
-  const durRow = row("Duration", durSel, h("span", { class: "rnb-p-unit" }, "s"));
+  const durRow = row("Duration", h("div", { class: "rnb-p-inline" }, [durSel, h("span", { class: "rnb-p-unit" }, "seconds")]));
   const seedRow = row("Seed", seedBox);
   const promptRow = row("Prompt", h("div", { class: "rnb-p-promptbox" }, [prompt, count]));
   const root = h("div", { class: "rnb-panel" }, [
@@ -196,10 +202,11 @@ function render({ model, el }) {
   function renderVerdict() {
     renderCount();
     const local = localProblem();
-    const valid = !!get("valid", false) && !local && !busy;
+    const pending = checking();
+    const valid = !!get("valid", false) && !local && !busy && !pending;
     submit.disabled = !valid;
     const why = local || (get("valid", false) ? "" : String(get("reason", "")));
-    reason.textContent = busy ? "Submitting…" : why;
+    reason.textContent = busy ? "Submitting…" : why || (pending ? "Checking…" : "");
     root.setAttribute("data-valid", valid ? "true" : "false");
     const est = model.get("estimate");
     estimate.textContent = valid && typeof est === "number" ? `~${est} credits` : "";
@@ -240,7 +247,7 @@ function render({ model, el }) {
         }
       });
       history.appendChild(h("li", { class: "rnb-p-entry", "data-n": String(n), "data-task": String(entry.id || "") }, [
-        h("span", { class: "rnb-p-title" }, `${String(entry.title || "")} — task ${String(entry.id || "")}`),
+        h("span", { class: "rnb-p-title" }, `#${n} ${String(entry.title || "")} — task ${String(entry.id || "")}`),
         rerun, edit, copy, copied,
         entry.note ? h("div", { class: "rnb-p-note" }, String(entry.note)) : null,
         details,
@@ -300,7 +307,7 @@ function render({ model, el }) {
                       "seed_mode", "seed", "takes_seed", "takes_prompt", "prompt", "slots", "urls", "uploads"]) {
     d.modelOn(model, `change:${name}`, renderChoices);
   }
-  for (const name of ["valid", "reason", "prompt_max", "estimate", "magic", "error"]) {
+  for (const name of ["valid", "reason", "prompt_max", "estimate", "magic", "error", "checked_rev"]) {
     d.modelOn(model, `change:${name}`, renderVerdict);
   }
   d.modelOn(model, "change:history", () => {

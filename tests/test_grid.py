@@ -15,7 +15,7 @@ from runway_nb.client import Runway
 from runway_nb.session import get_session
 from runway_nb.sweep import Sweep
 from runway_nb.task import Task
-from runway_nb.widgets import Grid
+from runway_nb.widgets import Grid, TaskView
 from runway_nb.widgets import _grid as gm
 from runway_nb.widgets import _task_view as tv
 from runway_nb.widgets._grid import grid_layout, value_text
@@ -485,6 +485,38 @@ async def test_the_sweep_handle(session, tmp_path):
     assert [r["model"] for r in rows] == ["gen4_turbo", "gen4_turbo", "gen4.5", "gen4.5"]
     assert all(r["status"] == "SUCCEEDED" and r["outputs"] and r["files"] for r in rows)
     assert sweep.cancel() == []
+
+
+def test_to_records_is_a_dataframe_when_pandas_is_installed(session, monkeypatch):
+    import sys
+    import types
+
+    sweep = session.compare("a kite", seed=[1, 2], duration=2)
+    rows = sweep.to_records(dataframe=False)
+    assert [r["seed"] for r in rows] == [1, 2] and all(r["id"] for r in rows)
+    monkeypatch.setitem(sys.modules, "pandas", None)  # not installed
+    assert sweep.to_records() == rows
+    with pytest.raises(ImportError, match="pip install pandas"):
+        sweep.to_records(dataframe=True)
+    fake = types.ModuleType("pandas")
+    fake.DataFrame = lambda data: ("DataFrame", data)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pandas", fake)
+    assert sweep.to_records() == ("DataFrame", rows)
+    assert sweep.to_dataframe() == ("DataFrame", rows)
+
+
+@run_async
+async def test_one_grid_per_sweep_and_it_takes_over_from_undisplayed_task_views(session):
+    sweep = session.compare("a kite", seed=[1, 2], duration=2)
+    views = [TaskView(h) for h in sweep.tasks]  # what the session makes for --save in a kernel
+    assert all(v._poller is not None and not v._poller.done() for v in views)
+    grid = Grid.for_sweep(sweep)
+    assert Grid.for_sweep(sweep) is grid, "shown twice: the same grid, one poller"
+    await asyncio.sleep(0)
+    assert all(v._poller.done() for v in views), "the grid polls these handles now"
+    await until(lambda: grid.finished)
+    grid.close()
+    assert Grid.for_sweep(sweep) is not grid
 
 
 # ---------------------------------------------------------------------- the JS bundle

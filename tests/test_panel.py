@@ -29,18 +29,6 @@ def panel(runway_session, tmp_path, monkeypatch):
     return Panel()
 
 
-def run_cell(ip: Any, text: str) -> Any:
-    """``ip.run_cell(text).result``, leaving IPython's ``_`` bookkeeping as it was (the ``ip`` fixture
-    restores the namespace after the test; a displayhook out of step with it stops updating ``_``)."""
-    hook = ip.displayhook
-    saved = [getattr(hook, name) for name in ("_", "__", "___")]
-    try:
-        return ip.run_cell(text).result
-    finally:
-        for name, value in zip(("_", "__", "___"), saved):
-            setattr(hook, name, value)
-
-
 def creates(runway_session) -> int:
     return runway_session.client.simulator.stats.creates
 
@@ -100,6 +88,10 @@ def test_every_change_is_validated_with_the_catalog(panel):
     assert f.valid
     panel.set(image="not a url or a file")
     assert not f.valid and f.reason.startswith("Image: ")
+    f.client_rev = 41  # the browser's change counter: the verdict names the change it checked
+    assert f.checked_rev == 41
+    f.set_state({"prompt": "ok again", "client_rev": 42})  # as a comm message from the browser applies it
+    assert f.checked_rev == 42 and f.prompt_count == len("ok again")
 
 
 # ---------------------------------------------------------------------- submitting
@@ -247,7 +239,7 @@ def test_copy_as_runway_round_trips_through_the_magic(ip, runway_session, tmp_pa
     assert original is not None, panel.reason
     text = panel.magic()
     assert " -i runway_inputs/" in text.split("\n")[0], "the upload, by its (relative) path"
-    again = run_cell(ip, text)
+    again = ip.run_cell(text).result
     assert again is not original and again.endpoint == original.endpoint
     assert again.params == original.params, text
     assert again.params["promptText"] == prompt.strip()
@@ -258,10 +250,10 @@ def test_copy_as_runway_line_form_and_text_to_image(ip, runway_session):
     panel.set(type="character_performance", character=IMAGE, reference="https://example.com/take.mp4")
     act = panel.submit()
     assert panel.magic().startswith("%runway -m act_two -r 1280:720 --seed ")
-    assert run_cell(ip, panel.magic()).params == act.params
+    assert ip.run_cell(panel.magic()).result.params == act.params
     panel.set(type="text_to_image", model="gen4_image", ratio="1080:1440", prompt="a lighthouse", image=IMAGE)
     still = panel.submit()
-    again = run_cell(ip, panel.magic())
+    again = ip.run_cell(panel.magic()).result
     assert again.endpoint == "text_to_image" and again.params == still.params
 
 

@@ -35,6 +35,8 @@ function mount(extra) {
   return { model, el, cleanup, root: el.querySelector(".rnb-panel") };
 }
 
+/** The kernel's answer to the latest change: it checked revision `client_rev`. */
+const ack = (model, extra) => model.update({ ...extra, checked_rev: model.get("client_rev") });
 const visible = (node) => node && !node.hidden && !node.hasAttribute("hidden");
 const rowOf = (node) => node.parentNode;
 
@@ -87,7 +89,7 @@ test("duration offers the model's values only", () => {
   dur.dispatchEvent(new FakeEvent("change"));
   assert.equal(model.get("duration"), 10);
   model.update({ durations: [], duration: null });
-  assert.ok(!visible(rowOf(dur)));
+  assert.ok(!visible(rowOf(rowOf(dur))));
 });
 
 test("seed: random or fixed", () => {
@@ -116,8 +118,13 @@ test("the prompt counts characters live against the model's limit and blocks Sub
   prompt.value = "a fox";
   prompt.dispatchEvent(new FakeEvent("input"));
   assert.equal(model.get("prompt"), "a fox");
+  assert.equal(model.get("client_rev"), 1, "the change carries its revision");
   assert.equal(root.querySelector(".rnb-p-count").textContent, "5 / 20");
+  assert.equal(submit.disabled, true, "until the kernel checked this revision");
+  assert.equal(root.querySelector(".rnb-p-reason").textContent, "Checking…");
+  ack(model);
   assert.equal(submit.disabled, false);
+  assert.equal(root.querySelector(".rnb-p-reason").textContent, "");
   prompt.value = "a fox running through the snow";
   prompt.dispatchEvent(new FakeEvent("input"));
   assert.equal(root.querySelector(".rnb-p-count").textContent, "30 / 20");
@@ -125,6 +132,8 @@ test("the prompt counts characters live against the model's limit and blocks Sub
   assert.equal(submit.disabled, true, "disabled at once, before the kernel answers");
   assert.match(root.querySelector(".rnb-p-reason").textContent, /30 characters; gen4.5 takes at most 20/);
   model.update({ prompt_max: 1000 });
+  assert.equal(submit.disabled, true, "the kernel has not checked the long prompt yet");
+  ack(model);
   assert.equal(submit.disabled, false);
 });
 

@@ -59,6 +59,8 @@ _MEDIA = ("image", "video", "character", "reference")
 # Grids whose tasks have not all ended, or that were shown: for the post-cell hook.
 _LIVE: "weakref.WeakValueDictionary[int, Grid]" = weakref.WeakValueDictionary()
 _HOOKED: "weakref.WeakSet[Any]" = weakref.WeakSet()
+# The grid of each sweep (Grid.for_sweep): showing a sweep twice does not poll twice.
+_BY_SWEEP: "weakref.WeakValueDictionary[int, Grid]" = weakref.WeakValueDictionary()
 
 
 # ---------------------------------------------------------------------- labels and layout
@@ -242,6 +244,7 @@ class Grid(anywidget.AnyWidget):
             self.wrap = self._layout["wrap"]
             self._publish_cells()
         _LIVE[id(self)] = self
+        _BY_SWEEP[id(sweep)] = self
         for i, h in enumerate(self.handles):
             if h.task is not None and h.task.finished:
                 self._finish_cell(i, h.task)
@@ -251,6 +254,14 @@ class Grid(anywidget.AnyWidget):
             self.watch()
 
     # ------------------------------------------------------------------ public
+    @classmethod
+    def for_sweep(cls, sweep: Any, **kwargs: Any) -> "Grid":
+        """The grid of ``sweep`` (made on first use): one poller per sweep, however often it is shown."""
+        grid = _BY_SWEEP.get(id(sweep))
+        if grid is not None and grid.sweep is sweep and getattr(grid, "comm", None) is not None:
+            return grid
+        return cls(sweep, **kwargs)
+
     def watch(self, *, file: Any = None) -> "Grid":
         """Start watching: in the background when an asyncio loop runs (Jupyter), otherwise
         block until every task ends, printing the sweep's one-line progress."""

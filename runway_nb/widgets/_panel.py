@@ -156,6 +156,8 @@ class PanelForm(anywidget.AnyWidget):
     seed = t.Int(None, allow_none=True).tag(sync=True)
     prompt = t.Unicode("").tag(sync=True)
     urls = t.Dict().tag(sync=True)            # slot -> URL or path typed
+    client_rev = t.Int(0).tag(sync=True)      # the browser counts its changes ...
+    checked_rev = t.Int(0).tag(sync=True)     # ... and the verdict says which one it is about
     uploads = t.Dict().tag(sync=True)         # slot -> {"name", "size"} (kernel -> browser)
     # the verdict (kernel -> browser)
     valid = t.Bool(False).tag(sync=True)
@@ -177,7 +179,7 @@ class PanelForm(anywidget.AnyWidget):
         self.on_msg(self._on_custom)
         self._refresh()
 
-    @t.observe("endpoint", "model", "ratio", "duration", "seed_mode", "seed", "prompt", "urls")
+    @t.observe("endpoint", "model", "ratio", "duration", "seed_mode", "seed", "prompt", "urls", "client_rev")
     def _changed(self, _change: Any) -> None:
         self._refresh()
 
@@ -230,6 +232,7 @@ class PanelForm(anywidget.AnyWidget):
                 self.takes_seed = "seed" in info.fields
                 self.prompt_count = _utf16_len(self.prompt.strip())
                 self._validate()
+                self.checked_rev = self.client_rev
         finally:
             self._busy = False
 
