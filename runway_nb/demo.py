@@ -205,7 +205,8 @@ class DemoResult:
     out: Path
     backend: str
     results: list[NotebookResult] = field(default_factory=list)
-    media: list[Path] = field(default_factory=list)
+    media: list[Path] = field(default_factory=list)  # written by this run
+    older_media: int = 0  # left in the folder by earlier runs
     seconds: float = 0.0
 
     @property
@@ -347,11 +348,14 @@ def export_html(notebook: Path) -> tuple[Path | None, str | None]:
     return html_path, None
 
 
-def media_files(out: Path) -> list[Path]:
+def media_files(out: Path, since: float | None = None) -> list[Path]:
+    """Images and videos under ``out/runway_outputs``; with ``since`` (a ``time.time()``), only
+    those written since then."""
     folder = out / MEDIA_DIR
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES
+                  and (since is None or p.stat().st_mtime >= since))
 
 
 def run_demo(options: DemoOptions, *, progress: Any = None) -> DemoResult:
@@ -369,6 +373,7 @@ def run_demo(options: DemoOptions, *, progress: Any = None) -> DemoResult:
         f"the built-in simulator ({options.speed:g}x clock, offline, no credits)"
     result = DemoResult(out, backend)
     started = time.monotonic()
+    started_wall = time.time() - 1.0  # file times may be coarse
     edit: Callable[[Any], Any] | None = None
     if options.prompt or options.model or options.ratio:
         edit = functools.partial(apply_prompt_options, prompt=options.prompt, model=options.model,
@@ -388,7 +393,8 @@ def run_demo(options: DemoOptions, *, progress: Any = None) -> DemoResult:
             if progress is not None:
                 progress.write(f" {'ok' if res.ok else 'FAILED'} ({res.seconds:.1f} s)\n")
                 progress.flush()
-    result.media = media_files(out)
+    result.media = media_files(out, since=started_wall)
+    result.older_media = len(media_files(out)) - len(result.media)
     result.seconds = time.monotonic() - started
     return result
 
@@ -423,6 +429,8 @@ def report(result: DemoResult, *, limit: int = 30) -> str:
             lines.append(f"  ... and {len(result.media) - limit} more in {out / MEDIA_DIR}")
     else:
         lines.append("Media files: none were saved.")
+    if result.older_media:
+        lines.append(f"  ({result.older_media} older media file(s) from earlier runs are in the same folder)")
     if failed:
         lines.append("")
         for r in failed:

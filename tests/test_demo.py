@@ -220,6 +220,22 @@ def test_committed_form_keeps_only_checked_outputs() -> None:
                                                                                text="a\nb\n")]
 
 
+def test_report_lists_this_runs_files_and_failures(tmp_path: Path) -> None:
+    ok = demo.NotebookResult("01-quickstart", tmp_path / "01-quickstart.ipynb", 3.2,
+                             html=tmp_path / "01-quickstart.html")
+    bad = demo.NotebookResult("02-compare-variants", tmp_path / "02-compare-variants.ipynb", 1.0,
+                              error="code cell 3 (cell 5 of 9): %%runway ...\n    UsageError: --ratio", failed_cell=4)
+    media = [tmp_path / "runway_outputs" / f"t{i}_0.mp4" for i in range(35)]
+    result = demo.DemoResult(tmp_path, "the built-in simulator", [ok, bad], media, seconds=9.0, older_media=4)
+    text = demo.report(result)
+    assert "2 notebook(s) on the built-in simulator: 1 of 2 FAILED in 9.0 s." in text
+    assert f"  {ok.path}  [ok, 3.2 s]" in text and f"  {bad.path}  [FAILED, 1.0 s]" in text
+    assert f"  {ok.html}" in text
+    assert "Media files (35," in text and f"  {media[29]}" in text and f"  {media[30]}" not in text
+    assert "... and 5 more" in text and "4 older media file(s)" in text
+    assert "FAILED 02-compare-variants: code cell 3 (cell 5 of 9)" in text and "UsageError: --ratio" in text
+
+
 def test_media_facts(tmp_path: Path) -> None:
     from runway_nb.sim.media import render_image, render_video
 
