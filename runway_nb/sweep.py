@@ -536,25 +536,9 @@ class Sweep:
                 out[t.id] = t.save(folder)
         return out
 
-    def to_records(self, *, dataframe: bool | None = None) -> Any:
-        """One row per task: index, id, status, the options it ran with, outputs, credits, failure.
-
-        A pandas DataFrame when pandas is installed, else a list of dicts; ``dataframe=False``
-        always gives the list, ``dataframe=True`` always the DataFrame (ImportError without pandas).
-        """
-        rows = self._rows()
-        if dataframe is False:
-            return rows
-        try:
-            import pandas as pd
-        except ImportError:
-            if dataframe:
-                raise ImportError("a DataFrame needs pandas (pip install pandas); "
-                                  "to_records(dataframe=False) gives the same rows as dicts") from None
-            return rows
-        return pd.DataFrame(rows)
-
-    def _rows(self) -> list[dict[str, Any]]:
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per task: index, id, status, the options it ran with, outputs, credits, failure
+        (:meth:`to_dataframe` gives the same rows as a pandas DataFrame)."""
         rows = []
         for i, (t, combo) in enumerate(zip(self.tasks, self.combos)):
             task = t.task
@@ -580,8 +564,8 @@ class Sweep:
             import pandas as pd
         except ImportError:
             raise ImportError("to_dataframe() needs pandas (pip install pandas); "
-                              "to_records(dataframe=False) gives the same rows as dicts") from None
-        return pd.DataFrame(self._rows())
+                              "to_records() gives the same rows as dicts") from None
+        return pd.DataFrame(self.to_records())
 
     # -- display
     def __repr__(self) -> str:

@@ -487,21 +487,19 @@ async def test_the_sweep_handle(session, tmp_path):
     assert sweep.cancel() == []
 
 
-def test_to_records_is_a_dataframe_when_pandas_is_installed(session, monkeypatch):
+def test_records_and_dataframe(session, monkeypatch):
     import sys
     import types
 
     sweep = session.compare("a kite", seed=[1, 2], duration=2)
-    rows = sweep.to_records(dataframe=False)
+    rows = sweep.to_records()
     assert [r["seed"] for r in rows] == [1, 2] and all(r["id"] for r in rows)
     monkeypatch.setitem(sys.modules, "pandas", None)  # not installed
-    assert sweep.to_records() == rows
     with pytest.raises(ImportError, match="pip install pandas"):
-        sweep.to_records(dataframe=True)
+        sweep.to_dataframe()
     fake = types.ModuleType("pandas")
     fake.DataFrame = lambda data: ("DataFrame", data)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pandas", fake)
-    assert sweep.to_records() == ("DataFrame", rows)
     assert sweep.to_dataframe() == ("DataFrame", rows)
 
 
