@@ -87,7 +87,9 @@ function render({ model, el }) {
   const historyBox = h("div", { class: "rnb-p-historybox" }, [h("div", { class: "rnb-p-h" }, "History"), history]);
 
   const ratioRow = row("Ratio", ratios);
-  const durRow = row("Duration", h("div", { class: "rnb-p-inline" }, [durSel, h("span", { class: "rnb-p-unit" }, "seconds")]));
+  const durRow = row("Duration", h("div", { class: "rnb-p-inline" }, [
+    durSel, h("span", { class: "rnb-p-unit" }, "seconds"),
+  ]));
   const seedRow = row("Seed", seedBox);
   const promptRow = row("Prompt", h("div", { class: "rnb-p-promptbox" }, [prompt, count]));
   const root = h("div", { class: "rnb-panel" }, [
@@ -231,7 +233,8 @@ function render({ model, el }) {
       const pre = h("pre", { class: "rnb-p-magic" }, text);
       const copied = h("span", { class: "rnb-p-copied" });
       const rerun = h("button", { class: "rnb-btn rnb-p-rerun", type: "button" }, "Re-run");
-      const edit = h("button", { class: "rnb-btn rnb-p-edit", type: "button", title: "Put these options back in the form" }, "Edit");
+      const edit = h("button", { class: "rnb-btn rnb-p-edit", type: "button",
+                                 title: "Put these options back in the form" }, "Edit");
       const copy = h("button", { class: "rnb-btn rnb-p-copy", type: "button" }, "Copy as %%runway");
       const details = h("details", { class: "rnb-p-cell" }, [h("summary", {}, "%%runway cell"), pre]);
       d.listen(rerun, "click", () => model.send({ type: "rerun", n }));
@@ -268,7 +271,8 @@ function render({ model, el }) {
     }
     file.arrayBuffer().then((buffer) => {
       if (d.disposed) return;
-      model.send({ type: "upload", slot: name, name: file.name, mime: file.type, size: file.size }, undefined, [buffer]);
+      model.send({ type: "upload", slot: name, name: file.name, mime: file.type, size: file.size },
+        undefined, [buffer]);
       input.value = "";
     });
   }

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
-import sys
 import time
 import uuid
 import weakref
