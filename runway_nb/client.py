@@ -27,6 +27,7 @@ from .task import CANCELLED, FAILED, PENDING, Task
 __all__ = ["Runway", "AsyncRunway", "TaskHandle", "AsyncTaskHandle", "Organization"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+MAX_IN_FLIGHT = 16  # concurrent reads per async client, well below httpx's pool of 100
 NOT_VISIBLE_GRACE = 30.0  # seconds a just-created CometAPI task may answer task_not_exist
 
 _announce_lock = threading.Lock()
@@ -586,6 +587,7 @@ class AsyncRunway(_BaseClient):
         if transport is None and self.settings.in_process_sim:
             transport = self._sim.async_transport()
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks = _AsyncTasks(self)
 
     async def __aenter__(self) -> "AsyncRunway":
@@ -604,7 +606,10 @@ class AsyncRunway(_BaseClient):
         attempt = 0
         while True:
             try:
-                response = await self._http.request(method, url, **kw)
+                # Hundreds of watched tasks polling at once would queue inside the connection
+                # pool, whose cost grows with the queue; waiting here is cheap.
+                async with self._in_flight:
+                    response = await self._http.request(method, url, **kw)
                 verdict = _http.decide_read(attempt, self.policy, response=response, what=what)
             except httpx.TransportError as exc:
                 verdict = _http.decide_read(attempt, self.policy, exc=exc, what=what)

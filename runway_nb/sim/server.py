@@ -24,6 +24,8 @@ log = logging.getLogger("runway_nb.sim")
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Keep-alive answers otherwise wait ~40 ms for Nagle's algorithm on every request.
+    disable_nagle_algorithm = True
     server_version = "runway-nb-sim"
     sys_version = ""
     app: SimApp  # set on the subclass made per server
