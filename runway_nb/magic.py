@@ -154,6 +154,8 @@ def _media_values(raw: str | None, ns: Mapping[str, Any], option: str) -> list[A
     if not is_missing(whole):
         return _listify(whole)
     text = raw.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1]  # IPython keeps the quotes of `-i "my photo.png"` in the value
     if _LOOKS_LIKE_NAME.match(text):
         value = resolve(text, ns)
         if not is_missing(value):

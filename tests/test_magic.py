@@ -573,3 +573,13 @@ def test_a_tuple_variable_is_one_value_not_a_sweep(ip, runway_session, fast_sim)
     assert message.startswith("--image: promptImage has 2 items") and fast_sim.stats.creates == 0
     ip.user_ns["frames"] = [data, data]
     assert isinstance(cell(ip, "-m gen4.5 -i frames"), TaskHandle)  # identical values: one task
+
+
+def test_quoted_image_path_with_a_space(ip, runway_session, tmp_path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "my photo.png"
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(path)
+    handle = ip.run_cell(f'%%runway -m gen4_turbo -i "{path}"\nslow pan\n').result
+    assert handle.endpoint == "image_to_video"
+    assert handle.params["promptImage"].startswith("<image/png")
