@@ -266,7 +266,6 @@ def test_sample_image_is_small_and_matches_its_script() -> None:
 
 def test_sample_image_ships_in_the_wheel(tmp_path: Path) -> None:
     """hatch puts everything inside the package into the wheel: check the built file list."""
-    pytest.importorskip("hatchling")
     from hatchling.builders.wheel import WheelBuilder
 
     builder = WheelBuilder(str(REPO))
