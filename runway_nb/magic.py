@@ -677,9 +677,9 @@ class RunwayMagics(Magics):
         tier = org.get("tier") or {}
         usage = ((org.get("usage") or {}).get("models")) or {}
         rows = [("provider", session.client.provider),
-                ("credit balance", "unknown" if org.credit_balance is None else f"{org.credit_balance:g}")]
+                ("credit balance", "unknown" if org.credit_balance is None else f"{org.credit_balance:,.0f}")]
         if tier.get("maxMonthlyCreditSpend") is not None:
-            rows.append(("max monthly spend", f"{tier['maxMonthlyCreditSpend']:g} credits"))
+            rows.append(("max monthly spend", f"{tier['maxMonthlyCreditSpend']:,.0f} credits"))
         from . import catalog
 
         generation_models = {m.model for m in catalog.models()}
