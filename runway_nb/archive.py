@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -105,7 +106,7 @@ def write_facts(folder: str | Path, task: Task, params: dict | None = None, *, f
         except Exception:  # noqa: BLE001
             entry = None
     path = facts_path(folder, task.id)
-    tmp = path.with_suffix(".json.part")
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.part")  # one per writer: no rename race
     tmp.write_text(json.dumps(facts(task, params, files=files, client=client, entry=entry), indent=2,
                               default=str))
     tmp.replace(path)

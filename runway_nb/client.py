@@ -12,6 +12,7 @@ import re
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
@@ -236,7 +237,9 @@ def _write_outputs(folder: Path, task: Task, params: dict, blobs: list[tuple[str
     paths = []
     for i, (url, data, ctype) in enumerate(blobs):
         path = folder / _filename_for(task.id, i, url, ctype)
-        tmp = path.with_suffix(path.suffix + ".part")
+        # a temporary name of its own: two savers of one task (a view's autosave and a sweep's
+        # save) must not rename each other's file away
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.part")
         tmp.write_bytes(data)
         tmp.replace(path)
         paths.append(path)
