@@ -512,10 +512,25 @@ class TaskHandle:
         return task
 
     def cancel(self) -> None:
+        """Cancel the remote task. One that has already ended is left alone: Runway's DELETE
+        on a finished task deletes it, outputs included, and refunds nothing."""
+        if self._ended_remotely(self.task):
+            return
+        try:
+            latest = self.refresh()
+        except errors.NotFoundError:
+            latest = None
+        if self._ended_remotely(latest):
+            return
         self.client.cancel_task(self.id)
-        if self.task is None or not self.task.finished:
-            self.task = Task(id=self.id, status=CANCELLED, dialect=self.client.settings.provider.dialect,
-                             created_at=self.task.created_at if self.task else None)
+        self._mark_cancelled()
+
+    def _ended_remotely(self, task: Task | None) -> bool:
+        return task is not None and task.finished
+
+    def _mark_cancelled(self) -> None:
+        self.task = Task(id=self.id, status=CANCELLED, dialect=self.client.settings.provider.dialect,
+                         created_at=self.task.created_at if self.task else None)
 
     def save(self, folder: str | Path = "runway_outputs") -> list[Path]:
         """Download every output into ``folder`` (plus a JSON file of the task's facts)."""
@@ -796,10 +811,16 @@ class AsyncTaskHandle(TaskHandle):
             delay = self._schedule.next_delay(task, time.monotonic())
 
     async def cancel(self) -> None:  # type: ignore[override]
+        if self._ended_remotely(self.task):
+            return
+        try:
+            latest = await self.refresh()
+        except errors.NotFoundError:
+            latest = None
+        if self._ended_remotely(latest):
+            return
         await self.client.cancel_task(self.id)
-        if self.task is None or not self.task.finished:
-            self.task = Task(id=self.id, status=CANCELLED, dialect=self.client.settings.provider.dialect,
-                             created_at=self.task.created_at if self.task else None)
+        self._mark_cancelled()
 
     async def save(self, folder: str | Path = "runway_outputs") -> list[Path]:  # type: ignore[override]
         task = self.task if self.task and self.task.succeeded else await self.refresh()

@@ -169,3 +169,16 @@ def test_no_key_means_simulator_announced_once(monkeypatch, capsys, clean_env):
     assert first.provider == "sim" and second.provider == "sim"
     assert err.count("built-in Runway simulator") == 1
     assert "end" in err  # says its tasks end with the process
+
+
+def test_cancel_after_the_task_finished_keeps_it(client):
+    handle = client.text_to_image.create(model="gen4_image", prompt="done already", ratio="1280:720")
+    client.sim.wait_media(30)
+    import time as _time
+
+    deadline = _time.monotonic() + 30
+    while client.get_task(handle.id).status != "SUCCEEDED" and _time.monotonic() < deadline:
+        _time.sleep(0.05)
+    handle.cancel()  # the handle has not seen the finish yet: it must not delete the result
+    assert handle.status == "SUCCEEDED" and handle.outputs
+    assert client.get_task(handle.id).succeeded
