@@ -288,6 +288,13 @@ class Runway(_BaseClient):
     def close(self) -> None:
         self._http.close()
 
+    def async_twin(self) -> "AsyncRunway":
+        """The one async client this client polls with from a running event loop (cached)."""
+        twin = getattr(self, "_twin", None)
+        if twin is None:
+            twin = self._twin = self.to_async()
+        return twin
+
     def to_async(self) -> "AsyncRunway":
         """An async client with the same settings (and the same simulator, and the same custom
         transport when it also serves async requests, as ``httpx.MockTransport`` does)."""
@@ -498,6 +505,25 @@ class TaskHandle:
             if task.finished:
                 return self._finish(task, raise_on_failure)
             delay = self._schedule.next_delay(task, time.monotonic())
+
+    def __await__(self):
+        """``await handle`` in a notebook: wait without blocking the kernel's event loop."""
+        return self.wait_async().__await__()
+
+    async def wait_async(self, timeout: float | None = None, *, cancel_on_timeout: bool = False,
+                         raise_on_failure: bool = True) -> Task:
+        """:meth:`wait`, polled on the running event loop through the client's async twin."""
+        twin = self.client.async_twin()
+        if self.id in self.client._created:
+            twin._created.setdefault(self.id, self.client._created[self.id])
+        twin_handle = AsyncTaskHandle(twin, self.id, endpoint=self.endpoint, params=self.params,
+                                      estimated_cost=self.estimated_cost)
+        twin_handle.task, twin_handle._schedule = self.task, self._schedule
+        try:
+            return await twin_handle.wait(timeout, cancel_on_timeout=cancel_on_timeout,
+                                          raise_on_failure=raise_on_failure)
+        finally:
+            self.task = twin_handle.task
 
     def _timed_out(self, timeout: float, cancel: bool) -> Task:
         if cancel:
@@ -809,6 +835,13 @@ class AsyncTaskHandle(TaskHandle):
             if task.finished:
                 return self._finish(task, raise_on_failure)
             delay = self._schedule.next_delay(task, time.monotonic())
+
+    def __await__(self):
+        return self.wait().__await__()
+
+    async def wait_async(self, timeout: float | None = None, *, cancel_on_timeout: bool = False,  # type: ignore[override]
+                         raise_on_failure: bool = True) -> Task:
+        return await self.wait(timeout, cancel_on_timeout=cancel_on_timeout, raise_on_failure=raise_on_failure)
 
     async def cancel(self) -> None:  # type: ignore[override]
         if self._ended_remotely(self.task):

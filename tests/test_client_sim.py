@@ -182,3 +182,26 @@ def test_cancel_after_the_task_finished_keeps_it(client):
     handle.cancel()  # the handle has not seen the finish yet: it must not delete the result
     assert handle.status == "SUCCEEDED" and handle.outputs
     assert client.get_task(handle.id).succeeded
+
+
+def test_await_a_sync_handle_waits_on_the_running_loop(make_sim, clean_env):
+    sim = make_sim()
+    client = Runway(provider="sim", simulator=sim, poll_floor=0.05)
+    handle = client.text_to_image.create(model="gen4_image", prompt="awaited", ratio="1280:720")
+    ticks = []
+
+    async def main():
+        async def heartbeat():  # the loop stays free while the handle is awaited
+            while True:
+                ticks.append(1)
+                await asyncio.sleep(0.01)
+
+        beat = asyncio.ensure_future(heartbeat())
+        task = await handle
+        beat.cancel()
+        return task
+
+    task = asyncio.run(main())
+    assert task.succeeded and handle.task is task and handle.outputs
+    assert len(ticks) > 3
+    assert client.async_twin() is client.async_twin()

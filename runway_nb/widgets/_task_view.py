@@ -56,7 +56,6 @@ _WATCHED: dict[int, "TaskView"] = {}
 # One live view per handle, so showing a handle twice does not poll twice.
 _VIEWS: "weakref.WeakValueDictionary[int, TaskView]" = weakref.WeakValueDictionary()
 # One async client per sync client.
-_ASYNC_TWINS: "weakref.WeakKeyDictionary[Runway, AsyncRunway]" = weakref.WeakKeyDictionary()
 # The execute request running now (set by pre_run_cell, cleared by post_run_cell).
 _CURRENT: dict[str, Any] = {"parent": None}
 _HOOKED: "weakref.WeakSet[Any]" = weakref.WeakSet()
@@ -66,11 +65,7 @@ def async_twin(client: Any) -> AsyncRunway:
     """The async client to poll with: the client itself, or one cached twin per sync client."""
     if isinstance(client, AsyncRunway):
         return client
-    twin = _ASYNC_TWINS.get(client)
-    if twin is None:
-        twin = client.to_async()
-        _ASYNC_TWINS[client] = twin
-    return twin
+    return client.async_twin()
 
 
 def _get_ipython() -> Any:
