@@ -4,6 +4,8 @@ magic exactly."""
 
 from __future__ import annotations
 
+import os
+
 import random
 from pathlib import Path
 from typing import Any
@@ -283,6 +285,8 @@ def test_bundle_is_one_module_that_renders_in_node(tmp_path):
     assert sum(line.startswith("export default") for line in lines) == 1
     assert PanelForm._esm == code and ".rnb-panel" in PanelForm._css
     if shutil.which("node") is None:
+        if os.environ.get("RUNWAY_NB_REQUIRE_TOOLS"):
+            pytest.fail("node is not installed")
         pytest.skip("node is not installed")
     repo = Path(__file__).resolve().parent.parent
     bundle = tmp_path / "panel.mjs"

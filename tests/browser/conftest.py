@@ -138,6 +138,10 @@ def browser() -> Iterator[Any]:
     # Module scope, not session: while Playwright's sync API is active the main thread has a
     # running asyncio loop, which would break asyncio.run() in the test modules after this one.
     if not Path(CHROMIUM).exists():
+        # .ci/run installs Chromium and sets RUNWAY_NB_REQUIRE_TOOLS, so there a missing
+        # browser is a failure, never a silent skip.
+        if os.environ.get("RUNWAY_NB_REQUIRE_TOOLS"):
+            pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
         pytest.skip(f"no Chromium at {CHROMIUM}")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
