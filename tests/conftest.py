@@ -24,6 +24,19 @@ _ENV_VARS = ("RUNWAYML_API_SECRET", "RUNWAY_API_KEY", "RUNWAY_NB_PROVIDER", "RUN
 
 
 @pytest.fixture
+def node() -> str:
+    """Path of node for the front-end checks; missing node fails where .ci/run requires it."""
+    import shutil
+
+    path = shutil.which("node")
+    if path is None:
+        if os.environ.get("RUNWAY_NB_REQUIRE_TOOLS"):
+            pytest.fail("node is not installed")
+        pytest.skip("node is not installed")
+    return path
+
+
+@pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _ENV_VARS:
         monkeypatch.delenv(name, raising=False)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 
 import asyncio
 import functools
@@ -520,7 +519,7 @@ async def test_one_grid_per_sweep_and_it_takes_over_from_undisplayed_task_views(
 
 
 # ---------------------------------------------------------------------- the JS bundle
-def test_bundle_is_one_module_that_renders_in_node(tmp_path):
+def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
     import json
     import shutil
     import subprocess
@@ -534,10 +533,6 @@ def test_bundle_is_one_module_that_renders_in_node(tmp_path):
     assert sum(line.startswith("export default") for line in lines) == 1
     assert "class SyncGroup" in code and "function safeUrl" in code
     assert Grid._esm == code and ".rnb-grid" in Grid._css and ".rnb-badge" in Grid._css
-    if shutil.which("node") is None:
-        if os.environ.get("RUNWAY_NB_REQUIRE_TOOLS"):
-            pytest.fail("node is not installed")
-        pytest.skip("node is not installed")
     repo = Path(__file__).resolve().parent.parent
     bundle = tmp_path / "grid.mjs"
     bundle.write_text(code)

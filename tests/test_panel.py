@@ -4,7 +4,6 @@ magic exactly."""
 
 from __future__ import annotations
 
-import os
 
 import random
 from pathlib import Path
@@ -270,7 +269,7 @@ def test_what_the_magic_cannot_read_is_flagged(panel, tmp_path):
     assert panel.history[1]["note"] in panel.form.history[1]["note"]
 
 
-def test_bundle_is_one_module_that_renders_in_node(tmp_path):
+def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
     import json
     import shutil
     import subprocess
@@ -284,10 +283,6 @@ def test_bundle_is_one_module_that_renders_in_node(tmp_path):
     assert not any(line.startswith("import ") for line in lines)
     assert sum(line.startswith("export default") for line in lines) == 1
     assert PanelForm._esm == code and ".rnb-panel" in PanelForm._css
-    if shutil.which("node") is None:
-        if os.environ.get("RUNWAY_NB_REQUIRE_TOOLS"):
-            pytest.fail("node is not installed")
-        pytest.skip("node is not installed")
     repo = Path(__file__).resolve().parent.parent
     bundle = tmp_path / "panel.mjs"
     bundle.write_text(code)

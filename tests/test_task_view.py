@@ -10,7 +10,6 @@ import asyncio
 import functools
 import io
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -539,9 +538,7 @@ def test_bundle_is_one_module_without_imports():
     assert "function safeUrl" in code and "function render" in code
 
 
-@pytest.mark.skipif(shutil.which("node") is None and not os.environ.get("RUNWAY_NB_REQUIRE_TOOLS"),
-                    reason="node is not installed")
-def test_bundle_renders_in_node(tmp_path):
+def test_bundle_renders_in_node(tmp_path, node):
     bundle = tmp_path / "bundle.mjs"
     bundle.write_text(_assets.esm("task_view.js"))
     script = tmp_path / "check.mjs"

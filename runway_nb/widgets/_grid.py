@@ -651,14 +651,7 @@ class Grid(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         data = {"text/plain": self.static_text(), "text/html": self.static_html()}
-        if self._widget_in_output():
-            bundle = super()._repr_mimebundle_(**kwargs)
-            if bundle is None:
-                return data, {}
-            widget_data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-            data[WIDGET_MIME] = widget_data[WIDGET_MIME]
-            return data, metadata
-        return data, {}
+        return tv.with_widget_view(self, data, super()._repr_mimebundle_, **kwargs)
 
     def _ipython_display_(self) -> None:
         ip = tv._get_ipython()

@@ -135,6 +135,19 @@ def _post_run_cell(*_: Any) -> None:
         _CURRENT["parent"] = None
 
 
+
+def with_widget_view(widget: Any, data: dict, widget_bundle: Any, **kwargs: Any) -> tuple[dict, dict]:
+    """``data`` (static text/plain + text/html), plus the widget view while the widget
+    still wants to be in the output (``widget._widget_in_output()``)."""
+    if not widget._widget_in_output():
+        return data, {}
+    bundle = widget_bundle(**kwargs)
+    if bundle is None:
+        return data, {}
+    widget_data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+    data[WIDGET_MIME] = widget_data[WIDGET_MIME]
+    return data, metadata
+
 class TaskView(anywidget.AnyWidget):
     """A live view of one Runway task: status, progress, time, Cancel, failure hint, and the
     outputs playing inline with a caption and Download buttons.
@@ -269,14 +282,7 @@ class TaskView(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         data = {"text/plain": static_text(self.handle, files=self._files_paths(), caption=self._caption_arg),
                 "text/html": self.static_html()}
-        if self._widget_in_output():
-            bundle = super()._repr_mimebundle_(**kwargs)
-            if bundle is None:
-                return data, {}
-            widget_data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-            data[WIDGET_MIME] = widget_data[WIDGET_MIME]
-            return data, metadata
-        return data, {}
+        return with_widget_view(self, data, super()._repr_mimebundle_, **kwargs)
 
     def _widget_in_output(self) -> bool:
         """Whether outputs should carry the widget view, or only the static HTML.
