@@ -44,7 +44,7 @@ def server_gets():
 async def main():
     global rss0
     if side == "ours":
-        import runway_nb.client, runway_nb.journal  # noqa: F401
+        import runway_nb.client.core, runway_nb.client.journal  # noqa: F401
     else:
         import runwayml  # noqa: F401
     rss0 = rss_bytes()  # after the imports: what the tasks themselves add

@@ -46,7 +46,7 @@ _handles = list(await asyncio.gather(*(_make() for _ in range({n}))))
 _create_s = time.perf_counter() - _t0
 if {mode!r} == "widget" and _handles:
     from IPython.display import display
-    from runway_nb.widgets import TaskView
+    from runway_nb.notebook.widgets import TaskView
     _views = [TaskView(h) for h in _handles]
     display(*_views)
 else:

@@ -181,7 +181,7 @@ async def _round(n: int, speed: float, seed: int) -> dict:
 
 
 def _warm_job(sim: Any) -> Any:
-    from runway_nb import catalog
+    from runway_nb.api import catalog
     from runway_nb.sim.app import _RenderJob
 
     w, h = catalog.output_size("text_to_image", {"model": MODEL, "ratio": RATIO})

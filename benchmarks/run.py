@@ -223,7 +223,7 @@ def markdown(results: dict) -> str:
         ("Poller cost: memory per 1000 tasks (MB)", g("poller_cost.rss_mb_per_1000_tasks"),
          g("poller_cost.sdk_rss_mb_per_1000_tasks"), "–", "–"),
         ("Start-up: `%load_ext runway_nb` (ms)", g("import.load_ext_ms"), "–", "< 150", _met(results, "import.load_ext_ms")),
-        ("Start-up: `import runway_nb.client` vs `import runwayml` (ms)", g("import.import_runway_nb_client_ms"),
+        ("Start-up: `import runway_nb.client.core` vs `import runwayml` (ms)", g("import.import_runway_nb_client_ms"),
          g("import.import_runwayml_ms"), "–", "–"),
         ("Simulator: 5 s 1280×720 video (s)", g("sim.video_720p_5s_s"), "–", "< 0.5", _met(results, "sim.video_720p_5s_s")),
         ("Simulator: 1920×1080 image (s)", g("sim.image_1080p_s"), "–", "< 0.1", _met(results, "sim.image_1080p_s")),

@@ -121,7 +121,7 @@ def importtime(limit: int = 12) -> list[dict]:
 def run(runs: int = 3) -> dict:
     out = load_ext(runs)
     out["import_runway_nb"] = import_ms("runway_nb", max(runs, 3))
-    out["import_runway_nb_client"] = import_ms("runway_nb.client", max(runs, 3))
+    out["import_runway_nb_client"] = import_ms("runway_nb.client.core", max(runs, 3))
     out["import_runwayml"] = import_ms("runwayml", max(runs, 3))
     out["importtime_top"] = importtime()
     return out

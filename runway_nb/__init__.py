@@ -11,22 +11,22 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Runway": "runway_nb.client",
-    "AsyncRunway": "runway_nb.client",
-    "TaskHandle": "runway_nb.client",
-    "AsyncTaskHandle": "runway_nb.client",
-    "Task": "runway_nb.task",
-    "parse_task": "runway_nb.dialects",
+    "Runway": "runway_nb.client.core",
+    "AsyncRunway": "runway_nb.client.core",
+    "TaskHandle": "runway_nb.client.core",
+    "AsyncTaskHandle": "runway_nb.client.core",
+    "Task": "runway_nb.api.task",
+    "parse_task": "runway_nb.api.dialects",
     "errors": "runway_nb.errors",
-    "catalog": "runway_nb.catalog",
+    "catalog": "runway_nb.api.catalog",
     "Simulator": "runway_nb.sim",
-    "generate": "runway_nb.session",
-    "compare": "runway_nb.session",
-    "configure": "runway_nb.session",
-    "get_session": "runway_nb.session",
-    "session": "runway_nb.session",
-    "Sweep": "runway_nb.sweep",
-    "Panel": "runway_nb.widgets",
+    "generate": "runway_nb.notebook.session",
+    "compare": "runway_nb.notebook.session",
+    "configure": "runway_nb.notebook.session",
+    "get_session": "runway_nb.notebook.session",
+    "session": "runway_nb.notebook.session",
+    "Sweep": "runway_nb.notebook.sweep",
+    "Panel": "runway_nb.notebook.widgets",
 }
 
 __all__ = sorted(_LAZY) + ["__version__", "load_ipython_extension"]
@@ -48,6 +48,6 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext runway_nb``: registers ``%%runway`` and ``%runway``."""
-    from .magic import load_ipython_extension as _load
+    from runway_nb.notebook.magic import load_ipython_extension as _load
 
     _load(ipython)

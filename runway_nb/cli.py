@@ -58,7 +58,7 @@ def command(name: str, *, help: str, arguments: Sequence[Arg] = (),  # noqa: A00
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from runway_nb import __version__
 
     parser = argparse.ArgumentParser(prog="runway-nb", description="runway-nb: Runway's generation API from "
                                                                    "notebooks, the terminal and agents.")
@@ -141,8 +141,8 @@ startup line shows it masked. --provider sim without --base-url uses an in-proce
 def serve(args: argparse.Namespace) -> int:
     import asyncio
 
-    from . import errors
-    from .serve.app import LOOPBACK_HOSTS, ServeOptions, Service
+    from runway_nb import errors
+    from runway_nb.serve.app import LOOPBACK_HOSTS, ServeOptions, Service
 
     if args.port == args.mcp_port and args.port != 0:
         print(f"runway-nb serve: --port and --mcp-port must differ (both are {args.port})", file=sys.stderr)
@@ -177,7 +177,7 @@ def serve(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------
 
 def _demo_arguments() -> list[Arg]:
-    from .demo import ARGUMENTS  # light: the heavy imports happen when the demo runs
+    from runway_nb.notebook.demo import ARGUMENTS  # light: the heavy imports happen when the demo runs
 
     return [arg(*flags, **options) for flags, options in ARGUMENTS]
 
@@ -196,7 +196,7 @@ With RUNWAYML_API_SECRET set the demo still uses the simulator (the kernels do n
 unless --allow-runway is given.
 """)
 def demo(args: argparse.Namespace) -> int:
-    from .demo import run_from_args
+    from runway_nb.notebook.demo import run_from_args
 
     return run_from_args(args)
 

@@ -4,7 +4,7 @@
 - ``fast_sim``: an in-process :class:`runway_nb.sim.Simulator` where a task takes a fraction of
   a second of real time (speed 100, 2 sim-second runs). ``make_sim(**settings)`` builds others.
 - ``sim_client``: a ``Runway(provider="sim")`` on ``fast_sim`` (poll floor 0.05 s real).
-- ``runway_session``: the process-wide :class:`runway_nb.session.Session`, reset, using
+- ``runway_session``: the process-wide :class:`runway_nb.notebook.session.Session`, reset, using
   ``sim_client``; reset again afterwards.
 - ``ip_empty``: a real ``InteractiveShell`` that re-raises errors (like jupysql's
   ``TestingShell``), history database disabled, user namespace cleaned after each test.
@@ -66,7 +66,7 @@ def fast_sim(make_sim):
 
 @pytest.fixture
 def sim_client(fast_sim, clean_env):
-    from runway_nb.client import Runway
+    from runway_nb.client.core import Runway
 
     client = Runway(provider="sim", simulator=fast_sim)
     yield client
@@ -75,7 +75,7 @@ def sim_client(fast_sim, clean_env):
 
 @pytest.fixture
 def runway_session(sim_client):
-    from runway_nb.session import get_session
+    from runway_nb.notebook.session import get_session
 
     session = get_session()
     session.reset()

@@ -7,8 +7,9 @@ import json
 import httpx
 import pytest
 
-from runway_nb import Runway, archive, errors
-from runway_nb.journal import Journal
+from runway_nb import Runway, errors
+from runway_nb.client import archive
+from runway_nb.client.journal import Journal
 
 KEY = "key_" + "7e" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64

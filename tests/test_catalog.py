@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from runway_nb import catalog
+from runway_nb.api import catalog
 from runway_nb.errors import ValidationError
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -23,7 +23,7 @@ jsonschema = pytest.importorskip("jsonschema")
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).parents[1].parent / "shared"
 SPEC_PATH = SHARED / "runway" / "openapi-2024-11-06.json"
-CATALOG_JSON = REPO / "runway_nb" / "catalog.json"
+CATALOG_JSON = REPO / "runway_nb" / "api" / "catalog.json"
 
 needs_spec = pytest.mark.skipif(not SPEC_PATH.exists(), reason="shared OpenAPI spec not present")
 
@@ -192,7 +192,7 @@ def test_shipped_catalog_is_up_to_date(tmp_path):
     out = tmp_path / "catalog.json"
     assert build.main([str(SPEC_PATH), "--out", str(out)]) == 0
     assert out.read_text("utf-8") == CATALOG_JSON.read_text("utf-8"), \
-        "runway_nb/catalog.json is stale: run python tools/build_catalog.py"
+        "runway_nb/api/catalog.json is stale: run python tools/build_catalog.py"
 
 
 @needs_spec
@@ -209,9 +209,9 @@ def test_catalog_schemas_match_the_spec():
 
 
 def test_package_does_not_read_shared_and_loads_lazily():
-    src = (REPO / "runway_nb" / "catalog.py").read_text("utf-8")
+    src = (REPO / "runway_nb" / "api" / "catalog.py").read_text("utf-8")
     assert "shared" not in src and "../" not in src and "openapi-2024" not in src
-    code = ("import sys, runway_nb.catalog as c; assert c._state is None; "
+    code = ("import sys, runway_nb.api.catalog as c; assert c._state is None; "
             "assert 'json' not in dir(c) or c._state is None; c.models(); "
             "assert c._state is not None")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

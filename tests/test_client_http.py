@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from runway_nb import AsyncRunway, Runway, errors
-from runway_nb._http import RetryPolicy
+from runway_nb.client.retry import RetryPolicy
 
 KEY = "key_" + "ab12" * 32
 TASK = {"id": "6f1c1e6e-1111-4000-8000-000000000000", "status": "RUNNING",

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from runway_nb import AsyncRunway, Runway, errors
-from runway_nb._http import RetryPolicy
+from runway_nb.client.retry import RetryPolicy
 from runway_nb.sim import media
 
 FAST_POLICY = RetryPolicy(max_retries=4, base_delay=0.01, max_delay=0.05, max_retry_after=5)
@@ -61,7 +61,7 @@ def test_image_to_video_from_local_pil_image(client):
 
 
 def test_big_input_goes_through_upload(client, tmp_path, monkeypatch):
-    monkeypatch.setattr("runway_nb._media.DATA_URI_LIMIT", 200)  # force the upload path with a small file
+    monkeypatch.setattr("runway_nb.api.media.DATA_URI_LIMIT", 200)  # force the upload path with a small file
     path = tmp_path / "still.png"
     noisy = Image.frombytes("RGB", (64, 64), bytes((i * 7919) % 251 for i in range(64 * 64 * 3)))
     noisy.save(path)
@@ -160,7 +160,7 @@ def test_async_client_same_surface(make_sim, clean_env):
 
 
 def test_no_key_means_simulator_announced_once(monkeypatch, capsys, clean_env):
-    import runway_nb.client as client_module
+    import runway_nb.client.core as client_module
 
     monkeypatch.setattr(client_module, "_announced", False)
     first = Runway()

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from runway_nb import demo
+from runway_nb.notebook import demo
 
 REPO = Path(__file__).resolve().parents[1]
 CANARY = "key_canary_0123456789abcdef0123456789abcdef"
@@ -271,7 +271,7 @@ def test_sample_image_ships_in_the_wheel(tmp_path: Path) -> None:
     builder = WheelBuilder(str(REPO))
     shipped = {f.distribution_path for f in builder.recurse_included_files()}
     assert "runway_nb/data/lighthouse.png" in shipped
-    assert "runway_nb/data/__init__.py" in shipped and "runway_nb/demo.py" in shipped
+    assert "runway_nb/data/__init__.py" in shipped and "runway_nb/notebook/demo.py" in shipped
 
 
 def test_binder_files() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runway_nb import parse_task
-from runway_nb.dialects import parse_progress
+from runway_nb.api.dialects import parse_progress
 from runway_nb.errors import ResponseFormatError, TaskNotVisibleError
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"

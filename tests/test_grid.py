@@ -12,15 +12,17 @@ from typing import Any
 
 import pytest
 
-from runway_nb.client import Runway
-from runway_nb.session import get_session
-from runway_nb.sweep import Sweep
-from runway_nb.task import Task
-from runway_nb.widgets import Grid, TaskView
-from runway_nb.widgets import _grid as gm
-from runway_nb.widgets import _task_view as tv
-from runway_nb.widgets._grid import grid_layout, value_text
-from runway_nb.widgets._urls import safe_url
+from runway_nb.client.core import Runway
+from runway_nb.notebook.session import get_session
+from runway_nb.notebook.sweep import Sweep
+from runway_nb.api.task import Task
+from runway_nb.notebook.widgets import Grid
+from runway_nb.notebook.widgets import TaskView
+from runway_nb.notebook.widgets import _grid as gm
+from runway_nb.notebook.widgets import _task_view as tv
+from runway_nb.notebook.widgets._grid import grid_layout
+from runway_nb.notebook.widgets._grid import value_text
+from runway_nb.notebook.widgets._urls import safe_url
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -525,7 +527,7 @@ def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
     import subprocess
     import textwrap
 
-    from runway_nb.widgets import _assets
+    from runway_nb.notebook.widgets import _assets
 
     code = _assets.esm("grid.js")
     lines = [line for line in code.splitlines() if not line.lstrip().startswith("//")]

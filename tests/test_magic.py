@@ -12,9 +12,9 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from runway_nb.client import Runway, TaskHandle
-from runway_nb.magic import RunwayMagics
-from runway_nb.sweep import Sweep
+from runway_nb.client.core import Runway, TaskHandle
+from runway_nb.notebook.magic import RunwayMagics
+from runway_nb.notebook.sweep import Sweep
 
 CANARY = "key_" + "c4n4ry" * 20
 
@@ -55,7 +55,7 @@ def test_loading_defers_heavy_imports() -> None:
         t = time.perf_counter()
         shell.run_line_magic("load_ext", "runway_nb")
         took = time.perf_counter() - t
-        heavy = [m for m in ("httpx", "runway_nb.client", "runway_nb.catalog", "runway_nb.sim", "PIL")
+        heavy = [m for m in ("httpx", "runway_nb.client.core", "runway_nb.api.catalog", "runway_nb.sim", "PIL")
                  if m in sys.modules]
         print(repr((took, heavy)))
     """)
@@ -68,8 +68,8 @@ def test_loading_defers_heavy_imports() -> None:
 
 def test_widget_formatters_load_on_the_first_display_in_a_kernel(ip_empty, monkeypatch) -> None:
     """In a kernel, load_ext registers a by-name printer; the widgets load when a handle is shown."""
-    import runway_nb.widgets as widgets
-    from runway_nb import magic
+    import runway_nb.notebook.widgets as widgets
+    from runway_nb.notebook import magic
 
     shown = []
 
@@ -82,7 +82,7 @@ def test_widget_formatters_load_on_the_first_display_in_a_kernel(ip_empty, monke
     monkeypatch.setattr(ip_empty, "kernel", object(), raising=False)
     try:
         magic.load_ipython_extension(ip_empty)
-        assert formatter.deferred_printers[("runway_nb.client", "TaskHandle")] is magic._first_display
+        assert formatter.deferred_printers[("runway_nb.client.core", "TaskHandle")] is magic._first_display
         handle = TaskHandle(SimpleNamespace(poll_floor=5.0), "task-1")
         formatter(handle)
         assert shown == [handle]  # the real printer ran, on this first display already
@@ -90,7 +90,7 @@ def test_widget_formatters_load_on_the_first_display_in_a_kernel(ip_empty, monke
         formatter(handle)
         assert shown == [handle, handle]
     finally:
-        for key in (TaskHandle, "runway_nb.client.AsyncTaskHandle"):
+        for key in (TaskHandle, "runway_nb.client.core.AsyncTaskHandle"):
             formatter.pop(key, None)
 
 

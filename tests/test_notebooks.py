@@ -13,7 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from runway_nb.demo import CHECK_MARKER, NOTEBOOKS, PROMPT_TAG, committed_form
+from runway_nb.notebook.demo import CHECK_MARKER
+from runway_nb.notebook.demo import NOTEBOOKS
+from runway_nb.notebook.demo import PROMPT_TAG
+from runway_nb.notebook.demo import committed_form
 
 FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = [FOLDER / f"{name}.ipynb" for name in NOTEBOOKS]
@@ -47,8 +50,8 @@ def test_committed_form_small_and_clean(path: Path) -> None:
     nb = _read(path)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    # Exactly what `python -m runway_nb.demo --refresh` writes: outputs only where nbval checks them.
-    assert committed_form(nb) == nb, "run: python -m runway_nb.demo --refresh"
+    # Exactly what `python -m runway_nb.notebook.demo --refresh` writes: outputs only where nbval checks them.
+    assert committed_form(nb) == nb, "run: python -m runway_nb.notebook.demo --refresh"
     assert path.stat().st_size < 40_000
     for cell in nb.cells:
         if cell.cell_type != "code":

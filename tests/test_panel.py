@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
-from runway_nb import catalog
-from runway_nb._interpolate import interpolate
+from runway_nb.api import catalog
+from runway_nb.notebook.interpolate import interpolate
 from runway_nb.errors import RateLimitError
-from runway_nb.widgets import Panel, TaskView
-from runway_nb.widgets import _panel as pm
-from runway_nb.widgets._panel import escape_braces, magic_text
+from runway_nb.notebook.widgets import Panel
+from runway_nb.notebook.widgets import TaskView
+from runway_nb.notebook.widgets import _panel as pm
+from runway_nb.notebook.widgets._panel import escape_braces
+from runway_nb.notebook.widgets._panel import magic_text
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
        b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND"
@@ -275,8 +277,8 @@ def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
     import subprocess
     import textwrap
 
-    from runway_nb.widgets import _assets
-    from runway_nb.widgets._panel import PanelForm
+    from runway_nb.notebook.widgets import _assets
+    from runway_nb.notebook.widgets._panel import PanelForm
 
     code = _assets.esm("panel.js")
     lines = [line for line in code.splitlines() if not line.lstrip().startswith("//")]

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from runway_nb._polling import PollSchedule
-from runway_nb.task import Task
+from runway_nb.client.schedule import PollSchedule
+from runway_nb.api.task import Task
 
 FLOOR = 5.0
 

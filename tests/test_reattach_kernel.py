@@ -109,7 +109,7 @@ def _text(outputs: list[tuple[str, dict]]) -> str:
 
 @pytest.mark.kernel
 def test_a_killed_kernel_loses_nothing(tmp_path, sim_server) -> None:
-    from runway_nb.journal import Journal
+    from runway_nb.client.journal import Journal
 
     journal_path = tmp_path / "journal.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in ("RUNWAYML_API_SECRET", "RUNWAY_API_KEY")}
@@ -300,8 +300,9 @@ def test_time_goes_on_while_the_sim_server_is_down(tmp_path) -> None:
 def test_a_restarted_sim_server_with_db_answers_for_its_tasks(tmp_path) -> None:
     """The client journals tasks made before the restart; the new server (new port) knows them and
     gives fresh output URLs; ``archive.fetch`` archives them."""
-    from runway_nb import Runway, archive
-    from runway_nb.journal import Journal
+    from runway_nb import Runway
+    from runway_nb.client import archive
+    from runway_nb.client.journal import Journal
 
     db = tmp_path / "sim.sqlite3"
     args = ("--speed", "20", "--pending-seconds", "1", "--run-seconds", "40", "--db", str(db))

@@ -9,17 +9,21 @@ import pytest
 
 import runway_nb
 from runway_nb.errors import TaskFailedError, ValidationError
-from runway_nb.session import Session, TaskTable, get_session, wait_with_progress
-from runway_nb.sweep import SweepDeclined, SweepError
+from runway_nb.notebook.session import Session
+from runway_nb.notebook.session import TaskTable
+from runway_nb.notebook.session import get_session
+from runway_nb.notebook.session import wait_with_progress
+from runway_nb.notebook.sweep import SweepDeclined
+from runway_nb.notebook.sweep import SweepError
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
 def test_package_namespace() -> None:
-    assert runway_nb.generate is runway_nb.session.generate
-    assert runway_nb.compare is runway_nb.session.compare
+    assert runway_nb.generate is runway_nb.notebook.session.generate
+    assert runway_nb.compare is runway_nb.notebook.session.compare
     assert runway_nb.get_session() is get_session()
-    assert runway_nb.Sweep is runway_nb.sweep.Sweep
+    assert runway_nb.Sweep is runway_nb.notebook.sweep.Sweep
 
 
 def test_generate_returns_at_once_and_registers(runway_session, fast_sim) -> None:

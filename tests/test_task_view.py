@@ -19,13 +19,17 @@ from typing import Any
 
 import pytest
 
-from runway_nb.client import Runway
+from runway_nb.client.core import Runway
 from runway_nb.errors import failure_hint
-from runway_nb.task import Task
-from runway_nb.widgets import TaskView, display_handle, register_formatters, static_html, static_text
-from runway_nb.widgets import _task_view as tv
-from runway_nb.widgets import _assets
-from runway_nb.widgets._urls import safe_url
+from runway_nb.api.task import Task
+from runway_nb.notebook.widgets import TaskView
+from runway_nb.notebook.widgets import display_handle
+from runway_nb.notebook.widgets import register_formatters
+from runway_nb.notebook.widgets import static_html
+from runway_nb.notebook.widgets import static_text
+from runway_nb.notebook.widgets import _task_view as tv
+from runway_nb.notebook.widgets import _assets
+from runway_nb.notebook.widgets._urls import safe_url
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -568,7 +572,7 @@ def test_assets_found_in_the_checkout():
 # ---------------------------------------------------------------------- more handles and life cycle
 @run_async
 async def test_async_handles_are_polled_directly(make_sim, clean_env):
-    from runway_nb.client import AsyncRunway
+    from runway_nb.client.core import AsyncRunway
 
     sim = make_sim(**WATCHABLE)
     async with AsyncRunway(provider="sim", simulator=sim) as ac:
@@ -617,7 +621,7 @@ async def test_session_save_to_mark_is_honoured(client, tmp_path, monkeypatch):
 HEADLESS_CELLS = [
     # 1. shown, then a later cell awaits (the loop stays free)
     "from runway_nb import Runway, Simulator\n"
-    "from runway_nb.widgets import display_handle, register_formatters\n"
+    "from runway_nb.notebook.widgets import display_handle, register_formatters\n"
     "register_formatters(get_ipython())\n"
     "c = Runway(provider='sim', simulator=Simulator(speed=20, pending_seconds=1, run_seconds=16))\n"
     "def make(prompt):\n"

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Build ``runway_nb/catalog.json`` from Runway's OpenAPI spec (maintainer tool).
+"""Build ``runway_nb/api/catalog.json`` from Runway's OpenAPI spec (maintainer tool).
 
 Usage::
 
-    python tools/build_catalog.py [SPEC] [--out runway_nb/catalog.json] [--check]
+    python tools/build_catalog.py [SPEC] [--out runway_nb/api/catalog.json] [--check]
 
 ``SPEC`` defaults to ``../shared/runway/openapi-2024-11-06.json`` relative to the repository
 root. The package never reads the spec at run time: ``catalog.json`` is the shipped data.
@@ -39,7 +39,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO.parent / "shared" / "runway" / "openapi-2024-11-06.json"
-DEFAULT_OUT = REPO / "runway_nb" / "catalog.json"
+DEFAULT_OUT = REPO / "runway_nb" / "api" / "catalog.json"
 
 ENDPOINTS = (
     "text_to_image",

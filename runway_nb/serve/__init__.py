@@ -1,6 +1,6 @@
 """``runway-nb serve``: Runway's tasks API as a local REST adapter and as MCP tools.
 
-Both faces sit on one :class:`~runway_nb.client.AsyncRunway`, so they work against every
+Both faces sit on one :class:`~runway_nb.client.core.AsyncRunway`, so they work against every
 provider the client reads (Runway, CometAPI, useapi.net, makevid.ai, the simulator) and answer
 one normalized task shape. One module per job:
 

@@ -17,11 +17,11 @@ from typing import Any, Callable
 
 import uvicorn
 
-from .. import _http
-from ..client import AsyncRunway
-from .mcp_tools import build_mcp_app
-from .ops import TaskOps
-from .rest import build_rest_app
+from runway_nb.client import retry as _http
+from runway_nb.client.core import AsyncRunway
+from runway_nb.serve.mcp_tools import build_mcp_app
+from runway_nb.serve.ops import TaskOps
+from runway_nb.serve.rest import build_rest_app
 
 __all__ = ["ServeOptions", "Service", "start_in_thread", "RunningService", "LOOPBACK_HOSTS"]
 
@@ -49,7 +49,7 @@ class ServeOptions:
     access_log: bool = False
 
     def resolved_provider(self) -> str:
-        from .. import _config
+        from runway_nb.client import settings as _config
 
         return _config.resolve(self.provider, self.api_key, self.base_url).provider.name
 
@@ -128,14 +128,14 @@ class Service:
         o = self.options
         kw: dict[str, Any] = dict(provider=o.provider, api_key=o.api_key, base_url=o.base_url,
                                   max_retries=o.max_retries, announce=False)
-        from .. import _config
+        from runway_nb.client import settings as _config
 
         settings = _config.resolve(o.provider, o.api_key, o.base_url)
         kw["provider"] = settings.provider.name  # decided once, so the client never announces itself
         if settings.in_process_sim:
             sim = o.simulator
             if sim is None:
-                from ..sim import Simulator, default_simulator
+                from runway_nb.sim import Simulator, default_simulator
 
                 sim = Simulator(speed=o.sim_speed) if o.sim_speed else default_simulator()
             kw["simulator"] = sim

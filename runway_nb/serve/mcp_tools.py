@@ -21,9 +21,10 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 
-from .. import __version__, catalog
-from .ops import TaskOps
-from .shape import CancelledOut, CreatedOut, TaskOut, error_answer
+from runway_nb import __version__
+from runway_nb.api import catalog
+from runway_nb.serve.ops import TaskOps
+from runway_nb.serve.shape import CancelledOut, CreatedOut, TaskOut, error_answer
 
 __all__ = ["build_mcp_server", "build_mcp_app", "TOOL_NAMES", "RETRIEVE", "CANCEL", "CREATE"]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .. import __version__, catalog
-from .shape import CreatedOut, ErrorOut, TaskOut
+from runway_nb import __version__
+from runway_nb.api import catalog
+from runway_nb.serve.shape import CreatedOut, ErrorOut, TaskOut
 
 __all__ = ["openapi_document"]
 

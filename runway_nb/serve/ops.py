@@ -1,4 +1,4 @@
-"""The three operations both faces offer, on one :class:`~runway_nb.client.AsyncRunway`.
+"""The three operations both faces offer, on one :class:`~runway_nb.client.core.AsyncRunway`.
 
 REST and MCP differ only in how they receive arguments and render answers; what a GET,
 a DELETE or a create *does* lives here, once.
@@ -10,9 +10,11 @@ from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
-from .. import _request, catalog, errors
-from ..client import AsyncRunway
-from .shape import CreatedOut, NotSupportedError, Scrubber, TaskOut, check_task_id, task_out
+from runway_nb import errors
+from runway_nb.api import request as _request
+from runway_nb.api import catalog
+from runway_nb.client.core import AsyncRunway
+from runway_nb.serve.shape import CreatedOut, NotSupportedError, Scrubber, TaskOut, check_task_id, task_out
 
 __all__ = ["TaskOps", "MEDIA_SCHEMES"]
 

@@ -16,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import __version__, catalog, errors
-from .openapi import openapi_document
-from .ops import TaskOps
-from .shape import error_answer
+from runway_nb import __version__, errors
+from runway_nb.api import catalog
+from runway_nb.serve.openapi import openapi_document
+from runway_nb.serve.ops import TaskOps
+from runway_nb.serve.shape import error_answer
 
 __all__ = ["build_rest_app", "MAX_BODY_BYTES"]
 

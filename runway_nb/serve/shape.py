@@ -1,7 +1,7 @@
 """What ``runway-nb serve`` answers, on both faces (REST and MCP).
 
 - :class:`TaskOut`: one normalized task shape for every provider (built from our
-  :class:`~runway_nb.task.Task`, whichever dialect it was read from);
+  :class:`~runway_nb.api.task.Task`, whichever dialect it was read from);
 - :func:`error_answer`: our typed errors mapped to an HTTP status, a JSON error body
   ``{"error": "...", "status": N}`` and headers (``Retry-After`` on 429);
 - :func:`check_task_id`: the ids we pass on to a provider.
@@ -19,8 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import errors
-from ..task import STATUSES, Task
+from runway_nb import errors
+from runway_nb.api.task import STATUSES
+from runway_nb.api.task import Task
 
 __all__ = ["TaskOut", "CreatedOut", "CancelledOut", "ErrorOut", "ErrorAnswer", "NotSupportedError", "task_out",
            "error_answer", "check_task_id", "Scrubber", "MAX_ID_LENGTH"]

@@ -17,12 +17,12 @@ import os
 import threading
 from typing import Any
 
-from .app import API_VERSION, SimApp, SimRequest, SimResponse
-from .clock import SimClock
-from .config import SimConfig, default_run_seconds
-from .server import SimServer
-from .state import SimStats
-from .transport import AsyncSimTransport, SimTransport
+from runway_nb.sim.app import API_VERSION, SimApp, SimRequest, SimResponse
+from runway_nb.sim.clock import SimClock
+from runway_nb.sim.config import SimConfig, default_run_seconds
+from runway_nb.sim.server import SimServer
+from runway_nb.sim.state import SimStats
+from runway_nb.sim.transport import AsyncSimTransport, SimTransport
 
 __all__ = [
     "Simulator", "default_simulator", "SimConfig", "SimApp", "SimClock", "SimServer", "SimStats",

@@ -11,9 +11,9 @@ import signal
 import sys
 import threading
 
-from .app import SimApp
-from .config import SimConfig
-from .server import SimServer
+from runway_nb.sim.app import SimApp
+from runway_nb.sim.config import SimConfig
+from runway_nb.sim.server import SimServer
 
 __all__ = ["main", "build_parser"]
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     app = SimApp(config)
     db = None
     if args.db:
-        from .persist import open_db
+        from runway_nb.sim.persist import open_db
 
         try:
             db, loaded = open_db(app, args.db)

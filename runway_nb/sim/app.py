@@ -44,10 +44,10 @@ from email.policy import HTTP as HTTP_POLICY
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
 
-from .clock import SimClock
-from .config import SimConfig
-from .faults import Fault, FaultInjector
-from .state import SimStats, Task, TaskStore, TaskView, UploadStore, iso_z
+from runway_nb.sim.clock import SimClock
+from runway_nb.sim.config import SimConfig
+from runway_nb.sim.faults import Fault, FaultInjector
+from runway_nb.sim.state import SimStats, Task, TaskStore, TaskView, UploadStore, iso_z
 
 __all__ = ["SimApp", "SimRequest", "SimResponse", "API_VERSION", "ORG_MODELS"]
 
@@ -375,8 +375,8 @@ class SimApp:
 
     # ------------------------------------------------------------------ creating tasks
     def _create_task(self, endpoint: str, body: dict[str, Any], dialect: str) -> Task:
-        from .. import catalog
-        from ..errors import ValidationError
+        from runway_nb.api import catalog
+        from runway_nb.errors import ValidationError
 
         try:
             catalog.validate(endpoint, _for_validation(body), strict=True)
@@ -517,7 +517,7 @@ class SimApp:
             if key in self._render_cache:
                 self._render_cache.move_to_end(key)
                 return self._render_cache[key]
-        from . import media
+        from runway_nb.sim import media
 
         w, h = job.size
         outs: list[bytes] = []
@@ -945,7 +945,7 @@ class _RenderJob:
 
 def _unreadable(image: bytes | None, video: bytes | None) -> tuple[str, str] | None:
     """A task failure (ASSET.INVALID) when an input's bytes are not a readable image/video."""
-    from . import media
+    from runway_nb.sim import media
 
     for data, kind in ((image, "image"), (video, "video")):
         if data is None:
@@ -963,7 +963,7 @@ def _unreadable(image: bytes | None, video: bytes | None) -> tuple[str, str] | N
 def _probe_seconds(data: bytes) -> float | None:
     """Duration of an input video, when it can be read (for outputs that follow their input)."""
     try:
-        from . import media
+        from runway_nb.sim import media
 
         seconds = media.probe(data).get("duration")
         return float(seconds) if seconds else None

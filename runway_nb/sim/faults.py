@@ -13,7 +13,7 @@ import random
 import threading
 from dataclasses import dataclass
 
-from .config import SimConfig
+from runway_nb.sim.config import SimConfig
 
 __all__ = ["Fault", "FaultInjector", "OK"]
 

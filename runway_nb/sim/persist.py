@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .state import ACTIVE, Task
+from runway_nb.sim.state import ACTIVE, Task
 
 __all__ = ["SimDB", "open_db"]
 
@@ -133,7 +133,7 @@ class SimDB:
         return len(rows)
 
     def _rerender(self, app: Any, task: Task) -> None:
-        from .app import ApiError, _prompt, _RenderJob
+        from runway_nb.sim.app import ApiError, _prompt, _RenderJob
 
         try:
             src_image, src_video = app._sources(task.endpoint, task.body)

@@ -15,7 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from .app import SimApp, SimRequest
+from runway_nb.sim.app import SimApp, SimRequest
 
 __all__ = ["SimServer"]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .clock import SimClock
-from .config import SimConfig
+from runway_nb.sim.clock import SimClock
+from runway_nb.sim.config import SimConfig
 
 __all__ = ["Task", "TaskView", "TaskStore", "UploadStore", "Upload", "SimStats",
            "progress_curve", "iso_z", "PROGRESS_STEP"]

@@ -14,7 +14,7 @@ import time
 
 import httpx
 
-from .app import SimApp, SimRequest, SimResponse
+from runway_nb.sim.app import SimApp, SimRequest, SimResponse
 
 __all__ = ["SimTransport", "AsyncSimTransport"]
 

@@ -57,8 +57,11 @@ import asyncio, json, uuid
 import httpx
 from IPython.display import display
 from runway_nb import Runway
-from runway_nb.session import get_session
-from runway_nb.widgets import Grid, Panel, display_handle, static_html
+from runway_nb.notebook.session import get_session
+from runway_nb.notebook.widgets import Grid
+from runway_nb.notebook.widgets import Panel
+from runway_nb.notebook.widgets import display_handle
+from runway_nb.notebook.widgets import static_html
 
 TEXT = json.loads({text!r})
 URLS = json.loads({urls!r})

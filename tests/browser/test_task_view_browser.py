@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 SETUP = """\
 from runway_nb import Runway, Simulator
-from runway_nb.widgets import display_handle
+from runway_nb.notebook.widgets import display_handle
 sim = Simulator(speed=10, pending_seconds=2, run_seconds={run})
 client = Runway(provider="sim", simulator=sim)
 h = client.image_to_video.create(model="gen4_turbo", prompt={prompt!r}, image="https://example.com/kite.png",
@@ -185,7 +185,7 @@ def test_headlessly_executed_notebook_with_autosave_plays_in_lab(lab, page, nb_t
 
     cells = [
         "from runway_nb import Runway, Simulator\n"
-        "from runway_nb.widgets import display_handle\n"
+        "from runway_nb.notebook.widgets import display_handle\n"
         "c = Runway(provider='sim', simulator=Simulator(speed=20, pending_seconds=1, run_seconds=16))\n"
         "h = c.image_to_video.create(model='gen4_turbo', prompt='saved <i>forever</i>', "
         "image='https://example.com/x.png', ratio='1280:720', duration=5)\n"

@@ -33,9 +33,10 @@ from typing import Any
 import httpx
 
 from runway_nb import errors
-from runway_nb._http import RetryPolicy
-from runway_nb.client import AsyncRunway
-from runway_nb.journal import UNKNOWN, Journal
+from runway_nb.client.retry import RetryPolicy
+from runway_nb.client.core import AsyncRunway
+from runway_nb.client.journal import UNKNOWN
+from runway_nb.client.journal import Journal
 from runway_nb.sim import Simulator
 
 from . import Tally

@@ -32,9 +32,12 @@ from typing import Any
 import pytest
 
 from runway_nb import Runway
-from runway_nb.task import Task
-from runway_nb.widgets import TaskView, safe_url, static_html, static_text
-from runway_nb.widgets._urls import file_url
+from runway_nb.api.task import Task
+from runway_nb.notebook.widgets import TaskView
+from runway_nb.notebook.widgets import safe_url
+from runway_nb.notebook.widgets import static_html
+from runway_nb.notebook.widgets import static_text
+from runway_nb.notebook.widgets._urls import file_url
 
 from . import REPO, Tally
 
@@ -242,7 +245,7 @@ def test_payload_urls_never_pass_safe_url(url):
 
 def test_saved_file_names_are_safe():
     """Saved files are named from the task id and the URL's suffix (both server-chosen)."""
-    from runway_nb.client import _filename_for
+    from runway_nb.client.core import _filename_for
 
     for text in ALL:
         for url in URL_PAYLOADS + [f"https://example.com/{text}", f"https://example.com/x.{text[:5]}"]:
@@ -297,7 +300,7 @@ def test_task_view_traits(client, text):
 
 
 def test_grid_static_and_traits(client, monkeypatch):
-    from runway_nb.widgets import Grid
+    from runway_nb.notebook.widgets import Grid
 
     handles = []
     for i, text in enumerate(ALL):
@@ -323,7 +326,7 @@ def test_grid_static_and_traits(client, monkeypatch):
 
 
 def test_panel_state_is_plain_text(runway_session, tmp_path, monkeypatch):
-    from runway_nb.widgets import Panel
+    from runway_nb.notebook.widgets import Panel
 
     monkeypatch.chdir(tmp_path)
     panel = Panel(session=runway_session, upload_dir=tmp_path / "in")

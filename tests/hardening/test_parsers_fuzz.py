@@ -39,10 +39,12 @@ import pytest
 
 import runway_nb
 from runway_nb import Runway
-from runway_nb.client import AsyncRunway
+from runway_nb.client.core import AsyncRunway
 from runway_nb.errors import ResponseFormatError, RunwayError, TaskFailedError, TaskNotVisibleError
-from runway_nb.task import Task
-from runway_nb.widgets import TaskView, static_html, static_text
+from runway_nb.api.task import Task
+from runway_nb.notebook.widgets import TaskView
+from runway_nb.notebook.widgets import static_html
+from runway_nb.notebook.widgets import static_text
 
 from . import Tally
 
@@ -315,7 +317,7 @@ def test_unknown_statuses_are_kept_not_finished() -> None:
 
 
 def test_progress_formats() -> None:
-    from runway_nb.dialects import parse_progress
+    from runway_nb.api.dialects import parse_progress
 
     assert parse_progress("45%") == parse_progress("45 %") == parse_progress(" 45% ") == pytest.approx(0.45)
     assert parse_progress("0.45") == parse_progress(0.45) == parse_progress(45) == pytest.approx(0.45)

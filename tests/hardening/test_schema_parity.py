@@ -41,7 +41,8 @@ from typing import Any
 
 import pytest
 
-from runway_nb import _request, catalog
+from runway_nb.api import request as _request
+from runway_nb.api import catalog
 from runway_nb.errors import ValidationError
 
 from . import SHARED, Tally
@@ -56,7 +57,7 @@ SPEC_PATH = SHARED / "runway" / "openapi-2024-11-06.json"
 pytestmark = pytest.mark.skipif(not SPEC_PATH.exists(), reason="shared OpenAPI spec not present")
 
 MAX_EXAMPLES = 120  # per model; 38 spec models
-DATA_URI_CAP = 5_242_880  # runway_nb._media.DATA_URI_LIMIT: the client's own cap on data: URIs
+DATA_URI_CAP = 5_242_880  # runway_nb.api.media.DATA_URI_LIMIT: the client's own cap on data: URIs
 
 TALLY = Tally("inputs")
 

@@ -38,8 +38,8 @@ import pytest
 
 import runway_nb
 from runway_nb import Runway, errors
-from runway_nb._http import RetryPolicy
-from runway_nb.journal import Journal
+from runway_nb.client.retry import RetryPolicy
+from runway_nb.client.journal import Journal
 
 from . import REPO, Tally
 
@@ -132,7 +132,7 @@ def debug_logs(caplog):
 
 def test_canary_is_key_shaped():
     assert len(HEX) == 128 and all(c in "0123456789abcdef" for c in HEX)
-    assert runway_nb._config.mask_key(CANARY) == "key_…eeab"
+    assert runway_nb.client.settings.mask_key(CANARY) == "key_…eeab"
 
 
 def test_client_session_widgets_errors_logs_journal(server, clean_env, debug_logs, capfd, tmp_path, monkeypatch):
@@ -187,8 +187,10 @@ def test_client_session_widgets_errors_logs_journal(server, clean_env, debug_log
         asyncio.run(twin())
 
         # --- widgets (state that goes to the browser, and the static output)
-        from runway_nb.session import get_session
-        from runway_nb.widgets import Grid, Panel, TaskView
+        from runway_nb.notebook.session import get_session
+        from runway_nb.notebook.widgets import Grid
+        from runway_nb.notebook.widgets import Panel
+        from runway_nb.notebook.widgets import TaskView
 
         view = TaskView(h1, watch=False)
         scan(json.dumps(view.get_state(), default=str), "TaskView state")
@@ -280,7 +282,7 @@ def test_client_session_widgets_errors_logs_journal(server, clean_env, debug_log
 
 def test_magic_config_shows_the_key_masked(ip, server):
     client = Runway(provider="sim", base_url=server.url, api_key=CANARY, journal=False)
-    runway_nb.session.get_session().use_client(client)
+    runway_nb.notebook.session.get_session().use_client(client)
     try:
         facts = ip.run_line_magic("runway", "config")
         text = repr(facts)

@@ -1,4 +1,4 @@
-"""Read each provider's task JSON into one :class:`~runway_nb.task.Task`.
+"""Read each provider's task JSON into one :class:`~runway_nb.api.task.Task`.
 
 Dialects:
 - ``runway``: the official shape (``output``, ``failure``/``failureCode``, float ``progress``);
@@ -18,8 +18,9 @@ import math
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from .errors import ResponseFormatError, TaskNotVisibleError
-from .task import Task, normalize_status
+from runway_nb.errors import ResponseFormatError, TaskNotVisibleError
+from runway_nb.api.task import Task
+from runway_nb.api.task import normalize_status
 
 DIALECTS = ("runway", "comet", "useapi", "makevid")
 

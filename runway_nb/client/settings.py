@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from .errors import ValidationError
+from runway_nb.errors import ValidationError
 
 RUNWAY_VERSION = "2024-11-06"
 KEY_ENV_VARS = ("RUNWAYML_API_SECRET", "RUNWAY_API_KEY")

@@ -40,13 +40,24 @@ from typing import Any, Mapping, Sequence
 import anywidget
 import traitlets as t
 
-from ..client import AsyncRunway, AsyncTaskHandle, TaskHandle
-from ..errors import failure_hint
-from ..task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
-from . import _assets
-from . import _task_view as tv
-from ._static import caption_fields, static_html, status_note
-from ._urls import file_url, is_remote, media_kind, safe_url
+from runway_nb.client.core import AsyncRunway, AsyncTaskHandle, TaskHandle
+from runway_nb.errors import failure_hint
+from runway_nb.api.task import CANCELLED
+from runway_nb.api.task import FAILED
+from runway_nb.api.task import PENDING
+from runway_nb.api.task import RUNNING
+from runway_nb.api.task import SUCCEEDED
+from runway_nb.api.task import THROTTLED
+from runway_nb.api.task import Task
+from runway_nb.notebook.widgets import _assets
+from runway_nb.notebook.widgets import _task_view as tv
+from runway_nb.notebook.widgets._static import caption_fields
+from runway_nb.notebook.widgets._static import static_html
+from runway_nb.notebook.widgets._static import status_note
+from runway_nb.notebook.widgets._urls import file_url
+from runway_nb.notebook.widgets._urls import is_remote
+from runway_nb.notebook.widgets._urls import media_kind
+from runway_nb.notebook.widgets._urls import safe_url
 
 __all__ = ["Grid", "grid_layout", "value_text"]
 
@@ -166,7 +177,7 @@ class Grid(anywidget.AnyWidget):
     """The tasks of a sweep side by side: live mini task views that become players, synced playback.
 
     ``Grid(sweep, rows=None, cols=None, max_height=320)``: ``sweep`` is a
-    :class:`runway_nb.sweep.Sweep` (what ``%%runway`` with comma lists and ``compare()`` return)
+    :class:`runway_nb.notebook.sweep.Sweep` (what ``%%runway`` with comma lists and ``compare()`` return)
     or a list of task handles. ``rows``/``cols`` name the options down the rows / across the
     columns (default: the sweep's ``--rows``/``--cols``, else chosen from what varies);
     ``max_height`` is the tallest a cell's picture gets, in pixels. In a kernel the grid starts
@@ -192,7 +203,7 @@ class Grid(anywidget.AnyWidget):
 
     def __init__(self, sweep: Any, *, rows: str | None = None, cols: str | None = None, max_height: int = 320,
                  watch: bool = True, **kwargs: Any):
-        from ..sweep import Sweep
+        from runway_nb.notebook.sweep import Sweep
 
         if not isinstance(sweep, Sweep):
             handles = list(sweep)
@@ -323,7 +334,7 @@ class Grid(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ cells
     def _static_cell(self, i: int) -> dict[str, Any]:
-        from .. import catalog
+        from runway_nb.api import catalog
 
         h = self.handles[i]
         endpoint = h.endpoint or str(h.params.get("endpoint") or "")
@@ -775,7 +786,7 @@ class Grid(anywidget.AnyWidget):
 
 # ---------------------------------------------------------------------- helpers
 def _varying(combos: Sequence[Mapping[str, Any]]) -> list[str]:
-    from ..sweep import varying
+    from runway_nb.notebook.sweep import varying
 
     return varying(combos)
 

@@ -13,7 +13,7 @@ quickstart's text-to-image cell (tagged ``runway-demo-prompt``) takes ``--prompt
 and ``--ratio``. With a Runway key in the environment the demo still runs on the simulator
 (the key is kept from the kernels) unless ``--allow-runway`` is given.
 
-For maintainers: ``python -m runway_nb.demo --refresh`` re-executes the notebooks and writes them
+For maintainers: ``python -m runway_nb.notebook.demo --refresh`` re-executes the notebooks and writes them
 back in their committed form: outputs only in cells marked ``# NBVAL_CHECK_OUTPUT`` (what
 ``pytest --nbval-lax`` compares), no execution counts, no widget state.
 """
@@ -87,7 +87,7 @@ def notebook_dir(given: str | os.PathLike | None = None) -> Path:
     The notebooks live in the source repository (``pip install -e .`` from a clone finds them);
     raises FileNotFoundError saying so when they cannot be found.
     """
-    candidates = [Path(given)] if given else [Path(__file__).resolve().parents[1] / "notebooks",
+    candidates = [Path(given)] if given else [Path(__file__).resolve().parents[2] / "notebooks",
                                               Path.cwd() / "notebooks"]
     for folder in candidates:
         if (folder / f"{NOTEBOOKS[0]}.ipynb").is_file():
@@ -156,7 +156,7 @@ def check_prompt_options(prompt: str | None, model: str | None, ratio: str | Non
     """Why the quickstart cell would refuse these values (the catalog's words), or None."""
     if not (prompt or model or ratio):
         return None
-    from .sweep import plan
+    from runway_nb.notebook.sweep import plan
 
     combo: dict[str, Any] = {"prompt": prompt or "a test prompt", "model": model or default_model}
     if ratio:
@@ -508,7 +508,7 @@ def refresh_committed(folder: Path, only: Sequence[str] | None = None, *, speed:
 
 
 # ---------------------------------------------------------------------------------------
-# command line (runway-nb demo; python -m runway_nb.demo)
+# command line (runway-nb demo; python -m runway_nb.notebook.demo)
 # ---------------------------------------------------------------------------------------
 
 def _speed(text: str) -> float:
@@ -611,7 +611,7 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m runway_nb.demo", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m runway_nb.notebook.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     parser.add_argument("--refresh", action="store_true",

@@ -20,10 +20,18 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, nee
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Int, Unicode, observe
 
-from ._interpolate import interpolate, is_missing, resolve, whole_field
-from .errors import BadRequestError, NotFoundError, ValidationError
-from .session import SETTINGS, get_session
-from .sweep import SweepDeclined, SweepError, describe, split_list, split_prompts
+from runway_nb.notebook.interpolate import interpolate
+from runway_nb.notebook.interpolate import is_missing
+from runway_nb.notebook.interpolate import resolve
+from runway_nb.notebook.interpolate import whole_field
+from runway_nb.errors import BadRequestError, NotFoundError, ValidationError
+from runway_nb.notebook.session import SETTINGS
+from runway_nb.notebook.session import get_session
+from runway_nb.notebook.sweep import SweepDeclined
+from runway_nb.notebook.sweep import SweepError
+from runway_nb.notebook.sweep import describe
+from runway_nb.notebook.sweep import split_list
+from runway_nb.notebook.sweep import split_prompts
 
 __all__ = ["RunwayMagics", "load_ipython_extension", "usage_error"]
 
@@ -100,7 +108,7 @@ def _to_seed(option: str, item: Any) -> int:
 
 
 def _to_type(option: str, item: Any) -> str:
-    from . import catalog
+    from runway_nb.api import catalog
 
     text = str(item).strip().lower().replace("-", "_")
     if text not in catalog.ENDPOINTS:
@@ -109,7 +117,7 @@ def _to_type(option: str, item: Any) -> str:
 
 
 def _to_provider(option: str, item: Any) -> str:
-    from ._config import PROVIDERS
+    from runway_nb.client.settings import PROVIDERS
 
     text = str(item).strip().lower()
     if text not in PROVIDERS:
@@ -449,7 +457,7 @@ class RunwayMagics(Magics):
         options.update(_param_values(args.param, ns))
         options = {k: v for k, v in options.items() if v is not None}
         session = get_session()
-        from .sweep import expand
+        from runway_nb.notebook.sweep import expand
 
         if len(expand(prompts, options)) == 1:
             single = {k: v[0] for k, v in options.items()}
@@ -483,8 +491,8 @@ class RunwayMagics(Magics):
         return result
 
     def _wait(self, result: Any) -> None:
-        from .session import wait_with_progress
-        from .sweep import Sweep
+        from runway_nb.notebook.session import wait_with_progress
+        from runway_nb.notebook.sweep import Sweep
 
         try:
             if isinstance(result, Sweep):
@@ -586,17 +594,17 @@ class RunwayMagics(Magics):
             print(f"Cancelled task {rest[0]}.")
 
     def _cmd_attach(self, rest: list[str]) -> Any:
-        from ._history import attach_command
+        from runway_nb.notebook.history import attach_command
 
         return attach_command(rest, self.shell)
 
     def _cmd_history(self, rest: list[str]) -> Any:
-        from ._history import history_command
+        from runway_nb.notebook.history import history_command
 
         return history_command(rest)
 
     def _cmd_fetch(self, rest: list[str]) -> Any:
-        from ._history import fetch_command
+        from runway_nb.notebook.history import fetch_command
 
         return fetch_command(rest)
 
@@ -680,7 +688,7 @@ class RunwayMagics(Magics):
                 ("credit balance", "unknown" if org.credit_balance is None else f"{org.credit_balance:,.0f}")]
         if tier.get("maxMonthlyCreditSpend") is not None:
             rows.append(("max monthly spend", f"{tier['maxMonthlyCreditSpend']:,.0f} credits"))
-        from . import catalog
+        from runway_nb.api import catalog
 
         generation_models = {m.model for m in catalog.models()}
         table, others = [], 0
@@ -700,9 +708,9 @@ class RunwayMagics(Magics):
 
     def _cmd_panel(self, rest: list[str]) -> Any:
         try:
-            from .widgets import Panel  # type: ignore[attr-defined]
+            from runway_nb.notebook.widgets import Panel  # type: ignore[attr-defined]
         except ImportError as exc:
-            raise ImportError("%runway panel needs runway_nb.widgets.Panel, which this installation does not "
+            raise ImportError("%runway panel needs runway_nb.notebook.widgets.Panel, which this installation does not "
                               f"have yet ({exc})") from exc
         return Panel()
 
@@ -719,14 +727,14 @@ def _first_display(obj: Any) -> None:
     ip = get_ipython()
     formatter = ip.display_formatter.ipython_display_formatter
     for name in ("TaskHandle", "AsyncTaskHandle"):
-        key = ("runway_nb.client", name)
+        key = ("runway_nb.client.core", name)
         if formatter.deferred_printers.get(key) is _first_display:
             del formatter.deferred_printers[key]
     for cls, printer in list(formatter.type_printers.items()):
         if printer is _first_display:
             del formatter.type_printers[cls]
     try:
-        from .widgets import register_formatters  # type: ignore[attr-defined]
+        from runway_nb.notebook.widgets import register_formatters  # type: ignore[attr-defined]
     except ImportError as exc:
         print(f"runway-nb: the task widget is not available ({exc}); showing tasks as text", file=sys.stderr)
     else:
@@ -752,5 +760,5 @@ def load_ipython_extension(ip: Any) -> None:
         return  # terminal IPython: handles keep their one-line repr; --wait prints progress
     formatter = ip.display_formatter.ipython_display_formatter
     for name in ("TaskHandle", "AsyncTaskHandle"):
-        if ("runway_nb.client", name) not in formatter.deferred_printers:
-            formatter.for_type_by_name("runway_nb.client", name, _first_display)
+        if ("runway_nb.client.core", name) not in formatter.deferred_printers:
+            formatter.for_type_by_name("runway_nb.client.core", name, _first_display)

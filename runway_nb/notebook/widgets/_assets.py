@@ -29,7 +29,7 @@ from pathlib import Path
 
 __all__ = ["js_dir", "read", "esm", "css"]
 
-_PACKAGE = Path(__file__).resolve().parent.parent  # runway_nb/
+_PACKAGE = Path(__file__).resolve().parents[2]  # runway_nb/
 
 _EXPORT_DECL = re.compile(r"^export\s+(?=(?:async\s+)?function\b|const\b|let\b|class\b)", re.M)
 _OTHER_EXPORT = re.compile(r"^\s*export\b", re.M)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import failure_hint
+from runway_nb.errors import failure_hint
 
 PENDING = "PENDING"
 THROTTLED = "THROTTLED"

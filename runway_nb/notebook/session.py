@@ -14,8 +14,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .errors import RunwayError, ValidationError
-from .sweep import Sweep, SweepDeclined, SweepError, default_model, endpoint_for, expand, plan
+from runway_nb.errors import RunwayError, ValidationError
+from runway_nb.notebook.sweep import Sweep
+from runway_nb.notebook.sweep import SweepDeclined
+from runway_nb.notebook.sweep import SweepError
+from runway_nb.notebook.sweep import default_model
+from runway_nb.notebook.sweep import endpoint_for
+from runway_nb.notebook.sweep import expand
+from runway_nb.notebook.sweep import plan
 
 __all__ = ["Session", "get_session", "generate", "compare", "Sweep", "SweepError", "SweepDeclined", "TaskTable",
            "DEFAULT_SAVE_DIR", "SETTINGS"]
@@ -101,7 +107,7 @@ class Session:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                from .client import Runway
+                from runway_nb.client.core import Runway
 
                 client = Runway(provider=key or None, poll_floor=self.defaults.get("poll_floor"))
                 self._clients[key] = client
@@ -150,7 +156,7 @@ class Session:
         if value is None:
             return SETTINGS[name][1]
         if name == "model":
-            from . import catalog
+            from runway_nb.api import catalog
 
             model = str(value).strip()
             if not catalog.endpoints_for_model(model):
@@ -167,7 +173,7 @@ class Session:
                 raise ValidationError("poll_floor", value, "a number of seconds > 0")
             return floor
         if name == "provider":
-            from ._config import PROVIDERS
+            from runway_nb.client.settings import PROVIDERS
 
             provider = str(value).strip().lower()
             if provider not in PROVIDERS:
@@ -245,7 +251,7 @@ class Session:
             handle.files = [Path(f) for f in entry.files]  # archived already
         handle.save_to = folder
         if folder:
-            from .archive import remember_save
+            from runway_nb.client.archive import remember_save
 
             remember_save(client, task_id, folder)
             _view_saving_to(handle, folder)
@@ -257,10 +263,10 @@ class Session:
             handle.refresh()
         folder = getattr(handle, "save_to", None)
         if folder and handle.task is not None and handle.task.succeeded and not handle.files:
-            from .client import Runway
+            from runway_nb.client.core import Runway
 
             if isinstance(handle.client, Runway):
-                from .archive import archive_handle
+                from runway_nb.client.archive import archive_handle
 
                 archive_handle(handle, folder)  # the outputs and the task's facts (journal included)
             else:
@@ -320,7 +326,7 @@ class Session:
             combo["model"] = self.defaults["model"]
             filled.append("model")
         elif not combo.get("model") and self.defaults.get("model"):
-            from . import catalog
+            from runway_nb.api import catalog
 
             if combo["type"] in catalog.endpoints_for_model(self.defaults["model"]):
                 combo["model"] = self.defaults["model"]
@@ -337,7 +343,7 @@ class Session:
 
     @staticmethod
     def _fields_of(combo: Mapping[str, Any]) -> set | None:
-        from . import catalog
+        from runway_nb.api import catalog
 
         try:
             endpoint = endpoint_for(combo)
@@ -400,7 +406,7 @@ class Session:
         Every combination is checked first; if any is refused a :class:`SweepError` lists them
         all and nothing is submitted (``skip_invalid=True`` submits the valid ones instead).
         ``confirm(planned, credits)`` may veto the submission (the magic asks the user).
-        Returns a :class:`~runway_nb.sweep.Sweep`.
+        Returns a :class:`~runway_nb.notebook.sweep.Sweep`.
         """
         options = {"model": model, "ratio": ratio, "duration": duration, "seed": seed, "image": image,
                    "video": video, "character": character, "reference": reference, "type": type,
@@ -427,7 +433,7 @@ class Session:
                     ids = ", ".join(sweep.ids) or "none"
                     exc.add_note(f"runway-nb: {len(sweep.tasks)} of {len(planned)} sweep task(s) were submitted "
                                  f"before this error ({ids}); the rest were not. They are listed by "
-                                 f"%runway list and in runway_nb.session.get_session().sweeps[-1].")
+                                 f"%runway list and in runway_nb.notebook.session.get_session().sweeps[-1].")
                 raise
         if wait:
             sweep.wait(progress=True)
@@ -439,7 +445,7 @@ class Session:
         handle.save_to = folder  # read by refresh() to save outputs on success
         handle.combo = item.combo
         if folder:
-            from .archive import remember_save
+            from runway_nb.client.archive import remember_save
 
             remember_save(client, handle.id, folder)  # a later kernel that reattaches saves there too
             _view_saving_to(handle, folder)
@@ -456,7 +462,7 @@ def _view_saving_to(handle: Any, folder: str) -> None:
     if ip is None or getattr(ip, "kernel", None) is None:
         return
     try:
-        from .widgets import TaskView  # type: ignore[attr-defined]
+        from runway_nb.notebook.widgets import TaskView  # type: ignore[attr-defined]
     except ImportError:
         return  # no widget: refresh()/wait() save instead
     TaskView.for_handle(handle, save_to=folder)

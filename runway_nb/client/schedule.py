@@ -38,7 +38,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .task import PENDING, RUNNING, THROTTLED, Task
+from runway_nb.api.task import PENDING
+from runway_nb.api.task import RUNNING
+from runway_nb.api.task import THROTTLED
+from runway_nb.api.task import Task
 
 __all__ = ["PollSchedule", "SHAPES"]
 

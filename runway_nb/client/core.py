@@ -19,11 +19,20 @@ from urllib.parse import urlparse
 
 import httpx
 
-from . import _config, _http, _request, archive, catalog, errors
-from ._media import Prepared, from_bytes
-from ._polling import PollSchedule
-from .dialects import parse_task
-from .task import CANCELLED, FAILED, PENDING, Task
+from runway_nb import errors
+from runway_nb.client import settings as _config
+from runway_nb.client import retry as _http
+from runway_nb.api import request as _request
+from runway_nb.client import archive
+from runway_nb.api import catalog
+from runway_nb.api.media import Prepared
+from runway_nb.api.media import from_bytes
+from runway_nb.client.schedule import PollSchedule
+from runway_nb.api.dialects import parse_task
+from runway_nb.api.task import CANCELLED
+from runway_nb.api.task import FAILED
+from runway_nb.api.task import PENDING
+from runway_nb.api.task import Task
 
 __all__ = ["Runway", "AsyncRunway", "TaskHandle", "AsyncTaskHandle", "Organization"]
 
@@ -93,13 +102,13 @@ class _BaseClient:
         self._created: dict[str, float] = {}
         # None: the default journal (unless RUNWAY_NB_JOURNAL=off); False: none; or a Journal.
         if journal is None or journal is True:
-            from .journal import default_journal
+            from runway_nb.client.journal import default_journal
             journal = default_journal()
         self.journal = journal or None
         self._journal_seen: dict[str, tuple] = {}
         if self.settings.in_process_sim and transport is None:
             if simulator is None:
-                from .sim import default_simulator
+                from runway_nb.sim import default_simulator
                 simulator = default_simulator()
             self._sim = simulator
             if announce and provider is None:

@@ -1,6 +1,6 @@
 """``%runway history``, ``%runway attach [--pending | ID]`` and ``%runway fetch``: the journal, from a notebook.
 
-These read the task journal (``runway_nb.journal``), so they work in a new kernel, after a
+These read the task journal (``runway_nb.client.journal``), so they work in a new kernel, after a
 crash, or in another notebook: every task submitted on this machine is there, with its request
 parameters, last known status and archived files.
 
@@ -28,8 +28,10 @@ from typing import Any, Sequence
 
 from IPython.core.error import UsageError
 
-from .journal import REFUSED, SUBMITTING, UNKNOWN
-from .task import TERMINAL
+from runway_nb.client.journal import REFUSED
+from runway_nb.client.journal import SUBMITTING
+from runway_nb.client.journal import UNKNOWN
+from runway_nb.api.task import TERMINAL
 
 __all__ = ["history_command", "attach_command", "fetch_command", "HistoryTable", "reachability",
            "pending_entries", "attach_pending", "resolve"]
@@ -44,7 +46,7 @@ DEFAULT_LIMIT = 50
 
 def _journal(session: Any = None) -> Any:
     """The journal the session's client writes to (normally the default journal)."""
-    from .journal import default_journal
+    from runway_nb.client.journal import default_journal
 
     journal = None
     if session is not None:
@@ -58,7 +60,7 @@ def _journal(session: Any = None) -> Any:
 
 def _current_client(session: Any) -> Any:
     """The session's client, or None when it cannot be made (e.g. provider runway without a key)."""
-    from .errors import ValidationError
+    from runway_nb.errors import ValidationError
 
     try:
         return session.client
@@ -67,7 +69,7 @@ def _current_client(session: Any) -> Any:
 
 
 def _in_process_base_url() -> str:
-    from ._config import PROVIDERS
+    from runway_nb.client.settings import PROVIDERS
 
     return PROVIDERS["sim"].base_url
 
@@ -309,7 +311,7 @@ def _scope(client: Any, all_: bool) -> tuple[dict, str]:
 def history(session: Any = None, *, all_: bool = False, status: Sequence[str] = (),
             limit: int | None = DEFAULT_LIMIT) -> HistoryTable:
     """Past tasks from the journal as a :class:`HistoryTable` (the Python side of ``%runway history``)."""
-    from .session import get_session
+    from runway_nb.notebook.session import get_session
 
     session = session or get_session()
     client = _current_client(session)
@@ -338,8 +340,8 @@ def resolve(rowid: Any, task_id: str, session: Any = None) -> str:
     to the same provider and base URL (so a typo cannot settle it wrongly). Prints and returns
     what was recorded.
     """
-    from .errors import NotFoundError, RunwayError
-    from .session import get_session
+    from runway_nb.errors import NotFoundError, RunwayError
+    from runway_nb.notebook.session import get_session
 
     session = session or get_session()
     journal = _journal(session)
@@ -406,7 +408,7 @@ def _attach_parser() -> _Parser:
 
 def pending_entries(session: Any = None) -> tuple[list[Any], list[tuple[Any, str]]]:
     """Unfinished journalled tasks of the session's provider and base URL: (reachable, [(entry, why)])."""
-    from .session import get_session
+    from runway_nb.notebook.session import get_session
 
     session = session or get_session()
     client = session.client
@@ -436,11 +438,11 @@ def attach_pending(session: Any = None, *, save: Any = None) -> tuple[Any, list[
     """Resume watching every unfinished task of the journal (this provider and base URL).
 
     Returns ``(result, notes)``: ``result`` is None (nothing to watch), one handle, or a
-    :class:`~runway_nb.sweep.Sweep` of handles.
+    :class:`~runway_nb.notebook.sweep.Sweep` of handles.
     """
-    from .errors import NotFoundError
-    from .session import get_session
-    from .sweep import Sweep
+    from runway_nb.errors import NotFoundError
+    from runway_nb.notebook.session import get_session
+    from runway_nb.notebook.sweep import Sweep
 
     session = session or get_session()
     entries, skipped = pending_entries(session)
@@ -489,7 +491,7 @@ def _check_out(out: str | None) -> str | None:
 
 def attach_command(rest: Sequence[str], shell: Any = None) -> Any:
     """``%runway attach ID [-o NAME] [--wait] [--save [DIR]]`` and ``%runway attach --pending [...]``."""
-    from .session import get_session
+    from runway_nb.notebook.session import get_session
 
     args = _attach_parser().parse_args(list(rest))
     out = _check_out(args.out)
@@ -528,8 +530,8 @@ def attach_command(rest: Sequence[str], shell: Any = None) -> Any:
 
 
 def _wait(session: Any, result: Any) -> None:
-    from .session import wait_with_progress
-    from .sweep import Sweep
+    from runway_nb.notebook.session import wait_with_progress
+    from runway_nb.notebook.sweep import Sweep
 
     try:
         if isinstance(result, Sweep):
@@ -558,8 +560,11 @@ def _fetch_parser() -> _Parser:
 
 def fetch_command(rest: Sequence[str]) -> Any:
     """``%runway fetch [ID ...|--all] [--dir DIR] [--force]``: archive outputs not saved yet."""
-    from .archive import FetchReport, FetchResult, SKIPPED, fetch
-    from .session import get_session
+    from runway_nb.client.archive import FetchReport
+    from runway_nb.client.archive import FetchResult
+    from runway_nb.client.archive import SKIPPED
+    from runway_nb.client.archive import fetch
+    from runway_nb.notebook.session import get_session
 
     args = _fetch_parser().parse_args(list(rest))
     if bool(args.ids) == bool(args.all):

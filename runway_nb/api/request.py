@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import catalog
-from ._media import Prepared, prepare
-from .errors import ValidationError
+from runway_nb.api import catalog
+from runway_nb.api.media import Prepared
+from runway_nb.api.media import prepare
+from runway_nb.errors import ValidationError
 
 PLACEHOLDER = "runway://pending-upload-{n:04d}"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ValidationError
+from runway_nb.errors import ValidationError
 
 DATA_URI_LIMIT = 5_242_880
 UPLOAD_MIN_BYTES = 512

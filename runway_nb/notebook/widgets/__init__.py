@@ -18,9 +18,15 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from ._static import static_bundle, static_html, static_text
-from ._task_view import DEFAULTS, TaskView, display_handle, register_formatters, unregister_formatters
-from ._urls import safe_url
+from runway_nb.notebook.widgets._static import static_bundle
+from runway_nb.notebook.widgets._static import static_html
+from runway_nb.notebook.widgets._static import static_text
+from runway_nb.notebook.widgets._task_view import DEFAULTS
+from runway_nb.notebook.widgets._task_view import TaskView
+from runway_nb.notebook.widgets._task_view import display_handle
+from runway_nb.notebook.widgets._task_view import register_formatters
+from runway_nb.notebook.widgets._task_view import unregister_formatters
+from runway_nb.notebook.widgets._urls import safe_url
 
 _LAZY = {"Grid": "._grid", "Panel": "._panel"}
 
@@ -33,10 +39,10 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'runway_nb.widgets' has no attribute {name!r}")
+        raise AttributeError(f"module 'runway_nb.notebook.widgets' has no attribute {name!r}")
     try:
         value = getattr(import_module(module, __name__), name)
     except (ModuleNotFoundError, AttributeError) as exc:
-        raise ImportError(f"runway_nb.widgets.{name} is not available in this installation ({exc})") from exc
+        raise ImportError(f"runway_nb.notebook.widgets.{name} is not available in this installation ({exc})") from exc
     globals()[name] = value
     return value

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .errors import RunwayError, ValidationError
+from runway_nb.errors import RunwayError, ValidationError
 
 __all__ = ["split_prompts", "split_list", "expand", "check", "plan", "Planned", "SweepError", "SweepDeclined", "Finished",
            "Sweep", "varying", "fixed", "endpoint_for", "default_model", "DEFAULT_MODELS",
@@ -212,7 +212,7 @@ def default_model(endpoint: str | None = None, *, has_image: bool = False, has_v
             endpoint = "text_to_video"
     if endpoint in DEFAULT_MODELS:
         return DEFAULT_MODELS[endpoint]
-    from . import catalog
+    from runway_nb.api import catalog
 
     models = [m for m in catalog.models(endpoint) if not getattr(m, "legacy", False)]
     if not models:
@@ -222,7 +222,7 @@ def default_model(endpoint: str | None = None, *, has_image: bool = False, has_v
 
 def endpoint_for(combo: Mapping[str, Any]) -> str:
     """The endpoint of one combination: its ``type``, else inferred from the model and inputs."""
-    from . import catalog
+    from runway_nb.api import catalog
 
     endpoint = combo.get("type")
     if endpoint:
@@ -246,7 +246,7 @@ def body_params(combo: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
     else the model's first image-list field (``referenceImages`` for text_to_image models,
     ``references`` for text_to_video ones).
     """
-    from . import catalog
+    from runway_nb.api import catalog
 
     params = {k: v for k, v in combo.items() if k not in NOT_BODY and v is not None}
     if not params.get("model"):
@@ -280,7 +280,8 @@ def plan(combos: Sequence[Mapping[str, Any]], *,
 
     Returns ``(planned, problems)``; ``problems`` lists ``(combo, ValidationError)`` in order.
     """
-    from . import _request, catalog
+    from runway_nb.api import request as _request
+    from runway_nb.api import catalog
 
     planned: list[Planned] = []
     problems: list[tuple[dict, ValidationError]] = []
@@ -462,7 +463,7 @@ class Sweep:
         floor). Failed tasks do not raise unless ``raise_on_failure``; ``timeout`` (seconds)
         is for the whole sweep and raises :class:`runway_nb.errors.TimeoutError`.
         """
-        from .errors import TimeoutError as RTimeout
+        from runway_nb.errors import TimeoutError as RTimeout
 
         show = _progress_printer() if progress else (lambda *a, **k: None)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -484,7 +485,7 @@ class Sweep:
 
     async def wait_async(self, timeout: float | None = None, *, raise_on_failure: bool = False) -> list:
         """``await sweep.wait_async()`` (or ``await sweep``): the same, without blocking the event loop."""
-        from .errors import TimeoutError as RTimeout
+        from runway_nb.errors import TimeoutError as RTimeout
 
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -511,7 +512,7 @@ class Sweep:
         if save and self.save_to:
             self.save(self.save_to)
         if raise_on_failure:
-            from .errors import TaskFailedError
+            from runway_nb.errors import TaskFailedError
 
             for t in self.tasks:
                 if t.task is not None and t.task.failed:
@@ -587,7 +588,7 @@ class Sweep:
             display({"text/plain": repr(self)}, raw=True)
             return
         try:
-            from .widgets import Grid  # type: ignore[attr-defined]
+            from runway_nb.notebook.widgets import Grid  # type: ignore[attr-defined]
         except ImportError:
             Grid = None
         if Grid is not None:

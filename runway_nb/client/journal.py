@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from .task import TERMINAL, Task
+from runway_nb.api.task import TERMINAL
+from runway_nb.api.task import Task
 
 ENV_PATH = "RUNWAY_NB_JOURNAL"  # a path, or "off"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from . import errors
+from runway_nb import errors
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # The connection never opened, so the server cannot have seen the request: safe to resend

@@ -26,9 +26,9 @@ import anywidget
 import ipywidgets
 import traitlets as t
 
-from ..errors import RunwayError, ValidationError
-from . import _assets
-from ._task_view import TaskView
+from runway_nb.errors import RunwayError, ValidationError
+from runway_nb.notebook.widgets import _assets
+from runway_nb.notebook.widgets._task_view import TaskView
 
 __all__ = ["Panel", "PanelForm", "magic_text", "escape_braces"]
 
@@ -69,7 +69,7 @@ def magic_text(combo: dict[str, Any], endpoint: str) -> str:
     ``combo`` holds ``prompt``, ``model``, ``ratio``, ``duration``, ``seed`` and media options
     (paths or URLs). ``-t`` is written only when the magic would infer another type.
     """
-    from ..sweep import endpoint_for
+    from runway_nb.notebook.sweep import endpoint_for
 
     args: list[str] = []
     try:
@@ -170,7 +170,7 @@ class PanelForm(anywidget.AnyWidget):
 
     def __init__(self, panel: "Panel", **kwargs: Any):
         super().__init__(**kwargs)
-        from .. import catalog
+        from runway_nb.api import catalog
 
         self._panel = panel
         self._busy = False
@@ -185,7 +185,7 @@ class PanelForm(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ catalog facts
     def _preferred_model(self, endpoint: str, names: list[str]) -> str:
-        from ..sweep import DEFAULT_MODELS
+        from runway_nb.notebook.sweep import DEFAULT_MODELS
 
         default = self._panel.session.defaults.get("model")
         for name in (default, DEFAULT_MODELS.get(endpoint)):
@@ -197,7 +197,7 @@ class PanelForm(anywidget.AnyWidget):
         """Fit the choices to the catalog (model of the type, ratio/duration of the model), then validate."""
         if self._busy:
             return
-        from .. import catalog
+        from runway_nb.api import catalog
 
         self._busy = True
         try:
@@ -264,7 +264,7 @@ class PanelForm(anywidget.AnyWidget):
 
     def check(self) -> tuple[bool, str, Any]:
         """``(valid, reason, planned)`` for the form as it is now."""
-        from ..sweep import plan
+        from runway_nb.notebook.sweep import plan
 
         if self.takes_seed and self.seed_mode == "fixed" and self.seed is None:
             return False, "Seed: give a whole number from 0 to 4294967295, or choose random.", None
@@ -374,7 +374,7 @@ class Panel(ipywidgets.VBox):
     """
 
     def __init__(self, session: Any = None, *, upload_dir: str | Path = "runway_inputs", **kwargs: Any):
-        from ..session import get_session
+        from runway_nb.notebook.session import get_session
 
         self.session = session or get_session()
         self.upload_dir = Path(upload_dir)

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ValidationError
+from runway_nb.errors import ValidationError
 
 __all__ = [
     "ENDPOINTS",

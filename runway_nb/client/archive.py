@@ -29,8 +29,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .errors import NotFoundError, RunwayError
-from .task import CANCELLED, FAILED, SUCCEEDED, TERMINAL, Task
+from runway_nb.errors import NotFoundError, RunwayError
+from runway_nb.api.task import CANCELLED
+from runway_nb.api.task import FAILED
+from runway_nb.api.task import SUCCEEDED
+from runway_nb.api.task import TERMINAL
+from runway_nb.api.task import Task
 
 __all__ = ["DEFAULT_DIR", "archive", "archive_handle", "facts", "facts_path", "write_facts", "fetch",
            "FetchReport", "FetchResult", "remember_save", "is_archived"]
@@ -46,7 +50,7 @@ def _iso(ts: float | None) -> str | None:
 
 def facts_path(folder: str | Path, task_id: str) -> Path:
     """Where the facts JSON of ``task_id`` goes (``<folder>/<safe id>.json``, as ``handle.save`` writes it)."""
-    from .client import _filename_for
+    from runway_nb.client.core import _filename_for
 
     return Path(folder) / f"{_filename_for(task_id, 0, 'x.json', None).rsplit('_', 1)[0]}.json"
 
