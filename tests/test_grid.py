@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-
 import asyncio
 import functools
 import re
@@ -12,16 +11,14 @@ from typing import Any
 
 import pytest
 
+from runway_nb.api.task import Task
 from runway_nb.client.core import Runway
 from runway_nb.notebook.session import get_session
 from runway_nb.notebook.sweep import Sweep
-from runway_nb.api.task import Task
-from runway_nb.notebook.widgets import Grid
-from runway_nb.notebook.widgets import TaskView
+from runway_nb.notebook.widgets import Grid, TaskView
 from runway_nb.notebook.widgets import _grid as gm
 from runway_nb.notebook.widgets import _task_view as tv
-from runway_nb.notebook.widgets._grid import grid_layout
-from runway_nb.notebook.widgets._grid import value_text
+from runway_nb.notebook.widgets._grid import grid_layout, value_text
 from runway_nb.notebook.widgets._urls import safe_url
 
 HOSTILE = "<img src=x onerror=alert(1)>"

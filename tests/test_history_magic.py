@@ -14,11 +14,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from runway_nb.client.core import Runway, TaskHandle
-from runway_nb.client.journal import REFUSED
-from runway_nb.client.journal import SUBMITTED
-from runway_nb.client.journal import UNKNOWN
-from runway_nb.client.journal import Journal
-from runway_nb.client.journal import default_journal
+from runway_nb.client.journal import REFUSED, SUBMITTED, UNKNOWN, Journal, default_journal
 from runway_nb.notebook.sweep import Sweep
 
 

@@ -6,11 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from runway_nb.notebook.interpolate import interpolate
-from runway_nb.notebook.interpolate import is_missing
-from runway_nb.notebook.interpolate import render
-from runway_nb.notebook.interpolate import whole_field
-
+from runway_nb.notebook.interpolate import interpolate, is_missing, render, whole_field
 
 NS = {"subject": SimpleNamespace(name="a red fox", size=3), "style": "noir", "n": 5,
       "cfg": {"camera": "dolly"}}

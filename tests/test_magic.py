@@ -526,10 +526,10 @@ def test_the_key_never_appears_in_any_output(ip, runway_session, fast_sim, capsy
 @pytest.mark.kernel
 def test_in_a_real_kernel(tmp_path) -> None:
     """load_ext is fast; a %%runway cell returns at once and shows the live task widget."""
-    from jupyter_client.manager import start_new_kernel
-
     import os
     from pathlib import Path
+
+    from jupyter_client.manager import start_new_kernel
 
     root = str(Path(__file__).resolve().parents[1])
     env = {k: v for k, v in os.environ.items() if k not in (

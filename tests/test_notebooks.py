@@ -13,10 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from runway_nb.notebook.demo import CHECK_MARKER
-from runway_nb.notebook.demo import NOTEBOOKS
-from runway_nb.notebook.demo import PROMPT_TAG
-from runway_nb.notebook.demo import committed_form
+from runway_nb.notebook.demo import CHECK_MARKER, NOTEBOOKS, PROMPT_TAG, committed_form
 
 FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = [FOLDER / f"{name}.ipynb" for name in NOTEBOOKS]

@@ -4,7 +4,6 @@ magic exactly."""
 
 from __future__ import annotations
 
-
 import random
 from pathlib import Path
 from typing import Any
@@ -12,13 +11,11 @@ from typing import Any
 import pytest
 
 from runway_nb.api import catalog
-from runway_nb.notebook.interpolate import interpolate
 from runway_nb.errors import RateLimitError
-from runway_nb.notebook.widgets import Panel
-from runway_nb.notebook.widgets import TaskView
+from runway_nb.notebook.interpolate import interpolate
+from runway_nb.notebook.widgets import Panel, TaskView
 from runway_nb.notebook.widgets import _panel as pm
-from runway_nb.notebook.widgets._panel import escape_braces
-from runway_nb.notebook.widgets._panel import magic_text
+from runway_nb.notebook.widgets._panel import escape_braces, magic_text
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
        b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND"

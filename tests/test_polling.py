@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from runway_nb.client.schedule import PollSchedule
 from runway_nb.api.task import Task
+from runway_nb.client.schedule import PollSchedule
 
 FLOOR = 5.0
 

@@ -9,12 +9,8 @@ import pytest
 
 import runway_nb
 from runway_nb.errors import TaskFailedError, ValidationError
-from runway_nb.notebook.session import Session
-from runway_nb.notebook.session import TaskTable
-from runway_nb.notebook.session import get_session
-from runway_nb.notebook.session import wait_with_progress
-from runway_nb.notebook.sweep import SweepDeclined
-from runway_nb.notebook.sweep import SweepError
+from runway_nb.notebook.session import Session, TaskTable, get_session, wait_with_progress
+from runway_nb.notebook.sweep import SweepDeclined, SweepError
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 

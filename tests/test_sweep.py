@@ -7,18 +7,9 @@ import time
 
 import pytest
 
-from runway_nb.notebook import sweep
 from runway_nb.errors import ValidationError
-from runway_nb.notebook.sweep import Sweep
-from runway_nb.notebook.sweep import SweepError
-from runway_nb.notebook.sweep import check
-from runway_nb.notebook.sweep import expand
-from runway_nb.notebook.sweep import fixed
-from runway_nb.notebook.sweep import plan
-from runway_nb.notebook.sweep import split_list
-from runway_nb.notebook.sweep import split_prompts
-from runway_nb.notebook.sweep import varying
-
+from runway_nb.notebook import sweep
+from runway_nb.notebook.sweep import Sweep, SweepError, check, expand, fixed, plan, split_list, split_prompts, varying
 
 # ----------------------------------------------------------------------------------------
 # parsing

@@ -4,12 +4,11 @@ what a headlessly executed notebook keeps (nbclient, real kernel)."""
 
 from __future__ import annotations
 
-import os
-
 import asyncio
 import functools
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -19,16 +18,11 @@ from typing import Any
 
 import pytest
 
+from runway_nb.api.task import Task
 from runway_nb.client.core import Runway
 from runway_nb.errors import failure_hint
-from runway_nb.api.task import Task
-from runway_nb.notebook.widgets import TaskView
-from runway_nb.notebook.widgets import display_handle
-from runway_nb.notebook.widgets import register_formatters
-from runway_nb.notebook.widgets import static_html
-from runway_nb.notebook.widgets import static_text
+from runway_nb.notebook.widgets import TaskView, _assets, display_handle, register_formatters, static_html, static_text
 from runway_nb.notebook.widgets import _task_view as tv
-from runway_nb.notebook.widgets import _assets
 from runway_nb.notebook.widgets._urls import safe_url
 
 HOSTILE = "<img src=x onerror=alert(1)>"

@@ -18,9 +18,8 @@ import math
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from runway_nb.api.task import Task, normalize_status
 from runway_nb.errors import ResponseFormatError, TaskNotVisibleError
-from runway_nb.api.task import Task
-from runway_nb.api.task import normalize_status
 
 DIALECTS = ("runway", "comet", "useapi", "makevid")
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runway_nb.api import catalog
-from runway_nb.api.media import Prepared
-from runway_nb.api.media import prepare
+from runway_nb.api.media import Prepared, prepare
 from runway_nb.errors import ValidationError
 
 PLACEHOLDER = "runway://pending-upload-{n:04d}"

@@ -1,5 +1,5 @@
-"""The client layer: ``Runway``/``AsyncRunway`` over httpx, the retry flow, the watch engine,
-the journal and the archive. Names load on first use, so importing a submodule stays cheap."""
+"""The client layer: ``Runway``/``AsyncRunway`` over httpx, the backend settings, retries, the poll
+schedule, the journal and the archive. Names load on first use, so importing a submodule stays cheap."""
 
 from __future__ import annotations
 

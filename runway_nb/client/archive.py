@@ -29,12 +29,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from runway_nb.api.task import CANCELLED, FAILED, SUCCEEDED, TERMINAL, Task
 from runway_nb.errors import NotFoundError, RunwayError
-from runway_nb.api.task import CANCELLED
-from runway_nb.api.task import FAILED
-from runway_nb.api.task import SUCCEEDED
-from runway_nb.api.task import TERMINAL
-from runway_nb.api.task import Task
 
 __all__ = ["DEFAULT_DIR", "archive", "archive_handle", "facts", "facts_path", "write_facts", "fetch",
            "FetchReport", "FetchResult", "remember_save", "is_archived"]

@@ -20,19 +20,15 @@ from urllib.parse import urlparse
 import httpx
 
 from runway_nb import errors
-from runway_nb.client import settings as _config
-from runway_nb.client import retry as _http
-from runway_nb.api import request as _request
-from runway_nb.client import archive
 from runway_nb.api import catalog
-from runway_nb.api.media import Prepared
-from runway_nb.api.media import from_bytes
-from runway_nb.client.schedule import PollSchedule
+from runway_nb.api import request as _request
 from runway_nb.api.dialects import parse_task
-from runway_nb.api.task import CANCELLED
-from runway_nb.api.task import FAILED
-from runway_nb.api.task import PENDING
-from runway_nb.api.task import Task
+from runway_nb.api.media import Prepared, from_bytes
+from runway_nb.api.task import CANCELLED, FAILED, PENDING, Task
+from runway_nb.client import archive
+from runway_nb.client import retry as _http
+from runway_nb.client import settings as _config
+from runway_nb.client.schedule import PollSchedule
 
 __all__ = ["Runway", "AsyncRunway", "TaskHandle", "AsyncTaskHandle", "Organization"]
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from runway_nb.api.task import TERMINAL
-from runway_nb.api.task import Task
+from runway_nb.api.task import TERMINAL, Task
 
 ENV_PATH = "RUNWAY_NB_JOURNAL"  # a path, or "off"
 

@@ -38,10 +38,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable
 
-from runway_nb.api.task import PENDING
-from runway_nb.api.task import RUNNING
-from runway_nb.api.task import THROTTLED
-from runway_nb.api.task import Task
+from runway_nb.api.task import PENDING, RUNNING, THROTTLED, Task
 
 __all__ = ["PollSchedule", "SHAPES"]
 

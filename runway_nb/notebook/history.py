@@ -28,10 +28,8 @@ from typing import Any, Sequence
 
 from IPython.core.error import UsageError
 
-from runway_nb.client.journal import REFUSED
-from runway_nb.client.journal import SUBMITTING
-from runway_nb.client.journal import UNKNOWN
 from runway_nb.api.task import TERMINAL
+from runway_nb.client.journal import REFUSED, SUBMITTING, UNKNOWN
 
 __all__ = ["history_command", "attach_command", "fetch_command", "HistoryTable", "reachability",
            "pending_entries", "attach_pending", "resolve"]
@@ -560,10 +558,7 @@ def _fetch_parser() -> _Parser:
 
 def fetch_command(rest: Sequence[str]) -> Any:
     """``%runway fetch [ID ...|--all] [--dir DIR] [--force]``: archive outputs not saved yet."""
-    from runway_nb.client.archive import FetchReport
-    from runway_nb.client.archive import FetchResult
-    from runway_nb.client.archive import SKIPPED
-    from runway_nb.client.archive import fetch
+    from runway_nb.client.archive import SKIPPED, FetchReport, FetchResult, fetch
     from runway_nb.notebook.session import get_session
 
     args = _fetch_parser().parse_args(list(rest))

@@ -20,18 +20,10 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, nee
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, Int, Unicode, observe
 
-from runway_nb.notebook.interpolate import interpolate
-from runway_nb.notebook.interpolate import is_missing
-from runway_nb.notebook.interpolate import resolve
-from runway_nb.notebook.interpolate import whole_field
 from runway_nb.errors import BadRequestError, NotFoundError, ValidationError
-from runway_nb.notebook.session import SETTINGS
-from runway_nb.notebook.session import get_session
-from runway_nb.notebook.sweep import SweepDeclined
-from runway_nb.notebook.sweep import SweepError
-from runway_nb.notebook.sweep import describe
-from runway_nb.notebook.sweep import split_list
-from runway_nb.notebook.sweep import split_prompts
+from runway_nb.notebook.interpolate import interpolate, is_missing, resolve, whole_field
+from runway_nb.notebook.session import SETTINGS, get_session
+from runway_nb.notebook.sweep import SweepDeclined, SweepError, describe, split_list, split_prompts
 
 __all__ = ["RunwayMagics", "load_ipython_extension", "usage_error"]
 

@@ -15,13 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from runway_nb.errors import RunwayError, ValidationError
-from runway_nb.notebook.sweep import Sweep
-from runway_nb.notebook.sweep import SweepDeclined
-from runway_nb.notebook.sweep import SweepError
-from runway_nb.notebook.sweep import default_model
-from runway_nb.notebook.sweep import endpoint_for
-from runway_nb.notebook.sweep import expand
-from runway_nb.notebook.sweep import plan
+from runway_nb.notebook.sweep import Sweep, SweepDeclined, SweepError, default_model, endpoint_for, expand, plan
 
 __all__ = ["Session", "get_session", "generate", "compare", "Sweep", "SweepError", "SweepDeclined", "TaskTable",
            "DEFAULT_SAVE_DIR", "SETTINGS"]

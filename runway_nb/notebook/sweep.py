@@ -280,8 +280,8 @@ def plan(combos: Sequence[Mapping[str, Any]], *,
 
     Returns ``(planned, problems)``; ``problems`` lists ``(combo, ValidationError)`` in order.
     """
-    from runway_nb.api import request as _request
     from runway_nb.api import catalog
+    from runway_nb.api import request as _request
 
     planned: list[Planned] = []
     problems: list[tuple[dict, ValidationError]] = []

@@ -11,8 +11,8 @@ from functools import lru_cache
 from typing import Any
 
 from runway_nb import errors
-from runway_nb.api import request as _request
 from runway_nb.api import catalog
+from runway_nb.api import request as _request
 from runway_nb.client.core import AsyncRunway
 from runway_nb.serve.shape import CreatedOut, NotSupportedError, Scrubber, TaskOut, check_task_id, task_out
 

@@ -20,8 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from runway_nb import errors
-from runway_nb.api.task import STATUSES
-from runway_nb.api.task import Task
+from runway_nb.api.task import STATUSES, Task
 
 __all__ = ["TaskOut", "CreatedOut", "CancelledOut", "ErrorOut", "ErrorAnswer", "NotSupportedError", "task_out",
            "error_answer", "check_task_id", "Scrubber", "MAX_ID_LENGTH"]

@@ -33,10 +33,9 @@ from typing import Any
 import httpx
 
 from runway_nb import errors
-from runway_nb.client.retry import RetryPolicy
 from runway_nb.client.core import AsyncRunway
-from runway_nb.client.journal import UNKNOWN
-from runway_nb.client.journal import Journal
+from runway_nb.client.journal import UNKNOWN, Journal
+from runway_nb.client.retry import RetryPolicy
 from runway_nb.sim import Simulator
 
 from . import Tally

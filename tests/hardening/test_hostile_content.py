@@ -33,10 +33,7 @@ import pytest
 
 from runway_nb import Runway
 from runway_nb.api.task import Task
-from runway_nb.notebook.widgets import TaskView
-from runway_nb.notebook.widgets import safe_url
-from runway_nb.notebook.widgets import static_html
-from runway_nb.notebook.widgets import static_text
+from runway_nb.notebook.widgets import TaskView, safe_url, static_html, static_text
 from runway_nb.notebook.widgets._urls import file_url
 
 from . import REPO, Tally

@@ -39,12 +39,10 @@ import pytest
 
 import runway_nb
 from runway_nb import Runway
+from runway_nb.api.task import Task
 from runway_nb.client.core import AsyncRunway
 from runway_nb.errors import ResponseFormatError, RunwayError, TaskFailedError, TaskNotVisibleError
-from runway_nb.api.task import Task
-from runway_nb.notebook.widgets import TaskView
-from runway_nb.notebook.widgets import static_html
-from runway_nb.notebook.widgets import static_text
+from runway_nb.notebook.widgets import TaskView, static_html, static_text
 
 from . import Tally
 

@@ -41,8 +41,8 @@ from typing import Any
 
 import pytest
 
-from runway_nb.api import request as _request
 from runway_nb.api import catalog
+from runway_nb.api import request as _request
 from runway_nb.errors import ValidationError
 
 from . import SHARED, Tally

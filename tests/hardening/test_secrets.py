@@ -38,8 +38,8 @@ import pytest
 
 import runway_nb
 from runway_nb import Runway, errors
-from runway_nb.client.retry import RetryPolicy
 from runway_nb.client.journal import Journal
+from runway_nb.client.retry import RetryPolicy
 
 from . import REPO, Tally
 
@@ -188,9 +188,7 @@ def test_client_session_widgets_errors_logs_journal(server, clean_env, debug_log
 
         # --- widgets (state that goes to the browser, and the static output)
         from runway_nb.notebook.session import get_session
-        from runway_nb.notebook.widgets import Grid
-        from runway_nb.notebook.widgets import Panel
-        from runway_nb.notebook.widgets import TaskView
+        from runway_nb.notebook.widgets import Grid, Panel, TaskView
 
         view = TaskView(h1, watch=False)
         scan(json.dumps(view.get_state(), default=str), "TaskView state")

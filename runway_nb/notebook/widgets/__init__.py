@@ -18,14 +18,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from runway_nb.notebook.widgets._static import static_bundle
-from runway_nb.notebook.widgets._static import static_html
-from runway_nb.notebook.widgets._static import static_text
-from runway_nb.notebook.widgets._task_view import DEFAULTS
-from runway_nb.notebook.widgets._task_view import TaskView
-from runway_nb.notebook.widgets._task_view import display_handle
-from runway_nb.notebook.widgets._task_view import register_formatters
-from runway_nb.notebook.widgets._task_view import unregister_formatters
+from runway_nb.notebook.widgets._static import static_bundle, static_html, static_text
+from runway_nb.notebook.widgets._task_view import (
+    DEFAULTS,
+    TaskView,
+    display_handle,
+    register_formatters,
+    unregister_formatters,
+)
 from runway_nb.notebook.widgets._urls import safe_url
 
 _LAZY = {"Grid": "._grid", "Panel": "._panel"}

@@ -40,24 +40,13 @@ from typing import Any, Mapping, Sequence
 import anywidget
 import traitlets as t
 
+from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
 from runway_nb.client.core import AsyncRunway, AsyncTaskHandle, TaskHandle
 from runway_nb.errors import failure_hint
-from runway_nb.api.task import CANCELLED
-from runway_nb.api.task import FAILED
-from runway_nb.api.task import PENDING
-from runway_nb.api.task import RUNNING
-from runway_nb.api.task import SUCCEEDED
-from runway_nb.api.task import THROTTLED
-from runway_nb.api.task import Task
 from runway_nb.notebook.widgets import _assets
 from runway_nb.notebook.widgets import _task_view as tv
-from runway_nb.notebook.widgets._static import caption_fields
-from runway_nb.notebook.widgets._static import static_html
-from runway_nb.notebook.widgets._static import status_note
-from runway_nb.notebook.widgets._urls import file_url
-from runway_nb.notebook.widgets._urls import is_remote
-from runway_nb.notebook.widgets._urls import media_kind
-from runway_nb.notebook.widgets._urls import safe_url
+from runway_nb.notebook.widgets._static import caption_fields, static_html, status_note
+from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 
 __all__ = ["Grid", "grid_layout", "value_text"]
 

@@ -49,18 +49,9 @@ import html
 from datetime import datetime
 from typing import Any, Sequence
 
+from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
 from runway_nb.errors import failure_hint
-from runway_nb.api.task import CANCELLED
-from runway_nb.api.task import FAILED
-from runway_nb.api.task import PENDING
-from runway_nb.api.task import RUNNING
-from runway_nb.api.task import SUCCEEDED
-from runway_nb.api.task import THROTTLED
-from runway_nb.api.task import Task
-from runway_nb.notebook.widgets._urls import file_url
-from runway_nb.notebook.widgets._urls import is_remote
-from runway_nb.notebook.widgets._urls import media_kind
-from runway_nb.notebook.widgets._urls import safe_url
+from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 
 __all__ = ["static_html", "static_text", "static_bundle", "task_facts", "status_note", "caption_fields"]
 
