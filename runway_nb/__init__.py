@@ -8,13 +8,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.1.0"
+from runway_nb.version import __version__
 
 _LAZY = {
     "Runway": "runway_nb.client.core",
     "AsyncRunway": "runway_nb.client.core",
     "TaskHandle": "runway_nb.client.core",
     "AsyncTaskHandle": "runway_nb.client.core",
+    "connect": "runway_nb.client.factory",
     "Task": "runway_nb.api.task",
     "parse_task": "runway_nb.api.dialects",
     "errors": "runway_nb.errors",

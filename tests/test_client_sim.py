@@ -160,7 +160,7 @@ def test_async_client_same_surface(make_sim, clean_env):
 
 
 def test_no_key_means_simulator_announced_once(monkeypatch, capsys, clean_env):
-    import runway_nb.client.core as client_module
+    import runway_nb.client.backend as client_module
 
     monkeypatch.setattr(client_module, "_announced", False)
     first = Runway()

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from runway_nb.api.task import CANCELLED, FAILED, SUCCEEDED, TERMINAL, Task
+from runway_nb.client.outputs import filename_for
 from runway_nb.errors import NotFoundError, RunwayError
 
 __all__ = ["DEFAULT_DIR", "archive", "archive_handle", "facts", "facts_path", "write_facts", "fetch",
@@ -46,9 +47,8 @@ def _iso(ts: float | None) -> str | None:
 
 def facts_path(folder: str | Path, task_id: str) -> Path:
     """Where the facts JSON of ``task_id`` goes (``<folder>/<safe id>.json``, as ``handle.save`` writes it)."""
-    from runway_nb.client.core import _filename_for
 
-    return Path(folder) / f"{_filename_for(task_id, 0, 'x.json', None).rsplit('_', 1)[0]}.json"
+    return Path(folder) / f"{filename_for(task_id, 0, 'x.json', None).rsplit('_', 1)[0]}.json"
 
 
 def _journal_of(client: Any) -> Any:

@@ -12,16 +12,35 @@ import asyncio
 import itertools
 import re
 import sys
-import time
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, cast
 
+from runway_nb.api.task import Task
+from runway_nb.client.watch import SYSTEM_CLOCK, Clock, Watch, WatchTimeout, drive, drive_async
 from runway_nb.errors import RunwayError, ValidationError
+from runway_nb.errors import TimeoutError as APITimeoutError
 
-__all__ = ["split_prompts", "split_list", "expand", "check", "plan", "Planned", "SweepError", "SweepDeclined", "Finished",
-           "Sweep", "varying", "fixed", "endpoint_for", "default_model", "DEFAULT_MODELS",
-           "OPTION_FIELDS", "body_params"]
+__all__ = [
+    "DEFAULT_MODELS",
+    "OPTION_FIELDS",
+    "Finished",
+    "Planned",
+    "Sweep",
+    "SweepDeclined",
+    "SweepError",
+    "body_params",
+    "check",
+    "default_model",
+    "endpoint_for",
+    "expand",
+    "fixed",
+    "plan",
+    "split_list",
+    "split_prompts",
+    "varying",
+]
 
 # Option names as people type them -> the request fields they end up in (for messages).
 OPTION_FIELDS = {
@@ -124,7 +143,7 @@ def _as_list(value: Any) -> list[Any]:
 # expansion
 # ----------------------------------------------------------------------------------------
 
-def expand(prompts: str | None | Sequence[str | None], options: Mapping[str, Any]) -> list[dict]:
+def expand(prompts: str | Sequence[str | None] | None, options: Mapping[str, Any]) -> list[dict]:
     """The cartesian product of prompts and option values, in a stable order.
 
     Prompts vary slowest, then the options in the order given, each in the order its values
@@ -429,31 +448,24 @@ class Sweep:
         return text
 
     # -- actions
-    def refresh(self) -> "Sweep":
+    def refresh(self) -> Sweep:
         for t in self.tasks:
             if not t.finished:
                 t.refresh()
         return self
 
-    def _due(self) -> dict:
-        """When each unfinished task is next due for a poll (monotonic seconds)."""
-        now = time.monotonic()
-        due = {}
-        for h in self.tasks:
-            if h.finished:
-                continue
-            created = getattr(h.client, "_created", {}).get(h.id, now)
-            first = h._schedule.first_delay() if h.task is None else 0.0
-            due[h] = max(now, created + first)
-        return due
+    def _watch(self) -> tuple[Watch, Clock]:
+        """The unfinished tasks, each due on its own schedule (never more often than the poll floor)."""
+        clock = self.tasks[0].client.clock if self.tasks else SYSTEM_CLOCK
+        watch = Watch(floor=min((h.schedule.floor for h in self.tasks), default=5.0))
+        now = clock.now()
+        for i, h in enumerate(self.tasks):
+            if not h.finished:
+                watch.add(i, h.schedule, now=now, created_at=h.client.created_at(h.id), seen=h.task is not None)
+        return watch, clock
 
-    @staticmethod
-    def _next(h: Any, task: Any, due: dict) -> None:
-        if task.finished:
-            due.pop(h, None)
-        else:
-            now = time.monotonic()
-            due[h] = now + h._schedule.next_delay(task, now)
+    def _timeout(self, timeout: float | None) -> APITimeoutError:
+        return APITimeoutError(f"the sweep did not finish within {timeout:g} s ({self.summary()})")
 
     def wait(self, timeout: float | None = None, *, raise_on_failure: bool = False,
              progress: bool = True) -> list:
@@ -461,23 +473,17 @@ class Sweep:
 
         Each task is polled on its own schedule (never more often than the client's poll
         floor). Failed tasks do not raise unless ``raise_on_failure``; ``timeout`` (seconds)
-        is for the whole sweep and raises :class:`runway_nb.errors.TimeoutError`.
+        is for the whole sweep and raises :class:`runway_nb.errors.APITimeoutError`.
         """
-        from runway_nb.errors import TimeoutError as RTimeout
-
         show = _progress_printer() if progress else (lambda *a, **k: None)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        due = self._due()
+        watch, clock = self._watch()
+        watch.subscribe(lambda _event: show(f"runway: {self.summary()}"))
         show(f"runway: {self.summary()}")
         try:
-            while due:
-                h = min(due, key=due.get)
-                if deadline is not None and due[h] > deadline:
-                    time.sleep(max(0.0, deadline - time.monotonic()))
-                    raise RTimeout(f"the sweep did not finish within {timeout:g} s ({self.summary()})")
-                time.sleep(max(0.0, due[h] - time.monotonic()))
-                self._next(h, h.refresh(), due)
-                show(f"runway: {self.summary()}")
+            drive(watch, lambda i: self.tasks[i].refresh(), clock=clock,
+                  deadline=None if timeout is None else clock.now() + timeout)
+        except WatchTimeout:
+            raise self._timeout(timeout) from None
         finally:
             show(f"runway: {self.summary()}", final=True)
         self._after_wait(raise_on_failure)
@@ -485,21 +491,17 @@ class Sweep:
 
     async def wait_async(self, timeout: float | None = None, *, raise_on_failure: bool = False) -> list:
         """``await sweep.wait_async()`` (or ``await sweep``): the same, without blocking the event loop."""
-        from runway_nb.errors import TimeoutError as RTimeout
+        watch, clock = self._watch()
 
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        due = self._due()
-        while due:
-            h = min(due, key=due.get)
-            if deadline is not None and due[h] > deadline:
-                await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-                raise RTimeout(f"the sweep did not finish within {timeout:g} s ({self.summary()})")
-            await asyncio.sleep(max(0.0, due[h] - time.monotonic()))
-            task = await loop.run_in_executor(None, h.refresh)
-            self._next(h, task, due)
+        async def poll(i: Hashable) -> Task:
+            return await self.tasks[cast(int, i)].to_async().refresh()
+
+        try:
+            await drive_async(watch, poll, clock=clock, deadline=None if timeout is None else clock.now() + timeout)
+        except WatchTimeout:
+            raise self._timeout(timeout) from None
         if self.save_to:
-            await loop.run_in_executor(None, self.save, self.save_to)
+            await asyncio.get_running_loop().run_in_executor(None, self.save, self.save_to)
         self._after_wait(raise_on_failure, save=False)
         return [t.task for t in self.tasks]
 

@@ -17,8 +17,11 @@ from typing import Any, Callable
 
 import uvicorn
 
-from runway_nb.client import retry as _http
+from runway_nb.client.backend import new_simulator
 from runway_nb.client.core import AsyncRunway
+from runway_nb.client.factory import connect
+from runway_nb.client.retry import RetryPolicy
+from runway_nb.client.settings import resolve
 from runway_nb.serve.mcp_tools import build_mcp_app
 from runway_nb.serve.ops import TaskOps
 from runway_nb.serve.rest import build_rest_app
@@ -49,9 +52,7 @@ class ServeOptions:
     access_log: bool = False
 
     def resolved_provider(self) -> str:
-        from runway_nb.client import settings as _config
-
-        return _config.resolve(self.provider, self.api_key, self.base_url).provider.name
+        return resolve(self.provider, self.api_key, self.base_url).provider.name
 
 
 class _Server(uvicorn.Server):
@@ -126,21 +127,13 @@ class Service:
     # ------------------------------------------------------------------ building
     def _make_client(self) -> AsyncRunway:
         o = self.options
-        kw: dict[str, Any] = dict(provider=o.provider, api_key=o.api_key, base_url=o.base_url,
-                                  max_retries=o.max_retries, announce=False)
-        from runway_nb.client import settings as _config
-
-        settings = _config.resolve(o.provider, o.api_key, o.base_url)
-        kw["provider"] = settings.provider.name  # decided once, so the client never announces itself
-        if settings.in_process_sim:
-            sim = o.simulator
-            if sim is None:
-                from runway_nb.sim import Simulator, default_simulator
-
-                sim = Simulator(speed=o.sim_speed) if o.sim_speed else default_simulator()
-            kw["simulator"] = sim
-        client = AsyncRunway(**kw)
-        client.policy = _http.RetryPolicy(max_retries=o.max_retries, max_retry_after=o.max_retry_after)
+        simulator = o.simulator
+        if simulator is None and o.sim_speed:
+            simulator = new_simulator(speed=o.sim_speed)
+        # startup_line() says which backend this is, so the client does not announce itself
+        client = connect(o.provider, o.api_key, o.base_url, asynchronous=True, simulator=simulator,
+                         announce=False, max_retries=o.max_retries)
+        client.policy = RetryPolicy(max_retries=o.max_retries, max_retry_after=o.max_retry_after)
         return client
 
     def _uvicorn(self, app: Any) -> _Server:

@@ -21,7 +21,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 
-from runway_nb import __version__
+from runway_nb.version import __version__
 from runway_nb.api import catalog
 from runway_nb.serve.ops import TaskOps
 from runway_nb.serve.shape import CancelledOut, CreatedOut, TaskOut, error_answer

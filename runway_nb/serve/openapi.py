@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from runway_nb import __version__
+from runway_nb.version import __version__
 from runway_nb.api import catalog
 from runway_nb.serve.shape import CreatedOut, ErrorOut, TaskOut
 

@@ -114,13 +114,9 @@ class TaskOps:
         if not self.can_cancel:
             raise NotSupportedError("provider", self.provider, "runway or sim",
                                     message=f"provider {self.provider!r} offers no cancel/delete route")
-        url = self.client.settings.provider.task_url(task_id)
         try:
-            await self.client._read("DELETE", url, f"DELETE task {task_id}")
+            await self.client.delete_task(task_id)
         finally:
-            # The client reads a 404 for a task it created less than 30 s ago as "not visible
-            # yet" (CometAPI's lag) and answers PENDING; after a DELETE the 404 is the truth.
-            self.client._created.pop(task_id, None)
             self._estimates.pop(task_id, None)
 
     async def create(self, endpoint: Any, params: dict[str, Any]) -> CreatedOut:

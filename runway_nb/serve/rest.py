@@ -16,11 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from runway_nb import __version__, errors
+from runway_nb import errors
 from runway_nb.api import catalog
 from runway_nb.serve.openapi import openapi_document
 from runway_nb.serve.ops import TaskOps
 from runway_nb.serve.shape import error_answer
+from runway_nb.version import __version__
 
 __all__ = ["build_rest_app", "MAX_BODY_BYTES"]
 

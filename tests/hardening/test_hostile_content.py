@@ -242,7 +242,7 @@ def test_payload_urls_never_pass_safe_url(url):
 
 def test_saved_file_names_are_safe():
     """Saved files are named from the task id and the URL's suffix (both server-chosen)."""
-    from runway_nb.client.core import _filename_for
+    from runway_nb.client.outputs import filename_for as _filename_for
 
     for text in ALL:
         for url in URL_PAYLOADS + [f"https://example.com/{text}", f"https://example.com/x.{text[:5]}"]:

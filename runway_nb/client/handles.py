@@ -1,0 +1,287 @@
+"""``TaskHandle`` and ``AsyncTaskHandle``: a task you created or attached to.
+
+The two are siblings on one base. What a handle knows (the last ``Task``, the poll schedule,
+saved files) lives in a :class:`TaskState` that a sync handle and its async twin share, so a
+task polled from a widget's event loop and waited on by a blocking ``wait()`` is one task with
+one schedule. Waiting goes through the watch engine (:mod:`runway_nb.client.watch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from runway_nb import errors
+from runway_nb.api.task import CANCELLED, FAILED, PENDING, Task
+from runway_nb.client.schedule import PollSchedule
+from runway_nb.client.settings import Settings
+from runway_nb.client.watch import Clock, Finished, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
+
+__all__ = ["AsyncTaskHandle", "TaskHandle", "TaskState"]
+
+DEFAULT_FOLDER = "runway_outputs"
+
+
+class _Client(Protocol):
+    """What a handle needs of its client (``Runway`` and ``AsyncRunway`` both provide it)."""
+
+    settings: Settings
+    poll_floor: float
+    clock: Clock
+
+    def created_at(self, task_id: str) -> float | None: ...
+
+
+class _SyncClient(_Client, Protocol):
+    def async_twin(self) -> _AsyncClient: ...
+    def get_task(self, task_id: str) -> Task: ...
+    def cancel_task(self, task_id: str) -> None: ...
+    def save_outputs(self, task: Task, folder: str | Path, params: dict[str, Any] | None = None) -> list[Path]: ...
+
+
+class _AsyncClient(_Client, Protocol):
+    async def get_task(self, task_id: str) -> Task: ...
+    async def cancel_task(self, task_id: str) -> None: ...
+    async def save_outputs(self, task: Task, folder: str | Path,
+                           params: dict[str, Any] | None = None) -> list[Path]: ...
+
+
+@dataclass
+class TaskState:
+    """Everything known about one task, shared by its sync handle and its async twin."""
+
+    id: str
+    schedule: PollSchedule
+    endpoint: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    estimated_cost: float | None = None
+    task: Task | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+class _HandleBase:
+    """What sync and async handles share: the state, its read-only views, and the messages."""
+
+    def __init__(self, task_id: str, *, endpoint: str | None, params: dict[str, Any] | None,
+                 estimated_cost: float | None, poll_floor: float, state: TaskState | None) -> None:
+        self.state = state or TaskState(task_id, PollSchedule(floor=poll_floor), endpoint, dict(params or {}),
+                                        estimated_cost)
+
+    id = property(lambda self: self.state.id)
+    endpoint = property(lambda self: self.state.endpoint)
+    params = property(lambda self: self.state.params)
+    estimated_cost = property(lambda self: self.state.estimated_cost)
+    schedule = property(lambda self: self.state.schedule, doc="The task's poll schedule (shared with twins).")
+
+    @property
+    def task(self) -> Task | None:
+        return self.state.task
+
+    @task.setter
+    def task(self, value: Task | None) -> None:
+        self.state.task = value
+
+    @property
+    def files(self) -> list[Path]:
+        return self.state.files
+
+    @files.setter
+    def files(self, value: list[Path]) -> None:
+        self.state.files = value
+
+    @property
+    def model(self) -> Any:
+        return self.params.get("model")
+
+    @property
+    def status(self) -> str:
+        return self.task.status if self.task else PENDING
+
+    @property
+    def outputs(self) -> list[str]:
+        return list(self.task.outputs) if self.task else []
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.task and self.task.finished)
+
+    def _watch(self, created_at: float | None, now: float, on_update: Callable[[Task], object] | None) -> Watch:
+        watch = Watch(floor=self.schedule.floor)
+        watch.add(self.id, self.schedule, now=now, created_at=created_at, seen=self.task is not None)
+        if on_update is not None:
+            def tell(event: WatchEvent) -> None:
+                if isinstance(event, (Updated, Finished)):
+                    on_update(event.task)
+            watch.subscribe(tell)
+        return watch
+
+    def _timeout_error(self, timeout: float, cancelled: bool) -> errors.RunwayError:
+        outcome = "it was cancelled" if cancelled else "it is still running"
+        return errors.TimeoutError(f"task {self.id} did not finish within {timeout:g} s (last status "
+                                   f"{self.status}); {outcome}", task=self.task)
+
+    def _finish(self, raise_on_failure: bool) -> Task:
+        task = self.task
+        assert task is not None and task.finished
+        if task.status == FAILED and raise_on_failure:
+            raise errors.TaskFailedError(task)
+        return task
+
+    def _mark_cancelled(self, dialect: str) -> None:
+        self.task = Task(id=self.id, status=CANCELLED, dialect=dialect,
+                         created_at=self.task.created_at if self.task else None)
+
+    def _saveable(self, task: Task) -> Task:
+        if not task.succeeded:
+            raise errors.RunwayError(f"task {self.id} is {task.status}; only a SUCCEEDED task has outputs to save")
+        return task
+
+    def _line(self) -> str:
+        bits: list[object] = [self.id, self.status]
+        task = self.task
+        if task is not None and task.progress is not None and not task.finished:
+            bits.append(f"{task.progress:.0%}")
+        for key in ("model", "ratio", "duration", "seed"):
+            if key in self.params:
+                bits.append(f"{key}={self.params[key]}")
+        if task is not None and task.outputs:
+            bits.append(f"{len(task.outputs)} output(s)")
+        if task is not None and task.failed:
+            bits.append(f"failed: {task.failure_code or ''} {task.failure or ''}".strip())
+        return " ".join(str(b) for b in bits)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._line()}>"
+
+
+class TaskHandle(_HandleBase):
+    """A task you created or attached to: ``.id`` at once, ``.wait()`` for the result."""
+
+    def __init__(self, client: _SyncClient, task_id: str, *, endpoint: str | None = None,
+                 params: dict[str, Any] | None = None, estimated_cost: float | None = None,
+                 state: TaskState | None = None) -> None:
+        super().__init__(task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
+                         poll_floor=client.poll_floor, state=state)
+        self.client = client
+        self._twin: AsyncTaskHandle | None = None
+
+    def to_async(self) -> AsyncTaskHandle:
+        """This task's handle on the client's async twin, sharing state and poll schedule."""
+        if self._twin is None:
+            self._twin = AsyncTaskHandle(self.client.async_twin(), self.id, state=self.state)
+        return self._twin
+
+    def refresh(self) -> Task:
+        self.task = self.client.get_task(self.id)
+        return self.task
+
+    def wait(self, timeout: float | None = None, *, cancel_on_timeout: bool = False, raise_on_failure: bool = True,
+             on_update: Callable[[Task], object] | None = None) -> Task:
+        """Poll until SUCCEEDED, FAILED or CANCELLED; raise TaskFailedError on FAILED (by default).
+
+        With ``timeout`` (seconds) raise :class:`runway_nb.errors.APITimeoutError`; with
+        ``cancel_on_timeout`` the remote task is cancelled first, so it stops costing credits.
+        """
+        clock = self.client.clock
+        start = clock.now()
+        watch = self._watch(self.client.created_at(self.id), start, on_update)
+        try:
+            drive(watch, lambda _key: self.refresh(), clock=clock,
+                  deadline=None if timeout is None else start + timeout)
+        except WatchTimeout:
+            if cancel_on_timeout:
+                self.cancel()
+            raise self._timeout_error(timeout or 0.0, cancel_on_timeout) from None
+        return self._finish(raise_on_failure)
+
+    def __await__(self) -> Generator[Any, None, Task]:
+        """``await handle`` in a notebook: wait without blocking the kernel's event loop."""
+        return self.wait_async().__await__()
+
+    async def wait_async(self, timeout: float | None = None, *, cancel_on_timeout: bool = False,
+                         raise_on_failure: bool = True) -> Task:
+        """:meth:`wait`, polled on the running event loop through the client's async twin."""
+        return await self.to_async().wait(timeout, cancel_on_timeout=cancel_on_timeout,
+                                          raise_on_failure=raise_on_failure)
+
+    def cancel(self) -> None:
+        """Cancel the remote task. One that has already ended is left alone: Runway's DELETE
+        on a finished task deletes it, outputs included, and refunds nothing."""
+        if self.finished:
+            return
+        try:
+            latest: Task | None = self.refresh()
+        except errors.NotFoundError:
+            latest = None
+        if latest is not None and latest.finished:
+            return
+        self.client.cancel_task(self.id)
+        self._mark_cancelled(self.client.settings.provider.dialect)
+
+    def save(self, folder: str | Path = DEFAULT_FOLDER) -> list[Path]:
+        """Download every output into ``folder`` (plus a JSON file of the task's facts)."""
+        task = self._saveable(self.task if self.task and self.task.succeeded else self.refresh())
+        self.files = self.client.save_outputs(task, folder, self.params)
+        return self.files
+
+
+class AsyncTaskHandle(_HandleBase):
+    """The async sibling of :class:`TaskHandle`: ``await handle.wait()``, ``await handle``."""
+
+    def __init__(self, client: _AsyncClient, task_id: str, *, endpoint: str | None = None,
+                 params: dict[str, Any] | None = None, estimated_cost: float | None = None,
+                 state: TaskState | None = None) -> None:
+        super().__init__(task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
+                         poll_floor=client.poll_floor, state=state)
+        self.client = client
+
+    def to_async(self) -> AsyncTaskHandle:
+        return self
+
+    async def refresh(self) -> Task:
+        self.task = await self.client.get_task(self.id)
+        return self.task
+
+    async def wait(self, timeout: float | None = None, *, cancel_on_timeout: bool = False,
+                   raise_on_failure: bool = True, on_update: Callable[[Task], object] | None = None) -> Task:
+        clock = self.client.clock
+        start = clock.now()
+        watch = self._watch(self.client.created_at(self.id), start, on_update)
+
+        async def poll(_key: Hashable) -> Task:
+            return await self.refresh()
+
+        try:
+            await drive_async(watch, poll, clock=clock, deadline=None if timeout is None else start + timeout)
+        except WatchTimeout:
+            if cancel_on_timeout:
+                await self.cancel()
+            raise self._timeout_error(timeout or 0.0, cancel_on_timeout) from None
+        return self._finish(raise_on_failure)
+
+    def __await__(self) -> Generator[Any, None, Task]:
+        return self.wait().__await__()
+
+    async def wait_async(self, timeout: float | None = None, *, cancel_on_timeout: bool = False,
+                         raise_on_failure: bool = True) -> Task:
+        return await self.wait(timeout, cancel_on_timeout=cancel_on_timeout, raise_on_failure=raise_on_failure)
+
+    async def cancel(self) -> None:
+        if self.finished:
+            return
+        try:
+            latest: Task | None = await self.refresh()
+        except errors.NotFoundError:
+            latest = None
+        if latest is not None and latest.finished:
+            return
+        await self.client.cancel_task(self.id)
+        self._mark_cancelled(self.client.settings.provider.dialect)
+
+    async def save(self, folder: str | Path = DEFAULT_FOLDER) -> list[Path]:
+        task = self._saveable(self.task if self.task and self.task.succeeded else await self.refresh())
+        self.files = await self.client.save_outputs(task, folder, self.params)
+        return self.files
+

@@ -1,0 +1,279 @@
+"""The watch engine: which watched task to poll when, with one sync and one async driver.
+
+:class:`Watch` is the sans-IO core. It keeps each watched task's :class:`PollSchedule` and next
+due time, takes what a poll found (:meth:`Watch.observed`, :meth:`Watch.failed`) and tells its
+subscribers (:class:`Updated`, :class:`Finished`, :class:`PollFailed`). It never sends a request
+or sleeps: :func:`drive` and :func:`drive_async` do, on a :class:`Clock` they are given, so a
+test can run the engine on the simulator's manual clock without sleeping.
+
+Handles (``wait``), sweeps, the task view, the grid, the panel and ``serve`` all watch through
+this module. Journal writes, saving and widget updates are subscribers, not code in the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from runway_nb.api.task import Task
+from runway_nb.client.schedule import PollSchedule
+
+__all__ = ["AdvancingClock", "Clock", "Finished", "PollFailed", "SystemClock", "Updated", "Watch",
+           "WatchEvent", "WatchTimeout", "drive", "drive_async"]
+
+SLACK = 0.005  # seconds: tasks due this close together are polled in one round
+MAX_BACKOFF = 60.0  # seconds between polls of a task whose polls keep failing
+
+
+class Clock(Protocol):
+    """Where the engine reads the time and how it waits."""
+
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+    async def sleep_async(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """``time.monotonic`` seconds; real sleeping."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    async def sleep_async(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class _Advanceable(Protocol):
+    def now(self) -> float: ...
+
+    def advance(self, seconds: float) -> float: ...
+
+
+class AdvancingClock:
+    """A clock whose sleeping moves another clock forward, e.g. the simulator's manual clock:
+    ``Runway(simulator=sim, clock=AdvancingClock(sim.clock))`` waits for a task in no real time."""
+
+    def __init__(self, source: _Advanceable):
+        self.source = source
+
+    def now(self) -> float:
+        return self.source.now()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.source.advance(seconds)
+
+    async def sleep_async(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await asyncio.sleep(0)  # still let other tasks run
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
+@dataclass(frozen=True)
+class Updated:
+    key: Hashable
+    task: Task
+
+
+@dataclass(frozen=True)
+class Finished:
+    key: Hashable
+    task: Task
+
+
+@dataclass(frozen=True)
+class PollFailed:
+    key: Hashable
+    error: BaseException
+    failures: int  # in a row, for this task
+
+
+WatchEvent = Updated | Finished | PollFailed
+
+
+class WatchTimeout(Exception):  # an internal signal: callers raise errors.APITimeoutError
+    """The deadline passed before every watched task finished."""
+
+
+@dataclass
+class _Entry:
+    schedule: PollSchedule
+    due: float
+    failures: int = 0
+
+
+class Watch:
+    """The tasks being watched and when each is next due; no I/O."""
+
+    def __init__(self, *, floor: float = 5.0):
+        self.floor = floor
+        self._entries: dict[Hashable, _Entry] = {}
+        self._subscribers: list[Callable[[WatchEvent], None]] = []
+
+    # -- what is watched
+    def add(self, key: Hashable, schedule: PollSchedule, *, now: float, created_at: float | None = None,
+            seen: bool = False) -> None:
+        """Watch ``key``: a task seen before is due now; a new one after the schedule's first delay
+        (counted from ``created_at``), so moderation errors show early without polling too soon."""
+        due = now if seen or created_at is None else max(now, created_at + schedule.first_delay())
+        self._entries[key] = _Entry(schedule, due)
+
+    def discard(self, key: Hashable) -> None:
+        self._entries.pop(key, None)
+
+    def postpone(self, key: Hashable, until: float) -> None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.due = max(entry.due, until)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(list(self._entries))
+
+    def next_due(self) -> float | None:
+        return min((e.due for e in self._entries.values()), default=None)
+
+    def ready(self, now: float) -> list[Hashable]:
+        """The tasks due for a poll at ``now``, in the order they were added."""
+        return [k for k, e in self._entries.items() if e.due <= now + SLACK]
+
+    # -- what polling found
+    def subscribe(self, callback: Callable[[WatchEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` with every event; returns a function that unsubscribes."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def observed(self, key: Hashable, task: Task, now: float) -> WatchEvent:
+        """A poll (or anyone else) saw ``task``: finish it, or schedule its next poll."""
+        entry = self._entries.get(key)
+        event: WatchEvent
+        if task.finished:
+            self._entries.pop(key, None)
+            event = Finished(key, task)
+        else:
+            if entry is not None:
+                entry.failures = 0
+                entry.due = now + entry.schedule.next_delay(task, now)
+            event = Updated(key, task)
+        self._emit(event)
+        return event
+
+    def failed(self, key: Hashable, error: BaseException, now: float) -> PollFailed:
+        """A poll failed (after the client's own retries): try again later, backing off."""
+        entry = self._entries.get(key)
+        failures = 1
+        if entry is not None:
+            entry.failures += 1
+            failures = entry.failures
+            entry.due = now + min(MAX_BACKOFF, self.floor * 2 ** min(failures, 6))
+        event = PollFailed(key, error, failures)
+        self._emit(event)
+        return event
+
+    def _emit(self, event: WatchEvent) -> None:
+        for callback in list(self._subscribers):
+            callback(event)
+
+
+def _known_finished(watch: Watch, known: Callable[[Hashable], Task | None] | None, now: float) -> None:
+    # A task that ended meanwhile (cancelled here, or seen by a blocking wait elsewhere) needs no GET.
+    if known is None:
+        return
+    for key in watch:
+        task = known(key)
+        if task is not None and task.finished:
+            watch.observed(key, task, now)
+
+
+def drive(watch: Watch, poll: Callable[[Hashable], Task], *, clock: Clock = SYSTEM_CLOCK,
+          deadline: float | None = None, tolerate_errors: bool = False) -> None:
+    """Poll until every watched task has finished (the sync driver).
+
+    ``poll(key)`` GETs one task. A failed poll raises, unless ``tolerate_errors``: then it is
+    retried later (:meth:`Watch.failed`). Raises :class:`WatchTimeout` at ``deadline``.
+    """
+    while watch:
+        due = watch.next_due()
+        assert due is not None
+        if deadline is not None and due > deadline:
+            clock.sleep(max(0.0, deadline - clock.now()))
+            raise WatchTimeout
+        clock.sleep(max(0.0, due - clock.now()))
+        for key in watch.ready(clock.now()):
+            try:
+                task = poll(key)
+            except Exception as exc:
+                if not tolerate_errors:
+                    raise
+                watch.failed(key, exc, clock.now())
+                continue
+            watch.observed(key, task, clock.now())
+
+
+async def drive_async(watch: Watch, poll: Callable[[Hashable], Awaitable[Task]], *, clock: Clock = SYSTEM_CLOCK,
+                      deadline: float | None = None, tolerate_errors: bool = False,
+                      wake: asyncio.Event | None = None, known: Callable[[Hashable], Task | None] | None = None,
+                      on_round: Callable[[float | None], None] | None = None) -> None:
+    """Poll until every watched task has finished, without blocking the event loop.
+
+    Tasks due together are polled concurrently. ``wake`` cuts a wait short (a cancel, a new
+    task); ``known(key)`` reports a task that ended without this driver (no GET is spent on it);
+    ``on_round(next_due)`` is told when the driver goes to sleep (``None`` when it wakes).
+    """
+    while watch:
+        _known_finished(watch, known, clock.now())
+        due = watch.next_due()
+        if due is None:
+            return
+        if deadline is not None and due > deadline:
+            await clock.sleep_async(max(0.0, deadline - clock.now()))
+            raise WatchTimeout
+        if on_round is not None:
+            on_round(due)
+        await _pause(clock, max(0.0, due - clock.now()), wake)
+        if on_round is not None:
+            on_round(None)
+        _known_finished(watch, known, clock.now())
+        ready = watch.ready(clock.now())
+        if not ready:
+            continue
+        results = await asyncio.gather(*(poll(key) for key in ready), return_exceptions=True)
+        now = clock.now()
+        for key, result in zip(ready, results, strict=True):
+            if key not in watch:  # dropped while its GET was in flight (a cancel)
+                continue
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception) or not tolerate_errors:
+                    raise result
+                watch.failed(key, result, now)
+            else:
+                watch.observed(key, result, now)
+
+
+async def _pause(clock: Clock, seconds: float, wake: asyncio.Event | None) -> None:
+    if wake is None or seconds <= 0:
+        await clock.sleep_async(seconds)
+        return
+    wake.clear()
+    sleeper = asyncio.ensure_future(clock.sleep_async(seconds))
+    waker = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+        waker.cancel()
