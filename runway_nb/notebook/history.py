@@ -476,9 +476,7 @@ def attach_pending(session: Any = None, *, save: Any = None) -> tuple[Any, list[
         return handles[0], notes
     folders = {getattr(h, "save_to", None) for h in handles}
     sweep = Sweep(tasks=handles, combos=combos, save_to=folders.pop() if len(folders) == 1 else None)
-    with session._lock:
-        session.sweeps.append(sweep)
-    return sweep, notes
+    return session.add_sweep(sweep), notes
 
 
 def _check_out(out: str | None) -> str | None:

@@ -101,9 +101,9 @@ class Session:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                from runway_nb.client.core import Runway
+                from runway_nb.client.factory import connect
 
-                client = Runway(provider=key or None, poll_floor=self.defaults.get("poll_floor"))
+                client = connect(key or None, poll_floor=self.defaults.get("poll_floor"))
                 self._clients[key] = client
             return client
 
@@ -111,6 +111,12 @@ class Session:
     def client(self) -> Any:
         """The default client (``Runway()``: the simulator when no key is set)."""
         return self.client_for(None)
+
+    def add_sweep(self, sweep: Sweep) -> Sweep:
+        """Keep ``sweep`` with this session's sweeps (``%runway list``, cancel all)."""
+        with self._lock:
+            self.sweeps.append(sweep)
+        return sweep
 
     def use_client(self, client: Any, provider: str | None = None) -> Any:
         """Make ``client`` the session's client (for ``provider``, default: the session's provider)."""

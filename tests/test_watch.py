@@ -1,0 +1,155 @@
+"""The watch engine and the retry flow: their decisions, and both drivers on the simulator's manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from runway_nb import errors
+from runway_nb.api.task import Task
+from runway_nb.client import flow, retry
+from runway_nb.client.core import AsyncRunway, Runway
+from runway_nb.client.schedule import PollSchedule
+from runway_nb.client.watch import AdvancingClock, Finished, PollFailed, Updated, Watch
+from runway_nb.sim import SimClock, Simulator
+
+
+# ---------------------------------------------------------------------------- the retry flow
+def _decide_read(attempt, response, exc):
+    return retry.decide_read(attempt, retry.RetryPolicy(max_retries=2), response=response, exc=exc, what="GET x")
+
+
+def _request() -> httpx.Request:
+    return httpx.Request("GET", "http://runway-sim.invalid/x")
+
+
+def test_flow_retries_a_503_after_a_pause_then_accepts():
+    steps = flow.retrying(_request, _decide_read)
+    assert isinstance(next(steps), httpx.Request)
+    pause = steps.send(httpx.Response(503))
+    assert isinstance(pause, flow.Pause) and pause.seconds > 0
+    assert isinstance(steps.send(None), httpx.Request)  # the request again
+    with pytest.raises(StopIteration) as done:
+        steps.send(httpx.Response(200, json={"ok": True}))
+    assert done.value.value.json() == {"ok": True}
+
+
+def test_flow_gives_up_with_the_mapped_error():
+    answers = iter([httpx.Response(503), httpx.Response(503), httpx.Response(503)])
+    slept: list[float] = []
+    with pytest.raises(errors.ServerError):
+        flow.run(flow.retrying(_request, _decide_read), lambda _r: next(answers), slept.append)
+    assert len(slept) == 2  # max_retries=2: two pauses, three sends
+
+
+def test_flow_transport_errors_are_thrown_in_and_retried_by_both_drivers():
+    def answers():
+        yield httpx.ConnectError("refused")
+        yield httpx.Response(200, json={"n": 1})
+
+    def sync_send(_request, it=answers()):
+        value = next(it)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    assert flow.run(flow.retrying(_request, _decide_read), sync_send, lambda s: None).json() == {"n": 1}
+
+    it = answers()
+
+    async def async_send(_request):
+        value = next(it)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    async def no_sleep(_seconds):
+        return None
+
+    response = asyncio.run(flow.run_async(flow.retrying(_request, _decide_read), async_send, no_sleep))
+    assert response.json() == {"n": 1}
+
+
+# ---------------------------------------------------------------------------- the sans-IO core
+def _task(status: str, progress: float | None = None) -> Task:
+    return Task(id="t", status=status, progress=progress)
+
+
+def test_watch_schedules_polls_never_closer_than_the_floor_and_tells_subscribers():
+    watch = Watch(floor=5.0)
+    events = []
+    watch.subscribe(events.append)
+    watch.add("a", PollSchedule(floor=5.0), now=100.0, created_at=100.0)
+    first = watch.next_due()
+    assert first is not None and 100.0 < first <= 105.0  # a new task is looked at early
+    assert watch.ready(100.0) == []
+    assert watch.ready(first) == ["a"]
+    watch.observed("a", _task("RUNNING", 0.1), first)
+    due = watch.next_due()
+    assert due is not None and due >= first + 5.0
+    watch.observed("a", _task("SUCCEEDED"), due)
+    assert len(watch) == 0 and watch.next_due() is None
+    assert [type(e) for e in events] == [Updated, Finished]
+
+
+def test_watch_backs_off_a_task_whose_polls_fail_and_recovers():
+    watch = Watch(floor=5.0)
+    watch.add("a", PollSchedule(floor=5.0), now=0.0, seen=True)
+    first = watch.failed("a", RuntimeError("down"), 0.0)
+    second = watch.failed("a", RuntimeError("down"), 10.0)
+    assert isinstance(first, PollFailed) and (first.failures, second.failures) == (1, 2)
+    assert watch.next_due() == pytest.approx(10.0 + 20.0)  # floor * 2**failures
+    watch.observed("a", _task("RUNNING", 0.5), 30.0)
+    watch.failed("a", RuntimeError("again"), 40.0)
+    assert watch.next_due() == pytest.approx(40.0 + 10.0)  # the count restarted after a good poll
+
+
+# ---------------------------------------------------------------------------- drivers on a manual clock
+@pytest.fixture
+def manual_sim():
+    sim = Simulator(clock=SimClock(manual=True), concurrency=2)
+    yield sim
+    sim.close()
+
+
+def _client(cls, sim):
+    return cls(provider="sim", simulator=sim, clock=AdvancingClock(sim.clock), journal=False)
+
+
+def test_sync_wait_runs_on_the_simulators_manual_clock(manual_sim, clean_env):
+    client = _client(Runway, manual_sim)
+    handle = client.text_to_image.create(prompt="a lighthouse", model="gen4_image", ratio="1024:1024")
+    start = manual_sim.clock.now()
+    task = handle.wait()
+    assert task.succeeded and task.outputs
+    elapsed = manual_sim.clock.now() - start
+    assert elapsed > 0  # the engine waited in simulated time (the manual clock moves only when it sleeps)
+    gets = manual_sim.stats.requests_for("GET", "/v1/tasks/{id}")
+    # one GET per 5 s floor at most, plus the early first look
+    assert 1 <= gets <= elapsed / 5.0 + 2
+
+
+def test_async_wait_and_sweep_of_many_on_the_manual_clock(manual_sim, clean_env):
+    client = _client(AsyncRunway, manual_sim)
+
+    async def main():
+        handles = [await client.text_to_image.create(prompt=f"shot {i}", model="gen4_image", ratio="1024:1024")
+                   for i in range(3)]
+        return await asyncio.gather(*(h.wait() for h in handles))
+
+    tasks = asyncio.run(main())
+    assert [t.status for t in tasks] == ["SUCCEEDED"] * 3
+
+
+def test_sync_and_async_timeouts_say_the_same_thing(manual_sim, clean_env):
+    manual_sim.configure(concurrency=0)  # nothing starts: the task stays queued
+    sync_client = _client(Runway, manual_sim)
+    handle = sync_client.text_to_image.create(prompt="never", model="gen4_image", ratio="1024:1024")
+    with pytest.raises(errors.TimeoutError) as sync_err:
+        handle.wait(timeout=30)
+    with pytest.raises(errors.TimeoutError) as async_err:
+        asyncio.run(handle.wait_async(timeout=30))
+    assert str(sync_err.value) == str(async_err.value)
+    assert "did not finish within 30 s" in str(sync_err.value) and "still running" in str(sync_err.value)
