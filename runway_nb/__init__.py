@@ -30,7 +30,7 @@ _LAZY = {
     "Panel": "runway_nb.notebook.widgets",
 }
 
-__all__ = sorted(_LAZY) + ["__version__", "load_ipython_extension"]
+__all__ = [*sorted(_LAZY), "__version__", "load_ipython_extension"]
 
 
 def __getattr__(name: str) -> Any:

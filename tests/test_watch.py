@@ -49,8 +49,10 @@ def test_flow_transport_errors_are_thrown_in_and_retried_by_both_drivers():
         yield httpx.ConnectError("refused")
         yield httpx.Response(200, json={"n": 1})
 
-    def sync_send(_request, it=answers()):
-        value = next(it)
+    sync_answers = answers()
+
+    def sync_send(_request):
+        value = next(sync_answers)
         if isinstance(value, Exception):
             raise value
         return value

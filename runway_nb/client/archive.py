@@ -20,21 +20,34 @@ kernel know what is archived where.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import time
 import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from runway_nb.api.task import CANCELLED, FAILED, SUCCEEDED, TERMINAL, Task
 from runway_nb.client.outputs import filename_for
 from runway_nb.errors import NotFoundError, RunwayError
 
-__all__ = ["DEFAULT_DIR", "archive", "archive_handle", "facts", "facts_path", "write_facts", "fetch",
-           "FetchReport", "FetchResult", "remember_save", "is_archived"]
+__all__ = [
+    "DEFAULT_DIR",
+    "FetchReport",
+    "FetchResult",
+    "archive",
+    "archive_handle",
+    "facts",
+    "facts_path",
+    "fetch",
+    "is_archived",
+    "remember_save",
+    "write_facts",
+]
 
 DEFAULT_DIR = "runway_outputs"
 
@@ -55,17 +68,17 @@ def _journal_of(client: Any) -> Any:
     return getattr(client, "journal", None)
 
 
-def facts(task: Task, params: dict | None = None, *, files: Iterable[str | Path] = (), client: Any = None,
+def facts(task: Task, params: dict[str, Any] | None = None, *, files: Iterable[str | Path] = (), client: Any = None,
           entry: Any = None, journal: Any = None) -> dict[str, Any]:
     """The task's facts as a JSON-ready dict (what goes beside its files)."""
     params = dict(params or (entry.params if entry is not None else {}) or {})
     settings = getattr(client, "settings", None)
     journal = journal if journal is not None else _journal_of(client)
-    history: list[dict] = []
+    history: list[dict[str, Any]] = []
     if journal is not None:
         try:
             history = [{"status": s, "progress": p, "at": _iso(at)} for s, p, at in journal.history(task.id)]
-        except Exception:  # noqa: BLE001 - the facts never fail because of the journal
+        except Exception:
             history = []
     finished_at = next((h["at"] for h in reversed(history) if h["status"] in TERMINAL), None)
     return {
@@ -94,8 +107,8 @@ def facts(task: Task, params: dict | None = None, *, files: Iterable[str | Path]
     }
 
 
-def write_facts(folder: str | Path, task: Task, params: dict | None = None, *, files: Iterable[str | Path] = (),
-                client: Any = None, entry: Any = None) -> Path:
+def write_facts(folder: str | Path, task: Task, params: dict[str, Any] | None = None, *,
+                files: Iterable[str | Path] = (), client: Any = None, entry: Any = None) -> Path:
     """Write the facts JSON of ``task`` into ``folder`` (atomically) and return its path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -103,7 +116,7 @@ def write_facts(folder: str | Path, task: Task, params: dict | None = None, *, f
     if entry is None and journal is not None:
         try:
             entry = journal.get(task.id, getattr(getattr(client, "settings", None), "base_url", None))
-        except Exception:  # noqa: BLE001
+        except Exception:
             entry = None
     path = facts_path(folder, task.id)
     tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.part")  # one per writer: no rename race
@@ -113,7 +126,7 @@ def write_facts(folder: str | Path, task: Task, params: dict | None = None, *, f
     return path
 
 
-def archive(client: Any, task: Task | str, folder: str | Path = DEFAULT_DIR, *, params: dict | None = None,
+def archive(client: Any, task: Task | str, folder: str | Path = DEFAULT_DIR, *, params: dict[str, Any] | None = None,
             refetch: bool = True, entry: Any = None) -> list[Path]:
     """Download the outputs of a SUCCEEDED task into ``folder``, with its facts JSON beside them.
 
@@ -130,15 +143,13 @@ def archive(client: Any, task: Task | str, folder: str | Path = DEFAULT_DIR, *, 
         raise RunwayError(f"task {task_id} is {task.status}; only a SUCCEEDED task has outputs to archive")
     journal = _journal_of(client)
     if journal is not None:  # the fresh output URLs, even when the client had seen this state before
-        try:
+        with contextlib.suppress(Exception):
             journal.update(task, client.settings.base_url)
-        except Exception:  # noqa: BLE001
-            pass
     if params is None:
         if entry is None and journal is not None:
             entry = journal.get(task_id, client.settings.base_url)
         params = entry.params if entry is not None else {}
-    paths = client.save_outputs(task, folder, params)  # downloads; records the files in the journal
+    paths: list[Path] = client.save_outputs(task, folder, params)  # downloads; records the files in the journal
     write_facts(folder, task, params, files=paths, client=client, entry=entry)
     return paths
 
@@ -158,11 +169,9 @@ def remember_save(client: Any, task_id: str, folder: str | Path | None) -> None:
     journal = _journal_of(client)
     if journal is None or not folder:
         return
-    try:
-        # Absolute: a kernel started elsewhere that reattaches saves into the same folder.
+    # Absolute: a kernel started elsewhere that reattaches saves into the same folder.
+    with contextlib.suppress(Exception):
         journal.set_save_to(task_id, str(Path(folder).expanduser().resolve()), client.settings.base_url)
-    except Exception:  # noqa: BLE001 - saving must not fail because the journal is busy or gone
-        pass
 
 
 def is_archived(entry: Any) -> bool:
@@ -203,7 +212,7 @@ class FetchReport:
     def __len__(self) -> int:
         return len(self.results)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[FetchResult]:
         return iter(self.results)
 
     def by_outcome(self, outcome: str) -> list[FetchResult]:

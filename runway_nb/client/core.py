@@ -10,6 +10,7 @@ events (:mod:`runway_nb.client.events`); the journal is a subscriber.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -438,10 +439,9 @@ class Runway(_BaseClient):
             self.forget(task_id)
 
     def cancel_task(self, task_id: str) -> None:
-        try:
+        # already cancelled or deleted: Runway documents a repeat 404 as safe to ignore
+        with contextlib.suppress(errors.NotFoundError):
             self.delete_task(task_id)
-        except errors.NotFoundError:
-            pass  # already cancelled or deleted: Runway documents a repeat 404 as safe to ignore
 
     def organization(self) -> Organization:
         path = self._organization_path()
@@ -567,10 +567,8 @@ class AsyncRunway(_BaseClient):
             self.forget(task_id)
 
     async def cancel_task(self, task_id: str) -> None:
-        try:
+        with contextlib.suppress(errors.NotFoundError):
             await self.delete_task(task_id)
-        except errors.NotFoundError:
-            pass
 
     async def organization(self) -> Organization:
         path = self._organization_path()

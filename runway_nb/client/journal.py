@@ -12,9 +12,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from runway_nb.api.task import TERMINAL, Task
 
@@ -87,7 +88,7 @@ class Entry:
     endpoint: str | None
     model: str | None
     prompt: str | None
-    params: dict
+    params: dict[str, Any]
     status: str | None
     progress: float | None
     outputs: list[str]
@@ -117,14 +118,16 @@ class Entry:
         prompt = (self.prompt or "").replace("\n", " ")
         prompt = prompt if len(prompt) <= 50 else prompt[:49] + "…"
         status = self.status or self.submit_state
-        return f"{self.task_id or '(no id: ' + self.submit_state + ')'}  {status:<10} {self.model or '?':<14} {when}  {prompt}"
+        ident = self.task_id or f"(no id: {self.submit_state})"
+        return f"{ident}  {status:<10} {self.model or '?':<14} {when}  {prompt}"
 
 
 class Journal:
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path is not None else default_path()
-        if self.path is None:
+        where = Path(path) if path is not None else default_path()
+        if where is None:
             raise ValueError("the journal is turned off (RUNWAY_NB_JOURNAL=off)")
+        self.path: Path = where
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         conn = self._raw()
@@ -138,7 +141,7 @@ class Journal:
                     if "duplicate column" not in str(exc).lower():
                         raise
 
-    def _conn(self) -> "_Tx":
+    def _conn(self) -> _Tx:
         return _Tx(self._raw())
 
     def _raw(self) -> sqlite3.Connection:
@@ -153,7 +156,7 @@ class Journal:
         return conn
 
     # -- writes ----------------------------------------------------------------------------
-    def begin(self, *, provider: str, base_url: str, endpoint: str, params: dict) -> int:
+    def begin(self, *, provider: str, base_url: str, endpoint: str, params: dict[str, Any]) -> int:
         now = time.time()
         with self._conn() as conn:
             cur = conn.execute(
@@ -161,7 +164,8 @@ class Journal:
                 "submitted_at, updated_at, pid) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (SUBMITTING, provider, base_url, endpoint, params.get("model"), params.get("promptText"),
                  json.dumps(params, default=str), now, now, os.getpid()))
-            return int(cur.lastrowid)
+            assert cur.lastrowid is not None  # an INSERT always sets it
+            return cur.lastrowid
 
     def created(self, rowid: int, task_id: str, estimated_cost: float | None) -> None:
         with self._conn() as conn:
@@ -178,7 +182,7 @@ class Journal:
                          (UNKNOWN if outcome_unknown else REFUSED, f"{type(error).__name__}: {str(error)[:500]}",
                           time.time(), rowid))
 
-    def attach(self, task_id: str, *, provider: str, base_url: str, params: dict | None = None) -> None:
+    def attach(self, task_id: str, *, provider: str, base_url: str, params: dict[str, Any] | None = None) -> None:
         """Record a task created elsewhere (``%runway attach ID``), once."""
         now = time.time()
         params = params or {}
@@ -310,7 +314,7 @@ def _entry(row: sqlite3.Row) -> Entry:
                  failure=row["failure"], failure_code=row["failure_code"], error=row["error"],
                  estimated_cost=row["estimated_cost"], cost=row["cost"], submitted_at=row["submitted_at"],
                  updated_at=row["updated_at"], rowid=row["rowid_"], pid=row["pid"],
-                 save_to=row["save_to"] if "save_to" in row.keys() else None)
+                 save_to=row["save_to"] if "save_to" in row.keys() else None)  # noqa: SIM118 - sqlite3.Row: `in` tests values, not names
 
 
 _default: Journal | None = None

@@ -31,8 +31,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Exponential backoff with jitter: 0.5, 1, 2, 4, 8 s (each reduced by up to 25 %)."""
-        r = (rng or random).random()
-        return min(self.base_delay * (2 ** attempt), self.max_delay) * (1 - 0.25 * r)
+        r: float = (rng or random).random()
+        return float(min(self.base_delay * (2 ** attempt), self.max_delay) * (1 - 0.25 * r))
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,9 @@ def _message(body: Any, status: int) -> str:
             value = body.get(key)
             if isinstance(value, str) and value:
                 return value[:2000]
-            if isinstance(value, dict) and isinstance(value.get("message"), str):
-                return value["message"][:2000]
+            nested = value.get("message") if isinstance(value, dict) else None
+            if isinstance(nested, str):
+                return nested[:2000]
     if isinstance(body, str) and body.strip():
         return body.strip()[:500]
     return f"HTTP {status}"

@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from runway_nb.api.task import PENDING, RUNNING, THROTTLED, Task
 
-__all__ = ["PollSchedule", "SHAPES"]
+__all__ = ["SHAPES", "PollSchedule"]
 
 # Inverse progress curves: the fraction of the run at which progress ``p`` is reached.
 SHAPES: dict[str, Callable[[float], float]] = {
@@ -108,6 +108,10 @@ class PollSchedule:
             self.max_interval = MAX_FRACTION * self.floor
         self.max_interval = max(self.max_interval, self.floor)
 
+    def _cap(self) -> float:
+        assert self.max_interval is not None  # set in __post_init__
+        return self.max_interval
+
     # ------------------------------------------------------------------ public
     def first_delay(self) -> float:
         """Seconds from creation to the first poll (never later than one floor)."""
@@ -125,7 +129,7 @@ class PollSchedule:
             # trip plus any event-loop lag. Windows get that much slack.
             extra = now - self._last_obs - self._last_delay
             if 0 <= extra < self.floor:
-                self._rtts = (self._rtts + [extra])[-4:]
+                self._rtts = ([*self._rtts, extra])[-4:]
         if status == RUNNING:
             self._waiting_polls = 0
             delay, aimed = self._running_delay(task.progress, now)
@@ -140,9 +144,9 @@ class PollSchedule:
         if aimed:
             # Aimed at a time that matters: only a little jitter (all of it would be latency).
             delay += self.jitter * 0.2 * self.floor * self.rng.random()
-            delay = min(max(delay, self.floor), self.max_interval)  # type: ignore[type-var]
+            delay = min(max(delay, self.floor), self._cap())
         else:
-            delay = min(max(delay, self.floor), self.max_interval)  # type: ignore[type-var]
+            delay = min(max(delay, self.floor), self._cap())
             delay *= 1 + self.jitter * self.rng.random()
         self._last_delay = delay
         return delay
@@ -167,7 +171,7 @@ class PollSchedule:
             return q, False
         t_lo, t_hi = max(span[0], now), max(span[1], now)
         left, width = t_hi - now, t_hi - t_lo
-        if self._stepped and width <= self.sharp * q and left <= self.max_interval:  # type: ignore[operator]
+        if self._stepped and width <= self.sharp * q and left <= self._cap():
             return left + self.aim_margin * q, True  # pinned down: one poll just after it
         latest = t_lo - q  # the last reading that still leaves a floor before the earliest finish
         if latest - now < q:  # no room for another reading before it
@@ -175,7 +179,7 @@ class PollSchedule:
                 return left + self.aim_margin * q, True
             return q, True  # too uncertain to aim: every floor until it is done or clearer
         # A reading part of the way to the earliest finish (the fit sharpens as we go).
-        want = min(now + max((t_lo - now) * self.approach, q), latest, now + self.max_interval)
+        want = min(now + max((t_lo - now) * self.approach, q), latest, now + self._cap())
         when = self._bisecting(now + q, want, latest)
         return (when - now, True) if when is not None else (want - now, False)
 
@@ -252,7 +256,7 @@ class PollSchedule:
                     # reading's time, give or take the fresh window.
                     w = max(slack, FRESH * q)
                     tight = [(f, a, b, hi - w if p > 0 else lo, hi + w)
-                             for (f, a, b, lo, hi), p in zip(rows, (pt.p for pt in pts))]
+                             for (f, a, b, lo, hi), p in zip(rows, (pt.p for pt in pts), strict=False)]
                     sharp_bounds = _lp_bounds(tight)
                     if sharp_bounds is not None:
                         fresh.append((name, _Span(sharp_bounds[0])))
@@ -376,7 +380,7 @@ def _stepped_span(rows: list[tuple[float, float, float, float, float]], q: float
 
 def _least_squares(rows: list[tuple[float, float, float]]) -> float | None:
     """``a + b`` for the least-squares line through the windows' middles (finite windows only)."""
-    pts = [(f, (lo + hi) / 2) for f, lo, hi in rows if -INF < lo and hi < INF]
+    pts = [(f, (lo + hi) / 2) for f, lo, hi in rows if lo > -INF and hi < INF]
     if len(pts) < 2:
         return None
     mx = sum(f for f, _ in pts) / len(pts)

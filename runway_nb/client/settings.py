@@ -40,13 +40,13 @@ PROVIDERS: dict[str, Provider] = {
     "sim": Provider("sim", "http://runway-sim.invalid", "runway", "/v1/{endpoint}", "/v1/tasks/{id}",
                     True, KEY_ENV_VARS),
     "comet": Provider("comet", "https://api.cometapi.com", "comet", "/runwayml/v1/{endpoint}",
-                      "/runwayml/v1/tasks/{id}", False, ("COMETAPI_KEY",) + KEY_ENV_VARS,
+                      "/runwayml/v1/tasks/{id}", False, ("COMETAPI_KEY", *KEY_ENV_VARS),
                       organization_path=None, uploads_path=None),
     "useapi": Provider("useapi", "https://api.useapi.net", "useapi", None, "/v1/runwayml/tasks/{id}", False,
-                       ("USEAPI_TOKEN",) + KEY_ENV_VARS, organization_path=None, uploads_path=None,
+                       ("USEAPI_TOKEN", *KEY_ENV_VARS), organization_path=None, uploads_path=None,
                        sends_version=False),
     "makevid": Provider("makevid", "https://makevid.ai", "makevid", None, "/api/v1/get_runway/{id}", False,
-                        ("MAKEVID_API_KEY",) + KEY_ENV_VARS, organization_path=None, uploads_path=None,
+                        ("MAKEVID_API_KEY", *KEY_ENV_VARS), organization_path=None, uploads_path=None,
                         sends_version=False),
 }
 

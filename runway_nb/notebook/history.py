@@ -23,16 +23,25 @@ import keyword
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from IPython.core.error import UsageError
 
 from runway_nb.api.task import TERMINAL
 from runway_nb.client.journal import REFUSED, SUBMITTING, UNKNOWN
 
-__all__ = ["history_command", "attach_command", "fetch_command", "HistoryTable", "reachability",
-           "pending_entries", "attach_pending", "resolve"]
+__all__ = [
+    "HistoryTable",
+    "attach_command",
+    "attach_pending",
+    "fetch_command",
+    "history_command",
+    "pending_entries",
+    "reachability",
+    "resolve",
+]
 
 ENDED_WITH_KERNEL = "ended with its kernel"
 DEFAULT_LIMIT = 50

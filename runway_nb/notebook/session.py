@@ -7,18 +7,30 @@ submitted either way shows up in ``%runway list`` and comes back as the same kin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from runway_nb.errors import RunwayError, ValidationError
 from runway_nb.notebook.sweep import Sweep, SweepDeclined, SweepError, default_model, endpoint_for, expand, plan
 
-__all__ = ["Session", "get_session", "generate", "compare", "Sweep", "SweepError", "SweepDeclined", "TaskTable",
-           "DEFAULT_SAVE_DIR", "SETTINGS"]
+__all__ = [
+    "DEFAULT_SAVE_DIR",
+    "SETTINGS",
+    "Session",
+    "Sweep",
+    "SweepDeclined",
+    "SweepError",
+    "TaskTable",
+    "compare",
+    "generate",
+    "get_session",
+]
 
 DEFAULT_SAVE_DIR = "runway_outputs"
 
@@ -289,7 +301,7 @@ class Session:
                 done.append(handle.id)
         return done
 
-    def table(self, refresh: bool = True) -> "TaskTable":
+    def table(self, refresh: bool = True) -> TaskTable:
         """This session's tasks as a table (refreshing the unfinished ones first)."""
         notes: dict[str, str] = {}
         if refresh:
@@ -304,10 +316,8 @@ class Session:
         """Forget tasks, sweeps, clients and settings (tests; a fresh start)."""
         with self._lock:
             for client in self._clients.values():
-                try:
+                with contextlib.suppress(Exception):
                     client.close()
-                except Exception:
-                    pass
             self._clients.clear()
             self._tasks.clear()
             self.sweeps.clear()
@@ -365,7 +375,7 @@ class Session:
 
     def generate(self, prompt: str | None = None, *, model: str | None = None, ratio: str | None = None,
                  duration: float | None = None, seed: int | None = None, image: Any = None, video: Any = None,
-                 character: Any = None, reference: Any = None, type: str | None = None,  # noqa: A002
+                 character: Any = None, reference: Any = None, type: str | None = None,
                  provider: str | None = None, wait: bool = False, save: Any = None,
                  timeout: float | None = None, raise_on_failure: bool = True, progress: bool = True,
                  **extra: Any) -> Any:
@@ -396,7 +406,7 @@ class Session:
 
     def compare(self, prompts: str | Sequence[str] | None = None, *, model: Any = None, ratio: Any = None,
                 duration: Any = None, seed: Any = None, image: Any = None, video: Any = None,
-                character: Any = None, reference: Any = None, type: Any = None,  # noqa: A002
+                character: Any = None, reference: Any = None, type: Any = None,
                 provider: Any = None, wait: bool = False, save: Any = None, skip_invalid: bool = False,
                 rows: str | None = None, cols: str | None = None,
                 confirm: Callable[[list, float | None], bool] | None = None, **extra: Any) -> Sweep:
@@ -424,7 +434,7 @@ class Session:
                       layout={k: v for k, v in (("rows", rows), ("cols", cols)) if v}, save_to=folder)
         with self._lock:
             self.sweeps.append(sweep)
-        for i, item in enumerate(planned):
+        for _i, item in enumerate(planned):
             try:
                 sweep.tasks.append(self._submit(item, folder))
             except BaseException as exc:

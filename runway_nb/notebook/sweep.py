@@ -168,7 +168,7 @@ def expand(prompts: str | Sequence[str | None] | None, options: Mapping[str, Any
         axes.append(values)
     combos = []
     for values in itertools.product(*axes):
-        combo = {n: v for n, v in zip(names, values)}
+        combo = {n: v for n, v in zip(names, values, strict=False)}
         if combo.get("prompt") is None:
             combo.pop("prompt")
         combos.append(combo)
@@ -543,7 +543,7 @@ class Sweep:
         """One dict per task: index, id, status, the options it ran with, outputs, credits, failure
         (:meth:`to_dataframe` gives the same rows as a pandas DataFrame)."""
         rows = []
-        for i, (t, combo) in enumerate(zip(self.tasks, self.combos)):
+        for i, (t, combo) in enumerate(zip(self.tasks, self.combos, strict=False)):
             task = t.task
             row: dict[str, Any] = {"index": i, "id": t.id, "status": t.status, "endpoint": t.endpoint}
             for key, value in combo.items():
@@ -574,7 +574,7 @@ class Sweep:
     def __repr__(self) -> str:
         lines = [f"<Sweep {self.summary()}>"]
         vary = self.varying
-        for t, combo in zip(self.tasks, self.combos):
+        for t, combo in zip(self.tasks, self.combos, strict=False):
             label = " ".join(f"{k}={combo[k]!s:.30}" for k in vary if k in combo)
             lines.append(f"  {t.id} {t.status}" + (f"  {label}" if label else ""))
         return "\n".join(lines)

@@ -12,8 +12,9 @@ import contextlib
 import signal
 import socket
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import uvicorn
 
@@ -26,7 +27,7 @@ from runway_nb.serve.mcp_tools import build_mcp_app
 from runway_nb.serve.ops import TaskOps
 from runway_nb.serve.rest import build_rest_app
 
-__all__ = ["ServeOptions", "Service", "start_in_thread", "RunningService", "LOOPBACK_HOSTS"]
+__all__ = ["LOOPBACK_HOSTS", "RunningService", "ServeOptions", "Service", "start_in_thread"]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -59,7 +60,7 @@ class _Server(uvicorn.Server):
     """A uvicorn server that leaves signal handling to :class:`Service` (two servers share them)."""
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
+    def capture_signals(self) -> Iterator[None]:
         yield
 
 
@@ -148,7 +149,7 @@ class Service:
         for server in self._servers:
             server.should_exit = True
 
-    async def run(self, *, on_ready: Callable[["Service"], None] | None = None,
+    async def run(self, *, on_ready: Callable[[Service], None] | None = None,
                   handle_signals: bool = False) -> None:
         """Bind both ports, serve until :meth:`request_stop` (or SIGINT/SIGTERM), then close."""
         o = self.options
@@ -234,7 +235,7 @@ class RunningService:
         if self._errors:
             raise self._errors[0]
 
-    def __enter__(self) -> "RunningService":
+    def __enter__(self) -> RunningService:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -249,7 +250,7 @@ def start_in_thread(options: ServeOptions | None = None, *, timeout: float = 20.
     def main() -> None:
         try:
             asyncio.run(service.run())
-        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+        except BaseException as exc:
             errors.append(exc)
             service.started.set()
 

@@ -21,12 +21,12 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 
-from runway_nb.version import __version__
 from runway_nb.api import catalog
 from runway_nb.serve.ops import TaskOps
 from runway_nb.serve.shape import CancelledOut, CreatedOut, TaskOut, error_answer
+from runway_nb.version import __version__
 
-__all__ = ["build_mcp_server", "build_mcp_app", "TOOL_NAMES", "RETRIEVE", "CANCEL", "CREATE"]
+__all__ = ["CANCEL", "CREATE", "RETRIEVE", "TOOL_NAMES", "build_mcp_app", "build_mcp_server"]
 
 RETRIEVE = "retrieve-task-status-and-output"
 CANCEL = "cancel-delete-task"
@@ -61,7 +61,7 @@ def build_mcp_server(ops: TaskOps, *, log_level: str = "WARNING") -> MCPServer:
             f"poll {RETRIEVE} every few seconds until status is SUCCEEDED, FAILED or CANCELLED."),
     )
 
-    async def retrieve_task_status_and_output(id: TaskId) -> Annotated[CallToolResult, TaskOut]:  # noqa: A002
+    async def retrieve_task_status_and_output(id: TaskId) -> Annotated[CallToolResult, TaskOut]:
         """Retrieve task status and output.
 
         Answers the task as JSON: id, status (PENDING, THROTTLED, RUNNING, SUCCEEDED, FAILED,
@@ -70,10 +70,10 @@ def build_mcp_server(ops: TaskOps, *, log_level: str = "WARNING") -> MCPServer:
         """
         try:
             return _ok(await ops.get(id))
-        except Exception as exc:  # noqa: BLE001 - every failure is a tool error
+        except Exception as exc:
             return _fail(exc, ops)
 
-    async def cancel_delete_task(id: TaskId) -> Annotated[CallToolResult, CancelledOut]:  # noqa: A002
+    async def cancel_delete_task(id: TaskId) -> Annotated[CallToolResult, CancelledOut]:
         """Cancel or delete a task.
 
         Cancels a task that is still running (PENDING, THROTTLED or RUNNING) or deletes a finished one
@@ -82,7 +82,7 @@ def build_mcp_server(ops: TaskOps, *, log_level: str = "WARNING") -> MCPServer:
         """
         try:
             await ops.cancel(id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return _fail(exc, ops)
         return _ok(CancelledOut(id=id, cancelled=True))
 
@@ -117,7 +117,7 @@ def build_mcp_server(ops: TaskOps, *, log_level: str = "WARNING") -> MCPServer:
                 fields[name] = value
         try:
             return _ok(await ops.create(endpoint, fields))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return _fail(exc, ops)
 
     server.add_tool(retrieve_task_status_and_output, name=RETRIEVE, title="Retrieve task status and output",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from runway_nb.version import __version__
 from runway_nb.api import catalog
 from runway_nb.serve.shape import CreatedOut, ErrorOut, TaskOut
+from runway_nb.version import __version__
 
 __all__ = ["openapi_document"]
 
@@ -30,14 +30,14 @@ _ERRORS = {
 }
 
 
-def _schema(model: Any) -> tuple[dict, dict]:
+def _schema(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     schema = model.model_json_schema(ref_template=_REF)
     defs = schema.pop("$defs", {})
     return schema, defs
 
 
-def _error_response(status: int) -> dict:
-    name, description = _ERRORS[status]
+def _error_response(status: int) -> dict[str, Any]:
+    _name, description = _ERRORS[status]
     response: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -168,7 +168,7 @@ def openapi_document(*, server_url: str | None = None, can_create: bool = True) 
     """The document; ``server_url`` fills ``servers``, ``can_create`` keeps the create routes."""
     if "doc" not in _CACHE:
         _CACHE["doc"] = _document()
-    doc = copy.deepcopy(_CACHE["doc"])
+    doc: dict[str, Any] = copy.deepcopy(_CACHE["doc"])
     if server_url:
         doc["servers"] = [{"url": server_url.rstrip("/"), "description": "this runway-nb serve process"}]
     if not can_create:

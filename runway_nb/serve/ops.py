@@ -16,7 +16,7 @@ from runway_nb.api import request as _request
 from runway_nb.client.core import AsyncRunway
 from runway_nb.serve.shape import CreatedOut, NotSupportedError, Scrubber, TaskOut, check_task_id, task_out
 
-__all__ = ["TaskOps", "MEDIA_SCHEMES"]
+__all__ = ["MEDIA_SCHEMES", "TaskOps"]
 
 # Media a caller of the adapter may pass: references the provider fetches itself. Local
 # paths and plain-http URLs are refused: the adapter must not read its own disk or fetch

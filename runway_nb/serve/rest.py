@@ -23,7 +23,7 @@ from runway_nb.serve.ops import TaskOps
 from runway_nb.serve.shape import error_answer
 from runway_nb.version import __version__
 
-__all__ = ["build_rest_app", "MAX_BODY_BYTES"]
+__all__ = ["MAX_BODY_BYTES", "build_rest_app"]
 
 log = logging.getLogger("runway_nb.serve")
 
@@ -105,14 +105,14 @@ def build_rest_app(ops: TaskOps, *, loopback_only: bool = True) -> Any:
     async def get_task(request: Request) -> Response:
         try:
             task = await ops.get(request.path_params["id"])
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
+        except Exception as exc:
             return _error(exc, ops)
         return JSONResponse(task.model_dump(mode="json"))
 
     async def delete_task(request: Request) -> Response:
         try:
             await ops.cancel(request.path_params["id"])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return _error(exc, ops)
         return Response(status_code=204)
 
@@ -133,7 +133,7 @@ def build_rest_app(ops: TaskOps, *, loopback_only: bool = True) -> Any:
         except _TooLarge:
             return _plain_error(413, f"the request body is larger than {MAX_BODY_BYTES} bytes; upload big media "
                                      f"first and pass its runway:// URI")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return _error(exc, ops)
         return JSONResponse(created.model_dump(mode="json"), status_code=201,
                             headers={"Location": f"/v1/tasks/{created.id}"})

@@ -22,8 +22,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from runway_nb import errors
 from runway_nb.api.task import STATUSES, Task
 
-__all__ = ["TaskOut", "CreatedOut", "CancelledOut", "ErrorOut", "ErrorAnswer", "NotSupportedError", "task_out",
-           "error_answer", "check_task_id", "Scrubber", "MAX_ID_LENGTH"]
+__all__ = [
+    "MAX_ID_LENGTH",
+    "CancelledOut",
+    "CreatedOut",
+    "ErrorAnswer",
+    "ErrorOut",
+    "NotSupportedError",
+    "Scrubber",
+    "TaskOut",
+    "check_task_id",
+    "error_answer",
+    "task_out",
+]
 
 MAX_ID_LENGTH = 2048
 _BAD_ID = re.compile(r"[\x00-\x20\x7f/\\]")
@@ -140,7 +151,7 @@ class ErrorAnswer:
 
     @property
     def message(self) -> str:
-        return self.body["error"]
+        return str(self.body["error"])
 
 
 class Scrubber:
