@@ -133,7 +133,7 @@ def _state(entry: Any) -> str:
             return "outcome unknown"
         if entry.submit_state == REFUSED:
             return "not created"
-        return entry.submit_state
+        return str(entry.submit_state)
     status = entry.status or "PENDING"
     if status not in TERMINAL and _lost(entry):
         return ENDED_WITH_KERNEL
@@ -307,7 +307,7 @@ def _matches(entry: Any, wanted: set[str], unfinished: bool) -> bool:
     return state in wanted
 
 
-def _scope(client: Any, all_: bool) -> tuple[dict, str]:
+def _scope(client: Any, all_: bool) -> tuple[dict[str, Any], str]:
     if all_ or client is None:
         return {}, "every provider" + ("" if all_ else " (no client could be made for the session's provider)")
     base = client.settings.base_url

@@ -324,7 +324,7 @@ class Session:
             self.defaults = {k: v for k, (_, v) in SETTINGS.items()}
 
     # ------------------------------------------------------------------ submitting
-    def with_defaults(self, combo: dict, given: Iterable[str] = ()) -> dict:
+    def with_defaults(self, combo: dict[str, Any], given: Iterable[str] = ()) -> dict[str, Any]:
         """Fill the session's model, ratio and duration into ``combo`` where it has none.
 
         Ratio and duration are filled only where the model takes them. The names filled are
@@ -352,7 +352,7 @@ class Session:
         return combo
 
     @staticmethod
-    def _fields_of(combo: Mapping[str, Any]) -> set | None:
+    def _fields_of(combo: Mapping[str, Any]) -> set[str] | None:
         from runway_nb.api import catalog
 
         try:
@@ -362,9 +362,10 @@ class Session:
         except ValidationError:
             return None
 
-    def _prepare(self, combos: list[dict]) -> tuple[list, list]:
+    def _prepare(self, combos: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
         """Plan every combination; refused ones say when the refused value was a session default."""
-        planned, problems = [], []
+        planned: list[Any] = []
+        problems: list[Any] = []
         for combo in combos:
             defaulted = combo.get("_defaulted") or []
             clean = {k: v for k, v in combo.items() if k != "_defaulted"}
@@ -409,7 +410,7 @@ class Session:
                 character: Any = None, reference: Any = None, type: Any = None,
                 provider: Any = None, wait: bool = False, save: Any = None, skip_invalid: bool = False,
                 rows: str | None = None, cols: str | None = None,
-                confirm: Callable[[list, float | None], bool] | None = None, **extra: Any) -> Sweep:
+                confirm: Callable[[list[Any], float | None], bool] | None = None, **extra: Any) -> Sweep:
         """Submit the cartesian product of ``prompts`` and every option given as a list.
 
         ``compare(["a cat", "a dog"], model=["gen4.5", "veo3.1"], seed=[1, 2])`` submits 8 tasks.
@@ -465,20 +466,20 @@ class Session:
 def _view_saving_to(handle: Any, folder: str) -> None:
     """In a Jupyter kernel, create the handle's task view now, so that it saves into ``folder``."""
     try:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
     except ImportError:  # pragma: no cover - IPython is a dependency
         return
     ip = get_ipython()
     if ip is None or getattr(ip, "kernel", None) is None:
         return
     try:
-        from runway_nb.notebook.widgets import TaskView  # type: ignore[attr-defined]
+        from runway_nb.notebook.widgets import TaskView
     except ImportError:
         return  # no widget: refresh()/wait() save instead
     TaskView.for_handle(handle, save_to=folder)
 
 
-def _note_default(exc: ValidationError, combo: dict, defaulted: Sequence[str]) -> ValidationError:
+def _note_default(exc: ValidationError, combo: dict[str, Any], defaulted: Sequence[str]) -> ValidationError:
     """Mention it when a refused value was a session default rather than typed in the cell."""
     name = {"promptText": "prompt"}.get(exc.field, exc.field)
     if name in defaulted:
@@ -537,7 +538,7 @@ def wait_with_progress(handle: Any, *, timeout: float | None = None, raise_on_fa
 
 
 # ----------------------------------------------------------------------------------------
-# the task table (%runway list)
+# the task table (%runway list[Any])
 # ----------------------------------------------------------------------------------------
 
 _COLUMNS = ("#", "id", "status", "type", "model", "ratio", "duration", "seed", "credits", "prompt")

@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import re
 import sys
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -78,7 +78,7 @@ class SweepError(RunwayError, ValueError):
     ``problems`` is a list of ``(combo, ValidationError)``.
     """
 
-    def __init__(self, problems: list[tuple[dict, ValidationError]], total: int):
+    def __init__(self, problems: list[tuple[dict[str, Any], ValidationError]], total: int):
         self.problems = problems
         self.total = total
         lines = [f"{len(problems)} of {total} combination(s) are not allowed; nothing was submitted:"]
@@ -143,12 +143,12 @@ def _as_list(value: Any) -> list[Any]:
 # expansion
 # ----------------------------------------------------------------------------------------
 
-def expand(prompts: str | Sequence[str | None] | None, options: Mapping[str, Any]) -> list[dict]:
+def expand(prompts: str | Sequence[str | None] | None, options: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The cartesian product of prompts and option values, in a stable order.
 
     Prompts vary slowest, then the options in the order given, each in the order its values
     were given (repeats dropped). An option whose value is a list or tuple varies; any other
-    value is fixed; ``None`` leaves the option out. Every combination is a dict with
+    value is fixed; ``None`` leaves the option out. Every combination is a dict[str, Any] with
     ``prompt`` first, then the options.
     """
     prompt_list = [prompts] if prompts is None or isinstance(prompts, str) else list(prompts)
@@ -167,8 +167,8 @@ def expand(prompts: str | Sequence[str | None] | None, options: Mapping[str, Any
         names.append(name)
         axes.append(values)
     combos = []
-    for values in itertools.product(*axes):
-        combo = {n: v for n, v in zip(names, values, strict=False)}
+    for product in itertools.product(*axes):
+        combo = dict(zip(names, product, strict=True))
         if combo.get("prompt") is None:
             combo.pop("prompt")
         combos.append(combo)
@@ -286,15 +286,15 @@ def body_params(combo: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
 class Planned:
     """One combination, ready to submit: its endpoint, the create kwargs and a credit estimate."""
 
-    combo: dict
+    combo: dict[str, Any]
     endpoint: str
-    params: dict
+    params: dict[str, Any]
     estimated_credits: float | None = None
     provider: str | None = None
 
 
 def plan(combos: Sequence[Mapping[str, Any]], *,
-         strict: bool = True) -> tuple[list[Planned], list[tuple[dict, ValidationError]]]:
+         strict: bool = True) -> tuple[list[Planned], list[tuple[dict[str, Any], ValidationError]]]:
     """Validate every combination exactly as ``client.create`` would (catalog rules, media), sending nothing.
 
     Returns ``(planned, problems)``; ``problems`` lists ``(combo, ValidationError)`` in order.
@@ -303,7 +303,7 @@ def plan(combos: Sequence[Mapping[str, Any]], *,
     from runway_nb.api import request as _request
 
     planned: list[Planned] = []
-    problems: list[tuple[dict, ValidationError]] = []
+    problems: list[tuple[dict[str, Any], ValidationError]] = []
     for combo in combos:
         combo = dict(combo)
         try:
@@ -340,7 +340,7 @@ def _refuse_ignored_fields(draft: Any) -> None:
                                           f"the server would ignore it. It takes: {takes}")
 
 
-def check(combos: Sequence[Mapping[str, Any]], *, strict: bool = True) -> list[tuple[dict, ValidationError]]:
+def check(combos: Sequence[Mapping[str, Any]], *, strict: bool = True) -> list[tuple[dict[str, Any], ValidationError]]:
     """Every combination the catalog refuses, as ``(combo, ValidationError)``; empty when all are fine."""
     return plan(combos, strict=strict)[1]
 
@@ -349,20 +349,20 @@ def check(combos: Sequence[Mapping[str, Any]], *, strict: bool = True) -> list[t
 # the handle of a submitted sweep
 # ----------------------------------------------------------------------------------------
 
-class Finished(list):
+class Finished(list[Any]):
     """The final ``Task``s returned by :meth:`Sweep.wait`; ``await`` on it returns it at once.
 
     So ``await sweep.wait()`` works too, but it waits blocking: ``await sweep`` (or
     ``await sweep.wait_async()``) is the form that keeps the event loop free.
     """
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, Finished]:
         if False:  # pragma: no cover - makes this a generator
             yield
         return self
 
 
-def _progress_printer(stream: Any = None):
+def _progress_printer(stream: Any = None) -> Callable[..., None]:
     stream = stream or sys.stdout
     last = {"text": ""}
 
@@ -390,10 +390,10 @@ class Sweep:
     ``rows``/``cols`` hints for the grid.
     """
 
-    tasks: list = field(default_factory=list)
-    combos: list[dict] = field(default_factory=list)
-    skipped: list[tuple[dict, ValidationError]] = field(default_factory=list)
-    layout: dict = field(default_factory=dict)
+    tasks: list[Any] = field(default_factory=list[Any])
+    combos: list[dict[str, Any]] = field(default_factory=list[Any])
+    skipped: list[tuple[dict[str, Any], ValidationError]] = field(default_factory=list[Any])
+    layout: dict[str, Any] = field(default_factory=dict[str, Any])
     save_to: str | None = None
 
     # -- what varies
@@ -422,7 +422,7 @@ class Sweep:
     def __len__(self) -> int:
         return len(self.tasks)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.tasks)
 
     def __getitem__(self, index: int) -> Any:
@@ -468,7 +468,7 @@ class Sweep:
         return APITimeoutError(f"the sweep did not finish within {timeout:g} s ({self.summary()})")
 
     def wait(self, timeout: float | None = None, *, raise_on_failure: bool = False,
-             progress: bool = True) -> list:
+             progress: bool = True) -> list[Any]:
         """Block until every task has finished; returns their final ``Task``s in order.
 
         Each task is polled on its own schedule (never more often than the client's poll
@@ -480,7 +480,7 @@ class Sweep:
         watch.subscribe(lambda _event: show(f"runway: {self.summary()}"))
         show(f"runway: {self.summary()}")
         try:
-            drive(watch, lambda i: self.tasks[i].refresh(), clock=clock,
+            drive(watch, lambda i: self.tasks[cast(int, i)].refresh(), clock=clock,
                   deadline=None if timeout is None else clock.now() + timeout)
         except WatchTimeout:
             raise self._timeout(timeout) from None
@@ -489,12 +489,13 @@ class Sweep:
         self._after_wait(raise_on_failure)
         return Finished(t.task for t in self.tasks)
 
-    async def wait_async(self, timeout: float | None = None, *, raise_on_failure: bool = False) -> list:
+    async def wait_async(self, timeout: float | None = None, *, raise_on_failure: bool = False) -> list[Any]:
         """``await sweep.wait_async()`` (or ``await sweep``): the same, without blocking the event loop."""
         watch, clock = self._watch()
 
         async def poll(i: Hashable) -> Task:
-            return await self.tasks[cast(int, i)].to_async().refresh()
+            task: Task = await self.tasks[cast(int, i)].to_async().refresh()
+            return task
 
         try:
             await drive_async(watch, poll, clock=clock, deadline=None if timeout is None else clock.now() + timeout)
@@ -507,7 +508,7 @@ class Sweep:
 
     await_all = wait_async
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, list[Any]]:
         return self.wait_async().__await__()
 
     def _after_wait(self, raise_on_failure: bool, save: bool = True) -> None:
@@ -540,7 +541,7 @@ class Sweep:
         return out
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One dict per task: index, id, status, the options it ran with, outputs, credits, failure
+        """One dict[str, Any] per task: index, id, status, the options it ran with, outputs, credits, failure
         (:meth:`to_dataframe` gives the same rows as a pandas DataFrame)."""
         rows = []
         for i, (t, combo) in enumerate(zip(self.tasks, self.combos, strict=False)):
@@ -583,14 +584,14 @@ class Sweep:
         p.text(repr(self))
 
     def _ipython_display_(self) -> None:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
         from IPython.display import display
 
         if getattr(get_ipython(), "kernel", None) is None:  # terminal IPython: text
             display({"text/plain": repr(self)}, raw=True)
             return
         try:
-            from runway_nb.notebook.widgets import Grid  # type: ignore[attr-defined]
+            from runway_nb.notebook.widgets import Grid
         except ImportError:
             Grid = None
         if Grid is not None:
