@@ -15,8 +15,9 @@ Every parser returns a Task or raises :class:`ResponseFormatError` (or
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from runway_nb.api.task import Task, normalize_status
 from runway_nb.errors import ResponseFormatError, TaskNotVisibleError
