@@ -265,7 +265,7 @@ def _out_of_range(schema: JsonSchema, v: float) -> bool:
     step = schema.get("multipleOf")
     if not step:
         return False
-    return (v / step) != int(v / step)
+    return bool((v / step) != int(v / step))
 
 
 def _check_range(schema: JsonSchema, v: object, at: _At) -> list[Issue]:
