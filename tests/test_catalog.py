@@ -7,6 +7,7 @@ OpenAPI request schemas, for valid bodies and for a set of mutations of them.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
 import json
 import subprocess
@@ -73,6 +74,13 @@ def test_endpoints():
                                  "video_to_video", "character_performance", "video_upscale")
     for ep in catalog.ENDPOINTS:
         assert catalog.models(ep), ep
+
+
+def test_the_package_and_the_build_tool_agree_on_endpoints_and_the_seed_range():
+    build = _build_module()
+    stored = json.loads(CATALOG_JSON.read_text("utf-8"))
+    assert tuple(build.ENDPOINTS) == tuple(stored["endpoints"]) == catalog.ENDPOINTS
+    assert build.SEED_FIELD["maximum"] == catalog.SEED_MAX
 
 
 SEED_MODELS = {  # shared/seeds/000_*: the models that third-party schema names
@@ -613,7 +621,7 @@ def test_infer_endpoint():
 
 def test_modelinfo_is_frozen_and_hashable():
     info = catalog.get("image_to_video", "gen4_turbo")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         info.model = "x"  # type: ignore[misc]
     assert hash(info) == hash(catalog.get("image_to_video", "gen4_turbo"))
     assert isinstance(info.required, frozenset) and isinstance(info.ratios, tuple)
