@@ -1,29 +1,50 @@
-"""Typed exceptions. Every message is built from data we control; none carries the API key."""
+"""Typed exceptions. Every message is built from data we control; none carries the API key.
+
+``APIConnectionError`` and ``APITimeoutError`` are also the builtin ``ConnectionError`` and
+``TimeoutError``, so ``except TimeoutError:`` catches them. Their old names
+(``errors.ConnectionError``, ``errors.TimeoutError``) still resolve, with a DeprecationWarning,
+but are not module attributes: ``from runway_nb.errors import *`` never shadows a builtin.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+import warnings
+from typing import Any, Protocol
 
 __all__ = [
-    "RunwayError",
-    "ValidationError",
+    "APIConnectionError",
     "APIError",
-    "ConnectionError",
-    "BadRequestError",
+    "APITimeoutError",
     "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "RateLimitError",
+    "BadRequestError",
     "DailyLimitError",
-    "ServerError",
-    "ResponseFormatError",
-    "TaskNotVisibleError",
-    "TimeoutError",
+    "NotFoundError",
     "OutcomeUnknownError",
-    "TaskFailedError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseFormatError",
+    "RunwayError",
+    "ServerError",
     "TaskCancelledError",
+    "TaskFailedError",
+    "TaskNotVisibleError",
+    "ValidationError",
     "failure_hint",
 ]
+
+
+class FinishedTask(Protocol):
+    """What an error needs of a task (``runway_nb.Task`` has it; this module cannot import it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def failure(self) -> str | None: ...
+
+    @property
+    def failure_code(self) -> str | None: ...
 
 
 class RunwayError(Exception):
@@ -34,24 +55,26 @@ class ValidationError(RunwayError, ValueError):
     """Bad input, caught before any request is sent (no credits spent).
 
     ``field`` is the request field, ``value`` what was given and ``allowed`` a description
-    of what is accepted.
+    of what is accepted. When a check found several problems, ``errors`` lists each of them
+    (this error first); otherwise it is empty.
     """
 
-    def __init__(self, field: str, value: Any, allowed: Any, message: str | None = None):
+    def __init__(self, field: str, value: object, allowed: object, message: str | None = None):
         self.field = field
         self.value = value
         self.allowed = allowed
+        self.errors: list[ValidationError] = []
         if message is None:
             message = f"{field}={_short(value)} is not allowed; allowed: {_allowed_text(allowed)}"
         super().__init__(message)
 
 
-def _short(value: Any, limit: int = 80) -> str:
+def _short(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 15] + f"...({len(text)} chars)"
 
 
-def _allowed_text(allowed: Any) -> str:
+def _allowed_text(allowed: object) -> str:
     if isinstance(allowed, (list, tuple, set, frozenset)):
         items = list(allowed)
         if len(items) > 30:
@@ -65,6 +88,7 @@ class APIError(RunwayError):
 
     status_code: int | None = None
 
+    # ``body`` is the server's answer as decoded JSON (or a clipped text of it)
     def __init__(self, message: str, *, status_code: int | None = None, body: Any = None):
         super().__init__(message)
         self.message = message
@@ -73,7 +97,7 @@ class APIError(RunwayError):
         self.body = body
 
 
-class ConnectionError(APIError):  # noqa: A001 - mirrors httpx/SDK naming inside our namespace
+class APIConnectionError(APIError, builtins.ConnectionError):
     """The request could not reach the server (connection refused, reset, DNS)."""
 
 
@@ -83,7 +107,7 @@ class BadRequestError(APIError):
     status_code = 400
 
     def __init__(self, message: str, *, status_code: int | None = 400, body: Any = None,
-                 issues: list[dict] | None = None):
+                 issues: list[dict[str, Any]] | None = None):
         super().__init__(message, status_code=status_code, body=body)
         self.issues = issues or []
 
@@ -137,10 +161,10 @@ class TaskNotVisibleError(NotFoundError):
     """
 
 
-class TimeoutError(RunwayError):  # noqa: A001
+class APITimeoutError(RunwayError, builtins.TimeoutError):
     """Waiting for a task, or for an answer, took longer than allowed."""
 
-    def __init__(self, message: str, task: Any = None):
+    def __init__(self, message: str, task: FinishedTask | None = None):
         super().__init__(message)
         self.task = task
 
@@ -186,18 +210,34 @@ def failure_hint(failure_code: str | None) -> str:
 class TaskFailedError(RunwayError):
     """A task ended FAILED. ``task`` is the final :class:`runway_nb.Task`."""
 
-    def __init__(self, task: Any):
+    def __init__(self, task: FinishedTask):
         self.task = task
-        self.failure = getattr(task, "failure", None)
-        self.failure_code = getattr(task, "failure_code", None)
+        self.failure = task.failure
+        self.failure_code = task.failure_code
         self.hint = failure_hint(self.failure_code)
         code = f" [{self.failure_code}]" if self.failure_code else ""
-        super().__init__(f"Task {getattr(task, 'id', '?')} failed{code}: {self.failure or 'no reason given'}. {self.hint}")
+        super().__init__(f"Task {task.id} failed{code}: {self.failure or 'no reason given'}. {self.hint}")
 
 
 class TaskCancelledError(RunwayError):
     """Raised by ``wait(raise_on_failure=True)`` when the task ended CANCELLED."""
 
-    def __init__(self, task: Any):
+    def __init__(self, task: FinishedTask):
         self.task = task
-        super().__init__(f"Task {getattr(task, 'id', '?')} was cancelled.")
+        super().__init__(f"Task {task.id} was cancelled.")
+
+
+# Old names that shadowed builtins: served on attribute access only, with a warning.
+_DEPRECATED_ALIASES: dict[str, type[RunwayError]] = {
+    "ConnectionError": APIConnectionError,
+    "TimeoutError": APITimeoutError,
+}
+
+
+def __getattr__(name: str) -> type[RunwayError]:
+    new = _DEPRECATED_ALIASES.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"runway_nb.errors.{name} is deprecated; use runway_nb.errors.{new.__name__} "
+                  f"(it is also the builtin {name})", DeprecationWarning, stacklevel=2)
+    return new

@@ -267,7 +267,7 @@ def resolve_refs(node, root: dict, stack: tuple = ()):
         target = root
         for part in ref[2:].split("/"):
             target = target[part.replace("~1", "/").replace("~0", "~")]
-        merged = resolve_refs(target, root, stack + (ref,))
+        merged = resolve_refs(target, root, (*stack, ref))
         siblings = {k: v for k, v in node.items() if k != "$ref"}
         if siblings:
             merged = {**merged, **resolve_refs(siblings, root, stack)}
@@ -338,7 +338,7 @@ def media_fields(schema: dict) -> dict[str, str]:
     order = ["image", "video", "audio"]
     out = {}
     for name, sub in schema.get("properties", {}).items():
-        kinds, single, listy = _media_kinds(sub)
+        kinds, single, _listy = _media_kinds(sub)
         if not kinds:
             # e.g. hailuo3 promptImage array items are {} -> the string form decides
             continue

@@ -15,18 +15,22 @@ Every parser returns a Task or raises :class:`ResponseFormatError` (or
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from runway_nb.api.task import Task, normalize_status
 from runway_nb.errors import ResponseFormatError, TaskNotVisibleError
 
 DIALECTS = ("runway", "comet", "useapi", "makevid")
 
+#: A task payload as decoded from a provider's JSON answer.
+JsonObject = dict[str, Any]
+
 _MAX_TEXT = 20_000  # failure texts longer than this are cut; a server can send anything
 
 
-def parse_task(payload: Any, dialect: str = "runway") -> Task:
+def parse_task(payload: object, dialect: str = "runway") -> Task:
     """Turn one provider's task JSON (already decoded) into a :class:`Task`."""
     try:
         parser = _PARSERS[dialect]
@@ -46,7 +50,7 @@ def parse_task(payload: Any, dialect: str = "runway") -> Task:
 
 # --- official ---------------------------------------------------------------------------
 
-def _parse_runway(p: dict, dialect: str = "runway") -> Task:
+def _parse_runway(p: JsonObject, dialect: str = "runway") -> Task:
     task_id = _require_id(p.get("id"), dialect)
     status = _require_status(p.get("status"), dialect)
     return Task(
@@ -66,7 +70,7 @@ def _parse_runway(p: dict, dialect: str = "runway") -> Task:
 
 # --- CometAPI ---------------------------------------------------------------------------
 
-def _parse_comet(p: dict) -> Task:
+def _parse_comet(p: JsonObject) -> Task:
     code = p.get("code")
     if _is_not_exist(code) or _is_not_exist(p.get("message")) or _is_not_exist(p.get("error")):
         raise TaskNotVisibleError("CometAPI answered task_not_exist (a just-created task can take a few "
@@ -76,14 +80,14 @@ def _parse_comet(p: dict) -> Task:
     return _parse_runway(p, "comet")
 
 
-def _parse_comet_envelope(p: dict) -> Task:
+def _parse_comet_envelope(p: JsonObject) -> Task:
     code = p.get("code")
     d = p.get("data")
     if not isinstance(d, dict):
         msg = _text(p.get("message")) or _text(code) or "no data"
         raise ResponseFormatError(f"CometAPI answered code={_clip(code, 80)!s} without task data: {msg}",
                                   body=_clip(p))
-    inner = d.get("data") if isinstance(d.get("data"), dict) else {}
+    inner: JsonObject = d["data"] if isinstance(d.get("data"), dict) else {}
     task_id = inner.get("id") or d.get("task_id") or d.get("id")
     task_id = _require_id(task_id, "comet")
     # The inner object is the official task; the outer status is CometAPI's own word for it.
@@ -115,13 +119,13 @@ def _parse_comet_envelope(p: dict) -> Task:
     )
 
 
-def _is_not_exist(value: Any) -> bool:
+def _is_not_exist(value: object) -> bool:
     return isinstance(value, str) and "task_not_exist" in value.lower()
 
 
 # --- useapi.net / makevid.ai ------------------------------------------------------------
 
-def _parse_webapp(p: dict, dialect: str) -> Task:
+def _parse_webapp(p: JsonObject, dialect: str) -> Task:
     # useapi addresses a task by its long taskId ("user:…-task:<uuid>"), so that is the id
     # to GET again; makevid only has the uuid.
     task_id = _require_id(p.get("taskId") or p.get("id"), dialect)
@@ -145,7 +149,7 @@ def _parse_webapp(p: dict, dialect: str) -> Task:
     )
 
 
-def _webapp_error(err: Any) -> tuple[str | None, str | None]:
+def _webapp_error(err: object) -> tuple[str | None, str | None]:
     if err is None or err == "" or err == {}:
         return None, None
     if isinstance(err, dict):
@@ -157,11 +161,11 @@ def _webapp_error(err: Any) -> tuple[str | None, str | None]:
     return _text(err), None
 
 
-def _parse_useapi(p: dict) -> Task:
+def _parse_useapi(p: JsonObject) -> Task:
     return _parse_webapp(p, "useapi")
 
 
-def _parse_makevid(p: dict) -> Task:
+def _parse_makevid(p: JsonObject) -> Task:
     inner = p.get("task")
     if inner is None:
         inner = p  # tolerate an unwrapped answer, as public makevid clients do
@@ -171,7 +175,7 @@ def _parse_makevid(p: dict) -> Task:
     return task.model_copy(update={"raw": p})
 
 
-_PARSERS: dict[str, Callable[[dict], Task]] = {
+_PARSERS: dict[str, Callable[[JsonObject], Task]] = {
     "runway": _parse_runway,
     "comet": _parse_comet,
     "useapi": _parse_useapi,
@@ -181,7 +185,7 @@ _PARSERS: dict[str, Callable[[dict], Task]] = {
 
 # --- field readers ----------------------------------------------------------------------
 
-def parse_progress(value: Any) -> float | None:
+def parse_progress(value: object) -> float | None:
     """0..1 from a float, an int, a numeric string ("0.45", "1") or a percentage ("45%")."""
     if value is None or isinstance(value, bool):
         return None
@@ -209,7 +213,7 @@ def parse_progress(value: Any) -> float | None:
     return min(1.0, max(0.0, number))
 
 
-def parse_time(value: Any) -> datetime | None:
+def parse_time(value: object) -> datetime | None:
     """ISO-8601 (with ``Z`` or an offset) or a unix timestamp; always timezone-aware."""
     if value is None or isinstance(value, bool):
         return None
@@ -227,7 +231,7 @@ def parse_time(value: Any) -> datetime | None:
     return None
 
 
-def _require_id(value: Any, dialect: str) -> str:
+def _require_id(value: object, dialect: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
         raise ResponseFormatError(f"{dialect} task has no usable id (got {_clip(value, 80)!r})")
     text = str(value)
@@ -236,13 +240,13 @@ def _require_id(value: Any, dialect: str) -> str:
     return text
 
 
-def _require_status(value: Any, dialect: str) -> str:
+def _require_status(value: object, dialect: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ResponseFormatError(f"{dialect} task has no usable status (got {_clip(value, 80)!r})")
     return normalize_status(value[:200])
 
 
-def _urls(value: Any) -> list[str]:
+def _urls(value: object) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
@@ -250,7 +254,7 @@ def _urls(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str) and v.strip()]
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if value is None or isinstance(value, (dict, list, bool)):
         return None
     text = str(value)
@@ -259,7 +263,7 @@ def _text(value: Any) -> str | None:
     return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
 
 
-def _credits(value: Any) -> float | None:
+def _credits(value: object) -> float | None:
     if isinstance(value, dict):
         value = value.get("credits")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -268,6 +272,6 @@ def _credits(value: Any) -> float | None:
     return None if math.isnan(number) or math.isinf(number) else number
 
 
-def _clip(value: Any, limit: int = 2000) -> Any:
+def _clip(value: object, limit: int = 2000) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[:limit] + "…"

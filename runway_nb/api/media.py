@@ -2,6 +2,10 @@
 
 Small files become ``data:`` URIs (Runway caps the encoded string at 5,242,880 characters);
 bigger ones go through the ephemeral upload flow and come back as ``runway://`` URIs.
+
+A local path is read through the ``read_file`` function the caller passes, so the layer that
+owns I/O decides how files are opened; :func:`read_local_file` is the default until every
+caller passes its own.
 """
 
 from __future__ import annotations
@@ -9,9 +13,10 @@ from __future__ import annotations
 import base64
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Protocol, TypeGuard
 
 from runway_nb.errors import ValidationError
 
@@ -23,6 +28,29 @@ ALLOWED_FORMS = ("an https:// URL, a runway:// upload URI, a data: URI, a local 
 
 _EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif",
         "video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm"}
+
+
+#: Reads a local file: its bytes, or None when there is no such file.
+ReadFile = Callable[[Path], bytes | None]
+
+
+class _PilImage(Protocol):
+    """The part of ``PIL.Image.Image`` used here (Pillow is not imported by this layer)."""
+
+    mode: str
+
+    def convert(self, mode: str) -> _PilImage: ...
+
+    def save(self, fp: IO[bytes], format: str) -> None: ...
+
+
+def read_local_file(path: Path) -> bytes | None:
+    """The default ``read_file``: the file's bytes, or None when ``path`` is not a file."""
+    try:
+        is_file = path.is_file()
+    except OSError:  # e.g. a pasted base64 payload: "File name too long"
+        is_file = False
+    return path.read_bytes() if is_file else None
 
 
 @dataclass(frozen=True)
@@ -51,7 +79,8 @@ def sniff_mime(data: bytes) -> str | None:
     return None
 
 
-def prepare(value: Any, field: str, kind: str, *, data_uri_ok: bool = True) -> Prepared:
+def prepare(value: object, field: str, kind: str, *, data_uri_ok: bool = True,
+            read_file: ReadFile = read_local_file) -> Prepared:
     """``kind`` is 'image', 'video' or 'image|video' (what the field accepts)."""
     if isinstance(value, str):
         text = value.strip()
@@ -65,9 +94,9 @@ def prepare(value: Any, field: str, kind: str, *, data_uri_ok: bool = True) -> P
             return Prepared(fetch=text)
         if "://" in text[:20] or lower.startswith(("javascript:", "file:")):
             raise ValidationError(field, _short(text), ALLOWED_FORMS)
-        return _from_path(Path(os.path.expanduser(text)), field, kind, data_uri_ok)
+        return _from_path(Path(os.path.expanduser(text)), field, kind, data_uri_ok, read_file)
     if isinstance(value, os.PathLike):
-        return _from_path(Path(value), field, kind, data_uri_ok)
+        return _from_path(Path(value), field, kind, data_uri_ok, read_file)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return from_bytes(bytes(value), field, kind, None, data_uri_ok)
     if _is_pil_image(value):
@@ -75,8 +104,9 @@ def prepare(value: Any, field: str, kind: str, *, data_uri_ok: bool = True) -> P
         image = value if value.mode in ("RGB", "RGBA", "L") else value.convert("RGB")
         image.save(buf, format="PNG")
         return from_bytes(buf.getvalue(), field, kind, "image.png", data_uri_ok)
-    if hasattr(value, "read"):
-        data = value.read()
+    read = getattr(value, "read", None)
+    if read is not None:  # an open file the caller handed over
+        data = read()
         name = Path(getattr(value, "name", "") or "").name or None
         if isinstance(data, str):
             data = data.encode()
@@ -103,15 +133,12 @@ def from_bytes(data: bytes, field: str, kind: str, filename: str | None, data_ur
     return Prepared(upload=(name, data, mime))
 
 
-def _from_path(path: Path, field: str, kind: str, data_uri_ok: bool) -> Prepared:
-    try:
-        is_file = path.is_file()
-    except OSError:  # e.g. a pasted base64 payload: "File name too long"
-        is_file = False
-    if not is_file:
+def _from_path(path: Path, field: str, kind: str, data_uri_ok: bool, read_file: ReadFile) -> Prepared:
+    data = read_file(path)
+    if data is None:
         raise ValidationError(field, str(path), ALLOWED_FORMS,
                               message=f"{field}={_short(str(path))!r}: no such file (expected {ALLOWED_FORMS})")
-    return from_bytes(path.read_bytes(), field, kind, path.name, data_uri_ok)
+    return from_bytes(data, field, kind, path.name, data_uri_ok)
 
 
 def _check_data_uri(text: str, field: str, kind: str) -> None:
@@ -123,7 +150,7 @@ def _check_data_uri(text: str, field: str, kind: str) -> None:
                                                    f"(pass the file itself and runway-nb uploads it)")
 
 
-def _is_pil_image(value: Any) -> bool:
+def _is_pil_image(value: object) -> TypeGuard[_PilImage]:
     return type(value).__module__.startswith("PIL.") and hasattr(value, "save") and hasattr(value, "mode")
 
 

@@ -10,8 +10,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from runway_nb.api import catalog
-from runway_nb.api.media import Prepared, prepare
+from runway_nb.api.catalog_data import ENDPOINTS, ModelInfo
+from runway_nb.api.lookup import get, models
+from runway_nb.api.media import Prepared, ReadFile, prepare, read_local_file
+from runway_nb.api.validation import validate
 from runway_nb.errors import ValidationError
 
 PLACEHOLDER = "runway://pending-upload-{n:04d}"
@@ -39,16 +41,22 @@ class Draft:
     endpoint: str
     body: dict[str, Any]
     pending: dict[str, Prepared] = field(default_factory=dict)
-    info: catalog.ModelInfo | None = None
+    info: ModelInfo | None = None
 
     def fill(self, placeholder: str, uri: str) -> None:
         self.body = _replace(self.body, placeholder, uri)
 
 
 def build(endpoint: str, params: dict[str, Any], *, strict: bool = True, fill_defaults: bool = True,
-          random_seed: random.Random | None = None) -> Draft:
-    if endpoint not in catalog.ENDPOINTS:
-        raise ValidationError("endpoint", endpoint, list(catalog.ENDPOINTS))
+          random_seed: random.Random | None = None, read_file: ReadFile = read_local_file) -> Draft:
+    """Validate ``params`` (Python spellings allowed) for ``endpoint`` into a camelCase body.
+
+    Media given as URLs or data URIs go in as they are; local files (read with ``read_file``),
+    bytes and images become data URIs, or placeholders in ``Draft.pending`` when they must be
+    uploaded or fetched first.
+    """
+    if endpoint not in ENDPOINTS:
+        raise ValidationError("endpoint", endpoint, list(ENDPOINTS))
     body: dict[str, Any] = {}
     for key, value in params.items():
         if value is None:
@@ -59,12 +67,12 @@ def build(endpoint: str, params: dict[str, Any], *, strict: bool = True, fill_de
         body[name] = value
     model = body.get("model")
     if not isinstance(model, str) or not model:
-        allowed = sorted({m.model for m in catalog.models(endpoint)})
+        allowed = sorted({m.model for m in models(endpoint)})
         raise ValidationError("model", model, allowed, message=f"model is required for {endpoint}; allowed: "
                                                                f"{', '.join(allowed)}")
-    info: catalog.ModelInfo | None
+    info: ModelInfo | None
     try:
-        info = catalog.get(endpoint, model)
+        info = get(endpoint, model)
     except ValidationError:
         if strict:
             raise
@@ -84,26 +92,27 @@ def build(endpoint: str, params: dict[str, Any], *, strict: bool = True, fill_de
     draft = Draft(endpoint, body, info=info)
     for name, kind in media_fields.items():
         if name in body:
-            body[name] = _media_value(draft, name, body[name], kind)
-    catalog.validate(endpoint, draft.body, strict=strict)
+            body[name] = _media_value(draft, name, body[name], kind, read_file)
+    validate(endpoint, draft.body, strict=strict)
     return draft
 
 
-def _media_value(draft: Draft, name: str, value: Any, kind: str) -> Any:
+def _media_value(draft: Draft, name: str, value: object, kind: str, read_file: ReadFile) -> Any:
+    """The body value for media field ``name``: URIs or placeholders, in the field's shape."""
     kinds = kind.replace(" list", "")
     if name in ("character", "reference"):
-        return _media_object(draft, name, value, kinds)
+        return _media_object(draft, name, value, kinds, read_file)
     if isinstance(value, (list, tuple)):
-        out = []
+        out: list[object] = []
         for i, item in enumerate(value):
             where = f"{name}[{i}]"
             if isinstance(item, dict):
                 item = dict(item)
                 if "uri" in item:
-                    item["uri"] = _one(draft, f"{where}.uri", item["uri"], kinds)
+                    item["uri"] = _one(draft, f"{where}.uri", item["uri"], kinds, read_file)
                 out.append(item)
             else:
-                uri = _one(draft, where, item, kinds)
+                uri = _one(draft, where, item, kinds, read_file)
                 # A bare list of images for promptImage means keyframes: first (and last).
                 if name == "promptImage":
                     out.append({"uri": uri, "position": "first" if i == 0 else "last"})
@@ -113,24 +122,25 @@ def _media_value(draft: Draft, name: str, value: Any, kind: str) -> Any:
                     out.append(uri)
         return out
     if name == "referenceImages":
-        return [{"uri": _one(draft, name, value, kinds)}]
-    return _one(draft, name, value, kinds)
+        return [{"uri": _one(draft, name, value, kinds, read_file)}]
+    return _one(draft, name, value, kinds, read_file)
 
 
-def _media_object(draft: Draft, name: str, value: Any, kinds: str) -> dict:
+def _media_object(draft: Draft, name: str, value: object, kinds: str, read_file: ReadFile) -> dict[str, object]:
+    """A ``{type, uri}`` object (Act-Two's character and reference)."""
     if isinstance(value, dict):
-        obj = dict(value)
+        obj: dict[str, object] = dict(value)
         if "uri" in obj:
-            obj["uri"] = _one(draft, f"{name}.uri", obj["uri"], kinds)
+            obj["uri"] = _one(draft, f"{name}.uri", obj["uri"], kinds, read_file)
         return obj
-    uri = _one(draft, name, value, kinds)
+    uri = _one(draft, name, value, kinds, read_file)
     media = _guess_kind(value, uri, draft.pending.get(uri))
     if name == "reference":
         media = "video"
     return {"type": media or kinds.split("|")[0], "uri": uri}
 
 
-def _guess_kind(value: Any, uri: str, prepared: Prepared | None) -> str | None:
+def _guess_kind(value: object, uri: str, prepared: Prepared | None) -> str | None:
     if prepared is not None and prepared.upload is not None:
         return prepared.upload[2].split("/")[0]
     if uri.startswith("data:"):
@@ -143,8 +153,8 @@ def _guess_kind(value: Any, uri: str, prepared: Prepared | None) -> str | None:
     return None
 
 
-def _one(draft: Draft, where: str, value: Any, kinds: str) -> str:
-    prepared = prepare(value, where, kinds)
+def _one(draft: Draft, where: str, value: object, kinds: str, read_file: ReadFile) -> str:
+    prepared = prepare(value, where, kinds, read_file=read_file)
     if prepared.uri is not None:
         return prepared.uri
     placeholder = PLACEHOLDER.format(n=len(draft.pending))
@@ -152,7 +162,7 @@ def _one(draft: Draft, where: str, value: Any, kinds: str) -> str:
     return placeholder
 
 
-def _replace(obj: Any, old: str, new: str) -> Any:
+def _replace(obj: Any, old: str, new: str) -> Any:  # a JSON value in, the same shape out
     if isinstance(obj, str):
         return new if obj == old else obj
     if isinstance(obj, list):

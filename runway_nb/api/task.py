@@ -33,7 +33,7 @@ STATUS_ALIASES = {
 }
 
 
-def normalize_status(value: Any) -> str:
+def normalize_status(value: object) -> str:
     text = str(value).strip().upper()
     return STATUS_ALIASES.get(text, text)
 
