@@ -25,9 +25,19 @@ from runway_nb.sim.state import SimStats
 from runway_nb.sim.transport import AsyncSimTransport, SimTransport
 
 __all__ = [
-    "Simulator", "default_simulator", "SimConfig", "SimApp", "SimClock", "SimServer", "SimStats",
-    "SimTransport", "AsyncSimTransport", "SimRequest", "SimResponse", "API_VERSION",
+    "API_VERSION",
+    "AsyncSimTransport",
+    "SimApp",
+    "SimClock",
+    "SimConfig",
+    "SimRequest",
+    "SimResponse",
+    "SimServer",
+    "SimStats",
+    "SimTransport",
+    "Simulator",
     "default_run_seconds",
+    "default_simulator",
 ]
 
 SPEED_ENV = "RUNWAY_NB_SIM_SPEED"
@@ -118,7 +128,7 @@ class Simulator:
             server.stop()
         self.app.close()
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -15,7 +15,7 @@ from runway_nb.sim.app import SimApp
 from runway_nb.sim.config import SimConfig
 from runway_nb.sim.server import SimServer
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             db, loaded = open_db(app, args.db)
-        except Exception as exc:  # noqa: BLE001 - a broken file: say so, never start half-loaded
+        except Exception as exc:
             print(f"runway-nb-sim: cannot use --db {args.db}: {type(exc).__name__}: {exc}", file=sys.stderr)
             app.close()
             return 1
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
           f"Ctrl-C stops it.", flush=True)
     stop = threading.Event()
 
-    def _on_signal(signum, frame):  # noqa: ARG001
+    def _on_signal(signum, frame):
         stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):

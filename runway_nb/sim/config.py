@@ -7,10 +7,11 @@ Every field can be given to ``SimConfig(...)`` and changed later with
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-__all__ = ["SimConfig", "default_run_seconds", "FAULT_NAMES"]
+__all__ = ["FAULT_NAMES", "SimConfig", "default_run_seconds"]
 
 # Names accepted in ``SimConfig.script`` (one consumed per API request, in order).
 FAULT_NAMES = (

@@ -82,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = do_OPTIONS = _dispatch
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args) -> None:
         log.debug("sim http: " + format, *args)
 
 
@@ -142,7 +142,7 @@ class SimServer:
     def running(self) -> bool:
         return self._httpd is not None
 
-    def start(self) -> "SimServer":
+    def start(self) -> SimServer:
         if self._httpd is not None:
             return self
         handler = type("SimHandler", (_Handler,), {"app": self.app})
@@ -168,7 +168,7 @@ class SimServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "SimServer":
+    def __enter__(self) -> SimServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
