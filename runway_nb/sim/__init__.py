@@ -78,6 +78,10 @@ class Simulator:
         return self.start_server().url
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def server(self) -> SimServer | None:
         return self._server
 
@@ -146,7 +150,7 @@ def default_simulator() -> Simulator:
     """The process-wide simulator (speed from ``RUNWAY_NB_SIM_SPEED``, default 1.0)."""
     global _default
     with _default_lock:
-        if _default is None or _default._closed:
+        if _default is None or _default.closed:
             try:
                 speed = float(os.environ.get(SPEED_ENV) or 1.0)
             except ValueError:
