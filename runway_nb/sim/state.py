@@ -18,13 +18,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from runway_nb.sim.clock import SimClock
 from runway_nb.sim.config import SimConfig
 
-__all__ = ["ACTIVE", "PROGRESS_STEP", "TERMINAL", "SimStats", "StoreObserver", "Task", "TaskStore", "TaskView",
-           "Upload", "UploadStore", "iso_z", "progress_curve"]
+__all__ = ["ACTIVE", "PROGRESS_STEP", "TERMINAL", "SimStats", "StatsSnapshot", "StoreObserver", "Task", "TaskStore",
+           "TaskView", "Upload", "UploadStore", "iso_z", "progress_curve"]
 
 ACTIVE = ("PENDING", "THROTTLED", "RUNNING")
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -123,6 +123,16 @@ class TaskView:
     eta_start_sim: float | None
 
 
+class StatsSnapshot(TypedDict):
+    """What ``GET /_sim/stats`` answers."""
+
+    requests: dict[str, int]  # "METHOD /route/template": count
+    requests_total: int
+    creates: int
+    creates_by_endpoint: dict[str, int]
+    faults: dict[str, int]
+
+
 class SimStats:
     """Request counts by route template, creates by endpoint, faults by kind (thread-safe)."""
 
@@ -173,7 +183,7 @@ class SimStats:
         with self._lock:
             return self._requests.get(f"{method} {route}", 0)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> StatsSnapshot:
         with self._lock:
             return {
                 "requests": dict(self._requests),
