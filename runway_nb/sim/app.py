@@ -78,7 +78,7 @@ class SimApp:
         self.faults = FaultInjector(self.config)
         self.renderer = Renderer(render_workers)
         self.context = SimContext(self.config, self.clock, self.store, self.uploads, self.stats, self.base_url)
-        self.tasks = TaskFactory(self.context, InputResolver(self.store, self.uploads), self.renderer)
+        self.task_factory = TaskFactory(self.context, InputResolver(self.store, self.uploads), self.renderer)
         self._router = Router(self._build_routes())
 
     # ------------------------------------------------------------------ public helpers
@@ -112,7 +112,7 @@ class SimApp:
 
     def restart_render(self, task: Task) -> None:
         """Render a task loaded from disk again (its render was cut off when the server stopped)."""
-        self.tasks.restart_render(task)
+        self.task_factory.restart_render(task)
 
     def close(self) -> None:
         self.renderer.close()
@@ -133,7 +133,7 @@ class SimApp:
 
     # ------------------------------------------------------------------ dispatch
     def _build_routes(self) -> list[Route]:
-        ctx, tasks = self.context, self.tasks
+        ctx, tasks = self.context, self.task_factory
         official, comet = OfficialApi(ctx, tasks), CometApi(ctx, tasks)
         useapi, makevid = UseapiApi(ctx, tasks), MakevidApi(ctx, tasks)
         account, uploads, outputs = AccountApi(ctx), UploadsApi(ctx), OutputsApi(ctx)

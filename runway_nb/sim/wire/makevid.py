@@ -48,7 +48,7 @@ class MakevidApi:
             official["seed"] = body["seed"]
         task = self._tasks.create(endpoint, official, "makevid")
         view = self._ctx.store.view(task.id)
-        assert view is not None  # just created, under no other client's control yet
+        assert view is not None  # created just above
         return json_response(200, {"task": makevid_task(self._ctx, view), "server_id": "runway-nb-sim"})
 
     def get(self, req: SimRequest, task_id: str) -> SimResponse:

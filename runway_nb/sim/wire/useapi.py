@@ -48,7 +48,7 @@ class UseapiApi:
             official["seed"] = body["seed"]
         task = self._tasks.create("image_to_video", official, "useapi")
         view = self._ctx.store.view(task.id)
-        assert view is not None  # just created, under no other client's control yet
+        assert view is not None  # created just above
         return json_response(200, useapi_task(self._ctx, view))
 
     def get(self, req: SimRequest, task_id: str) -> SimResponse:
