@@ -208,8 +208,8 @@ def test_render_waits_keep_task_running_at_099(sim):
     import threading
 
     gate = threading.Event()
-    real = app._render
-    app._render = lambda job: (gate.wait(30), real(job))[1]
+    real = app.renderer.render
+    app.renderer.render = lambda job: (gate.wait(30), real(job))[1]
     tid = create(client)
     app.clock.advance(100)
     t = get(client, tid)
@@ -381,8 +381,8 @@ def test_organization_and_usage_validate(sim):
 def test_upload_flow_then_image_to_video_with_runway_uri(sim):
     app, client = sim
     jobs = []
-    real = app._render
-    app._render = lambda job: (jobs.append(job), real(job))[1]
+    real = app.renderer.render
+    app.renderer.render = lambda job: (jobs.append(job), real(job))[1]
     r = client.post("/v1/uploads", json={"filename": "face.png", "type": "ephemeral"})
     assert r.status_code == 200
     up = r.json()
@@ -419,8 +419,8 @@ def test_upload_flow_then_image_to_video_with_runway_uri(sim):
 def test_chaining_text_to_image_output_into_image_to_video(sim):
     app, client = sim
     jobs = []
-    real = app._render
-    app._render = lambda job: (jobs.append(job), real(job))[1]
+    real = app.renderer.render
+    app.renderer.render = lambda job: (jobs.append(job), real(job))[1]
     img = create(client, "text_to_image", T2I)
     finish(app)
     url = get(client, img)["output"][0]

@@ -25,9 +25,19 @@ from runway_nb.sim.state import SimStats
 from runway_nb.sim.transport import AsyncSimTransport, SimTransport
 
 __all__ = [
-    "Simulator", "default_simulator", "SimConfig", "SimApp", "SimClock", "SimServer", "SimStats",
-    "SimTransport", "AsyncSimTransport", "SimRequest", "SimResponse", "API_VERSION",
+    "API_VERSION",
+    "AsyncSimTransport",
+    "SimApp",
+    "SimClock",
+    "SimConfig",
+    "SimRequest",
+    "SimResponse",
+    "SimServer",
+    "SimStats",
+    "SimTransport",
+    "Simulator",
     "default_run_seconds",
+    "default_simulator",
 ]
 
 SPEED_ENV = "RUNWAY_NB_SIM_SPEED"
@@ -66,6 +76,10 @@ class Simulator:
     def url(self) -> str:
         """Base URL of the loopback server (started if needed), e.g. for ``RUNWAYML_BASE_URL``."""
         return self.start_server().url
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def server(self) -> SimServer | None:
@@ -118,7 +132,7 @@ class Simulator:
             server.stop()
         self.app.close()
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -136,7 +150,7 @@ def default_simulator() -> Simulator:
     """The process-wide simulator (speed from ``RUNWAY_NB_SIM_SPEED``, default 1.0)."""
     global _default
     with _default_lock:
-        if _default is None or _default._closed:
+        if _default is None or _default.closed:
             try:
                 speed = float(os.environ.get(SPEED_ENV) or 1.0)
             except ValueError:

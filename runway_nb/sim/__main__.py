@@ -6,16 +6,18 @@ Prints one line with the URL and how to point the official SDK at it; never prin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import threading
+from types import FrameType
 
 from runway_nb.sim.app import SimApp
 from runway_nb.sim.config import SimConfig
 from runway_nb.sim.server import SimServer
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             db, loaded = open_db(app, args.db)
-        except Exception as exc:  # noqa: BLE001 - a broken file: say so, never start half-loaded
+        except Exception as exc:
             print(f"runway-nb-sim: cannot use --db {args.db}: {type(exc).__name__}: {exc}", file=sys.stderr)
             app.close()
             return 1
@@ -99,14 +101,12 @@ def main(argv: list[str] | None = None) -> int:
           f"Ctrl-C stops it.", flush=True)
     stop = threading.Event()
 
-    def _on_signal(signum, frame):  # noqa: ARG001
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(ValueError):  # not the main thread
             signal.signal(sig, _on_signal)
-        except ValueError:  # not the main thread
-            pass
     try:
         while not stop.wait(0.5):
             pass

@@ -7,10 +7,11 @@ Every field can be given to ``SimConfig(...)`` and changed later with
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-__all__ = ["SimConfig", "default_run_seconds", "FAULT_NAMES"]
+__all__ = ["FAULT_NAMES", "SimConfig", "default_run_seconds"]
 
 # Names accepted in ``SimConfig.script`` (one consumed per API request, in order).
 FAULT_NAMES = (
@@ -53,12 +54,18 @@ def default_run_seconds(model: str, endpoint: str, duration: float | None) -> fl
     return 20.0 + 4.0 * float(duration)
 
 
-def _constant(value: float) -> Callable[[str, str, float | None], float]:
-    def run_seconds(model: str, endpoint: str, duration: float | None) -> float:
-        return value
+class _ConstantRunSeconds:
+    """``run_seconds`` given as a number: every task runs that long (``plain()`` shows the number)."""
 
-    run_seconds.constant = value  # type: ignore[attr-defined]
-    return run_seconds
+    def __init__(self, constant: float):
+        self.constant = constant
+
+    def __call__(self, model: str, endpoint: str, duration: float | None) -> float:
+        return self.constant
+
+
+def _constant(value: float) -> Callable[[str, str, float | None], float]:
+    return _ConstantRunSeconds(value)
 
 
 @dataclass

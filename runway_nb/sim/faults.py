@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from runway_nb.sim.config import SimConfig
 
-__all__ = ["Fault", "FaultInjector", "OK"]
+__all__ = ["OK", "Fault", "FaultInjector"]
 
 
 @dataclass(frozen=True)

@@ -33,18 +33,47 @@ from __future__ import annotations
 import base64
 import binascii
 import colorsys
+import contextlib
 import hashlib
 import io
 import math
 import random
 import struct
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, TypedDict
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - types only: PIL and PyAV load lazily
+    from av.container import OutputContainer
+    from av.video.frame import VideoFrame
+    from av.video.reformatter import Interpolation
+    from av.video.stream import VideoStream
     from PIL import Image as _PILImage
+    from PIL import ImageFont
 
-__all__ = ["render_image", "render_video", "probe", "decode_image"]
+    _Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+    _YUV = tuple[_PILImage.Image, _PILImage.Image, _PILImage.Image]
+
+__all__ = ["MediaInfo", "decode_image", "probe", "render_image", "render_video"]
+
+
+
+class MediaInfo(TypedDict, total=False):
+    """What :func:`probe` tells about media bytes (images: kind, width, height, format)."""
+
+    kind: str  # "image" | "video"
+    width: int
+    height: int
+    format: str | None  # images: as PIL names it
+    frames: int  # videos from here on
+    fps: int | float | None
+    duration: float
+    codec: str
+
+
+_RGB = tuple[int, int, int]
+# a sprite's position at time t (seconds into the video)
+_Path = Callable[[float], tuple[int, int]]
 
 _MAX_SIDE = 8192
 _MAX_FPS = 240
@@ -65,13 +94,13 @@ _M709 = (
 # validation & small helpers
 # ---------------------------------------------------------------------------
 
-def _check_int(name: str, value: Any) -> int:
+def _check_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     return value
 
 
-def _check_size(width: Any, height: Any, *, even: bool) -> tuple[int, int]:
+def _check_size(width: object, height: object, *, even: bool) -> tuple[int, int]:
     w = _check_int("width", width)
     h = _check_int("height", height)
     if w <= 0 or h <= 0:
@@ -85,7 +114,7 @@ def _check_size(width: Any, height: Any, *, even: bool) -> tuple[int, int]:
     return w, h
 
 
-def _check_common(prompt: Any, model: Any, seed: Any) -> tuple[str, str, int]:
+def _check_common(prompt: object, model: object, seed: object) -> tuple[str, str, int]:
     if prompt is None:
         prompt = ""
     if not isinstance(prompt, str):
@@ -95,7 +124,7 @@ def _check_common(prompt: Any, model: Any, seed: Any) -> tuple[str, str, int]:
     return prompt, model, _check_int("seed", seed)
 
 
-def _as_bytes(data: Any, what: str) -> bytes:
+def _as_bytes(data: object, what: str) -> bytes:
     if isinstance(data, str) and data.startswith("data:"):
         data = data.encode("ascii", "replace")
     if isinstance(data, (bytearray, memoryview)):
@@ -124,13 +153,13 @@ def _clamp(v: float, lo: float, hi: float) -> float:
     return lo if v < lo else hi if v > hi else v
 
 
-def _hsv(h: float, s: float, v: float) -> tuple[int, int, int]:
+def _hsv(h: float, s: float, v: float) -> _RGB:
     r, g, b = colorsys.hsv_to_rgb(h % 1.0, _clamp(s, 0, 1), _clamp(v, 0, 1))
     return (round(r * 255), round(g * 255), round(b * 255))
 
 
-def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
-    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))  # type: ignore[return-value]
+def _mix(a: _RGB, b: _RGB, t: float) -> _RGB:
+    return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t), round(a[2] + (b[2] - a[2]) * t))
 
 
 def _smooth(p: float) -> float:
@@ -139,16 +168,17 @@ def _smooth(p: float) -> float:
 
 
 def _even(v: float) -> int:
-    return int(round(v / 2.0)) * 2
+    return round(v / 2.0) * 2
 
 
-def _yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+def _yuv(rgb: _RGB) -> _RGB:
     m = _M709
     r, g, b = rgb
-    return tuple(  # type: ignore[return-value]
-        int(_clamp(round(m[i] * r + m[i + 1] * g + m[i + 2] * b + m[i + 3]), 0, 255))
-        for i in (0, 4, 8)
-    )
+
+    def row(i: int) -> int:
+        return int(_clamp(round(m[i] * r + m[i + 1] * g + m[i + 2] * b + m[i + 3]), 0, 255))
+
+    return row(0), row(4), row(8)
 
 
 # ---------------------------------------------------------------------------
@@ -232,7 +262,7 @@ class _Style:
 # ---------------------------------------------------------------------------
 
 @lru_cache(maxsize=32)
-def _font(size: int):
+def _font(size: int) -> _Font:
     from PIL import ImageFont
 
     try:
@@ -241,14 +271,14 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def _text_len(font, text: str) -> float:
+def _text_len(font: _Font, text: str) -> float:
     try:
         return font.getlength(text)
     except AttributeError:  # bitmap font
         return font.getbbox(text)[2]
 
 
-def _to_planes(rgb: "_PILImage.Image"):
+def _to_planes(rgb: _PILImage.Image) -> _YUV:
     """RGB image with even size -> (Y, Cb, Cr) L images, chroma half size."""
     y, cb, cr = rgb.convert("RGB", _M709).split()
     return y, cb.reduce(2), cr.reduce(2)
@@ -258,16 +288,20 @@ class _Sprite:
     """An RGB picture with an optional alpha mask, pasteable onto RGB images
     or onto Y/Cb/Cr planes (converted once, lazily)."""
 
-    __slots__ = ("rgb", "alpha", "_p")
+    __slots__ = ("_p", "alpha", "rgb")
 
-    def __init__(self, rgb, alpha=None) -> None:
-        self.rgb, self.alpha, self._p = rgb, alpha, None
+    def __init__(self, rgb: _PILImage.Image, alpha: _PILImage.Image | None = None) -> None:
+        self.rgb, self.alpha = rgb, alpha
+        # Y, Cb, Cr, the alpha at full and at half (chroma) size
+        self._p: tuple[_PILImage.Image, _PILImage.Image, _PILImage.Image,
+                       _PILImage.Image | None, _PILImage.Image | None] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
         return self.rgb.size
 
-    def planes(self):
+    def planes(self) -> tuple[_PILImage.Image, _PILImage.Image, _PILImage.Image,
+                              _PILImage.Image | None, _PILImage.Image | None]:
         if self._p is None:
             from PIL import Image
 
@@ -289,10 +323,10 @@ class _Sprite:
             self._p = (y, u, v, alpha, half)
         return self._p
 
-    def paste_rgb(self, img, x: int, y: int) -> None:
+    def paste_rgb(self, img: _PILImage.Image, x: int, y: int) -> None:
         img.paste(self.rgb, (x, y), self.alpha)
 
-    def paste_yuv(self, planes, x: int, y: int) -> None:
+    def paste_yuv(self, planes: _YUV, x: int, y: int) -> None:
         py, pu, pv, a, a2 = self.planes()
         Y, U, V = planes
         Y.paste(py, (x, y), a)
@@ -301,7 +335,7 @@ class _Sprite:
         V.paste(pv, (cx, cy), a2)
 
 
-def _vgradient(w: int, h: int, stops: list[tuple[float, tuple[int, int, int]]]):
+def _vgradient(w: int, h: int, stops: list[tuple[float, _RGB]]) -> _PILImage.Image:
     """Vertical multi-stop gradient (stops: (position 0..1, colour))."""
     from PIL import Image
 
@@ -335,18 +369,35 @@ def _radial_lut(kind: str) -> tuple[int, ...]:
                 a = 0.9 * (0.9 - r) / 0.12
             else:
                 a = 0.0
-        out.append(int(round(255 * a)))
+        out.append(round(255 * a))
     return tuple(out)
 
 
-def _radial_sprite(diameter: int, colour, kind: str, strength: float) -> _Sprite:
+def _radial_sprite(diameter: int, colour: _RGB, kind: str, strength: float) -> _Sprite:
     from PIL import Image
 
     d = max(2, int(diameter))
-    lut = [int(round(v * strength)) for v in _radial_lut(kind)]
+    lut = [round(v * strength) for v in _radial_lut(kind)]
     mask = Image.radial_gradient("L").point(lut)
     mask = mask.resize((d, d), Image.Resampling.BILINEAR)
     return _Sprite(Image.new("RGB", (d, d), colour), mask)
+
+
+def _drift(x0: float, y0: float, dx: float, dy: float) -> _Path:
+    """A straight, slow drift from (x0, y0) by (dx, dy) per second."""
+    return lambda t: (int(x0 + dx * t), int(y0 + dy * t))
+
+
+def _wobble(x0: float, y0: float, ax: float, ay: float, wx: float, wy: float, px: float, py: float,
+            vy: float) -> _Path:
+    """A sine wobble around (x0, y0) (amplitudes ax, ay; rates wx, wy; phases px, py), rising by vy per second."""
+    return lambda t: (int(x0 + ax * (math.sin(wx * t + px) - math.sin(px))),
+                      int(y0 + ay * (math.sin(wy * t + py) - math.sin(py)) + vy * t))
+
+
+def _bobbing(x_of: Callable[[float], int], y0: int, bob: float) -> _Path:
+    """Across by ``x_of``, bobbing up and down by ``bob`` pixels around ``y0``."""
+    return lambda t: (x_of(t), round(y0 + bob * math.sin(2.1 * t)))
 
 
 # ---------------------------------------------------------------------------
@@ -355,7 +406,7 @@ def _radial_sprite(diameter: int, colour, kind: str, strength: float) -> _Sprite
 
 class _Scene:
     def __init__(self, w: int, h: int, style: _Style, duration: float = 0.0) -> None:
-        from PIL import Image, ImageDraw
+        from PIL import ImageDraw
 
         self.w, self.h, self.style = w, h, style
         rng = random.Random(style.rng.random())
@@ -375,7 +426,7 @@ class _Scene:
                 else:
                     draw.point((x, yy), fill=c)
         # items: (sprite, path(t) -> (x, y))
-        self.items: list[tuple[_Sprite, Callable[[float], tuple[int, int]]]] = []
+        self.items: list[tuple[_Sprite, _Path]] = []
         dur = max(duration, 1e-6)
 
         # sun / moon glow drifting slowly
@@ -387,10 +438,8 @@ class _Scene:
         sy0 = horizon_p * h * rng.uniform(0.45, 0.8)
         sdx = rng.choice((-1, 1)) * w * 0.012
         sdy = h * 0.01
-        self.items.append((glow, lambda t, a=sx0 - gd / 2, b=sy0 - gd / 2:
-                           (int(a + sdx * t), int(b + sdy * t))))
-        self.items.append((core, lambda t, a=sx0 - core_d / 2, b=sy0 - core_d / 2:
-                           (int(a + sdx * t), int(b + sdy * t))))
+        self.items.append((glow, _drift(sx0 - gd / 2, sy0 - gd / 2, sdx, sdy)))
+        self.items.append((core, _drift(sx0 - core_d / 2, sy0 - core_d / 2, sdx, sdy)))
 
         back_orbs = 14 if st.kind == "orbs" else 5
         self._add_orbs(rng, back_orbs, 0.04 if st.kind != "orbs" else 0.08,
@@ -401,7 +450,8 @@ class _Scene:
         if st.kind == "orbs":
             self._add_orbs(rng, 7, 0.1, 0.22, (0.1, 0.95), 0.55)
 
-    def _add_orbs(self, rng, count, dmin, dmax, yrange, strength) -> None:
+    def _add_orbs(self, rng: random.Random, count: int, dmin: float, dmax: float, yrange: tuple[float, float],
+                  strength: float) -> None:
         w, h, st = self.w, self.h, self.style
         m = min(w, h)
         for _ in range(count):
@@ -414,12 +464,9 @@ class _Scene:
             wx, wy = rng.uniform(0.25, 0.9), rng.uniform(0.25, 0.9)
             px, py = rng.uniform(0, 6.283), rng.uniform(0, 6.283)
             vy = -rng.uniform(0.0, 0.03) * h
-            self.items.append((spr, lambda t, x0=x0, y0=y0, ax=ax, ay=ay, wx=wx, wy=wy,
-                               px=px, py=py, vy=vy: (
-                int(x0 + ax * (math.sin(wx * t + px) - math.sin(px))),
-                int(y0 + ay * (math.sin(wy * t + py) - math.sin(py)) + vy * t))))
+            self.items.append((spr, _wobble(x0, y0, ax, ay, wx, wy, px, py, vy)))
 
-    def _add_layers(self, rng, horizon_p, duration, dur) -> None:
+    def _add_layers(self, rng: random.Random, horizon_p: float, duration: float, dur: float) -> None:
         from PIL import Image, ImageDraw
 
         w, h, st = self.w, self.h, self.style
@@ -434,7 +481,7 @@ class _Scene:
             speed = w * (0.015 + 0.05 * depth) * (rng.choice((-1, 1)) if waves else 1)
             if duration > 0:
                 speed = math.copysign(min(abs(speed), 1.5 * w / dur), speed)
-            travel = int(math.ceil(abs(speed) * duration)) + 2 if duration > 0 else 0
+            travel = math.ceil(abs(speed) * duration) + 2 if duration > 0 else 0
             colour = _mix(st.horizon, st.land, 0.35 + 0.65 * depth)
             bob = h * 0.008 * depth if waves else 0.0
             specs.append((depth, base, amp, speed, travel, colour, bob))
@@ -452,17 +499,17 @@ class _Scene:
                 u = x / w * 2 * math.pi
                 r = sum(a * math.sin(f * u + ph) for f, ph, a in harmonics) / norm
                 pts.append((x, base - amp * r))
-            ymin = int(math.floor(min(p[1] for p in pts))) - 1
-            ymax = int(math.ceil(max(p[1] for p in pts))) + 1
+            ymin = math.floor(min(p[1] for p in pts)) - 1
+            ymax = math.ceil(max(p[1] for p in pts)) + 1
             ymin = max(ymin, 0)
             if ymin >= h:
                 continue
-            body_bottom = h + int(math.ceil(bob)) + 1
+            body_bottom = h + math.ceil(bob) + 1
             # the next (nearer) layer is opaque below its lowest ridge point, so stop
             # there, allowing for both layers bobbing in opposite directions
             if idx + 1 < len(specs):
                 _, nbase, namp, _, _, _, nbob = specs[idx + 1]
-                body_bottom = min(body_bottom, int(math.ceil(nbase + namp + nbob + bob)) + 3)
+                body_bottom = min(body_bottom, math.ceil(nbase + namp + nbob + bob) + 3)
             # ridge band, 2x supersampled for smooth edges
             eh = max(2, ymax - ymin)
             mask = Image.new("L", (lw * 2, eh * 2), 0)
@@ -474,31 +521,29 @@ class _Scene:
             band_rgb = _vgradient(lw, eh, [(0.0, _mix(colour, st.sun, 0.12)), (1.0, colour)])
             edge = _Sprite(band_rgb, mask)
             x_of = self._x_path(speed, travel)
-            self.items.append((edge, lambda t, y0=ymin, xf=x_of, b=bob:
-                               (xf(t), int(round(y0 + b * math.sin(2.1 * t))))))
+            self.items.append((edge, _bobbing(x_of, ymin, bob)))
             bh = body_bottom - (ymin + eh)
             if bh > 0:
                 body = _Sprite(_vgradient(lw, bh, [(0.0, colour), (1.0, shade)]))
-                self.items.append((body, lambda t, y0=ymin + eh, xf=x_of, b=bob:
-                                   (xf(t), int(round(y0 + b * math.sin(2.1 * t))))))
+                self.items.append((body, _bobbing(x_of, ymin + eh, bob)))
 
     @staticmethod
     def _x_path(speed: float, travel: int) -> Callable[[float], int]:
         if speed >= 0:  # content moves left (camera pans right)
-            return lambda t: -min(travel, int(round(speed * t)))
-        return lambda t: -travel + min(travel, int(round(-speed * t)))
+            return lambda t: -min(travel, round(speed * t))
+        return lambda t: -travel + min(travel, round(-speed * t))
 
-    def render_rgb(self, t: float = 0.0):
+    def render_rgb(self, t: float = 0.0) -> _PILImage.Image:
         img = self.bg.copy()
         for spr, path in self.items:
             x, y = path(t)
             spr.paste_rgb(img, x, y)
         return img
 
-    def bg_planes(self):
+    def bg_planes(self) -> _YUV:
         return _to_planes(self.bg)
 
-    def render_yuv(self, planes, t: float) -> None:
+    def render_yuv(self, planes: _YUV, t: float) -> None:
         for spr, path in self.items:
             x, y = path(t)
             spr.paste_yuv(planes, x, y)
@@ -514,7 +559,7 @@ def _printable(text: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
-def _fit(text: str, font, max_w: float) -> str:
+def _fit(text: str, font: _Font, max_w: float) -> str:
     """``text``, truncated with an ellipsis to fit ``max_w`` pixels."""
     if _text_len(font, text) <= max_w:
         return text
@@ -528,7 +573,7 @@ def _fit(text: str, font, max_w: float) -> str:
     return text[:lo].rstrip() + "\u2026"
 
 
-def _wrap(text: str, font, max_w: float, max_lines: int) -> list[str]:
+def _wrap(text: str, font: _Font, max_w: float, max_lines: int) -> list[str]:
     ell = "\u2026"
     lines: list[str] = []
     cur = ""
@@ -565,7 +610,7 @@ def _wrap(text: str, font, max_w: float, max_lines: int) -> list[str]:
 class _Caption:
     """Caption band (prompt, model, seed) at the bottom, rendered once."""
 
-    def __init__(self, w: int, h: int, prompt: str, model: str, seed: int, accent,
+    def __init__(self, w: int, h: int, prompt: str, model: str, seed: int, accent: _RGB,
                  opacity: int = 190) -> None:
         from PIL import Image, ImageDraw
 
@@ -590,7 +635,7 @@ class _Caption:
         meta = _fit(f"{_printable(model) or '(no model)'}  \u00b7  seed {seed}",
                     mfont, w - 2 * pad)
         d.text((pad, y + (mh - fm) // 3), meta, font=mfont,
-               fill=_mix(accent, (255, 255, 255), 0.45) + (255,))
+               fill=(*_mix(accent, (255, 255, 255), 0.45), 255))
         tag = "runway-nb simulator"
         tw = _text_len(mfont, tag)
         if _text_len(mfont, meta) + tw + 3 * pad < w:
@@ -601,20 +646,18 @@ class _Caption:
         self.sprite = _Sprite(rgb, band.getchannel("A"))
         self.fs, self.pad, self.w, self.h = fs, pad, w, h
 
-    def paste_rgb(self, img) -> None:
+    def paste_rgb(self, img: _PILImage.Image) -> None:
         self.sprite.paste_rgb(img, 0, self.y)
 
 
 class _VideoOverlay:
     """Caption band + progress bar + frame counter/timecode for video frames."""
 
-    def __init__(self, w, h, prompt, model, seed, n, fps, accent) -> None:
-        from PIL import Image, ImageDraw
-
+    def __init__(self, w: int, h: int, prompt: str, model: str, seed: int, n: int, fps: int,
+                 accent: _RGB) -> None:
         # more opaque than on stills: sources made by the simulator carry their own band
         self.cap = _Caption(w, h, prompt, model, seed, accent, opacity=220)
         self.n, self.fps, self.w, self.h = n, fps, w, h
-        self.Image, self.ImageDraw = Image, ImageDraw
         cap = self.cap
         self.bar_h = max(2, _even(cap.fs / 7))
         self.bar_y = cap.y - self.bar_h if cap.y >= self.bar_h else cap.y
@@ -635,7 +678,9 @@ class _VideoOverlay:
         mm, ss = divmod(t, 60)
         return f"{int(mm):02d}:{ss:05.2f}  {i + 1:>{self.digits}d}/{self.n}"
 
-    def apply(self, planes, i: int) -> None:
+    def apply(self, planes: _YUV, i: int) -> None:
+        from PIL import Image, ImageDraw
+
         Y, U, V = planes
         self.cap.sprite.paste_yuv(planes, 0, self.cap.y)
         # progress bar
@@ -647,9 +692,8 @@ class _VideoOverlay:
             U.paste(bu, (0, y0 // 2, bw // 2, y1 // 2))
             V.paste(bv, (0, y0 // 2, bw // 2, y1 // 2))
         # frame counter / timecode (opaque box: no masks needed)
-        box = self.Image.new("L", (self.box_w, self.box_h), self.box_bg)
-        self.ImageDraw.Draw(box).text((self.text_pad, self.box_h * 0.12), self._label(i),
-                                      font=self.font, fill=235)
+        box = Image.new("L", (self.box_w, self.box_h), self.box_bg)
+        ImageDraw.Draw(box).text((self.text_pad, self.box_h * 0.12), self._label(i), font=self.font, fill=235)
         x, y = self.box_x, self.box_y
         Y.paste(box, (x, y))
         U.paste(128, (x // 2, y // 2, (x + self.box_w) // 2, (y + self.box_h) // 2))
@@ -660,20 +704,19 @@ class _VideoOverlay:
 # image decoding / fitting
 # ---------------------------------------------------------------------------
 
-def _open_image(data: bytes, target: tuple[int, int] | None = None):
+def _open_image(data: bytes, target: tuple[int, int] | None = None) -> _PILImage.Image:
     from PIL import Image, ImageOps
 
+    img: _PILImage.Image
     try:
-        img = Image.open(io.BytesIO(data))
-        if target is not None and img.format == "JPEG":
-            img.draft("RGB", target)
-        img.load()
+        img = opened = Image.open(io.BytesIO(data))
+        if target is not None and opened.format == "JPEG":
+            opened.draft("RGB", target)
+        opened.load()
     except Exception as exc:  # PIL raises many kinds (incl. DecompressionBombError)
         raise ValueError(f"could not decode image ({type(exc).__name__}: {exc})") from None
-    try:
+    with contextlib.suppress(Exception):  # broken EXIF: keep the pixels as they are
         img = ImageOps.exif_transpose(img)
-    except Exception:  # broken EXIF: keep the pixels as they are
-        pass
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (0, 0, 0))
@@ -684,14 +727,14 @@ def _open_image(data: bytes, target: tuple[int, int] | None = None):
     return img
 
 
-def decode_image(data: bytes) -> "_PILImage.Image":
+def decode_image(data: bytes) -> _PILImage.Image:
     """Decode PNG/JPEG/WebP/... bytes into an RGB PIL image (EXIF orientation
     applied, transparency flattened onto black). Raises ValueError if the
     bytes are not a decodable image."""
     return _open_image(_as_bytes(data, "image data"))
 
 
-def _cover(img, w: int, h: int):
+def _cover(img: _PILImage.Image, w: int, h: int) -> _PILImage.Image:
     """Scale+centre-crop ``img`` so it exactly covers w x h."""
     from PIL import Image
 
@@ -703,7 +746,7 @@ def _cover(img, w: int, h: int):
     return img.crop((x, y, x + w, y + h))
 
 
-def _fit_canvas(img, w: int, h: int):
+def _fit_canvas(img: _PILImage.Image, w: int, h: int) -> _PILImage.Image:
     """Cover-fit, or (for very different aspect ratios) a letterbox over a
     blurred, darkened cover-fit of the same image."""
     from PIL import Image, ImageFilter
@@ -773,7 +816,8 @@ def _write_through() -> bool:
 
             f = av.VideoFrame(16, 16, "yuv420p")
             p = f.planes[0]
-            im = Image.frombuffer("L", (p.line_size, p.height), p, "raw", "L", 0, 1)
+            size = (p.line_size, p.height)
+            im = Image.frombuffer("L", size, p, "raw", "L", 0, 1)  # type: ignore[arg-type]  # a plane is a buffer
             im.readonly = 0
             im.paste(77, (0, 0, 4, 4))
             im.paste(Image.new("L", (2, 2), 99), (5, 5))
@@ -791,9 +835,9 @@ class _Planes:
     the frame with no extra copies; otherwise they are copies and
     :meth:`commit` writes them back."""
 
-    __slots__ = ("frame", "imgs", "_shared")
+    __slots__ = ("_shared", "frame", "imgs")
 
-    def __init__(self, frame, *, fresh: bool = False) -> None:
+    def __init__(self, frame: VideoFrame, *, fresh: bool = False) -> None:
         from PIL import Image
 
         self.frame = frame
@@ -802,18 +846,18 @@ class _Planes:
         for p in frame.planes:
             size = (p.line_size, p.height)
             if self._shared:
-                im = Image.frombuffer("L", size, p, "raw", "L", 0, 1)
+                im = Image.frombuffer("L", size, p, "raw", "L", 0, 1)  # type: ignore[arg-type]  # a plane is a buffer
                 im.readonly = 0
             elif fresh:
                 im = Image.new("L", size, 0)
             else:
-                im = Image.frombuffer("L", size, p, "raw", "L", 0, 1).copy()
+                im = Image.frombuffer("L", size, p, "raw", "L", 0, 1).copy()  # type: ignore[arg-type]  # as above
             imgs.append(im)
-        self.imgs = tuple(imgs)
+        self.imgs: _YUV = (imgs[0], imgs[1], imgs[2])  # yuv420p: three planes
 
-    def commit(self):
+    def commit(self) -> VideoFrame:
         if not self._shared:
-            for p, im in zip(self.frame.planes, self.imgs):
+            for p, im in zip(self.frame.planes, self.imgs, strict=True):
                 p.update(im.tobytes())
         return self.frame
 
@@ -824,17 +868,18 @@ def _new_frame(w: int, h: int) -> _Planes:
     return _Planes(av.VideoFrame(w, h, "yuv420p"), fresh=True)
 
 
-def _sws_flags():
+def _sws_flags() -> Interpolation:
     """Bilinear swscale that gives the same bytes on every CPU."""
     from av.video.reformatter import Interpolation
 
     return Interpolation.BILINEAR | Interpolation.BITEXACT | Interpolation.ACCURATE_RND
 
 
-def _open_encoder(buf: io.BytesIO, w: int, h: int, fps: int):
+def _open_encoder(buf: io.BytesIO, w: int, h: int, fps: int) -> tuple[OutputContainer, VideoStream]:
     from fractions import Fraction
 
     import av
+    from av.video.stream import VideoStream
 
     container = av.open(buf, mode="w", format="mp4", options={"fflags": "+bitexact"})
     last_exc: Exception | None = None
@@ -848,6 +893,7 @@ def _open_encoder(buf: io.BytesIO, w: int, h: int, fps: int):
     else:  # pragma: no cover - depends on the FFmpeg build
         container.close()
         raise RuntimeError(f"no H.264 encoder available in PyAV: {last_exc}")
+    assert isinstance(stream, VideoStream)  # an H.264 encoder's stream
     stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
     cc = stream.codec_context
     cc.time_base = Fraction(1, fps)
@@ -863,7 +909,7 @@ def _open_encoder(buf: io.BytesIO, w: int, h: int, fps: int):
     return container, stream
 
 
-def _encode(w: int, h: int, fps: int, n: int, frames: Iterator) -> bytes:
+def _encode(w: int, h: int, fps: int, n: int, frames: Iterator[VideoFrame]) -> bytes:
     """Encode ``n`` yuv420p av.VideoFrames (w x h) into MP4 bytes, moov first."""
     from fractions import Fraction
 
@@ -891,18 +937,20 @@ def _encode(w: int, h: int, fps: int, n: int, frames: Iterator) -> bytes:
     return _faststart(buf.getvalue())
 
 
-def _t2v_frames(w, h, fps, n, style, scene, overlay):
+def _t2v_frames(w: int, h: int, fps: int, n: int, style: _Style, scene: _Scene,
+                overlay: _VideoOverlay) -> Iterator[VideoFrame]:
     base = scene.bg_planes()
     for i in range(n):
         fp = _new_frame(w, h)
-        for dst, src in zip(fp.imgs, base):
+        for dst, src in zip(fp.imgs, base, strict=True):
             dst.paste(src, (0, 0))
         scene.render_yuv(fp.imgs, i / fps)
         overlay.apply(fp.imgs, i)
         yield fp.commit()
 
 
-def _i2v_frames(w, h, fps, n, style, source: bytes, overlay):
+def _i2v_frames(w: int, h: int, fps: int, n: int, style: _Style, source: bytes,
+                overlay: _VideoOverlay) -> Iterator[VideoFrame]:
     from PIL import Image
 
     src = _open_image(_as_bytes(source, "source_image"),
@@ -937,9 +985,18 @@ def _i2v_frames(w, h, fps, n, style, source: bytes, overlay):
         yield fp.commit()
 
 
-def _iter_decoded(data: bytes):
+class _SourceEnd:
+    """The last item of :func:`_iter_decoded`: how long one source frame lasts."""
+
+    __slots__ = ("frame_duration",)
+
+    def __init__(self, frame_duration: float):
+        self.frame_duration = frame_duration
+
+
+def _iter_decoded(data: bytes) -> Iterator[tuple[float, VideoFrame] | _SourceEnd]:
     """Yield (t, frame) for the first video stream, t relative to the first frame;
-    finally yields (None, frame_duration)."""
+    finally yields ``_SourceEnd(frame_duration)``."""
     import av
 
     try:
@@ -953,7 +1010,7 @@ def _iter_decoded(data: bytes):
         stream = streams[0]
         rate = stream.average_rate or stream.guessed_rate or 24
         fdur = 1.0 / float(rate)
-        t0 = None
+        t0: float | None = None
         k = 0
         try:
             for frame in container.decode(stream):
@@ -967,7 +1024,7 @@ def _iter_decoded(data: bytes):
                 raise ValueError(f"could not decode source video ({exc})") from None
         if k == 0:
             raise ValueError("source video has no decodable frames")
-        yield None, fdur
+        yield _SourceEnd(fdur)
     finally:
         container.close()
 
@@ -975,7 +1032,7 @@ def _iter_decoded(data: bytes):
 _MEMO_PIXELS = 40_000_000  # keep a short source's decoded frames (~60 MB) for looping
 
 
-def _source_schedule(data: bytes, fps: int, n: int):
+def _source_schedule(data: bytes, fps: int, n: int) -> Iterator[tuple[tuple[int, int], VideoFrame]]:
     """Yield (key, frame) for each of the n output frames: the source frame
     shown at that output time, looping the source when it is shorter.
     Short sources are kept in memory; long ones are decoded again per loop."""
@@ -983,28 +1040,30 @@ def _source_schedule(data: bytes, fps: int, n: int):
     out_i = 0
     base = 0.0
     loop = 0
-    memo: list = []
+    memo: list[tuple[float, VideoFrame] | _SourceEnd] = []
     memo_ok = True
     pixels = 0
     while out_i < n:
         source = iter(memo) if (loop and memo_ok) else _iter_decoded(data)
-        cur = cur_key = None
+        cur: VideoFrame | None = None
+        cur_key = (loop, 0)
         last_t = 0.0
         loop_len = 0.0
         count = 0
         try:
-            for t, fr in source:
+            for item in source:
                 if loop == 0 and memo_ok:
-                    if t is not None:
-                        pixels += fr.width * fr.height
+                    if not isinstance(item, _SourceEnd):
+                        pixels += item[1].width * item[1].height
                     if pixels > _MEMO_PIXELS:
                         memo_ok = False
                         memo.clear()
                     else:
-                        memo.append((t, fr))
-                if t is None:  # end of source; fr is one frame's duration
-                    loop_len = max(last_t + fr, fr)
+                        memo.append(item)
+                if isinstance(item, _SourceEnd):  # end of source
+                    loop_len = max(last_t + item.frame_duration, item.frame_duration)
                     break
+                t, fr = item
                 while cur is not None and out_i < n and out_i / fps - base < t - eps:
                     yield cur_key, cur
                     out_i += 1
@@ -1016,6 +1075,7 @@ def _source_schedule(data: bytes, fps: int, n: int):
             close = getattr(source, "close", None)
             if close is not None:
                 close()
+        assert cur is not None  # a source without frames raised in _iter_decoded
         if count == 1:  # a still: hold it for the rest
             while out_i < n:
                 yield cur_key, cur
@@ -1028,7 +1088,7 @@ def _source_schedule(data: bytes, fps: int, n: int):
         loop += 1
 
 
-def _grade_luts(style: _Style):
+def _grade_luts(style: _Style) -> tuple[list[int], list[int], list[int]]:
     g = style.grade
     ylut = []
     for v in range(256):
@@ -1042,7 +1102,7 @@ def _grade_luts(style: _Style):
             x = (fl + fr * fr * (3 - 2 * fr)) / 5
         else:  # duotone
             x = x ** 0.9
-        ylut.append(int(round(16 + 219 * _clamp(x, 0, 1))))
+        ylut.append(round(16 + 219 * _clamp(x, 0, 1)))
     dark, light = _yuv(_mix(style.land, (0, 0, 0), 0.4)), _yuv(style.sun)
     mid = _yuv(style.accent)
     ulut, vlut = [], []
@@ -1052,12 +1112,13 @@ def _grade_luts(style: _Style):
             a, b, t = dark, mid, x * 2
         else:
             a, b, t = mid, light, (x - 0.5) * 2
-        ulut.append(int(round(a[1] + (b[1] - a[1]) * t)))
-        vlut.append(int(round(a[2] + (b[2] - a[2]) * t)))
+        ulut.append(round(a[1] + (b[1] - a[1]) * t))
+        vlut.append(round(a[2] + (b[2] - a[2]) * t))
     return ylut, ulut, vlut
 
 
-def _v2v_frames(w, h, fps, n, style, source: bytes, overlay):
+def _v2v_frames(w: int, h: int, fps: int, n: int, style: _Style, source: bytes,
+                overlay: _VideoOverlay) -> Iterator[VideoFrame]:
     from PIL import Image
 
     data = _as_bytes(source, "source_video")
@@ -1069,8 +1130,8 @@ def _v2v_frames(w, h, fps, n, style, source: bytes, overlay):
            s, c, 0.0, 128.0 - 128.0 * (s + c),
            0.0, 0.0, 0.0, 128.0)
     sws = _sws_flags()
-    cache_key = None
-    cache = None
+    cache_key: tuple[int, int] | None = None
+    cache: _YUV | None = None
     for i, (key, frame) in enumerate(_source_schedule(data, fps, n)):
         if key != cache_key:
             sw, sh = frame.width, frame.height
@@ -1099,8 +1160,9 @@ def _v2v_frames(w, h, fps, n, style, source: bytes, overlay):
             else:
                 u, v, _ = Image.merge("RGB", (u, v, u)).convert("RGB", rot).split()
             cache_key, cache = key, (y, u, v)
+        assert cache is not None  # made for the first frame
         fp = _new_frame(w, h)
-        for dst, src in zip(fp.imgs, cache):
+        for dst, src in zip(fp.imgs, cache, strict=True):
             dst.paste(src, (0, 0))
         overlay.apply(fp.imgs, i)
         yield fp.commit()
@@ -1151,7 +1213,7 @@ def render_video(width: int, height: int, duration: float, *, prompt: str, model
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"mvex", b"dinf"}
 
 
-def _boxes(data, start: int, end: int):
+def _boxes(data: bytes | bytearray, start: int, end: int) -> Iterator[tuple[bytes, int, int, int]]:
     pos = start
     while pos + 8 <= end:
         size, typ = struct.unpack_from(">I4s", data, pos)
@@ -1213,7 +1275,7 @@ def _faststart(data: bytes) -> bytes:
 # probe
 # ---------------------------------------------------------------------------
 
-def probe(data: bytes) -> dict:
+def probe(data: bytes) -> MediaInfo:
     """Describe media bytes.
 
     Images: ``{'kind': 'image', 'width', 'height', 'format'}`` (format as PIL

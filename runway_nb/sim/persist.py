@@ -28,9 +28,10 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
-from runway_nb.sim.state import ACTIVE, Task
+from runway_nb.sim.app import SimApp
+from runway_nb.sim.state import ACTIVE, Task, TaskStore
 
 __all__ = ["SimDB", "open_db"]
 
@@ -45,7 +46,30 @@ CREATE TABLE IF NOT EXISTS ledger (n INTEGER PRIMARY KEY, wall REAL NOT NULL, mo
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_STOP = object()
+_TaskRow = tuple[str, int, str, bool]  # id, seq, JSON data, gone
+
+
+class _Change(NamedTuple):
+    """One change as the writer stores it."""
+
+    rows: list[_TaskRow]
+    media: tuple[str, list[bytes]] | None  # (task id, its outputs) when they just arrived
+    ledger: list[tuple[float, str, int]]  # charges since the last change
+    balance: int
+
+
+class _Marker:
+    """Set once everything queued before it is written."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+
+class _Stop:
+    """Write what is queued, then end the writer."""
+
+
+_STOP = _Stop()
 
 
 class SimDB:
@@ -57,7 +81,7 @@ class SimDB:
         conn = self._connect()
         conn.executescript(_SCHEMA)
         conn.close()
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[_Change | _Marker | _Stop] = queue.Queue()
         self._ledger_saved = 0
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -70,7 +94,7 @@ class SimDB:
         return conn
 
     # ------------------------------------------------------------------ loading
-    def load(self, app: Any) -> int:
+    def load(self, app: SimApp) -> int:
         """Put the saved tasks, balance and ledger into ``app``'s store; restart cut-off renders.
 
         Returns how many tasks were loaded. Call before the server answers any request.
@@ -86,76 +110,58 @@ class SimDB:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         finally:
             conn.close()
-        restart: list[Task] = []
-        with store._lock:
-            now_sim, now_wall, speed = clock.now(), time.time(), clock.speed
+        now_sim, now_wall, speed = clock.now(), time.time(), clock.speed
 
-            def to_sim(wall: float | None) -> float | None:
-                return None if wall is None else now_sim - (now_wall - wall) * speed
+        def to_sim(wall: float) -> float:
+            return now_sim - (now_wall - wall) * speed
 
-            for task_id, seq, data in rows:
-                d = json.loads(data)
-                task = Task(
-                    id=task_id, endpoint=d["endpoint"], model=d["model"], body=d["body"],
-                    created_wall=d["created_wall"], created_sim=to_sim(d["created_wall"]),  # type: ignore[arg-type]
-                    pending_seconds=d["pending_seconds"], run_seconds=d["run_seconds"],
-                    estimated_cost=d["estimated_cost"], seed=d["seed"], out_kind=d["out_kind"],
-                    out_size=tuple(d["out_size"]), out_duration=d["out_duration"], out_count=d["out_count"],
-                    preset_failure=tuple(d["preset_failure"]) if d.get("preset_failure") else None,
-                    dialect=d.get("dialect", "official"), seq=seq, status=d["status"],
-                    history=[(to_sim(w), s) for w, s in d.get("history", [])],
-                    started_sim=to_sim(d.get("started_wall")), finished_sim=to_sim(d.get("finished_wall")),
-                    gone=bool(d.get("gone")), cost=d.get("cost"), failure=d.get("failure"),
-                    failure_code=d.get("failure_code"), media=media.get(task_id) or None,
-                    media_error=d.get("media_error"),
-                )
-                if task.media_error == "render cancelled" and task.status in ACTIVE:
-                    task.media_error = None  # cut off by a shutdown: render it again
-                if task.media is not None or task.media_error is not None:
-                    ready = to_sim(d.get("media_ready_wall"))
-                    task.media_ready_sim = task.created_sim if ready is None else ready
-                store._tasks[task_id] = task
-                store._seq = max(store._seq, seq)
-                store._creates_by_model.setdefault(task.model, []).append(task.created_sim)
-                if task.status in ACTIVE and not task.gone:
-                    store._active.append(task)
-                    if task.media is None and task.media_error is None and task.preset_failure is None:
-                        restart.append(task)
-            if "balance" in meta:
-                store._balance = int(float(meta["balance"]))
-            store._ledger[:0] = [(w, m, c) for w, m, c in ledger]
-            self._ledger_saved = len(store._ledger)
-            store.persist = self
+        def to_sim_or_none(wall: float | None) -> float | None:
+            return None if wall is None else to_sim(wall)
+
+        tasks: list[Task] = []
+        for task_id, seq, data in rows:
+            d = json.loads(data)
+            task = Task(
+                id=task_id, endpoint=d["endpoint"], model=d["model"], body=d["body"],
+                created_wall=d["created_wall"], created_sim=to_sim(d["created_wall"]),
+                pending_seconds=d["pending_seconds"], run_seconds=d["run_seconds"],
+                estimated_cost=d["estimated_cost"], seed=d["seed"], out_kind=d["out_kind"],
+                out_size=tuple(d["out_size"]), out_duration=d["out_duration"], out_count=d["out_count"],
+                preset_failure=tuple(d["preset_failure"]) if d.get("preset_failure") else None,
+                dialect=d.get("dialect", "official"), seq=seq, status=d["status"],
+                history=[(to_sim(w), s) for w, s in d.get("history", [])],
+                started_sim=to_sim_or_none(d.get("started_wall")), finished_sim=to_sim_or_none(d.get("finished_wall")),
+                gone=bool(d.get("gone")), cost=d.get("cost"), failure=d.get("failure"),
+                failure_code=d.get("failure_code"), media=media.get(task_id) or None,
+                media_error=d.get("media_error"),
+            )
+            if task.media_error == "render cancelled" and task.status in ACTIVE:
+                task.media_error = None  # cut off by a shutdown: render it again
+            if task.media is not None or task.media_error is not None:
+                ready = to_sim_or_none(d.get("media_ready_wall"))
+                task.media_ready_sim = task.created_sim if ready is None else ready
+            tasks.append(task)
+        balance = int(float(meta["balance"])) if "balance" in meta else None
+        store.restore(tasks, balance=balance, ledger=[(w, m, c) for w, m, c in ledger], observer=self)
+        self._ledger_saved = len(store.ledger())
         self._start()
-        for task in restart:
-            self._rerender(app, task)
+        for task in tasks:
+            if (task.status in ACTIVE and not task.gone and task.media is None and task.media_error is None
+                    and task.preset_failure is None):
+                app.restart_render(task)
         store.tick()  # what happened while the server was down
         return len(rows)
 
-    def _rerender(self, app: Any, task: Task) -> None:
-        from runway_nb.sim.app import ApiError, _prompt, _RenderJob
-
-        try:
-            src_image, src_video = app._sources(task.endpoint, task.body)
-        except ApiError as err:  # e.g. an upload that did not outlive the server
-            with app.store._lock:
-                task.media_error = f"input no longer available after a restart: {err}"
-                task.media_ready_sim = app.clock.now()
-                app.store._touch(task)
-                app.store._flush()
-            return
-        job = _RenderJob(task.out_kind, task.out_size, task.out_duration, _prompt(task.body), task.model, task.seed,
-                         task.out_count, src_image, src_video)
-        app.store.attach_future(task.id, app._executor.submit(app._render, job))
-
     # ------------------------------------------------------------------ recording (under the store lock)
-    def changed(self, store: Any, tasks: list[Task], media_for: Task | None = None) -> None:
+    def changed(self, store: TaskStore, tasks: list[Task], media_for: Task | None = None) -> None:
         """Snapshot ``tasks`` (and ``media_for``'s outputs) for the writer. Called under the store's lock."""
         if self._closed:
             return
-        rows = []
+        rows: list[_TaskRow] = []
         for task in tasks:
-            to_wall = lambda sim, t=task: store._sim_to_wall(t, sim)  # noqa: E731
+            def to_wall(sim: float | None, task: Task = task) -> float | None:
+                return store.sim_to_wall(task, sim)
+
             data = {
                 "endpoint": task.endpoint, "model": task.model, "body": task.body, "created_wall": task.created_wall,
                 "pending_seconds": task.pending_seconds, "run_seconds": task.run_seconds,
@@ -172,9 +178,9 @@ class SimDB:
         media = None
         if media_for is not None and media_for.media:
             media = (media_for.id, list(media_for.media))
-        ledger = store._ledger[self._ledger_saved:]
-        self._ledger_saved = len(store._ledger)
-        self._queue.put((rows, media, list(ledger), store._balance))
+        ledger = store.ledger(self._ledger_saved)
+        self._ledger_saved += len(ledger)
+        self._queue.put(_Change(rows, media, ledger, store.balance))
 
     # ------------------------------------------------------------------ the writer
     def _start(self) -> None:
@@ -193,11 +199,11 @@ class SimDB:
                         batch.append(self._queue.get_nowait())
                     except queue.Empty:
                         break
-                stop = any(b is _STOP for b in batch)
+                stop = any(isinstance(b, _Stop) for b in batch)
                 markers = [b for b in batch if isinstance(b, _Marker)]
                 try:
-                    self._write(conn, [b for b in batch if b is not _STOP and not isinstance(b, _Marker)])
-                except Exception:  # noqa: BLE001
+                    self._write(conn, [b for b in batch if isinstance(b, _Change)])
+                except Exception:  # a disk error is counted and logged; the simulator goes on
                     self.errors += 1
                     log.exception("sim: could not write to %s", self.path)
                 for marker in markers:
@@ -207,7 +213,7 @@ class SimDB:
         finally:
             conn.close()
 
-    def _write(self, conn: sqlite3.Connection, batch: list) -> None:
+    def _write(self, conn: sqlite3.Connection, batch: list[_Change]) -> None:
         if not batch:
             return
         conn.execute("BEGIN IMMEDIATE")
@@ -249,12 +255,7 @@ class SimDB:
             self._thread.join(timeout=30)
 
 
-class _Marker:
-    def __init__(self, event: threading.Event):
-        self.event = event
-
-
-def open_db(app: Any, path: str | Path) -> tuple[SimDB, int]:
+def open_db(app: SimApp, path: str | Path) -> tuple[SimDB, int]:
     """Load the tasks saved in ``path`` into ``app`` and record every change there from now on.
 
     Returns ``(db, number of tasks loaded)``; call ``db.close()`` when the server stops.

@@ -8,11 +8,13 @@ that is already accepted, so over sockets it also closes it unanswered, before a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from runway_nb.sim.app import SimApp, SimRequest
@@ -75,14 +77,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = do_OPTIONS = _dispatch
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
         log.debug("sim http: " + format, *args)
 
 
@@ -91,19 +91,22 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, *args, **kw):
+    def __init__(self, server_address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
-        super().__init__(*args, **kw)
+        super().__init__(server_address, handler)
 
-    def process_request(self, request, client_address):
-        with self._conns_lock:
-            self._conns.add(request)
+    def process_request(self, request: socket.socket | tuple[bytes, socket.socket],
+                        client_address: Any) -> None:  # the stdlib's signature: address as accepted
+        if isinstance(request, socket.socket):  # always, for TCP
+            with self._conns_lock:
+                self._conns.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request):
-        with self._conns_lock:
-            self._conns.discard(request)
+    def shutdown_request(self, request: socket.socket | tuple[bytes, socket.socket]) -> None:
+        if isinstance(request, socket.socket):
+            with self._conns_lock:
+                self._conns.discard(request)
         super().shutdown_request(request)
 
     def close_connections(self) -> None:
@@ -111,10 +114,8 @@ class _Server(ThreadingHTTPServer):
         with self._conns_lock:
             conns, self._conns = list(self._conns), set()
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class SimServer:
@@ -142,7 +143,7 @@ class SimServer:
     def running(self) -> bool:
         return self._httpd is not None
 
-    def start(self) -> "SimServer":
+    def start(self) -> SimServer:
         if self._httpd is not None:
             return self
         handler = type("SimHandler", (_Handler,), {"app": self.app})
@@ -168,7 +169,7 @@ class SimServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "SimServer":
+    def __enter__(self) -> SimServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -17,13 +17,14 @@ from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from functools import partial
+from typing import Any, Protocol, TypedDict
 
 from runway_nb.sim.clock import SimClock
 from runway_nb.sim.config import SimConfig
 
-__all__ = ["Task", "TaskView", "TaskStore", "UploadStore", "Upload", "SimStats",
-           "progress_curve", "iso_z", "PROGRESS_STEP"]
+__all__ = ["ACTIVE", "PROGRESS_STEP", "TERMINAL", "SimStats", "StatsSnapshot", "StoreObserver", "Task", "TaskStore",
+           "TaskView", "Upload", "UploadStore", "iso_z", "progress_curve"]
 
 ACTIVE = ("PENDING", "THROTTLED", "RUNNING")
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -80,7 +81,7 @@ class Task:
     media: list[bytes] | None = None
     media_error: str | None = None
     media_ready_sim: float | None = None
-    future: Future | None = None
+    future: Future[list[bytes]] | None = None
 
     @property
     def ext(self) -> str:
@@ -120,6 +121,16 @@ class TaskView:
     finished_wall: float | None
     queue_position: int | None
     eta_start_sim: float | None
+
+
+class StatsSnapshot(TypedDict):
+    """What ``GET /_sim/stats`` answers."""
+
+    requests: dict[str, int]  # "METHOD /route/template": count
+    requests_total: int
+    creates: int
+    creates_by_endpoint: dict[str, int]
+    faults: dict[str, int]
 
 
 class SimStats:
@@ -172,7 +183,7 @@ class SimStats:
         with self._lock:
             return self._requests.get(f"{method} {route}", 0)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> StatsSnapshot:
         with self._lock:
             return {
                 "requests": dict(self._requests),
@@ -184,6 +195,14 @@ class SimStats:
 
     def __repr__(self) -> str:
         return f"SimStats({self.snapshot()!r})"
+
+
+class StoreObserver(Protocol):
+    """Told of every change (``sim/persist.py``: ``--db PATH``)."""
+
+    def changed(self, store: TaskStore, tasks: list[Task], media_for: Task | None = None) -> None:
+        """``tasks`` changed (and ``media_for``'s outputs arrived). Called under the store's lock:
+        it must only snapshot them (its writes happen elsewhere)."""
 
 
 class TaskStore:
@@ -201,9 +220,8 @@ class TaskStore:
         self._ledger: list[tuple[float, str, int]] = []  # (wall time, model, credits)
         self._creates_by_model: dict[str, list[float]] = {}  # sim times, for the daily limit
         self._media_cond = threading.Condition(self._lock)
-        # Optional observer of every change (``sim/persist.py``: ``--db PATH``): told, under the
-        # lock, which tasks changed; it must only snapshot them (its writes happen elsewhere).
-        self.persist: Any = None
+        # Optional observer of every change (``sim/persist.py``: ``--db PATH``).
+        self.persist: StoreObserver | None = None
         self._dirty: dict[str, Task] = {}
 
     # ------------------------------------------------------------------ persistence hooks
@@ -217,7 +235,7 @@ class TaskStore:
         tasks, self._dirty = list(self._dirty.values()), {}
         try:
             self.persist.changed(self, tasks, media_for)
-        except Exception:  # noqa: BLE001 - persistence never breaks the API
+        except Exception:  # persistence never breaks the API
             log.exception("sim: could not record a task change")
 
     # ------------------------------------------------------------------ accounts
@@ -248,9 +266,26 @@ class TaskStore:
         with self._lock:
             return {m: self.daily_count(m) for m in list(self._creates_by_model)}
 
-    def ledger(self) -> list[tuple[float, str, int]]:
+    def ledger(self, start: int = 0) -> list[tuple[float, str, int]]:
+        """(wall time, model, credits) of every charge, from the ``start``-th on."""
         with self._lock:
-            return list(self._ledger)
+            return self._ledger[start:]
+
+    def restore(self, tasks: list[Task], *, balance: int | None, ledger: list[tuple[float, str, int]],
+                observer: StoreObserver) -> None:
+        """Put back tasks, balance and charges saved earlier (before any request is answered), and
+        tell ``observer`` of every change from now on."""
+        with self._lock:
+            for task in tasks:
+                self._tasks[task.id] = task
+                self._seq = max(self._seq, task.seq)
+                self._creates_by_model.setdefault(task.model, []).append(task.created_sim)
+                if task.status in ACTIVE and not task.gone:
+                    self._active.append(task)
+            if balance is not None:
+                self._balance = balance
+            self._ledger[:0] = ledger
+            self.persist = observer
 
     # ------------------------------------------------------------------ tasks
     def new_id(self) -> str:
@@ -269,15 +304,23 @@ class TaskStore:
             self._touch(task)
             self._flush()
 
-    def attach_future(self, task_id: str, future: Future) -> None:
+    def attach_future(self, task_id: str, future: Future[list[bytes]]) -> None:
         """Record the task's render; when it completes, the task may finish."""
         with self._lock:
             task = self._tasks.get(task_id)
             if task is not None:
                 task.future = future
-        future.add_done_callback(lambda f, tid=task_id: self._media_done(tid, f))
+        future.add_done_callback(partial(self._media_done, task_id))
 
-    def _media_done(self, task_id: str, future: Future) -> None:
+    def fail_render(self, task: Task, error: str) -> None:
+        """The task's render cannot run: it fails (INTERNAL) once it has run its time."""
+        with self._lock:
+            task.media_error = error
+            task.media_ready_sim = self._clock.now()
+            self._touch(task)
+            self._flush()
+
+    def _media_done(self, task_id: str, future: Future[list[bytes]]) -> None:
         now = self._clock.now()
         with self._lock:
             task = self._tasks.get(task_id)
@@ -442,7 +485,8 @@ class TaskStore:
                 return None
             return self._view(task, now)
 
-    def _sim_to_wall(self, task: Task, sim: float | None) -> float | None:
+    def sim_to_wall(self, task: Task, sim: float | None) -> float | None:
+        """The wall-clock time of ``task``'s sim time ``sim`` (at the clock's speed)."""
         if sim is None:
             return None
         return task.created_wall + (sim - task.created_sim) / self._clock.speed
@@ -473,8 +517,8 @@ class TaskStore:
             failure_code=task.failure_code, seed=task.seed, ext=task.ext, out_kind=task.out_kind,
             out_size=task.out_size, out_duration=task.out_duration, out_count=task.out_count,
             output_sizes=tuple(len(m) for m in media) if media else (),
-            started_wall=self._sim_to_wall(task, task.started_sim),
-            finished_wall=self._sim_to_wall(task, task.finished_sim),
+            started_wall=self.sim_to_wall(task, task.started_sim),
+            finished_wall=self.sim_to_wall(task, task.finished_sim),
             queue_position=queue_position, eta_start_sim=eta,
         )
 
@@ -495,7 +539,7 @@ class TaskStore:
                 return None
             return task.media[index], task.ext
 
-    def active_futures(self) -> list[Future]:
+    def active_futures(self) -> list[Future[list[bytes]]]:
         with self._lock:
             return [t.future for t in self._tasks.values() if t.future is not None and not t.future.done()]
 

@@ -16,7 +16,7 @@ import httpx
 
 from runway_nb.sim.app import SimApp, SimRequest, SimResponse
 
-__all__ = ["SimTransport", "AsyncSimTransport"]
+__all__ = ["AsyncSimTransport", "SimTransport"]
 
 
 def _to_sim(request: httpx.Request, body: bytes) -> SimRequest:
