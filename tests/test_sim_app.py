@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import io
 import json
 import time
-from pathlib import Path
 
 import av
 import httpx
 import jsonschema
 import pytest
 from PIL import Image
+from shared_docs import OPENAPI_SPEC, shared_file
 
 from runway_nb.sim import AsyncSimTransport, SimApp, SimClock, SimConfig, SimTransport
 from runway_nb.sim.state import progress_curve
 
-SPEC_PATH = Path(__file__).parents[1].parent / "shared" / "runway" / "openapi-2024-11-06.json"
-SPEC = json.loads(SPEC_PATH.read_text())
 HEADERS = {"Authorization": "Bearer key_test", "X-Runway-Version": "2024-11-06"}
 
 
+@functools.cache
+def _spec() -> dict:
+    return json.loads(shared_file(OPENAPI_SPEC).read_text())
+
+
 def _schema(path: str, method: str, status: str) -> dict:
-    return SPEC["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+    return _spec()["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
 
 
 def check(instance, path: str, method: str, status: str) -> None:
