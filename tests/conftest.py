@@ -19,7 +19,6 @@ import os
 from typing import Any
 
 import pytest
-
 from shared_docs import shared_file
 
 FAST_SIM = dict(speed=100.0, pending_seconds=0.5, run_seconds=2.0)
@@ -29,7 +28,8 @@ _ENV_VARS = ("RUNWAYML_API_SECRET", "RUNWAY_API_KEY", "RUNWAY_NB_PROVIDER", "RUN
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "needs_shared(*files): reads these files under ../shared; fails if one is missing")
+    config.addinivalue_line("markers",
+                            "needs_shared(*files): reads these files under ../shared; fails if one is missing")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -613,7 +613,7 @@ def test_infer_endpoint():
 
 def test_modelinfo_is_frozen_and_hashable():
     info = catalog.get("image_to_video", "gen4_turbo")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - frozen is the point, not which class enforces it
         info.model = "x"  # type: ignore[misc]
     assert hash(info) == hash(catalog.get("image_to_video", "gen4_turbo"))
     assert isinstance(info.required, frozenset) and isinstance(info.ratios, tuple)

@@ -13,6 +13,7 @@ from runway_nb import parse_task
 from runway_nb.api.dialects import parse_progress
 from runway_nb.errors import ResponseFormatError, TaskNotVisibleError
 
+
 def _seed(name: str) -> str:
     return shared_file(f"seeds/{name}").read_text()
 

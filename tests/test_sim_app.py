@@ -8,6 +8,7 @@ import functools
 import io
 import json
 import time
+from itertools import pairwise
 
 import av
 import httpx
@@ -153,7 +154,7 @@ def test_progress_curve_is_quantised_eased_and_below_one():
     assert progress_curve(5, 30) == progress_curve(9.9, 30) > 0
     values = [progress_curve(t, 60) for t in range(0, 60, 5)]
     assert values == sorted(values) and values[-1] < 1
-    steps = [b - a for a, b in zip(values, values[1:])]
+    steps = [b - a for a, b in pairwise(values)]
     assert steps[0] < steps[len(steps) // 2] > steps[-1]  # ease in, ease out
     assert progress_curve(1000, 30) == 0.99
 
@@ -397,7 +398,8 @@ def test_upload_flow_then_image_to_video_with_runway_uri(sim):
     plain = httpx.Client(transport=SimTransport(app))
     r = plain.post(up["uploadUrl"], data=up["fields"], files={"file": ("face.png", image, "image/png")})
     assert r.status_code == 204
-    assert plain.post("http://sim/_sim/upload/" + "0" * 32, data={}, files={"file": ("a.png", image)}).status_code == 403
+    stranger = plain.post("http://sim/_sim/upload/" + "0" * 32, data={}, files={"file": ("a.png", image)})
+    assert stranger.status_code == 403
     plain.close()
 
     tid = create(client, body=dict(I2V, promptImage=up["runwayUri"]))
@@ -656,7 +658,7 @@ def test_outputs_support_range_and_head(sim):
 
 
 def test_control_routes(sim):
-    app, client = sim
+    app, _client = sim
     raw = httpx.Client(transport=SimTransport(app), base_url="http://sim")
     assert raw.get("/_sim/health").json()["status"] == "ok"
     r = raw.post("/_sim/config", json={"speed": 5, "rate_429": 0.5, "api_key": "secret"})

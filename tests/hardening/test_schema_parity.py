@@ -78,7 +78,7 @@ def _resolve(node: Any, root: dict, stack: tuple = ()) -> Any:
         target: Any = root
         for part in ref[2:].split("/"):
             target = target[part.replace("~1", "/").replace("~0", "~")]
-        merged = _resolve(target, root, stack + (ref,))
+        merged = _resolve(target, root, (*stack, ref))
         rest = {k: v for k, v in node.items() if k != "$ref"}
         return {**merged, **_resolve(rest, root, stack)} if rest else merged
     return {k: _resolve(v, root, stack) for k, v in node.items()}
@@ -146,7 +146,8 @@ def ecma_search(pattern: str, s: str) -> bool:
     ``.*`` cannot change a search, so ``.``'s line terminators do not matter here."""
     rx = _ECMA.get(pattern)
     if rx is None:
-        rx = _ECMA[pattern] = re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern)
+        ecma_end = pattern.endswith("$") and not pattern.endswith("\\$")
+        rx = _ECMA[pattern] = re.compile(pattern[:-1] + r"\Z" if ecma_end else pattern)
     return rx.search(s) is not None
 
 
