@@ -16,18 +16,17 @@ A per-GET profile (``profile=True``) splits our client's CPU per poll by module.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, ServerProcess, cpu_seconds, env, rss_bytes  # noqa: E402
+from _common import ROOT, ServerProcess, env
 
 CHILD = r"""
 import asyncio, json, sys, time
@@ -54,7 +53,8 @@ async def main():
         sem = asyncio.Semaphore(32)
         async def make():
             async with sem:
-                return await client.text_to_image.create(model="gen4_image", prompt="benchmark", ratio="720:720", seed=1)
+                return await client.text_to_image.create(model="gen4_image", prompt="benchmark", ratio="720:720",
+                                                         seed=1)
         handles = await asyncio.gather(*(make() for _ in range(n)))
         waits = [asyncio.ensure_future(h.wait()) for h in handles]
     else:
@@ -63,7 +63,8 @@ async def main():
         sem = asyncio.Semaphore(32)
         async def make():
             async with sem:
-                return await client.text_to_image.create(model="gen4_image", prompt_text="benchmark", ratio="720:720", seed=1)
+                return await client.text_to_image.create(model="gen4_image", prompt_text="benchmark",
+                                                         ratio="720:720", seed=1)
         made = await asyncio.gather(*(make() for _ in range(n)))
         waits = [asyncio.ensure_future(m.wait_for_task_output(timeout=None)) for m in made]
     gets = server_gets()
@@ -98,7 +99,8 @@ asyncio.run(main())
 
 
 def measure(side: str, n: int, window: float, run_s: float, profile: bool = False) -> dict:
-    journal = tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False).name
+    with tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False) as file:
+        journal = file.name
     try:
         with ServerProcess(speed=1, concurrency=100000, pending_seconds=1, run_seconds=run_s) as url:
             code = CHILD.format(bench=str(Path(__file__).resolve().parent), side=side, url=url, n=n, window=window,
@@ -106,10 +108,8 @@ def measure(side: str, n: int, window: float, run_s: float, profile: bool = Fals
             res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                                  env=env(RUNWAY_NB_JOURNAL=journal), timeout=window + 300)
     finally:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(journal)
-        except OSError:
-            pass
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT")), None)
     if line is None:
         raise RuntimeError(f"cost child failed: {res.stderr[-2000:]}")

@@ -20,6 +20,7 @@ first readings); the journal is on (a temporary SQLite file), as it is by defaul
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, ServerProcess, env, pct, rss_bytes  # noqa: E402
+from _common import ROOT, ServerProcess, env, pct, rss_bytes
 
 SETUP = r"""
 import asyncio, time
@@ -76,7 +77,10 @@ def _drain(kc) -> int:
 def measure(n: int, mode: str, window: float, settle: float = 2.0, journal_on: bool = True) -> dict:
     from jupyter_client.manager import start_new_kernel
 
-    journal = tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False).name if journal_on else "off"
+    journal = "off"
+    if journal_on:
+        with tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False) as file:
+            journal = file.name
     with ServerProcess(speed=1, concurrency=100000, pending_seconds=1, run_seconds=240) as url:
         km, kc = start_new_kernel(kernel_name="python3", env=env(RUNWAY_NB_JOURNAL=journal), cwd=str(ROOT),
                                   stderr=subprocess.DEVNULL)
@@ -117,10 +121,8 @@ def measure(n: int, mode: str, window: float, settle: float = 2.0, journal_on: b
             kc.stop_channels()
             km.shutdown_kernel(now=True)
             if journal_on:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(journal)
-                except OSError:
-                    pass
     return {"tasks": n, "mode": mode, "cells": len(times), "p50_ms": pct(times, 0.5), "p99_ms": pct(times, 0.99),
             "max_ms": max(times), "kernel_rss_mb": rss / 2**20, "task_gets_in_window": gets,
             "window_s": window, "iopub_msgs_in_window": iopub, **setup}

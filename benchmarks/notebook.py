@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, env  # noqa: E402
+from _common import env
 
 SETUP = "%load_ext runway_nb"
 ONE = "%%runway --wait -t text_to_image -m gen4_image -r 720:720 --seed 3\na lighthouse at dusk"

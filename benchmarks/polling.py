@@ -36,6 +36,7 @@ import statistics
 import sys
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,7 @@ async def _round(n: int, speed: float, seed: int) -> dict:
     rows = []
     for tid, meta in inst.meta.items():
         gets = inst.gets.get(tid, [])
-        gaps = [b - a for a, b in zip(gets, gets[1:])]
+        gaps = [b - a for a, b in pairwise(gets)]
         rows.append({"side": meta["side"], "run_s": meta["run"], "gets": len(gets),
                      "latency_s": known[tid] - inst.finished(tid), "min_gap_s": min(gaps) if gaps else None,
                      "last_get_after_finish_s": gets[-1] - inst.finished(tid) if gets else None})

@@ -16,13 +16,13 @@ import math
 import random
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runway_nb.api.task import Task  # noqa: E402
-from runway_nb.client.schedule import PollSchedule  # noqa: E402
+from runway_nb.api.task import Task
+from runway_nb.client.schedule import PollSchedule
 
 STEP = 5.0  # Runway (and the simulator) publish progress no more often than every 5 s
 

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - the markdown report is typeset: en dashes mark empty cells, times signs join sizes
 """Run every benchmark and write ``benchmarks/results/latest.json`` and ``latest.md``.
 
     python benchmarks/run.py            # the full run (several minutes)
@@ -23,9 +24,10 @@ import platform
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -208,7 +210,7 @@ def markdown(results: dict) -> str:
         ("Polling: shortest gap between GETs of one task (sim s)", g("polling.ours.min_gap_between_gets_s"),
          g("polling.sdk.min_gap_between_gets_s"), "≥ 5 (floor)",
          "yes" if (g("polling.ours.min_gap_between_gets_s") or 0) >= 4.95 else "**no**"),
-        (f"Kernel: trivial cell p50 / p99, idle (ms)", f"{_fmt(g('kernel.p50_ms_0_tasks'))} / "
+        ("Kernel: trivial cell p50 / p99, idle (ms)", f"{_fmt(g('kernel.p50_ms_0_tasks'))} / "
          f"{_fmt(g('kernel.p99_ms_0_tasks'))}", "–", "–", "–"),
         (f"Kernel: p50 / p99 with 100 tasks watched ({kmode}s) (ms)", f"{_fmt(g('kernel.p50_ms_100_tasks'))} / "
          f"{_fmt(g('kernel.p99_ms_100_tasks'))}", "–", "p99 < idle + 20", "–"),
@@ -222,15 +224,19 @@ def markdown(results: dict) -> str:
          g("poller_cost.sdk_gets_per_1000_tasks_per_min"), "–", "–"),
         ("Poller cost: memory per 1000 tasks (MB)", g("poller_cost.rss_mb_per_1000_tasks"),
          g("poller_cost.sdk_rss_mb_per_1000_tasks"), "–", "–"),
-        ("Start-up: `%load_ext runway_nb` (ms)", g("import.load_ext_ms"), "–", "< 150", _met(results, "import.load_ext_ms")),
+        ("Start-up: `%load_ext runway_nb` (ms)", g("import.load_ext_ms"), "–", "< 150",
+         _met(results, "import.load_ext_ms")),
         ("Start-up: `import runway_nb.client.core` vs `import runwayml` (ms)", g("import.import_runway_nb_client_ms"),
          g("import.import_runwayml_ms"), "–", "–"),
-        ("Simulator: 5 s 1280×720 video (s)", g("sim.video_720p_5s_s"), "–", "< 0.5", _met(results, "sim.video_720p_5s_s")),
-        ("Simulator: 1920×1080 image (s)", g("sim.image_1080p_s"), "–", "< 0.1", _met(results, "sim.image_1080p_s")),
+        ("Simulator: 5 s 1280×720 video (s)", g("sim.video_720p_5s_s"), "–", "< 0.5",
+         _met(results, "sim.video_720p_5s_s")),
+        ("Simulator: 1920×1080 image (s)", g("sim.image_1080p_s"), "–", "< 0.1",
+         _met(results, "sim.image_1080p_s")),
         ("Simulator: worst event-loop stall while rendering (ms)", g("sim.loop_max_stall_ms_while_rendering"), "–",
          "no blocking", "–"),
         ("Notebook: one finished task, with / without widget state (bytes)",
-         f"{_fmt(g('notebook.one_task_bytes_with_embedding'))} / {_fmt(g('notebook.one_task_bytes_without_embedding'))}",
+         f"{_fmt(g('notebook.one_task_bytes_with_embedding'))} / "
+         f"{_fmt(g('notebook.one_task_bytes_without_embedding'))}",
          "–", "–", "–"),
         ("Notebook: 12-task grid, with / without widget state (bytes)",
          f"{_fmt(g('notebook.grid_12_bytes_with_embedding'))} / {_fmt(g('notebook.grid_12_bytes_without_embedding'))}",
@@ -255,7 +261,8 @@ def markdown(results: dict) -> str:
                       f"{_fmt(_get(results, 'polling.setup.speed'), 0)} simulated ones)."]
     errors = results.get("errors") or {}
     if errors:
-        lines += ["", "Sections that failed: " + ", ".join(f"{k} ({v.splitlines()[-1][:120]})" for k, v in errors.items())]
+        failed = ", ".join(f"{k} ({v.splitlines()[-1][:120]})" for k, v in errors.items())
+        lines += ["", f"Sections that failed: {failed}"]
     return "\n".join(lines) + "\n"
 
 
@@ -305,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         try:
             results[key] = fn()
-        except Exception:  # noqa: BLE001 - one broken section must not lose the others
+        except Exception:  # one broken section must not lose the others
             results["errors"][name] = traceback.format_exc()
             print(results["errors"][name], file=sys.stderr)
         results["timings_s"][name] = round(time.perf_counter() - t0, 1)

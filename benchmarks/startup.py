@@ -68,7 +68,7 @@ def load_ext(runs: int = 3) -> dict:
     for _ in range(runs):
         try:
             text = _kernel_run(LOAD_EXT_CELL)
-        except Exception as exc:  # noqa: BLE001 - reported, not fatal
+        except Exception as exc:  # reported, not fatal
             error = f"{type(exc).__name__}: {exc}"
             break
         m = re.search(r"RESULT(\{.*\})", text)

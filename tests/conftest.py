@@ -9,18 +9,35 @@
 - ``ip_empty``: a real ``InteractiveShell`` that re-raises errors (like jupysql's
   ``TestingShell``), history database disabled, user namespace cleaned after each test.
 - ``ip``: ``ip_empty`` after ``%load_ext runway_nb``, wired to ``runway_session``.
+- ``@pytest.mark.needs_shared(*files)``: the test reads these files under ``../shared`` and fails
+  (never skips) with the missing file's name when one is absent (see ``shared_docs.py``).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
+from shared_docs import shared_file
 
 FAST_SIM = dict(speed=100.0, pending_seconds=0.5, run_seconds=2.0)
 
 _ENV_VARS = ("RUNWAYML_API_SECRET", "RUNWAY_API_KEY", "RUNWAY_NB_PROVIDER", "RUNWAYML_BASE_URL",
              "COMETAPI_KEY", "USEAPI_TOKEN", "MAKEVID_API_KEY", "RUNWAY_NB_SIM_SPEED")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers",
+                            "needs_shared(*files): reads these files under ../shared; fails if one is missing")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """A test marked ``needs_shared`` fails (not skips) with the name of a missing reference file."""
+    for mark in item.iter_markers("needs_shared"):
+        for relative in mark.args:
+            shared_file(relative)
 
 
 @pytest.fixture

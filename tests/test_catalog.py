@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_docs import OPENAPI_SPEC, shared_file, shared_path
 
 from runway_nb.api import catalog
 from runway_nb.errors import ValidationError
@@ -22,11 +23,10 @@ from runway_nb.errors import ValidationError
 jsonschema = pytest.importorskip("jsonschema")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).parents[1].parent / "shared"
-SPEC_PATH = SHARED / "runway" / "openapi-2024-11-06.json"
+SPEC_PATH = shared_path(OPENAPI_SPEC)
 CATALOG_JSON = REPO / "runway_nb" / "api" / "catalog.json"
 
-needs_spec = pytest.mark.skipif(not SPEC_PATH.exists(), reason="shared OpenAPI spec not present")
+needs_spec = pytest.mark.needs_shared(OPENAPI_SPEC)
 
 
 def _build_module():
@@ -43,7 +43,7 @@ _REQUEST_SCHEMAS: dict[str, dict] = {}
 def request_schema(endpoint: str) -> dict:
     """The request-body schema of ``endpoint`` straight from the OpenAPI file ($refs resolved)."""
     if endpoint not in _REQUEST_SCHEMAS:
-        spec = json.loads(SPEC_PATH.read_text("utf-8"))
+        spec = json.loads(shared_file(OPENAPI_SPEC).read_text("utf-8"))
         body = spec["paths"][f"/v1/{endpoint}"]["post"]["requestBody"]["content"]["application/json"]
         _REQUEST_SCHEMAS[endpoint] = _build_module().resolve_refs(body["schema"], spec)
     return _REQUEST_SCHEMAS[endpoint]
@@ -254,20 +254,20 @@ REFERENCE_INVALID = [
 ]
 
 
+@needs_spec
 @pytest.mark.parametrize("endpoint,body", REFERENCE_VALID, ids=lambda x: str(x)[:30])
 def test_reference_valid_bodies(endpoint, body):
     catalog.validate(endpoint, body)
-    if SPEC_PATH.exists():
-        assert jsonschema_errors(catalog.get(endpoint, body["model"]), body) == []
+    assert jsonschema_errors(catalog.get(endpoint, body["model"]), body) == []
 
 
+@needs_spec
 @pytest.mark.parametrize("endpoint,body,field", REFERENCE_INVALID, ids=["gen4.5-ratio", "veo-5s"])
 def test_reference_invalid_bodies(endpoint, body, field):
     with pytest.raises(ValidationError) as ei:
         catalog.validate(endpoint, body)
     assert ei.value.field == field
-    if SPEC_PATH.exists():
-        assert jsonschema_errors(catalog.get(endpoint, body["model"]), body)
+    assert jsonschema_errors(catalog.get(endpoint, body["model"]), body)
 
 
 # ---------------------------------------------------------------------------------------------

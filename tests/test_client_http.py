@@ -209,7 +209,7 @@ def test_missing_key_for_real_provider_is_a_clear_error(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(errors.ValidationError, match="RUNWAYML_API_SECRET"):
         Runway(provider="runway")
-    with pytest.raises(errors.ValidationError, match="provider='acme'.*runway, sim, comet"):
+    with pytest.raises(errors.ValidationError, match=r"provider='acme'.*runway, sim, comet"):
         Runway(provider="acme")
 
 

@@ -56,9 +56,9 @@ def test_demo_quickstart_writes_notebook_html_and_media_and_says_where(tmp_path:
     assert all(p.exists() for p in printed), proc.stdout
     assert f"Everything is in {out}{os.sep}" in proc.stdout
     lines = proc.stdout.splitlines()
-    heading = {"notebooks": next(i for i, l in enumerate(lines) if l.startswith("Executed notebooks")),
-               "html": next(i for i, l in enumerate(lines) if l.startswith("HTML")),
-               "media": next(i for i, l in enumerate(lines) if l.startswith("Media files (2,"))}
+    heading = {"notebooks": next(i for i, line in enumerate(lines) if line.startswith("Executed notebooks")),
+               "html": next(i for i, line in enumerate(lines) if line.startswith("HTML")),
+               "media": next(i for i, line in enumerate(lines) if line.startswith("Media files (2,"))}
     assert lines[heading["notebooks"] + 1].strip().startswith(str(nb_path))
     assert lines[heading["html"] + 1].strip() == str(html_path)
     assert {lines[heading["media"] + 1].strip(), lines[heading["media"] + 2].strip()} == {str(pngs[0]), str(mp4s[0])}

@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
+from shared_docs import shared_file
 
 from runway_nb import parse_task
 from runway_nb.api.dialects import parse_progress
 from runway_nb.errors import ResponseFormatError, TaskNotVisibleError
 
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
-
 
 def _seed(name: str) -> str:
-    return (SEEDS / name).read_text()
+    return shared_file(f"seeds/{name}").read_text()
 
 
 def _json_after(text: str, marker: str) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,7 @@ async def test_grid_watches_every_cell_with_one_poller(session):
     floor = session.client.poll_floor
     assert set(times) == set(sweep.ids)
     for stamps in times.values():  # each cell on its own schedule, never faster than the poll floor
-        assert all(b - a >= floor * 0.9 for a, b in zip(stamps, stamps[1:])), stamps
+        assert all(b - a >= floor * 0.9 for a, b in pairwise(stamps)), stamps
 
 
 @run_async
@@ -203,7 +204,7 @@ async def test_cancel_one_cell_then_all(make_sim, clean_env):
         sweep = s.compare("a long take", seed=[1, 2, 3])
         grid = Grid(sweep)
         await until(lambda: any(c["status"] == "RUNNING" for c in grid.cells))
-        grid._on_custom(grid, {"type": "cancel", "cell": 1}, [])  # the cell's × button
+        grid._on_custom(grid, {"type": "cancel", "cell": 1}, [])  # the cell's cancel button
         assert grid.cells[1]["cancelling"] and grid.cells[1]["note"].startswith("Cancelling")
         await until(lambda: grid.cells[1]["status"] == "CANCELLED")
         assert sim.app.store.view(sweep.ids[1], include_gone=True).status == "CANCELLED"
@@ -285,7 +286,7 @@ def test_grid_of_handles(session):
     h1 = session.generate("first", model="gen4.5", ratio="720:1280", duration=2)
     h2 = session.generate("second", model="gen4.5", ratio="1280:720", duration=2)
     grid = Grid([h1, h2], watch=False)
-    assert grid.col_labels == ["first", "second"] and grid.fixed[0] == ["model", "gen4.5"] or grid.row_labels
+    assert (grid.col_labels == ["first", "second"] and grid.fixed[0] == ["model", "gen4.5"]) or grid.row_labels
     assert [(c["width"], c["height"]) for c in grid.cells] == [(720, 1280), (1280, 720)]
     with pytest.raises(TypeError):
         Grid(["not a handle"])
@@ -520,7 +521,6 @@ async def test_one_grid_per_sweep_and_it_takes_over_from_undisplayed_task_views(
 # ---------------------------------------------------------------------- the JS bundle
 def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
     import json
-    import shutil
     import subprocess
     import textwrap
 

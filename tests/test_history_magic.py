@@ -76,9 +76,9 @@ def test_history_lists_past_tasks_in_a_new_session(ip, runway_session, sim_clien
     single = ip.run_cell("%%runway -m gen4_image\nA heron").result
     _new_kernel(runway_session, sim_client)
     table = ip.run_cell("%runway history").result
-    assert table.ids == [single.id] + list(reversed(sweep.ids))  # newest first
+    assert table.ids == [single.id, *reversed(sweep.ids)]  # newest first
     text = repr(table)
-    for task_id in sweep.ids + [single.id]:
+    for task_id in [*sweep.ids, single.id]:
         assert task_id in text
     assert "SUCCEEDED" in text and "gen4_image" in text and "A heron" in text
     assert "built-in simulator, in-process" in text

@@ -11,7 +11,6 @@ import pytest
 
 from runway_nb import Runway, Task, errors
 from runway_nb.client.journal import SUBMITTED, SUBMITTING, UNKNOWN, Journal
-from runway_nb.client.retry import RetryPolicy
 
 KEY = "key_" + "9f" * 64
 BODY = dict(model="gen4_turbo", prompt_image="https://example.com/a.png", prompt_text="a heron", ratio="1280:720",

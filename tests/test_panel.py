@@ -270,7 +270,6 @@ def test_what_the_magic_cannot_read_is_flagged(panel, tmp_path):
 
 def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
     import json
-    import shutil
     import subprocess
     import textwrap
 

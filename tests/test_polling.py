@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from itertools import pairwise
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_never_polls_more_often_than_the_floor(publisher):
                     "irregular": irregular(i)}[publisher]
         times, delays, _ = replay(run, progress, seed=i)
         assert all(d >= FLOOR for d in delays)
-        gaps = [b - a for a, b in zip(times, times[1:])]
+        gaps = [b - a for a, b in pairwise(times)]
         assert all(g >= FLOOR for g in gaps)
 
 
@@ -101,7 +102,7 @@ def test_backs_off_while_waiting(status):
     s = PollSchedule(floor=FLOOR, jitter=0.0, rng=random.Random(1))
     delays = [s.next_delay(Task(id="t", status=status), now=10.0 * i) for i in range(12)]
     assert delays[0] == FLOOR
-    assert all(b >= a for a, b in zip(delays, delays[1:]))
+    assert all(b >= a for a, b in pairwise(delays))
     assert delays[-1] > 3 * FLOOR
     assert max(delays) <= s.max_interval
 
@@ -180,7 +181,7 @@ def test_continuous_progress_without_steps():
 
 def test_irregular_progress_still_finishes_and_falls_back():
     for i, run in enumerate(RUNS):
-        times, delays, latency = replay(run, irregular(100 + i), seed=i)
+        _times, delays, latency = replay(run, irregular(100 + i), seed=i)
         assert 0 <= latency <= 3 * FLOOR
         assert max(delays) <= PollSchedule(floor=FLOOR).max_interval * 1.1 + 1e-9
 
@@ -193,7 +194,7 @@ def test_capped_progress_polls_at_the_floor():
 
 
 def test_throttled_then_running():
-    times, delays, latency = replay(60.0, stepped(ease_in_out), throttled_until=80.0, seed=4)
+    _times, delays, latency = replay(60.0, stepped(ease_in_out), throttled_until=80.0, seed=4)
     assert all(d >= FLOOR for d in delays)
     assert 0 <= latency < FLOOR
 

@@ -89,7 +89,7 @@ class Kernel:
         try:
             self.kc.stop_channels()
             self.km.shutdown_kernel(now=True)
-        except Exception:  # noqa: BLE001 - already gone
+        except Exception:  # already gone
             pass
 
 

@@ -14,12 +14,12 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from mcp import ClientSession  # noqa: E402
-from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 
-from runway_nb.serve.app import ServeOptions, start_in_thread  # noqa: E402
-from runway_nb.serve.mcp_tools import CANCEL, CREATE, RETRIEVE  # noqa: E402
-from runway_nb.sim import Simulator  # noqa: E402
+from runway_nb.serve.app import ServeOptions, start_in_thread
+from runway_nb.serve.mcp_tools import CANCEL, CREATE, RETRIEVE
+from runway_nb.sim import Simulator
 
 TASK_KEYS = {"id", "status", "progress", "output", "failure", "failureCode", "createdAt", "estimatedCost", "cost",
              "provider"}
@@ -44,10 +44,9 @@ def run_session(url: str, body) -> object:
     """Open a real MCP session on ``url`` and run ``await body(session)``."""
 
     async def main():
-        async with streamable_http_client(url) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                return await body(session)
+        async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            return await body(session)
 
     return asyncio.run(asyncio.wait_for(main(), timeout=60))
 

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import io
 import json
 import time
-from pathlib import Path
+from itertools import pairwise
 
 import av
 import httpx
 import jsonschema
 import pytest
 from PIL import Image
+from shared_docs import OPENAPI_SPEC, shared_file
 
 from runway_nb.sim import AsyncSimTransport, SimApp, SimClock, SimConfig, SimTransport
 from runway_nb.sim.state import progress_curve
 
-SPEC_PATH = Path(__file__).parents[1].parent / "shared" / "runway" / "openapi-2024-11-06.json"
-SPEC = json.loads(SPEC_PATH.read_text())
 HEADERS = {"Authorization": "Bearer key_test", "X-Runway-Version": "2024-11-06"}
 
 
+@functools.cache
+def _spec() -> dict:
+    return json.loads(shared_file(OPENAPI_SPEC).read_text())
+
+
 def _schema(path: str, method: str, status: str) -> dict:
-    return SPEC["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+    return _spec()["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
 
 
 def check(instance, path: str, method: str, status: str) -> None:
@@ -149,7 +154,7 @@ def test_progress_curve_is_quantised_eased_and_below_one():
     assert progress_curve(5, 30) == progress_curve(9.9, 30) > 0
     values = [progress_curve(t, 60) for t in range(0, 60, 5)]
     assert values == sorted(values) and values[-1] < 1
-    steps = [b - a for a, b in zip(values, values[1:])]
+    steps = [b - a for a, b in pairwise(values)]
     assert steps[0] < steps[len(steps) // 2] > steps[-1]  # ease in, ease out
     assert progress_curve(1000, 30) == 0.99
 
@@ -393,7 +398,8 @@ def test_upload_flow_then_image_to_video_with_runway_uri(sim):
     plain = httpx.Client(transport=SimTransport(app))
     r = plain.post(up["uploadUrl"], data=up["fields"], files={"file": ("face.png", image, "image/png")})
     assert r.status_code == 204
-    assert plain.post("http://sim/_sim/upload/" + "0" * 32, data={}, files={"file": ("a.png", image)}).status_code == 403
+    stranger = plain.post("http://sim/_sim/upload/" + "0" * 32, data={}, files={"file": ("a.png", image)})
+    assert stranger.status_code == 403
     plain.close()
 
     tid = create(client, body=dict(I2V, promptImage=up["runwayUri"]))
@@ -652,7 +658,7 @@ def test_outputs_support_range_and_head(sim):
 
 
 def test_control_routes(sim):
-    app, client = sim
+    app, _client = sim
     raw = httpx.Client(transport=SimTransport(app), base_url="http://sim")
     assert raw.get("/_sim/health").json()["status"] == "ok"
     r = raw.post("/_sim/config", json={"speed": 5, "rate_429": 0.5, "api_key": "secret"})

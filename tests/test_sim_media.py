@@ -295,7 +295,7 @@ def test_image_to_video_pans_and_zooms():
 def test_image_to_video_letterboxes_extreme_aspect():
     tall = png(Image.new("RGB", (40, 400), (20, 200, 40)))
     f = frames_of(render_video(320, 180, 0.25, prompt="p", model="m", seed=1, source_image=tall))[0]
-    r, g, b = mean_rgb(f, (130, 40, 190, 120))
+    r, g, _b = mean_rgb(f, (130, 40, 190, 120))
     assert g > 120 and g > 2 * r  # the source sits in the middle
 
 
@@ -355,7 +355,7 @@ def test_video_to_video_from_h264_source(t2v_small):
     b = frames[0].convert("L").resize((16, 9), Image.Resampling.BOX)
     xa, xb = list(a.tobytes())[16:96], list(b.tobytes())[16:96]
     ma, mb = sum(xa) / len(xa), sum(xb) / len(xb)
-    cov = sum((p - ma) * (q - mb) for p, q in zip(xa, xb))
+    cov = sum((p - ma) * (q - mb) for p, q in zip(xa, xb, strict=True))
     va = math.sqrt(sum((p - ma) ** 2 for p in xa))
     vb = math.sqrt(sum((q - mb) ** 2 for q in xb))
     assert cov / (va * vb) > 0.6

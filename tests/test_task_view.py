@@ -10,7 +10,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
@@ -226,7 +225,7 @@ def test_hostile_outputs_and_text_never_reach_urls(client):
            "data:text/html,<script>alert(1)</script>", "data:image/svg+xml,<svg onload=alert(1)>",
            "vbscript:x", "//evil.example/x.mp4", "file:///etc/passwd", HOSTILE, "https://ok.example/a.mp4\n"]
     good = "https://cdn.example/out.mp4?_jwt=a.b.c"
-    task = Task(id=h.id, status="SUCCEEDED", outputs=bad + [good], failure=None)
+    task = Task(id=h.id, status="SUCCEEDED", outputs=[*bad, good], failure=None)
     view._apply(task)
     assert view.outputs == [good] and view.kinds == ["video"]
     assert "not shown" in view.note
@@ -459,7 +458,6 @@ async def test_a_view_that_never_reports_does_not_keep_the_widget(client, fake_k
 
 @run_async
 async def test_a_relay_request_keeps_the_widget(client, fake_kernel):
-    pub = fake_kernel.display_pub
     view = display_handle(i2v(client))
     view._on_custom(view, {"type": "view"}, [])
     await until(lambda: view.finished)
@@ -643,7 +641,6 @@ def test_headless_execution_keeps_final_static_outputs(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in HEADLESS_CELLS])
-    import os
     env_path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     os.environ["PYTHONPATH"], old = env_path, os.environ.get("PYTHONPATH")
     try:
@@ -667,8 +664,10 @@ def test_headless_execution_keeps_final_static_outputs(tmp_path):
     nbformat.write(nb, path)
     widgets = json.dumps(nb.metadata.get("widgets", {}))
     outputs = sum(len(json.dumps(c.get("outputs", []))) for c in nb.cells)
-    for key, model in nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {}).items():
-        print(key, model["model_name"], model["state"].get("status"), model["state"].get("task_id"), len(json.dumps(model)))
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    for key, model in state.items():
+        print(key, model["model_name"], model["state"].get("status"), model["state"].get("task_id"),
+              len(json.dumps(model)))
     print(f"\nheadless notebook, 4 tasks: {path.stat().st_size} bytes; outputs {outputs} bytes; "
           f"widget state saved by nbclient {len(widgets)} bytes")
     assert len(widgets) < 4 * 3000, "finished views leave only a stub of their state"

@@ -17,6 +17,7 @@ Skipped when Chromium or Playwright is missing. Marker: ``browser``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -25,8 +26,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -123,10 +125,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.25)
     yield Lab(url, root, proc, log)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)  # the server and the kernels it started
-    except ProcessLookupError:
-        pass
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
@@ -159,15 +159,14 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     errors: list[str] = []
     console: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None)
+    pg.on("console",
+          lambda msg: console.append(f"{msg.type}: {msg.text}") if msg.type in ("error", "warning") else None)
     pg.errors = errors  # type: ignore[attr-defined]
     pg.console_problems = console  # type: ignore[attr-defined]
     yield pg
     ARTIFACTS.mkdir(exist_ok=True)
-    try:
+    with contextlib.suppress(Exception):  # a screenshot is a courtesy
         pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    except Exception:  # noqa: BLE001 - a screenshot is a courtesy
-        pass
     context.close()
 
 
@@ -204,7 +203,7 @@ def run_all(page: Any, attempts: int = 4) -> None:
                 "() => [...document.querySelectorAll('.jp-InputPrompt')]"
                 ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=8_000)
             return
-        except Exception:  # noqa: BLE001 - retry the menu
+        except Exception:  # retry the menu
             page.keyboard.press("Escape")
     raise AssertionError("Run All Cells did not start the notebook")
 

@@ -11,6 +11,7 @@ print what they should. Skipped in the ordinary suite (no environment given).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,8 +20,9 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -106,10 +108,8 @@ def binder_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BinderLab]:
             pytest.fail(f"JupyterLab from the Binder environment did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.25)
     yield BinderLab(url, root, log)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:

@@ -69,7 +69,7 @@ def test_two_by_two_sweep_plays_in_sync(lab, page, nb_tools):
     page.wait_for_timeout(700)
     after = cell_facts(page)
     assert all(c["paused"] is False for c in after), after
-    assert all(b["t"] > a for a, b in zip(before, after)), (before, after)
+    assert all(b["t"] > a for a, b in zip(before, after, strict=True)), (before, after)
     times = [c["t"] for c in after]
     assert max(times) - min(times) < 0.5, times
     assert grid.get_attribute("data-playing") == "true"

@@ -18,6 +18,7 @@ kind of payload, written unescaped, does set ``window.__pwned``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def handler(request):
         body = json.loads(request.content)
         tid = ("<svg onload=window.__pwned=1>-" if "[odd id]" in body.get("promptText", "") else "") + str(uuid.uuid4())
         # an unknown status that is itself a payload, long enough (8 polls) for the browser to show it
-        ANSWERS[tid] = [{{"status": TEXT[1]}}] * 8 + [{{"status": "RUNNING", "progress": 0.5}}, final(body.get("promptText", ""))]
+        ANSWERS[tid] = [{{"status": TEXT[1]}}] * 8 + [{{"status": "RUNNING", "progress": 0.5}},
+                                                       final(body.get("promptText", ""))]
         return httpx.Response(200, json={{"id": tid}})
     if request.method == "DELETE":
         return httpx.Response(204)
@@ -153,7 +155,7 @@ OUTPUTS = ".jp-Notebook .jp-OutputArea"
 
 def test_payloads_render_inert_in_jupyterlab(lab, page, nb_tools):
     setup = SETUP.format(text=json.dumps(TEXT), urls=json.dumps(URLS), png=PNG)
-    nb_tools.write(lab, "hostile.ipynb", [setup] + CELLS)
+    nb_tools.write(lab, "hostile.ipynb", [setup, *CELLS])
     nb_tools.open(page, lab, "hostile.ipynb")
     nb_tools.run_all(page)
 
@@ -170,10 +172,8 @@ def test_payloads_render_inert_in_jupyterlab(lab, page, nb_tools):
 
     # hover everything a user could hover, then audit
     for box in page.locator(".rnb-task, .rnb-static, .rnb-grid, .rnb-panel").all():
-        try:
+        with contextlib.suppress(Exception):  # hidden or detached meanwhile
             box.hover(timeout=2_000)
-        except Exception:  # noqa: BLE001 - hidden or detached meanwhile
-            pass
     result = page.evaluate(AUDIT, OUTPUTS)
     assert not result["pwned"], "a payload ran"
     assert not result["bad"], result["bad"][:10]

@@ -15,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
 # RUNWAY_NB_HARDENING_DIR: write the tallies elsewhere (e.g. when several runs share a checkout)
 ARTIFACTS = Path(os.environ.get("RUNWAY_NB_HARDENING_DIR") or REPO / "test-artifacts" / "hardening")
 

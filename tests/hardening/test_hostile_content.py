@@ -245,7 +245,7 @@ def test_saved_file_names_are_safe():
     from runway_nb.client.outputs import filename_for as _filename_for
 
     for text in ALL:
-        for url in URL_PAYLOADS + [f"https://example.com/{text}", f"https://example.com/x.{text[:5]}"]:
+        for url in [*URL_PAYLOADS, f"https://example.com/{text}", f"https://example.com/x.{text[:5]}"]:
             name = _filename_for(text, 0, url, "text/html")
             TALLY.add("saved file names checked")
             assert "/" not in name and "\\" not in name and not name.startswith("."), name

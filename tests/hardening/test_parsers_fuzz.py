@@ -31,8 +31,9 @@ import io
 import json
 import math
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -210,7 +211,7 @@ def _webapp(status: str, useapi: bool) -> dict:
 
 STATES = ("RUNNING", "SUCCEEDED", "FAILED")
 BASES: dict[str, list[dict]] = {
-    "runway": [_official(s) for s in ("PENDING", "THROTTLED") + STATES],
+    "runway": [_official(s) for s in ("PENDING", "THROTTLED", *STATES)],
     "comet": [_official(s) for s in STATES] + [_comet_envelope(s) for s in STATES],
     "useapi": [_webapp(s, True) for s in STATES],
     "makevid": [{"task": _webapp(s, False), "server_id": "x"} for s in STATES],
@@ -232,12 +233,12 @@ PROGRESS = ["45%", "45 %", " 45% ", "0.45", "45", "100", "100%", "1", "0", "-5",
 def _paths(node: Any, prefix: tuple = ()) -> Iterator[tuple]:
     if isinstance(node, dict):
         for k, v in node.items():
-            yield prefix + (k,)
-            yield from _paths(v, prefix + (k,))
+            yield (*prefix, k)
+            yield from _paths(v, (*prefix, k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            yield prefix + (i,)
-            yield from _paths(v, prefix + (i,))
+            yield (*prefix, i)
+            yield from _paths(v, (*prefix, i))
 
 
 def _set(node: Any, path: tuple, value: Any, delete: bool = False) -> Any:

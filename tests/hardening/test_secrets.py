@@ -32,7 +32,8 @@ import logging
 import os
 import traceback
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
