@@ -55,8 +55,8 @@ def test_loading_defers_heavy_imports() -> None:
         t = time.perf_counter()
         shell.run_line_magic("load_ext", "runway_nb")
         took = time.perf_counter() - t
-        heavy = [m for m in ("httpx", "runway_nb.client.core", "runway_nb.api.catalog", "runway_nb.sim", "PIL")
-                 if m in sys.modules]
+        heavy = [m for m in ("httpx", "runway_nb.client.core", "runway_nb.client.handles", "runway_nb.api.catalog",
+                             "runway_nb.sim", "PIL") if m in sys.modules]
         print(repr((took, heavy)))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -77,12 +77,13 @@ def test_widget_formatters_load_on_the_first_display_in_a_kernel(ip_empty, monke
         shell.display_formatter.ipython_display_formatter.for_type(TaskHandle, shown.append)
         return True
 
+    assert TaskHandle.__module__ == magic.HANDLES_MODULE  # the printer is registered by this name
     monkeypatch.setattr(widgets, "register_formatters", fake_register)
     formatter = ip_empty.display_formatter.ipython_display_formatter
     monkeypatch.setattr(ip_empty, "kernel", object(), raising=False)
     try:
         magic.load_ipython_extension(ip_empty)
-        assert formatter.deferred_printers[("runway_nb.client.core", "TaskHandle")] is magic._first_display
+        assert formatter.deferred_printers[(magic.HANDLES_MODULE, "TaskHandle")] is magic._first_display
         handle = TaskHandle(SimpleNamespace(poll_floor=5.0), "task-1")
         formatter(handle)
         assert shown == [handle]  # the real printer ran, on this first display already
@@ -90,7 +91,7 @@ def test_widget_formatters_load_on_the_first_display_in_a_kernel(ip_empty, monke
         formatter(handle)
         assert shown == [handle, handle]
     finally:
-        for key in (TaskHandle, "runway_nb.client.core.AsyncTaskHandle"):
+        for key in (TaskHandle, f"{magic.HANDLES_MODULE}.AsyncTaskHandle"):
             formatter.pop(key, None)
 
 

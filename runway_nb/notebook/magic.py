@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SUBCOMMANDS", "RunwayMagics", "load_ipython_extension", "usage_error"]
 
+# Where the task handle classes live: their printer is registered by name, without importing them.
+HANDLES_MODULE = "runway_nb.client.handles"
+
 
 @magics_class
 class RunwayMagics(Magics):
@@ -192,7 +195,7 @@ def _first_display(obj: object) -> None:
         return
     formatter = ip.display_formatter.ipython_display_formatter
     for name in ("TaskHandle", "AsyncTaskHandle"):
-        key = ("runway_nb.client.core", name)
+        key = (HANDLES_MODULE, name)
         if formatter.deferred_printers.get(key) is _first_display:
             del formatter.deferred_printers[key]
     for cls, printer in list(formatter.type_printers.items()):
@@ -225,5 +228,5 @@ def load_ipython_extension(ip: InteractiveShell) -> None:
         return  # terminal IPython: handles keep their one-line repr; --wait prints progress
     formatter = ip.display_formatter.ipython_display_formatter
     for name in ("TaskHandle", "AsyncTaskHandle"):
-        if ("runway_nb.client.core", name) not in formatter.deferred_printers:
-            formatter.for_type_by_name("runway_nb.client.core", name, _first_display)
+        if (HANDLES_MODULE, name) not in formatter.deferred_printers:
+            formatter.for_type_by_name(HANDLES_MODULE, name, _first_display)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from runway_nb.client.core import TaskHandle
+    from runway_nb.client.handles import TaskHandle
 
 __all__ = ["Facts", "status_facts"]
 

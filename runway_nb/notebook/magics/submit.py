@@ -30,7 +30,7 @@ from runway_nb.notebook.session import get_session
 from runway_nb.notebook.sweep import SweepDeclined, SweepError, describe, expand, split_prompts
 
 if TYPE_CHECKING:
-    from runway_nb.client.core import TaskHandle
+    from runway_nb.client.handles import TaskHandle
     from runway_nb.notebook.sweep import Sweep
 
 __all__ = ["submit"]
