@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
-__all__ = ["main", "command", "arg", "COMMANDS", "Command", "build_parser"]
+__all__ = ["COMMANDS", "Command", "arg", "build_parser", "command", "main"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, *, help: str, arguments: Sequence[Arg] = (),  # noqa: A002 - argparse's word
+def command(name: str, *, help: str, arguments: Sequence[Arg] = (),  # `help`: argparse's word
             description: str | None = None) -> Callable[[Callable[[argparse.Namespace], int | None]],
                                                          Callable[[argparse.Namespace], int | None]]:
     """Register ``fn(args) -> exit code`` as ``runway-nb <name>``."""

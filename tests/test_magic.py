@@ -55,8 +55,8 @@ def test_loading_defers_heavy_imports() -> None:
         t = time.perf_counter()
         shell.run_line_magic("load_ext", "runway_nb")
         took = time.perf_counter() - t
-        heavy = [m for m in ("httpx", "runway_nb.client.core", "runway_nb.api.catalog", "runway_nb.sim", "PIL")
-                 if m in sys.modules]
+        heavy = [m for m in ("httpx", "runway_nb.client.core", "runway_nb.client.handles", "runway_nb.api.catalog",
+                             "runway_nb.sim", "PIL") if m in sys.modules]
         print(repr((took, heavy)))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -77,12 +77,13 @@ def test_widget_formatters_load_on_the_first_display_in_a_kernel(ip_empty, monke
         shell.display_formatter.ipython_display_formatter.for_type(TaskHandle, shown.append)
         return True
 
+    assert TaskHandle.__module__ == magic.HANDLES_MODULE  # the printer is registered by this name
     monkeypatch.setattr(widgets, "register_formatters", fake_register)
     formatter = ip_empty.display_formatter.ipython_display_formatter
     monkeypatch.setattr(ip_empty, "kernel", object(), raising=False)
     try:
         magic.load_ipython_extension(ip_empty)
-        assert formatter.deferred_printers[("runway_nb.client.core", "TaskHandle")] is magic._first_display
+        assert formatter.deferred_printers[(magic.HANDLES_MODULE, "TaskHandle")] is magic._first_display
         handle = TaskHandle(SimpleNamespace(poll_floor=5.0), "task-1")
         formatter(handle)
         assert shown == [handle]  # the real printer ran, on this first display already
@@ -90,7 +91,7 @@ def test_widget_formatters_load_on_the_first_display_in_a_kernel(ip_empty, monke
         formatter(handle)
         assert shown == [handle, handle]
     finally:
-        for key in (TaskHandle, "runway_nb.client.core.AsyncTaskHandle"):
+        for key in (TaskHandle, f"{magic.HANDLES_MODULE}.AsyncTaskHandle"):
             formatter.pop(key, None)
 
 
@@ -332,6 +333,39 @@ def test_line_magic_help_and_unknown_subcommand(ip, capsys) -> None:
 # ----------------------------------------------------------------------------------------
 # %runway subcommands
 # ----------------------------------------------------------------------------------------
+
+def test_every_subcommand_has_its_own_parser() -> None:
+    """One parser style: each subcommand is a function with a @magic_arguments parser named after it."""
+    from runway_nb.notebook.magics.arguments import parser_of
+    from runway_nb.notebook.magics.line import SUBCOMMANDS, subcommand
+
+    assert SUBCOMMANDS == ("status", "list", "cancel", "attach", "history", "fetch", "config", "credits", "panel",
+                           "help")
+    # attach and fetch are still parsed by runway_nb.notebook.history (see runway_nb.notebook.magics.journal)
+    for name in set(SUBCOMMANDS) - {"help", "attach", "fetch"}:
+        assert parser_of(subcommand(name)).prog == f"runway {name}", name
+
+
+@pytest.mark.parametrize("line, needles", [
+    ("%runway history --nope", ["%runway history: unrecognized arguments: --nope",
+                                "usage: %runway history [--all] [--status S [S ...]] [--limit N]"]),
+    ("%runway history --limit many", ["%runway history: argument --limit", "'many'"]),
+    ("%runway list --all", ["%runway list: unrecognized arguments: --all", "usage: %runway list"]),
+    ("%runway config --model gen4.5", ["%runway config: unrecognized arguments: --model",
+                                       "usage: %runway config [KEY=VALUE ...]"]),
+])
+def test_bad_subcommand_options_name_the_option_and_the_usage(ip, runway_session, line, needles) -> None:
+    with pytest.raises(UsageError) as err:
+        ip.run_cell(line)
+    for needle in needles:
+        assert needle in str(err.value), (needle, str(err.value))
+
+
+def test_an_unknown_cell_option_lists_the_options(ip, runway_session, fast_sim) -> None:
+    message = usage(ip, "-m gen4.5 --colour red")
+    assert message.startswith("unrecognized arguments: --colour red (usage: %%runway [-m MODEL]")
+    assert "[--skip-invalid]" in message and fast_sim.stats.creates == 0
+
 
 def test_list(ip, runway_session) -> None:
     a = ip.run_cell_magic("runway", "-m gen4_image", "<b>bold</b> & co")

@@ -29,13 +29,29 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-__all__ = ["media_facts", "NOTEBOOKS", "find_notebooks", "notebook_dir", "DemoOptions", "NotebookResult",
-           "run_demo", "committed_form", "PROMPT_TAG", "CHECK_MARKER", "KEY_ENV_VARS", "ARGUMENTS",
-           "add_arguments", "run_from_args", "missing_runner_modules", "main"]
+__all__ = [
+    "ARGUMENTS",
+    "CHECK_MARKER",
+    "KEY_ENV_VARS",
+    "NOTEBOOKS",
+    "PROMPT_TAG",
+    "DemoOptions",
+    "NotebookResult",
+    "add_arguments",
+    "committed_form",
+    "find_notebooks",
+    "main",
+    "media_facts",
+    "missing_runner_modules",
+    "notebook_dir",
+    "run_demo",
+    "run_from_args",
+]
 
 NOTEBOOKS = ("01-quickstart", "02-compare-variants", "03-image-to-video", "04-how-tasks-work", "05-python-api")
 PROMPT_TAG = "runway-demo-prompt"  # the quickstart cell that --prompt/--model/--ratio rewrite
@@ -54,7 +70,7 @@ _KERNEL_NAME = ":runway-nb-this-python"
 # helpers for the notebooks
 # ---------------------------------------------------------------------------------------
 
-def media_facts(path: str | os.PathLike) -> str:
+def media_facts(path: str | os.PathLike[str]) -> str:
     """What a saved output holds: ``"image 1920x1080"`` or ``"video 1280x720, 5.0 s"``."""
     path = Path(path)
     from PIL import Image, UnidentifiedImageError
@@ -81,7 +97,7 @@ def media_facts(path: str | os.PathLike) -> str:
 # finding the notebooks
 # ---------------------------------------------------------------------------------------
 
-def notebook_dir(given: str | os.PathLike | None = None) -> Path:
+def notebook_dir(given: str | os.PathLike[str] | None = None) -> Path:
     """The folder holding the demo notebooks: ``given``, else ``notebooks/`` of this checkout.
 
     The notebooks live in the source repository (``pip install -e .`` from a clone finds them);
@@ -104,7 +120,7 @@ def find_notebooks(folder: Path, only: Sequence[str] | None = None) -> list[Path
     paths = [folder / f"{name}.ipynb" for name in NOTEBOOKS if (folder / f"{name}.ipynb").is_file()]
     if not only:
         return paths
-    chosen = []
+    chosen: list[Path] = []
     for word in only:
         word = word.strip().lower().removesuffix(".ipynb")
         if not word:
@@ -214,9 +230,9 @@ class DemoResult:
         return all(r.ok for r in self.results)
 
 
-def keys_in_env(env: dict[str, str] | None = None) -> list[str]:
-    env = os.environ if env is None else env
-    return [name for name in KEY_ENV_VARS if env.get(name, "").strip()]
+def keys_in_env(env: Mapping[str, str] | None = None) -> list[str]:
+    found = os.environ if env is None else env
+    return [name for name in KEY_ENV_VARS if found.get(name, "").strip()]
 
 
 def kernel_env(options: DemoOptions, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -233,8 +249,8 @@ def kernel_env(options: DemoOptions, base: dict[str, str] | None = None) -> dict
 def _kernel_manager() -> Any:
     """A kernel manager whose kernel is this Python (the one runway-nb is installed in)."""
     import ipykernel.kernelspec
-    from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
 
     class ThisPython(KernelSpecManager):
         def get_kernel_spec(self, kernel_name: str) -> Any:
@@ -276,15 +292,29 @@ def _describe_cell(nb: Any, index: int | None) -> str:
     return f"code cell {number} (cell {index + 1} of {len(nb.cells)}): {first}"
 
 
+def _read_notebook(path: Path) -> Any:
+    """``nbformat.read`` as version 4: a NotebookNode (JSON-like, hence ``Any``)."""
+    import nbformat
+
+    read: Callable[..., Any] = nbformat.read  # nbformat has no annotations
+    return read(path, as_version=4)
+
+
+def _write_notebook(nb: Any, path: Path) -> None:
+    import nbformat
+
+    write: Callable[..., None] = nbformat.write  # nbformat has no annotations
+    write(nb, path)
+
+
 def execute_notebook(source: Path, dest: Path, options: DemoOptions, *, env: dict[str, str],
                      log: Any = None, edit: Any = None) -> NotebookResult:
     """Execute ``source`` in a fresh kernel with the working directory ``dest.parent``; write the
     executed notebook (even a failed one) to ``dest``."""
-    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    nb = nbformat.read(source, as_version=4)
+    nb = _read_notebook(source)
     if edit is not None:
         edit(nb)
     workdir = dest.parent
@@ -305,7 +335,7 @@ def execute_notebook(source: Path, dest: Path, options: DemoOptions, *, env: dic
         error = f"{where}\n    {text}"
     seconds = time.monotonic() - started
     _strip_widget_state(nb)
-    nbformat.write(nb, dest)
+    _write_notebook(nb, dest)
     _trust(dest)
     return NotebookResult(source.stem, dest, seconds, error=error, failed_cell=failed)
 
@@ -321,12 +351,11 @@ def _strip_widget_state(nb: Any) -> None:
 def _trust(path: Path) -> None:
     """Sign the executed notebook (as ``jupyter trust`` does): the user just ran it."""
     try:
-        import nbformat
         from nbformat.sign import NotebookNotary
 
-        nb = nbformat.read(path, as_version=4)
-        NotebookNotary().sign(nb)
-    except Exception:  # noqa: BLE001 - trust is a convenience; the notebook opens either way
+        notary: Any = NotebookNotary  # nbformat has no annotations
+        notary().sign(_read_notebook(path))
+    except Exception:  # trust is a convenience; the notebook opens either way
         pass
 
 
@@ -334,14 +363,14 @@ def export_html(notebook: Path) -> tuple[Path | None, str | None]:
     """``notebook`` as HTML beside it. Offline the widget embed script cannot load, so the
     results show through their static HTML outputs (which every runway-nb result has)."""
     try:
-        import nbformat
         from nbconvert import HTMLExporter
     except ImportError as exc:
         return None, f"no HTML export: nbconvert is not installed ({exc})"
     try:
-        nb = nbformat.read(notebook, as_version=4)
-        body, _ = HTMLExporter().from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
-    except Exception as exc:  # noqa: BLE001 - the notebooks are the main product; HTML is extra
+        exporter: Any = HTMLExporter  # nbconvert has no annotations
+        nb = _read_notebook(notebook)
+        body, _ = exporter().from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+    except Exception as exc:  # the notebooks are the main product; HTML is extra
         return None, f"no HTML export for {notebook.name}: {type(exc).__name__}: {exc}"
     html_path = notebook.with_suffix(".html")
     html_path.write_text(body, encoding="utf-8")
@@ -500,9 +529,9 @@ def refresh_committed(folder: Path, only: Sequence[str] | None = None, *, speed:
                 print(f"{source.name}: FAILED, not rewritten: {res.error}", file=sys.stderr)
                 status = 1
                 continue
-            nb = committed_form(nbformat.read(dest, as_version=4))
+            nb = committed_form(_read_notebook(dest))
         nbformat.validate(nb)
-        nbformat.write(nb, source)
+        _write_notebook(nb, source)
         print(f"{source.name}: refreshed ({res.seconds:.1f} s)")
     return status
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["interpolate", "render", "resolve", "Interpolated", "FIELD"]
+__all__ = ["FIELD", "Interpolated", "interpolate", "is_missing", "render", "resolve", "whole_field"]
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # {{name}} (escape), or {name} / {name.attr.attr}
@@ -61,7 +61,7 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> Interpolated:
     if "{" not in text:
         return result
 
-    def sub(match: re.Match) -> str:
+    def sub(match: re.Match[str]) -> str:
         escaped, path = match.group(1), match.group(2)
         if escaped is not None:
             return "{" + escaped + "}"
