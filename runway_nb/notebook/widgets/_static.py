@@ -46,14 +46,15 @@ JupyterLab 4.6 with the default ``saveState: false``, anywidget 0.11):
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
 from runway_nb.errors import failure_hint
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 
-__all__ = ["static_html", "static_text", "static_bundle", "task_facts", "status_note", "caption_fields"]
+__all__ = ["caption_fields", "static_bundle", "static_html", "static_text", "status_note", "task_facts"]
 
 _BADGE = {
     PENDING: ("#eceff4", "#3b4252"), THROTTLED: ("#fff3cd", "#7a5a00"), RUNNING: ("#dbeafe", "#1e40af"),

@@ -18,7 +18,7 @@ import re
 from pathlib import Path, PurePath
 from urllib.parse import quote, urlsplit
 
-__all__ = ["safe_url", "file_url", "media_kind", "is_remote"]
+__all__ = ["file_url", "is_remote", "media_kind", "safe_url"]
 
 _BAD_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029\\]")
 _DATA = re.compile(r"^data:(image/(png|jpeg|jpg|gif|webp|avif|bmp)|video/(mp4|webm|ogg|quicktime))[;,]", re.I)
