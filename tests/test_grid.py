@@ -16,7 +16,6 @@ from runway_nb.client.core import Runway
 from runway_nb.notebook.session import get_session
 from runway_nb.notebook.sweep import Sweep
 from runway_nb.notebook.widgets import Grid, TaskView
-from runway_nb.notebook.widgets import _grid as gm
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets import _task_view as tv
 from runway_nb.notebook.widgets._grid import grid_layout, value_text
@@ -291,7 +290,7 @@ def test_grid_of_handles(session):
     h1 = session.generate("first", model="gen4.5", ratio="720:1280", duration=2)
     h2 = session.generate("second", model="gen4.5", ratio="1280:720", duration=2)
     grid = Grid([h1, h2], watch=False)
-    assert grid.col_labels == ["first", "second"] and grid.fixed[0] == ["model", "gen4.5"] or grid.row_labels
+    assert (grid.col_labels == ["first", "second"] and grid.fixed[0] == ["model", "gen4.5"]) or grid.row_labels
     assert [(c["width"], c["height"]) for c in grid.cells] == [(720, 1280), (1280, 720)]
     with pytest.raises(TypeError):
         Grid(["not a handle"])
@@ -524,7 +523,6 @@ async def test_one_grid_per_sweep_and_it_takes_over_from_undisplayed_task_views(
 # ---------------------------------------------------------------------- the JS bundle
 def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
     import json
-    import shutil
     import subprocess
     import textwrap
 

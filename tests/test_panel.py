@@ -275,11 +275,9 @@ def test_what_the_magic_cannot_read_is_flagged(panel, tmp_path):
 
 def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
     import json
-    import shutil
+    import re
     import subprocess
     import textwrap
-
-    import re
 
     from runway_nb.notebook.widgets import _live as live
     from runway_nb.notebook.widgets._panel import PanelForm

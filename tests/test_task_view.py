@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
@@ -651,7 +650,6 @@ def test_headless_execution_keeps_final_static_outputs(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in HEADLESS_CELLS])
-    import os
     env_path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     os.environ["PYTHONPATH"], old = env_path, os.environ.get("PYTHONPATH")
     try:

@@ -170,11 +170,11 @@ class Grid(LiveWidget):
     watching at once; elsewhere call :meth:`watch`, which blocks and prints progress.
     """
 
-    _esm = live.asset("grid.js")
-    _css = live.asset("grid.css")
+    _esm = live.asset("grid.js").read_text(encoding="utf-8")
+    _css = live.asset("grid.css").read_text(encoding="utf-8")
 
     title = t.Unicode("").tag(sync=True)
-    fixed = t.List().tag(sync=True)  # [[name, text], ...]: what every task shares
+    fixed: t.List[Any] = t.List().tag(sync=True)  # [[name, text], ...]: what every task shares
     row_title = t.Unicode("").tag(sync=True)
     col_title = t.Unicode("").tag(sync=True)
     row_labels = t.List(t.Unicode()).tag(sync=True)
@@ -207,7 +207,7 @@ class Grid(LiveWidget):
         self._saving: set[int] = set()
         self._fails = [0] * n
         self._t_end: dict[int, float] = {}
-        self._poller: asyncio.Task | None = None
+        self._poller: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._next_poll: float | None = None
         self._final_ready = False

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
+import os
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -105,10 +106,10 @@ def asset(name: str) -> Path:
 # ---------------------------------------------------------------------- IPython and the loop
 def get_ipython() -> Any:
     try:
-        from IPython import get_ipython as current
+        from IPython.core.getipython import get_ipython as current
     except ImportError:  # pragma: no cover - IPython is a dependency
         return None
-    return current()
+    return current()  # type: ignore[no-untyped-call]  # IPython ships no annotations here
 
 
 def in_kernel(ip: Any) -> bool:
@@ -202,7 +203,8 @@ def twin_handle(handle: TaskHandle) -> AsyncTaskHandle:
     if isinstance(handle, AsyncTaskHandle):
         return handle
     client = async_twin(handle.client)
-    twin = AsyncTaskHandle(client, handle.id, endpoint=handle.endpoint, params=handle.params,
+    twin = AsyncTaskHandle(client, handle.id,  # type: ignore[arg-type]  # AsyncTaskHandle.__init__ is typed with Runway
+                           endpoint=handle.endpoint, params=handle.params,
                            estimated_cost=handle.estimated_cost)
     twin._schedule = handle._schedule  # noqa: SLF001 - one poll schedule per task; client has no public setter yet
     twin.task = handle.task
@@ -220,7 +222,7 @@ def media_mime(url: str, ctype: str | None, endpoint: str) -> str:
     return "video/mp4" if media_kind(url, endpoint) == "video" else "image/png"
 
 
-def save_folder(save_to: str | Path | bool | None, handle: TaskHandle) -> Path | None:
+def save_folder(save_to: str | os.PathLike[str] | bool | None, handle: TaskHandle) -> Path | None:
     """Where to autosave a task's outputs: ``save_to`` (True: ``runway_outputs``; False: off), else
     the folder the session marked the handle with (``--save``), else ``DEFAULTS["save_to"]``."""
     if save_to is None:
@@ -233,7 +235,7 @@ def save_folder(save_to: str | Path | bool | None, handle: TaskHandle) -> Path |
 
 
 # ---------------------------------------------------------------------- the base widgets
-class ChannelWidget(anywidget.AnyWidget):  # type: ignore[misc]  # anywidget's base class is untyped
+class ChannelWidget(anywidget.AnyWidget):
     """An anywidget that answers its front end's requests and runs background tasks, showing
     their errors in its ``error`` trait. Subclasses list their requests in :meth:`_commands`."""
 

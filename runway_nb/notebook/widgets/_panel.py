@@ -136,15 +136,15 @@ def _safe_name(name: str) -> str:
 class PanelForm(ChannelWidget):
     """The form of :class:`Panel` (see the module docstring). Python validates; the browser renders."""
 
-    _esm = live.asset("panel.js")
-    _css = live.asset("panel.css")
+    _esm = live.asset("panel.js").read_text(encoding="utf-8")
+    _css = live.asset("panel.css").read_text(encoding="utf-8")
 
     # catalog facts for the current choices (kernel -> browser)
-    endpoints = t.List().tag(sync=True)       # [[value, label], ...]
-    models = t.List().tag(sync=True)          # [[model, label], ...]
-    ratios = t.List().tag(sync=True)          # [{"ratio", "width", "height"}, ...]
-    durations = t.List().tag(sync=True)       # [seconds, ...]
-    slots = t.List().tag(sync=True)           # [{"name", "label", "accept", "required"}, ...]
+    endpoints: t.List[Any] = t.List().tag(sync=True)       # [[value, label], ...]
+    models: t.List[Any] = t.List().tag(sync=True)          # [[model, label], ...]
+    ratios: t.List[Any] = t.List().tag(sync=True)          # [{"ratio", "width", "height"}, ...]
+    durations: t.List[Any] = t.List().tag(sync=True)       # [seconds, ...]
+    slots: t.List[Any] = t.List().tag(sync=True)           # [{"name", "label", "accept", "required"}, ...]
     prompt_max = t.Int(None, allow_none=True).tag(sync=True)
     takes_prompt = t.Bool(True).tag(sync=True)
     takes_seed = t.Bool(True).tag(sync=True)
@@ -166,7 +166,7 @@ class PanelForm(ChannelWidget):
     prompt_count = t.Int(0).tag(sync=True)
     estimate = t.Float(None, allow_none=True).tag(sync=True)
     magic = t.Unicode("").tag(sync=True)      # the form as a %%runway cell
-    history = t.List().tag(sync=True)         # [{"n", "id", "title", "magic", "note"}, ...]
+    history: t.List[Any] = t.List().tag(sync=True)         # [{"n", "id", "title", "magic", "note"}, ...]
 
     def __init__(self, panel: Panel, **kwargs: Any):
         super().__init__(**kwargs)
@@ -374,7 +374,7 @@ def _slots(info: Any) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------- the panel
-class Panel(ipywidgets.VBox):
+class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type annotations
     """A form for one Runway generation, with each submission's live task view below it.
 
     ``Panel(session=None, upload_dir="runway_inputs")``. Submissions go through the session
@@ -468,7 +468,7 @@ class Panel(ipywidgets.VBox):
 
     def magic(self, n: int = -1) -> str:
         """History entry ``n`` (default: the latest) as the equivalent ``%%runway`` cell, with the seed it ran with."""
-        return self._entry(n)["magic"]
+        return str(self._entry(n)["magic"])
 
     @property
     def history(self) -> list[dict[str, Any]]:

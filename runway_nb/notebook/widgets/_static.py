@@ -74,7 +74,7 @@ def status_note(status: str) -> str:
     return ""
 
 
-def caption_fields(params: dict | None, *, credits: Any = None, caption: Any = None) -> dict[str, Any]:
+def caption_fields(params: dict[str, Any] | None, *, credits: Any = None, caption: Any = None) -> dict[str, Any]:
     """The caption as plain values: prompt, model, ratio, seed, duration, credits (and title)."""
     p = params or {}
     prompt = p.get("promptText", p.get("prompt", p.get("prompt_text")))
@@ -101,13 +101,13 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def task_facts(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
                *, caption: Any = None, outputs: Sequence[str] | None = None) -> dict[str, Any]:
     """Everything the static views show, from a TaskHandle/AsyncTaskHandle or a Task."""
     if isinstance(handle_or_task, Task):
         task: Task | None = handle_or_task
-        task_id = task.id
-        estimated = task.estimated_cost
+        task_id = handle_or_task.id
+        estimated = handle_or_task.estimated_cost
         handle_files: Sequence[Any] = ()
         endpoint = None
     else:
@@ -156,7 +156,7 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _facts_line(caption: dict) -> str:
+def _facts_line(caption: dict[str, Any]) -> str:
     bits = []
     for key, fmt in (("model", "{}"), ("ratio", "{}"), ("seed", "seed {}"), ("duration", "{} s"),
                      ("credits", "{} credits")):
@@ -165,7 +165,7 @@ def _facts_line(caption: dict) -> str:
     return " · ".join(bits)
 
 
-def static_html(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
                 *, caption: Any = None, outputs: Sequence[str] | None = None) -> str:
     """Self-contained HTML for a task: status, media players, caption, failure and hint.
 
@@ -240,7 +240,7 @@ def static_html(handle_or_task: Any, params: dict | None = None, files: Sequence
     return "".join(parts)
 
 
-def static_text(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+def static_text(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
                 *, caption: Any = None, outputs: Sequence[str] | None = None) -> str:
     """One or a few readable lines: what a terminal, or a text-only viewer, shows."""
     f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs)
@@ -268,7 +268,7 @@ def static_text(handle_or_task: Any, params: dict | None = None, files: Sequence
     return "\n".join(lines)
 
 
-def static_bundle(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+def static_bundle(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
                   *, caption: Any = None, outputs: Sequence[str] | None = None) -> dict[str, str]:
     """``{"text/html": ..., "text/plain": ...}`` for ``IPython.display.display(bundle, raw=True)``."""
     return {"text/html": static_html(handle_or_task, params, files, caption=caption, outputs=outputs),

@@ -58,8 +58,8 @@ class TaskView(LiveWidget):
     :meth:`watch`, which blocks and prints progress.
     """
 
-    _esm = live.asset("task_view.js")
-    _css = live.asset("task_view.css")
+    _esm = live.asset("task_view.js").read_text(encoding="utf-8")
+    _css = live.asset("task_view.css").read_text(encoding="utf-8")
 
     #: Close the model once its displays became static (see ``LiveWidget._retire``). A
     #: container that embeds TaskViews sets this to False on its children.
@@ -81,8 +81,8 @@ class TaskView(LiveWidget):
     caption = t.Dict().tag(sync=True)
     cancelling = t.Bool(False).tag(sync=True)
 
-    def __init__(self, handle: TaskHandle, *, save_to: str | os.PathLike | bool | None = None,
-                 caption: str | dict | None = None, watch: bool = True, **kwargs: Any):
+    def __init__(self, handle: TaskHandle, *, save_to: str | os.PathLike[str] | bool | None = None,
+                 caption: str | dict[str, Any] | None = None, watch: bool = True, **kwargs: Any):
         if not isinstance(handle, TaskHandle):
             raise TypeError(f"TaskView needs a TaskHandle or AsyncTaskHandle, not {type(handle).__name__}")
         super().__init__(**kwargs)
@@ -90,7 +90,7 @@ class TaskView(LiveWidget):
         self.save_to: Path | None = live.save_folder(save_to, handle)
         self._caption_arg = caption
         self._ahandle: AsyncTaskHandle | None = None
-        self._poller: asyncio.Task | None = None
+        self._poller: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._t0 = self._start_time()
         self._t_end: float | None = None
@@ -296,7 +296,7 @@ class TaskView(LiveWidget):
             return None
         schedule = getattr(self._ahandle or self.handle, "_schedule", None)
         predicted = getattr(schedule, "predicted_finish", None)
-        finish = predicted() if callable(predicted) else None
+        finish: float | None = predicted() if callable(predicted) else None
         if finish is not None:
             return round(max(0.0, finish - time.monotonic()), 1)
         if task.progress is None or len(self._readings) < 2:

@@ -55,7 +55,7 @@ def is_remote(url: str) -> bool:
     return url[:8].lower().startswith(("http://", "https://"))
 
 
-def file_url(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str | None:
+def file_url(path: str | os.PathLike[str], base: str | os.PathLike[str] | None = None) -> str | None:
     """A saved file as a relative, percent-encoded URL (``runway_outputs/abc_0.mp4``).
 
     Relative to ``base`` (default: the current directory, which is the notebook's folder in a
