@@ -17,7 +17,7 @@ from runway_nb.client.core import Runway
 from runway_nb.notebook.session import get_session
 from runway_nb.notebook.sweep import Sweep
 from runway_nb.notebook.widgets import Grid, TaskView
-from runway_nb.notebook.widgets import _grid as gm
+from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets import _task_view as tv
 from runway_nb.notebook.widgets._grid import grid_layout, value_text
 from runway_nb.notebook.widgets._urls import safe_url
@@ -27,6 +27,11 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 # A task runs ~1 s of real time and is seen PENDING and RUNNING.
 WATCHABLE = dict(speed=20.0, pending_seconds=1.0, run_seconds=16.0)
 IMAGE = "https://example.com/kite.png"
+
+def call(widget: Any, method: str, args: dict | None = None, buffers: Any = (), call_id: int | None = None) -> None:
+    """What the front end sends through the channel (a notification when ``call_id`` is None)."""
+    widget._on_custom(widget, {"kind": "rnb:call", "id": call_id, "method": method, "args": args or {}}, list(buffers))
+
 
 
 def run_async(fn):
@@ -138,9 +143,9 @@ async def test_grid_watches_every_cell_with_one_poller(session):
         return await real(task_id)
 
     twin_client.get_task = spy
-    before = set(tv._TASKS)
+    before = set(live.background_tasks)
     grid = Grid(sweep)
-    pollers = set(tv._TASKS) - before
+    pollers = set(live.background_tasks) - before
     assert pollers == {grid._poller}, "ONE asyncio task polls every cell"
     assert grid.row_title == "model" and grid.col_title == "ratio"
     assert grid.row_labels == ["gen4_turbo", "gen4.5"] and grid.col_labels == ["1280:720", "720:1280"]
@@ -163,7 +168,7 @@ async def test_grid_watches_every_cell_with_one_poller(session):
     # the Sweep's sync handles were kept current by the async twins
     assert sweep.finished and [t.status for t in sweep.tasks] == ["SUCCEEDED"] * 4
     await asyncio.sleep(0)
-    assert grid._poller.done() and grid._poller not in tv._TASKS
+    assert grid._poller.done() and grid._poller not in live.background_tasks
     del twin_client.get_task
     floor = session.client.poll_floor
     assert set(times) == set(sweep.ids)
@@ -204,14 +209,14 @@ async def test_cancel_one_cell_then_all(make_sim, clean_env):
         sweep = s.compare("a long take", seed=[1, 2, 3])
         grid = Grid(sweep)
         await until(lambda: any(c["status"] == "RUNNING" for c in grid.cells))
-        grid._on_custom(grid, {"type": "cancel", "cell": 1}, [])  # the cell's cancel button
+        call(grid, "cancel", {"cell": 1})  # the cell's × button
         assert grid.cells[1]["cancelling"] and grid.cells[1]["note"].startswith("Cancelling")
         await until(lambda: grid.cells[1]["status"] == "CANCELLED")
         assert sim.app.store.view(sweep.ids[1], include_gone=True).status == "CANCELLED"
         assert not grid.finished and grid.cells[0]["status"] != "CANCELLED"
-        grid._on_custom(grid, {"type": "cancel", "cell": "1"}, [])  # ignored: not an index
-        grid._on_custom(grid, {"type": "cancel", "cell": 99}, [])  # ignored: no such cell
-        grid._on_custom(grid, {"type": "cancel_all"}, [])
+        call(grid, "cancel", {"cell": "1"})  # ignored: not an index
+        call(grid, "cancel", {"cell": 99})  # ignored: no such cell
+        call(grid, "cancel_all", None)
         await until(lambda: grid.finished)
         assert [c["status"] for c in grid.cells] == ["CANCELLED"] * 3
         assert grid.summary["cancelled"] == 3 and grid.summary["credits"] is None
@@ -255,7 +260,7 @@ async def test_a_crash_of_the_poller_lands_in_the_error_trait_and_retry_resumes(
     await until(lambda: grid.error != "")
     assert grid.error == "ValueError: bug in the grid"
     monkeypatch.undo()
-    grid._on_custom(grid, {"type": "retry"}, [])
+    call(grid, "retry", None)
     assert grid.error == ""
     await until(lambda: grid.finished)
 
@@ -331,17 +336,18 @@ def test_bytes_requests_name_a_cell_and_an_index_never_a_url(session):
     grid = Grid(sweep, watch=False)
     sent: list = []
     grid.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
-    for msg in ({"type": "bytes", "req": 1, "cell": 0, "index": 0, "url": "file:///etc/passwd"},
-                {"type": "bytes", "req": 2, "cell": -1, "index": 0},
-                {"type": "bytes", "req": 3, "cell": 5, "index": 0},
-                {"type": "bytes", "req": "4", "cell": 0, "index": 0}):
-        grid._on_custom(grid, msg, [])
-    assert sent == []  # no outputs yet, bad cell, bad req: nothing fetched
+    call(grid, "media", {"cell": 0, "index": 0, "url": "file:///etc/passwd"}, call_id=1)
+    call(grid, "media", {"cell": -1, "index": 0}, call_id=2)
+    call(grid, "media", {"cell": 5, "index": 0}, call_id=3)
+    grid._on_custom(grid, {"kind": "rnb:call", "id": "4", "method": "media", "args": {"cell": 0, "index": 0}}, [])
+    # no outputs yet, bad cell: refused (an error answer, no bytes); a bad id: no answer
+    assert [(c["id"], c["ok"], b) for c, b in sent] == [(1, False, None), (2, False, None), (3, False, None)]
+    sent.clear()
     grid.watch()
     assert grid.finished
-    grid._on_custom(grid, {"type": "bytes", "req": 7, "cell": 1, "index": 0}, [])
+    call(grid, "media", {"cell": 1, "index": 0}, call_id=7)
     content, buffers = sent[0]
-    assert content == {"type": "bytes", "req": 7, "cell": 1, "index": 0, "mime": "video/mp4"}
+    assert content == {"kind": "rnb:reply", "id": 7, "ok": True, "result": {"mime": "video/mp4"}}
     assert buffers[0][4:8] == b"ftyp"
     assert all(not isinstance(getattr(grid, k), bytes) for k in grid.keys)
 
@@ -353,9 +359,9 @@ async def test_relay_on_the_loop(session):
     await until(lambda: grid.finished)
     sent: list = []
     grid.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
-    grid._on_custom(grid, {"type": "bytes", "req": 3, "cell": 0, "index": 0}, [])
+    call(grid, "media", {"cell": 0, "index": 0}, call_id=3)
     await until(lambda: bool(sent))
-    assert sent[0][0]["req"] == 3 and sent[0][1][0][4:8] == b"ftyp"
+    assert sent[0][0]["id"] == 3 and sent[0][0]["ok"] and sent[0][1][0][4:8] == b"ftyp"
 
 
 # ---------------------------------------------------------------------- display in a (fake) kernel
@@ -392,14 +398,11 @@ class FakeShell:
 def fake_kernel(monkeypatch):
     ip = FakeShell()
     ip.kernel, ip.display_pub, ip.events = object(), FakePub(), FakeEvents()
-    monkeypatch.setattr(tv, "_get_ipython", lambda: ip)
-    monkeypatch.setitem(tv._CURRENT, "parent", None)
-    tv._WATCHED.clear()  # views and grids of earlier tests belong to other (fake) kernels
-    tv._WATCHED_FINAL.clear()
-    gm._LIVE.clear()
+    monkeypatch.setattr(live, "get_ipython", lambda: ip)
+    monkeypatch.setitem(live.current_cell, "parent", None)
+    live.forget_followed()  # views and grids of earlier tests belong to other (fake) kernels
     yield ip
-    tv._HOOKED.discard(ip)
-    gm._HOOKED.discard(ip)
+    live._hooked.discard(ip)
 
 
 @run_async
@@ -424,12 +427,12 @@ async def test_in_a_browser_the_player_stays_until_frozen(session, fake_kernel):
     pub = fake_kernel.display_pub
     grid = Grid(two_by_two(session))
     grid._ipython_display_()
-    grid._on_custom(grid, {"type": "view"}, [])
+    call(grid, "view", None)
     await until(lambda: grid.finished and len(pub.sent) > 1)
     assert WIDGET_MIME in pub.sent[-1]["data"], "synced playback needs the widget"
-    grid._on_custom(grid, {"type": "media_status", "results": ["loaded"] * 4}, [])
+    call(grid, "media_status", {"results": ["loaded"] * 4})
     assert WIDGET_MIME in grid._repr_mimebundle_()[0]
-    grid._on_custom(grid, {"type": "freeze"}, [])
+    call(grid, "freeze", None)
     assert set(pub.sent[-1]["data"]) == {"text/html", "text/plain"}
     assert pub.sent[-1]["update"]
 
@@ -440,10 +443,10 @@ async def test_a_blocking_wait_is_taken_in_after_the_cell(session, fake_kernel):
     sweep = two_by_two(session)
     grid = Grid(sweep)
     grid._ipython_display_()
-    tv._CURRENT["parent"] = {"msg_id": "cell-B"}
+    live.current_cell["parent"] = {"msg_id": "cell-B"}
     sweep.wait(progress=False)  # blocks the loop: the poller cannot run
     assert not grid.finished
-    gm._post_run_cell(None)
+    live.post_run_cell(None)
     assert grid.finished and grid.summary["done"] == 4
     assert [m["parent"] for m in pub.sent[1:]] == ["cell-A", "cell-B"]
     await asyncio.sleep(0.05)
@@ -524,14 +527,11 @@ def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
     import subprocess
     import textwrap
 
-    from runway_nb.notebook.widgets import _assets
-
-    code = _assets.esm("grid.js")
-    lines = [line for line in code.splitlines() if not line.lstrip().startswith("//")]
-    assert not any(line.startswith("import ") for line in lines)
-    assert sum(line.startswith("export default") for line in lines) == 1
-    assert "class SyncGroup" in code and "function safeUrl" in code
-    assert Grid._esm == code and ".rnb-grid" in Grid._css and ".rnb-badge" in Grid._css
+    code = live.asset("grid.js").read_text()
+    assert not re.search(r"\bimport\s*[{*\"'(]|\bimport\s+\w+\s+from\b", code), "one self-contained module"
+    assert re.search(r"export\s*\{\s*\w+ as default\s*\};?\s*$", code)
+    css = str(Grid._css)
+    assert str(Grid._esm) == code and ".rnb-grid" in css and ".rnb-badge" in css and ".rnb-btn:disabled{" in css
     repo = Path(__file__).resolve().parent.parent
     bundle = tmp_path / "grid.mjs"
     bundle.write_text(code)

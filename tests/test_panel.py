@@ -22,6 +22,11 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\xaeB`\x82")
 IMAGE = "https://example.com/kite.png"
 
+def call(widget: Any, method: str, args: dict | None = None, buffers: Any = (), call_id: int | None = None) -> None:
+    """What the front end sends through the channel (a notification when ``call_id`` is None)."""
+    widget._on_custom(widget, {"kind": "rnb:call", "id": call_id, "method": method, "args": args or {}}, list(buffers))
+
+
 
 @pytest.fixture
 def panel(runway_session, tmp_path, monkeypatch):
@@ -99,7 +104,7 @@ def test_a_valid_form_submits_one_task(panel, runway_session):
     panel.set(type="image_to_video", model="gen4_turbo", ratio="720:1280", prompt="a {kite} over dunes",
               image=IMAGE, seed=7)
     before = creates(runway_session)
-    panel.form._on_custom(panel.form, {"type": "submit"}, [])  # what the Submit button sends
+    call(panel.form, "submit", None)  # what the Submit button sends
     assert creates(runway_session) == before + 1
     (handle,) = panel.handles
     assert handle.params["model"] == "gen4_turbo" and handle.params["ratio"] == "720:1280"
@@ -119,7 +124,7 @@ def test_an_invalid_form_creates_nothing(panel, runway_session):
     panel.set(type="image_to_video", model="gen4.5", prompt="a kite")  # no image
     before = creates(runway_session)
     assert panel.submit() is None
-    panel.form._on_custom(panel.form, {"type": "submit"}, [])
+    call(panel.form, "submit", None)
     assert creates(runway_session) == before and panel.handles == [] and panel.views == []
     assert "promptImage is required" in panel.reason and panel.form.history == []
 
@@ -133,7 +138,7 @@ def test_server_errors_show_in_the_form(panel, runway_session, monkeypatch):
     monkeypatch.setattr(runway_session, "generate", refuse)
     assert panel.submit() is None
     assert panel.form.error.startswith("RateLimitError")
-    panel.form._on_custom(panel.form, {"type": "rerun", "n": 9}, [])
+    call(panel.form, "rerun", {"n": 9})
     assert "IndexError" in panel.form.error
 
 
@@ -147,7 +152,7 @@ def test_random_seeds_are_recorded_and_rerun_draws_again(panel, runway_session):
     assert panel.history[1]["seed_mode"] == "random"
     panel.set(seed=99)
     fixed = panel.submit()
-    panel.form._on_custom(panel.form, {"type": "rerun", "n": 3}, [])
+    call(panel.form, "rerun", {"n": 3})
     assert panel.handles[-1].params["seed"] == 99 == fixed.params["seed"]
     assert [v.handle for v in panel.views] == list(reversed(panel.handles)), "newest first"
 
@@ -156,7 +161,7 @@ def test_edit_puts_an_entry_back_in_the_form(panel):
     panel.set(type="image_to_video", model="gen4_turbo", ratio="720:1280", prompt="first", image=IMAGE, seed=5)
     panel.submit()
     panel.set(type="text_to_image", prompt="something else")
-    panel.form._on_custom(panel.form, {"type": "load", "n": 1}, [])
+    call(panel.form, "load", {"n": 1})
     f = panel.form
     assert (f.endpoint, f.model, f.ratio, f.prompt, f.seed_mode, f.seed) == (
         "image_to_video", "gen4_turbo", "720:1280", "first", "fixed", 5)
@@ -165,8 +170,8 @@ def test_edit_puts_an_entry_back_in_the_form(panel):
 
 def test_uploads_arrive_as_bytes_and_are_kept_as_files(panel, runway_session, tmp_path):
     panel.set(type="image_to_video", model="gen4.5", prompt="a kite")
-    msg = {"type": "upload", "slot": "image", "name": "../../etc/<b>kite photo.png", "mime": "image/png"}
-    panel.form._on_custom(panel.form, msg, [memoryview(PNG)])
+    msg = {"slot": "image", "name": "../../etc/<b>kite photo.png", "mime": "image/png"}
+    call(panel.form, "upload", msg, [memoryview(PNG)])
     f = panel.form
     assert f.error == ""
     up = f.uploads["image"]
@@ -177,19 +182,19 @@ def test_uploads_arrive_as_bytes_and_are_kept_as_files(panel, runway_session, tm
     assert f.valid and f.magic.split("\n")[0].endswith(f"-i {path}")
     handle = panel.submit()
     assert handle.params["promptImage"].startswith("<image/png")
-    f._on_custom(f, {"type": "clear_upload", "slot": "image"}, [])
+    call(f, "clear_upload", {"slot": "image"})
     assert f.uploads == {} and not f.valid
 
 
 def test_bad_uploads_are_refused(panel, monkeypatch):
     f = panel.form
-    f._on_custom(f, {"type": "upload", "slot": "image", "name": "a.png"}, [PNG])  # t2v takes no image
+    call(f, "upload", {"slot": "image", "name": "a.png"}, [PNG])  # t2v takes no image
     assert "does not take" in f.error
     panel.set(type="image_to_video")
     monkeypatch.setattr(pm, "MAX_UPLOAD_BYTES", 10)
-    f._on_custom(f, {"type": "upload", "slot": "image", "name": "a.png"}, [PNG])
+    call(f, "upload", {"slot": "image", "name": "a.png"}, [PNG])
     assert "limited to" in f.error and f.uploads == {}
-    f._on_custom(f, {"type": "upload", "slot": "image", "name": "a.png"}, [])
+    call(f, "upload", {"slot": "image", "name": "a.png"})
     assert "without its bytes" in f.error
 
 
@@ -234,7 +239,7 @@ def test_copy_as_runway_round_trips_through_the_magic(ip, runway_session, tmp_pa
     ip.user_ns["style"] = {"name": "SHOULD NOT BE USED"}
     panel = Panel()
     panel.set(type="image_to_video", model="gen4.5", ratio="720:1280", duration=3, prompt=prompt)
-    panel.form._on_custom(panel.form, {"type": "upload", "slot": "image", "name": "kite.png"}, [PNG])
+    call(panel.form, "upload", {"slot": "image", "name": "kite.png"}, [PNG])
     original = panel.submit()
     assert original is not None, panel.reason
     text = panel.magic()
@@ -270,17 +275,18 @@ def test_what_the_magic_cannot_read_is_flagged(panel, tmp_path):
 
 def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
     import json
+    import re
     import subprocess
     import textwrap
 
-    from runway_nb.notebook.widgets import _assets
+    from runway_nb.notebook.widgets import _live as live
     from runway_nb.notebook.widgets._panel import PanelForm
 
-    code = _assets.esm("panel.js")
-    lines = [line for line in code.splitlines() if not line.lstrip().startswith("//")]
-    assert not any(line.startswith("import ") for line in lines)
-    assert sum(line.startswith("export default") for line in lines) == 1
-    assert PanelForm._esm == code and ".rnb-panel" in PanelForm._css
+    code = live.asset("panel.js").read_text()
+    assert not re.search(r"\bimport\s*[{*\"'(]|\bimport\s+\w+\s+from\b", code), "one self-contained module"
+    assert re.search(r"export\s*\{\s*\w+ as default\s*\};?\s*$", code)
+    css = str(PanelForm._css)
+    assert str(PanelForm._esm) == code and ".rnb-panel" in css and ".rnb-btn:disabled{opacity:.6" in css
     repo = Path(__file__).resolve().parent.parent
     bundle = tmp_path / "panel.mjs"
     bundle.write_text(code)

@@ -9,6 +9,7 @@ import functools
 import io
 import json
 import os
+import re
 import subprocess
 import textwrap
 from pathlib import Path
@@ -20,7 +21,8 @@ import pytest
 from runway_nb.api.task import Task
 from runway_nb.client.core import Runway
 from runway_nb.errors import failure_hint
-from runway_nb.notebook.widgets import TaskView, _assets, display_handle, register_formatters, static_html, static_text
+from runway_nb.notebook.widgets import TaskView, display_handle, register_formatters, static_html, static_text
+from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets import _task_view as tv
 from runway_nb.notebook.widgets._urls import safe_url
 
@@ -31,6 +33,11 @@ REPO = Path(__file__).resolve().parent.parent
 # A task runs ~1 s of real time, and is seen PENDING and RUNNING (poll floor 0.25 s real).
 WATCHABLE = dict(speed=20.0, pending_seconds=1.0, run_seconds=16.0)
 
+
+
+def call(widget: Any, method: str, args: dict | None = None, call_id: int | None = None) -> None:
+    """What the front end sends through the channel (a notification when ``call_id`` is None)."""
+    widget._on_custom(widget, {"kind": "rnb:call", "id": call_id, "method": method, "args": args or {}}, [])
 
 @pytest.fixture
 def client(make_sim, clean_env):
@@ -76,7 +83,7 @@ async def test_pending_running_succeeded(client):
     view = TaskView(h)  # a running loop: it starts watching at once, the call returns at once
     statuses, progress = record(view, "status"), record(view, "progress")
     assert view.status == "PENDING" and not view.finished
-    assert view._poller is not None and view._poller in tv._TASKS
+    assert view._poller is not None and view._poller in live.background_tasks
     assert view.caption == {"prompt": "a lighthouse at dusk", "model": "gen4_turbo", "ratio": "1280:720",
                             "seed": h.params["seed"], "duration": 5, "credits": h.estimated_cost}
     await until(lambda: view.finished)
@@ -93,7 +100,7 @@ async def test_pending_running_succeeded(client):
     # the sync handle's .task was kept current by the async twin, and polling is over
     assert h.task is not None and h.task.status == "SUCCEEDED" and h.task.outputs == view.outputs
     await asyncio.sleep(0)
-    assert view._poller.done() and view._poller not in tv._TASKS
+    assert view._poller.done() and view._poller not in live.background_tasks
     assert tv.async_twin(client) is tv.async_twin(client), "one async client per sync client"
 
 
@@ -147,7 +154,7 @@ async def test_cancel_message_cancels_the_remote_task(make_sim, clean_env):
     view = TaskView(h)
     cancelling = record(view, "cancelling")
     await until(lambda: view.status == "RUNNING")
-    view._on_custom(view, {"type": "cancel"}, [])  # what the Cancel button sends
+    call(view, "cancel")  # what the Cancel button sends
     assert view.cancelling and view.note.startswith("Cancelling")
     await until(lambda: view.finished)
     assert view.status == "CANCELLED" and not view.cancelling and True in cancelling
@@ -155,7 +162,7 @@ async def test_cancel_message_cancels_the_remote_task(make_sim, clean_env):
     assert h.task.status == "CANCELLED"  # the Python handle
     await asyncio.sleep(0)
     assert view._poller.done()
-    view._on_custom(view, {"type": "cancel"}, [])  # a second click does nothing
+    call(view, "cancel")  # a second click does nothing
     assert view.status == "CANCELLED"
 
 
@@ -189,15 +196,15 @@ async def test_poller_errors_land_in_the_error_trait(client, monkeypatch):
     monkeypatch.setattr(twin_client, "get_task", broken)
     view = TaskView(h)
     poller = view._poller
-    assert poller in tv._TASKS  # strongly referenced while it runs
+    assert poller in live.background_tasks  # strongly referenced while it runs
     await until(lambda: view.error != "")
     assert view.error == "ConnectionError: simulated outage <b>"
     await asyncio.sleep(0)
-    assert poller.done() and poller not in tv._TASKS
+    assert poller.done() and poller not in live.background_tasks
     assert not view.finished
     # Retry (the button) resumes watching once the outage is over
     monkeypatch.undo()
-    view._on_custom(view, {"type": "retry"}, [])
+    call(view, "retry")
     assert view.error == "" and view._poller is not poller
     await until(lambda: view.finished)
     assert view.status == "SUCCEEDED"
@@ -263,10 +270,12 @@ def test_bytes_requests_name_an_index_never_a_url(client):
     view = TaskView(h, watch=False)
     sent: list = []
     view.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
-    view._on_custom(view, {"type": "bytes", "req": 1, "index": 0, "url": "file:///etc/passwd"}, [])
-    view._on_custom(view, {"type": "bytes", "req": 2, "index": -1}, [])
-    view._on_custom(view, {"type": "bytes", "req": "3", "index": 0}, [])
-    assert sent == []  # no outputs yet, bad index, bad req: nothing fetched
+    call(view, "media", {"index": 0, "url": "file:///etc/passwd"}, call_id=1)
+    call(view, "media", {"index": -1}, call_id=2)
+    view._on_custom(view, {"kind": "rnb:call", "id": "3", "method": "media", "args": {"index": 0}}, [])
+    # no outputs yet, bad index: refused (answered with an error, no bytes); a bad id: no answer
+    assert [(c["id"], c["ok"], b) for c, b in sent] == [(1, False, None), (2, False, None)]
+    assert "no output" in sent[0][0]["error"]
 
 
 # ---------------------------------------------------------------------- media relay
@@ -277,10 +286,10 @@ async def test_relay_sends_output_bytes_for_an_index(client):
     await until(lambda: view.finished)
     sent: list = []
     view.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
-    view._on_custom(view, {"type": "bytes", "req": 7, "index": 0}, [])
+    call(view, "media", {"index": 0}, call_id=7)
     await until(lambda: bool(sent))
     content, buffers = sent[0]
-    assert content == {"type": "bytes", "req": 7, "index": 0, "mime": "video/mp4"}
+    assert content == {"kind": "rnb:reply", "id": 7, "ok": True, "result": {"mime": "video/mp4"}}
     assert len(buffers) == 1 and buffers[0][4:8] == b"ftyp"
     assert "bytes" not in view.keys and all(not isinstance(getattr(view, k), bytes) for k in view.keys)
 
@@ -389,12 +398,11 @@ def fake_kernel(monkeypatch):
     ip.display_pub = FakePub()
     ip.events = FakeEvents()
     ip.display_formatter = SimpleNamespace(ipython_display_formatter=IPythonDisplayFormatter())
-    monkeypatch.setattr(tv, "_get_ipython", lambda: ip)
-    monkeypatch.setitem(tv._CURRENT, "parent", None)
-    tv._WATCHED.clear()  # views of earlier tests belong to other (fake) kernels
-    tv._WATCHED_FINAL.clear()
+    monkeypatch.setattr(live, "get_ipython", lambda: ip)
+    monkeypatch.setitem(live.current_cell, "parent", None)
+    live.forget_followed()  # views of earlier tests belong to other (fake) kernels
     yield ip
-    tv._HOOKED.discard(ip)
+    live._hooked.discard(ip)
 
 
 @run_async
@@ -421,11 +429,11 @@ async def test_display_then_final_static_output(client, fake_kernel):
 async def test_final_output_keeps_the_widget_until_the_browser_loaded_the_media(client, fake_kernel):
     pub = fake_kernel.display_pub
     view = display_handle(i2v(client))
-    view._on_custom(view, {"type": "view"}, [])  # a browser rendered it
+    call(view, "view")  # a browser rendered it
     await until(lambda: view.finished)
     await asyncio.sleep(0.1)
     assert len(pub.sent) == 1, "the live view is not re-rendered while its media load"
-    view._on_custom(view, {"type": "media_status", "results": ["loaded"]}, [])
+    call(view, "media_status", {"results": ["loaded"]})
     assert len(pub.sent) == 2 and set(pub.sent[-1]["data"]) == {"text/html", "text/plain"}
     assert 'data-rnb-status="SUCCEEDED"' in pub.sent[-1]["data"]["text/html"]
     assert view._retired
@@ -435,13 +443,13 @@ async def test_final_output_keeps_the_widget_until_the_browser_loaded_the_media(
 async def test_final_output_keeps_the_widget_when_media_came_through_the_kernel(client, fake_kernel):
     pub = fake_kernel.display_pub
     view = display_handle(i2v(client))
-    view._on_custom(view, {"type": "view"}, [])
+    call(view, "view")
     await until(lambda: view.finished)
-    view._on_custom(view, {"type": "media_status", "results": ["relayed"]}, [])
+    call(view, "media_status", {"results": ["relayed"]})
     # the widget (showing the relayed bytes) stays, now beside the final static HTML
     assert len(pub.sent) == 2 and WIDGET_MIME in pub.sent[-1]["data"]
     assert 'data-rnb-status="SUCCEEDED"' in pub.sent[-1]["data"]["text/html"]
-    view._on_custom(view, {"type": "media_status", "results": ["relayed"]}, [])  # a second view
+    call(view, "media_status", {"results": ["relayed"]})  # a second view
     assert len(pub.sent) == 2 and not view._retired
 
 
@@ -450,7 +458,7 @@ async def test_a_view_that_never_reports_does_not_keep_the_widget(client, fake_k
     monkeypatch.setattr(tv, "VERDICT_TIMEOUT", 0.2)
     pub = fake_kernel.display_pub
     view = display_handle(i2v(client))
-    view._on_custom(view, {"type": "view"}, [])
+    call(view, "view")
     await until(lambda: view.finished)
     await until(lambda: set(pub.sent[-1]["data"]) == {"text/html", "text/plain"}, timeout=5)
     assert view._retired and view.comm is None, "the closed model leaves no state behind"
@@ -459,11 +467,11 @@ async def test_a_view_that_never_reports_does_not_keep_the_widget(client, fake_k
 @run_async
 async def test_a_relay_request_keeps_the_widget(client, fake_kernel):
     view = display_handle(i2v(client))
-    view._on_custom(view, {"type": "view"}, [])
+    call(view, "view")
     await until(lambda: view.finished)
     view.send = lambda content, buffers=None: None  # type: ignore[method-assign]
-    view._on_custom(view, {"type": "bytes", "req": 1, "index": 0, "purpose": "show"}, [])
-    view._on_custom(view, {"type": "media_status", "results": ["loaded"]}, [])
+    call(view, "media", {"index": 0, "purpose": "show"}, call_id=1)
+    call(view, "media_status", {"results": ["loaded"]})
     assert WIDGET_MIME in TaskView._repr_mimebundle_(view)[0] and not view._retired
 
 
@@ -472,7 +480,7 @@ async def test_updates_also_reach_the_running_cell(client, fake_kernel):
     """nbclient records only messages whose parent is the cell it runs now."""
     pub = fake_kernel.display_pub
     view = display_handle(i2v(client))
-    tv._CURRENT["parent"] = {"msg_id": "cell-B"}  # a later cell runs (e.g. `await asyncio.sleep`)
+    live.current_cell["parent"] = {"msg_id": "cell-B"}  # a later cell runs (e.g. `await asyncio.sleep`)
     await until(lambda: view.finished and len(pub.sent) >= 3)
     parents = [m["parent"] for m in pub.sent[1:]]
     assert parents == ["cell-A", "cell-B"]
@@ -483,13 +491,13 @@ async def test_post_run_cell_finishes_views_after_a_blocking_wait(client, fake_k
     pub = fake_kernel.display_pub
     h = i2v(client)
     view = display_handle(h)
-    tv._CURRENT["parent"] = {"msg_id": "cell-B"}
+    live.current_cell["parent"] = {"msg_id": "cell-B"}
     h.wait()  # blocks the loop: the background poller cannot run
     assert not view.finished
-    tv._post_run_cell(None)  # IPython's post_run_cell hook, still inside cell B
+    live.post_run_cell(None)  # IPython's post_run_cell hook, still inside cell B
     assert view.finished and view.status == "SUCCEEDED"
     assert [m["parent"] for m in pub.sent[1:]] == ["cell-A", "cell-B"]
-    assert tv._CURRENT["parent"] is None
+    assert live.current_cell["parent"] is None
     await asyncio.sleep(0.05)
     assert view._poller.done()
 
@@ -526,17 +534,15 @@ def test_finished_handle_displays_static_only(client, fake_kernel):
 
 # ---------------------------------------------------------------------- the JS bundle
 def test_bundle_is_one_module_without_imports():
-    code = _assets.esm("task_view.js")
-    assert "import " not in "\n".join(line for line in code.splitlines() if not line.lstrip().startswith("//"))
-    lines = code.splitlines()
-    assert sum(line.startswith("export default") for line in lines) == 1
-    assert not any(line.startswith("export ") and not line.startswith("export default") for line in lines)
-    assert "function safeUrl" in code and "function render" in code
+    code = live.asset("task_view.js").read_text()
+    assert not re.search(r"\bimport\s*[{*\"'(]|\bimport\s+\w+\s+from\b", code), "one self-contained module"
+    assert re.search(r"export\s*\{\s*\w+ as default\s*\};?\s*$", code), "only a default export"
+    assert "rnb:call" in code and "rnb-task" in code
 
 
 def test_bundle_renders_in_node(tmp_path, node):
     bundle = tmp_path / "bundle.mjs"
-    bundle.write_text(_assets.esm("task_view.js"))
+    bundle.write_text(live.asset("task_view.js").read_text())
     script = tmp_path / "check.mjs"
     script.write_text(textwrap.dedent(f"""
         import {{ installFakes, MockModel }} from {json.dumps((REPO / "js/test/fake_dom.js").as_uri())};
@@ -556,9 +562,11 @@ def test_bundle_renders_in_node(tmp_path, node):
 
 
 def test_assets_found_in_the_checkout():
-    assert (_assets.js_dir() / "task_view.js").is_file()
-    assert ".rnb-task" in _assets.css()
-    assert TaskView._esm == _assets.esm("task_view.js")
+    assert live.asset("task_view.js").parent == Path(tv.__file__).parent / "static"
+    css = live.asset("task_view.css").read_text()
+    assert ".rnb-task" in css and ".rnb-btn{" in css and ".rnb-btn:disabled{" in css
+    assert str(TaskView._esm) == live.asset("task_view.js").read_text()
+    assert str(TaskView._css) == css
 
 
 # ---------------------------------------------------------------------- more handles and life cycle
@@ -595,7 +603,7 @@ async def test_close_stops_polling(client):
     view.close()
     await asyncio.sleep(0)
     assert poller.cancelled() or poller.done()
-    assert id(view) not in tv._WATCHED
+    assert not live.followed(view)
 
 
 @run_async

@@ -259,6 +259,18 @@ export class MockModel {
   send(content, callbacks, buffers) {
     this.sent.push({ content, buffers });
   }
+  /** The requests and notifications the view sent through the channel for `method`. */
+  calls(method) {
+    return this.sent.map((m) => m.content).filter((c) => c && c.kind === "rnb:call" && c.method === method);
+  }
+  /** The kernel answers request `call` (an entry of calls()) with `result` and buffers. */
+  reply(call, result = {}, buffers = []) {
+    this.receive({ kind: "rnb:reply", id: call.id, ok: true, result }, buffers);
+  }
+  /** The kernel answers request `call` with an error. */
+  replyError(call, error) {
+    this.receive({ kind: "rnb:reply", id: call.id, ok: false, error });
+  }
   save_changes() {
     this.saved += 1;
   }
@@ -298,6 +310,13 @@ export function installFakes() {
   };
   return {
     doc, timers, blobs,
+    /** Run the pending timeouts (e.g. a request's deadline). */
+    runTimeouts() {
+      for (const [id, { fn }] of [...timers.timeouts]) {
+        timers.timeouts.delete(id);
+        fn();
+      }
+    },
     tickIntervals() {
       for (const { fn } of [...timers.intervals.values()]) fn();
     },
@@ -313,3 +332,6 @@ export function installFakes() {
     },
   };
 }
+
+/** Let pending promise callbacks run (answers through the channel settle asynchronously). */
+export const flush = () => new Promise((resolve) => setImmediate(resolve));

@@ -3,9 +3,10 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 
-import { installFakes, MockModel, FakeEvent } from "./fake_dom.js";
-import { safeUrl, SyncGroup, Disposer } from "../common.js";
-import widget from "../grid.js";
+import { installFakes, MockModel, FakeEvent, flush } from "./fake_dom.js";
+import { safeUrl, Disposer } from "../src/common.js";
+import { SyncGroup } from "../src/sync_group.js";
+import widget from "../src/grid.js";
 
 const HOSTILE = "<img src=x onerror=alert(1)>";
 const URL0 = "http://127.0.0.1:9999/_sim/outputs/a/0.mp4";
@@ -94,7 +95,7 @@ test("renders a header, row and column labels, and one cell per task in its plac
   // cell 3 is row 1, col 1: below the column headers and right of the row headers
   assert.equal(all[3].style.gridRow, "3");
   assert.equal(all[3].style.gridColumn, "3");
-  assert.deepEqual(model.sent[0].content, { type: "view" });
+  assert.deepEqual(model.sent[0].content, { kind: "rnb:call", id: null, method: "view", args: {} }, "a notification");
 });
 
 test("each cell's box has its output's true shape", () => {
@@ -152,9 +153,11 @@ test("the summary line counts done, failed, running, queued and credits", () => 
 test("cancel a cell or all of them", () => {
   const { el, root, model } = mount();
   cells(el)[2].querySelector(".rnb-g-x").click();
-  assert.deepEqual(model.sent.at(-1).content, { type: "cancel", cell: 2 });
+  assert.deepEqual(model.sent.at(-1).content, { kind: "rnb:call", id: model.sent.at(-1).content.id, method: "cancel",
+    args: { cell: 2 } });
+  assert.equal(typeof model.sent.at(-1).content.id, "number", "a request, answered by the kernel");
   root.querySelector(".rnb-g-cancel-all").click();
-  assert.deepEqual(model.sent.at(-1).content, { type: "cancel_all" });
+  assert.equal(model.sent.at(-1).content.method, "cancel_all");
   model.update({ cells: [0, 1, 2, 3].map((i) => cell(i, { cancelling: i === 2 })) });
   assert.equal(cells(el)[2].querySelector(".rnb-g-x").disabled, true);
 });
@@ -175,7 +178,7 @@ test("finished cells become players; the transport appears; freeze asks the kern
   assert.ok(visible(root.querySelector(".rnb-g-transport")));
   assert.ok(visible(root.querySelector(".rnb-g-freeze")));
   root.querySelector(".rnb-g-freeze").click();
-  assert.deepEqual(model.sent.at(-1).content, { type: "freeze" });
+  assert.equal(model.sent.at(-1).content.method, "freeze");
 });
 
 test("synced playback: Play starts every video at the same time; Pause stops them all", () => {
@@ -268,24 +271,25 @@ test("hostile strings stay text; unsafe URLs never reach src", () => {
   for (const [, , url] of fakes.doc.urlWrites) assert.notEqual(safeUrl(url), null, url);
   assert.ok(fakes.doc.urlWrites.some(([, , url]) => url === URL0));
   // the unsafe ones asked the kernel for bytes, by cell and index, never by URL
-  const asks = model.sent.filter((m) => m.content.type === "bytes").map((m) => m.content);
+  const asks = model.calls("media").map((m) => m.args);
   assert.deepEqual(asks.map((a) => [a.cell, a.index]), [[0, 0], [1, 0], [3, 0]]);
   assert.ok(asks.every((a) => !("url" in a)));
 });
 
-test("an output that does not load comes through the kernel as a blob: URL", () => {
+test("an output that does not load comes through the kernel as a blob: URL", async () => {
   const { el, model, cleanup } = mount();
   succeed(model);
   const v = cells(el)[2].querySelector("video");
   v.dispatchEvent(new FakeEvent("error"));
-  const ask = model.sent.find((m) => m.content.type === "bytes").content;
-  assert.deepEqual([ask.cell, ask.index], [2, 0]);
-  model.receive({ type: "bytes", req: ask.req, cell: 2, index: 0, mime: "text/html" }, [new DataView(new ArrayBuffer(4))]);
+  const ask = model.calls("media")[0];
+  assert.deepEqual([ask.args.cell, ask.args.index], [2, 0]);
+  model.reply(ask, { mime: "text/html" }, [new DataView(new ArrayBuffer(4))]);
+  await flush();
   assert.equal(fakes.blobs.created.length, 1);
   assert.equal(fakes.blobs.created[0].blob.type, "video/mp4", "a non-media mime is not trusted");
   assert.equal(v.getAttribute("src"), fakes.blobs.created[0].url);
   for (const video of el.querySelectorAll("video")) video.dispatchEvent(new FakeEvent("loadeddata"));
-  const status = model.sent.filter((m) => m.content.type === "media_status").at(-1).content;
+  const status = model.calls("media_status").at(-1).args;
   assert.deepEqual(status.results, ["loaded", "loaded", "relayed", "loaded"]);
   cleanup();
   assert.deepEqual(fakes.blobs.revoked, [fakes.blobs.created[0].url]);
@@ -296,7 +300,7 @@ test("errors show with Retry; cleanup removes timers, listeners and the DOM", ()
   model.update({ error: "could not refresh task x, retrying: ConnectionError: down" });
   assert.ok(visible(root.querySelector(".rnb-g-error")));
   root.querySelector(".rnb-retry").click();
-  assert.deepEqual(model.sent.at(-1).content, { type: "retry" });
+  assert.equal(model.sent.at(-1).content.method, "retry");
   succeed(model);
   el.querySelectorAll("video").map((v) => mediaify(v, 5));
   root.querySelector(".rnb-g-play").click();

@@ -3,8 +3,8 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 
-import { installFakes, MockModel, FakeEvent } from "./fake_dom.js";
-import widget from "../panel.js";
+import { installFakes, MockModel, FakeEvent, flush } from "./fake_dom.js";
+import widget from "../src/panel.js";
 
 const HOSTILE = "<img src=x onerror=alert(1)>";
 
@@ -143,13 +143,14 @@ test("Submit is disabled with the kernel's reason while the form is invalid", ()
   assert.equal(submit.disabled, true);
   assert.equal(root.querySelector(".rnb-p-reason").textContent, "Prompt: write a prompt (this model needs one).");
   submit.click();
-  assert.equal(model.sent.filter((m) => m.content.type === "submit").length, 0, "a disabled button sends nothing");
+  assert.equal(model.calls("submit").length, 0, "a disabled button sends nothing");
   model.update({ valid: true, reason: "", estimate: 50, magic: "%%runway -m gen4.5\na fox" });
   assert.equal(submit.disabled, false);
   assert.equal(root.querySelector(".rnb-p-estimate").textContent, "~50 credits");
   assert.equal(root.querySelector(".rnb-p-magicbox").querySelector(".rnb-p-magic").textContent, "%%runway -m gen4.5\na fox");
   submit.click();
-  assert.deepEqual(model.sent.at(-1).content, { type: "submit" });
+  assert.deepEqual(model.sent.at(-1).content, { kind: "rnb:call", id: model.calls("submit")[0].id, method: "submit",
+    args: {} });
   assert.equal(submit.disabled, true, "no double submit while it is sent");
   model.update({ history: [{ n: 1, id: "t1", title: "text to video · gen4.5", magic: "%%runway\nx", note: "" }] });
   assert.equal(submit.disabled, false);
@@ -167,15 +168,15 @@ test("inputs by URL or upload; the upload's bytes go over the comm, never in a t
   file.files = [{ name: "kite.png", type: "image/png", size: 4, arrayBuffer: async () => bytes }];
   file.dispatchEvent(new FakeEvent("change"));
   await new Promise((r) => setImmediate(r));
-  const sent = model.sent.find((m) => m.content.type === "upload");
-  assert.deepEqual(sent.content, { type: "upload", slot: "image", name: "kite.png", mime: "image/png", size: 4 });
+  const sent = model.sent.find((m) => m.content.method === "upload");
+  assert.deepEqual(sent.content.args, { slot: "image", name: "kite.png", mime: "image/png", size: 4 });
   assert.equal(sent.buffers[0], bytes);
   assert.ok(!Object.values(model.state).some((v) => v === bytes));
   model.update({ uploads: { image: { name: "kite.png", size: 4096 } } });
   assert.equal(root.querySelector(".rnb-p-uploaded").textContent, "kite.png (4 KB)");
   assert.equal(url.disabled, true);
   root.querySelector(".rnb-p-clear").click();
-  assert.deepEqual(model.sent.at(-1).content, { type: "clear_upload", slot: "image" });
+  assert.deepEqual(model.calls("clear_upload").map((c) => c.args), [{ slot: "image" }]);
 });
 
 test("history: re-run, edit and copy as %%runway", async () => {
@@ -187,9 +188,9 @@ test("history: re-run, edit and copy as %%runway", async () => {
   const entries = root.querySelectorAll(".rnb-p-entry");
   assert.deepEqual(entries.map((e) => e.getAttribute("data-n")), ["2", "1"], "newest first");
   entries[0].querySelector(".rnb-p-rerun").click();
-  assert.deepEqual(model.sent.at(-1).content, { type: "rerun", n: 2 });
+  assert.deepEqual(model.calls("rerun").map((c) => c.args), [{ n: 2 }]);
   entries[1].querySelector(".rnb-p-edit").click();
-  assert.deepEqual(model.sent.at(-1).content, { type: "load", n: 1 });
+  assert.deepEqual(model.calls("load").map((c) => c.args), [{ n: 1 }]);
   const copied = [];
   const saved = Object.getOwnPropertyDescriptor(globalThis, "navigator");
   Object.defineProperty(globalThis, "navigator", { configurable: true, value: { clipboard: {

@@ -3,9 +3,9 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 
-import { installFakes, MockModel, FakeEvent } from "./fake_dom.js";
-import { safeUrl, absoluteUrl, mediaKind, formatDuration, h } from "../common.js";
-import widget from "../task_view.js";
+import { installFakes, MockModel, FakeEvent, flush } from "./fake_dom.js";
+import { safeUrl, absoluteUrl, mediaKind, formatDuration, h } from "../src/common.js";
+import widget from "../src/task_view.js";
 
 const HOSTILE = "<img src=x onerror=alert(1)>";
 const VIDEO = "http://127.0.0.1:9999/_sim/outputs/abc/0.mp4";
@@ -103,7 +103,7 @@ test("render shows status, progress, time and the caption; announces the view", 
   assert.equal(root.querySelector(".rnb-prompt").textContent, "“a cat”");
   assert.equal(root.querySelector(".rnb-facts").textContent, "gen4_turbo · 1280:720 · seed 42 · 5 s · 25 credits");
   assert.ok(visible(root.querySelector(".rnb-cancel")));
-  assert.deepEqual(model.sent[0].content, { type: "view" });
+  assert.deepEqual(model.sent[0].content, { kind: "rnb:call", id: null, method: "view", args: {} }, "a notification");
 });
 
 test("THROTTLED shows the explanation from the kernel; unknown statuses get a neutral class", () => {
@@ -151,10 +151,10 @@ test("unsafe output URLs never reach src; safe ones do", () => {
   assert.ok(srcs.includes(VIDEO));
   assert.ok(!srcs.some((u) => u.startsWith("javascript:") || u.startsWith("data:text") || u.includes("logout")));
   // the unsafe ones asked the kernel for bytes instead (by index, never by URL)
-  const asks = model.sent.filter((m) => m.content.type === "bytes");
-  assert.deepEqual(asks.map((m) => m.content.index), [0, 2, 3]);
-  assert.ok(asks.every((m) => m.content.purpose === "show"));
-  assert.ok(asks.every((m) => !("url" in m.content)));
+  const asks = model.calls("media");
+  assert.deepEqual(asks.map((m) => m.args.index), [0, 2, 3]);
+  assert.ok(asks.every((m) => m.args.purpose === "show"));
+  assert.ok(asks.every((m) => !("url" in m.args)));
   assert.equal(el.querySelectorAll("video").length, 2);
 });
 
@@ -190,42 +190,43 @@ test("media that load report media_status once; unchanged outputs are not rebuil
   v.dispatchEvent(new FakeEvent("loadeddata"));
   model.update({ elapsed: 30, caption: { prompt: "x" } });
   assert.equal(el.querySelector("video"), v, "same element");
-  const status = model.sent.filter((m) => m.content.type === "media_status");
-  assert.deepEqual(status.map((m) => m.content.results), [["loaded"]]);
+  const status = model.calls("media_status");
+  assert.deepEqual(status.map((m) => m.args.results), [["loaded"]]);
 });
 
-test("a URL that fails in the browser is fetched through the kernel and shown as a blob:", () => {
+test("a URL that fails in the browser is fetched through the kernel and shown as a blob:", async () => {
   const { model, el, cleanup } = mount({});
   model.update({ status: "SUCCEEDED", finished: true, outputs: [VIDEO], kinds: ["video"] });
   const v = el.querySelector("video");
   v.dispatchEvent(new FakeEvent("error"));
   v.dispatchEvent(new FakeEvent("error")); // a second error does not ask twice
-  const asks = model.sent.filter((m) => m.content.type === "bytes");
+  const asks = model.calls("media");
   assert.equal(asks.length, 1);
-  const { req, index } = asks[0].content;
-  model.receive({ type: "bytes", req: req + 100, index, mime: "video/mp4" }, [new DataView(new ArrayBuffer(4))]);
+  model.reply({ id: asks[0].id + 100 }, { mime: "video/mp4" }, [new DataView(new ArrayBuffer(4))]);
+  await flush();
   assert.equal(fakes.blobs.created.length, 0, "answers to unknown requests are ignored");
-  model.receive({ type: "bytes", req, index, mime: "text/html" }, [new DataView(new ArrayBuffer(8))]);
+  model.reply(asks[0], { mime: "text/html" }, [new DataView(new ArrayBuffer(8))]);
+  await flush();
   assert.equal(fakes.blobs.created.length, 1);
   assert.equal(fakes.blobs.created[0].blob.type, "video/mp4", "a non-media mime is not trusted");
   assert.equal(v.getAttribute("src"), fakes.blobs.created[0].url);
   v.dispatchEvent(new FakeEvent("loadeddata"));
-  const status = model.sent.filter((m) => m.content.type === "media_status");
-  assert.deepEqual(status.at(-1).content.results, ["relayed"]);
+  const status = model.calls("media_status");
+  assert.deepEqual(status.at(-1).args.results, ["relayed"]);
   cleanup();
   assert.deepEqual(fakes.blobs.revoked, [fakes.blobs.created[0].url], "blob URL revoked on cleanup");
 });
 
-test("a relay error marks the output failed", () => {
+test("a relay error marks the output failed", async () => {
   const { model, el } = mount({});
   model.update({ status: "SUCCEEDED", finished: true, outputs: [VIDEO], kinds: ["video"] });
   el.querySelector("video").dispatchEvent(new FakeEvent("error"));
-  const { req } = model.sent.find((m) => m.content.type === "bytes").content;
-  model.receive({ type: "bytes_error", req, index: 0, error: HOSTILE });
+  model.replyError(model.calls("media")[0], HOSTILE);
+  await flush();
   const v = el.querySelector("video");
   assert.equal(v.getAttribute("data-rnb-relay"), "failed");
   assert.equal(v.getAttribute("title"), HOSTILE, "attribute value, not markup");
-  assert.deepEqual(model.sent.filter((m) => m.content.type === "media_status").at(-1).content.results, ["failed"]);
+  assert.deepEqual(model.calls("media_status").at(-1).args.results, ["failed"]);
 });
 
 test("Download falls back to the kernel when fetch fails, and saves a blob with a safe name", async () => {
@@ -233,10 +234,11 @@ test("Download falls back to the kernel when fetch fails, and saves a blob with 
   model.update({ status: "SUCCEEDED", finished: true, outputs: [VIDEO], kinds: ["video"] });
   el.querySelector("button.rnb-download").click();
   await new Promise((r) => setImmediate(r));
-  const ask = model.sent.find((m) => m.content.type === "bytes");
+  const ask = model.calls("media")[0];
   assert.ok(ask, "asked the kernel");
-  assert.equal(ask.content.purpose, "download");
-  model.receive({ type: "bytes", req: ask.content.req, index: 0, mime: "video/mp4" }, [new DataView(new ArrayBuffer(2))]);
+  assert.deepEqual(ask.args, { index: 0, purpose: "download" });
+  model.reply(ask, { mime: "video/mp4" }, [new DataView(new ArrayBuffer(2))]);
+  await flush();
   const link = fakes.doc.clicked.find((n) => n.tagName === "A");
   assert.ok(link);
   assert.equal(link.getAttribute("download"), "abcx_0.mp4");
@@ -248,10 +250,10 @@ test("Cancel sends a cancel message and disables itself; cancelling state comes 
   const { model, root } = mount({ status: "RUNNING", progress: 0.2 });
   const btn = root.querySelector(".rnb-cancel");
   btn.click();
-  assert.deepEqual(model.sent.at(-1).content, { type: "cancel" });
+  assert.equal(model.sent.at(-1).content.method, "cancel");
   assert.equal(btn.disabled, true);
   btn.click();
-  assert.equal(model.sent.filter((m) => m.content.type === "cancel").length, 1, "a disabled button sends nothing");
+  assert.equal(model.calls("cancel").length, 1, "a disabled button sends nothing");
   model.update({ status: "CANCELLED", finished: true, cancelling: false });
   assert.ok(!visible(btn));
   assert.equal(root.getAttribute("data-status"), "CANCELLED");
@@ -262,7 +264,7 @@ test("errors show with a Retry button that asks the kernel to resume", () => {
   model.update({ error: "ConnectionError: boom" });
   assert.ok(visible(root.querySelector(".rnb-error")));
   root.querySelector(".rnb-retry").click();
-  assert.deepEqual(model.sent.at(-1).content, { type: "retry" });
+  assert.equal(model.sent.at(-1).content.method, "retry");
 });
 
 test("the clock ticks locally between kernel updates and stops when finished", () => {
@@ -287,7 +289,7 @@ test("cleanup clears timers, revokes blob URLs, removes listeners and the DOM", 
   assert.equal(button.listenerCount(), 0);
   assert.equal(el.children.length, 0);
   const sent = model.sent.length;
-  model.receive({ type: "bytes", req: 1, index: 0 }, [new DataView(new ArrayBuffer(1))]);
+  model.receive({ kind: "rnb:reply", id: 1, ok: true, result: {} }, [new DataView(new ArrayBuffer(1))]);
   assert.equal(model.sent.length, sent);
   assert.equal(fakes.blobs.created.length, 0);
 });

@@ -31,8 +31,15 @@ from runway_nb.notebook.widgets._urls import safe_url
 _LAZY = {"Grid": "._grid", "Panel": "._panel"}
 
 __all__ = [
-    "TaskView", "display_handle", "register_formatters", "unregister_formatters", "DEFAULTS",
-    "static_html", "static_text", "static_bundle", "safe_url",
+    "DEFAULTS",
+    "TaskView",
+    "display_handle",
+    "register_formatters",
+    "safe_url",
+    "static_bundle",
+    "static_html",
+    "static_text",
+    "unregister_formatters",
 ]
 
 

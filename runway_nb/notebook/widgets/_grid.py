@@ -30,35 +30,32 @@ How it works (see ``docs/compare.md`` for what a user sees):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import time
-import uuid
 import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import PurePath
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-import anywidget
 import traitlets as t
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
-from runway_nb.client.core import AsyncRunway, AsyncTaskHandle, TaskHandle
+from runway_nb.client.core import AsyncTaskHandle, TaskHandle
 from runway_nb.errors import failure_hint
-from runway_nb.notebook.widgets import _assets
-from runway_nb.notebook.widgets import _task_view as tv
+from runway_nb.notebook.widgets import _live as live
+from runway_nb.notebook.widgets._live import Command, LiveWidget, Reply
 from runway_nb.notebook.widgets._static import caption_fields, static_html, status_note
+from runway_nb.notebook.widgets._task_view import TaskView
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 
 __all__ = ["Grid", "grid_layout", "value_text"]
 
-WIDGET_MIME = tv.WIDGET_MIME
 #: Cells of a one-option sweep per row when it wraps.
 WRAP_COLUMNS = 4
 _MEDIA = ("image", "video", "character", "reference")
-# Grids whose tasks have not all ended, or that were shown: for the post-cell hook.
-_LIVE: "weakref.WeakValueDictionary[int, Grid]" = weakref.WeakValueDictionary()
-_HOOKED: "weakref.WeakSet[Any]" = weakref.WeakSet()
 # The grid of each sweep (Grid.for_sweep): showing a sweep twice does not poll twice.
-_BY_SWEEP: "weakref.WeakValueDictionary[int, Grid]" = weakref.WeakValueDictionary()
+_BY_SWEEP: weakref.WeakValueDictionary[int, Grid] = weakref.WeakValueDictionary()
 
 
 # ---------------------------------------------------------------------- labels and layout
@@ -144,7 +141,7 @@ def grid_layout(combos: Sequence[Mapping[str, Any]], varying: Sequence[str], *, 
         positions = [(i // wrap_at, i % wrap_at) for i in range(len(combos))]
         n_cols = wrap_at
     else:
-        positions = list(zip(row_index, col_index))
+        positions = list(zip(row_index, col_index, strict=False))
     return {"rows": row_names, "cols": col_names, "row_labels": [] if wrap or not row_names else row_labels,
             "col_labels": [] if wrap or not col_names else col_labels, "positions": positions, "wrap": wrap,
             "columns": n_cols}
@@ -162,7 +159,7 @@ def _combo_from_params(handle: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- the widget
-class Grid(anywidget.AnyWidget):
+class Grid(LiveWidget):
     """The tasks of a sweep side by side: live mini task views that become players, synced playback.
 
     ``Grid(sweep, rows=None, cols=None, max_height=320)``: ``sweep`` is a
@@ -173,11 +170,11 @@ class Grid(anywidget.AnyWidget):
     watching at once; elsewhere call :meth:`watch`, which blocks and prints progress.
     """
 
-    _esm = _assets.esm("grid.js")
-    _css = _assets.css("task_view.css") + _assets.css("grid.css")
+    _esm = live.asset("grid.js").read_text(encoding="utf-8")
+    _css = live.asset("grid.css").read_text(encoding="utf-8")
 
     title = t.Unicode("").tag(sync=True)
-    fixed = t.List().tag(sync=True)  # [[name, text], ...]: what every task shares
+    fixed: t.List[Any] = t.List().tag(sync=True)  # [[name, text], ...]: what every task shares
     row_title = t.Unicode("").tag(sync=True)
     col_title = t.Unicode("").tag(sync=True)
     row_labels = t.List(t.Unicode()).tag(sync=True)
@@ -187,8 +184,6 @@ class Grid(anywidget.AnyWidget):
     max_height = t.Int(320).tag(sync=True)
     cells = t.List(t.Dict()).tag(sync=True)
     summary = t.Dict().tag(sync=True)
-    error = t.Unicode("").tag(sync=True)
-    finished = t.Bool(False).tag(sync=True)
 
     def __init__(self, sweep: Any, *, rows: str | None = None, cols: str | None = None, max_height: int = 320,
                  watch: bool = True, **kwargs: Any):
@@ -212,23 +207,17 @@ class Grid(anywidget.AnyWidget):
         self._saving: set[int] = set()
         self._fails = [0] * n
         self._t_end: dict[int, float] = {}
-        self._poller: asyncio.Task | None = None
+        self._poller: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._next_poll: float | None = None
         self._final_ready = False
         self._frozen = False
-        self._views = 0
-        self._verdicts: list[str] = []
-        self._displays: list[tuple[str, dict | None]] = []
-        self._published: str | None = None
-        self._needs_cell_publish = False
         layout = dict(sweep.layout or {})
         rows = rows or layout.get("rows")
         cols = cols or layout.get("cols")
         vary = _varying(combos)
         self._layout = grid_layout(combos, vary, rows=rows, cols=cols)
         self._shape = [self._static_cell(i) for i in range(n)]
-        self.on_msg(self._on_custom)
         self._adopt_task_views()
         with self.hold_sync():
             self.max_height = int(max_height)
@@ -241,31 +230,31 @@ class Grid(anywidget.AnyWidget):
             self.columns = self._layout["columns"]
             self.wrap = self._layout["wrap"]
             self._publish_cells()
-        _LIVE[id(self)] = self
+        self._follow(keep_alive=False)
         _BY_SWEEP[id(sweep)] = self
         for i, h in enumerate(self.handles):
             if h.task is not None and h.task.finished:
                 self._finish_cell(i, h.task)
         if n == 0 or len(self._terminal) == n:
             self._check_done()
-        elif watch and tv._running_loop() is not None:
+        elif watch and live.running_loop() is not None:
             self.watch()
 
     # ------------------------------------------------------------------ public
     @classmethod
-    def for_sweep(cls, sweep: Any, **kwargs: Any) -> "Grid":
+    def for_sweep(cls, sweep: Any, **kwargs: Any) -> Grid:
         """The grid of ``sweep`` (made on first use): one poller per sweep, however often it is shown."""
         grid = _BY_SWEEP.get(id(sweep))
         if grid is not None and grid.sweep is sweep and getattr(grid, "comm", None) is not None:
             return grid
         return cls(sweep, **kwargs)
 
-    def watch(self, *, file: Any = None) -> "Grid":
+    def watch(self, *, file: Any = None) -> Grid:
         """Start watching: in the background when an asyncio loop runs (Jupyter), otherwise
         block until every task ends, printing the sweep's one-line progress."""
         if self._final_ready:
             return self
-        if tv._running_loop() is not None:
+        if live.running_loop() is not None:
             if self._poller is None or self._poller.done():
                 self._poller = self._spawn(self._poll())
             return self
@@ -296,7 +285,7 @@ class Grid(anywidget.AnyWidget):
         poller = getattr(self, "_poller", None)  # (also from __del__ of a grid whose __init__ failed)
         if poller is not None and not poller.done():
             poller.cancel()
-        _LIVE.pop(id(self), None)
+        self._unfollow()
         super().close()
 
     def summary_text(self) -> str:
@@ -320,6 +309,10 @@ class Grid(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"<Grid {self.summary_text()}>"
+
+    def cell_label(self, i: int) -> str:
+        """The label of cell ``i`` (the options that vary)."""
+        return str(self._shape[i]["label"])
 
     # ------------------------------------------------------------------ cells
     def _static_cell(self, i: int) -> dict[str, Any]:
@@ -437,17 +430,17 @@ class Grid(anywidget.AnyWidget):
         folder = getattr(self.sweep, "save_to", None) or getattr(h, "save_to", None)
         if task.status == SUCCEEDED and folder and task.outputs and not h.files:
             self._saving.add(i)
-            if tv._running_loop() is not None:
-                self._spawn(self._save_async(i, task, folder))
+            if live.running_loop() is not None:
+                self._spawn(self._save_cell_async(i, task, folder))
             else:
-                self._save_sync(i, task, folder)
+                self._save_cell_sync(i, task, folder)
         self._publish_cells()
         self._check_done()
 
-    async def _save_async(self, i: int, task: Task, folder: str) -> None:
+    async def _save_cell_async(self, i: int, task: Task, folder: str) -> None:
         h = self.handles[i]
         try:
-            h.files = list(await self._twin(i).client.save_outputs(task, folder, h.params))
+            h.files = await self._save_async(self._twin(i), task, folder, h.params)
         except Exception as exc:  # the result still shows from its URLs
             self._set_error(f"saving task {h.id} to {folder} failed: {type(exc).__name__}: {exc}")
         finally:
@@ -455,12 +448,10 @@ class Grid(anywidget.AnyWidget):
         self._publish_cells()
         self._check_done()
 
-    def _save_sync(self, i: int, task: Task, folder: str) -> None:
+    def _save_cell_sync(self, i: int, task: Task, folder: str) -> None:
         h = self.handles[i]
         try:
-            if isinstance(h.client, AsyncRunway):
-                raise RuntimeError("an async handle can only be saved from the event loop")
-            h.files = list(h.client.save_outputs(task, folder, h.params))
+            h.files = self._save_sync(h, task, folder)
         except Exception as exc:
             self._set_error(f"saving task {h.id} to {folder} failed: {type(exc).__name__}: {exc}")
         finally:
@@ -474,56 +465,17 @@ class Grid(anywidget.AnyWidget):
         self._publish_cells()
         self._publish_displays(force=True)
 
-    def _set_error(self, exc: BaseException | str) -> None:
-        text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
-        self.error = text[:2000]
-
     def _adopt_task_views(self) -> None:
         """A TaskView the session made for a handle (``--save``) but nobody showed stops polling:
         the grid polls, and saves, every cell itself."""
         for h in self.handles:
-            view = tv._VIEWS.get(id(h))
-            if view is None or view.handle is not h or view._displays:
-                continue
-            poller = getattr(view, "_poller", None)
-            if poller is not None and not poller.done():
-                poller.cancel()
-            tv._WATCHED.pop(id(view), None)
-            try:
-                del tv._VIEWS[id(h)]
-            except KeyError:
-                pass
+            TaskView.release_undisplayed(h)
 
     # ------------------------------------------------------------------ polling
-    def _spawn(self, coro: Any) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro)
-        tv._TASKS.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        tv._TASKS.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self._set_error(exc)
-
     def _twin(self, i: int) -> AsyncTaskHandle:
         twin = self._twins[i]
         if twin is None:
-            h = self.handles[i]
-            if isinstance(h, AsyncTaskHandle):
-                twin = h
-            else:
-                client = tv.async_twin(h.client)
-                twin = AsyncTaskHandle(client, h.id, endpoint=h.endpoint, params=h.params,
-                                       estimated_cost=h.estimated_cost)
-                twin._schedule = h._schedule  # one poll schedule per task, whoever polls
-                twin.task = h.task
-                created = h.client._created.get(h.id)
-                if created is not None:
-                    client._created.setdefault(h.id, created)
+            twin = live.twin_handle(self.handles[i])
             self._twins[i] = twin
         return twin
 
@@ -538,10 +490,8 @@ class Grid(anywidget.AnyWidget):
             await asyncio.sleep(0)
             return
         self._wake.clear()
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
-            pass
 
     def _wake_up(self) -> None:
         if self._wake is not None:
@@ -554,8 +504,8 @@ class Grid(anywidget.AnyWidget):
             if i in self._terminal:
                 continue
             ah = self._twin(i)
-            created = ah.client._created.get(ah.id, now)
-            first = ah._schedule.first_delay() if h.task is None else 0.0
+            created = ah.client._created.get(ah.id, now)  # noqa: SLF001 - client.created_at() is being added
+            first = ah._schedule.first_delay() if h.task is None else 0.0  # noqa: SLF001 - no public name yet
             due[i] = max(now, created + first)
         while due:
             wake = min(due.values())
@@ -578,7 +528,7 @@ class Grid(anywidget.AnyWidget):
             results = await asyncio.gather(*(self._twin(i).refresh() for i in ready), return_exceptions=True)
             now = time.monotonic()
             problems = []
-            for i, result in zip(ready, results):
+            for i, result in zip(ready, results, strict=False):
                 if i not in due or i in self._terminal or i in self._cancelling:
                     continue
                 if isinstance(result, BaseException):
@@ -594,7 +544,7 @@ class Grid(anywidget.AnyWidget):
                     due.pop(i)
                     self._finish_cell(i, result)
                 else:
-                    due[i] = now + self._twin(i)._schedule.next_delay(result, now)
+                    due[i] = now + self._twin(i)._schedule.next_delay(result, now)  # noqa: SLF001 - as above
             if problems:
                 i, exc = problems[0]
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -610,7 +560,7 @@ class Grid(anywidget.AnyWidget):
             return
         self._cancelling.add(i)
         self._publish_cells()
-        if tv._running_loop() is not None:
+        if live.running_loop() is not None:
             self._spawn(self._cancel_async(i))
             return
         h = self.handles[i]
@@ -625,7 +575,7 @@ class Grid(anywidget.AnyWidget):
         self._cancelling.discard(i)
         self._set_error(f"cancel of task {self.handles[i].id} failed: {type(exc).__name__}: {exc}")
         self._publish_cells()
-        if tv._running_loop() is not None and not self._final_ready:
+        if live.running_loop() is not None and not self._final_ready:
             self.watch()  # (only starts a poller if none runs)
 
     async def _cancel_async(self, i: int) -> None:
@@ -649,46 +599,6 @@ class Grid(anywidget.AnyWidget):
             return True
         return self._views > 0
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
-        data = {"text/plain": self.static_text(), "text/html": self.static_html()}
-        return tv.with_widget_view(self, data, super()._repr_mimebundle_, **kwargs)
-
-    def _ipython_display_(self) -> None:
-        ip = tv._get_ipython()
-        if not tv._in_kernel(ip):
-            print(self.static_text())
-            return
-        _install_hooks(ip)
-        parent = tv._parent_now(ip) or tv._CURRENT["parent"]
-        if parent is not None and any(origin is not None and origin.get("msg_id") == parent.get("msg_id")
-                                      for _, origin in self._displays):
-            return
-        display_id = uuid.uuid4().hex
-        self._displays.append((display_id, parent))
-        data, metadata = self._repr_mimebundle_()
-        self._published = "widget" if WIDGET_MIME in data else "static"
-        tv._publish(ip, data, metadata, display_id, parent, update=False)
-        if not self._final_ready and tv._running_loop() is not None:
-            self.watch()
-
-    def _publish_displays(self, *, force: bool = False, origins: bool = True) -> None:
-        ip = tv._get_ipython()
-        if not self._displays or not tv._in_kernel(ip):
-            return
-        data, metadata = self._repr_mimebundle_()
-        kind = "widget" if WIDGET_MIME in data else "static"
-        if kind == self._published and not force:
-            return
-        self._published = kind
-        current = tv._CURRENT["parent"]
-        for display_id, origin in self._displays:
-            same = current is not None and origin is not None and current.get("msg_id") == origin.get("msg_id")
-            if origins or same:
-                tv._publish(ip, data, metadata, display_id, origin, update=True)
-            if current is not None and not same:
-                tv._publish(ip, data, metadata, display_id, current, update=True)
-        self._needs_cell_publish = current is None
-
     def _after_cell(self) -> None:
         """After each cell: take in ends seen by a blocking wait, poll once if the cell kept the
         loop busy past a poll, and re-send a final output published while no cell ran (nbclient
@@ -711,8 +621,8 @@ class Grid(anywidget.AnyWidget):
             if not changed:
                 self._publish_cells()
             self._wake_up()
-        elif self._needs_cell_publish and tv._CURRENT["parent"] is not None:
-            self._publish_displays(force=True, origins=False)
+        else:
+            self._republish_for_cell()
 
     def _poll_overdue(self) -> bool:
         due = self._next_poll
@@ -720,57 +630,50 @@ class Grid(anywidget.AnyWidget):
             return False
         return time.monotonic() > due + max(0.5, self._floor())
 
-    # ------------------------------------------------------------------ messages from the view
-    def _on_custom(self, _widget: Any, content: Any, buffers: Any) -> None:
-        if not isinstance(content, dict):
-            return
-        kind = content.get("type")
-        if kind == "view":
-            self._views += 1
-        elif kind == "cancel":
-            cell = content.get("cell")
-            if isinstance(cell, int) and not isinstance(cell, bool):
-                self._request_cancel(cell)
-        elif kind == "cancel_all":
-            self.cancel()
-        elif kind == "retry":
-            self.error = ""
-            self.watch()
-        elif kind == "freeze":
-            self.freeze()
-        elif kind == "bytes":
-            req, cell, index = content.get("req"), content.get("cell"), content.get("index")
-            if (isinstance(req, int) and isinstance(cell, int) and isinstance(index, int)
-                    and 0 <= cell < len(self._relay) and 0 <= index < len(self._relay[cell])):
-                if tv._running_loop() is not None:
-                    self._spawn(self._send_bytes(req, cell, index))
-                else:
-                    self._send_bytes_sync(req, cell, index)
-        elif kind == "media_status":
-            results = content.get("results")
-            if isinstance(results, list):
-                self._verdicts.extend(str(r) for r in results[:256])
+    def _static_data(self) -> dict[str, str]:
+        return {"text/plain": self.static_text(), "text/html": self.static_html()}
 
-    async def _send_bytes(self, req: int, cell: int, index: int) -> None:
-        url = self._relay[cell][index]  # chosen by index: the browser never names a URL to fetch
-        try:
-            data, ctype = await self._twin(cell).client._download(url)
-        except Exception as exc:
-            self.send({"type": "bytes_error", "req": req, "cell": cell, "index": index,
-                       "error": f"{type(exc).__name__}: {exc}"[:500]})
-            return
-        self.send({"type": "bytes", "req": req, "cell": cell, "index": index,
-                   "mime": tv._mime(url, ctype, self._shape[cell]["endpoint"])}, [data])
+    def _needs_watching(self) -> bool:
+        return not self._final_ready
 
-    def _send_bytes_sync(self, req: int, cell: int, index: int) -> None:
-        url = self._relay[cell][index]
-        try:
-            data, ctype = self.handles[cell].client._download(url)
-        except Exception as exc:
-            self.send({"type": "bytes_error", "req": req, "cell": cell, "index": index, "error": str(exc)[:500]})
-            return
-        self.send({"type": "bytes", "req": req, "cell": cell, "index": index,
-                   "mime": tv._mime(url, ctype, self._shape[cell]["endpoint"])}, [data])
+    # ------------------------------------------------------------------ requests from the view
+    def _commands(self) -> Mapping[str, Command]:
+        return {"view": self._command_view, "cancel": self._command_cancel, "cancel_all": self._command_cancel_all,
+                "retry": self._command_retry, "freeze": self._command_freeze, "media": self._command_media,
+                "media_status": self._command_media_status}
+
+    def _command_cancel(self, args: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        cell = args.get("cell")
+        if not isinstance(cell, int) or isinstance(cell, bool):
+            raise ValueError(f"no cell {cell!r}")
+        self._request_cancel(cell)
+        return None
+
+    def _command_cancel_all(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        self.cancel()
+        return None
+
+    def _command_retry(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        self.error = ""
+        self.watch()
+        return None
+
+    def _command_freeze(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        self.freeze()
+        return None
+
+    def _command_media(self, args: dict[str, Any], _buffers: list[bytes]) -> Any:
+        cell, index = args.get("cell"), args.get("index")
+        if not (isinstance(cell, int) and isinstance(index, int) and 0 <= cell < len(self._relay)
+                and 0 <= index < len(self._relay[cell])):
+            raise ValueError(f"no output {index!r} of cell {cell!r} to send")
+        # chosen by index: the browser never names a URL to fetch
+        return self._fetch_media(self._relay[cell][index], self._shape[cell]["endpoint"], self.handles[cell],
+                                 lambda: self._twin(cell))
+
+    def _command_media_status(self, args: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        self._take_verdicts(args, 256)
+        return None
 
 
 # ---------------------------------------------------------------------- helpers
@@ -786,29 +689,13 @@ def _fixed(combos: Sequence[Mapping[str, Any]], vary: Sequence[str]) -> dict[str
     return {k: v for k, v in combos[0].items() if k not in vary and not k.startswith("_")}
 
 
-def _install_hooks(ip: Any) -> None:
-    tv._install_hooks(ip)  # pre_run_cell keeps _task_view._CURRENT (the running cell) current
-    if ip is None or ip in _HOOKED:
-        return
-    ip.events.register("post_run_cell", _post_run_cell)
-    _HOOKED.add(ip)
-
-
-def _post_run_cell(*_: Any) -> None:
-    for grid in list(_LIVE.values()):
-        try:
-            grid._after_cell()
-        except Exception as exc:  # never break the user's cell
-            grid._set_error(exc)
-
-
 def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
 def _static_grid(grid: Grid) -> str:
     """The grid as self-contained HTML: header, summary, a table of the cells' static HTML."""
-    status = "SUCCEEDED" if grid._final_ready else RUNNING
+    status = "SUCCEEDED" if grid.finished else RUNNING
     parts = [f'<div class="rnb-static rnb-grid-static" data-rnb-grid="{_e(grid.model_id or "")}" '
              f'data-rnb-sweep-status="{_e(status)}" style="font-family:system-ui,-apple-system,Segoe UI,'
              'sans-serif;font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
@@ -845,7 +732,7 @@ def _static_grid(grid: Grid) -> str:
                 parts.append("<td></td>")
                 continue
             h = grid.handles[i]
-            caption = {"title": grid._shape[i]["label"]} if grid.wrap else None
+            caption = {"title": grid.cell_label(i)} if grid.wrap else None
             parts.append('<td style="vertical-align:top;padding:4px">'
                          + static_html(h, files=list(h.files or []), caption=caption) + "</td>")
         parts.append("</tr>")

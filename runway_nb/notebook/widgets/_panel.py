@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import ipywidgets
 import traitlets as t
 
 from runway_nb.errors import RunwayError, ValidationError
-from runway_nb.notebook.widgets import _assets
+from runway_nb.notebook.widgets import _live as live
+from runway_nb.notebook.widgets._live import ChannelWidget, Command, Reply
 from runway_nb.notebook.widgets._task_view import TaskView
 
-__all__ = ["Panel", "PanelForm", "magic_text", "escape_braces"]
+__all__ = ["Panel", "PanelForm", "escape_braces", "magic_text"]
 
 #: Largest upload accepted over the comm (Jupyter's websocket limit is near this; use a path or URL above).
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -132,18 +133,18 @@ def _safe_name(name: str) -> str:
 
 
 # ---------------------------------------------------------------------- the form
-class PanelForm(anywidget.AnyWidget):
+class PanelForm(ChannelWidget):
     """The form of :class:`Panel` (see the module docstring). Python validates; the browser renders."""
 
-    _esm = _assets.esm("panel.js")
-    _css = _assets.css("panel.css")
+    _esm = live.asset("panel.js").read_text(encoding="utf-8")
+    _css = live.asset("panel.css").read_text(encoding="utf-8")
 
     # catalog facts for the current choices (kernel -> browser)
-    endpoints = t.List().tag(sync=True)       # [[value, label], ...]
-    models = t.List().tag(sync=True)          # [[model, label], ...]
-    ratios = t.List().tag(sync=True)          # [{"ratio", "width", "height"}, ...]
-    durations = t.List().tag(sync=True)       # [seconds, ...]
-    slots = t.List().tag(sync=True)           # [{"name", "label", "accept", "required"}, ...]
+    endpoints: t.List[Any] = t.List().tag(sync=True)       # [[value, label], ...]
+    models: t.List[Any] = t.List().tag(sync=True)          # [[model, label], ...]
+    ratios: t.List[Any] = t.List().tag(sync=True)          # [{"ratio", "width", "height"}, ...]
+    durations: t.List[Any] = t.List().tag(sync=True)       # [seconds, ...]
+    slots: t.List[Any] = t.List().tag(sync=True)           # [{"name", "label", "accept", "required"}, ...]
     prompt_max = t.Int(None, allow_none=True).tag(sync=True)
     takes_prompt = t.Bool(True).tag(sync=True)
     takes_seed = t.Bool(True).tag(sync=True)
@@ -165,10 +166,9 @@ class PanelForm(anywidget.AnyWidget):
     prompt_count = t.Int(0).tag(sync=True)
     estimate = t.Float(None, allow_none=True).tag(sync=True)
     magic = t.Unicode("").tag(sync=True)      # the form as a %%runway cell
-    history = t.List().tag(sync=True)         # [{"n", "id", "title", "magic", "note"}, ...]
-    error = t.Unicode("").tag(sync=True)
+    history: t.List[Any] = t.List().tag(sync=True)         # [{"n", "id", "title", "magic", "note"}, ...]
 
-    def __init__(self, panel: "Panel", **kwargs: Any):
+    def __init__(self, panel: Panel, **kwargs: Any):
         super().__init__(**kwargs)
         from runway_nb.api import catalog
 
@@ -176,12 +176,11 @@ class PanelForm(anywidget.AnyWidget):
         self._busy = False
         self._upload_paths: dict[str, Path] = {}
         self.endpoints = [[ep, _TYPE_LABELS.get(ep, ep)] for ep in catalog.ENDPOINTS]
-        self.on_msg(self._on_custom)
-        self._refresh()
+        self.refresh()
 
     @t.observe("endpoint", "model", "ratio", "duration", "seed_mode", "seed", "prompt", "urls", "client_rev")
     def _changed(self, _change: Any) -> None:
-        self._refresh()
+        self.refresh()
 
     # ------------------------------------------------------------------ catalog facts
     def _preferred_model(self, endpoint: str, names: list[str]) -> str:
@@ -193,7 +192,7 @@ class PanelForm(anywidget.AnyWidget):
                 return name
         return names[0] if names else ""
 
-    def _refresh(self) -> None:
+    def refresh(self) -> None:
         """Fit the choices to the catalog (model of the type, ratio/duration of the model), then validate."""
         if self._busy:
             return
@@ -290,26 +289,25 @@ class PanelForm(anywidget.AnyWidget):
         combo = self.combo()
         self.magic = magic_text(combo, self.endpoint) if valid else ""
 
-    # ------------------------------------------------------------------ messages from the view
-    def _on_custom(self, _widget: Any, content: Any, buffers: Any) -> None:
-        if not isinstance(content, dict):
-            return
-        kind = content.get("type")
-        try:
-            if kind == "submit":
-                self._panel.submit()
-            elif kind == "rerun" and isinstance(content.get("n"), int):
-                self._panel.rerun(content["n"])
-            elif kind == "load" and isinstance(content.get("n"), int):
-                self._panel.load(content["n"])
-            elif kind == "upload":
-                self._upload(content, buffers)
-            elif kind == "clear_upload":
-                self._clear_upload(str(content.get("slot") or ""))
-        except Exception as exc:  # shown in the form, never lost in a comm handler
-            self.error = f"{type(exc).__name__}: {exc}"[:2000]
+    # ------------------------------------------------------------------ requests from the view
+    def _commands(self) -> Mapping[str, Command]:
+        return {"submit": self._guarded(lambda a, b: self._panel.submit()),
+                "rerun": self._guarded(lambda a, b: self._panel.rerun(_entry_number(a))),
+                "load": self._guarded(lambda a, b: self._panel.load(_entry_number(a))),
+                "upload": self._guarded(self._upload),
+                "clear_upload": self._guarded(lambda a, b: self._clear_upload(str(a.get("slot") or "")))}
 
-    def _upload(self, content: dict, buffers: Any) -> None:
+    def _guarded(self, action: Callable[[dict[str, Any], list[bytes]], Any]) -> Command:
+        """``action`` as a command whose errors are shown in the form (never lost in a comm handler)."""
+        def command(args: dict[str, Any], buffers: list[bytes]) -> Reply:
+            try:
+                action(args, buffers)
+            except Exception as exc:
+                self.error = f"{type(exc).__name__}: {exc}"[:2000]
+            return None
+        return command
+
+    def _upload(self, content: dict[str, Any], buffers: list[bytes]) -> None:
         slot = str(content.get("slot") or "")
         if slot not in {s["name"] for s in self.slots}:
             self.error = f"upload for an input this model does not take: {slot!r}"
@@ -331,12 +329,24 @@ class PanelForm(anywidget.AnyWidget):
         self._upload_paths[slot] = path
         self.error = ""
         self.uploads = {**self.uploads, slot: {"name": name, "size": len(data), "path": str(path)}}
-        self._refresh()
+        self.refresh()
+
+    def clear_uploads(self) -> None:
+        """Forget every uploaded input (the form is being refilled)."""
+        self._upload_paths.clear()
+        self.uploads = {}
 
     def _clear_upload(self, slot: str) -> None:
         self._upload_paths.pop(slot, None)
         self.uploads = {k: v for k, v in self.uploads.items() if k != slot}
-        self._refresh()
+        self.refresh()
+
+
+def _entry_number(args: dict[str, Any]) -> int:
+    n = args.get("n")
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise ValueError(f"no history entry {n!r}")
+    return n
 
 
 def _slots(info: Any) -> list[dict[str, Any]]:
@@ -364,7 +374,7 @@ def _slots(info: Any) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------- the panel
-class Panel(ipywidgets.VBox):
+class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type annotations
     """A form for one Runway generation, with each submission's live task view below it.
 
     ``Panel(session=None, upload_dir="runway_inputs")``. Submissions go through the session
@@ -398,7 +408,7 @@ class Panel(ipywidgets.VBox):
     def views(self) -> list[TaskView]:
         return list(self.tasks.children)
 
-    def set(self, **values: Any) -> "Panel":
+    def set(self, **values: Any) -> Panel:
         """Set form fields (``endpoint``/``type``, ``model``, ``ratio``, ``duration``, ``seed``,
         ``prompt``, ``image``/``video``/``character``/``reference`` as a URL or path) like a user would."""
         form = self.form
@@ -417,7 +427,7 @@ class Panel(ipywidgets.VBox):
                 else:
                     raise TypeError(f"Panel.set() got an unknown field {name!r}")
             form.urls = urls
-        form._refresh()
+        form.refresh()
         return self
 
     # ------------------------------------------------------------------ submitting
@@ -425,7 +435,7 @@ class Panel(ipywidgets.VBox):
         """Submit the form (what the Submit button does): the new task handle, or None when the
         form is not valid (``reason`` says why; nothing is sent)."""
         form = self.form
-        form._refresh()
+        form.refresh()
         if not form.valid:
             return None
         combo = form.combo()
@@ -453,13 +463,12 @@ class Panel(ipywidgets.VBox):
             form.seed_mode = entry["seed_mode"]
             form.seed = combo.get("seed")
             form.urls = {name: str(combo[name]) for name in _OPTION if combo.get(name)}
-        form._upload_paths.clear()
-        form.uploads = {}
-        form._refresh()
+        form.clear_uploads()
+        form.refresh()
 
     def magic(self, n: int = -1) -> str:
         """History entry ``n`` (default: the latest) as the equivalent ``%%runway`` cell, with the seed it ran with."""
-        return self._entry(n)["magic"]
+        return str(self._entry(n)["magic"])
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -504,7 +513,7 @@ class Panel(ipywidgets.VBox):
         self._history.append(entry)
         form.history = [{k: entry[k] for k in ("n", "id", "title", "magic", "note")} for entry in self._history]
         view = TaskView.for_handle(handle)
-        self.tasks.children = (view,) + tuple(self.tasks.children)
+        self.tasks.children = (view, *tuple(self.tasks.children))
         return handle
 
     def __repr__(self) -> str:

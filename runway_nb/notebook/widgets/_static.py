@@ -46,14 +46,15 @@ JupyterLab 4.6 with the default ``saveState: false``, anywidget 0.11):
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
 from runway_nb.errors import failure_hint
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 
-__all__ = ["static_html", "static_text", "static_bundle", "task_facts", "status_note", "caption_fields"]
+__all__ = ["caption_fields", "static_bundle", "static_html", "static_text", "status_note", "task_facts"]
 
 _BADGE = {
     PENDING: ("#eceff4", "#3b4252"), THROTTLED: ("#fff3cd", "#7a5a00"), RUNNING: ("#dbeafe", "#1e40af"),
@@ -73,7 +74,7 @@ def status_note(status: str) -> str:
     return ""
 
 
-def caption_fields(params: dict | None, *, credits: Any = None, caption: Any = None) -> dict[str, Any]:
+def caption_fields(params: dict[str, Any] | None, *, credits: Any = None, caption: Any = None) -> dict[str, Any]:
     """The caption as plain values: prompt, model, ratio, seed, duration, credits (and title)."""
     p = params or {}
     prompt = p.get("promptText", p.get("prompt", p.get("prompt_text")))
@@ -100,13 +101,13 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def task_facts(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
                *, caption: Any = None, outputs: Sequence[str] | None = None) -> dict[str, Any]:
     """Everything the static views show, from a TaskHandle/AsyncTaskHandle or a Task."""
     if isinstance(handle_or_task, Task):
         task: Task | None = handle_or_task
-        task_id = task.id
-        estimated = task.estimated_cost
+        task_id = handle_or_task.id
+        estimated = handle_or_task.estimated_cost
         handle_files: Sequence[Any] = ()
         endpoint = None
     else:
@@ -155,7 +156,7 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _facts_line(caption: dict) -> str:
+def _facts_line(caption: dict[str, Any]) -> str:
     bits = []
     for key, fmt in (("model", "{}"), ("ratio", "{}"), ("seed", "seed {}"), ("duration", "{} s"),
                      ("credits", "{} credits")):
@@ -164,7 +165,7 @@ def _facts_line(caption: dict) -> str:
     return " · ".join(bits)
 
 
-def static_html(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
                 *, caption: Any = None, outputs: Sequence[str] | None = None) -> str:
     """Self-contained HTML for a task: status, media players, caption, failure and hint.
 
@@ -239,7 +240,7 @@ def static_html(handle_or_task: Any, params: dict | None = None, files: Sequence
     return "".join(parts)
 
 
-def static_text(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+def static_text(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
                 *, caption: Any = None, outputs: Sequence[str] | None = None) -> str:
     """One or a few readable lines: what a terminal, or a text-only viewer, shows."""
     f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs)
@@ -267,7 +268,7 @@ def static_text(handle_or_task: Any, params: dict | None = None, files: Sequence
     return "\n".join(lines)
 
 
-def static_bundle(handle_or_task: Any, params: dict | None = None, files: Sequence[Any] | None = None,
+def static_bundle(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
                   *, caption: Any = None, outputs: Sequence[str] | None = None) -> dict[str, str]:
     """``{"text/html": ..., "text/plain": ...}`` for ``IPython.display.display(bundle, raw=True)``."""
     return {"text/html": static_html(handle_or_task, params, files, caption=caption, outputs=outputs),

@@ -18,7 +18,7 @@ import re
 from pathlib import Path, PurePath
 from urllib.parse import quote, urlsplit
 
-__all__ = ["safe_url", "file_url", "media_kind", "is_remote"]
+__all__ = ["file_url", "is_remote", "media_kind", "safe_url"]
 
 _BAD_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029\\]")
 _DATA = re.compile(r"^data:(image/(png|jpeg|jpg|gif|webp|avif|bmp)|video/(mp4|webm|ogg|quicktime))[;,]", re.I)
@@ -55,7 +55,7 @@ def is_remote(url: str) -> bool:
     return url[:8].lower().startswith(("http://", "https://"))
 
 
-def file_url(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str | None:
+def file_url(path: str | os.PathLike[str], base: str | os.PathLike[str] | None = None) -> str | None:
     """A saved file as a relative, percent-encoded URL (``runway_outputs/abc_0.mp4``).
 
     Relative to ``base`` (default: the current directory, which is the notebook's folder in a

@@ -1,0 +1,619 @@
+// Comparison grid front end: the tasks of a sweep side by side. State arrives in synced traits
+// (see runway_nb/notebook/widgets/_grid.py): title, fixed, row_title/col_title, row_labels/
+// col_labels, columns, wrap, max_height, cells (one dict per task, in submission order), summary,
+// error, finished. The channel (createChannel in common.js) carries requests, view -> kernel:
+//   notify "view", notify "media_status" {results}; invoke "cancel" {cell}, "cancel_all", "retry",
+//   "freeze"; invoke "media" {cell, index} -> {mime} + the output's bytes.
+// Each cell is a box of its output's true shape (aspect-ratio from the pixel size) holding a
+// mini task view (status, progress, note, failure) that becomes the player. Videos play in sync
+// (SyncGroup): one transport plays, pauses, scrubs and loops them together.
+// Everything is built with textContent/setAttribute (h() in common.js); URLs pass safeUrl().
+import {
+  Disposer, MediaItem, asList, asRecord, badgeClass, createChannel, factsLine, h, mediaKind, problemBox,
+  progressPercent, setUrl, show, traitReader,
+} from "./common.js";
+import { SyncGroup } from "./sync_group.js";
+
+/** @typedef {import("./common.js").Channel} Channel */
+/** @typedef {ReturnType<typeof traitReader>} Read */
+/** @typedef {Record<string, any>} Cell */
+/** @typedef {ReturnType<typeof skeleton>} Parts */
+/**
+ * @typedef {object} CellView
+ * @property {number} index
+ * @property {HTMLDivElement} el
+ * @property {HTMLDivElement} frame
+ * @property {HTMLSpanElement} badge
+ * @property {HTMLSpanElement} label
+ * @property {HTMLButtonElement} cancel
+ * @property {HTMLDivElement} fill
+ * @property {HTMLDivElement} bar
+ * @property {HTMLDivElement} pstatus
+ * @property {HTMLDivElement} note
+ * @property {HTMLDivElement} failure
+ * @property {HTMLDivElement} placeholder
+ * @property {HTMLDivElement} media
+ * @property {MediaItem[]} items
+ * @property {string | null} outputsKey
+ * @property {number} row
+ * @property {number} col
+ * @property {Cell} cell
+ */
+/**
+ * @typedef {object} Ctx  what the parts of one grid view share
+ * @property {Read} read
+ * @property {Disposer} d
+ * @property {Channel} channel
+ * @property {Parts} ui
+ * @property {SyncGroup} group
+ * @property {Map<number, CellView>} views
+ */
+
+const STATUS_TEXT = /** @type {Record<string, string>} */ ({ THROTTLED: "QUEUED" });
+
+/** @param {unknown} status */
+const statusText = (status) => STATUS_TEXT[String(status)] || String(status || "");
+
+/**
+ * @param {unknown} n
+ * @param {number} fallback
+ */
+function positive(n, fallback) {
+  const v = Number(n);
+  return isFinite(v) && v > 0 ? v : fallback;
+}
+
+/**
+ * Size a box to the true shape `w:h`, at most `maxH` pixels tall and the column's width.
+ * @param {HTMLElement} node
+ * @param {unknown} w
+ * @param {unknown} hgt
+ * @param {number} maxH
+ */
+function shapeBox(node, w, hgt, maxH) {
+  const width = positive(w, 16);
+  const height = positive(hgt, 9);
+  node.style.aspectRatio = `${width} / ${height}`;
+  node.style.width = `min(100%, ${((maxH * width) / height).toFixed(1)}px)`;
+  node.setAttribute("data-shape", `${width}x${height}`);
+}
+
+/**
+ * The summary line's parts: [text, kind].
+ * @param {unknown} summary
+ * @param {boolean} finished
+ * @returns {Array<[string, string]>}
+ */
+function summaryParts(summary, finished) {
+  const s = asRecord(summary);
+  /** @type {Array<[string, string]>} */
+  const parts = [];
+  /** @param {string} k */
+  const n = (k) => Number(s[k] || 0);
+  parts.push([`${n("total")} task${n("total") === 1 ? "" : "s"}`, "total"]);
+  parts.push([`${n("done")} done`, "done"]);
+  if (n("failed")) parts.push([`${n("failed")} failed`, "failed"]);
+  if (!finished || n("running")) parts.push([`${n("running")} running`, "running"]);
+  let queued = `${n("queued")} queued`;
+  if (n("throttled")) queued += ` (${n("throttled")} waiting for a concurrency slot)`;
+  if (!finished || n("queued")) parts.push([queued, "queued"]);
+  if (n("cancelled")) parts.push([`${n("cancelled")} cancelled`, "cancelled"]);
+  if (s.credits !== null && s.credits !== undefined) {
+    parts.push([`${s.estimated ? "~" : ""}${s.credits} credits`, "credits"]);
+  }
+  return parts;
+}
+
+/** @param {HTMLElement} problem */
+function skeleton(problem) {
+  const title = h("span", { class: "rnb-g-title" });
+  const fixed = h("span", { class: "rnb-g-fixed" });
+  const summary = h("div", { class: "rnb-g-summary", "aria-live": "polite" });
+  const cancelAll = h("button", { class: "rnb-btn rnb-g-cancel-all", type: "button",
+                                  title: "Cancel every unfinished task of this sweep" }, "Cancel all");
+  const freezeBtn = h("button", { class: "rnb-btn rnb-g-freeze", type: "button",
+    title: "Replace this widget with a static grid that survives reopening the notebook without a kernel" },
+  "Keep as static output");
+  const playBtn = h("button", { class: "rnb-btn rnb-g-play", type: "button", "aria-pressed": "false" }, "▶ Play all");
+  const scrub = h("input", { class: "rnb-g-scrub", type: "range", min: "0", max: "1000", step: "1", value: "0",
+                             "aria-label": "Position of every video" });
+  const clock = h("span", { class: "rnb-g-time" });
+  const loopBox = h("input", { class: "rnb-g-loop", type: "checkbox", checked: true });
+  loopBox.checked = true;
+  const transport = h("div", { class: "rnb-g-transport" }, [
+    playBtn, scrub, clock, h("label", { class: "rnb-g-looplabel" }, [loopBox, " Loop"]),
+  ]);
+  const errorText = h("span", { class: "rnb-g-error-text" });
+  const retryBtn = h("button", { class: "rnb-btn rnb-retry", type: "button", title: "Resume watching" }, "Retry");
+  const error = h("div", { class: "rnb-error rnb-g-error", role: "alert" }, [errorText, " ", retryBtn]);
+  const focus = h("div", { class: "rnb-g-focus", role: "dialog", "aria-label": "Enlarged cell" });
+  const table = h("div", { class: "rnb-g-table" });
+  const root = h("div", { class: "rnb-grid" }, [
+    h("div", { class: "rnb-g-head" }, [title, fixed]),
+    h("div", { class: "rnb-g-bar" }, [summary, cancelAll, freezeBtn]),
+    transport, error, problem, focus, table,
+  ]);
+  show(focus, false);
+  return { root, title, fixed, summary, cancelAll, freezeBtn, playBtn, scrub, clock, loopBox, transport, errorText,
+           retryBtn, error, focus, table };
+}
+
+// ------------------------------------------------------------------ header, summary, errors
+/**
+ * @param {Parts} ui
+ * @param {Read} read
+ */
+function renderHead(ui, read) {
+  ui.title.textContent = String(read("title", ""));
+  const bits = [];
+  for (const pair of asList(read("fixed", []))) {
+    if (!Array.isArray(pair) || pair.length < 2) continue;
+    const [name, text] = [String(pair[0]), String(pair[1])];
+    bits.push(name === "prompt" ? `“${text}”` : `${name} ${text}`);
+  }
+  ui.fixed.textContent = bits.join(" · ");
+  show(ui.fixed, bits.length > 0);
+}
+
+/**
+ * @param {Parts} ui
+ * @param {Read} read
+ */
+function renderSummary(ui, read) {
+  const s = asRecord(read("summary", {}));
+  const finished = !!read("finished", false);
+  ui.summary.textContent = "";
+  summaryParts(s, finished).forEach(([text, kind], i) => {
+    if (i > 0) ui.summary.appendChild(document.createTextNode(" · "));
+    ui.summary.appendChild(h("span", { class: `rnb-g-n rnb-g-n-${kind}` }, text));
+  });
+  const open = Number(s.total || 0) - Number(s.done || 0) - Number(s.failed || 0) - Number(s.cancelled || 0);
+  show(ui.cancelAll, !finished && open > 0);
+  show(ui.freezeBtn, finished);
+  ui.root.setAttribute("data-finished", finished ? "true" : "false");
+  const err = String(read("error", ""));
+  ui.errorText.textContent = err;
+  show(ui.error, err.length > 0);
+  show(ui.retryBtn, err.length > 0 && !finished);
+}
+
+// ------------------------------------------------------------------ layout
+/**
+ * Row/column headers and where each cell sits in the CSS grid.
+ * @param {Ctx} ctx
+ */
+function createLayout(ctx) {
+  const { read, ui } = ctx;
+  /** @type {string | null} */
+  let key = null;
+  /** @type {HTMLElement[]} */
+  const heads = [];
+
+  /**
+   * @param {HTMLElement} node
+   * @param {number} row
+   * @param {number} col
+   */
+  const place = (node, row, col) => {
+    node.style.gridRow = String(row + (asList(read("col_labels", [])).length > 0 ? 1 : 0) + 1);
+    node.style.gridColumn = String(col + (asList(read("row_labels", [])).length > 0 ? 1 : 0) + 1);
+  };
+
+  /**
+   * @param {string} cls
+   * @param {string} text
+   * @param {number} row
+   * @param {number} col
+   */
+  const head = (cls, text, row, col) => {
+    const node = h("div", { class: cls, title: cls === "rnb-g-corner" ? null : text }, text);
+    node.style.gridRow = String(row);
+    node.style.gridColumn = String(col);
+    heads.push(node);
+  };
+
+  const update = () => {
+    const rowLabels = asList(read("row_labels", []));
+    const colLabels = asList(read("col_labels", []));
+    const columns = Math.max(1, Number(read("columns", 1)) || 1);
+    const next = JSON.stringify([rowLabels, colLabels, columns, read("row_title", ""), read("col_title", ""),
+      !!read("wrap", false)]);
+    if (next === key) return;
+    key = next;
+    for (const node of heads) node.remove();
+    heads.length = 0;
+    ui.table.style.gridTemplateColumns = `${rowLabels.length ? "minmax(60px, max-content) " : ""}`
+      + `repeat(${columns}, minmax(0, 1fr))`;
+    ui.root.setAttribute("data-wrap", read("wrap", false) ? "true" : "false");
+    if (rowLabels.length && colLabels.length) {
+      head("rnb-g-corner", `${String(read("row_title", ""))} \u2193  ${String(read("col_title", ""))} \u2192`, 1, 1);
+    }
+    colLabels.forEach((label, c) => head("rnb-g-colhead", String(label), 1, c + (rowLabels.length ? 2 : 1)));
+    rowLabels.forEach((label, r) => head("rnb-g-rowhead", String(label), r + (colLabels.length ? 2 : 1), 1));
+    for (const node of heads) ui.table.appendChild(node);
+    for (const view of ctx.views.values()) place(view.el, view.row, view.col);
+  };
+  return { update, place };
+}
+
+// ------------------------------------------------------------------ cells
+/**
+ * @param {Ctx} ctx
+ * @param {Cell} c
+ * @param {(index: number) => void} onOpen
+ * @returns {CellView}
+ */
+function makeCell(ctx, c, onOpen) {
+  const { d, channel } = ctx;
+  const index = Number(c.index);
+  const badge = h("span", { class: "rnb-badge" });
+  const label = h("span", { class: "rnb-g-label" });
+  const cancel = h("button", { class: "rnb-btn rnb-g-x", type: "button", title: "Cancel this task",
+                               "aria-label": "Cancel this task" }, "×");
+  const fill = h("div", { class: "rnb-fill" });
+  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const pstatus = h("div", { class: "rnb-g-pstatus" });
+  const note = h("div", { class: "rnb-g-note" });
+  const failure = h("div", { class: "rnb-g-failure" });
+  const placeholder = h("div", { class: "rnb-g-placeholder" }, [pstatus, bar, note, failure]);
+  const media = h("div", { class: "rnb-g-media" });
+  const frame = h("div", { class: "rnb-g-frame", role: "button", tabindex: "0", title: "Click to enlarge" },
+    [placeholder, media]);
+  const el = h("div", { class: "rnb-g-cell", "data-index": String(index) }, [
+    frame, h("div", { class: "rnb-g-meta" }, [badge, label, cancel]),
+  ]);
+  d.listen(cancel, "click", (/** @type {Event | undefined} */ ev) => {
+    if (ev && typeof ev.stopPropagation === "function") ev.stopPropagation();
+    cancel.disabled = true;
+    channel.act("cancel", { cell: index });
+  });
+  d.listen(frame, "click", () => onOpen(index));
+  d.listen(frame, "keydown", (/** @type {KeyboardEvent | undefined} */ ev) => {
+    if (ev && (ev.key === "Enter" || ev.key === " ")) onOpen(index);
+  });
+  ctx.ui.table.appendChild(el);
+  return { index, el, frame, badge, label, cancel, fill, bar, pstatus, note, failure, placeholder, media,
+           items: [], outputsKey: null, row: 0, col: 0, cell: c };
+}
+
+/**
+ * The cell's status, progress, note and failure (its placeholder until an output shows).
+ * @param {CellView} view
+ * @param {Cell} c
+ * @param {string} status
+ */
+function renderCellStatus(view, c, status) {
+  view.el.setAttribute("data-status", status);
+  view.badge.className = badgeClass(status);
+  view.badge.textContent = statusText(status);
+  const finished = !!c.finished;
+  show(view.cancel, !finished);
+  view.cancel.disabled = !!c.cancelling;
+  const pct = progressPercent(status, c.progress);
+  view.fill.style.width = `${pct.toFixed(1)}%`;
+  view.bar.setAttribute("aria-valuenow", pct.toFixed(0));
+  view.bar.setAttribute("data-indeterminate", status === "PENDING" || status === "THROTTLED" ? "true" : "false");
+  show(view.bar, !finished);
+  view.pstatus.textContent = status === "RUNNING" && pct > 0 ? `${status} ${pct.toFixed(0)}%` : statusText(status);
+  view.note.textContent = String(c.note || "");
+  show(view.note, !!c.note);
+  view.failure.textContent = "";
+  if (status === "FAILED") {
+    if (c.failure_code) view.failure.appendChild(h("code", { class: "rnb-code" }, String(c.failure_code)));
+    view.failure.appendChild(document.createTextNode(String(c.failure || "The task failed.")));
+    if (c.hint) view.failure.appendChild(h("div", { class: "rnb-hint" }, String(c.hint)));
+  }
+  show(view.failure, status === "FAILED");
+}
+
+/**
+ * The cell's player: its first output fills the cell (the focus view shows all); videos join the group.
+ * @param {Ctx} ctx
+ * @param {CellView} view
+ * @param {Cell} c
+ * @param {() => void} onSettled
+ */
+function renderCellMedia(ctx, view, c, onSettled) {
+  const urls = asList(c.outputs);
+  const kinds = asList(c.kinds);
+  const key = JSON.stringify([urls, kinds]);
+  if (key === view.outputsKey) return;
+  view.outputsKey = key;
+  for (let i = 0; i < view.items.length; i++) ctx.group.remove(`${view.index}:${i}`);
+  view.media.textContent = "";
+  view.items = [];
+  urls.slice(0, 1).forEach((url, i) => {
+    const kind = mediaKind(url, kinds[i]);
+    const item = new MediaItem({
+      url, kind, index: i, disposer: ctx.d, onSettled,
+      fetchBytes: (k) => ctx.channel.invoke("media", { cell: view.index, index: k }),
+    });
+    if (kind === "video") {
+      const video = /** @type {HTMLVideoElement} */ (item.element);
+      video.controls = false;
+      video.removeAttribute("controls");
+      ctx.group.add(`${view.index}:${i}`, video);
+    }
+    view.items.push(item);
+    view.media.appendChild(item.element);
+  });
+  view.el.setAttribute("data-outputs", String(urls.length));
+  show(view.placeholder, urls.length === 0);
+}
+
+// ------------------------------------------------------------------ enlarge
+/**
+ * One output (or the cell's state) enlarged, with its caption; one at a time.
+ * @param {Ctx} ctx
+ */
+function createFocus(ctx) {
+  const { ui, d, group } = ctx;
+  /** @type {number | null} */
+  let focused = null;
+  /** @type {string | null} */
+  let key = null;
+
+  const close = () => {
+    focused = null;
+    key = null;
+    ui.focus.textContent = "";
+    show(ui.focus, false);
+  };
+
+  /**
+   * @param {Cell} c
+   * @param {unknown} url
+   * @param {number} i
+   * @param {MediaItem | undefined} own
+   */
+  const player = (c, url, i, own) => {
+    const frame = h("div", { class: "rnb-g-focus-frame" });
+    shapeBox(frame, c.width, c.height, 560);
+    const src = own && own.blobUrl ? own.blobUrl : url;
+    /** @type {HTMLVideoElement | HTMLImageElement} */
+    let node;
+    if (mediaKind(url, asList(c.kinds)[i]) === "video") {
+      const video = h("video", { class: "rnb-media", controls: true, loop: true, muted: true, playsinline: true,
+                                 preload: "auto" });
+      video.muted = true;
+      const start = group.currentTime();
+      d.listen(video, "loadedmetadata", () => {
+        try {
+          video.currentTime = Math.min(start, Math.max(0, (Number(video.duration) || 0) - 0.05));
+        } catch (err) {
+          // not seekable: it starts at 0
+        }
+      });
+      node = video;
+    } else {
+      node = h("img", { class: "rnb-media", alt: `output ${i + 1}` });
+    }
+    setUrl(node, "src", src);
+    frame.appendChild(node);
+    return frame;
+  };
+
+  /** @param {Cell} c */
+  const stateBox = (c) => {
+    const box = h("div", { class: "rnb-g-focus-frame rnb-g-focus-empty" }, [
+      h("div", {}, String(c.status || "")),
+      h("div", {}, String(c.note || "")),
+      h("div", { class: "rnb-g-failure" }, [c.failure_code ? `${c.failure_code}: ` : "", String(c.failure || "")]),
+      h("div", { class: "rnb-hint" }, String(c.hint || "")),
+    ]);
+    shapeBox(box, c.width, c.height, 360);
+    return box;
+  };
+
+  const render = () => {
+    const view = focused === null ? undefined : ctx.views.get(focused);
+    if (!view) return close();
+    const c = view.cell;
+    const next = JSON.stringify([c.status, c.outputs, c.failure, c.note, c.progress]);
+    if (next === key) return;
+    key = next;
+    ui.focus.textContent = "";
+    const closeBtn = h("button", { class: "rnb-btn rnb-g-close", type: "button", title: "Close (Esc)" }, "Close");
+    d.listen(closeBtn, "click", close);
+    const cap = asRecord(c.caption);
+    const urls = asList(c.outputs);
+    const body = h("div", { class: "rnb-g-focus-media" },
+      urls.length ? urls.map((url, i) => player(c, url, i, view.items[i])) : [stateBox(c)]);
+    ui.focus.appendChild(h("div", { class: "rnb-g-focus-head" }, [
+      h("span", { class: badgeClass(c.status) }, statusText(c.status)),
+      h("span", { class: "rnb-g-focus-label" }, String(c.label || "")),
+      closeBtn,
+    ]));
+    ui.focus.appendChild(body);
+    ui.focus.appendChild(h("div", { class: "rnb-caption" }, [
+      cap.prompt ? h("div", { class: "rnb-prompt" }, `“${String(cap.prompt)}”`) : null,
+      h("div", { class: "rnb-facts" }, factsLine(cap)),
+      h("div", { class: "rnb-id" }, `task ${String(c.id || "")}`),
+    ]));
+    show(ui.focus, true);
+  };
+
+  return {
+    render,
+    close,
+    /** @param {number} index */
+    toggle(index) {
+      if (focused === index) return close();
+      focused = index;
+      key = null;
+      if (group.playing) group.pause();
+      render();
+    },
+    /** @param {number} index */
+    shows: (index) => focused === index,
+    isOpen: () => focused !== null,
+  };
+}
+
+// ------------------------------------------------------------------ transport
+/**
+ * Play/pause, scrub and loop every video together.
+ * @param {Parts} ui
+ * @param {Disposer} d
+ */
+function createTransport(ui, d) {
+  let scrubbing = false;
+  const group = new SyncGroup({
+    disposer: d,
+    onTick: (t, total, playing) => {
+      ui.clock.textContent = `${t.toFixed(1)} / ${total.toFixed(1)} s`;
+      if (!scrubbing) ui.scrub.value = String(total > 0 ? Math.round((t / total) * 1000) : 0);
+      ui.playBtn.textContent = playing ? "⏸ Pause all" : "▶ Play all";
+      ui.playBtn.setAttribute("aria-pressed", playing ? "true" : "false");
+      ui.root.setAttribute("data-playing", playing ? "true" : "false");
+    },
+  });
+  d.listen(ui.playBtn, "click", () => group.toggle());
+  d.listen(ui.scrub, "input", () => {
+    scrubbing = true;
+    group.seek((Number(ui.scrub.value) / 1000) * group.total());
+  });
+  d.listen(ui.scrub, "change", () => {
+    scrubbing = false;
+    group.seek((Number(ui.scrub.value) / 1000) * group.total());
+  });
+  d.listen(ui.loopBox, "change", () => group.setLoop(!!ui.loopBox.checked));
+  return group;
+}
+
+/** @param {Ctx} ctx */
+function updateTransport(ctx) {
+  show(ctx.ui.transport, ctx.group.size > 0);
+  if (ctx.group.size > 0) ctx.group.onTick(ctx.group.currentTime(), ctx.group.total(), ctx.group.playing);
+}
+
+/**
+ * Every cell's media settled: report it (once per distinct result).
+ * @param {Ctx} ctx
+ */
+function createVerdicts(ctx) {
+  /** @type {string | null} */
+  let last = null;
+  return () => {
+    const items = [];
+    for (const view of ctx.views.values()) items.push(...view.items);
+    if (items.length === 0 || items.some((it) => it.settled === null)) return;
+    const results = items.map((it) => it.settled);
+    const key = JSON.stringify(results);
+    if (key === last) return;
+    last = key;
+    ctx.channel.notify("media_status", { results });
+  };
+}
+
+/**
+ * Keeps one cell view per cell of the `cells` trait.
+ * @param {Ctx} ctx
+ * @param {ReturnType<typeof createLayout>} layout
+ * @param {ReturnType<typeof createFocus>} focus
+ */
+function createCells(ctx, layout, focus) {
+  const { read, views } = ctx;
+  const reportIfSettled = createVerdicts(ctx);
+
+  /**
+   * @param {CellView} view
+   * @param {Cell} c
+   */
+  const updateCell = (view, c) => {
+    view.cell = c;
+    const status = String(c.status || "PENDING");
+    renderCellStatus(view, c, status);
+    const labelText = String(c.label || "");
+    const headed = asList(read("row_labels", [])).length || asList(read("col_labels", [])).length;
+    view.label.textContent = read("wrap", false) || !headed ? labelText : factsLine({ seed: asRecord(c.caption).seed });
+    view.label.setAttribute("title", labelText);
+    view.row = Number(c.row) || 0;
+    view.col = Number(c.col) || 0;
+    layout.place(view.el, view.row, view.col);
+    shapeBox(view.frame, c.width, c.height, positive(read("max_height", 320), 320));
+    view.frame.setAttribute("data-ratio", String(c.ratio || ""));
+    renderCellMedia(ctx, view, c, reportIfSettled);
+  };
+
+  /** @param {CellView} view */
+  const drop = (view) => {
+    for (let i = 0; i < view.items.length; i++) ctx.group.remove(`${view.index}:${i}`);
+    view.el.remove();
+    views.delete(view.index);
+  };
+
+  return function update() {
+    const seen = new Set();
+    for (const raw of asList(read("cells", []))) {
+      if (!raw || typeof raw !== "object") continue;
+      const c = asRecord(raw);
+      const index = Number(c.index);
+      seen.add(index);
+      let view = views.get(index);
+      if (view === undefined) {
+        view = makeCell(ctx, c, focus.toggle);
+        views.set(index, view);
+      }
+      updateCell(view, c);
+    }
+    for (const [index, view] of views) if (!seen.has(index)) drop(view);
+    updateTransport(ctx);
+    if (focus.isOpen()) focus.render();
+  };
+}
+
+const LAYOUT_TRAITS = ["row_labels", "col_labels", "columns", "row_title", "col_title", "wrap"];
+
+/** @type {import("@anywidget/types").Render} */
+function render({ model, el }) {
+  const d = new Disposer();
+  const read = traitReader(model);
+  const problem = problemBox();
+  const channel = createChannel(model, d, { onProblem: problem.set });
+  const ui = skeleton(problem.el);
+  el.appendChild(ui.root);
+  const group = createTransport(ui, d);
+  /** @type {Ctx} */
+  const ctx = { read, d, channel, ui, group, views: new Map() };
+  const layout = createLayout(ctx);
+  const focus = createFocus(ctx);
+  const updateCells = createCells(ctx, layout, focus);
+
+  d.listen(ui.cancelAll, "click", () => {
+    ui.cancelAll.disabled = true;
+    channel.act("cancel_all");
+  });
+  d.listen(ui.freezeBtn, "click", () => {
+    ui.freezeBtn.disabled = true;
+    channel.act("freeze");
+  });
+  d.listen(ui.retryBtn, "click", () => channel.act("retry"));
+  d.listen(ui.root, "keydown", (/** @type {KeyboardEvent | undefined} */ ev) => {
+    if (ev && ev.key === "Escape" && focus.isOpen()) focus.close();
+  });
+  for (const name of ["title", "fixed"]) d.modelOn(model, `change:${name}`, () => renderHead(ui, read));
+  for (const name of ["summary", "error", "finished"]) d.modelOn(model, `change:${name}`, () => renderSummary(ui, read));
+  for (const name of LAYOUT_TRAITS) {
+    d.modelOn(model, `change:${name}`, () => {
+      layout.update();
+      updateCells();
+    });
+  }
+  d.modelOn(model, "change:max_height", updateCells);
+  d.modelOn(model, "change:cells", updateCells);
+
+  renderHead(ui, read);
+  layout.update();
+  updateCells();
+  renderSummary(ui, read);
+  channel.notify("view");
+
+  return () => {
+    group.pause();
+    d.dispose();
+    ui.root.remove();
+  };
+}
+
+export default { render };

@@ -1,0 +1,207 @@
+// Synced playback of the comparison grid's videos (see SyncGroup).
+
+/** @typedef {import("./common.js").Disposer} Disposer */
+/** @typedef {(time: number, total: number, playing: boolean) => void} Tick */
+/** Seconds from a video's end where a shorter video holds its last frame. */
+const SYNC_END = 0.05;
+/** Largest drift (s) tolerated between a video and the group's time before it is corrected. */
+const SYNC_DRIFT = 0.2;
+
+/**
+ * @param {HTMLVideoElement | null | undefined} video
+ * @returns {number | null}
+ */
+function knownDuration(video) {
+  const d = video ? video.duration : NaN;
+  return typeof d === "number" && isFinite(d) && d > 0 ? d : null;
+}
+
+/** @param {HTMLVideoElement} video */
+function playQuietly(video) {
+  try {
+    const p = video.play();
+    if (p && typeof p.catch === "function") p.catch(() => {});
+  } catch (err) {
+    // a browser refusing to play (autoplay policy) is not an error of ours
+  }
+}
+
+/**
+ * Plays several videos as one: play, pause, seek and loop together.
+ *
+ * The group's time is in seconds and its length is the longest video's. The longest video
+ * leads (its currentTime is the group's time); the others follow, corrected when they drift
+ * more than SYNC_DRIFT. A shorter video holds its last frame once the group's time passes its
+ * end, until the group loops, when all restart together. Members get `loop = false` (the group
+ * loops them). `onTick(time, total, playing)` is called on every change and while playing.
+ */
+export class SyncGroup {
+  /** @param {{ disposer: Disposer, onTick?: Tick, tickMs?: number }} options */
+  constructor({ disposer, onTick, tickMs }) {
+    this.disposer = disposer;
+    this.onTick = onTick || (() => {});
+    this.tickMs = tickMs || 100;
+    /** @type {Map<string, HTMLVideoElement>} */
+    this.members = new Map();
+    this.playing = false;
+    this.loop = true;
+    this.time = 0;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.timer = null;
+  }
+
+  /**
+   * @param {string} key
+   * @param {HTMLVideoElement} video
+   */
+  add(key, video) {
+    video.loop = false;
+    video.removeAttribute("loop");
+    this.members.set(key, video);
+    this.disposer.listen(video, "loadedmetadata", () => this.align());
+    this.disposer.listen(video, "ended", () => this.tick());
+    this.align();
+  }
+
+  /** @param {string} key */
+  remove(key) {
+    this.members.delete(key);
+  }
+
+  get size() {
+    return this.members.size;
+  }
+
+  total() {
+    let total = 0;
+    for (const v of this.members.values()) total = Math.max(total, knownDuration(v) || 0);
+    return total;
+  }
+
+  /** @returns {HTMLVideoElement | null} */
+  leader() {
+    /** @type {HTMLVideoElement | null} */
+    let best = null;
+    let bestDuration = 0;
+    for (const v of this.members.values()) {
+      const d = knownDuration(v) || 0;
+      if (best === null || d > bestDuration) {
+        best = v;
+        bestDuration = d;
+      }
+    }
+    return best;
+  }
+
+  currentTime() {
+    const lead = this.leader();
+    if (lead !== null && knownDuration(lead) !== null) return Number(lead.currentTime) || 0;
+    return this.time;
+  }
+
+  /**
+   * @param {HTMLVideoElement} video
+   * @param {number} t
+   */
+  target(video, t) {
+    const d = knownDuration(video);
+    if (d === null) return t;
+    return Math.max(0, Math.min(t, d - SYNC_END));
+  }
+
+  /** Put every member where the group's time says (after a member loaded, or a seek). */
+  align() {
+    const t = this.playing ? this.currentTime() : this.time;
+    for (const v of this.members.values()) this.follow(v, t, true);
+    this.onTick(t, this.total(), this.playing);
+  }
+
+  /**
+   * @param {HTMLVideoElement} video
+   * @param {number} t
+   * @param {boolean} exact
+   */
+  follow(video, t, exact) {
+    const d = knownDuration(video);
+    if (d === null) return;
+    const target = this.target(video, t);
+    const past = t >= d - SYNC_END;
+    if (exact || Math.abs((Number(video.currentTime) || 0) - target) > SYNC_DRIFT) {
+      try {
+        video.currentTime = target;
+      } catch (err) {
+        // not seekable yet: corrected on a later tick
+      }
+    }
+    if (this.playing && !past) {
+      if (video.paused) playQuietly(video);
+    } else if (!video.paused && typeof video.pause === "function") {
+      video.pause();
+    }
+  }
+
+  play() {
+    const total = this.total();
+    if (total > 0 && this.currentTime() >= total - SYNC_END) this.time = 0;
+    else this.time = this.currentTime();
+    this.playing = true;
+    for (const v of this.members.values()) this.follow(v, this.time, true);
+    if (this.timer === null) this.timer = this.disposer.interval(() => this.tick(), this.tickMs);
+    this.onTick(this.time, total, true);
+  }
+
+  pause() {
+    this.time = this.currentTime();
+    this.playing = false;
+    if (this.timer !== null) {
+      this.disposer.clearInterval(this.timer);
+      this.timer = null;
+    }
+    for (const v of this.members.values()) {
+      if (!v.paused && typeof v.pause === "function") v.pause();
+    }
+    this.onTick(this.time, this.total(), false);
+  }
+
+  toggle() {
+    if (this.playing) this.pause();
+    else this.play();
+  }
+
+  /** @param {number} t */
+  seek(t) {
+    const total = this.total();
+    this.time = Math.max(0, Math.min(Number(t) || 0, total));
+    for (const v of this.members.values()) this.follow(v, this.time, true);
+    this.onTick(this.time, total, this.playing);
+  }
+
+  /** @param {boolean} on */
+  setLoop(on) {
+    this.loop = !!on;
+  }
+
+  tick() {
+    if (!this.playing) return;
+    const lead = this.leader();
+    const total = this.total();
+    if (lead === null || total <= 0) return;
+    const t = Number(lead.currentTime) || 0;
+    if (lead.ended || t >= total - SYNC_END / 2) {
+      if (this.loop) {
+        this.time = 0;
+        for (const v of this.members.values()) this.follow(v, 0, true);
+        this.onTick(0, total, true);
+      } else {
+        this.time = total;
+        this.pause();
+      }
+      return;
+    }
+    for (const v of this.members.values()) {
+      if (v !== lead) this.follow(v, t, false);
+    }
+    if (lead.paused) playQuietly(lead);
+    this.onTick(t, total, true);
+  }
+}

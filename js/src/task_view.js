@@ -1,0 +1,315 @@
+// TaskView front end: one Runway task, live. State arrives in synced traits (see
+// runway_nb/notebook/widgets/_task_view.py); the channel (createChannel in common.js) carries
+// requests: view -> kernel
+//   notify "view" on render; notify "media_status" {results} once every output loaded or failed;
+//   invoke "cancel", "retry"; invoke "media" {index, purpose} -> {mime} + the output's bytes
+//   (purpose "show" when the URL does not load here, "download" when fetch() cannot read it).
+// Everything is built with textContent/setAttribute (h() in common.js); URLs pass safeUrl().
+import {
+  Disposer, MediaItem, asList, asRecord, badgeClass, createChannel, factsLine, formatDuration, h, mediaKind,
+  problemBox, progressPercent, safeMime, show, traitReader,
+} from "./common.js";
+
+/** @typedef {import("@anywidget/types").AnyModel} AnyModel */
+/** @typedef {import("./common.js").Channel} Channel */
+/** @typedef {ReturnType<typeof traitReader>} Read */
+/** @typedef {ReturnType<typeof skeleton>} Parts */
+
+/**
+ * A download name that cannot escape the folder: "<task id>_<index>.<ext>".
+ * @param {unknown} taskId
+ * @param {number} index
+ * @param {unknown} url
+ * @param {string} kind
+ */
+function fileName(taskId, index, url, kind) {
+  const safeId = String(taskId || "task").replace(/[^A-Za-z0-9_-]/g, "").slice(0, 80) || "task";
+  const path = String(url || "").split(/[?#]/)[0];
+  const m = /\.([A-Za-z0-9]{1,5})$/.exec(path);
+  const ext = m ? m[1].toLowerCase() : (kind === "video" ? "mp4" : "png");
+  return `${safeId}_${index}.${ext}`;
+}
+
+/**
+ * The view's elements.
+ * @param {HTMLElement} problem
+ */
+function skeleton(problem) {
+  const badge = h("span", { class: "rnb-badge" });
+  const title = h("span", { class: "rnb-title" });
+  const clock = h("span", { class: "rnb-clock" });
+  const cancelBtn = h("button", { class: "rnb-btn rnb-cancel", type: "button", title: "Cancel the task on Runway" },
+    "Cancel");
+  const retryBtn = h("button", { class: "rnb-btn rnb-retry", type: "button", title: "Resume watching this task" },
+    "Retry");
+  const fill = h("div", { class: "rnb-fill" });
+  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const note = h("div", { class: "rnb-note" });
+  const failureText = h("div", { class: "rnb-failure-text" });
+  const failureHint = h("div", { class: "rnb-hint" });
+  const failure = h("div", { class: "rnb-failure", role: "alert" }, [failureText, failureHint]);
+  const error = h("div", { class: "rnb-error", role: "alert" });
+  const outputs = h("div", { class: "rnb-outputs" });
+  const captionTitle = h("div", { class: "rnb-caption-title" });
+  const prompt = h("div", { class: "rnb-prompt" });
+  const facts = h("div", { class: "rnb-facts" });
+  const caption = h("div", { class: "rnb-caption" }, [captionTitle, prompt, facts]);
+  const taskId = h("div", { class: "rnb-id" });
+  const root = h("div", { class: "rnb-task" }, [
+    h("div", { class: "rnb-head" }, [badge, title, clock, cancelBtn, retryBtn]),
+    bar, note, failure, error, problem, outputs, caption, taskId,
+  ]);
+  return { root, badge, title, clock, cancelBtn, retryBtn, fill, bar, note, failureText, failureHint, failure,
+           error, outputs, captionTitle, prompt, facts, taskId };
+}
+
+/**
+ * The local clock: elapsed time (and ETA) tick between kernel updates; stops once finished.
+ * @param {Parts} ui
+ * @param {Read} read
+ * @param {Disposer} d
+ */
+function createClock(ui, read, d) {
+  let stamp = Date.now(); // browser time of the last elapsed/eta update from the kernel
+  /** @type {ReturnType<typeof setInterval> | null} */
+  let timer = null;
+  const update = () => {
+    const finished = !!read("finished", false);
+    const since = finished ? 0 : (Date.now() - stamp) / 1000;
+    let text = formatDuration(Number(read("elapsed", 0)) + since);
+    const eta = read("eta");
+    if (!finished && typeof eta === "number" && isFinite(eta)) {
+      text += ` · ≈ ${formatDuration(Math.max(0, eta - since))} left`;
+    }
+    ui.clock.textContent = text;
+  };
+  timer = d.interval(update, 1000);
+  return {
+    update,
+    /** The kernel sent a new elapsed/eta. */
+    restamp() {
+      stamp = Date.now();
+      update();
+    },
+    stopIfFinished() {
+      if (read("finished", false) && timer !== null) {
+        d.clearInterval(timer);
+        timer = null;
+      }
+    },
+  };
+}
+
+/**
+ * @param {Parts} ui
+ * @param {Read} read
+ * @param {string} status
+ */
+function renderHead(ui, read, status) {
+  ui.root.setAttribute("data-status", status);
+  ui.badge.className = badgeClass(status);
+  ui.badge.textContent = status;
+  const endpoint = String(read("endpoint", ""));
+  const cap = asRecord(read("caption", {}));
+  ui.title.textContent = [endpoint.replace(/_/g, " "), cap.model ? String(cap.model) : ""].filter(Boolean).join(" · ");
+  const finished = !!read("finished", false);
+  const cancelling = !!read("cancelling", false);
+  show(ui.cancelBtn, !finished);
+  ui.cancelBtn.disabled = cancelling;
+  ui.cancelBtn.textContent = cancelling ? "Cancelling…" : "Cancel";
+}
+
+/**
+ * @param {Parts} ui
+ * @param {Read} read
+ * @param {string} status
+ */
+function renderProgress(ui, read, status) {
+  const pct = progressPercent(status, read("progress"));
+  ui.fill.style.width = `${pct.toFixed(1)}%`;
+  ui.bar.setAttribute("aria-valuenow", pct.toFixed(0));
+  ui.bar.setAttribute("data-indeterminate", status === "PENDING" || status === "THROTTLED" ? "true" : "false");
+  show(ui.bar, !read("finished", false) || status === "SUCCEEDED");
+  const noteText = String(read("note", ""));
+  ui.note.textContent = noteText;
+  show(ui.note, noteText.length > 0);
+}
+
+/**
+ * @param {Parts} ui
+ * @param {Read} read
+ * @param {string} status
+ */
+function renderFailure(ui, read, status) {
+  const failText = String(read("failure", ""));
+  const code = String(read("failure_code", ""));
+  ui.failureText.textContent = "";
+  if (code) ui.failureText.appendChild(h("code", { class: "rnb-code" }, code));
+  ui.failureText.appendChild(document.createTextNode(failText || (status === "FAILED" ? "The task failed." : "")));
+  ui.failureHint.textContent = String(read("hint", ""));
+  show(ui.failure, status === "FAILED");
+  const err = String(read("error", ""));
+  ui.error.textContent = err;
+  show(ui.error, err.length > 0);
+  show(ui.retryBtn, err.length > 0 && !read("finished", false));
+  const id = String(read("task_id", ""));
+  ui.taskId.textContent = id ? `task ${id}` : "";
+}
+
+/**
+ * @param {Parts} ui
+ * @param {Read} read
+ */
+function renderCaption(ui, read) {
+  const c = asRecord(read("caption", {}));
+  ui.captionTitle.textContent = c.title ? String(c.title) : "";
+  show(ui.captionTitle, !!c.title);
+  ui.prompt.textContent = c.prompt ? `“${String(c.prompt)}”` : "";
+  show(ui.prompt, !!c.prompt);
+  ui.facts.textContent = factsLine(c);
+}
+
+/**
+ * Save `url` under `name` through a temporary link.
+ * @param {HTMLElement} root
+ * @param {string} url
+ * @param {string} name
+ */
+function saveAs(root, url, name) {
+  const a = h("a", { href: url, download: name, class: "rnb-hidden-link" });
+  root.appendChild(a);
+  a.click();
+  a.remove();
+}
+
+/**
+ * The outputs: players with Download buttons; bytes come through the kernel when a URL does
+ * not load in this browser; reports media_status once every output settled.
+ * @param {Parts} ui
+ * @param {Read} read
+ * @param {Disposer} d
+ * @param {Channel} channel
+ */
+function createOutputs(ui, read, d, channel) {
+  /** @type {MediaItem[]} */
+  let items = [];
+  /** @type {string | null} */
+  let key = null;
+
+  const reportIfSettled = () => {
+    if (items.length === 0 || items.some((it) => it.settled === null)) return;
+    channel.notify("media_status", { results: items.map((it) => it.settled) });
+  };
+
+  /** @param {MediaItem} item */
+  const downloadThroughKernel = async (item) => {
+    try {
+      const { result, buffers } = await channel.invoke("media", { index: item.index, purpose: "download" });
+      if (d.disposed || buffers.length === 0) return;
+      const blob = new Blob([buffers[0]], { type: safeMime(result.mime, item.kind) });
+      saveAs(ui.root, d.blobUrl(blob), item.fileName);
+    } catch (err) {
+      // a timeout is shown by the channel; a kernel error goes on the output's title
+      if (!d.disposed) item.element.setAttribute("title", err instanceof Error ? err.message : String(err));
+    }
+  };
+
+  /** @param {MediaItem} item */
+  const download = async (item) => {
+    if (item.blobUrl !== null) return saveAs(ui.root, item.blobUrl, item.fileName);
+    try {
+      if (item.url === null || typeof fetch !== "function") throw new Error("no url");
+      const answer = await fetch(item.url);
+      if (!answer.ok) throw new Error(`HTTP ${answer.status}`);
+      const blob = await answer.blob();
+      if (d.disposed) return;
+      saveAs(ui.root, d.blobUrl(blob), item.fileName);
+    } catch (err) {
+      // Cross-origin or unreachable from this browser: ask the kernel for the bytes.
+      if (!d.disposed) await downloadThroughKernel(item);
+    }
+  };
+
+  /**
+   * @param {unknown} url
+   * @param {string} kind
+   * @param {number} index
+   */
+  const addOutput = (url, kind, index) => {
+    const item = new MediaItem({
+      url, kind, index, disposer: d, fileName: fileName(read("task_id", ""), index, url, kind),
+      fetchBytes: (i) => channel.invoke("media", { index: i, purpose: "show" }),
+      onSettled: reportIfSettled,
+    });
+    items.push(item);
+    const button = h("button", { class: "rnb-btn rnb-download", type: "button", title: `Download ${item.fileName}` },
+      "Download");
+    d.listen(button, "click", () => download(item));
+    ui.outputs.appendChild(h("figure", { class: `rnb-output rnb-${kind}` }, [item.element, button]));
+  };
+
+  return function update() {
+    const urls = asList(read("outputs", []));
+    const kinds = asList(read("kinds", []));
+    const next = JSON.stringify([urls, kinds]);
+    if (next === key) return;
+    key = next;
+    ui.outputs.textContent = "";
+    items = [];
+    urls.forEach((url, index) => addOutput(url, mediaKind(url, kinds[index]), index));
+    ui.outputs.setAttribute("data-count", String(urls.length));
+    show(ui.outputs, urls.length > 0);
+  };
+}
+
+const STATUS_TRAITS = ["status", "progress", "note", "failure", "failure_code", "hint", "error", "finished",
+                       "cancelling", "task_id", "endpoint"];
+
+/** @type {import("@anywidget/types").Render} */
+function render({ model, el }) {
+  const d = new Disposer();
+  const read = traitReader(model);
+  const problem = problemBox();
+  const channel = createChannel(model, d, { onProblem: problem.set });
+  const ui = skeleton(problem.el);
+  el.appendChild(ui.root);
+  const clock = createClock(ui, read, d);
+  const updateOutputs = createOutputs(ui, read, d, channel);
+
+  const updateStatus = () => {
+    const status = String(read("status", "PENDING"));
+    renderHead(ui, read, status);
+    renderProgress(ui, read, status);
+    renderFailure(ui, read, status);
+    clock.update();
+    clock.stopIfFinished();
+  };
+
+  d.listen(ui.cancelBtn, "click", () => {
+    ui.cancelBtn.disabled = true;
+    ui.cancelBtn.textContent = "Cancelling…";
+    channel.act("cancel");
+  });
+  d.listen(ui.retryBtn, "click", () => channel.act("retry"));
+  for (const name of STATUS_TRAITS) d.modelOn(model, `change:${name}`, updateStatus);
+  d.modelOn(model, "change:elapsed", clock.restamp);
+  d.modelOn(model, "change:eta", clock.restamp);
+  d.modelOn(model, "change:caption", () => {
+    renderCaption(ui, read);
+    updateStatus();
+  });
+  d.modelOn(model, "change:outputs", updateOutputs);
+  d.modelOn(model, "change:kinds", updateOutputs);
+
+  renderCaption(ui, read);
+  updateStatus();
+  updateOutputs();
+  channel.notify("view");
+
+  return () => {
+    d.dispose();
+    ui.root.remove();
+  };
+}
+
+export default { render };
