@@ -85,7 +85,7 @@ def test_cancel_ends_wait_and_repeat_cancel_is_fine(client):
 def test_wait_timeout_can_cancel_the_remote_task(client):
     client.sim.configure(run_seconds=600.0)
     handle = client.text_to_video.create(model="gen4.5", prompt="slow clouds", ratio="1280:720", duration=5)
-    with pytest.raises(errors.TimeoutError, match="cancelled"):
+    with pytest.raises(errors.APITimeoutError, match="cancelled"):
         handle.wait(timeout=0.3, cancel_on_timeout=True)
     with pytest.raises(errors.NotFoundError):
         client.tasks.get(handle.id)

@@ -402,8 +402,8 @@ def test_unknown_status_spellings_are_mapped_or_kept():
     (errors.ServerError("boom", status_code=500), 502),
     (errors.ServerError("boom", status_code=503), 502),
     (errors.ResponseFormatError("not a task"), 502),
-    (errors.ConnectionError("refused"), 502),
-    (errors.TimeoutError("slow"), 504),
+    (errors.APIConnectionError("refused"), 502),
+    (errors.APITimeoutError("slow"), 504),
     (errors.OutcomeUnknownError("maybe", endpoint="text_to_image"), 502),
     (RuntimeError("bug"), 500),
 ])

@@ -165,7 +165,7 @@ def test_sweep_wait_async_and_cancel(runway_session, fast_sim) -> None:
 
 
 def test_sweep_wait_timeout(runway_session, fast_sim) -> None:
-    from runway_nb.errors import TimeoutError as RTimeout
+    from runway_nb.errors import APITimeoutError as RTimeout
 
     fast_sim.configure(run_seconds=10_000)
     s = runway_session.compare("slow", model="gen4.5", seed=[1, 2])

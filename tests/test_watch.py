@@ -149,9 +149,9 @@ def test_sync_and_async_timeouts_say_the_same_thing(manual_sim, clean_env):
     manual_sim.configure(concurrency=0)  # nothing starts: the task stays queued
     sync_client = _client(Runway, manual_sim)
     handle = sync_client.text_to_image.create(prompt="never", model="gen4_image", ratio="1024:1024")
-    with pytest.raises(errors.TimeoutError) as sync_err:
+    with pytest.raises(errors.APITimeoutError) as sync_err:
         handle.wait(timeout=30)
-    with pytest.raises(errors.TimeoutError) as async_err:
+    with pytest.raises(errors.APITimeoutError) as async_err:
         asyncio.run(handle.wait_async(timeout=30))
     assert str(sync_err.value) == str(async_err.value)
     assert "did not finish within 30 s" in str(sync_err.value) and "still running" in str(sync_err.value)

@@ -11,41 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from runway_nb import errors
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, Task
 from runway_nb.client.schedule import PollSchedule
-from runway_nb.client.settings import Settings
-from runway_nb.client.watch import Clock, Finished, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
+from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
 
-__all__ = ["AsyncTaskHandle", "TaskHandle", "TaskState"]
+if TYPE_CHECKING:  # the clients import this module; annotations only
+    from runway_nb.client.core import AsyncRunway, Runway
+
+__all__ = ["AnyTaskHandle", "AsyncTaskHandle", "TaskHandle", "TaskState"]
 
 DEFAULT_FOLDER = "runway_outputs"
-
-
-class _Client(Protocol):
-    """What a handle needs of its client (``Runway`` and ``AsyncRunway`` both provide it)."""
-
-    settings: Settings
-    poll_floor: float
-    clock: Clock
-
-    def created_at(self, task_id: str) -> float | None: ...
-
-
-class _SyncClient(_Client, Protocol):
-    def async_twin(self) -> _AsyncClient: ...
-    def get_task(self, task_id: str) -> Task: ...
-    def cancel_task(self, task_id: str) -> None: ...
-    def save_outputs(self, task: Task, folder: str | Path, params: dict[str, Any] | None = None) -> list[Path]: ...
-
-
-class _AsyncClient(_Client, Protocol):
-    async def get_task(self, task_id: str) -> Task: ...
-    async def cancel_task(self, task_id: str) -> None: ...
-    async def save_outputs(self, task: Task, folder: str | Path,
-                           params: dict[str, Any] | None = None) -> list[Path]: ...
 
 
 @dataclass
@@ -119,7 +97,7 @@ class _HandleBase:
 
     def _timeout_error(self, timeout: float, cancelled: bool) -> errors.RunwayError:
         outcome = "it was cancelled" if cancelled else "it is still running"
-        return errors.TimeoutError(f"task {self.id} did not finish within {timeout:g} s (last status "
+        return errors.APITimeoutError(f"task {self.id} did not finish within {timeout:g} s (last status "
                                    f"{self.status}); {outcome}", task=self.task)
 
     def _finish(self, raise_on_failure: bool) -> Task:
@@ -159,7 +137,7 @@ class _HandleBase:
 class TaskHandle(_HandleBase):
     """A task you created or attached to: ``.id`` at once, ``.wait()`` for the result."""
 
-    def __init__(self, client: _SyncClient, task_id: str, *, endpoint: str | None = None,
+    def __init__(self, client: Runway, task_id: str, *, endpoint: str | None = None,
                  params: dict[str, Any] | None = None, estimated_cost: float | None = None,
                  state: TaskState | None = None) -> None:
         super().__init__(task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
@@ -230,7 +208,7 @@ class TaskHandle(_HandleBase):
 class AsyncTaskHandle(_HandleBase):
     """The async sibling of :class:`TaskHandle`: ``await handle.wait()``, ``await handle``."""
 
-    def __init__(self, client: _AsyncClient, task_id: str, *, endpoint: str | None = None,
+    def __init__(self, client: AsyncRunway, task_id: str, *, endpoint: str | None = None,
                  params: dict[str, Any] | None = None, estimated_cost: float | None = None,
                  state: TaskState | None = None) -> None:
         super().__init__(task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
@@ -285,3 +263,6 @@ class AsyncTaskHandle(_HandleBase):
         self.files = await self.client.save_outputs(task, folder, self.params)
         return self.files
 
+
+
+AnyTaskHandle = TaskHandle | AsyncTaskHandle  # what widgets and the magic accept

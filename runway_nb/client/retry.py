@@ -184,9 +184,9 @@ def _retry_for(response: httpx.Response, attempt: int, policy: RetryPolicy,
 
 def _transport_error(exc: BaseException, what: str) -> BaseException:
     if isinstance(exc, httpx.TimeoutException):
-        return errors.TimeoutError(f"{what}: no answer in time ({type(exc).__name__})")
+        return errors.APITimeoutError(f"{what}: no answer in time ({type(exc).__name__})")
     if isinstance(exc, httpx.TransportError):
-        return errors.ConnectionError(f"{what}: {type(exc).__name__}: {str(exc)[:300]}")
+        return errors.APIConnectionError(f"{what}: {type(exc).__name__}: {str(exc)[:300]}")
     return exc
 
 

@@ -223,7 +223,7 @@ def load_ipython_extension(ip: InteractiveShell) -> None:
     The widget formatters are installed on the first display of a handle (see
     :func:`_first_display`), not here: loading stays well under 150 ms.
     """
-    ip.register_magics(RunwayMagics(shell=ip))  # type: ignore[no-untyped-call]  # IPython's is unannotated
+    ip.register_magics(RunwayMagics(shell=ip))
     if getattr(ip, "kernel", None) is None or ip.display_formatter is None:
         return  # terminal IPython: handles keep their one-line repr; --wait prints progress
     formatter = ip.display_formatter.ipython_display_formatter

@@ -19,8 +19,7 @@ from typing import Any, cast
 
 from runway_nb.api.task import Task
 from runway_nb.client.watch import SYSTEM_CLOCK, Clock, Watch, WatchTimeout, drive, drive_async
-from runway_nb.errors import RunwayError, ValidationError
-from runway_nb.errors import TimeoutError as APITimeoutError
+from runway_nb.errors import APITimeoutError, RunwayError, ValidationError
 
 __all__ = [
     "DEFAULT_MODELS",

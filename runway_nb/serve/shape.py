@@ -199,9 +199,9 @@ def error_answer(exc: BaseException, scrub: Scrubber | None = None) -> ErrorAnsw
         return ErrorAnswer(401, _body(401, text))
     if isinstance(exc, errors.PermissionDeniedError):
         return ErrorAnswer(403, _body(403, text))
-    if isinstance(exc, (errors.ServerError, errors.ResponseFormatError, errors.ConnectionError)):
+    if isinstance(exc, (errors.ServerError, errors.ResponseFormatError, errors.APIConnectionError)):
         return ErrorAnswer(502, _body(502, text))
-    if isinstance(exc, errors.TimeoutError):
+    if isinstance(exc, errors.APITimeoutError):
         return ErrorAnswer(504, _body(504, text))
     if isinstance(exc, errors.OutcomeUnknownError):
         return ErrorAnswer(502, _body(502, text))

@@ -237,10 +237,10 @@ def test_client_session_widgets_errors_logs_journal(server, clean_env, debug_log
         raises(lambda: client.text_to_image.create(model="gen4_image", prompt="x", ratio="1024:1024"),
                errors.OutcomeUnknownError, "dropped create")
         server.configure(script=["drop_before"])
-        raises(lambda: client.get_task(h1.id), errors.ConnectionError, "connection closed unanswered")
+        raises(lambda: client.get_task(h1.id), errors.APIConnectionError, "connection closed unanswered")
         server.configure(run_seconds=10_000)  # (read when a task is created)
         slow = client.text_to_video.create(model="gen4.5", prompt="slow", ratio="1280:720", duration=5)
-        raises(lambda: slow.wait(timeout=0.05), errors.TimeoutError, "wait timeout")
+        raises(lambda: slow.wait(timeout=0.05), errors.APITimeoutError, "wait timeout")
         server.configure(run_seconds=2.0)
         failing = client.text_to_video.create(model="gen4.5", prompt="something forbidden", ratio="1280:720",
                                               duration=5)
@@ -251,7 +251,7 @@ def test_client_session_widgets_errors_logs_journal(server, clean_env, debug_log
                errors.AuthenticationError, "401 on create")
         server.configure(api_key=CANARY)
         bad = Runway(provider="sim", base_url="http://127.0.0.1:9", api_key=CANARY, journal=False, max_retries=0)
-        raises(lambda: bad.get_task(h1.id), errors.ConnectionError, "connection refused")
+        raises(lambda: bad.get_task(h1.id), errors.APIConnectionError, "connection refused")
         bad.close()
         with pytest.raises(errors.ValidationError) as info:
             Runway(provider="runway", api_key=None)  # no key at all: a clear error, no key in it

@@ -6,8 +6,8 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:
-    from runway_nb.client.handles import TaskHandle
+if TYPE_CHECKING:  # annotations only: the magic loads the client on first use
+    from runway_nb.client.handles import AnyTaskHandle
 
 __all__ = ["Facts", "status_facts"]
 
@@ -54,7 +54,7 @@ class Facts:
         return out + "</div>"
 
 
-def status_facts(handle: TaskHandle) -> Facts:
+def status_facts(handle: AnyTaskHandle) -> Facts:
     """One task's facts (``%runway status``): status, request, cost, outputs, files, failure."""
     task = handle.task
     rows = [("status", str(handle.status))]

@@ -30,7 +30,7 @@ from runway_nb.notebook.session import get_session
 from runway_nb.notebook.sweep import SweepDeclined, SweepError, describe, expand, split_prompts
 
 if TYPE_CHECKING:
-    from runway_nb.client.handles import TaskHandle
+    from runway_nb.client.handles import AnyTaskHandle
     from runway_nb.notebook.sweep import Sweep
 
 __all__ = ["submit"]
@@ -82,7 +82,7 @@ def submit(args: argparse.Namespace, cell: str | None, ns: Mapping[str, Any], ho
     prompts = _prompts(cell, ns)
     options = _options(args, ns)
     session = get_session()
-    result: TaskHandle | Sweep
+    result: AnyTaskHandle | Sweep
     if len(expand(prompts, options)) == 1:
         single = {k: v[0] for k, v in options.items()}
         try:
@@ -113,12 +113,12 @@ def submit(args: argparse.Namespace, cell: str | None, ns: Mapping[str, Any], ho
     return result
 
 
-def wait(result: TaskHandle | Sweep) -> None:
+def wait(result: AnyTaskHandle | Sweep) -> None:
     """Block with a progress line until the task(s) finish; Ctrl-C stops waiting, not the tasks."""
     from runway_nb.notebook.session import wait_with_progress
     from runway_nb.notebook.sweep import Sweep
 
-    handles: list[TaskHandle] = list(result.tasks) if isinstance(result, Sweep) else [result]
+    handles: list[AnyTaskHandle] = list(result.tasks) if isinstance(result, Sweep) else [result]
     try:
         if isinstance(result, Sweep):
             result.wait(progress=True)

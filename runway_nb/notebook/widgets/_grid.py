@@ -30,18 +30,19 @@ How it works (see ``docs/compare.md`` for what a user sees):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import PurePath
-from typing import Any
+from typing import Any, cast
 
 import traitlets as t
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
-from runway_nb.client.core import AsyncTaskHandle, TaskHandle
+from runway_nb.client.core import AsyncTaskHandle
+from runway_nb.client.handles import AnyTaskHandle
+from runway_nb.client.watch import Finished, PollFailed, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._live import Command, LiveWidget, Reply
@@ -191,12 +192,12 @@ class Grid(LiveWidget):
 
         if not isinstance(sweep, Sweep):
             handles = list(sweep)
-            if not all(isinstance(h, TaskHandle) for h in handles):
+            if not all(isinstance(h, AnyTaskHandle) for h in handles):
                 raise TypeError("Grid needs a Sweep or a list of task handles")
             sweep = Sweep(tasks=handles, combos=[_combo_from_params(h) for h in handles])
         super().__init__(**kwargs)
         self.sweep = sweep
-        self.handles: list[TaskHandle] = list(sweep.tasks)
+        self.handles: list[AnyTaskHandle] = list(sweep.tasks)
         n = len(self.handles)
         combos = [dict(c) for c in sweep.combos[:n]] + [_combo_from_params(h) for h in self.handles[len(sweep.combos):]]
         self._combos = combos
@@ -205,7 +206,6 @@ class Grid(LiveWidget):
         self._terminal: set[int] = set()
         self._cancelling: set[int] = set()
         self._saving: set[int] = set()
-        self._fails = [0] * n
         self._t_end: dict[int, float] = {}
         self._poller: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
@@ -412,11 +412,7 @@ class Grid(LiveWidget):
             self.summary = summary
 
     def _sync_handle(self, i: int, task: Task) -> None:
-        h = self.handles[i]
-        h.task = task
-        twin = self._twins[i]
-        if twin is not None:
-            twin.task = task
+        self.handles[i].task = task  # the async twin shares it
 
     def _finish_cell(self, i: int, task: Task) -> None:
         """Cell ``i`` ended with ``task``: show it; save its outputs when the sweep asked to."""
@@ -483,76 +479,65 @@ class Grid(LiveWidget):
         floors = [getattr(h.client, "poll_floor", 5.0) or 5.0 for h in self.handles]
         return min(floors) if floors else 5.0
 
-    async def _sleep(self, seconds: float) -> None:
-        if self._wake is None:
-            self._wake = asyncio.Event()
-        if seconds <= 0:
-            await asyncio.sleep(0)
-            return
-        self._wake.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-
     def _wake_up(self) -> None:
         if self._wake is not None:
             self._wake.set()
 
+    def _note_round(self, due: float | None) -> None:
+        self._next_poll = due
+
     async def _poll(self) -> None:
-        now = time.monotonic()
-        due: dict[int, float] = {}
+        """Watch every unfinished cell through the engine; cells due together are polled together."""
+        clock = self._twin(0).client.clock if self.handles else None
+        if clock is None:
+            return
+        watch = Watch(floor=self._floor())
+        now = clock.now()
         for i, h in enumerate(self.handles):
+            if i not in self._terminal:
+                ah = self._twin(i)
+                watch.add(i, ah.schedule, now=now, created_at=ah.client.created_at(ah.id), seen=h.task is not None)
+        problems: list[PollFailed] = []
+
+        def on_event(event: WatchEvent) -> None:
+            i = cast(int, event.key)
+            if i in self._terminal or i in self._cancelling:
+                return  # its cancel decides
+            if isinstance(event, PollFailed):
+                problems.append(event)
+            elif isinstance(event, Finished):
+                self._finish_cell(i, event.task)
+
+        def known(key: Hashable) -> Task | None:
+            i = cast(int, key)
             if i in self._terminal:
-                continue
-            ah = self._twin(i)
-            created = ah.client._created.get(ah.id, now)  # noqa: SLF001 - client.created_at() is being added
-            first = ah._schedule.first_delay() if h.task is None else 0.0  # noqa: SLF001 - no public name yet
-            due[i] = max(now, created + first)
-        while due:
-            wake = min(due.values())
-            self._next_poll = wake
-            await self._sleep(wake - time.monotonic())
-            self._next_poll = None
-            now = time.monotonic()
-            for i in list(due):  # ended meanwhile: cancelled here, or seen by a blocking wait elsewhere
-                known = self.handles[i].task
-                if i in self._terminal:
-                    due.pop(i)
-                elif known is not None and known.finished:
-                    due.pop(i)
-                    self._finish_cell(i, known)
-                elif i in self._cancelling and due[i] <= now + 0.005:
-                    due[i] = now + self._floor()  # its cancel decides; polled again if that fails
-            ready = [i for i, at in due.items() if at <= now + 0.005]
-            if not ready:
-                continue
-            results = await asyncio.gather(*(self._twin(i).refresh() for i in ready), return_exceptions=True)
-            now = time.monotonic()
-            problems = []
-            for i, result in zip(ready, results, strict=False):
-                if i not in due or i in self._terminal or i in self._cancelling:
-                    continue
-                if isinstance(result, BaseException):
-                    if isinstance(result, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
-                        raise result
-                    problems.append((i, result))
-                    self._fails[i] += 1
-                    due[i] = now + min(60.0, self._floor() * 2 ** min(self._fails[i], 6))
-                    continue
-                self._fails[i] = 0
-                self._sync_handle(i, result)
-                if result.finished:
-                    due.pop(i)
-                    self._finish_cell(i, result)
-                else:
-                    due[i] = now + self._twin(i)._schedule.next_delay(result, now)  # noqa: SLF001 - as above
+                watch.discard(key)
+                return None
+            if i in self._cancelling:
+                watch.postpone(key, clock.now() + self._floor())  # polled again only if the cancel fails
+                return None
+            return self.handles[i].task  # ended meanwhile, e.g. seen by a blocking wait elsewhere
+
+        def after_round(due: float | None) -> None:
+            self._note_round(due)
+            if due is None:
+                return
             if problems:
-                i, exc = problems[0]
+                first = problems[0]
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                self._set_error(f"could not refresh task {self.handles[i].id}{more}, retrying: "
-                                f"{type(exc).__name__}: {exc}")
+                self._set_error(f"could not refresh task {self.handles[cast(int, first.key)].id}{more}, retrying: "
+                                f"{type(first.error).__name__}: {first.error}")
+                problems.clear()
             elif self.error.startswith("could not refresh"):
                 self.error = ""
             self._publish_cells()
+
+        watch.subscribe(on_event)
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        await drive_async(watch, lambda key: self._twin(cast(int, key)).refresh(), clock=clock,
+                          tolerate_errors=True, wake=self._wake, known=known, on_round=after_round)
+        after_round(0.0)  # the last round's news
 
     # ------------------------------------------------------------------ cancel
     def _request_cancel(self, i: int) -> None:

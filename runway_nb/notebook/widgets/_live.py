@@ -38,7 +38,8 @@ import traitlets as t
 from ipywidgets import Widget
 
 from runway_nb.api.task import Task
-from runway_nb.client.core import AsyncRunway, AsyncTaskHandle, Runway, TaskHandle
+from runway_nb.client.core import AsyncRunway, AsyncTaskHandle, Runway
+from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.notebook.widgets._urls import media_kind
 
 __all__ = [
@@ -109,7 +110,7 @@ def get_ipython() -> Any:
         from IPython.core.getipython import get_ipython as current
     except ImportError:  # pragma: no cover - IPython is a dependency
         return None
-    return current()  # type: ignore[no-untyped-call]  # IPython ships no annotations here
+    return current()
 
 
 def in_kernel(ip: Any) -> bool:
@@ -198,20 +199,9 @@ def async_twin(client: Runway | AsyncRunway) -> AsyncRunway:
     return client.async_twin()
 
 
-def twin_handle(handle: TaskHandle) -> AsyncTaskHandle:
-    """An async handle for ``handle`` (itself if async) sharing its poll schedule and creation time."""
-    if isinstance(handle, AsyncTaskHandle):
-        return handle
-    client = async_twin(handle.client)
-    twin = AsyncTaskHandle(client, handle.id,  # type: ignore[arg-type]  # AsyncTaskHandle.__init__ is typed with Runway
-                           endpoint=handle.endpoint, params=handle.params,
-                           estimated_cost=handle.estimated_cost)
-    twin._schedule = handle._schedule  # noqa: SLF001 - one poll schedule per task; client has no public setter yet
-    twin.task = handle.task
-    created = handle.client._created.get(handle.id)  # noqa: SLF001 - client.created_at() is being added
-    if created is not None:
-        client._created.setdefault(handle.id, created)  # noqa: SLF001 - as above
-    return twin
+def twin_handle(handle: AnyTaskHandle | AsyncTaskHandle) -> AsyncTaskHandle:
+    """The async handle to poll ``handle`` with: itself, or its twin sharing its state and schedule."""
+    return handle.to_async()
 
 
 def media_mime(url: str, ctype: str | None, endpoint: str) -> str:
@@ -222,7 +212,7 @@ def media_mime(url: str, ctype: str | None, endpoint: str) -> str:
     return "video/mp4" if media_kind(url, endpoint) == "video" else "image/png"
 
 
-def save_folder(save_to: str | os.PathLike[str] | bool | None, handle: TaskHandle) -> Path | None:
+def save_folder(save_to: str | os.PathLike[str] | bool | None, handle: AnyTaskHandle) -> Path | None:
     """Where to autosave a task's outputs: ``save_to`` (True: ``runway_outputs``; False: off), else
     the folder the session marked the handle with (``--save``), else ``DEFAULTS["save_to"]``."""
     if save_to is None:
@@ -486,7 +476,7 @@ class LiveWidget(ChannelWidget):
         self._verdicts.extend(str(r) for r in results[:limit])
         return True
 
-    def _fetch_media(self, url: str, endpoint: str, handle: TaskHandle,
+    def _fetch_media(self, url: str, endpoint: str, handle: AnyTaskHandle,
                      twin: Callable[[], AsyncTaskHandle]) -> Reply | Awaitable[Reply]:
         """An output's bytes for the front end: ``{"mime"}`` + one buffer (never stored in a trait)."""
         if running_loop() is not None:
@@ -494,11 +484,11 @@ class LiveWidget(ChannelWidget):
         client = handle.client
         if isinstance(client, AsyncRunway):
             raise RuntimeError("an async handle's outputs can only be fetched on the event loop")
-        data, ctype = client._download(url)  # noqa: SLF001 - client.download_with_type() is being added
+        data, ctype = client.download_with_type(url)
         return {"mime": media_mime(url, ctype, endpoint)}, [data]
 
     async def _fetch_media_async(self, url: str, endpoint: str, twin: Callable[[], AsyncTaskHandle]) -> Reply:
-        data, ctype = await twin().client._download(url)  # noqa: SLF001 - as above
+        data, ctype = await twin().client.download_with_type(url)
         return {"mime": media_mime(url, ctype, endpoint)}, [data]
 
     # ------------------------------------------------------------------ autosave
@@ -506,7 +496,7 @@ class LiveWidget(ChannelWidget):
                           params: dict[str, Any]) -> list[Path]:
         return list(await twin.client.save_outputs(task, folder, params))
 
-    def _save_sync(self, handle: TaskHandle, task: Task, folder: str | Path) -> list[Path]:
+    def _save_sync(self, handle: AnyTaskHandle, task: Task, folder: str | Path) -> list[Path]:
         client = handle.client
         if isinstance(client, AsyncRunway):
             raise RuntimeError("an async handle can only be saved from the event loop")

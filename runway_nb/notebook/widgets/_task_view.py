@@ -23,7 +23,7 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,6 +32,8 @@ import traitlets as t
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, Task
 from runway_nb.client.core import AsyncTaskHandle, TaskHandle
+from runway_nb.client.handles import AnyTaskHandle
+from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._live import DEFAULTS, WIDGET_MIME, Command, LiveWidget, Reply, async_twin
@@ -81,9 +83,9 @@ class TaskView(LiveWidget):
     caption = t.Dict().tag(sync=True)
     cancelling = t.Bool(False).tag(sync=True)
 
-    def __init__(self, handle: TaskHandle, *, save_to: str | os.PathLike[str] | bool | None = None,
+    def __init__(self, handle: AnyTaskHandle, *, save_to: str | os.PathLike[str] | bool | None = None,
                  caption: str | dict[str, Any] | None = None, watch: bool = True, **kwargs: Any):
-        if not isinstance(handle, TaskHandle):
+        if not isinstance(handle, AnyTaskHandle):
             raise TypeError(f"TaskView needs a TaskHandle or AsyncTaskHandle, not {type(handle).__name__}")
         super().__init__(**kwargs)
         self.handle = handle
@@ -119,7 +121,7 @@ class TaskView(LiveWidget):
 
     # ------------------------------------------------------------------ public
     @classmethod
-    def for_handle(cls, handle: TaskHandle, **kwargs: Any) -> TaskView:
+    def for_handle(cls, handle: AnyTaskHandle, **kwargs: Any) -> TaskView:
         """The live view of ``handle`` (created on first use): one poller per handle."""
         view = _VIEWS.get(id(handle))
         if view is not None and view.handle is handle:
@@ -164,7 +166,7 @@ class TaskView(LiveWidget):
         return f"<TaskView {self.summary()}>"
 
     @classmethod
-    def release_undisplayed(cls, handle: TaskHandle) -> None:
+    def release_undisplayed(cls, handle: AnyTaskHandle) -> None:
         """Stop the view of ``handle`` if nobody showed it (e.g. one the session made for
         ``--save``), so that a container (a grid) can watch, and save, the task itself."""
         view = _VIEWS.get(id(handle))
@@ -243,7 +245,7 @@ class TaskView(LiveWidget):
 
     # ------------------------------------------------------------------ state
     def _start_time(self) -> float:
-        created = self.handle.client._created.get(self.handle.id)  # noqa: SLF001 - client.created_at() is being added
+        created = self.handle.client.created_at(self.handle.id)
         if created is not None:
             return created
         task = self.handle.task
@@ -294,7 +296,7 @@ class TaskView(LiveWidget):
         straight line through the progress readings."""
         if task.status != RUNNING:
             return None
-        schedule = getattr(self._ahandle or self.handle, "_schedule", None)
+        schedule = self.handle.schedule
         predicted = getattr(schedule, "predicted_finish", None)
         finish: float | None = predicted() if callable(predicted) else None
         if finish is not None:
@@ -307,19 +309,13 @@ class TaskView(LiveWidget):
         remaining = (1.0 - p1) / ((p1 - p0) / (t1 - t0)) - (time.monotonic() - t1)
         return round(max(0.0, remaining), 1)
 
-    def _sync_handle(self, task: Task) -> None:
-        if self._ahandle is not None and self._ahandle is not self.handle:
-            self.handle.task = task
-
     # ------------------------------------------------------------------ the end of a task
     def _terminal_begin(self, task: Task) -> bool:
         if self._terminal:
             return False
         self._terminal = True
         self._t_end = time.monotonic()
-        self._sync_handle(task)
-        if self._ahandle is not None:
-            self._ahandle.task = task
+        self.handle.task = task  # the async twin shares it
         self.cancelling = False
         self._apply(task)
         return True
@@ -397,40 +393,43 @@ class TaskView(LiveWidget):
             self._ahandle = live.twin_handle(self.handle)
         return self._ahandle
 
-    async def _sleep(self, seconds: float) -> None:
-        if self._wake is None:
-            self._wake = asyncio.Event()
-        self._wake.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, seconds))
+    def _wake_up(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _note_round(self, due: float | None) -> None:
+        self._next_poll = due
 
     async def _poll(self) -> None:
+        """Watch the task through the engine until it ends, is cancelled here, or ends elsewhere."""
         ah = self._async_handle()
-        schedule = ah._schedule  # noqa: SLF001 - the handle's poll schedule has no public name yet
-        if self.handle.task is None:
-            created = ah.client._created.get(ah.id, time.monotonic())  # noqa: SLF001 - client.created_at() is coming
-            delay = max(0.0, schedule.first_delay() - (time.monotonic() - created))
-        else:
-            delay = 0.0
-        while not self._terminal and not self._cancel_requested:
-            self._next_poll = time.monotonic() + delay
-            await self._sleep(delay)
-            self._next_poll = None
+        clock = ah.client.clock
+        watch = Watch(floor=ah.schedule.floor)
+        watch.add(ah.id, ah.schedule, now=clock.now(), created_at=ah.client.created_at(ah.id),
+                  seen=self.handle.task is not None)
+        ended: list[Task] = []
+
+        def on_event(event: WatchEvent) -> None:
             if self._terminal or self._cancel_requested:
-                return
-            known = self.handle.task
-            if known is not None and known.finished:  # e.g. the user waited on the handle
-                await self._terminal_async(known)
-                return
-            task = await ah.refresh()
+                return  # a cancel decides what is shown
+            if isinstance(event, Updated):
+                self._apply(event.task)
+            elif isinstance(event, Finished):
+                ended.append(event.task)
+
+        def known(key: Hashable) -> Task | None:
             if self._terminal or self._cancel_requested:
-                return
-            self._sync_handle(task)
-            if task.finished:
-                await self._terminal_async(task)
-                return
-            delay = schedule.next_delay(task, time.monotonic())
-            self._apply(task)
+                watch.discard(key)
+                return None
+            return self.handle.task  # e.g. the user waited on the handle
+
+        watch.subscribe(on_event)
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        await drive_async(watch, lambda _key: ah.refresh(), clock=clock, wake=self._wake, known=known,
+                          on_round=self._note_round)
+        if ended:
+            await self._terminal_async(ended[0])
 
     def _watch_sync(self, out: TextIO) -> None:
         width = 0
@@ -518,8 +517,7 @@ class TaskView(LiveWidget):
         except Exception as exc:
             self._cancel_failed(exc)
             return
-        if self._wake is not None:
-            self._wake.set()
+        self._wake_up()
         await self._terminal_async(ah.task or Task(id=ah.id, status=CANCELLED))
 
     # ------------------------------------------------------------------ requests from the view
@@ -561,7 +559,7 @@ def _fmt_seconds(seconds: float) -> str:
 
 
 # ---------------------------------------------------------------------- handles in IPython
-def display_handle(handle: TaskHandle, **kwargs: Any) -> TaskView:
+def display_handle(handle: AnyTaskHandle, **kwargs: Any) -> TaskView:
     """Show ``handle``: the live widget in Jupyter; in a terminal or script, a synchronous
     watch with a one-line progress. Returns the (one per handle) :class:`TaskView`.
 
@@ -576,7 +574,7 @@ def display_handle(handle: TaskHandle, **kwargs: Any) -> TaskView:
     return view
 
 
-def _format_handle(handle: TaskHandle) -> None:
+def _format_handle(handle: AnyTaskHandle) -> None:
     display_handle(handle)
 
 
