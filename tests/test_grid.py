@@ -209,7 +209,7 @@ async def test_cancel_one_cell_then_all(make_sim, clean_env):
         sweep = s.compare("a long take", seed=[1, 2, 3])
         grid = Grid(sweep)
         await until(lambda: any(c["status"] == "RUNNING" for c in grid.cells))
-        call(grid, "cancel", {"cell": 1})  # the cell's × button
+        call(grid, "cancel", {"cell": 1})  # the cell's cancel button
         assert grid.cells[1]["cancelling"] and grid.cells[1]["note"].startswith("Cancelling")
         await until(lambda: grid.cells[1]["status"] == "CANCELLED")
         assert sim.app.store.view(sweep.ids[1], include_gone=True).status == "CANCELLED"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runway_nb.errors import RunwayError, ValidationError
+from runway_nb.notebook import viewers
 from runway_nb.notebook.sweep import Sweep, SweepDeclined, SweepError, default_model, endpoint_for, expand, plan
 
 __all__ = [
@@ -472,11 +473,9 @@ def _view_saving_to(handle: Any, folder: str) -> None:
     ip = get_ipython()
     if ip is None or getattr(ip, "kernel", None) is None:
         return
-    try:
-        from runway_nb.notebook.widgets import TaskView
-    except ImportError:
-        return  # no widget: refresh()/wait() save instead
-    TaskView.for_handle(handle, save_to=folder)
+    make_view = viewers.view(viewers.SAVING_TASK)
+    if make_view is not None:  # else refresh()/wait() save instead
+        make_view(handle, folder)
 
 
 def _note_default(exc: ValidationError, combo: dict[str, Any], defaulted: Sequence[str]) -> ValidationError:

@@ -20,6 +20,7 @@ from typing import Any, cast
 from runway_nb.api.task import Task
 from runway_nb.client.watch import SYSTEM_CLOCK, Clock, Watch, WatchTimeout, drive, drive_async
 from runway_nb.errors import APITimeoutError, RunwayError, ValidationError
+from runway_nb.notebook import viewers
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -589,12 +590,9 @@ class Sweep:
         if getattr(get_ipython(), "kernel", None) is None:  # terminal IPython: text
             display({"text/plain": repr(self)}, raw=True)
             return
-        try:
-            from runway_nb.notebook.widgets import Grid
-        except ImportError:
-            Grid = None
-        if Grid is not None:
-            display(Grid.for_sweep(self))  # one grid (one poller) per sweep, however often it is shown
+        show_grid = viewers.view(viewers.SWEEP)
+        if show_grid is not None:
+            display(show_grid(self))  # one grid (one poller) per sweep, however often it is shown
             return
         display({"text/plain": f"<Sweep {self.summary()}>"}, raw=True)
         for t in self.tasks:

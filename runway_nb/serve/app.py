@@ -59,6 +59,16 @@ class ServeOptions:
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signal handling to :class:`Service` (two servers share them)."""
 
+    def __init__(self, config: uvicorn.Config):
+        super().__init__(config)
+        self.ready = asyncio.Event()  # set once startup has run (self.started says whether it worked)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.ready.set()
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
@@ -178,10 +188,11 @@ class Service:
                         self.loop.add_signal_handler(sig, self.request_stop)
             tasks = [asyncio.create_task(self._servers[0].serve(sockets=[rest_sock])),
                      asyncio.create_task(self._servers[1].serve(sockets=[mcp_sock]))]
-            while not all(s.started for s in self._servers):
-                if any(t.done() for t in tasks):
-                    break
-                await asyncio.sleep(0.02)
+            # Both started, or one of them gave up: whichever comes first.
+            ready: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*(s.ready.wait() for s in self._servers)))
+            watched: list[asyncio.Future[Any]] = [ready, *tasks]
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            ready.cancel()
             if not all(s.started for s in self._servers):
                 self.request_stop()
                 results = await asyncio.gather(*tasks, return_exceptions=True)

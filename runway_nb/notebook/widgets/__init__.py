@@ -18,6 +18,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from runway_nb.notebook import viewers
 from runway_nb.notebook.widgets._static import static_bundle, static_html, static_text
 from runway_nb.notebook.widgets._task_view import (
     DEFAULTS,
@@ -29,6 +30,21 @@ from runway_nb.notebook.widgets._task_view import (
 from runway_nb.notebook.widgets._urls import safe_url
 
 _LAZY = {"Grid": "._grid", "Panel": "._panel"}
+
+
+def _grid_for(sweep: Any) -> Any:
+    from runway_nb.notebook.widgets._grid import Grid
+
+    return Grid.for_sweep(sweep)
+
+
+def _saving_view(handle: Any, folder: str) -> TaskView:
+    return TaskView.for_handle(handle, save_to=folder)
+
+
+# The session and sweeps show themselves through these (they never import the widgets).
+viewers.register(viewers.SWEEP, _grid_for)
+viewers.register(viewers.SAVING_TASK, _saving_view)
 
 __all__ = [
     "DEFAULTS",
