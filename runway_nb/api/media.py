@@ -3,9 +3,8 @@
 Small files become ``data:`` URIs (Runway caps the encoded string at 5,242,880 characters);
 bigger ones go through the ephemeral upload flow and come back as ``runway://`` URIs.
 
-A local path is read through the ``read_file`` function the caller passes, so the layer that
-owns I/O decides how files are opened; :func:`read_local_file` is the default until every
-caller passes its own.
+A local path is read through the ``read_file`` function the caller passes (the client's
+:func:`runway_nb.client.local_files.read_local_file`), so this layer does no I/O itself.
 """
 
 from __future__ import annotations
@@ -44,15 +43,6 @@ class _PilImage(Protocol):
     def save(self, fp: IO[bytes], format: str) -> None: ...
 
 
-def read_local_file(path: Path) -> bytes | None:
-    """The default ``read_file``: the file's bytes, or None when ``path`` is not a file."""
-    try:
-        is_file = path.is_file()
-    except OSError:  # e.g. a pasted base64 payload: "File name too long"
-        is_file = False
-    return path.read_bytes() if is_file else None
-
-
 @dataclass(frozen=True)
 class Prepared:
     """Exactly one of: a ready ``uri``; bytes to ``upload``; a plain-http ``fetch`` URL."""
@@ -80,7 +70,7 @@ def sniff_mime(data: bytes) -> str | None:
 
 
 def prepare(value: object, field: str, kind: str, *, data_uri_ok: bool = True,
-            read_file: ReadFile = read_local_file) -> Prepared:
+            read_file: ReadFile) -> Prepared:
     """``kind`` is 'image', 'video' or 'image|video' (what the field accepts)."""
     if isinstance(value, str):
         text = value.strip()

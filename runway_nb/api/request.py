@@ -12,7 +12,7 @@ from typing import Any
 
 from runway_nb.api.catalog_data import ENDPOINTS, ModelInfo
 from runway_nb.api.lookup import get, models
-from runway_nb.api.media import Prepared, ReadFile, prepare, read_local_file
+from runway_nb.api.media import Prepared, ReadFile, prepare
 from runway_nb.api.validation import validate
 from runway_nb.errors import ValidationError
 
@@ -48,7 +48,7 @@ class Draft:
 
 
 def build(endpoint: str, params: dict[str, Any], *, strict: bool = True, fill_defaults: bool = True,
-          random_seed: random.Random | None = None, read_file: ReadFile = read_local_file) -> Draft:
+          random_seed: random.Random | None = None, read_file: ReadFile) -> Draft:
     """Validate ``params`` (Python spellings allowed) for ``endpoint`` into a camelCase body.
 
     Media given as URLs or data URIs go in as they are; local files (read with ``read_file``),

@@ -37,6 +37,7 @@ from runway_nb.client.events import (
 )
 from runway_nb.client.handles import AsyncTaskHandle, TaskHandle
 from runway_nb.client.journal import Journal, default_journal
+from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
 from runway_nb.client.watch import SYSTEM_CLOCK, Clock
 
@@ -160,7 +161,8 @@ class _BaseClient:
             raise errors.ValidationError("provider", self.provider, "runway, sim or comet",
                                          message=f"provider {self.provider!r} is read-only in runway-nb: it can "
                                                  f"get tasks but not create them; use runway, sim or comet")
-        return api_request.build(endpoint, params, strict=strict, fill_defaults=self.fill_defaults)
+        return api_request.build(endpoint, params, strict=strict, fill_defaults=self.fill_defaults,
+                                 read_file=read_local_file)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.settings.api_key}", "Accept": "application/json",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from runway_nb.api.task import Task
+from runway_nb.client.local_files import read_local_file
 from runway_nb.client.watch import SYSTEM_CLOCK, Clock, Watch, WatchTimeout, drive, drive_async
 from runway_nb.errors import APITimeoutError, RunwayError, ValidationError
 from runway_nb.notebook import viewers
@@ -309,7 +310,7 @@ def plan(combos: Sequence[Mapping[str, Any]], *,
         try:
             endpoint = endpoint_for(combo)
             params = body_params(combo, endpoint)
-            draft = _request.build(endpoint, dict(params), strict=strict)
+            draft = _request.build(endpoint, dict(params), strict=strict, read_file=read_local_file)
             _refuse_ignored_fields(draft)
             try:
                 credits = catalog.estimate_credits(endpoint, draft.body) if draft.info is not None else None

@@ -44,6 +44,7 @@ from shared_docs import OPENAPI_SPEC, shared_file, shared_path
 
 from runway_nb.api import catalog
 from runway_nb.api import request as _request
+from runway_nb.client.local_files import read_local_file
 from runway_nb.errors import ValidationError
 
 from . import Tally
@@ -652,7 +653,8 @@ def check_build(endpoint: str, body: dict) -> None:
     given_ = {k: v for k, v in body.items() if v is not None}
     TALLY.add("build cases")
     try:
-        draft = _request.build(endpoint, copy.deepcopy(body), strict=True, fill_defaults=False)
+        draft = _request.build(endpoint, copy.deepcopy(body), strict=True, fill_defaults=False,
+                                   read_file=read_local_file)
     except ValidationError as exc:
         ok_raw, _ = strict_ok(endpoint, given_)
         if ok_raw:
@@ -749,6 +751,6 @@ def test_targeted_cases() -> None:
     # a long string that is neither a URI nor a file: a ValidationError, not OSError
     body = {"model": "gen4_turbo", "promptImage": "a" * 3000, "ratio": "1280:720"}
     with pytest.raises(ValidationError):
-        _request.build("image_to_video", body, fill_defaults=False)
+        _request.build("image_to_video", body, fill_defaults=False, read_file=read_local_file)
     check_body("image_to_video", body)
     TALLY.write()
