@@ -16,8 +16,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
 def test_package_namespace() -> None:
-    assert runway_nb.generate is runway_nb.notebook.session.generate
-    assert runway_nb.compare is runway_nb.notebook.session.compare
+    # the session's own functions, loading the widgets' views first in a kernel (notebook/api.py)
+    assert runway_nb.generate.__wrapped__ is runway_nb.notebook.session.generate
+    assert runway_nb.compare.__wrapped__ is runway_nb.notebook.session.compare
+    assert runway_nb.generate.__doc__ == runway_nb.notebook.session.generate.__doc__
     assert runway_nb.get_session() is get_session()
     assert runway_nb.Sweep is runway_nb.notebook.sweep.Sweep
 

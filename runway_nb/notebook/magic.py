@@ -40,6 +40,9 @@ __all__ = ["SUBCOMMANDS", "RunwayMagics", "load_ipython_extension", "usage_error
 
 # Where the task handle classes live: their printer is registered by name, without importing them.
 HANDLES_MODULE = "runway_nb.client.handles"
+SWEEP_MODULE = "runway_nb.notebook.sweep"
+# Shown through the widgets, which load on the first display of one of these (by name: no import).
+FIRST_DISPLAYED = ((HANDLES_MODULE, "TaskHandle"), (HANDLES_MODULE, "AsyncTaskHandle"), (SWEEP_MODULE, "Sweep"))
 
 
 @magics_class
@@ -194,8 +197,7 @@ def _first_display(obj: object) -> None:
         show(obj)
         return
     formatter = ip.display_formatter.ipython_display_formatter
-    for name in ("TaskHandle", "AsyncTaskHandle"):
-        key = (HANDLES_MODULE, name)
+    for key in FIRST_DISPLAYED:
         if formatter.deferred_printers.get(key) is _first_display:
             del formatter.deferred_printers[key]
     for cls, printer in list(formatter.type_printers.items()):
@@ -227,6 +229,6 @@ def load_ipython_extension(ip: InteractiveShell) -> None:
     if getattr(ip, "kernel", None) is None or ip.display_formatter is None:
         return  # terminal IPython: handles keep their one-line repr; --wait prints progress
     formatter = ip.display_formatter.ipython_display_formatter
-    for name in ("TaskHandle", "AsyncTaskHandle"):
-        if (HANDLES_MODULE, name) not in formatter.deferred_printers:
-            formatter.for_type_by_name(HANDLES_MODULE, name, _first_display)
+    for module, name in FIRST_DISPLAYED:
+        if (module, name) not in formatter.deferred_printers:
+            formatter.for_type_by_name(module, name, _first_display)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import StdinNotImplementedError, UsageError
 
 from runway_nb.errors import ValidationError
+from runway_nb.notebook.api import install_views
 from runway_nb.notebook.interpolate import interpolate
 from runway_nb.notebook.magics.host import MagicsHost
 from runway_nb.notebook.magics.values import (
@@ -81,6 +82,7 @@ def submit(args: argparse.Namespace, cell: str | None, ns: Mapping[str, Any], ho
             raise UsageError(f"--{name}: {value!r} is not an option name (e.g. model, ratio, seed, prompt)")
     prompts = _prompts(cell, ns)
     options = _options(args, ns)
+    install_views()  # in a kernel, what the cell submits shows (and saves) through the widgets
     session = get_session()
     result: AnyTaskHandle | Sweep
     if len(expand(prompts, options)) == 1:
