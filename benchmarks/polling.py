@@ -129,8 +129,7 @@ async def _round(n: int, speed: float, seed: int) -> dict:
     url = sim.url
     # Warm the render cache: every task asks for the same picture, so rendering is done once
     # and no task waits for its media (latency then measures polling alone).
-    sim.app.store  # noqa: B018
-    warm = sim.app._render(_warm_job(sim))
+    warm = sim.app.renderer.render(_warm_job(sim))
     assert warm
     ours = AsyncRunway(provider="sim", base_url=url, simulator=sim, journal=False, announce=False)
     sdk = runwayml.AsyncRunwayML(base_url=url, api_key=SDK_KEY)
@@ -183,10 +182,10 @@ async def _round(n: int, speed: float, seed: int) -> dict:
 
 def _warm_job(sim: Any) -> Any:
     from runway_nb.api import catalog
-    from runway_nb.sim.app import _RenderJob
+    from runway_nb.sim.render import RenderJob
 
     w, h = catalog.output_size("text_to_image", {"model": MODEL, "ratio": RATIO})
-    return _RenderJob("image", (int(w), int(h)), None, PROMPT, MODEL, SEED, 1, None, None)
+    return RenderJob("image", (int(w), int(h)), None, PROMPT, MODEL, SEED, 1, None, None)
 
 
 def _pct(values: list[float], q: float) -> float:

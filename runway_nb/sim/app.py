@@ -42,7 +42,7 @@ from runway_nb.sim.messages import (
     text_response,
 )
 from runway_nb.sim.outputs import OutputsApi
-from runway_nb.sim.render import Renderer, RenderJob
+from runway_nb.sim.render import Renderer
 from runway_nb.sim.routing import Match, Route, Router, route
 from runway_nb.sim.state import SimStats, Task, TaskStore, TaskView, UploadStore
 from runway_nb.sim.uploads import UploadsApi
@@ -57,9 +57,6 @@ log = logging.getLogger("runway_nb.sim")
 
 ENDPOINTS = ("text_to_image", "image_to_video", "text_to_video", "video_to_video",
              "character_performance", "video_upscale")
-
-# benchmarks/polling.py builds render jobs under this name
-_RenderJob = RenderJob
 
 
 class SimApp:
