@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 
 from runway_nb.client.core import Runway, TaskHandle
 from runway_nb.client.journal import REFUSED, SUBMITTED, UNKNOWN, Journal, default_journal
+from runway_nb.notebook.history import attach, fetch_outputs
 from runway_nb.notebook.sweep import Sweep
 
 
@@ -266,6 +267,16 @@ def test_attach_one_task_records_it_and_takes_params_from_the_journal(ip, runway
         ip.run_cell(f"%runway attach {other.id} --pending")
     with pytest.raises(UsageError, match="needs a task id"):
         ip.run_cell("%runway attach")
+    with pytest.raises(UsageError, match="--out: '1st' is not a valid Python variable name"):
+        ip.run_cell(f"%runway attach {other.id} -o 1st")
+    # the Python side takes parsed values, with the same checks and the same handle
+    assigned: dict[str, object] = {}
+    assert attach(made.id, out="again", assign=assigned.__setitem__) is runway_session.get(made.id)
+    assert assigned == {"again": runway_session.get(made.id)}
+    with pytest.raises(UsageError, match="not both"):
+        attach(other.id, pending=True)
+    with pytest.raises(UsageError, match="needs a task id"):
+        attach(None)
     outsider.close()
 
 
@@ -300,6 +311,14 @@ def test_fetch_archives_what_was_not_saved(ip, runway_session, sim_client, journ
     assert path.exists()
     with pytest.raises(UsageError, match="needs task id"):
         ip.run_cell("%runway fetch")
+    # the Python side takes parsed values, with the same checks
+    assert [r.outcome for r in fetch_outputs([a.id])] == ["already archived"]
+    assert [r.outcome for r in fetch_outputs([a.id], force=True, folder="forced")] == ["archived"]
+    assert (tmp_path / "forced" / f"{a.id}_0.png").exists()
+    with pytest.raises(UsageError, match="needs task id"):
+        fetch_outputs([a.id], all_=True)
+    with pytest.raises(UsageError, match="needs task id"):
+        fetch_outputs([])
 
 
 def test_fetch_gets_fresh_urls_and_reports_unfinished_and_gone(ip, runway_session, sim_client, make_sim,

@@ -341,8 +341,7 @@ def test_every_subcommand_has_its_own_parser() -> None:
 
     assert SUBCOMMANDS == ("status", "list", "cancel", "attach", "history", "fetch", "config", "credits", "panel",
                            "help")
-    # attach and fetch are still parsed by runway_nb.notebook.history (see runway_nb.notebook.magics.journal)
-    for name in set(SUBCOMMANDS) - {"help", "attach", "fetch"}:
+    for name in set(SUBCOMMANDS) - {"help"}:
         assert parser_of(subcommand(name)).prog == f"runway {name}", name
 
 
@@ -350,6 +349,13 @@ def test_every_subcommand_has_its_own_parser() -> None:
     ("%runway history --nope", ["%runway history: unrecognized arguments: --nope",
                                 "usage: %runway history [--all] [--status S [S ...]] [--limit N]"]),
     ("%runway history --limit many", ["%runway history: argument --limit", "'many'"]),
+    ("%runway attach --nope", ["%runway attach: unrecognized arguments: --nope",
+                               "usage: %runway attach [--pending] [-o NAME] [-w] [--save [DIR]] [--no-save] [ID]"]),
+    ("%runway attach a b", ["%runway attach: unrecognized arguments: b", "usage: %runway attach"]),
+    ("%runway attach -o", ["%runway attach: argument -o/--out: expected one argument"]),
+    ("%runway fetch --every", ["%runway fetch: unrecognized arguments: --every",
+                               "usage: %runway fetch [--all] [--dir DIR] [--force] [ID ...]"]),
+    ("%runway fetch --all --dir", ["%runway fetch: argument --dir/--to: expected one argument"]),
     ("%runway list --all", ["%runway list: unrecognized arguments: --all", "usage: %runway list"]),
     ("%runway config --model gen4.5", ["%runway config: unrecognized arguments: --model",
                                        "usage: %runway config [KEY=VALUE ...]"]),

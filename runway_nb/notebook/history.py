@@ -1,15 +1,16 @@
-"""``%runway history``, ``%runway attach [--pending | ID]`` and ``%runway fetch``: the journal, from a notebook.
+"""The task journal, from a notebook: past tasks, watching them again, archiving their outputs.
 
 These read the task journal (``runway_nb.client.journal``), so they work in a new kernel, after a
 crash, or in another notebook: every task submitted on this machine is there, with its request
-parameters, last known status and archived files.
+parameters, last known status and archived files. Each takes parsed values; ``%runway history``,
+``%runway attach`` and ``%runway fetch`` are parsed in :mod:`runway_nb.notebook.magics.journal`.
 
-- :func:`history_command` lists past tasks (default: the current provider and base URL; ``--all``
-  every provider), marks creates whose outcome is unknown with how to settle them, and settles
-  one with ``--resolve ROWID TASK_ID|none``.
-- :func:`attach_command` resumes watching every unfinished task (``--pending``) or one task by
-  id, as the usual task views (a Grid when there are several and it is installed).
-- :func:`fetch_command` GETs finished tasks again (fresh output URLs) and archives their outputs.
+- :func:`history` lists past tasks (default: the current provider and base URL; ``all_`` every
+  provider) and marks creates whose outcome is unknown with how to settle them; :func:`resolve`
+  settles one.
+- :func:`attach` resumes watching one task by id, or every unfinished task (``pending``), as the
+  usual task views (a Grid when there are several and it is installed).
+- :func:`fetch_outputs` GETs finished tasks again (fresh output URLs) and archives their outputs.
 
 Tasks of the *in-process* simulator live only in the kernel that made them: from any other
 process they are listed as "ended with its kernel" and never polled.
@@ -17,31 +18,42 @@ process they are listed as "ended with its kernel" and never polled.
 
 from __future__ import annotations
 
-import argparse
 import html
-import keyword
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
 from runway_nb.api.task import TERMINAL
 from runway_nb.client.journal import REFUSED, SUBMITTING, UNKNOWN
 
+if TYPE_CHECKING:
+    from runway_nb.client.archive import FetchReport
+    from runway_nb.client.handles import AnyTaskHandle
+    from runway_nb.notebook.sweep import Sweep
+
 __all__ = [
+    "Assign",
     "HistoryTable",
-    "attach_command",
+    "SaveChoice",
+    "attach",
     "attach_pending",
-    "fetch_command",
-    "history_command",
+    "fetch_outputs",
+    "history",
     "pending_entries",
     "reachability",
     "resolve",
 ]
+
+# ``save`` of a task: None (the folder chosen at submit time, else the session's default), True
+# (the session's save folder), False (do not save) or a folder.
+SaveChoice = bool | str | None
+# Puts a result into the notebook's namespace under a name (the magic's ``-o NAME``).
+Assign = Callable[[str, object], None]
 
 ENDED_WITH_KERNEL = "ended with its kernel"
 DEFAULT_LIMIT = 50
@@ -253,23 +265,6 @@ class HistoryTable:
         return out + "</div>"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
-
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
-        raise UsageError(message or f"{self.prog}: bad arguments")
-
-
-def _history_parser() -> _Parser:
-    p = _Parser(prog="%runway history", add_help=False)
-    p.add_argument("--all", action="store_true")
-    p.add_argument("--status", nargs="+", action="extend", default=[])
-    p.add_argument("--limit", type=int, default=DEFAULT_LIMIT)
-    p.add_argument("--resolve", nargs=2, metavar=("ROWID", "TASK_ID"))
-    return p
-
-
 _STATUS_WORDS = {"PENDING", "THROTTLED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"}
 _STATE_WORDS = {"UNKNOWN": "outcome unknown", "OUTCOME-UNKNOWN": "outcome unknown",
                 "OUTCOME_UNKNOWN": "outcome unknown", "SUBMITTING": "submitting",
@@ -328,16 +323,6 @@ def history(session: Any = None, *, all_: bool = False, status: Sequence[str] = 
     found = [e for e in journal.entries(**where) if _matches(e, wanted, unfinished)]
     shown = found[:limit] if limit else found
     return HistoryTable(shown, scope=scope, total=len(found), with_provider=all_ or client is None)
-
-
-def history_command(rest: Sequence[str]) -> Any:
-    args = _history_parser().parse_args(list(rest))
-    if args.resolve:
-        rowid, task_id = args.resolve
-        return resolve(rowid, task_id)
-    if args.limit is not None and args.limit < 0:
-        raise UsageError("%runway history --limit: give a number >= 0 (0 shows every task)")
-    return history(all_=args.all, status=args.status, limit=args.limit or None)
 
 
 def resolve(rowid: Any, task_id: str, session: Any = None) -> str:
@@ -402,17 +387,6 @@ def resolve(rowid: Any, task_id: str, session: Any = None) -> str:
 # %runway attach --pending / ID
 # ----------------------------------------------------------------------------------------
 
-def _attach_parser() -> _Parser:
-    p = _Parser(prog="%runway attach", add_help=False)
-    p.add_argument("task_id", nargs="?")
-    p.add_argument("--pending", action="store_true")
-    p.add_argument("-o", "--out")
-    p.add_argument("-w", "--wait", action="store_true")
-    p.add_argument("--save", nargs="?", const=True, default=None)
-    p.add_argument("--no-save", action="store_true")
-    return p
-
-
 def pending_entries(session: Any = None) -> tuple[list[Any], list[tuple[Any, str]]]:
     """Unfinished journalled tasks of the session's provider and base URL: (reachable, [(entry, why)])."""
     from runway_nb.notebook.session import get_session
@@ -441,7 +415,7 @@ def _combo(entry: Any) -> dict[str, Any]:
     return combo
 
 
-def attach_pending(session: Any = None, *, save: Any = None) -> tuple[Any, list[str]]:
+def attach_pending(session: Any = None, *, save: SaveChoice = None) -> tuple[AnyTaskHandle | Sweep | None, list[str]]:
     """Resume watching every unfinished task of the journal (this provider and base URL).
 
     Returns ``(result, notes)``: ``result`` is None (nothing to watch), one handle, or a
@@ -488,22 +462,22 @@ def attach_pending(session: Any = None, *, save: Any = None) -> tuple[Any, list[
     return session.add_sweep(sweep), notes
 
 
-def _check_out(out: str | None) -> str | None:
-    if out is not None and (not out.isidentifier() or keyword.iskeyword(out)):
-        raise UsageError(f"--out: {out!r} is not a valid Python variable name")
-    return out
+def attach(task_id: str | None, *, pending: bool = False, out: str | None = None, wait: bool = False,
+           save: SaveChoice = None, assign: Assign | None = None) -> AnyTaskHandle | Sweep | None:
+    """Watch one task again by id, or (``pending``) every unfinished task of the journal.
 
-
-def attach_command(rest: Sequence[str], shell: Any = None) -> Any:
-    """``%runway attach ID [-o NAME] [--wait] [--save [DIR]]`` and ``%runway attach --pending [...]``."""
+    The Python side of ``%runway attach ID [-o NAME] [--wait] [--save [DIR]|--no-save]`` and
+    ``%runway attach --pending [...]``. ``save`` as in :meth:`Session.attach` (False: do not
+    save). With ``out`` and ``assign``, ``assign(out, result)`` runs before any wait, so the
+    variable is there while the task runs. Returns None when ``pending`` finds nothing to watch.
+    """
     from runway_nb.notebook.session import get_session
+    from runway_nb.notebook.sweep import Sweep
 
-    args = _attach_parser().parse_args(list(rest))
-    out = _check_out(args.out)
-    save: Any = False if args.no_save else args.save
     session = get_session()
-    if args.pending:
-        if args.task_id:
+    result: AnyTaskHandle | Sweep | None
+    if pending:
+        if task_id:
             raise UsageError("%runway attach: give a task id or --pending, not both")
         result, notes = attach_pending(session, save=save)
         for note in notes:
@@ -512,13 +486,12 @@ def attach_command(rest: Sequence[str], shell: Any = None) -> Any:
             client = session.client
             print(f"No unfinished tasks in the journal for {_scope(client, False)[1]}.")
             return None
-        count = len(result) if hasattr(result, "tasks") else 1
+        count = len(result) if isinstance(result, Sweep) else 1
         print(f"runway-nb: watching {count} unfinished task(s) again.", file=sys.stderr)
     else:
-        if not args.task_id:
+        if not task_id:
             raise UsageError("%runway attach needs a task id (or --pending for every unfinished task), and "
                              "optionally -o NAME")
-        task_id = args.task_id
         client = session.client
         journal = client.journal
         entry = journal.get(task_id, client.settings.base_url) if journal is not None else None
@@ -527,9 +500,9 @@ def attach_command(rest: Sequence[str], shell: Any = None) -> Any:
         if why is not None:
             raise UsageError(f"%runway attach: task {task_id} cannot be watched from here: {why}")
         result = session.attach(task_id, entry=entry, save=save)
-    if out and shell is not None:
-        shell.user_ns[out] = result
-    if args.wait:
+    if out and assign is not None:
+        assign(out, result)
+    if wait:
         _wait(session, result)
     return result
 
@@ -554,22 +527,19 @@ def _wait(session: Any, result: Any) -> None:
 # %runway fetch
 # ----------------------------------------------------------------------------------------
 
-def _fetch_parser() -> _Parser:
-    p = _Parser(prog="%runway fetch", add_help=False)
-    p.add_argument("ids", nargs="*")
-    p.add_argument("--all", action="store_true")
-    p.add_argument("--dir", "--to", dest="folder")
-    p.add_argument("--force", action="store_true")
-    return p
+def fetch_outputs(ids: Sequence[str], *, all_: bool = False, folder: str | None = None,
+                  force: bool = False) -> FetchReport:
+    """Archive the outputs of finished tasks not saved yet: ``ids``, or (``all_``) every finished task
+    of the session's provider and base URL (the Python side of ``%runway fetch``).
 
-
-def fetch_command(rest: Sequence[str]) -> Any:
-    """``%runway fetch [ID ...|--all] [--dir DIR] [--force]``: archive outputs not saved yet."""
+    Each task is GET again for fresh output URLs. ``folder`` is where the files go (default: the
+    folder chosen when the task was submitted, else the session's save folder when saving is on,
+    else ``./runway_outputs``); ``force`` archives again what is archived already.
+    """
     from runway_nb.client.archive import SKIPPED, FetchReport, FetchResult, fetch
     from runway_nb.notebook.session import get_session
 
-    args = _fetch_parser().parse_args(list(rest))
-    if bool(args.ids) == bool(args.all):
+    if bool(ids) == bool(all_):
         raise UsageError("%runway fetch needs task id(s) or --all (every finished task of this provider "
                          "whose outputs are not archived yet)")
     session = get_session()
@@ -577,12 +547,12 @@ def fetch_command(rest: Sequence[str]) -> Any:
     journal = _journal(session)
     base = client.settings.base_url
     skipped: list[FetchResult] = []
-    if args.all:
+    if all_:
         entries = [e for e in journal.entries(provider=client.provider, base_url=base)
                    if e.task_id and e.status not in ("FAILED", "CANCELLED")]
     else:
         entries = []
-        for task_id in args.ids:
+        for task_id in ids:
             entry = journal.get(task_id, base)
             if entry is None:
                 elsewhere = journal.get(task_id)
@@ -602,9 +572,9 @@ def fetch_command(rest: Sequence[str]) -> Any:
         else:
             skipped.append(FetchResult(entry.task_id, SKIPPED, note=why))
     default = session.save_folder(True) if session.defaults.get("save") else None
-    report = fetch(client, reachable, args.folder, force=args.force, default_folder=default)
+    report = fetch(client, reachable, folder, force=force, default_folder=default)
     results = list(report.results) + skipped
-    if args.all:  # --all lists only what it did something about, plus skips
+    if all_:  # --all lists only what it did something about, plus skips
         results = [r for r in results if r.outcome != "already archived"]
         title = f"Fetched for {_scope(client, False)[1]}"
     else:

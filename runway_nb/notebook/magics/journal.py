@@ -1,20 +1,26 @@
 """``%runway history``, ``%runway attach`` and ``%runway fetch``: the task journal, from a notebook.
 
-The work is done by :mod:`runway_nb.notebook.history`. ``history`` is parsed here and calls its
-public functions; ``attach`` and ``fetch`` still hand their words to
-:func:`~runway_nb.notebook.history.attach_command` and
-:func:`~runway_nb.notebook.history.fetch_command`, which parse them (their parsers move here once
-history offers entry points that take parsed values).
+Each subcommand is parsed here and calls the function of :mod:`runway_nb.notebook.history` that
+does the work with the parsed values.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from IPython.core.error import UsageError
 
-from runway_nb.notebook.history import DEFAULT_LIMIT, HistoryTable, attach_command, fetch_command, resolve
+from runway_nb.notebook.history import DEFAULT_LIMIT, HistoryTable, SaveChoice, fetch_outputs, resolve
+from runway_nb.notebook.history import attach as attach_tasks
 from runway_nb.notebook.history import history as journal_history
 from runway_nb.notebook.magics.arguments import argument, magic_arguments, parse_words
 from runway_nb.notebook.magics.host import MagicsHost
+from runway_nb.notebook.magics.values import check_variable_name
+
+if TYPE_CHECKING:
+    from runway_nb.client.archive import FetchReport
+    from runway_nb.client.handles import AnyTaskHandle
+    from runway_nb.notebook.sweep import Sweep
 
 __all__ = ["attach", "fetch", "history"]
 
@@ -38,11 +44,31 @@ def history(words: list[str], host: MagicsHost) -> HistoryTable | str:
     return journal_history(all_=args.all, status=args.status, limit=args.limit or None)
 
 
-def attach(words: list[str], host: MagicsHost) -> object:
-    """``%runway attach ID [-o NAME] [--wait] [--save [DIR]]`` or ``%runway attach --pending``."""
-    return attach_command(words, host.shell)
+@magic_arguments("runway attach")
+@argument("task_id", nargs="?", metavar="ID", help="the task to watch")
+@argument("--pending", action="store_true", help="every unfinished task of the journal (this provider and base URL)")
+@argument("-o", "--out", metavar="NAME", help="also assign the task handle (or sweep) to this variable")
+@argument("-w", "--wait", action="store_true", help="block until the task(s) finish")
+@argument("--save", nargs="?", const=True, default=None, metavar="DIR",
+          help="save the outputs when the task succeeds, to DIR (default: the session's save_dir); without it, "
+               "as chosen when the task was submitted")
+@argument("--no-save", action="store_true", help="do not save the outputs")
+def attach(words: list[str], host: MagicsHost) -> AnyTaskHandle | Sweep | None:
+    """Watch an existing task by id, or every unfinished task of the journal again (after a restart)."""
+    args = parse_words(attach, words)
+    out = check_variable_name("--out", args.out)
+    save: SaveChoice = False if args.no_save else args.save
+    return attach_tasks(args.task_id, pending=args.pending, out=out, wait=args.wait, save=save, assign=host.assign)
 
 
-def fetch(words: list[str], host: MagicsHost) -> object:
-    """``%runway fetch ID ...|--all [--dir DIR] [--force]``: archive outputs not saved yet."""
-    return fetch_command(words)
+@magic_arguments("runway fetch")
+@argument("ids", nargs="*", metavar="ID", help="the tasks whose outputs to archive")
+@argument("--all", action="store_true",
+          help="every finished task of this provider whose outputs are not archived yet")
+@argument("--dir", "--to", dest="folder", metavar="DIR",
+          help="the folder for the files (default: the folder chosen when each task was submitted)")
+@argument("--force", action="store_true", help="archive again what is archived already")
+def fetch(words: list[str], host: MagicsHost) -> FetchReport:
+    """Archive outputs not saved yet (GETs each task again for fresh URLs)."""
+    args = parse_words(fetch, words)
+    return fetch_outputs(args.ids, all_=args.all, folder=args.folder, force=args.force)
