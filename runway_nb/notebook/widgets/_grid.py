@@ -638,11 +638,6 @@ class Grid(LiveWidget):
         self.cancel()
         return None
 
-    def _command_retry(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
-        self.error = ""
-        self.watch()
-        return None
-
     def _command_freeze(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
         self.freeze()
         return None

@@ -358,6 +358,12 @@ class LiveWidget(ChannelWidget):
     def watch(self) -> LiveWidget:
         raise NotImplementedError
 
+    def _command_retry(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        """The view's Retry: clear the error and watch again."""
+        self.error = ""
+        self.watch()
+        return None
+
     # ------------------------------------------------------------------ after each cell
     def _follow(self, *, keep_alive: bool) -> None:
         """Be called after each cell; ``keep_alive`` holds a strong reference (while watching)."""

@@ -529,11 +529,6 @@ class TaskView(LiveWidget):
         self._request_cancel()
         return None
 
-    def _command_retry(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
-        self.error = ""
-        self.watch()
-        return None
-
     def _command_media(self, args: dict[str, Any], _buffers: list[bytes]) -> Any:
         index = args.get("index")
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self._relay_urls):
