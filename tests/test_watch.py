@@ -155,3 +155,38 @@ def test_sync_and_async_timeouts_say_the_same_thing(manual_sim, clean_env):
         asyncio.run(handle.wait_async(timeout=30))
     assert str(sync_err.value) == str(async_err.value)
     assert "did not finish within 30 s" in str(sync_err.value) and "still running" in str(sync_err.value)
+
+
+# ---------------------------------------------------------------------------- regressions found in review
+def test_a_late_answer_never_brings_a_finished_task_back(manual_sim, clean_env):
+    client = _client(Runway, manual_sim)
+    handle = client.text_to_image.create(prompt="a kite", model="gen4_image", ratio="1024:1024")
+    twin = handle.to_async()
+    handle.task = Task(id=handle.id, status="CANCELLED")
+    twin.task = Task(id=handle.id, status="RUNNING", progress=0.2)  # a GET sent before the cancel
+    assert handle.status == "CANCELLED" and handle.finished and twin.status == "CANCELLED"
+
+
+def test_async_wait_awaits_an_async_on_update(manual_sim, clean_env):
+    client = _client(AsyncRunway, manual_sim)
+    seen: list[str] = []
+
+    async def on_update(task):
+        await asyncio.sleep(0)
+        seen.append(task.status)
+
+    async def main():
+        handle = await client.text_to_image.create(prompt="a kite", model="gen4_image", ratio="1024:1024")
+        return await handle.wait(on_update=on_update)
+
+    assert asyncio.run(main()).succeeded
+    assert seen and seen[-1] == "SUCCEEDED"
+
+
+def test_a_real_time_clock_keeps_the_sped_up_simulators_floor(make_sim, clean_env):
+    from runway_nb.client.watch import SystemClock
+
+    sim = make_sim(speed=10)
+    client = Runway(provider="sim", simulator=sim, clock=SystemClock(), journal=False)
+    assert client.poll_floor == pytest.approx(0.5)  # 5 s of simulated time at 10x
+    assert _client(Runway, Simulator(clock=SimClock(manual=True))).poll_floor == 5.0

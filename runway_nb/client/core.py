@@ -39,7 +39,7 @@ from runway_nb.client.handles import AsyncTaskHandle, TaskHandle
 from runway_nb.client.journal import Journal, default_journal
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
-from runway_nb.client.watch import SYSTEM_CLOCK, Clock
+from runway_nb.client.watch import SYSTEM_CLOCK, AdvancingClock, Clock
 
 __all__ = ["AsyncRunway", "AsyncTaskHandle", "Organization", "Runway", "TaskHandle"]
 
@@ -122,8 +122,9 @@ class _BaseClient:
         speed = float(getattr(getattr(self._sim, "config", None), "speed", 1.0) or 1.0)
         if poll_floor is None:
             # Runway's update interval; in the simulator's time when it runs faster than real time
-            # (a clock that is not the system's already counts in the simulator's seconds).
-            poll_floor = RUNWAY_UPDATE_INTERVAL / speed if clock is None else RUNWAY_UPDATE_INTERVAL
+            # (an AdvancingClock over the simulator's clock already counts in the simulator's seconds).
+            in_sim_time = isinstance(clock, AdvancingClock)
+            poll_floor = RUNWAY_UPDATE_INTERVAL if in_sim_time else RUNWAY_UPDATE_INTERVAL / speed
         self.poll_floor = poll_floor
         self._twin_args: dict[str, Any] = dict(
             provider=provider, api_key=api_key, base_url=base_url, strict=strict, timeout=timeout,

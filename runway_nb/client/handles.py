@@ -8,6 +8,7 @@ one schedule. Waiting goes through the watch engine (:mod:`runway_nb.client.watc
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,9 @@ class _HandleBase:
 
     @task.setter
     def task(self, value: Task | None) -> None:
+        known = self.state.task
+        if known is not None and known.finished and (value is None or not value.finished):
+            return  # a GET sent before a cancel (or the end) must not bring the task back to life
         self.state.task = value
 
     @property
@@ -226,10 +230,15 @@ class AsyncTaskHandle(_HandleBase):
                    raise_on_failure: bool = True, on_update: Callable[[Task], object] | None = None) -> Task:
         clock = self.client.clock
         start = clock.now()
-        watch = self._watch(self.client.created_at(self.id), start, on_update)
+        watch = self._watch(self.client.created_at(self.id), start, None)
 
         async def poll(_key: Hashable) -> Task:
-            return await self.refresh()
+            task = await self.refresh()
+            if on_update is not None:
+                told = on_update(task)
+                if inspect.isawaitable(told):  # an async callback is awaited, as before
+                    await told
+            return task
 
         try:
             await drive_async(watch, poll, clock=clock, deadline=None if timeout is None else start + timeout)

@@ -474,7 +474,7 @@ def _view_saving_to(handle: Any, folder: str) -> None:
     if ip is None or getattr(ip, "kernel", None) is None:
         return
     make_view = viewers.view(viewers.SAVING_TASK)
-    if make_view is not None:  # else refresh()/wait() save instead
+    if make_view is not None:  # else the outputs are saved when a view or a wait sees the task end
         make_view(handle, folder)
 
 

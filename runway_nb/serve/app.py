@@ -139,7 +139,7 @@ class Service:
     def _make_client(self) -> AsyncRunway:
         o = self.options
         simulator = o.simulator
-        if simulator is None and o.sim_speed:
+        if simulator is None and o.sim_speed and resolve(o.provider, o.api_key, o.base_url).in_process_sim:
             simulator = new_simulator(speed=o.sim_speed)
         # startup_line() says which backend this is, so the client does not announce itself
         client = connect(o.provider, o.api_key, o.base_url, asynchronous=True, simulator=simulator,

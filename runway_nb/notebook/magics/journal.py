@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 
+from runway_nb.notebook.api import install_views
 from runway_nb.notebook.history import DEFAULT_LIMIT, HistoryTable, SaveChoice, fetch_outputs, resolve
 from runway_nb.notebook.history import attach as attach_tasks
 from runway_nb.notebook.history import history as journal_history
@@ -58,6 +59,7 @@ def attach(words: list[str], host: MagicsHost) -> AnyTaskHandle | Sweep | None:
     args = parse_words(attach, words)
     out = check_variable_name("--out", args.out)
     save: SaveChoice = False if args.no_save else args.save
+    install_views()  # in a kernel, the reattached tasks show (and save) through the widgets
     return attach_tasks(args.task_id, pending=args.pending, out=out, wait=args.wait, save=save, assign=host.assign)
 
 

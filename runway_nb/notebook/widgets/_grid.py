@@ -613,7 +613,8 @@ class Grid(LiveWidget):
         due = self._next_poll
         if due is None or self._poller is None or self._poller.done():
             return False
-        return time.monotonic() > due + max(0.5, self._floor())
+        clock = self.handles[0].client.clock if self.handles else None
+        return clock is not None and clock.now() > due + max(0.5, self._floor())
 
     def _static_data(self) -> dict[str, str]:
         return {"text/plain": self.static_text(), "text/html": self.static_html()}

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import os
 import sys
-import time
 import weakref
 from collections.abc import Hashable, Mapping
 from datetime import datetime, timezone
@@ -244,6 +243,10 @@ class TaskView(LiveWidget):
             self._terminal_sync(task)
 
     # ------------------------------------------------------------------ state
+    def _now(self) -> float:
+        """The client's clock (the simulator's when a test drives it), as created_at and the schedule use."""
+        return self.handle.client.clock.now()
+
     def _start_time(self) -> float:
         created = self.handle.client.created_at(self.handle.id)
         if created is not None:
@@ -252,15 +255,15 @@ class TaskView(LiveWidget):
         if task is not None and task.created_at is not None:
             age = (datetime.now(timezone.utc) - task.created_at).total_seconds()
             if 0 <= age < 7 * 86400:
-                return time.monotonic() - age
-        return time.monotonic()
+                return self._now() - age
+        return self._now()
 
     def _files_paths(self) -> list[Any]:
         return list(getattr(self.handle, "files", None) or [])
 
     def _apply(self, task: Task) -> None:
         """Show ``task`` (the latest state seen)."""
-        now = time.monotonic()
+        now = self._now()
         if task.status == RUNNING and task.progress is not None and (
                 not self._readings or task.progress > self._readings[-1][1]):
             self._readings.append((now, float(task.progress)))
@@ -300,13 +303,13 @@ class TaskView(LiveWidget):
         predicted = getattr(schedule, "predicted_finish", None)
         finish: float | None = predicted() if callable(predicted) else None
         if finish is not None:
-            return round(max(0.0, finish - time.monotonic()), 1)
+            return round(max(0.0, finish - self._now()), 1)
         if task.progress is None or len(self._readings) < 2:
             return None
         (t0, p0), (t1, p1) = self._readings[0], self._readings[-1]
         if t1 <= t0 or p1 <= p0:
             return None
-        remaining = (1.0 - p1) / ((p1 - p0) / (t1 - t0)) - (time.monotonic() - t1)
+        remaining = (1.0 - p1) / ((p1 - p0) / (t1 - t0)) - (self._now() - t1)
         return round(max(0.0, remaining), 1)
 
     # ------------------------------------------------------------------ the end of a task
@@ -314,7 +317,7 @@ class TaskView(LiveWidget):
         if self._terminal:
             return False
         self._terminal = True
-        self._t_end = time.monotonic()
+        self._t_end = self._now()
         self.handle.task = task  # the async twin shares it
         self.cancelling = False
         self._apply(task)
@@ -386,7 +389,7 @@ class TaskView(LiveWidget):
         if due is None or self._cancel_requested or self._poller is None or self._poller.done():
             return False
         floor = getattr(self.handle.client, "poll_floor", 5.0)
-        return time.monotonic() > due + max(0.5, floor)
+        return self._now() > due + max(0.5, floor)
 
     def _async_handle(self) -> AsyncTaskHandle:
         if self._ahandle is None:
@@ -473,7 +476,7 @@ class TaskView(LiveWidget):
         if status == RUNNING and self.progress is not None:
             done = round(self.progress * 20)
             bits.append(f"{self.progress:4.0%} [{'#' * done}{'-' * (20 - done)}]")
-        elapsed = (self._t_end or time.monotonic()) - self._t0
+        elapsed = (self._t_end or self._now()) - self._t0
         bits.append(_fmt_seconds(elapsed))
         if self.eta is not None and not self.finished:
             bits.append(f"≈ {_fmt_seconds(self.eta)} left")
