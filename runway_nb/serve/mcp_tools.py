@@ -51,7 +51,7 @@ def build_mcp_server(ops: TaskOps, *, log_level: str = "WARNING") -> MCPServer:
     """An ``MCPServer`` with the three tools bound to ``ops``."""
     server = MCPServer(
         name="runway-nb",
-        log_level=log_level.upper(),  # type: ignore[arg-type]
+        log_level=log_level.upper(),  # type: ignore[arg-type]  # the SDK wants a Literal of level names; the CLI checks ours
         title="Runway tasks (runway-nb serve)",
         version=__version__,
         instructions=(
