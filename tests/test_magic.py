@@ -55,8 +55,8 @@ def test_loading_defers_heavy_imports() -> None:
         t = time.perf_counter()
         shell.run_line_magic("load_ext", "runway_nb")
         took = time.perf_counter() - t
-        heavy = [m for m in ("httpx", "runway_nb.client.core", "runway_nb.client.handles", "runway_nb.api.catalog",
-                             "runway_nb.sim", "PIL") if m in sys.modules]
+        heavy = [m for m in ("httpx", "pydantic", "runway_nb.client.core", "runway_nb.client.handles",
+                             "runway_nb.api.catalog", "runway_nb.sim", "PIL") if m in sys.modules]
         print(repr((took, heavy)))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -15,13 +15,16 @@ import sys
 from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from runway_nb.api.task import Task
-from runway_nb.client.local_files import read_local_file
-from runway_nb.client.watch import SYSTEM_CLOCK, Clock, Watch, WatchTimeout, drive, drive_async
 from runway_nb.errors import APITimeoutError, RunwayError, ValidationError
 from runway_nb.notebook import viewers
+
+if TYPE_CHECKING:
+    from runway_nb.api.task import Task
+    from runway_nb.client.watch import Clock, Watch
+
+# The client (pydantic, httpx) loads when a sweep is planned or waited on, not with the magic.
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -302,6 +305,7 @@ def plan(combos: Sequence[Mapping[str, Any]], *,
     """
     from runway_nb.api import catalog
     from runway_nb.api import request as _request
+    from runway_nb.client.local_files import read_local_file
 
     planned: list[Planned] = []
     problems: list[tuple[dict[str, Any], ValidationError]] = []
@@ -457,6 +461,8 @@ class Sweep:
 
     def _watch(self) -> tuple[Watch, Clock]:
         """The unfinished tasks, each due on its own schedule (never more often than the poll floor)."""
+        from runway_nb.client.watch import SYSTEM_CLOCK, Watch
+
         clock = self.tasks[0].client.clock if self.tasks else SYSTEM_CLOCK
         watch = Watch(floor=min((h.schedule.floor for h in self.tasks), default=5.0))
         now = clock.now()
@@ -476,6 +482,8 @@ class Sweep:
         floor). Failed tasks do not raise unless ``raise_on_failure``; ``timeout`` (seconds)
         is for the whole sweep and raises :class:`runway_nb.errors.APITimeoutError`.
         """
+        from runway_nb.client.watch import WatchTimeout, drive
+
         show = _progress_printer() if progress else (lambda *a, **k: None)
         watch, clock = self._watch()
         watch.subscribe(lambda _event: show(f"runway: {self.summary()}"))
@@ -492,6 +500,8 @@ class Sweep:
 
     async def wait_async(self, timeout: float | None = None, *, raise_on_failure: bool = False) -> list[Any]:
         """``await sweep.wait_async()`` (or ``await sweep``): the same, without blocking the event loop."""
+        from runway_nb.client.watch import WatchTimeout, drive_async
+
         watch, clock = self._watch()
 
         async def poll(i: Hashable) -> Task:
