@@ -432,6 +432,25 @@ export function problemBox() {
   };
 }
 
+/**
+ * How every widget's render starts: a disposer, a trait reader, the channel to the kernel with
+ * its problem box, and the widget's skeleton (built around that box) placed in `el`.
+ * @template {{ root: HTMLElement }} U
+ * @param {AnyModel} model
+ * @param {HTMLElement} el
+ * @param {(problem: HTMLElement) => U} build
+ * @returns {{ d: Disposer, read: (name: string, fallback?: any) => any, channel: Channel, ui: U }}
+ */
+export function mount(model, el, build) {
+  const d = new Disposer();
+  const read = traitReader(model);
+  const problem = problemBox();
+  const channel = createChannel(model, d, { onProblem: problem.set });
+  const ui = build(problem.el);
+  el.appendChild(ui.root);
+  return { d, read, channel, ui };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** @typedef {"loaded" | "relayed" | "failed"} Settled */

@@ -9,13 +9,13 @@
 // (SyncGroup): one transport plays, pauses, scrubs and loops them together.
 // Everything is built with textContent/setAttribute (h() in common.js); URLs pass safeUrl().
 import {
-  Disposer, MediaItem, asList, asRecord, badgeClass, createChannel, factsLine, h, mediaKind, problemBox,
-  progressPercent, setUrl, show, traitReader,
+  Disposer, MediaItem, asList, asRecord, badgeClass, factsLine, h, mediaKind, mount, progressPercent, setUrl,
+  show,
 } from "./common.js";
 import { SyncGroup } from "./sync_group.js";
 
 /** @typedef {import("./common.js").Channel} Channel */
-/** @typedef {ReturnType<typeof traitReader>} Read */
+/** @typedef {(name: string, fallback?: any) => any} Read */
 /** @typedef {Record<string, any>} Cell */
 /** @typedef {ReturnType<typeof skeleton>} Parts */
 /**
@@ -567,12 +567,7 @@ const LAYOUT_TRAITS = ["row_labels", "col_labels", "columns", "row_title", "col_
 
 /** @type {import("@anywidget/types").Render} */
 function render({ model, el }) {
-  const d = new Disposer();
-  const read = traitReader(model);
-  const problem = problemBox();
-  const channel = createChannel(model, d, { onProblem: problem.set });
-  const ui = skeleton(problem.el);
-  el.appendChild(ui.root);
+  const { d, read, channel, ui } = mount(model, el, skeleton);
   const group = createTransport(ui, d);
   /** @type {Ctx} */
   const ctx = { read, d, channel, ui, group, views: new Map() };

@@ -7,11 +7,11 @@
 // carries requests, view -> kernel: invoke "submit", "rerun" {n}, "load" {n},
 // "clear_upload" {slot}, "upload" {slot, name, mime, size} + one buffer (the file's bytes).
 // Everything is built with textContent/setAttribute (h() in common.js).
-import { Disposer, asList, asRecord, createChannel, h, problemBox, show, traitReader } from "./common.js";
+import { Disposer, asList, asRecord, h, mount, show } from "./common.js";
 
 /** @typedef {import("@anywidget/types").AnyModel} AnyModel */
 /** @typedef {import("./common.js").Channel} Channel */
-/** @typedef {ReturnType<typeof traitReader>} Read */
+/** @typedef {(name: string, fallback?: any) => any} Read */
 /** @typedef {ReturnType<typeof skeleton>} Parts */
 /** @typedef {(name: string, value: unknown) => void} Setter */
 
@@ -298,12 +298,8 @@ const VERDICT_TRAITS = ["valid", "reason", "prompt_max", "estimate", "magic", "e
 
 /** @type {import("@anywidget/types").Render} */
 function render({ model, el }) {
-  const d = new Disposer();
-  const read = traitReader(model);
-  const problem = problemBox();
-  const channel = createChannel(model, d, { onProblem: problem.set });
-  const ui = skeleton(`rnb-p-${++panelIds}`, problem.el);
-  el.appendChild(ui.root);
+  const id = `rnb-p-${++panelIds}`;
+  const { d, read, channel, ui } = mount(model, el, (/** @type {HTMLElement} */ problem) => skeleton(id, problem));
 
   // Every change carries a revision number; the kernel's verdict (valid, reason) says which
   // revision it checked. Until it checked the latest, Submit waits: no click on a stale verdict.

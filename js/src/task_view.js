@@ -6,13 +6,13 @@
 //   (purpose "show" when the URL does not load here, "download" when fetch() cannot read it).
 // Everything is built with textContent/setAttribute (h() in common.js); URLs pass safeUrl().
 import {
-  Disposer, MediaItem, asList, asRecord, badgeClass, createChannel, factsLine, formatDuration, h, mediaKind,
-  problemBox, progressPercent, safeMime, show, traitReader,
+  Disposer, MediaItem, asList, asRecord, badgeClass, factsLine, formatDuration, h, mediaKind, mount,
+  progressPercent, safeMime, show,
 } from "./common.js";
 
 /** @typedef {import("@anywidget/types").AnyModel} AnyModel */
 /** @typedef {import("./common.js").Channel} Channel */
-/** @typedef {ReturnType<typeof traitReader>} Read */
+/** @typedef {(name: string, fallback?: any) => any} Read */
 /** @typedef {ReturnType<typeof skeleton>} Parts */
 
 /**
@@ -267,12 +267,7 @@ const STATUS_TRAITS = ["status", "progress", "note", "failure", "failure_code", 
 
 /** @type {import("@anywidget/types").Render} */
 function render({ model, el }) {
-  const d = new Disposer();
-  const read = traitReader(model);
-  const problem = problemBox();
-  const channel = createChannel(model, d, { onProblem: problem.set });
-  const ui = skeleton(problem.el);
-  el.appendChild(ui.root);
+  const { d, read, channel, ui } = mount(model, el, skeleton);
   const clock = createClock(ui, read, d);
   const updateOutputs = createOutputs(ui, read, d, channel);
 

@@ -6,7 +6,6 @@ one subscriber, wired by the factory; tests and tools can add their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from runway_nb.api.task import Task
 from runway_nb.client.journal import Journal
+from runway_nb.client.subscribers import Subscribers
 
 __all__ = ["ClientEvent", "CreateAnswered", "CreateFailed", "CreateSent", "Events", "JournalRecorder",
            "OutputsSaved", "TaskSeen"]
@@ -63,19 +63,8 @@ class OutputsSaved:
 ClientEvent = CreateSent | CreateAnswered | CreateFailed | TaskSeen | OutputsSaved
 
 
-class Events:
-    """A list of subscribers, called in order with every event."""
-
-    def __init__(self) -> None:
-        self._subscribers: list[Callable[[ClientEvent], None]] = []
-
-    def subscribe(self, callback: Callable[[ClientEvent], None]) -> Callable[[], None]:
-        self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
-
-    def publish(self, event: ClientEvent) -> None:
-        for callback in list(self._subscribers):
-            callback(event)
+class Events(Subscribers[ClientEvent]):
+    """What a client publishes, to whoever subscribed."""
 
 
 class JournalRecorder:

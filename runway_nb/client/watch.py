@@ -20,6 +20,7 @@ from typing import Protocol
 
 from runway_nb.api.task import Task
 from runway_nb.client.schedule import PollSchedule
+from runway_nb.client.subscribers import Subscribers
 
 __all__ = ["AdvancingClock", "Clock", "Finished", "PollFailed", "SystemClock", "Updated", "Watch",
            "WatchEvent", "WatchTimeout", "drive", "drive_async"]
@@ -118,7 +119,7 @@ class Watch:
     def __init__(self, *, floor: float = 5.0):
         self.floor = floor
         self._entries: dict[Hashable, _Entry] = {}
-        self._subscribers: list[Callable[[WatchEvent], None]] = []
+        self._subscribers: Subscribers[WatchEvent] = Subscribers()
 
     # -- what is watched
     def add(self, key: Hashable, schedule: PollSchedule, *, now: float, created_at: float | None = None,
@@ -155,8 +156,7 @@ class Watch:
     # -- what polling found
     def subscribe(self, callback: Callable[[WatchEvent], None]) -> Callable[[], None]:
         """Call ``callback`` with every event; returns a function that unsubscribes."""
-        self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+        return self._subscribers.subscribe(callback)
 
     def observed(self, key: Hashable, task: Task, now: float) -> WatchEvent:
         """A poll (or anyone else) saw ``task``: finish it, or schedule its next poll."""
@@ -186,8 +186,7 @@ class Watch:
         return event
 
     def _emit(self, event: WatchEvent) -> None:
-        for callback in list(self._subscribers):
-            callback(event)
+        self._subscribers.publish(event)
 
 
 def _known_finished(watch: Watch, known: Callable[[Hashable], Task | None] | None, now: float) -> None:

@@ -201,7 +201,6 @@ class Grid(LiveWidget):
         n = len(self.handles)
         combos = [dict(c) for c in sweep.combos[:n]] + [_combo_from_params(h) for h in self.handles[len(sweep.combos):]]
         self._combos = combos
-        self._twins: list[AsyncTaskHandle | None] = [None] * n
         self._relay: list[list[str]] = [[] for _ in range(n)]
         self._terminal: set[int] = set()
         self._cancelling: set[int] = set()
@@ -469,11 +468,8 @@ class Grid(LiveWidget):
 
     # ------------------------------------------------------------------ polling
     def _twin(self, i: int) -> AsyncTaskHandle:
-        twin = self._twins[i]
-        if twin is None:
-            twin = live.twin_handle(self.handles[i])
-            self._twins[i] = twin
-        return twin
+        """Cell ``i``'s handle to poll on the event loop (the handle caches its twin)."""
+        return self.handles[i].to_async()
 
     def _floor(self) -> float:
         floors = [getattr(h.client, "poll_floor", 5.0) or 5.0 for h in self.handles]

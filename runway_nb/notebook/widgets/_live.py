@@ -64,7 +64,6 @@ __all__ = [
     "publish",
     "running_loop",
     "save_folder",
-    "twin_handle",
     "uninstall_hooks",
 ]
 
@@ -197,11 +196,6 @@ def async_twin(client: Runway | AsyncRunway) -> AsyncRunway:
     if isinstance(client, AsyncRunway):
         return client
     return client.async_twin()
-
-
-def twin_handle(handle: AnyTaskHandle | AsyncTaskHandle) -> AsyncTaskHandle:
-    """The async handle to poll ``handle`` with: itself, or its twin sharing its state and schedule."""
-    return handle.to_async()
 
 
 def media_mime(url: str, ctype: str | None, endpoint: str) -> str:
@@ -356,6 +350,7 @@ class LiveWidget(ChannelWidget):
         """Take in news before a display is published."""
 
     def watch(self) -> LiveWidget:
+        """Start watching (TaskView and Grid poll through the watch engine)."""
         raise NotImplementedError
 
     def _command_retry(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:

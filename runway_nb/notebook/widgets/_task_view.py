@@ -90,7 +90,6 @@ class TaskView(LiveWidget):
         self.handle = handle
         self.save_to: Path | None = live.save_folder(save_to, handle)
         self._caption_arg = caption
-        self._ahandle: AsyncTaskHandle | None = None
         self._poller: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._t0 = self._start_time()
@@ -392,9 +391,8 @@ class TaskView(LiveWidget):
         return self._now() > due + max(0.5, floor)
 
     def _async_handle(self) -> AsyncTaskHandle:
-        if self._ahandle is None:
-            self._ahandle = live.twin_handle(self.handle)
-        return self._ahandle
+        """The handle to poll on the event loop: itself, or its cached twin sharing its state."""
+        return self.handle.to_async()
 
     def _wake_up(self) -> None:
         if self._wake is not None:
