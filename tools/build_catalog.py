@@ -643,12 +643,15 @@ def build(spec_path: Path) -> dict:
     found.sort(key=lambda item: tags.index((item[1].get("tags") or [""])[0]))
     for path, post in found:
         op = path[len("/v1/"):]
+        response = post["responses"]["200"]["content"]["application/json"]["schema"]
         operations[op] = {"output": output_kind(op, post.get("summary") or "", post.get("description") or ""),
-                          "source": f"openapi {version}"}
+                          "source": f"openapi {version}",
+                          "answers": sorted(response.get("properties", {}))}
     for op, module in sdk_schemas.sdk_operations().items():
         if op not in operations:
             doc = sdk_schemas.resource_docstring(op)
-            operations[op] = {"output": output_kind(op, "", doc), "source": f"runwayml {sdk_version} {module}"}
+            operations[op] = {"output": output_kind(op, "", doc), "source": f"runwayml {sdk_version} {module}",
+                              "answers": sdk_schemas.response_fields(op)}
 
     spec_branches: dict[str, list[dict]] = {}
     for op in operations:
@@ -711,6 +714,10 @@ def build(spec_path: Path) -> dict:
     }
 
 
+def _py_tuple(items: list[str]) -> str:
+    return "(" + ", ".join(json.dumps(i) for i in items) + ("," if len(items) == 1 else "") + ")"
+
+
 def operations_module(data: dict) -> str:
     """``runway_nb/api/operations.py``: the operation list as Python, so importing it reads no file."""
     ops = data["operations"]
@@ -730,6 +737,11 @@ def operations_module(data: dict) -> str:
         "#: What each operation makes: ``image``, ``video`` or ``audio``.",
         "OUTPUT_KINDS: dict[str, str] = {",
         *(f"    {json.dumps(op)}: {json.dumps(facts['output'])}," for op, facts in ops.items()),
+        "}",
+        "",
+        "#: The fields each operation's create answer carries (e.g. ``estimatedCost``, ``routing``).",
+        "ANSWER_FIELDS: dict[str, tuple[str, ...]] = {",
+        *(f"    {json.dumps(op)}: {_py_tuple(facts['answers'])}," for op, facts in ops.items()),
         "}",
         "",
     ]

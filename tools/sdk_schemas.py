@@ -203,3 +203,17 @@ def resource_docstring(operation: str) -> str:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     m = re.search(r'def create\(.*?"""(.*?)"""', text, re.S)
     return m.group(1) if m else ""
+
+
+def response_fields(operation: str) -> list[str]:
+    """The wire names of the SDK's create-response fields for ``operation``."""
+    try:
+        module = importlib.import_module(f"runwayml.types.{operation}_create_response")
+    except ImportError:
+        return ["id"]
+    for name in getattr(module, "__all__", []):
+        cls = getattr(module, name)
+        fields = getattr(cls, "model_fields", None)
+        if fields:
+            return sorted((f.alias or key) for key, f in fields.items())
+    return ["id"]

@@ -62,3 +62,32 @@ OUTPUT_KINDS: dict[str, str] = {
     "video_to_audio": "audio",
     "video_to_hdr": "video",
 }
+
+#: The fields each operation's create answer carries (e.g. ``estimatedCost``, ``routing``).
+ANSWER_FIELDS: dict[str, tuple[str, ...]] = {
+    "image_to_video": ("estimatedCost", "id"),
+    "text_to_video": ("estimatedCost", "id"),
+    "video_to_video": ("estimatedCost", "id"),
+    "text_to_image": ("estimatedCost", "id"),
+    "image_upscale": ("estimatedCost", "id"),
+    "video_upscale": ("estimatedCost", "id"),
+    "character_performance": ("estimatedCost", "id"),
+    "sound_effect": ("estimatedCost", "id"),
+    "speech_to_speech": ("estimatedCost", "id"),
+    "text_to_speech": ("estimatedCost", "id"),
+    "voice_dubbing": ("estimatedCost", "id"),
+    "voice_isolation": ("estimatedCost", "id"),
+    "avatar_videos": ("id",),
+    "generate/video": ("id", "routing"),
+    "generate/image": ("id", "routing"),
+    "generate/audio": ("id", "routing"),
+    "recipes/ad_localization": ("estimatedCost", "id"),
+    "recipes/marketing_stock_image": ("estimatedCost", "id"),
+    "recipes/product_ad": ("estimatedCost", "id"),
+    "recipes/product_campaign_image": ("estimatedCost", "id"),
+    "recipes/product_swap": ("estimatedCost", "id"),
+    "recipes/multi_shot_video": ("estimatedCost", "id"),
+    "recipes/product_ugc": ("estimatedCost", "id"),
+    "video_to_audio": ("estimatedCost", "id"),
+    "video_to_hdr": ("estimatedCost", "id"),
+}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runway_nb.api.catalog_data import ENDPOINTS, ModelInfo
-from runway_nb.api.lookup import get, modelless_entry, models, retired_error
+from runway_nb.api.lookup import find, get, modelless_entry, models, retired_error
 from runway_nb.api.media import Prepared, ReadFile, prepare
 from runway_nb.api.validation import validate
 from runway_nb.errors import ValidationError
@@ -64,11 +64,23 @@ def build(endpoint: str, params: dict[str, Any], *, strict: bool = True, fill_de
     for key, value in params.items():
         if value is None:
             continue
-        name = camel(key)
-        if name in body:
+        # Short spellings (prompt, image, video, audio) stay as given until the model is known: a
+        # model may have a field of that very name (recipes' ``prompt``, seedance2's ``audio`` flag).
+        name = key if key in ALIASES else camel(key)
+        if name in body or (key in ALIASES and ALIASES[key] in body):
             raise ValidationError(name, value, "one value (it was given twice, under two spellings)")
         body[name] = value
     single = modelless_entry(endpoint)
+    known = single or (get(endpoint, body["model"]) if isinstance(body.get("model"), str)
+                       and find(endpoint, body["model"]) else None)
+    for short, long in ALIASES.items():
+        if short in body and (known is None or short not in known.fields):
+            target = long
+            if short == "prompt" and known is not None and known.prompt_field and "." not in known.prompt_field:
+                target = known.prompt_field
+            if target in body:
+                raise ValidationError(target, body[short], "one value (it was given twice, under two spellings)")
+            body[target] = body.pop(short)
     if single is not None:
         # Recipes and routed generation take no model: the magic and the panel may still pass the
         # operation's own name, which is dropped here.

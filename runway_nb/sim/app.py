@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from runway_nb.api import catalog
 from runway_nb.sim.account import ORG_MODELS, AccountApi
 from runway_nb.sim.checks import API_VERSION, check_auth, check_version
 from runway_nb.sim.clock import SimClock
@@ -41,7 +42,7 @@ from runway_nb.sim.messages import (
     json_response,
     text_response,
 )
-from runway_nb.sim.outputs import OutputsApi
+from runway_nb.sim.outputs import OUTPUT_EXTENSIONS, OutputsApi
 from runway_nb.sim.render import Renderer
 from runway_nb.sim.routing import Match, Route, Router, route
 from runway_nb.sim.state import SimStats, Task, TaskStore, TaskView, UploadStore
@@ -55,8 +56,8 @@ __all__ = ["API_VERSION", "ORG_MODELS", "ApiError", "SimApp", "SimRequest", "Sim
 
 log = logging.getLogger("runway_nb.sim")
 
-ENDPOINTS = ("text_to_image", "image_to_video", "text_to_video", "video_to_video",
-             "character_performance", "video_upscale")
+# Task operations created here; routed generation (generate/*) has its own routes.
+ENDPOINTS = tuple(ep for ep in catalog.ENDPOINTS if not ep.startswith("generate/"))
 
 
 class SimApp:
@@ -136,7 +137,7 @@ class SimApp:
         account, uploads, outputs = AccountApi(ctx), UploadsApi(ctx), OutputsApi(ctx)
         control = ControlApi(ctx, self.configure)
         eps = "|".join(ENDPOINTS)
-        output = r"/_sim/outputs/(?P<task_id>[^/]+)/(?P<index>\d+)\.(?P<ext>png|mp4)"
+        output = rf"/_sim/outputs/(?P<task_id>[^/]+)/(?P<index>\d+)\.(?P<ext>{OUTPUT_EXTENSIONS})"
         return [
             # official
             route("POST", rf"/v1/(?P<endpoint>{eps})", "/v1/{endpoint}", official.create, "official", creates=True),

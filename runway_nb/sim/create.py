@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 from runway_nb.api import catalog
 from runway_nb.errors import ValidationError
 from runway_nb.sim.context import SimContext
-from runway_nb.sim.inputs import OUTPUT_PATH, InputResolver, probe_seconds, prompt_text, unreadable_input
+from runway_nb.sim.inputs import OUTPUT_PATH, InputResolver, probe_seconds, unreadable_input
+from runway_nb.sim.jobs import OutputPlan, Sources, plan_outputs, prompt_of, render_job
 from runway_nb.sim.messages import ApiError, Dialect, Issue, JsonObject
-from runway_nb.sim.render import DEFAULT_VIDEO_SECONDS, Renderer, RenderJob
+from runway_nb.sim.render import Renderer
 from runway_nb.sim.state import Task
 
 __all__ = ["DAILY_LIMIT_ERROR", "MODERATION_FAILURE", "TaskFactory"]
@@ -30,7 +31,6 @@ MODERATION_FAILURE = ("Your input was flagged by our content moderation system. 
                       "Please adjust your prompt and try again.")
 DAILY_LIMIT_ERROR = "Your daily task limit has been reached."
 _DEFAULT_SIZE = (1280, 720)
-_MAX_IMAGES = 10
 
 
 class TaskFactory:
@@ -48,11 +48,11 @@ class TaskFactory:
             catalog.validate(endpoint, _for_validation(body), strict=True)
         except ValidationError as exc:
             raise _validation_error(exc) from None
-        model = str(body["model"])
+        model = str(catalog.model_key(endpoint, body))
         limit = ctx.config.daily_limit
         if limit is not None and ctx.store.daily_count(model) >= limit:
             raise ApiError(429, DAILY_LIMIT_ERROR)
-        src_image, src_video = self._inputs.sources(endpoint, body)
+        sources = self._inputs.sources(endpoint, body)
 
         task_id = ctx.store.new_id()
         seed = body.get("seed")
@@ -65,13 +65,15 @@ class TaskFactory:
             log.warning("sim: no output size for %s/%s; using 1280x720", endpoint, model)
             width, height = _DEFAULT_SIZE
         duration = None
-        input_seconds = probe_seconds(src_video) if src_video else None
+        media_in = sources.video or sources.audio
+        input_seconds = probe_seconds(media_in) if media_in else None
         if out_kind == "video":
             try:
                 duration = catalog.output_duration(endpoint, body, input_duration=input_seconds or None)
             except Exception:  # a catalog gap: the default length
                 duration = None
-            duration = float(duration) if duration else DEFAULT_VIDEO_SECONDS
+        plan = plan_outputs(endpoint, body, kind=out_kind, size=(int(width), int(height)),
+                            video_seconds=float(duration) if duration else None, input_seconds=input_seconds)
         try:
             estimate = catalog.estimate_credits(endpoint, body, input_duration=input_seconds or None)
         except Exception:  # a catalog gap: free
@@ -79,41 +81,38 @@ class TaskFactory:
         cost = float(estimate) if estimate is not None else 0.0
         if ctx.store.balance < math.ceil(cost):
             raise ApiError(400, "You do not have enough credits to run this task.")
-        count = 1
-        if out_kind == "image" and isinstance(body.get("outputCount"), int):
-            count = max(1, min(_MAX_IMAGES, body["outputCount"]))
-
         task = Task(
             id=task_id, endpoint=endpoint, model=model, body=dict(body), created_wall=time.time(),
             created_sim=ctx.clock.now(), pending_seconds=ctx.config.pending_seconds,
-            run_seconds=float(ctx.config.run_seconds(model, endpoint, duration)),
-            estimated_cost=cost, seed=int(seed), out_kind=out_kind, out_size=(int(width), int(height)),
-            out_duration=duration, out_count=count, dialect=dialect,
-            preset_failure=self._moderate(body) or unreadable_input(src_image, src_video),
+            run_seconds=float(ctx.config.run_seconds(model, endpoint, plan.duration if out_kind == "video" else None)),
+            estimated_cost=cost, seed=int(seed), out_kind=out_kind, out_size=plan.size,
+            out_duration=plan.duration, out_count=plan.count, out_format=plan.audio_format, dialect=dialect,
+            preset_failure=self._moderate(endpoint, body) or unreadable_input(sources.image, sources.video),
         )
         ctx.store.add(task)
         ctx.stats.count_create(endpoint)
         if task.preset_failure is None:
-            self._start_render(task, src_image, src_video)
+            self._start_render(task, sources)
         return task
 
     def restart_render(self, task: Task) -> None:
         """Render ``task`` again (its render was cut off by a server restart); when its inputs are
         gone (an upload that did not outlive the server), its render fails instead."""
         try:
-            src_image, src_video = self._inputs.sources(task.endpoint, task.body)
+            sources = self._inputs.sources(task.endpoint, task.body)
         except ApiError as err:
             self._ctx.store.fail_render(task, f"input no longer available after a restart: {err}")
             return
-        self._start_render(task, src_image, src_video)
+        self._start_render(task, sources)
 
-    def _start_render(self, task: Task, src_image: bytes | None, src_video: bytes | None) -> None:
-        job = RenderJob(task.out_kind, task.out_size, task.out_duration, prompt_text(task.body), task.model,
-                        task.seed, task.out_count, src_image, src_video)
+    def _start_render(self, task: Task, sources: Sources) -> None:
+        plan = OutputPlan(task.out_kind, task.out_size, task.out_duration, task.out_count, task.out_format)
+        job = render_job(task.endpoint, task.model, task.body, plan, task.seed, sources)
         self._ctx.store.attach_future(task.id, self._renderer.submit(job))
 
-    def _moderate(self, body: JsonObject) -> tuple[str, str] | None:
-        text = " ".join(str(body.get(k) or "") for k in ("promptText", "negativePrompt")).lower()
+    def _moderate(self, endpoint: str, body: JsonObject) -> tuple[str, str] | None:
+        text = " ".join([prompt_of(endpoint, body),
+                         str(body.get("negativePrompt") or "")]).lower()
         for word in self._ctx.config.moderation_words:
             if word and word.lower() in text:
                 return MODERATION_FAILURE, "SAFETY.INPUT.TEXT"
@@ -122,12 +121,9 @@ class TaskFactory:
 
 def _output_kind(endpoint: str, model: str) -> str:
     try:
-        kind: str | None = catalog.get(endpoint, model).output
-    except Exception:  # not in the catalog: judge by the endpoint
-        kind = None
-    if kind in ("image", "video"):
-        return kind
-    return "image" if endpoint == "text_to_image" else "video"
+        return catalog.get(endpoint, model).output
+    except Exception:  # not in the catalog: what the operation makes
+        return catalog.OUTPUT_KINDS.get(endpoint, "video")
 
 
 def _for_validation(body: JsonObject) -> JsonObject:

@@ -8,10 +8,13 @@
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import re
 from urllib.parse import urlsplit
 
+from runway_nb.api import catalog
+from runway_nb.sim.jobs import Sources
 from runway_nb.sim.messages import ApiError, JsonObject
 from runway_nb.sim.state import TaskStore, UploadStore
 
@@ -20,7 +23,7 @@ __all__ = ["OUTPUT_PATH", "UUID_RE", "InputResolver", "probe_seconds", "prompt_t
 log = logging.getLogger("runway_nb.sim")
 
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-OUTPUT_PATH = re.compile(rf"/_sim/outputs/({UUID_RE})/(\d+)\.(png|mp4)$")
+OUTPUT_PATH = re.compile(rf"/_sim/outputs/({UUID_RE})/(\d+)\.(png|mp4|mp3|wav|flac|ogg)$")
 
 
 class InputResolver:
@@ -31,9 +34,11 @@ class InputResolver:
         self._uploads = uploads
         self._warned_urls: set[str] = set()
 
-    def sources(self, endpoint: str, body: JsonObject) -> tuple[bytes | None, bytes | None]:
-        """(source image, source video) bytes for the render, from the body's media fields."""
+    def sources(self, endpoint: str, body: JsonObject) -> Sources:
+        """The source image, video and audio bytes for the render, from the body's media fields."""
         image = video = None
+        if endpoint not in _CLASSIC:
+            return self._generic_sources(endpoint, body)
         if endpoint == "image_to_video":
             pi = body.get("promptImage")
             if isinstance(pi, list):
@@ -67,7 +72,20 @@ class InputResolver:
             ref = body.get("reference") or {}
             if isinstance(ref, dict):
                 self.resolve("reference.uri", ref.get("uri"))
-        return image, video
+        return Sources(image, video)
+
+    def _generic_sources(self, endpoint: str, body: JsonObject) -> Sources:
+        """The first input of each kind among the catalog's media fields of the body's model (a URI,
+        a list of URIs, ``{uri}`` items, or a ``{type, uri}`` object)."""
+        info = catalog.find_for_body(endpoint, body)
+        found: dict[str, bytes | None] = {}
+        for name, kinds in (info.media_fields.items() if info is not None else ()):
+            value = body.get(name)
+            for where, uri, kind in _uris(name, value, kinds.split(" ")[0]):
+                data = self.resolve(where, uri)
+                if data is not None and found.get(kind) is None:
+                    found[kind] = data
+        return Sources(found.get("image"), found.get("video"), found.get("audio"))
 
     def resolve(self, field_path: str, uri: object) -> bytes | None:
         """Bytes behind a media URI, or None when a placeholder must stand in."""
@@ -123,7 +141,15 @@ def probe_seconds(data: bytes) -> float | None:
         from runway_nb.sim import media  # PIL and PyAV load when an input is first checked
 
         seconds = media.probe(data).get("duration")
-        return float(seconds) if seconds else None
+        if seconds:
+            return float(seconds)
+    except Exception:  # not an image or a video: maybe audio, below
+        pass
+    try:
+        import av
+
+        with av.open(io.BytesIO(data)) as container:
+            return container.duration / 1_000_000 if container.duration else None
     except Exception:  # a placeholder-sized input is fine
         return None
 
@@ -131,6 +157,34 @@ def probe_seconds(data: bytes) -> float | None:
 def prompt_text(body: JsonObject) -> str:
     """The prompt of an official body (``promptText``) or a web-app one (``text_prompt``)."""
     return str(body.get("promptText") or body.get("text_prompt") or "")
+
+
+_CLASSIC = ("image_to_video", "text_to_image", "video_to_video", "video_upscale", "character_performance",
+            "text_to_video")
+
+
+def _uris(name: str, value: object, kinds: str) -> list[tuple[str, object, str]]:
+    """(where, uri, kind) for each media URI in a field's value."""
+    first = kinds.split("|")[0]
+    if isinstance(value, str):
+        return [(name, value, _kind_of_uri(value, kinds))]
+    if isinstance(value, dict):
+        kind = value.get("type") if value.get("type") in ("image", "video", "audio") else first
+        return [(f"{name}.uri", value.get("uri"), str(kind))]
+    if isinstance(value, list):
+        out: list[tuple[str, object, str]] = []
+        for i, item in enumerate(value):
+            out += [(f"{name}.{i}" + where[len(name):], uri, kind) for where, uri, kind in _uris(name, item, kinds)]
+        return out
+    return []
+
+
+def _kind_of_uri(uri: str, kinds: str) -> str:
+    if uri.startswith("data:"):
+        head = uri[5:].split("/", 1)[0]
+        if head in kinds.split("|"):
+            return head
+    return kinds.split("|")[0]
 
 
 def _short_url(url: str) -> str:

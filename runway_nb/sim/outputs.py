@@ -1,4 +1,4 @@
-"""``GET``/``HEAD /_sim/outputs/{id}/{n}.{png|mp4}``: a finished task's outputs, with byte ranges
+"""``GET``/``HEAD /_sim/outputs/{id}/{n}.{png|mp4|mp3|wav|flac|ogg}``: a finished task's outputs, with byte ranges
 (browsers seek in videos) and CORS headers (pages on other origins load them)."""
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from typing import Literal
 from runway_nb.sim.context import SimContext
 from runway_nb.sim.messages import SimRequest, SimResponse, json_response
 
-__all__ = ["OutputsApi", "parse_range"]
+__all__ = ["OUTPUT_EXTENSIONS", "OutputsApi", "parse_range"]
 
-_CONTENT_TYPES = {"png": "image/png", "mp4": "video/mp4"}
+_CONTENT_TYPES = {"png": "image/png", "mp4": "video/mp4", "mp3": "audio/mpeg", "wav": "audio/wav",
+                  "flac": "audio/flac", "ogg": "audio/ogg"}
+#: The output extensions, as a regex alternation for the routes.
+OUTPUT_EXTENSIONS = "|".join(_CONTENT_TYPES)
 
 
 class OutputsApi:

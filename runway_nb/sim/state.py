@@ -51,6 +51,9 @@ def progress_curve(elapsed: float, run_seconds: float) -> float:
     return min(round(eased, 4), 0.99)
 
 
+#: Output file extension of each audio format Runway returns.
+AUDIO_EXTENSIONS = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg_opus": "ogg"}
+
 @dataclass
 class Task:
     id: str
@@ -63,10 +66,11 @@ class Task:
     run_seconds: float
     estimated_cost: float
     seed: int
-    out_kind: str  # "image" | "video"
+    out_kind: str  # "image" | "video" | "audio"
     out_size: tuple[int, int]
     out_duration: float | None
     out_count: int = 1
+    out_format: str | None = None  # audio: "mp3" | "wav" | "flac" | "ogg_opus"
     preset_failure: tuple[str, str] | None = None  # (failure, failureCode): fails when PENDING ends
     dialect: str = "official"  # where it was created: official | comet | useapi | makevid
     seq: int = 0
@@ -85,6 +89,8 @@ class Task:
 
     @property
     def ext(self) -> str:
+        if self.out_kind == "audio":
+            return AUDIO_EXTENSIONS.get(self.out_format or "mp3", "mp3")
         return "png" if self.out_kind == "image" else "mp4"
 
     @property

@@ -58,7 +58,7 @@ from hypothesis import strategies as st  # noqa: E402
 SPEC_PATH = shared_path(OPENAPI_SPEC)
 pytestmark = pytest.mark.needs_shared(OPENAPI_SPEC)
 
-MAX_EXAMPLES = 120  # per model; 38 spec models
+MAX_EXAMPLES = 80  # per model; 58 spec models (was 120 for 38: the same total time)
 DATA_URI_CAP = 5_242_880  # runway_nb.api.media.DATA_URI_LIMIT: the client's own cap on data: URIs
 
 TALLY = Tally("inputs")
@@ -113,13 +113,20 @@ def spec_models() -> list[tuple[str, str]]:
         return []
     out = []
     for ep in catalog.ENDPOINTS:
-        for branch in request_schema(ep)["oneOf"]:
-            out.append((ep, _branch_model(branch)))
+        if f"/v1/{ep}" not in spec()["paths"]:
+            continue  # newer than the spec copy
+        schema = request_schema(ep)
+        branches = schema.get("oneOf") or [schema]
+        for branch in branches:
+            model = _branch_model(branch)
+            if model is not None:  # recipes and routed generation have no model: not a oneOf over models
+                out.append((ep, model))
     return out
 
 
 def branch_schema(endpoint: str, model: str) -> dict:
-    return next(b for b in request_schema(endpoint)["oneOf"] if _branch_model(b) == model)
+    schema = request_schema(endpoint)
+    return next(b for b in schema.get("oneOf") or [schema] if _branch_model(b) == model)
 
 
 _UTF16: dict[int, tuple[str, int]] = {}
@@ -703,10 +710,10 @@ def test_validation_matches_the_spec(endpoint: str, model: str) -> None:
 
 def test_spec_branches_are_told_apart_by_model() -> None:
     """What ``_branch_of`` relies on; also: a body without a branch's model fails the whole oneOf."""
-    for ep in catalog.ENDPOINTS:
+    for ep in sorted({ep for ep, _ in spec_models()}):
         schema = request_schema(ep)
         consts = []
-        for b in schema["oneOf"]:
+        for b in schema.get("oneOf") or [schema]:
             assert "model" in b.get("required", []), (ep, b.get("title"))
             consts.append(b["properties"]["model"]["const"])
         assert len(set(consts)) == len(consts), ep
@@ -725,7 +732,7 @@ def test_legacy_models_are_excluded_and_named() -> None:
     excluded = sorted(f"{m.endpoint}:{m.model}" for m in catalog.models() if (m.endpoint, m.model) not in in_spec)
     assert excluded, "expected a few hand-made catalog entries"
     for m in catalog.models():
-        if (m.endpoint, m.model) not in in_spec:
+        if (m.endpoint, m.model) not in in_spec and m.sends_model:  # model-less operations: no oneOf to compare
             assert not m.source.startswith("openapi"), m
     TALLY.note("excluded (not in the spec)", excluded)
     TALLY.note("spec models", len(SPEC_MODELS))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from runway_nb.api.operations import ANSWER_FIELDS
 from runway_nb.sim.context import SimContext
 from runway_nb.sim.create import TaskFactory
 from runway_nb.sim.messages import (
@@ -70,7 +71,10 @@ class OfficialApi:
 
     def create(self, req: SimRequest, endpoint: str) -> SimResponse:
         task = self._tasks.create(endpoint, read_json_body(req), "official")
-        return json_response(200, {"id": task.id, "estimatedCost": {"credits": credits_json(task.estimated_cost)}})
+        answer: JsonObject = {"id": task.id}
+        if "estimatedCost" in ANSWER_FIELDS.get(endpoint, ("estimatedCost",)):
+            answer["estimatedCost"] = {"credits": credits_json(task.estimated_cost)}
+        return json_response(200, answer)
 
     def get(self, req: SimRequest, task_id: str) -> SimResponse:
         view = self._ctx.store.view(_task_id(task_id))

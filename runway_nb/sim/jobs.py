@@ -1,0 +1,130 @@
+"""What a task renders: the :class:`~runway_nb.sim.render.RenderJob` for each operation.
+
+The catalog says what an operation outputs (image, video, audio); this module reads the
+operation's body for the rest: the text to speak and the voice, the audio format, the input
+to transform, the upscale factor, how many outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runway_nb.api import catalog
+from runway_nb.sim.messages import JsonObject
+from runway_nb.sim.render import DEFAULT_VIDEO_SECONDS, AudioMode, RenderJob
+
+__all__ = ["AUDIO_DEFAULT_FORMAT", "MAX_OUTPUTS", "OutputPlan", "Sources", "plan_outputs", "render_job"]
+
+AUDIO_DEFAULT_FORMAT = "mp3"
+MAX_OUTPUTS = 10
+_SPEECH_CHARS_PER_SECOND = 14.0
+_TRANSFORMS: dict[str, AudioMode] = {"speech_to_speech": "voice", "voice_dubbing": "dub", "voice_isolation": "isolate"}
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The bytes behind a body's input media (None: absent, or not fetchable offline)."""
+
+    image: bytes | None = None
+    video: bytes | None = None
+    audio: bytes | None = None
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """What a task will output, known when it is created."""
+
+    kind: str                   # "image" | "video" | "audio"
+    size: tuple[int, int]       # images and videos
+    duration: float | None      # seconds of video or audio, when known
+    count: int                  # outputs
+    audio_format: str | None    # audio only
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def prompt_of(endpoint: str, body: JsonObject) -> str:
+    """The text a task is about: its prompt field (nested for routed generation), the words an
+    avatar speaks, or a web-app ``text_prompt``."""
+    info = catalog.find_for_body(endpoint, body)
+    field = info.prompt_field if info is not None else "promptText"
+    node: object = body
+    for part in (field or "promptText").split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, str):
+        return node
+    speech = body.get("speech")
+    if isinstance(speech, dict) and isinstance(speech.get("text"), str):
+        return str(speech["text"])
+    return str(body.get("promptText") or body.get("text_prompt") or "")
+
+
+def voice_of(body: JsonObject) -> str | None:
+    """The preset voice a body asks for (``voice.presetId``), or "custom" for a reference voice."""
+    voice = body.get("voice")
+    if isinstance(voice, dict):
+        preset = voice.get("presetId")
+        return str(preset) if isinstance(preset, str) else "custom"
+    return None
+
+
+def plan_outputs(endpoint: str, body: JsonObject, *, kind: str, size: tuple[int, int],
+                 video_seconds: float | None, input_seconds: float | None) -> OutputPlan:
+    """The outputs of a new task: kind, size, length, how many, and the audio format."""
+    info = catalog.find_for_body(endpoint, body)
+    count = 1
+    rule = info.output_count if info is not None else None
+    asked = body.get(rule["field"]) if rule else body.get("outputCount")
+    if isinstance(asked, int) and not isinstance(asked, bool):
+        count = max(1, min(MAX_OUTPUTS, asked))
+    if kind != "audio":
+        duration = (video_seconds or DEFAULT_VIDEO_SECONDS) if kind == "video" else None
+        return OutputPlan(kind, size, duration, count, None)
+    fmt = body.get("outputFormat") or body.get("format") or AUDIO_DEFAULT_FORMAT
+    seconds = _number(body.get("duration"))
+    if seconds is None and endpoint in _TRANSFORMS:
+        seconds = input_seconds
+    if seconds is None and endpoint in ("text_to_speech", "generate/audio"):
+        seconds = max(1.0, len(prompt_of(endpoint, body)) / _SPEECH_CHARS_PER_SECOND)
+    return OutputPlan("audio", size, seconds, count, str(fmt))
+
+
+def render_job(endpoint: str, model: str, body: JsonObject, plan: OutputPlan, seed: int,
+               sources: Sources) -> RenderJob:
+    """The render for a task of ``endpoint`` whose outputs are ``plan``."""
+    prompt = prompt_of(endpoint, body)
+    if plan.kind == "audio":
+        common = {"model": model, "seed": seed, "prompt": prompt, "count": plan.count,
+                  "audio_format": plan.audio_format, "voice": voice_of(body)}
+        sample_rate = body.get("sampleRate")
+        rate = int(sample_rate) if isinstance(sample_rate, (int, float)) and not isinstance(sample_rate, bool) else None
+        mode = _TRANSFORMS.get(endpoint)
+        if mode is not None and sources.audio is not None:
+            return RenderJob.for_audio(mode, source_audio=sources.audio, sample_rate=rate, **common)
+        if mode is not None and sources.video is not None:
+            return RenderJob.for_audio(mode, source_audio=sources.video, sample_rate=rate, **common)
+        if endpoint == "video_to_audio":
+            return RenderJob.for_audio("video_sound", source_video=sources.video, duration=plan.duration,
+                                       sample_rate=rate, **common)
+        if endpoint in ("text_to_speech",) or (endpoint == "generate/audio" and _wants_speech(body)):
+            return RenderJob.for_audio("speech", sample_rate=rate, **common)
+        # sound_effect, a sound from routed generation, or a transform whose input is not readable
+        return RenderJob.for_audio("sound", duration=plan.duration, loop=body.get("loop") is True,
+                                   sample_rate=rate, **common)
+    if endpoint == "image_upscale" and sources.image is not None:
+        factor = body.get("scaleFactor", 2)
+        return RenderJob.for_upscale(sources.image, int(factor) if isinstance(factor, (int, float)) else 2,
+                                     model=model, seed=seed)
+    if endpoint == "video_to_hdr" and sources.video is not None:
+        return RenderJob.for_hdr(sources.video, model=model, seed=seed)
+    return RenderJob(plan.kind, plan.size, plan.duration, prompt, model, seed, plan.count, sources.image,
+                     sources.video)
+
+
+def _wants_speech(body: JsonObject) -> bool:
+    inp = body.get("input")
+    return isinstance(inp, dict) and (inp.get("type") == "speech" or "voice" in inp)
