@@ -418,12 +418,13 @@ def _synthesise(tr: _Tracks, n: int, sample_rate: int, voice: _Voice, rng: _Rng)
     voiced *= 1.0 - np.exp(np.float32(-2500.0) * since_pulse)  # a soft start to each grain
     white = rng.standard_normal(n, dtype=np.float32)
     hiss = np.diff(white, n=2, prepend=np.zeros(2, dtype=np.float32)) * np.float32(0.25)  # high-passed twice
-    breath = white - np.convolve(white, np.full(5, 0.2, dtype=np.float32), mode="same")  # gently high-passed
+    smooth = _band_noise(white, 3)
+    breath = white - smooth * np.float32(1 / math.sqrt(3))  # gently high-passed
     voiced_env = _interp(t, tr.voiced_t, tr.voiced_v)
     out = voiced * voiced_env
     # aspiration: quieter than the voicing and louder just after each pulse, as a glottis leaks
     puffs = np.exp(np.float32(-300.0) * since_pulse)
-    out += np.float32(0.3 * voice.breath) * _band_noise(white, 3) * voiced_env * puffs
+    out += np.float32(0.3 * voice.breath) * smooth * voiced_env * puffs
     out += np.float32(0.35) * hiss * _interp(t, tr.hiss_t, tr.hiss_v)
     out += np.float32(0.25) * breath * _interp(t, tr.breath_t, tr.breath_v)
     return _normalise(out)
@@ -499,16 +500,21 @@ def _sfx_weights(prompt: str, rng: _Rng) -> dict[str, float]:
 
 def _band_noise(white: _Array, smoothing: int) -> _Array:
     """White noise low-passed by a moving average of ``smoothing`` samples (1: unchanged),
-    scaled back to about unit level; a running sum keeps it O(n) whatever the width."""
+    scaled back to about unit level: shifted sums for short windows, a running sum for long ones."""
     import numpy as np
 
     if smoothing <= 1:
         return white
+    if smoothing <= 8:
+        box = white.copy()
+        for k in range(1, smoothing):
+            box[k:] += white[:-k]
+        return np.asarray(box * np.float32(1.0 / math.sqrt(smoothing)), dtype=np.float32)
     sums = np.cumsum(white, dtype=np.float64)
-    box = np.empty(len(white), dtype=np.float64)
-    box[:smoothing] = sums[:smoothing]
-    box[smoothing:] = sums[smoothing:] - sums[:-smoothing]
-    return (box * (1.0 / math.sqrt(smoothing))).astype(np.float32)
+    wide = np.empty(len(white), dtype=np.float64)
+    wide[:smoothing] = sums[:smoothing]
+    wide[smoothing:] = sums[smoothing:] - sums[:-smoothing]
+    return (wide * (1.0 / math.sqrt(smoothing))).astype(np.float32)
 
 
 def _sfx_samples(key: tuple[object, ...], n: int, sample_rate: int, activity: _Array | None = None) -> _Array:
