@@ -138,6 +138,15 @@ def test_speech_pauses_at_punctuation_and_speaks_between():
     assert (levels > 0.1).sum() >= 50  # and half a second of loud voicing
 
 
+def test_long_speech_is_made_in_chunks_that_join_seamlessly(monkeypatch):
+    whole = audio._speech_samples(TEXT_10S, "Maya", 3, 7.0, 44100)
+    monkeypatch.setattr(audio, "_CHUNK", 4096)  # 75 chunks instead of one
+    pieces = audio._speech_samples(TEXT_10S, "Maya", 3, 7.0, 44100)
+    assert len(pieces) == len(whole) == 7 * 44100
+    # the pulse train and every track run on across chunks; only the noise filters restart
+    assert float(np.corrcoef(whole, pieces)[0, 1]) > 0.9999
+
+
 @pytest.mark.parametrize("rate", [16000, 24000, 48000])
 def test_speech_sample_rate(rate):
     for fmt in ("wav", "mp3", "flac"):

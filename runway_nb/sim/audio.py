@@ -368,20 +368,16 @@ def _plan(syllables: list[_Syllable], voice: _Voice, rng: _Rng) -> _Tracks:
 _CONTROL_BLOCK = 32  # control tracks are computed every 32 samples, then linearly filled in
 
 
-def _interp(t: _Array, xs: list[float], ys: list[float], default: float = 0.0) -> _Array:
-    """The breakpoints (xs, ys) at the times ``t`` (evenly spaced samples): np.interp at every
-    32nd sample and straight lines between, several times cheaper than np.interp per sample."""
+def _track(xs: list[float], ys: list[float], start: int, n: int, sample_rate: int, default: float = 0.0) -> _Array:
+    """The breakpoints (xs seconds, ys) at samples ``start:start + n``: np.interp at every 32nd
+    sample (times in float64) and straight lines between, several times cheaper than per sample."""
     import numpy as np
 
-    n = len(t)
     if not xs:
         return np.full(n, default, dtype=np.float32)
-    if n < 2 * _CONTROL_BLOCK:
-        return np.asarray(np.interp(t, np.asarray(xs), np.asarray(ys)), dtype=np.float32)
-    step = float(t[1] - t[0])
     blocks = -(-n // _CONTROL_BLOCK)
-    knots = np.interp(np.arange(blocks + 1) * (step * _CONTROL_BLOCK) + float(t[0]), np.asarray(xs),
-                      np.asarray(ys)).astype(np.float32)
+    times = (start + _CONTROL_BLOCK * np.arange(blocks + 1, dtype=np.float64)) / sample_rate
+    knots = np.interp(times, np.asarray(xs), np.asarray(ys)).astype(np.float32)
     frac = np.arange(_CONTROL_BLOCK, dtype=np.float32) / np.float32(_CONTROL_BLOCK)
     fine = knots[:-1, None] + (knots[1:] - knots[:-1])[:, None] * frac[None, :]
     return np.asarray(fine.reshape(-1)[:n], dtype=np.float32)
@@ -396,23 +392,43 @@ def _smooth_noise(n: int, sample_rate: int, rng: _Rng, hz: float) -> _Array:
     return np.interp(np.arange(n, dtype=np.float32), xs, rng.uniform(-1.0, 1.0, points)).astype(np.float32)
 
 
+_CHUNK = 1 << 20  # samples synthesised at a time (~24 s at 44.1 kHz): bounds memory for long audio
+
+
 def _synthesise(tr: _Tracks, n: int, sample_rate: int, voice: _Voice, rng: _Rng) -> _Array:
-    """The tracks as ``n`` samples at ``sample_rate``: FOF grains per glottal pulse for the voiced
-    part (each formant is a decaying sine restarted at every pulse), shaped noise for the rest."""
+    """The tracks as ``n`` samples at ``sample_rate``, made :data:`_CHUNK` samples at a time."""
     import numpy as np
 
-    t = np.arange(n, dtype=np.float32) / np.float32(sample_rate)
-    pitch = _interp(t, tr.pitch_t, tr.pitch_v, voice.pitch)
-    pitch *= 1.0 + voice.vibrato_depth * np.sin(np.float32(2 * math.pi * voice.vibrato_hz) * t)
-    pitch *= 1.0 + 0.015 * _smooth_noise(n, sample_rate, rng, 18.0)  # jitter
+    out = np.empty(n, dtype=np.float32)
+    jitter = _smooth_noise(n, sample_rate, rng, 18.0)
+    cycles = 0.0  # glottal cycles so far: the pulse train runs on across chunks
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        out[start:stop], cycles = _synthesise_chunk(tr, start, stop, sample_rate, voice, rng, jitter[start:stop],
+                                                    cycles)
+    return _normalise(out)
+
+
+def _synthesise_chunk(tr: _Tracks, start: int, stop: int, sample_rate: int, voice: _Voice, rng: _Rng,
+                      jitter: _Array, cycles_before: float) -> tuple[_Array, float]:
+    """Samples ``start:stop``: FOF grains per glottal pulse for the voiced part (each formant a
+    decaying sine restarted at every pulse), shaped noise for the rest; and the cycle count after."""
+    import numpy as np
+
+    n = stop - start
+    vibrato = np.arange(start, stop, dtype=np.float64) * (2 * math.pi * voice.vibrato_hz / sample_rate)
+    pitch = _track(tr.pitch_t, tr.pitch_v, start, n, sample_rate, voice.pitch)
+    pitch *= 1.0 + voice.vibrato_depth * np.sin(vibrato.astype(np.float32))
+    pitch *= 1.0 + 0.015 * jitter
     cycles = np.cumsum(pitch.astype(np.float64) / sample_rate)
+    cycles += cycles_before
     since_pulse = ((cycles % 1.0) / pitch).astype(np.float32)  # seconds since the last glottal pulse
     nyquist = 0.45 * sample_rate
     formants = np.asarray(tr.formant_v or [_VOWELS["ə"]], dtype=np.float64) * voice.formant_scale
     formant_t = tr.formant_t or [0.0]
     voiced = np.zeros(n, dtype=np.float32)
     for i, (gain, bandwidth) in enumerate(((1.0, 90.0), (0.55, 110.0), (0.28, 160.0))):
-        freq = np.minimum(_interp(t, formant_t, list(formants[:, i])), np.float32(nyquist))
+        freq = np.minimum(_track(formant_t, list(formants[:, i]), start, n, sample_rate), np.float32(nyquist))
         decay = np.exp(np.float32(-math.pi * bandwidth * voice.bandwidth) * since_pulse)
         voiced += np.float32(gain) * decay * np.sin(np.float32(2 * math.pi) * freq * since_pulse)
     voiced *= 1.0 - np.exp(np.float32(-2500.0) * since_pulse)  # a soft start to each grain
@@ -420,14 +436,14 @@ def _synthesise(tr: _Tracks, n: int, sample_rate: int, voice: _Voice, rng: _Rng)
     hiss = np.diff(white, n=2, prepend=np.zeros(2, dtype=np.float32)) * np.float32(0.25)  # high-passed twice
     smooth = _band_noise(white, 3)
     breath = white - smooth * np.float32(1 / math.sqrt(3))  # gently high-passed
-    voiced_env = _interp(t, tr.voiced_t, tr.voiced_v)
+    voiced_env = _track(tr.voiced_t, tr.voiced_v, start, n, sample_rate)
     out = voiced * voiced_env
     # aspiration: quieter than the voicing and louder just after each pulse, as a glottis leaks
     puffs = np.exp(np.float32(-300.0) * since_pulse)
     out += np.float32(0.3 * voice.breath) * smooth * voiced_env * puffs
-    out += np.float32(0.35) * hiss * _interp(t, tr.hiss_t, tr.hiss_v)
-    out += np.float32(0.25) * breath * _interp(t, tr.breath_t, tr.breath_v)
-    return _normalise(out)
+    out += np.float32(0.35) * hiss * _track(tr.hiss_t, tr.hiss_v, start, n, sample_rate)
+    out += np.float32(0.25) * breath * _track(tr.breath_t, tr.breath_v, start, n, sample_rate)
+    return out, float(cycles[-1]) if n else cycles_before
 
 
 def _normalise(x: _Array, peak: float = 0.89) -> _Array:
@@ -678,15 +694,26 @@ def _fit_length(x: _Array, n: int) -> _Array:
 
 
 def _speech_band(x: _Array, sample_rate: int, low: float = 100.0, high: float = 7000.0) -> _Array:
-    """``x`` band-passed to the speech band with soft (raised-cosine, one octave) edges."""
+    """``x`` band-passed to the speech band: a linear-phase FIR (Blackman-windowed sincs, about
+    0.1 s long) applied by FFT overlap-add, block by block, so long inputs stay cheap in memory."""
     import numpy as np
 
-    spectrum = np.fft.rfft(x.astype(np.float64))
-    freqs = np.fft.rfftfreq(len(x), 1.0 / sample_rate)
-    lo = np.clip(np.log2(np.maximum(freqs, 1e-3) / (low / 2)), 0.0, 1.0)
-    hi = np.clip(np.log2(2 * high / np.maximum(freqs, 1e-3)), 0.0, 1.0)
-    gain = (0.5 - 0.5 * np.cos(np.pi * lo)) * (0.5 - 0.5 * np.cos(np.pi * hi))
-    return np.fft.irfft(spectrum * gain, len(x)).astype(np.float32)
+    taps = int(0.045 * sample_rate) * 2 + 1
+    k = np.arange(taps) - (taps - 1) / 2
+    high = min(high, 0.45 * sample_rate)
+
+    lowpass_high, lowpass_low = (2 * f / sample_rate * np.sinc(2 * f / sample_rate * k) for f in (high, low))
+    fir = (lowpass_high - lowpass_low) * np.blackman(taps)
+    block = 1 << 16
+    size = 1 << (block + taps - 2).bit_length()  # a power of two holding block + taps - 1
+    response = np.fft.rfft(fir, size)
+    y = np.zeros(len(x) + taps - 1, dtype=np.float32)
+    for start in range(0, len(x), block):
+        seg = x[start:start + block]
+        y[start:start + len(seg) + taps - 1] += np.fft.irfft(np.fft.rfft(seg, size) * response, size)[
+            : len(seg) + taps - 1].astype(np.float32)
+    delay = (taps - 1) // 2
+    return np.asarray(y[delay:delay + len(x)], dtype=np.float32)
 
 
 def _loudness(x: _Array, sample_rate: int, hop: float = 0.01) -> _Array:
