@@ -9,8 +9,9 @@ import av
 import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageStat
+from sim_media_samples import video_with_sound
 
-from runway_nb.sim.audio import render_sound
+from runway_nb.sim.audio import probe_audio, render_sound
 from runway_nb.sim.media import (
     HDR_COLORSPACE_BT2020NC,
     HDR_PRIMARIES_BT2020,
@@ -140,6 +141,14 @@ def test_hdr_of_an_odd_sized_video_drops_a_pixel_row_and_column():
     frames = [np.full((61, 81, 3), 90 + 10 * i, np.uint8) for i in range(5)]
     out = probe(render_hdr_video(video_of(frames, fps=10, pix_fmt="yuv444p")))
     assert (out["width"], out["height"], out["frames"], out["fps"]) == (80, 60, 5, 10)
+
+
+def test_hdr_keeps_the_sound_track():
+    source = video_with_sound(2.0)
+    out = render_hdr_video(source)
+    assert probe_audio(out) == probe_audio(source)  # copied as it is: same codec, samples, rate
+    assert hdr_stream(out)["pix_fmt"] == "yuv420p10le"
+    assert out.index(b"moov") < out.index(b"mdat")  # still starts playing before it is all loaded
 
 
 def test_hdr_rejects_what_is_not_a_video():

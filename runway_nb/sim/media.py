@@ -1468,7 +1468,7 @@ def render_hdr_video(source: bytes) -> bytes:
     non-constant-luminance matrix, limited range, 10-bit 4:2:0 (H.264 High 10 where available),
     with mastering-display and content-light SEI. The picture is converted, not just tagged: SDR
     white lands at 203 nits (ITU-R BT.2408). Same frames, frame rate and size (an odd side loses
-    its last pixel: 4:2:0 needs even sides)."""
+    its last pixel: 4:2:0 needs even sides); an audio track is copied as it is."""
     from fractions import Fraction
 
     import av
@@ -1507,6 +1507,7 @@ def render_hdr_video(source: bytes) -> bytes:
         cc.color_primaries = HDR_PRIMARIES_BT2020
         cc.color_trc = HDR_TRC_SMPTE2084
         cc.colorspace = HDR_COLORSPACE_BT2020NC
+        mux_audio = _audio_track(data, container)
         for count, item in enumerate(_iter_decoded(data)):
             if isinstance(item, _SourceEnd):
                 break
@@ -1519,6 +1520,36 @@ def render_hdr_video(source: bytes) -> bytes:
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+        mux_audio()
     finally:
         container.close()
     return _faststart(buf.getvalue())
+
+
+_MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "mp3float", "opus", "libopus", "ac3", "eac3", "alac", "flac"})
+
+
+def _audio_track(source: bytes, container: OutputContainer) -> Callable[[], None]:
+    """Add a copy of ``source``'s first audio track to ``container`` (streams must all exist
+    before the first packet is muxed) and return what muxes its packets as they are, no
+    re-encode. No audio track, or one MP4 cannot hold: nothing is added or muxed."""
+    import av
+
+    with av.open(io.BytesIO(source), mode="r") as src:
+        # the MP4 muxer refuses other codecs only when it writes its header: too late to leave out
+        if not src.streams.audio or src.streams.audio[0].codec_context.name not in _MP4_AUDIO_CODECS:
+            return lambda: None
+        try:
+            out_audio = container.add_stream_from_template(src.streams.audio[0])
+        except (ValueError, av.FFmpegError):  # no stream for it after all
+            return lambda: None
+
+    def mux() -> None:
+        with av.open(io.BytesIO(source), mode="r") as again:
+            for packet in again.demux(again.streams.audio[0]):
+                if packet.dts is None:  # the demuxer's flush packet
+                    continue
+                packet.stream = out_audio
+                container.mux(packet)
+
+    return mux
