@@ -507,7 +507,7 @@ _SFX_WORDS: dict[str, tuple[str, ...]] = {
 
 def _sfx_weights(prompt: str, rng: _Rng) -> dict[str, float]:
     words = set(re.findall(r"[a-z\-]+", prompt.lower()))
-    weights = {layer: 0.15 + 0.5 * float(rng.random()) for layer in _SFX_WORDS}
+    weights = {layer: 0.05 + 0.35 * float(rng.random()) for layer in _SFX_WORDS}  # a faint mix of everything
     for layer, keys in _SFX_WORDS.items():
         if words.intersection(keys):
             weights[layer] += 1.5
@@ -561,12 +561,14 @@ def _sfx_samples(key: tuple[object, ...], n: int, sample_rate: int, activity: _A
         length = min(n - start, int(decay * 6 * sample_rate) + 1)
         env = np.exp(-np.arange(length, dtype=np.float32) / np.float32(decay * sample_rate))
         grain = _band_noise(white[start:start + length], 1 + int(rng.integers(4)))
-        out[start:start + length] += np.float32(0.6 * float(rng.uniform(0.3, 1.0))) * grain * env
+        level = 0.6 * float(rng.uniform(0.3, 1.0)) * min(1.0, weights["tick"])
+        out[start:start + length] += np.float32(level) * grain * env
     # tones: exponential chirps with a decay (beeps, lasers, birdsong, bells)
     tones = int(max(1.0, seconds * (0.5 + 2 * float(rng.random()))) * min(weights["tone"], 2.0))
     for start in _event_times(tones, n, rng, activity):
         length = min(n - start, int(rng.uniform(0.06, 0.9) * sample_rate) + 1)
-        f_from, f_to = float(rng.uniform(300, 3000)), float(rng.uniform(300, 3000))
+        f_from = float(rng.uniform(300, 3000))
+        f_to = f_from if rng.random() < 0.5 else float(rng.uniform(300, 3000))  # a beep or a chirp
         f_to = min(f_to, 0.4 * sample_rate)
         f_from = min(f_from, 0.4 * sample_rate)
         tt = np.arange(length, dtype=np.float64) / sample_rate
@@ -576,8 +578,8 @@ def _sfx_samples(key: tuple[object, ...], n: int, sample_rate: int, activity: _A
             phase = 2 * math.pi * f_from * tt
         else:
             phase = 2 * math.pi * f_from * span / math.log(ratio) * (np.power(ratio, tt / span) - 1.0)
-        env = np.minimum(1.0, tt / 0.005) * np.exp(-tt / (0.3 * span + 1e-3))
-        out[start:start + length] += (0.35 * np.sin(phase) * env).astype(np.float32)
+        env = np.minimum(1.0, tt / 0.005) * np.minimum(1.0, (span - tt) / 0.01) * np.exp(-tt / (0.6 * span + 1e-3))
+        out[start:start + length] += (0.5 * weights["tone"] * np.sin(phase) * env).astype(np.float32)
     # a whoosh: band noise under a rise-and-fall
     if weights["whoosh"] > 0.6:
         centre, width = float(rng.uniform(0.2, 0.8)) * seconds, float(rng.uniform(0.15, 0.4)) * seconds
