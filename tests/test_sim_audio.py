@@ -261,6 +261,9 @@ def test_dub_without_a_voice_clones_one_from_the_input():
     assert transform_audio(source, mode="dub", seed=1, fmt="wav") == one
     other_source = render_speech("Bonjour tout le monde.", voice="Kirk", seed=1, fmt="wav")
     assert transform_audio(other_source, mode="dub", seed=1, fmt="wav") != one
+    german = transform_audio(source, mode="dub", seed=1, fmt="wav", language="de")
+    assert german != transform_audio(source, mode="dub", seed=1, fmt="wav", language="ja")
+    assert probe_audio(german)["duration"] == probe_audio(source)["duration"]
 
 
 def test_transform_of_a_video_uses_its_audio_track():
@@ -321,6 +324,10 @@ def test_renderer_makes_audio_jobs():
         [isolated] = renderer.render(RenderJob.for_audio("isolate", model="eleven_voice_isolation", seed=1,
                                                          source_audio=out, audio_format="wav"))
         assert probe_audio(isolated)["duration"] == pytest.approx(probe_audio(out)["duration"], abs=1 / 24000)
+        dubs = [renderer.render(RenderJob.for_audio("dub", model="eleven_voice_dubbing", seed=1, prompt=lang,
+                                                    source_audio=out, audio_format="wav"))[0] for lang in ("de", "ja")]
+        assert dubs[0] == transform_audio(out, mode="dub", seed=1, fmt="wav", language="de")
+        assert dubs[0] != dubs[1]
         video = media.render_video(160, 120, 2.0, prompt="a street", model="gen4_turbo", seed=1)
         [track] = renderer.render(RenderJob.for_audio("video_sound", model="mirelo_sfx_2_0", seed=1,
                                                       source_video=video, audio_format="wav"))

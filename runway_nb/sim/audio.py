@@ -735,13 +735,13 @@ def _loudness(x: _Array, sample_rate: int, hop: float = 0.01) -> _Array:
 
 
 def transform_audio(source: bytes, *, mode: TransformMode, seed: int, fmt: str, voice: str | None = None,
-                    sample_rate: int | None = None) -> bytes:
+                    sample_rate: int | None = None, language: str | None = None) -> bytes:
     """New audio exactly as long as ``source`` (audio, or a video's audio track):
 
     * "isolate": the input band-passed to the speech band (100 Hz to 7 kHz), quiet parts gated;
     * "voice": speech in ``voice`` that follows the input's rhythm (loud where it is loud);
     * "dub": new speech filling the same length, in ``voice`` or, without one, a voice from
-      a hash of the input (the speaker's voice, "cloned").
+      a hash of the input (the speaker's voice, "cloned"); its words depend on ``language``.
 
     A source without audio lasts its container's length (3 s when unknown); "isolate" of it is
     silence."""
@@ -766,7 +766,7 @@ def transform_audio(source: bytes, *, mode: TransformMode, seed: int, fmt: str, 
         return _encode(out, rate, audio_format)
     source_key = hashlib.sha256(data).hexdigest()
     voice_name = voice or ("clone:" + source_key if mode == "dub" else f"seed:{seed}")
-    rng = _rng("transform", mode, seed, voice_name, source_key)
+    rng = _rng("transform", mode, seed, voice_name, source_key, language if mode == "dub" else None)
     target = _Voice.named(voice_name)
     speech = _synthesise(_plan(_syllables(_babble(seconds, rng), seconds, rng), target, rng), n, rate, target, rng)
     if mode == "voice" and samples is not None:

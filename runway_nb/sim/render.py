@@ -27,7 +27,8 @@ _CACHE_SIZE = 24
 #   "speech"      text_to_speech: ``prompt`` spoken in ``voice`` (length follows the text)
 #   "sound"       sound_effect: ``prompt`` as a sound of ``duration`` seconds (``loop``: seamless)
 #   "voice"       speech_to_speech: ``source_audio`` (audio, or a video with sound) re-voiced as ``voice``
-#   "dub"         voice_dubbing: new speech as long as ``source_audio`` (in ``voice`` or a cloned one)
+#   "dub"         voice_dubbing: new speech as long as ``source_audio`` in the language ``prompt``
+#                 (in ``voice``, or without one a voice cloned from the input)
 #   "isolate"     voice_isolation: ``source_audio`` band-passed to the voice
 #   "video_sound" video_to_audio: a soundtrack of ``duration`` seconds for ``source_video``
 AudioMode = Literal["speech", "sound", "voice", "dub", "isolate", "video_sound"]
@@ -58,7 +59,7 @@ class RenderJob:
     kind: str  # "image" | "video" | "audio"
     size: tuple[int, int]  # width, height of generated images and videos
     duration: float | None  # seconds of a video, a sound effect or a soundtrack; None: the default
-    prompt: str  # the prompt; the text to speak for "speech"
+    prompt: str  # the prompt; the text to speak for "speech"; the target language for "dub"
     model: str
     seed: int
     count: int
@@ -189,7 +190,9 @@ def _render_audio(job: RenderJob, seed: int) -> bytes:
                                      sample_rate=rate)
     if mode in ("voice", "dub", "isolate"):
         source = _required(job.source_audio or job.source_video, f"{mode} needs source_audio")
-        return audio.transform_audio(source, mode=mode, seed=seed, fmt=fmt, voice=job.voice, sample_rate=rate)
+        language = (job.prompt or None) if mode == "dub" else None
+        return audio.transform_audio(source, mode=mode, seed=seed, fmt=fmt, voice=job.voice, sample_rate=rate,
+                                     language=language)
     raise ValueError(f"unknown audio_mode {mode!r}")  # pragma: no cover - __post_init__ checks it
 
 
