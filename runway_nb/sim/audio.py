@@ -8,12 +8,13 @@ format, different per voice and seed, and byte-identical for the same request.
 
 Public interface::
 
-    render_speech(text, *, voice, seed, fmt, sample_rate=None) -> bytes   # text_to_speech
-    render_sound(prompt, *, duration, seed, fmt, loop=False) -> bytes     # sound_effect
-    transform_audio(source, *, mode, seed, fmt, voice=None) -> bytes      # speech_to_speech ("voice"),
-                                                                          # voice_dubbing ("dub"),
-                                                                          # voice_isolation ("isolate")
-    audio_for_video(video, *, duration, seed, fmt, prompt="") -> bytes    # video_to_audio
+    render_speech(text, *, voice, seed, fmt, sample_rate=None) -> bytes        # text_to_speech
+    render_sound(prompt, *, duration, seed, fmt, loop=False) -> bytes          # sound_effect
+    transform_audio(source, *, mode, seed, fmt, voice=None, language=None)     # speech_to_speech ("voice"),
+        -> bytes                                                               # voice_dubbing ("dub"),
+                                                                               # voice_isolation ("isolate")
+    audio_for_video(video, *, duration, seed, fmt, prompt="") -> bytes         # video_to_audio
+    (each also takes sample_rate=None)
     speech_seconds(text) -> float          # how long render_speech(text) lasts
     probe_audio(data) -> AudioInfo
     audio_ext(fmt), audio_content_type(fmt), check_format(fmt)
