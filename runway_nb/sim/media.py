@@ -17,6 +17,8 @@ Public interface::
                  source_image=None, source_video=None) -> MP4 bytes
     probe(data) -> dict
     decode_image(data) -> PIL.Image.Image
+    upscale_image(source, factor, *, max_side=4096) -> PNG or JPEG bytes
+    render_hdr_video(source) -> HDR10 MP4 bytes (BT.2020, PQ, 10-bit)
 
 Implementation notes (performance): video frames are composed directly in the
 AVFrame's Y/Cb/Cr planes (PIL ``L`` images sharing the frame's memory) from
@@ -43,18 +45,32 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, TypedDict
 
-if TYPE_CHECKING:  # pragma: no cover - types only: PIL and PyAV load lazily
+if TYPE_CHECKING:  # pragma: no cover - types only: PIL, PyAV and numpy load lazily
+    import numpy as np
     from av.container import OutputContainer
     from av.video.frame import VideoFrame
+    from av.video.plane import VideoPlane
     from av.video.reformatter import Interpolation
     from av.video.stream import VideoStream
+    from numpy.typing import NDArray
     from PIL import Image as _PILImage
     from PIL import ImageFont
 
     _Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
     _YUV = tuple[_PILImage.Image, _PILImage.Image, _PILImage.Image]
 
-__all__ = ["MediaInfo", "decode_image", "probe", "render_image", "render_video"]
+__all__ = [
+    "HDR_COLORSPACE_BT2020NC",
+    "HDR_PRIMARIES_BT2020",
+    "HDR_TRC_SMPTE2084",
+    "MediaInfo",
+    "decode_image",
+    "probe",
+    "render_hdr_video",
+    "render_image",
+    "render_video",
+    "upscale_image",
+]
 
 
 
@@ -1328,3 +1344,212 @@ def probe(data: bytes) -> MediaInfo:
                 "codec": cc.name}
     finally:
         container.close()
+
+
+# ---------------------------------------------------------------------------
+# image upscale
+# ---------------------------------------------------------------------------
+
+_UPSCALE_MAX_FACTOR = 16
+
+
+def upscale_image(source: bytes, factor: int, *, max_side: int = 4096) -> bytes:
+    """``source`` really enlarged ``factor`` times (Pillow's Lanczos), but no more than makes its
+    long side ``max_side``; JPEG when the input is a JPEG, PNG otherwise (transparency kept)."""
+    from PIL import Image, ImageOps
+
+    factor = _check_int("factor", factor)
+    if not 1 <= factor <= _UPSCALE_MAX_FACTOR:
+        raise ValueError(f"factor must be between 1 and {_UPSCALE_MAX_FACTOR}, got {factor}")
+    max_side = _check_int("max_side", max_side)
+    if not 1 <= max_side <= _MAX_SIDE:
+        raise ValueError(f"max_side must be between 1 and {_MAX_SIDE}, got {max_side}")
+    data = _as_bytes(source, "source")
+    img: _PILImage.Image
+    try:
+        img = opened = Image.open(io.BytesIO(data))
+        opened.load()
+    except Exception as exc:  # PIL raises many kinds (incl. DecompressionBombError)
+        raise ValueError(f"could not decode image ({type(exc).__name__}: {exc})") from None
+    is_jpeg = opened.format == "JPEG"
+    with contextlib.suppress(Exception):  # broken EXIF: keep the pixels as they are
+        img = ImageOps.exif_transpose(img)
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    img = img.convert("RGBA" if has_alpha and not is_jpeg else "RGB")
+    w, h = img.size
+    scale = min(float(factor), max_side / max(w, h))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if size != (w, h):
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    if is_jpeg:
+        img.save(out, format="JPEG", quality=92)
+    else:
+        img.save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# HDR: SDR video re-encoded as HDR10 (BT.2020 primaries, PQ, 10 bits)
+# ---------------------------------------------------------------------------
+
+# AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace numbers
+HDR_PRIMARIES_BT2020 = 9
+HDR_TRC_SMPTE2084 = 16  # PQ
+HDR_COLORSPACE_BT2020NC = 9
+_SDR_WHITE_NITS = 203.0  # ITU-R BT.2408: SDR reference white in an HDR signal
+# linear BT.709 RGB -> linear BT.2020 RGB (ITU-R BT.2087)
+_BT709_TO_BT2020 = ((0.6274, 0.3293, 0.0433), (0.0691, 0.9195, 0.0114), (0.0164, 0.0880, 0.8956))
+# HDR10 static metadata: a P3-D65 1000-nit mastering display (as most HDR10 masters declare),
+# and the content's light levels (SDR white is the brightest a converted picture gets)
+_X264_HDR10 = ("mastering-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):"
+               f"cll={int(_SDR_WHITE_NITS)},{int(_SDR_WHITE_NITS)}")
+
+
+@lru_cache(maxsize=1)
+def _hdr_luts() -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
+    """(per output channel and input channel, 8-bit code -> linear light in 1/65533ths of SDR
+    white, already weighted by the BT.709->BT.2020 matrix; linear 16-bit -> PQ 10-bit code).
+    Each output row of the matrix sums to 1, so three looked-up terms add up within 16 bits."""
+    import numpy as np
+
+    linear = (np.arange(256) / 255.0) ** 2.4  # BT.1886: how an SDR display shows the codes
+    matrix = np.asarray(_BT709_TO_BT2020)
+    to_2020 = np.floor(matrix[:, :, None] * linear[None, None, :] * 65533).astype(np.uint16)
+    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    y = (np.arange(65536) / 65535.0 * _SDR_WHITE_NITS / 10000.0) ** m1
+    pq = np.round(((c1 + c2 * y) / (1 + c3 * y)) ** m2 * 1023).astype(np.uint16)  # full-range 10-bit R'G'B'
+    return to_2020, pq
+
+
+def _plane_array(plane: VideoPlane, dtype: type[np.uint8] | type[np.uint16]) -> NDArray[np.generic]:
+    """A frame's plane as a (height, line size) array sharing its memory (writes go to the frame)."""
+    import numpy as np
+
+    flat: NDArray[np.generic] = np.frombuffer(plane, dtype=dtype)  # type: ignore[call-overload]  # a plane is a buffer
+    return flat.reshape(plane.height, -1)
+
+
+def _hdr_frame(frame: VideoFrame, w: int, h: int) -> VideoFrame:
+    """One SDR (BT.709) frame as a BT.2020 PQ yuv420p10le frame of w x h (cropped to even)."""
+    import av
+    import numpy as np
+
+    to_2020, pq = _hdr_luts()
+    rgb = frame.reformat(format="gbrp", interpolation=_sws_flags(), threads=1)
+    g, b, r = (_plane_array(p, np.uint8)[:h, :w] for p in rgb.planes)  # gbrp: planes G, B, R
+    out = av.VideoFrame(w, h, "gbrp10le")
+    og, ob, orr = (_plane_array(p, np.uint16)[:h, :w] for p in out.planes)
+    for dst, row in ((orr, 0), (og, 1), (ob, 2)):
+        lin = to_2020[row, 0][r]
+        lin += to_2020[row, 1][g]
+        lin += to_2020[row, 2][b]
+        np.take(pq, lin, out=dst)
+    return out.reformat(format="yuv420p10le", dst_colorspace="BT2020", dst_color_range="MPEG",
+                        interpolation=_sws_flags(), threads=1)
+
+
+def _hdr_codec() -> tuple[str, str]:
+    """(encoder, pixel format): 10-bit H.264 when this PyAV's x264 has it, else 10-bit HEVC, else
+    8-bit H.264 (still tagged HDR)."""
+    import av
+
+    for codec in ("libx264", "libx265"):
+        if codec in av.codecs_available:
+            formats = av.codec.Codec(codec, "w").video_formats or ()
+            if any(f.name == "yuv420p10le" for f in formats):
+                return codec, "yuv420p10le"
+    return "libx264", "yuv420p"
+
+
+def render_hdr_video(source: bytes) -> bytes:
+    """``source`` re-encoded as HDR10: BT.2020 primaries, PQ (SMPTE 2084) transfer, BT.2020
+    non-constant-luminance matrix, limited range, 10-bit 4:2:0 (H.264 High 10 where available),
+    with mastering-display and content-light SEI. The picture is converted, not just tagged: SDR
+    white lands at 203 nits (ITU-R BT.2408). Same frames, frame rate and size (an odd side loses
+    its last pixel: 4:2:0 needs even sides); an audio track is copied as it is."""
+    from fractions import Fraction
+
+    import av
+    from av.video.stream import VideoStream
+
+    data = _as_bytes(source, "source_video")
+    try:
+        probe_container = av.open(io.BytesIO(data), mode="r")
+    except Exception as exc:
+        raise ValueError(f"could not open source video ({type(exc).__name__}: {exc})") from None
+    with probe_container:
+        if not probe_container.streams.video:
+            raise ValueError("source video has no video stream")
+        in_stream = probe_container.streams.video[0]
+        rate = Fraction(in_stream.average_rate or in_stream.guessed_rate or 24).limit_denominator(1001)
+        sw, sh = in_stream.codec_context.width, in_stream.codec_context.height
+    w, h = sw - sw % 2, sh - sh % 2
+    if w < 2 or h < 2:
+        raise ValueError(f"source video is too small for 4:2:0 ({sw}x{sh})")
+    codec, pix_fmt = _hdr_codec()
+    buf = io.BytesIO()
+    container = av.open(buf, mode="w", format="mp4", options={"fflags": "+bitexact"})
+    try:
+        options = {"preset": "ultrafast", "crf": "22"}
+        if codec == "libx264":
+            options["x264-params"] = _X264_HDR10
+        stream = container.add_stream(codec, rate=rate, options=options)
+        assert isinstance(stream, VideoStream)  # a video encoder's stream
+        stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
+        cc = stream.codec_context
+        cc.time_base = 1 / rate
+        cc.gop_size = max(1, round(2 * rate))
+        cc.thread_count = 2  # fixed: the bytes must not depend on the machine (see _open_encoder)
+        cc.thread_type = "FRAME"
+        cc.color_range = 1  # MPEG / limited
+        cc.color_primaries = HDR_PRIMARIES_BT2020
+        cc.color_trc = HDR_TRC_SMPTE2084
+        cc.colorspace = HDR_COLORSPACE_BT2020NC
+        mux_audio = _audio_track(data, container)
+        for count, item in enumerate(_iter_decoded(data)):
+            if isinstance(item, _SourceEnd):
+                break
+            frame = _hdr_frame(item[1], w, h)
+            if pix_fmt != frame.format.name:
+                frame = frame.reformat(format=pix_fmt, interpolation=_sws_flags(), threads=1)
+            frame.pts = count
+            frame.time_base = cc.time_base
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+        mux_audio()
+    finally:
+        container.close()
+    return _faststart(buf.getvalue())
+
+
+_MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "mp3float", "opus", "libopus", "ac3", "eac3", "alac", "flac"})
+
+
+def _audio_track(source: bytes, container: OutputContainer) -> Callable[[], None]:
+    """Add a copy of ``source``'s first audio track to ``container`` (streams must all exist
+    before the first packet is muxed) and return what muxes its packets as they are, no
+    re-encode. No audio track, or one MP4 cannot hold: nothing is added or muxed."""
+    import av
+
+    with av.open(io.BytesIO(source), mode="r") as src:
+        # the MP4 muxer refuses other codecs only when it writes its header: too late to leave out
+        if not src.streams.audio or src.streams.audio[0].codec_context.name not in _MP4_AUDIO_CODECS:
+            return lambda: None
+        try:
+            out_audio = container.add_stream_from_template(src.streams.audio[0])
+        except (ValueError, av.FFmpegError):  # no stream for it after all
+            return lambda: None
+
+    def mux() -> None:
+        with av.open(io.BytesIO(source), mode="r") as again:
+            for packet in again.demux(again.streams.audio[0]):
+                if packet.dts is None:  # the demuxer's flush packet
+                    continue
+                packet.stream = out_audio
+                container.mux(packet)
+
+    return mux
