@@ -283,9 +283,9 @@ class WorkflowsApi:
         while started:
             started = False
             states = {n.id: self._state(inv, n) for n in inv.workflow.nodes}
-            if any(s == "error" and _required(inv.workflow, nid) for nid, (s, _) in states.items()) \
-                    or any(s == "cancelled" for s, _ in states.values()):
-                return  # the run is over: no new node starts
+            # once a required node failed (or a task was cancelled) the run is over: no new node starts
+            over = any(s == "error" and _required(inv.workflow, nid) for nid, (s, _) in states.items()) \
+                or any(s == "cancelled" for s, _ in states.values())
             for node in inv.workflow.nodes:
                 if states[node.id][0] != "waiting":
                     continue
@@ -296,7 +296,7 @@ class WorkflowsApi:
                     inv.errors[node.id] = NodeError(f"Not run: its input node {failed} failed.")
                     started = True
                     continue
-                if all(s == "done" for s, _ in sources):
+                if not over and all(s == "done" for s, _ in sources):
                     self._start(inv, node, {w.node: states[w.node][1] for w in node.wires})
                     started = True
 
