@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 
 import httpx
+import jsonschema
 import pytest
 import runwayml
 from PIL import Image
-from sim_resources import check, check_error, manual_sim, step
+from sim_resources import check, check_error, manual_sim, spec_request_schema, step
 
 from runway_nb.api import catalog
 
@@ -242,3 +243,56 @@ def test_the_official_sdk_drives_routers_and_generation():
         assert [entry.task_id for entry in page.data] == [created.id]
         sdk.routers.delete(router.id)
         sdk.close()
+
+
+def _spec_models(path: str, endpoint: str) -> list[catalog.ModelInfo]:
+    """The spec's models of one audio operation, as catalog entries (the catalog may not list them yet)."""
+    infos = []
+    for branch in spec_request_schema(path, "post")["oneOf"]:
+        props = branch["properties"]
+        prompt = props.get("promptText", {})
+        infos.append(catalog.ModelInfo(
+            endpoint=endpoint, model=props["model"]["const"], output="audio", ratios=(), default_ratio=None,
+            durations=None, default_duration=None, prompt_field="promptText" if prompt else None,
+            prompt_min=prompt.get("minLength"), prompt_max=prompt.get("maxLength"),
+            required=frozenset(branch.get("required", [])), fields=frozenset(props), media_fields={},
+            schema=branch))
+    return infos
+
+
+@pytest.mark.parametrize(("given", "path", "endpoint"), [
+    ({"type": "speech", "promptText": "Hello there.", "voice": {"type": "preset", "presetId": "Arjun"}},
+     "/v1/text_to_speech", "text_to_speech"),
+    ({"type": "speech", "promptText": "Hello there."}, "/v1/text_to_speech", "text_to_speech"),
+    ({"type": "speech", "promptText": "Hello.", "voice": {"type": "reference-audio",
+                                                          "audioUri": "https://example.com/v.mp3"}},
+     "/v1/text_to_speech", "text_to_speech"),
+    ({"type": "audio", "promptText": "rain on a tin roof", "duration": 4, "loop": True},
+     "/v1/sound_effect", "sound_effect"),
+])
+def test_routed_audio_sends_each_model_an_official_body(monkeypatch, given, path, endpoint):
+    """Whatever audio model the router picks, the task body it creates is valid for the spec's operation."""
+    models = _spec_models(path, endpoint)
+    monkeypatch.setattr(catalog, "models", lambda *a, **k: models)
+    sent: list[tuple[str, dict]] = []
+
+    class Created:
+        id = "6f1c1a52-5b39-4c0e-9c55-0a6f3d1e2b11"
+        estimated_cost = 3.0
+
+    with manual_sim() as (sim, client):
+        monkeypatch.setattr(sim.app.task_factory, "create", lambda ep, body, dialect: sent.append((ep, body))
+                            or Created())
+        for model in [m.model for m in models]:
+            make_router(client, f"only-{model.replace('.', '-')}",
+                        settings={"models": {"mode": "allowlist_only", "ids": [model]}})
+            response = generate(client, "audio", f"only-{model.replace('.', '-')}", given)
+            if response.status_code == 400:  # this model cannot serve the input (e.g. a preset on seed_audio)
+                assert response.json()["code"] == "no_eligible_model"
+                continue
+            routing = check(response, "/v1/generate/audio", "post", 200)["routing"]
+            assert routing["model"] == model and routing["resolvedInput"]["type"] == given["type"]
+            ep, body = sent[-1]
+            assert ep == endpoint and body["model"] == model
+            jsonschema.Draft202012Validator(spec_request_schema(path, "post")).validate(body)
+        assert sent  # at least one model served each input

@@ -518,6 +518,9 @@ class _Routing:
             for name in ("duration", "loop"):
                 if name in given and name in fields:
                     body[name] = given[name]
+            references = _uris(given.get("referenceAudios"))
+            if references and "referenceAudios" in fields:
+                body["referenceAudios"] = references  # the operation takes plain URIs
             return
         voice = given.get("voice")
         if isinstance(voice, dict) and voice.get("type") == "preset":

@@ -40,7 +40,7 @@ from runway_nb.sim.state import iso_z
 __all__ = ["PROCESSING_SECONDS", "SAMPLE_RATE", "VoicesApi", "speech_audio"]
 
 PROCESSING_SECONDS = 10.0  # sim seconds a new voice stays PROCESSING
-SAMPLE_RATE = 22050
+SAMPLE_RATE = 16000
 _PREVIEWS_KEPT = 200  # previews are kept in memory, oldest dropped first
 _SAMPLE_MIN, _SAMPLE_MAX = 10.0, 300.0  # Runway: "between 10 seconds and 5 minutes long"
 
@@ -102,6 +102,7 @@ class Voice:
     created_sim: float
     sample_text: str  # what its preview says
     failure: str | None = None  # decided at creation, shown once processing ends
+    sample: bytes | None = None  # its preview audio, rendered on first request
 
 
 class VoicesApi:
@@ -214,7 +215,9 @@ class VoicesApi:
             else:
                 voice = self._voices.get(token)
         if voice is not None and self._json(voice)["status"] == "READY":
-            data, _ = speech_audio(voice.sample_text, voice=voice.id, seed=0)
+            if voice.sample is None:
+                voice.sample, _ = speech_audio(voice.sample_text, voice=voice.id, seed=0)
+            data = voice.sample
         if data is None:
             return json_response(404, {"error": "Audio not found."}, {"Access-Control-Allow-Origin": "*"})
         headers = {"Content-Type": "audio/wav", "Content-Length": str(len(data)), "Accept-Ranges": "none",
