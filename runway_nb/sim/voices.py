@@ -7,7 +7,8 @@ the sample cannot be read or is not 10 s to 5 min long (Runway's stated limits).
 process (they are not written to ``--db``).
 
 The audio (previews and voice samples) comes from :func:`speech_audio`: a short WAV synthesized
-here, different per voice and seed, whose length follows the text.
+here, different per voice and seed, whose length follows the text. It stands in until the
+simulator's speech renderer (``render_speech``) exists; previews then take its audio instead.
 """
 
 from __future__ import annotations
