@@ -44,13 +44,16 @@ from runway_nb.sim.messages import (
 )
 from runway_nb.sim.outputs import OUTPUT_EXTENSIONS, OutputsApi
 from runway_nb.sim.render import Renderer
+from runway_nb.sim.routers import RoutersApi
 from runway_nb.sim.routing import Match, Route, Router, route
 from runway_nb.sim.state import SimStats, Task, TaskStore, TaskView, UploadStore
 from runway_nb.sim.uploads import UploadsApi
+from runway_nb.sim.voices import VoicesApi
 from runway_nb.sim.wire.comet import CometApi, comet_bare
 from runway_nb.sim.wire.makevid import MakevidApi, makevid_task
 from runway_nb.sim.wire.official import OfficialApi, official_task
 from runway_nb.sim.wire.useapi import UseapiApi, useapi_task
+from runway_nb.sim.workflows import WorkflowsApi
 
 __all__ = ["API_VERSION", "ORG_MODELS", "ApiError", "SimApp", "SimRequest", "SimResponse"]
 
@@ -136,6 +139,9 @@ class SimApp:
         useapi, makevid = UseapiApi(ctx, tasks), MakevidApi(ctx, tasks)
         account, uploads, outputs = AccountApi(ctx), UploadsApi(ctx), OutputsApi(ctx)
         control = ControlApi(ctx, self.configure)
+        workflows, routers, voices = WorkflowsApi(ctx, tasks), RoutersApi(ctx, tasks), VoicesApi(ctx)
+        uid = r"(?P<{}>[^/]+)"
+        audio = r"/_sim/audio/(?P<kind>voices|previews)/(?P<token>[0-9a-f-]+)\.wav"
         eps = "|".join(ENDPOINTS)
         output = rf"/_sim/outputs/(?P<task_id>[^/]+)/(?P<index>\d+)\.(?P<ext>{OUTPUT_EXTENSIONS})"
         return [
@@ -146,6 +152,29 @@ class SimApp:
             route("POST", r"/v1/uploads", "/v1/uploads", uploads.create, "official"),
             route("GET", r"/v1/organization", "/v1/organization", account.organization, "official"),
             route("POST", r"/v1/organization/usage", "/v1/organization/usage", account.usage, "official"),
+            # workflows, Model Routers and routed generation, voices
+            route("GET", r"/v1/workflows", "/v1/workflows", workflows.list_workflows, "official"),
+            route("GET", r"/v1/workflows/" + uid.format("workflow_id"), "/v1/workflows/{id}", workflows.get,
+                  "official"),
+            route("POST", r"/v1/workflows/" + uid.format("workflow_id"), "/v1/workflows/{id}", workflows.run,
+                  "official", creates=True),
+            route("GET", r"/v1/workflow_invocations/" + uid.format("invocation_id"), "/v1/workflow_invocations/{id}",
+                  workflows.get_invocation, "official"),
+            route("GET", r"/v1/routers", "/v1/routers", routers.list_routers, "official"),
+            route("POST", r"/v1/routers", "/v1/routers", routers.create, "official"),
+            route("GET", r"/v1/routers/" + uid.format("router_id"), "/v1/routers/{id}", routers.get, "official"),
+            route("PATCH", r"/v1/routers/" + uid.format("router_id"), "/v1/routers/{id}", routers.update, "official"),
+            route("DELETE", r"/v1/routers/" + uid.format("router_id"), "/v1/routers/{id}", routers.delete, "official"),
+            route("GET", r"/v1/routers/" + uid.format("router_id") + "/requests", "/v1/routers/{id}/requests",
+                  routers.list_requests, "official"),
+            route("POST", r"/v1/generate/(?P<kind>video|image|audio)", "/v1/generate/{kind}", routers.generate,
+                  "official", creates=True),
+            route("POST", r"/v1/voices/preview", "/v1/voices/preview", voices.preview, "official"),
+            route("GET", r"/v1/voices", "/v1/voices", voices.list_voices, "official"),
+            route("POST", r"/v1/voices", "/v1/voices", voices.create, "official"),
+            route("GET", r"/v1/voices/" + uid.format("voice_id"), "/v1/voices/{id}", voices.get, "official"),
+            route("PATCH", r"/v1/voices/" + uid.format("voice_id"), "/v1/voices/{id}", voices.update, "official"),
+            route("DELETE", r"/v1/voices/" + uid.format("voice_id"), "/v1/voices/{id}", voices.delete, "official"),
             # CometAPI, official format
             route("POST", rf"/runwayml/v1/(?P<endpoint>{eps})", "/runwayml/v1/{endpoint}", comet.create,
                   "provider", "comet", creates=True),
@@ -165,6 +194,8 @@ class SimApp:
             route("GET", output, "/_sim/outputs/{id}/{n}", outputs.get, "public"),
             route("HEAD", output, "/_sim/outputs/{id}/{n}", outputs.get, "public"),
             route("POST", r"/_sim/upload/(?P<token>[0-9a-f]+)", "/_sim/upload/{token}", uploads.receive, "public"),
+            route("GET", audio, "/_sim/audio/{kind}/{id}", voices.audio, "public"),
+            route("HEAD", audio, "/_sim/audio/{kind}/{id}", voices.audio, "public"),
             route("GET", r"/_sim/health", "/_sim/health", control.health, "control"),
             route("GET", r"/_sim/stats", "/_sim/stats", control.stats, "control"),
             route("GET", r"/_sim/tasks", "/_sim/tasks", control.tasks, "control"),
