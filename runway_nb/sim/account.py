@@ -86,9 +86,9 @@ def _usage_window(body: JsonObject) -> tuple[date, date]:
 
 
 def _parse_date(body: JsonObject, key: str) -> date | None:
-    value = body.get(key)
-    if value is None:
+    if key not in body:  # absent: the default; null is not a date (the spec's type is string)
         return None
+    value = body[key]
     if not isinstance(value, str) or not _DATE.match(value):
         raise ValueError(f"{key}: expected a date as YYYY-MM-DD")
     return date.fromisoformat(value)

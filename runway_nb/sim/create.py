@@ -137,8 +137,13 @@ def _https_outputs(value: object) -> object:
         return {k: _https_outputs(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_https_outputs(v) for v in value]
-    if isinstance(value, str) and value.startswith("http://") and OUTPUT_PATH.search(urlsplit(value).path):
-        return "https://sim.runway-nb.invalid" + urlsplit(value).path
+    if isinstance(value, str) and value.startswith("http://"):
+        try:
+            path = urlsplit(value).path
+        except ValueError:  # not a URL at all: left as it is, for the catalog to refuse
+            return value
+        if OUTPUT_PATH.search(path):
+            return "https://sim.runway-nb.invalid" + path
     return value
 
 

@@ -105,7 +105,13 @@ class InputResolver:
                 raise ApiError(400, f"{field_path}: The runway:// URI does not match an uploaded file, "
                                     "or the upload has expired.")
             return up.data
-        m = OUTPUT_PATH.search(urlsplit(uri).path)
+        try:
+            path = urlsplit(uri).path
+        except ValueError:  # e.g. an unclosed "[" in the host: the spec's pattern allows it, a fetch cannot
+            raise ApiError(400, f"{field_path}: Invalid URL: it cannot be parsed.",
+                           [{"code": "invalid_string", "path": _issue_path(field_path),
+                             "message": "Invalid url"}]) from None
+        m = OUTPUT_PATH.search(path)
         if m is not None:
             found = self._store.output(m.group(1), int(m.group(2)))
             if found is None:
@@ -185,6 +191,10 @@ def _kind_of_uri(uri: str, kinds: str) -> str:
         if head in kinds.split("|"):
             return head
     return kinds.split("|")[0]
+
+
+def _issue_path(field_path: str) -> list[str | int]:
+    return [int(part) if part.isdigit() else part for part in field_path.split(".")]
 
 
 def _short_url(url: str) -> str:

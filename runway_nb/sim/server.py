@@ -13,6 +13,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,6 +82,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = do_OPTIONS = _dispatch
+
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # The stdlib answers a method without a do_<METHOD> (TRACE, QUERY, any token) with its HTML
+        # 501 page; the app answers it like the others: a JSON 405 with Allow, or a JSON 404.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
         log.debug("sim http: " + format, *args)
