@@ -130,9 +130,10 @@ def build_mcp_server(ops: TaskOps, *, log_level: str = "WARNING") -> MCPServer:
 
         Any operation of Runway's API that creates a task: images, video, audio, recipes, routed
         generation (generate/...). Fields the arguments below do not name go in params, by Runway's
-        camelCase names. Validates the request against runway-nb's model catalog first; a bad value is an error naming
-        the field and what is allowed, and nothing is sent. Answers the new task's id (poll it with
-        retrieve-task-status-and-output), the parameters it runs with and its estimated cost.
+        camelCase names. Validates the request against runway-nb's model catalog first; a bad value
+        is an error naming the field and what is allowed, and nothing is sent. Answers the new task's
+        id (wait for it with retrieve-task-status-and-output and wait_seconds), the parameters it
+        runs with and its estimated cost.
         """
         fields: dict[str, Any] = dict(params or {})
         for name, value in (("model", model), ("prompt", prompt), ("ratio", ratio), ("duration", duration),
