@@ -17,8 +17,10 @@ pytest.importorskip("mcp")
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from runway_nb.api import catalog
 from runway_nb.serve.app import ServeOptions, start_in_thread
 from runway_nb.serve.mcp_tools import CANCEL, CREATE, RETRIEVE
+from runway_nb.serve.shape import MAX_WAIT_SECONDS
 from runway_nb.sim import Simulator
 
 TASK_KEYS = {"id", "status", "progress", "output", "failure", "failureCode", "createdAt", "estimatedCost", "cost",
@@ -89,10 +91,16 @@ def test_tools_are_listed_with_names_and_hints(served):
     for name in (RETRIEVE, CANCEL):
         schema = by_name[name].input_schema
         assert schema["required"] == ["id"] and schema["properties"]["id"]["type"] == "string"
-    assert set(by_name[RETRIEVE].output_schema["properties"]) == TASK_KEYS
+    # every task key, always; ``waited`` only in answers to a call that asked to wait
+    assert set(by_name[RETRIEVE].output_schema["properties"]) == TASK_KEYS | {"waited"}
+    assert set(by_name[RETRIEVE].output_schema["required"]) == TASK_KEYS
+    wait_arg = by_name[RETRIEVE].input_schema["properties"]["wait_seconds"]
+    assert (wait_arg["exclusiveMinimum"], wait_arg["maximum"]) == (0, MAX_WAIT_SECONDS)
     create_props = by_name[CREATE].input_schema["properties"]
     assert {"endpoint", "model", "prompt", "ratio", "duration", "seed", "image", "video"} <= set(create_props)
-    assert set(by_name[CREATE].input_schema["required"]) == {"endpoint", "model"}
+    assert create_props["endpoint"]["enum"] == list(catalog.ENDPOINTS)  # every operation, from the catalog
+    # routed generation (generate/...) names no model: only the operation is always required
+    assert set(by_name[CREATE].input_schema["required"]) == {"endpoint"}
 
 
 def test_create_retrieve_until_succeeded_then_cancel(served):

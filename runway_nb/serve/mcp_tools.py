@@ -2,9 +2,12 @@
 
 Tools (names and hints as in the tasks capability):
 
-- ``retrieve-task-status-and-output`` (read-only, idempotent): ``{id}`` -> the normalized task;
+- ``retrieve-task-status-and-output`` (read-only, idempotent): ``{id, wait_seconds?}`` -> the
+  normalized task; with ``wait_seconds`` (0 < s <= 60) it waits that long at most for the task to
+  finish and answers it as it is then, with ``waited: {limit, elapsed, finished}``;
 - ``cancel-delete-task`` (destructive, idempotent): ``{id}`` -> ``{"id": ..., "cancelled": true}``;
-- ``create-task`` (creates a paid task): endpoint, model, prompt, ratio, ... -> the new task's id.
+- ``create-task`` (creates a paid task): endpoint (any operation of the catalog), model, prompt,
+  ratio, ... -> the new task's id.
 
 Every answer is JSON text (and the same object as structured content). A failure is a tool
 error (``isError``) whose text is the JSON error body the REST face would send, e.g.
@@ -23,7 +26,7 @@ from starlette.applications import Starlette
 
 from runway_nb.api import catalog
 from runway_nb.serve.ops import TaskOps
-from runway_nb.serve.shape import CancelledOut, CreatedOut, TaskOut, error_answer
+from runway_nb.serve.shape import MAX_WAIT_SECONDS, CancelledOut, CreatedOut, RetrievedOut, error_answer
 from runway_nb.version import __version__
 
 __all__ = ["CANCEL", "CREATE", "RETRIEVE", "TOOL_NAMES", "build_mcp_app", "build_mcp_server"]
@@ -35,6 +38,15 @@ TOOL_NAMES = (RETRIEVE, CANCEL, CREATE)
 
 TaskId = Annotated[str, Field(description="The task id returned when the task was created.",
                               min_length=1, max_length=2048)]
+# The range is published in the schema and checked by TaskOps, so a bad value is answered with
+# the same JSON error body (naming wait_seconds) as everything else. ``strict``: no booleans.
+WaitSeconds = Annotated[float | None, Field(
+    strict=True,
+    description=f"Wait up to this many seconds (more than 0, at most {MAX_WAIT_SECONDS:g}) for the task to be "
+                f"SUCCEEDED, FAILED or CANCELLED, then answer it as it is; the answer then carries "
+                f"waited: {{limit, elapsed, finished}} (finished false: the time ran out, the task is still going). "
+                f"Omit to answer at once.",
+    json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_WAIT_SECONDS})]
 
 
 def _ok(model: BaseModel) -> CallToolResult:
@@ -58,18 +70,25 @@ def build_mcp_server(ops: TaskOps, *, log_level: str = "WARNING") -> MCPServer:
             f"Runway generation tasks on provider {ops.provider!r}. Use {RETRIEVE} to read a task's status, "
             f"progress and output URLs; {CANCEL} to stop a running task or delete a finished one; "
             f"{CREATE} to start a new generation (it spends credits). Tasks take from seconds to minutes: "
-            f"poll {RETRIEVE} every few seconds until status is SUCCEEDED, FAILED or CANCELLED."),
+            f"call {RETRIEVE} with wait_seconds (at most {MAX_WAIT_SECONDS:g}) until status is SUCCEEDED, "
+            f"FAILED or CANCELLED; each call returns when the task finishes or the time is up, never later."),
     )
 
-    async def retrieve_task_status_and_output(id: TaskId) -> Annotated[CallToolResult, TaskOut]:
-        """Retrieve task status and output.
+    async def retrieve_task_status_and_output(id: TaskId,
+                                              wait_seconds: WaitSeconds = None) -> Annotated[CallToolResult,
+                                                                                             RetrievedOut]:
+        """Retrieve task status and output, optionally waiting a bounded time for it to finish.
 
         Answers the task as JSON: id, status (PENDING, THROTTLED, RUNNING, SUCCEEDED, FAILED,
         CANCELLED), progress (0..1 or null), output (URLs once SUCCEEDED), failure, failureCode,
-        createdAt, estimatedCost, cost, provider.
+        createdAt, estimatedCost, cost, provider. With wait_seconds it returns as soon as the task
+        finishes or when the time is up, whichever comes first, and adds waited: {limit, elapsed,
+        finished}; finished false means the task is still going (call again to keep waiting).
         """
         try:
-            return _ok(await ops.get(id))
+            if wait_seconds is None:
+                return _ok(await ops.get(id))
+            return _ok(await ops.wait(id, wait_seconds, name="wait_seconds"))
         except Exception as exc:
             return _fail(exc, ops)
 
@@ -87,9 +106,12 @@ def build_mcp_server(ops: TaskOps, *, log_level: str = "WARNING") -> MCPServer:
         return _ok(CancelledOut(id=id, cancelled=True))
 
     async def create_task(
-        endpoint: Annotated[str, Field(description=f"One of: {', '.join(catalog.ENDPOINTS)}.")],
-        model: Annotated[str, Field(description="The model, e.g. gen4_image (text_to_image), gen4_turbo "
-                                                "(image_to_video), veo3.1 (text_to_video).")],
+        endpoint: Annotated[str, Field(description=f"The operation (the path after /v1/), one of: "
+                                                   f"{', '.join(catalog.ENDPOINTS)}.",
+                                       json_schema_extra={"enum": list(catalog.ENDPOINTS)})],
+        model: Annotated[str | None, Field(description="The model, e.g. gen4_image (text_to_image), gen4_turbo "
+                                                       "(image_to_video), veo3.1 (text_to_video); required by "
+                                                       "every operation that names one.")] = None,
         prompt: Annotated[str | None, Field(description="The prompt text (promptText).")] = None,
         ratio: Annotated[str | None, Field(description="Output size as W:H pixels, e.g. 1280:720; the "
                                                         "model's default when omitted.")] = None,
@@ -104,11 +126,14 @@ def build_mcp_server(ops: TaskOps, *, log_level: str = "WARNING") -> MCPServer:
                                                                    "camelCase names (e.g. referenceImages, "
                                                                    "contentModeration).")] = None,
     ) -> Annotated[CallToolResult, CreatedOut]:
-        """Create a generation task (this spends credits).
+        """Create a generation task on any operation (this spends credits).
 
-        Validates the request against runway-nb's model catalog first; a bad value is an error naming
-        the field and what is allowed, and nothing is sent. Answers the new task's id (poll it with
-        retrieve-task-status-and-output), the parameters it runs with and its estimated cost.
+        Any operation of Runway's API that creates a task: images, video, audio, recipes, routed
+        generation (generate/...). Fields the arguments below do not name go in params, by Runway's
+        camelCase names. Validates the request against runway-nb's model catalog first; a bad value
+        is an error naming the field and what is allowed, and nothing is sent. Answers the new task's
+        id (wait for it with retrieve-task-status-and-output and wait_seconds), the parameters it
+        runs with and its estimated cost.
         """
         fields: dict[str, Any] = dict(params or {})
         for name, value in (("model", model), ("prompt", prompt), ("ratio", ratio), ("duration", duration),

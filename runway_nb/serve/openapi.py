@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from runway_nb.api import catalog
-from runway_nb.serve.shape import CreatedOut, ErrorOut, TaskOut
+from runway_nb.serve.shape import MAX_WAIT_SECONDS, CreatedOut, ErrorOut, TaskOut, WaitedTaskOut
 from runway_nb.version import __version__
 
 __all__ = ["openapi_document"]
@@ -51,14 +51,40 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): {"$ref": f"#/components/responses/{_ERRORS[s][0]}"} for s in statuses}
 
 
+def _body_schema(endpoint: str) -> dict[str, Any]:
+    """The create body, as loose as runway-nb accepts it (aliases, defaults filled): ``model`` is
+    listed (and required) only where the catalog's models take one."""
+    infos = catalog.models(endpoint)
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    models = sorted({m.model for m in infos if "model" in m.fields})
+    if models:
+        properties["model"] = {"type": "string", "enum": models}
+        if all("model" in m.required for m in infos):
+            required.append("model")
+    fields = set().union(*(m.fields for m in infos)) if infos else set()
+    if not infos or "promptText" in fields:
+        properties["promptText"] = {"type": "string"}
+    if not infos or "ratio" in fields:
+        properties["ratio"] = {"type": "string", "examples": ["1280:720"]}
+    if not infos or "duration" in fields:
+        properties["duration"] = {"type": "number"}
+    if not infos or "seed" in fields:
+        properties["seed"] = {"type": "integer", "minimum": 0, "maximum": catalog.SEED_MAX}
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": True}
+    if required:
+        schema["required"] = required
+    return schema
+
+
 def _create_paths() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for endpoint in catalog.ENDPOINTS:
-        models = sorted({m.model for m in catalog.models(endpoint)})
+        words = endpoint.replace("/", " ").replace("_", " ")
         paths[f"/v1/{endpoint}"] = {
             "post": {
-                "operationId": f"create_{endpoint}",
-                "summary": f"Create a {endpoint.replace('_', ' ')} task",
+                "operationId": "create_" + endpoint.replace("/", "_"),
+                "summary": f"Create a {words} task",
                 "description": (
                     "Passes the body to the provider after runway-nb's validation against the model catalog "
                     "(ratio, duration and seed are filled with the model's defaults when missing). Field names "
@@ -68,18 +94,7 @@ def _create_paths() -> dict[str, Any]:
                 "tags": ["Tasks"],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "required": ["model"],
-                        "properties": {
-                            "model": {"type": "string", "enum": models},
-                            "promptText": {"type": "string"},
-                            "ratio": {"type": "string", "examples": ["1280:720"]},
-                            "duration": {"type": "number"},
-                            "seed": {"type": "integer", "minimum": 0, "maximum": catalog.SEED_MAX},
-                        },
-                        "additionalProperties": True,
-                    }}},
+                    "content": {"application/json": {"schema": _body_schema(endpoint)}},
                 },
                 "responses": {
                     "201": {
@@ -99,6 +114,7 @@ def _document() -> dict[str, Any]:
     task_schema, task_defs = _schema(TaskOut)
     created_schema, created_defs = _schema(CreatedOut)
     error_schema, error_defs = _schema(ErrorOut)
+    waited_schema, waited_defs = _schema(WaitedTaskOut)
     task_path = {
         "parameters": [{
             "name": "id",
@@ -111,11 +127,26 @@ def _document() -> dict[str, Any]:
             "operationId": "gettask",
             "summary": "Retrieve task status and output",
             "description": "Reads the task from the configured provider and answers it in one normalized "
-                           "shape, whatever the provider's own dialect.",
+                           "shape, whatever the provider's own dialect. With `wait`, waits up to that many "
+                           "seconds for the task to be SUCCEEDED, FAILED or CANCELLED (other requests are "
+                           "answered meanwhile), then answers it as it is, with `waited`.",
             "tags": ["Tasks"],
+            "parameters": [{
+                "name": "wait",
+                "in": "query",
+                "required": False,
+                "description": f"Seconds to wait at most for the task to finish (more than 0, at most "
+                               f"{MAX_WAIT_SECONDS:g}). The answer comes as soon as the task finishes, or when the "
+                               f"time is up with the task as it is then and `waited.finished` false. Any other "
+                               f"value is a 400 naming `wait`.",
+                "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_WAIT_SECONDS},
+            }],
             "responses": {
-                "200": {"description": "The task.",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Task"}}}},
+                "200": {"description": "The task; a `WaitedTask` (with `waited`) when `wait` was given.",
+                        "content": {"application/json": {"schema": {"oneOf": [
+                            {"$ref": "#/components/schemas/Task"},
+                            {"$ref": "#/components/schemas/WaitedTask"},
+                        ]}}}},
                 **_errors(400, 401, 403, 404, 429, 502, 504),
             },
         },
@@ -152,8 +183,8 @@ def _document() -> dict[str, Any]:
         "security": [],
         "paths": {"/v1/tasks/{id}": task_path, **_create_paths()},
         "components": {
-            "schemas": {"Task": task_schema, "CreatedTask": created_schema, "Error": error_schema,
-                        **task_defs, **created_defs, **error_defs},
+            "schemas": {"Task": task_schema, "WaitedTask": waited_schema, "CreatedTask": created_schema,
+                        "Error": error_schema, **task_defs, **waited_defs, **created_defs, **error_defs},
             "responses": {name: _error_response(status) for status, (name, _) in _ERRORS.items()},
             "headers": {"Retry-After": {"description": "Seconds to wait before retrying.",
                                         "schema": {"type": "integer", "minimum": 0}}},

@@ -1,20 +1,35 @@
-"""The three operations both faces offer, on one :class:`~runway_nb.client.core.AsyncRunway`.
+"""The operations both faces offer, on one :class:`~runway_nb.client.core.AsyncRunway`.
 
-REST and MCP differ only in how they receive arguments and render answers; what a GET,
-a DELETE or a create *does* lives here, once.
+REST and MCP differ only in how they receive arguments and render answers; what a GET (with
+or without a bounded wait), a DELETE or a create *does* lives here, once.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
+from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
 
 from runway_nb import errors
 from runway_nb.api import catalog
 from runway_nb.api import request as _request
+from runway_nb.api.task import Task
 from runway_nb.client.core import AsyncRunway
-from runway_nb.serve.shape import CreatedOut, NotSupportedError, Scrubber, TaskOut, check_task_id, task_out
+from runway_nb.client.schedule import PollSchedule
+from runway_nb.client.watch import Watch, WatchTimeout, drive_async
+from runway_nb.serve.shape import (
+    CreatedOut,
+    NotSupportedError,
+    Scrubber,
+    TaskOut,
+    WaitedTaskOut,
+    WaitOut,
+    check_task_id,
+    check_wait,
+    task_out,
+)
 
 __all__ = ["MEDIA_SCHEMES", "TaskOps"]
 
@@ -27,16 +42,35 @@ MEDIA_SCHEMES = ("https://", "runway://", "data:")
 _RESERVED = {"strict", "fill_defaults", "fillDefaults"}
 
 
+# Names that carry media in operations the catalog may describe only loosely (recipes, routed
+# ``input`` objects, audio): checked too, at any depth, so no operation's body can smuggle in a
+# local path.
+_MEDIA_LIKE = re.compile(r"(Uri|Uris|Image|Images|Video|Videos|Audio)$")
+
+
 @lru_cache(maxsize=1)
 def media_field_names() -> frozenset[str]:
     names = set(_request.GENERIC_MEDIA)
     for endpoint in catalog.ENDPOINTS:
         for info in catalog.models(endpoint):
-            names.update(info.media_fields)
+            names.update(name.rsplit(".", 1)[-1] for name in info.media_fields)
     return frozenset(names)
 
 
-def _check_media(where: str, value: Any) -> None:
+def _check_field(where: str, name: str, value: Any, *, top: bool = False) -> None:
+    """Media only as remote references: strictly for the catalog's own media fields at the top
+    of the body (their shape is known), loosely (strings only) for media-looking names anywhere."""
+    if top and name in media_field_names():
+        _check_media(where, value)
+    elif name in media_field_names() or _MEDIA_LIKE.search(name):
+        _check_media(where, value, loose=True)
+    else:
+        _check_nested(where, value)
+
+
+def _check_media(where: str, value: Any, *, loose: bool = False) -> None:
+    """``value`` holds media only as remote references. ``loose`` (a name that merely looks like
+    media): other scalars (e.g. a boolean ``dropBackgroundAudio``) are left to validation."""
     if isinstance(value, str):
         if not value.strip()[:16].lower().startswith(MEDIA_SCHEMES):
             raise errors.ValidationError(
@@ -45,13 +79,27 @@ def _check_media(where: str, value: Any) -> None:
                         f"(the server does not read local files or plain-http URLs for its callers)")
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _check_media(f"{where}[{i}]", item)
+            _check_media(f"{where}[{i}]", item, loose=loose)
     elif isinstance(value, dict):
         for key, item in value.items():
             if key == "uri" or isinstance(item, (list, dict)):
-                _check_media(f"{where}.{key}", item)
-    elif value is not None:
+                _check_media(f"{where}.{key}", item, loose=loose)
+    elif value is not None and not loose:
         raise errors.ValidationError(where, value, "a URL string, a list of them, or {uri: ...} objects")
+
+
+def _check_nested(where: str, value: Any) -> None:
+    """Media fields inside objects (a routed ``input``, a recipe's shots, a voice): by name, at any depth."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}"
+            if key == "uri":
+                _check_media(path, item)
+            elif isinstance(key, str):  # nested objects go to the provider as they are: no aliases
+                _check_field(path, key, item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_nested(f"{where}[{i}]", item)
 
 
 def clean_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +107,6 @@ def clean_params(params: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise errors.ValidationError("body", params, "a JSON object of request fields")
     out: dict[str, Any] = {}
-    media = media_field_names()
     for key, value in params.items():
         if not isinstance(key, str) or not key:
             raise errors.ValidationError("body", key, "field names that are non-empty strings")
@@ -69,8 +116,7 @@ def clean_params(params: dict[str, Any]) -> dict[str, Any]:
         if key == "endpoint":
             continue
         name = _request.camel(key)
-        if name in media:
-            _check_media(name, value)
+        _check_field(name, name, value, top=True)
         out[key] = value
     return out
 
@@ -100,12 +146,49 @@ class TaskOps:
     def can_create(self) -> bool:
         return self.client.settings.provider.create_path is not None
 
+    def _out(self, task: Task) -> TaskOut:
+        if task.estimated_cost is None and task.id in self._estimates:
+            task = task.model_copy(update={"estimated_cost": self._estimates[task.id]})
+        return task_out(task, self.provider)
+
     async def get(self, task_id: Any) -> TaskOut:
         task_id = check_task_id(task_id)
-        task = await self.client.get_task(task_id)
-        if task.estimated_cost is None and task_id in self._estimates:
-            task = task.model_copy(update={"estimated_cost": self._estimates[task_id]})
-        return task_out(task, self.provider)
+        return self._out(await self.client.get_task(task_id))
+
+    async def wait(self, task_id: Any, seconds: Any, *, name: str = "wait") -> WaitedTaskOut:
+        """The task once it is SUCCEEDED, FAILED or CANCELLED, or as it is when ``seconds`` are up.
+
+        ``seconds`` is checked (``0 < seconds <= MAX_WAIT_SECONDS``; errors name ``name``). Polls
+        on the client's watch engine, at the task's own schedule, without blocking the event
+        loop: other requests are answered meanwhile. A failed poll is answered as an error.
+        """
+        task_id = check_task_id(task_id)
+        limit = check_wait(seconds, name)
+        clock = self.client.clock
+        floor = self.client.poll_floor
+        start = clock.now()
+        watch = Watch(floor=floor)
+        watch.add(task_id, PollSchedule(floor=floor), now=start, created_at=self.client.created_at(task_id))
+        seen: list[tuple[float, Task]] = []
+
+        async def poll(_key: Hashable) -> Task:
+            task = await self.client.get_task(task_id)
+            seen.append((clock.now(), task))
+            return task
+
+        try:
+            await drive_async(watch, poll, clock=clock, deadline=start + limit)
+            task = seen[-1][1]
+        except WatchTimeout:
+            # The time is up: answer the task as it is now. A poll less than a floor old is as
+            # fresh as the provider can tell (it updates a task no more often than that).
+            if seen and clock.now() - seen[-1][0] < floor:
+                task = seen[-1][1]
+            else:
+                task = await self.client.get_task(task_id)
+        elapsed = max(0.0, clock.now() - start)
+        waited = WaitOut(limit=limit, elapsed=round(elapsed, 3), finished=task.finished)
+        return WaitedTaskOut(**self._out(task).model_dump(), waited=waited)
 
     async def cancel(self, task_id: Any) -> None:
         """Cancel a running task or delete a finished one. Unlike ``client.cancel_task``, a
@@ -120,6 +203,8 @@ class TaskOps:
             self._estimates.pop(task_id, None)
 
     async def create(self, endpoint: Any, params: dict[str, Any]) -> CreatedOut:
+        """Create a task on any operation of the catalog (``catalog.ENDPOINTS``, e.g.
+        ``text_to_speech``, ``recipes/product_ad``, ``generate/audio``)."""
         if not isinstance(endpoint, str) or endpoint not in catalog.ENDPOINTS:
             raise errors.ValidationError("endpoint", endpoint, list(catalog.ENDPOINTS))
         if not self.can_create:

@@ -1,7 +1,9 @@
 """The REST face: a starlette app over :class:`~runway_nb.serve.ops.TaskOps`.
 
-Routes: ``GET``/``DELETE /v1/tasks/{id}``, ``POST /v1/{endpoint}``, ``GET /openapi.json`` and
-``GET /`` (a small index). Every error answers ``{"error": "...", "status": N}``.
+Routes: ``GET``/``DELETE /v1/tasks/{id}`` (``GET ...?wait=N`` waits up to N seconds for the task
+to finish), ``POST /v1/{operation}`` for every operation of the catalog (the operation may hold
+a slash: ``POST /v1/recipes/product_ad``), ``GET /openapi.json`` and ``GET /`` (a small index).
+Every error answers ``{"error": "...", "status": N}``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import logging
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -26,6 +29,9 @@ from runway_nb.version import __version__
 __all__ = ["MAX_BODY_BYTES", "build_rest_app"]
 
 log = logging.getLogger("runway_nb.serve")
+
+# The create route takes every method so that it answers 404/405 itself, as routing would.
+_EVERY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a few data: URIs (Runway caps each at 5,242,880 characters)
 
@@ -103,11 +109,17 @@ def build_rest_app(ops: TaskOps, *, loopback_only: bool = True) -> Any:
     """
 
     async def get_task(request: Request) -> Response:
+        waits = request.query_params.getlist("wait")
         try:
-            task = await ops.get(request.path_params["id"])
+            if len(waits) > 1:
+                raise errors.ValidationError("wait", waits, "one value", message="wait is given more than once")
+            if waits:
+                answer: BaseModel = await ops.wait(request.path_params["id"], waits[0], name="wait")
+            else:
+                answer = await ops.get(request.path_params["id"])
         except Exception as exc:
             return _error(exc, ops)
-        return JSONResponse(task.model_dump(mode="json"))
+        return JSONResponse(answer.model_dump(mode="json"))
 
     async def delete_task(request: Request) -> Response:
         try:
@@ -120,10 +132,18 @@ def build_rest_app(ops: TaskOps, *, loopback_only: bool = True) -> Any:
         return await (delete_task if request.method == "DELETE" else get_task)(request)
 
     async def create_task(request: Request) -> Response:
+        # One catch-all route, so an operation may hold a slash; it answers what routing would.
         endpoint = request.path_params["endpoint"]
+        method = request.method
+        if endpoint.startswith("tasks/") and "/" not in endpoint[len("tasks/"):]:
+            return _plain_error(405, f"method {method} is not allowed on {request.url.path}",
+                                {"Allow": "DELETE, GET, HEAD"})
         if endpoint not in catalog.ENDPOINTS:
-            return _plain_error(404, f"no route POST /v1/{endpoint}; tasks are created on "
-                                     f"{', '.join('/v1/' + e for e in catalog.ENDPOINTS)}")
+            hint = (f"; tasks are created on {', '.join('/v1/' + e for e in catalog.ENDPOINTS)}"
+                    if method == "POST" else "")
+            return _plain_error(404, f"no route {method} {request.url.path}{hint}")
+        if method != "POST":
+            return _plain_error(405, f"method {method} is not allowed on {request.url.path}", {"Allow": "POST"})
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json" and not ctype.endswith("+json"):
             return _plain_error(415, "send the request body as JSON with Content-Type: application/json")
@@ -147,7 +167,7 @@ def build_rest_app(ops: TaskOps, *, loopback_only: bool = True) -> Any:
             "service": "runway-nb serve",
             "version": __version__,
             "provider": ops.provider,
-            "routes": ["GET /v1/tasks/{id}", "DELETE /v1/tasks/{id}",
+            "routes": ["GET /v1/tasks/{id}", "GET /v1/tasks/{id}?wait=SECONDS", "DELETE /v1/tasks/{id}",
                        *(f"POST /v1/{e}" for e in catalog.ENDPOINTS if ops.can_create)],
             "openapi": "/openapi.json",
         })
@@ -166,7 +186,8 @@ def build_rest_app(ops: TaskOps, *, loopback_only: bool = True) -> Any:
         Route("/", index, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/v1/tasks/{id}", task, methods=["GET", "DELETE"]),
-        Route("/v1/{endpoint}", create_task, methods=["POST"]),
+        # ``path``: operations such as recipes/product_ad and generate/audio hold a slash
+        Route("/v1/{endpoint:path}", create_task, methods=list(_EVERY_METHOD)),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
     return _LoopbackHostOnly(app) if loopback_only else app

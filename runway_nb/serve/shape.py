@@ -4,7 +4,9 @@
   :class:`~runway_nb.api.task.Task`, whichever dialect it was read from);
 - :func:`error_answer`: our typed errors mapped to an HTTP status, a JSON error body
   ``{"error": "...", "status": N}`` and headers (``Retry-After`` on 429);
-- :func:`check_task_id`: the ids we pass on to a provider.
+- :func:`check_task_id`: the ids we pass on to a provider;
+- :func:`check_wait`: the bounded wait a GET may ask for (``?wait=``, ``wait_seconds``) and
+  :class:`WaitedTaskOut`, the task answered after such a wait.
 
 Nothing here knows about starlette or mcp.
 """
@@ -24,19 +26,27 @@ from runway_nb.api.task import STATUSES, Task
 
 __all__ = [
     "MAX_ID_LENGTH",
+    "MAX_WAIT_SECONDS",
     "CancelledOut",
     "CreatedOut",
     "ErrorAnswer",
     "ErrorOut",
     "NotSupportedError",
+    "RetrievedOut",
     "Scrubber",
     "TaskOut",
+    "WaitOut",
+    "WaitedTaskOut",
     "check_task_id",
+    "check_wait",
     "error_answer",
     "task_out",
 ]
 
 MAX_ID_LENGTH = 2048
+# The longest wait one GET may ask for: below the request timeouts of common HTTP and MCP clients,
+# so a caller that wants longer asks again (and never holds a request open for good).
+MAX_WAIT_SECONDS = 60.0
 _BAD_ID = re.compile(r"[\x00-\x20\x7f/\\]")
 
 
@@ -65,6 +75,34 @@ class TaskOut(BaseModel):
     estimatedCost: float | None = Field(description="Credits the provider estimated; null when not reported.")
     cost: float | None = Field(description="Credits charged once finished; null when not reported.")
     provider: str = Field(description="Which backend answered: runway, sim, comet, useapi or makevid.")
+
+
+class WaitOut(BaseModel):
+    """How a bounded wait ended (only in answers to a GET that asked for one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: float = Field(description="The seconds the caller allowed (`wait` / `wait_seconds`).")
+    elapsed: float = Field(description="The seconds the server waited before answering.", ge=0)
+    finished: bool = Field(description="True when the task is SUCCEEDED, FAILED or CANCELLED. False when the time "
+                                       "ran out first: the task is still going, and its current state is "
+                                       "answered; ask again to keep waiting.")
+
+
+class WaitedTaskOut(TaskOut):
+    """The task after a bounded wait: the normalized task plus how the wait ended."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"title": "WaitedTask"})
+
+    waited: WaitOut = Field(description="Present only when the GET asked to wait.")
+
+
+class RetrievedOut(TaskOut):
+    """What the MCP retrieve tool answers: the task, with ``waited`` when ``wait_seconds`` was given."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"title": "RetrievedTask"})
+
+    waited: WaitOut | None = Field(None, description="Only when wait_seconds was given: how the wait ended.")
 
 
 class CreatedOut(BaseModel):
@@ -137,6 +175,25 @@ def check_task_id(task_id: Any) -> str:
         raise errors.ValidationError("id", task_id, f"a task id of at most {MAX_ID_LENGTH} characters without "
                                                     "spaces, slashes or control characters")
     return task_id
+
+
+def check_wait(value: object, name: str = "wait") -> float:
+    """Seconds to wait, ``0 < seconds <= MAX_WAIT_SECONDS``, from a number or a query string;
+    otherwise :class:`ValidationError` naming ``name``, the value and the allowed range."""
+    allowed = f"a number of seconds greater than 0 and at most {MAX_WAIT_SECONDS:g}"
+    seconds: float | None = None
+    if isinstance(value, str):
+        try:
+            seconds = float(value.strip())
+        except ValueError:
+            seconds = None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    if seconds is None or not math.isfinite(seconds) or not 0 < seconds <= MAX_WAIT_SECONDS:
+        raise errors.ValidationError(name, value, allowed,
+                                     message=f"{name}={value!r} is not allowed; {name} must be {allowed} "
+                                             f"(the task is answered as it is when the time is up)")
+    return seconds
 
 
 # ---------------------------------------------------------------------------------------
