@@ -50,12 +50,14 @@ from runway_nb.notebook.widgets._audio import WaveformTrait
 from runway_nb.notebook.widgets._live import Command, LiveWidget, Reply
 from runway_nb.notebook.widgets._static import caption_fields, static_html, status_note
 from runway_nb.notebook.widgets._task_view import TaskView
-from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
+from runway_nb.notebook.widgets._urls import endpoint_kind, file_url, is_remote, media_kind, safe_url
 
 __all__ = ["Grid", "grid_layout", "value_text"]
 
 #: Cells of a one-option sweep per row when it wraps.
 WRAP_COLUMNS = 4
+#: The shape of an audio cell (width, height): a strip for its waveform.
+AUDIO_CELL = (480, 120)
 _MEDIA = ("image", "video", "character", "reference")
 # The grid of each sweep (Grid.for_sweep): showing a sweep twice does not poll twice.
 _BY_SWEEP: weakref.WeakValueDictionary[int, Grid] = weakref.WeakValueDictionary()
@@ -325,10 +327,14 @@ class Grid(LiveWidget):
         h = self.handles[i]
         endpoint = h.endpoint or str(h.params.get("endpoint") or "")
         body = {k: v for k, v in (h.params or {}).items() if k != "endpoint"}
-        try:
-            width, height = catalog.output_size(endpoint, body)
-        except Exception:  # an unknown endpoint or model: a 16:9 box
-            width, height = 1280, 720
+        model = body.get("model")
+        if endpoint_kind(endpoint, model if isinstance(model, str) else None) == "audio":
+            width, height = AUDIO_CELL  # a strip for the waveform
+        else:
+            try:
+                width, height = catalog.output_size(endpoint, body)
+            except Exception:  # an unknown endpoint or model: a 16:9 box
+                width, height = 1280, 720
         try:
             duration = catalog.output_duration(endpoint, body)
         except Exception:
