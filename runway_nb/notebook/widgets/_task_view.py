@@ -115,7 +115,14 @@ class TaskView(LiveWidget):
         _VIEWS[id(handle)] = self
         if handle.task is not None and handle.task.finished:
             self._terminal_begin(handle.task)
-            self._terminal_end()
+            if not self._has_audio():
+                self._terminal_end()
+            elif live.running_loop() is not None:
+                self._spawn(self._end_with_waveforms())
+            else:
+                self.waveforms = self._waveforms_sync(self.handle, self._relay_urls, list(self.kinds),
+                                                      self._shown_files())
+                self._terminal_end()
         else:
             self._follow(keep_alive=True)
             if watch and live.running_loop() is not None:
@@ -353,6 +360,14 @@ class TaskView(LiveWidget):
     def _save_paths(self, paths: list[Path]) -> None:
         self.handle.files = list(paths)
         self.files = [u for u in (file_url(p) for p in paths) if u is not None]
+
+    async def _end_with_waveforms(self) -> None:
+        """A view of a task that had already ended: its final output waits for the waveforms."""
+        try:
+            self.waveforms = await self._waveforms_async(self._async_handle(), self._relay_urls, list(self.kinds),
+                                                         self._shown_files())
+        finally:
+            self._terminal_end()
 
     async def _terminal_async(self, task: Task) -> None:
         if not self._terminal_begin(task):
