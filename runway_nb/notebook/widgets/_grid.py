@@ -160,7 +160,17 @@ def _combo_from_params(handle: Any) -> dict[str, Any]:
     for key in ("model", "ratio", "duration", "seed"):
         if p.get(key) is not None:
             combo[key] = p[key]
+    voice = _voice_name(p.get("voice"))
+    if voice is not None:
+        combo["voice"] = voice
     return combo
+
+
+def _voice_name(voice: Any) -> str | None:
+    """A speech task's voice as a label: a name, or a preset's id (``{"type": "runway-preset", "presetId": ...}``)."""
+    if isinstance(voice, dict):
+        voice = voice.get("presetId") or voice.get("id") or voice.get("name")
+    return voice if isinstance(voice, str) and voice else None
 
 
 # ---------------------------------------------------------------------- the widget
