@@ -59,7 +59,8 @@ def jsonschema_errors(info: catalog.ModelInfo, body: dict) -> list[str]:
 
 def ours_ok(endpoint: str, body: dict) -> tuple[bool, str]:
     try:
-        catalog.validate(endpoint, body)
+        info = catalog.find_for_body(endpoint, body)
+        catalog.validate(endpoint, body, strict=info is None or info.retired is None)
     except ValidationError as e:
         return False, str(e)
     return True, ""
@@ -69,17 +70,61 @@ def ours_ok(endpoint: str, body: dict) -> tuple[bool, str]:
 # Contents
 
 
-def test_endpoints():
-    assert catalog.ENDPOINTS == ("text_to_image", "image_to_video", "text_to_video",
-                                 "video_to_video", "character_performance", "video_upscale")
+def test_endpoints_are_every_task_operation_of_the_spec_and_the_sdk():
+    spec = json.loads(shared_file(OPENAPI_SPEC).read_text("utf-8"))
+    starts_a_task = set()
+    for path, ops in spec["paths"].items():
+        post = ops.get("post")
+        if not post or "{" in path:
+            continue
+        props = post["responses"].get("200", {}).get("content", {}).get("application/json", {}) \
+            .get("schema", {}).get("properties", {})
+        if "id" in props and len(props) <= 3 and path.split("/")[2] not in \
+                ("realtime_sessions", "voices", "avatars", "documents", "routers", "uploads"):
+            starts_a_task.add(path[len("/v1/"):])
+    assert len(starts_a_task) == 23
+    assert set(catalog.ENDPOINTS) == starts_a_task | {"video_to_audio", "video_to_hdr"}  # SDK 5.24
+    assert catalog.ENDPOINTS[:4] == ("image_to_video", "text_to_video", "video_to_video", "text_to_image")
     for ep in catalog.ENDPOINTS:
         assert catalog.models(ep), ep
+    kinds = {ep: catalog.models(ep)[0].output for ep in catalog.ENDPOINTS}
+    assert {ep for ep, k in kinds.items() if k == "audio"} == {
+        "sound_effect", "speech_to_speech", "text_to_speech", "voice_dubbing", "voice_isolation",
+        "generate/audio", "video_to_audio"}
+    assert {ep for ep, k in kinds.items() if k == "image"} == {
+        "text_to_image", "image_upscale", "generate/image", "recipes/ad_localization",
+        "recipes/marketing_stock_image", "recipes/product_campaign_image"}
+
+
+def test_models_newer_than_the_spec_come_from_the_sdk():
+    newer = {(m.endpoint, m.model) for m in catalog.models() if m.source.startswith("runwayml")}
+    for key in [("sound_effect", "mirelo_sfx_2_0"), ("video_to_hdr", "ruby"), ("text_to_speech", "eleven_v4"),
+                ("text_to_image", "nano_banana_2.1"), ("image_to_video", "kling_4"),
+                ("video_upscale", "enhance_frame_rate")]:
+        assert key in newer, key
+    assert sum(1 for e, _ in newer if e == "text_to_image") == 13
+    v4 = catalog.get("text_to_speech", "eleven_v4")
+    assert v4.voices is not None and "Maya" in v4.voices["presets"] and v4.voices["path"] == "voice"
+    mirelo = catalog.get("video_to_audio", "mirelo_sfx_2_0")
+    assert mirelo.output == "audio" and mirelo.media_fields == {"videoUri": "video"}
+    assert mirelo.output_count == {"field": "numVariants", "max": None, "default": 1}
+    assert {"duration", "videoUri"} <= mirelo.required
+
+
+def test_operations_without_a_model_field():
+    ad = catalog.get("recipes/product_ad", "product_ad")
+    assert not ad.sends_model and ad.output == "video" and ad.prompt_field == "userConcept"
+    routed = catalog.get("generate/audio", "router")
+    assert routed.prompt_field == "input.promptText" and routed.voices["path"] == "input.voice"
+    body = catalog.example_body("generate/audio", "router")
+    assert "model" not in body and body["input"]["promptText"]
+    catalog.validate("generate/audio", body)
 
 
 def test_the_package_and_the_build_tool_agree_on_endpoints_and_the_seed_range():
     build = _build_module()
     stored = json.loads(CATALOG_JSON.read_text("utf-8"))
-    assert tuple(build.ENDPOINTS) == tuple(stored["endpoints"]) == catalog.ENDPOINTS
+    assert tuple(stored["endpoints"]) == catalog.ENDPOINTS == tuple(stored["operations"])
     assert build.SEED_FIELD["maximum"] == catalog.SEED_MAX
 
 
@@ -171,13 +216,13 @@ def test_facts_of_core_models():
     hai = catalog.get("text_to_video", "hailuo3")
     assert hai.default_ratio == "16:9"  # never "adaptive" (text-only needs a concrete ratio)
     for m in catalog.models():
-        assert m.output == ("image" if m.endpoint == "text_to_image" else "video")
-        assert m.fields >= m.required and "model" in m.required
+        assert m.output == catalog.OUTPUT_KINDS[m.endpoint]
+        assert m.fields >= m.required and ("model" in m.required) == m.sends_model
         if m.ratios:
             assert m.default_ratio in m.ratios
         if m.durations is not None:
             assert list(m.durations) == sorted(m.durations) and m.default_duration in m.durations
-        assert m.credits.get("unit") in ("image", "second") and m.credits.get("rate", 0) > 0
+        assert m.credits.get("unit") in ("image", "second", "task") and m.credits.get("rate", 0) > 0
         assert "seed" not in m.fields or m.schema["properties"]["seed"]["maximum"] == 4294967295
 
 
@@ -207,8 +252,18 @@ def test_shipped_catalog_is_up_to_date(tmp_path):
 def test_catalog_schemas_match_the_spec():
     """Every spec-derived schema is the spec's oneOf branch, minus description/example."""
     build = _build_module()
+    spec_paths = json.loads(shared_file(OPENAPI_SPEC).read_text("utf-8"))["paths"]
     for ep in catalog.ENDPOINTS:
-        branches = {build.model_name(b): b for b in request_schema(ep)["oneOf"]}
+        if f"/v1/{ep}" not in spec_paths:
+            continue  # newer than the spec copy (from the SDK)
+        schema = request_schema(ep)
+        if "oneOf" not in schema or "model" not in schema["oneOf"][0].get("properties", {}):
+            # one schema: one entry (no model field for recipes and routing)
+            (info,) = catalog.models(ep)
+            assert info.schema == build.minimise(schema)
+            assert info.sends_model == ("model" in schema.get("properties", {}))
+            continue
+        branches = {build.model_name(b): b for b in schema["oneOf"]}
         for info in catalog.models(ep):
             if info.source.startswith("openapi"):
                 assert info.schema == build.minimise(branches[info.model])
@@ -288,14 +343,14 @@ def test_minimal_body_valid_for_both(endpoint, model):
     if info.durations:
         assert body["duration"] == info.default_duration
     if info.prompt_field:
-        assert body[info.prompt_field]
-    catalog.validate(endpoint, body)
+        assert body[info.prompt_field] if "." not in info.prompt_field else body["input"]["promptText"]
+    catalog.validate(endpoint, body, strict=info.retired is None)
     assert jsonschema_errors(info, body) == []
 
 
 def _mutations(info: catalog.ModelInfo) -> list[tuple[str, dict]]:
     base = catalog.example_body(info.endpoint, info.model)
-    props = info.schema["properties"]
+    props = info.schema.get("properties", {})
     out: list[tuple[str, dict]] = []
 
     def mut(name, **changes):
@@ -319,8 +374,9 @@ def _mutations(info: catalog.ModelInfo) -> list[tuple[str, dict]]:
             mut("duration_gap", duration=gaps[0])
         mut("duration_bool", duration=True)
         mut("duration_string", duration=str(info.default_duration))
-    if info.prompt_field:
-        mut("prompt_too_long", **{info.prompt_field: "x" * (info.prompt_max + 1)})
+    if info.prompt_field and "." not in info.prompt_field:
+        if info.prompt_max is not None:
+            mut("prompt_too_long", **{info.prompt_field: "x" * (info.prompt_max + 1)})
         if info.prompt_min:
             mut("prompt_empty", **{info.prompt_field: ""})
         mut("prompt_wrong_type", **{info.prompt_field: 123})
@@ -514,14 +570,19 @@ def test_validate_rejects_bad_endpoint_and_body():
         catalog.validate("text_to_video", ["not", "a", "dict"])  # type: ignore[arg-type]
 
 
-def test_legacy_models_validate():
-    catalog.validate("image_to_video", {"model": "gen3a_turbo", "promptImage":
-                                        "https://example.com/a.jpg", "promptText": "a",
-                                        "ratio": "768:1280", "duration": 10})
-    e = _err("text_to_video", {"model": "veo3", "promptText": "a", "ratio": "1280:720",
-                               "duration": 6})
-    assert e.field == "duration" and "8" in str(e)
-    catalog.validate("video_upscale", {"model": "upscale_v1", "videoUri": "https://example.com/v.mp4"})
+def test_retired_models_are_explained_and_validate_only_when_not_strict():
+    body = {"model": "gen3a_turbo", "promptImage": "https://example.com/a.jpg", "promptText": "a",
+            "ratio": "768:1280", "duration": 10}
+    e = _err("image_to_video", body)
+    assert e.field == "model" and "retired" in str(e) and "use gen4_turbo" in str(e) and "strict=False" in str(e)
+    catalog.validate("image_to_video", body, strict=False)
+    with pytest.raises(ValidationError) as info:
+        catalog.validate("text_to_video", {"model": "veo3", "promptText": "a", "ratio": "1280:720",
+                                           "duration": 6}, strict=False)
+    assert info.value.field == "duration" and "8" in str(info.value)
+    catalog.validate("video_upscale", {"model": "upscale_v1", "videoUri": "https://example.com/v.mp4"},
+                     strict=False)
+    assert "use veo3.1" in str(_err("text_to_video", {"model": "veo3", "promptText": "a"}))
 
 
 # ---------------------------------------------------------------------------------------------

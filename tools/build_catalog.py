@@ -8,8 +8,15 @@ Usage::
 ``SPEC`` defaults to ``../shared/runway/openapi-2024-11-06.json`` relative to the repository
 root. The package never reads the spec at run time: ``catalog.json`` is the shipped data.
 
-For each task endpoint below, every ``oneOf`` branch of the request body (discriminated by
-``model``) becomes one catalog entry holding
+The task operations are read from the spec: every ``POST /v1/...`` without path parameters that
+answers with a task ``id`` (with ``estimatedCost`` or ``routing``, or a description that says to
+poll ``/v1/tasks``). Operations newer than the spec copy come from the installed ``runwayml``
+package (``resources/*.py`` posting to ``/v1/<name>`` with a ``types/<name>_create_params.py``),
+and so do models newer than the spec on known operations (see ``sdk_schemas.py``).
+
+For each task operation, every ``oneOf`` branch of the request body (discriminated by
+``model``) becomes one catalog entry; an operation without a ``model`` field (recipes, routed
+generation) becomes one entry named after the operation (``sends_model`` false). Each holds
 
 * ``schema``: the branch's JSON Schema with every ``$ref`` resolved and the non-validating
   keywords (``description``, ``example``, ``title``, ``x-*``) dropped;
@@ -34,22 +41,18 @@ import argparse
 import copy
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sdk_schemas sits beside this file
+import sdk_schemas
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO.parent / "shared" / "runway" / "openapi-2024-11-06.json"
 DEFAULT_OUT = REPO / "runway_nb" / "api" / "catalog.json"
 
-ENDPOINTS = (
-    "text_to_image",
-    "image_to_video",
-    "text_to_video",
-    "video_to_video",
-    "character_performance",
-    "video_upscale",
-)
-OUTPUT = {ep: ("image" if ep == "text_to_image" else "video") for ep in ENDPOINTS}
+DEFAULT_OPERATIONS_OUT = REPO / "runway_nb" / "api" / "operations.py"
 
 DROP_KEYS = {"description", "example", "examples", "title", "$schema", "$comment"}
 
@@ -105,6 +108,8 @@ KNOWN_CREDITS = {
     "magnific_video_upscaler_creative": {"unit": "second", "rate": 2, "source": _BRIEF},
     "enhance_frame_rate": {"unit": "second", "rate": 2, "source": _BRIEF},
     "upscale_v1": {"unit": "second", "rate": 2, "source": _BRIEF},
+    "ruby": {"unit": "second", "rate": 20, "source": "runwayml 5.24 resources/video_to_hdr.py docstring "
+                                                     "(40/s above 4 MP, not modelled)"},
 }
 # Rough guesses for everything else (no published figure in our sources).
 ROUGH_CREDITS = {
@@ -112,7 +117,8 @@ ROUGH_CREDITS = {
     "gen3a_turbo": {"unit": "second", "rate": 5},
     "gen4": {"unit": "second", "rate": 12},
 }
-ROUGH_DEFAULT = {"image": {"unit": "image", "rate": 5}, "video": {"unit": "second", "rate": 10}}
+ROUGH_DEFAULT = {"image": {"unit": "image", "rate": 5}, "video": {"unit": "second", "rate": 10},
+                 "audio": {"unit": "task", "rate": 2}}
 
 # --------------------------------------------------------------------------------------------
 # Hand-written schemas for models the spec does not carry.
@@ -149,8 +155,8 @@ MODERATION = {"type": "object", "properties": {"publicFigureThreshold": {
     "type": "string", "enum": ["auto", "low"]}}, "additionalProperties": False}
 GEN4_RATIOS = ["1280:720", "1584:672", "1104:832", "720:1280", "832:1104", "960:960"]
 VEO3_RATIOS = ["1280:720", "720:1280", "1080:1920", "1920:1080"]
-_REMOVED = ("Removed by Runway ({when}); kept so old notebooks still validate and estimate. "
-            "The live API may refuse it (expect HTTP 400).")
+_REMOVED = ("Retired by Runway ({when}); kept so old notebooks can be read and explained. "
+            "The API refuses it (HTTP 400); the client says so before sending unless strict=False.")
 
 
 def _branch(model: str, props: dict, required: list[str]) -> dict:
@@ -162,6 +168,7 @@ def _branch(model: str, props: dict, required: list[str]) -> dict:
 HAND_MODELS = [
     {
         "endpoint": "image_to_video", "model": "gen4", "legacy": True,
+        "retired": {"replacement": "gen4_turbo", "when": "no longer offered"},
         "source": "SEED (third-party schema, ImageToVideoInput): promptImage required, "
                   "promptText maxLength 1000, duration enum [5, 10], the six gen4 ratios. "
                   "Never in Runway's spec or SDK history per REF.",
@@ -176,6 +183,7 @@ HAND_MODELS = [
     },
     {
         "endpoint": "video_to_video", "model": "gen4_aleph", "legacy": True,
+        "retired": {"replacement": "aleph2", "when": "SDK 5.0.0, 2026-06-10"},
         "source": "REF §3.10: videoUri and promptText required, ratio from the six gen4 ratios "
                   "(required when last present, later deprecated/ignored, so optional here), "
                   "references <= 1 {type: image, uri}. SEED calls the video field promptVideo; "
@@ -195,6 +203,7 @@ HAND_MODELS = [
     },
     {
         "endpoint": "image_to_video", "model": "veo3", "legacy": True,
+        "retired": {"replacement": "veo3.1", "when": "SDK 5.0.0, 2026-06-10"},
         "source": "REF §3.10: duration const 8 (required), ratio 1280:720/720:1280/1080:1920/"
                   "1920:1080, first frame only. promptText limits as veo3.1 (1-1000).",
         "note": _REMOVED.format(when="SDK 5.0.0, 2026-06-10; use veo3.1"),
@@ -207,6 +216,7 @@ HAND_MODELS = [
     },
     {
         "endpoint": "text_to_video", "model": "veo3", "legacy": True,
+        "retired": {"replacement": "veo3.1", "when": "SDK 5.0.0, 2026-06-10"},
         "source": "REF §3.10 (duration const 8 required, the four veo ratios); SEED lists veo3 "
                   "under TextToVideoInput with promptText required.",
         "note": _REMOVED.format(when="SDK 5.0.0, 2026-06-10; use veo3.1"),
@@ -218,6 +228,7 @@ HAND_MODELS = [
     },
     {
         "endpoint": "image_to_video", "model": "gen3a_turbo", "legacy": True,
+        "retired": {"replacement": "gen4_turbo", "when": "SDK 5.0.0, 2026-06-10"},
         "source": "REF §3.10: promptText required (1-1000), promptImage string or [first, last], "
                   "duration 5 or 10 (default 10), ratio 1280:768 or 768:1280.",
         "note": _REMOVED.format(when="SDK 5.0.0, 2026-06-10"),
@@ -231,21 +242,10 @@ HAND_MODELS = [
     },
     {
         "endpoint": "video_upscale", "model": "upscale_v1", "legacy": True,
+        "retired": {"replacement": "magnific_video_upscaler_creative", "when": "2026-01-17"},
         "source": "REF §3.6/§3.10: {model: upscale_v1, videoUri} only.",
         "note": _REMOVED.format(when="'Sunset upscale endpoint', 2026-01-17"),
         "schema": _branch("upscale_v1", {"videoUri": uri_anyof("video")}, ["videoUri"]),
-    },
-    {
-        "endpoint": "video_upscale", "model": "enhance_frame_rate", "legacy": False,
-        "source": "REF §3.6 [V-SDK 5.24]: videoUri plus targetFramerate (strings 24 25 30 48 50 "
-                  "60 120 23_98 29_97 59_94). Newer than the spec copy, so not in it; which "
-                  "fields are required is not documented (videoUri assumed).",
-        "note": "From SDK 5.24, not in the Aug 2026 OpenAPI copy.",
-        "schema": _branch("enhance_frame_rate", {
-            "videoUri": uri_anyof("video"),
-            "targetFramerate": {"type": "string", "enum": [
-                "24", "25", "30", "48", "50", "60", "120", "23_98", "29_97", "59_94"]},
-        }, ["videoUri"]),
     },
 ]
 
@@ -377,12 +377,17 @@ def durations_of(schema: dict) -> list | None:
     sub = schema.get("properties", {}).get("duration")
     if sub is None:
         return None
+    if "anyOf" in sub or "oneOf" in sub:  # e.g. "auto" or a number: the numeric branch decides
+        numeric = [b for b in sub.get("anyOf", sub.get("oneOf", [])) if b.get("type") in ("integer", "number")]
+        if len(numeric) != 1:
+            return None
+        sub = numeric[0]
     values = _allowed_values(sub)
     if values is None:
         lo = sub.get("minimum", sub.get("exclusiveMinimum"))
         hi = sub.get("maximum", sub.get("exclusiveMaximum"))
         if lo is None or hi is None:
-            raise ValueError(f"duration without bounds: {sub}")
+            return None  # the SDK states no bounds (only prose): durations unknown
         lo_i = int(lo) if float(lo).is_integer() else int(lo) + 1
         if "exclusiveMinimum" in sub and "minimum" not in sub and lo_i == lo:
             lo_i += 1
@@ -397,7 +402,7 @@ def default_duration(schema: dict, durations: list | None):
     if not durations:
         return None
     sub = schema["properties"]["duration"]
-    if "default" in sub:
+    if "default" in sub and isinstance(sub["default"], (int, float)):
         return sub["default"]
     return 5 if 5 in durations else durations[0]
 
@@ -417,72 +422,318 @@ def credits_rule(model: str, output: str, schema: dict) -> dict:
     return rule
 
 
-def entry(endpoint: str, model: str, schema: dict, *, legacy: bool, source: str,
-          note: str | None) -> dict:
+MEDIA_WORDS = {"image": "image", "images": "image", "video": "video", "videos": "video", "audio": "audio",
+               "speech": "audio", "sound": "audio", "sounds": "audio", "voice": "audio"}
+PROMPT_FIELDS = ("promptText", "prompt", "userConcept", "text")
+COUNT_FIELDS = ("outputCount", "numVariants", "numberOfImages", "numImages")
+
+
+def _media_word(text: str) -> str | None:
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in MEDIA_WORDS:
+            return MEDIA_WORDS[word]
+    return None
+
+
+def output_kind(operation: str, summary: str, description: str) -> str:
+    """What an operation makes: the word after "_to_" in its name (the one before when that is not a
+    media word, e.g. video_to_hdr), "generate/<kind>", else the first media word of the summary,
+    else of the description."""
+    name = operation.rsplit("/", 1)[-1]
+    if operation.startswith("generate/"):
+        return MEDIA_WORDS[name]
+    if "_to_" in name:
+        before, after = name.split("_to_", 1)
+        found = _media_word(after) or _media_word(before)
+        if found:
+            return found
+    for text in (summary, description):
+        if " to " in text:
+            found = _media_word(text.split(" to ", 1)[1])
+            if found:
+                return found
+        found = _media_word(text)
+        if found:
+            return found
+    raise ValueError(f"cannot tell what {operation} outputs from its name or description")
+
+
+def is_task_operation(path: str, post: dict) -> bool:
+    """A POST that starts a task: it answers with an ``id`` plus ``estimatedCost`` or ``routing``,
+    or says to poll ``/v1/tasks``."""
+    if "{" in path or not path.startswith("/v1/"):
+        return False
+    schema = post.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {}) \
+        .get("schema", {})
     props = schema.get("properties", {})
+    if "id" not in props:
+        return False
+    return bool({"estimatedCost", "routing"} & set(props)) or "/v1/tasks" in (post.get("description") or "")
+
+
+def voices_of(schema: dict) -> dict | None:
+    """Where a preset voice goes in the body, and the presets: the first object (depth-first) whose
+    properties are a ``type`` const and a ``presetId`` enum."""
+    def walk(node, path):
+        if isinstance(node, dict):
+            props = node.get("properties", {})
+            if path.rsplit(".", 1)[-1] == "voice" and "presetId" in props and "const" in props.get("type", {}) \
+                    and props["presetId"].get("enum"):
+                return {"path": path, "type": props["type"]["const"], "presets": list(props["presetId"]["enum"])}
+            for key in ("oneOf", "anyOf"):
+                for sub in node.get(key, []):
+                    found = walk(sub, path)
+                    if found:
+                        return found
+            for name, sub in props.items():
+                if name == "model":
+                    continue
+                found = walk(sub, f"{path}.{name}" if path else name)
+                if found:
+                    return found
+        return None
+    return walk(schema, "")
+
+
+def output_count(schema: dict) -> dict | None:
+    props = schema.get("properties", {})
+    for name in COUNT_FIELDS:
+        if name in props:
+            sub = props[name]
+            return {"field": name, "max": sub.get("maximum"), "default": sub.get("default", 1)}
+    return None
+
+
+def entry(endpoint: str, model: str, schema: dict, *, output: str, legacy: bool, source: str,
+          note: str | None, sends_model: bool = True, retired: dict | None = None) -> dict:
+    stored = schema
+    props = dict(schema.get("properties", {}))
+    required = list(schema.get("required", []))
+    if "oneOf" in schema and not props:  # alternatives (e.g. modes): every field any of them has
+        alternatives = schema["oneOf"]
+        for alt in alternatives:
+            props.update({k: v for k, v in alt.get("properties", {}).items() if k not in props})
+        required = [r for r in alternatives[0].get("required", [])
+                    if all(r in alt.get("required", []) for alt in alternatives)]
+        schema = {**schema, "properties": props}
     ratios = ratios_of(schema)
     durations = durations_of(schema)
-    prompt = props.get("promptText")
+    prompt_field = next((name for name in PROMPT_FIELDS if name in props
+                         and props[name].get("type") == "string"), None)
+    if prompt_field is None and isinstance(props.get("input"), dict) and \
+            "promptText" in props["input"].get("properties", {}):
+        prompt_field = "input.promptText"
+    prompt = props.get(prompt_field) if prompt_field and "." not in prompt_field else \
+        (props["input"]["properties"]["promptText"] if prompt_field else None)
     out = {
         "endpoint": endpoint,
         "model": model,
-        "output": OUTPUT[endpoint],
+        "output": output,
         "legacy": legacy,
         "source": source,
         "note": note,
+        "sends_model": sends_model,
+        "retired": retired,
         "ratios": ratios,
         "default_ratio": default_ratio(ratios),
         "durations": durations,
         "default_duration": default_duration(schema, durations),
-        "prompt_field": "promptText" if prompt is not None else None,
+        "prompt_field": prompt_field,
         "prompt_min": prompt.get("minLength") if prompt else None,
         "prompt_max": prompt.get("maxLength") if prompt else None,
-        "required": list(schema.get("required", [])),
+        "required": required,
         "fields": list(props),
         "media_fields": media_fields(schema),
-        "credits": credits_rule(model, OUTPUT[endpoint], schema),
-        "schema": schema,
+        "voices": voices_of(schema),
+        "output_count": output_count(schema),
+        "credits": credits_rule(model, output, schema),
+        "schema": stored,
     }
     return out
+
+
+def _agreed_field(branches: list[dict], name: str) -> dict | None:
+    """The spec's schema of field ``name`` when every branch that has it agrees on it (so the limit
+    belongs to the operation, not to one model); else None."""
+    found = [b["properties"][name] for b in branches if name in b.get("properties", {})]
+    if not found or any(f != found[0] for f in found[1:]):
+        return None
+    return found[0]
+
+
+def complete_sdk_schema(schema: dict, docs: str, spec_branches: list[dict],
+                        all_spec_branches: list[dict]) -> tuple[dict, list[str]]:
+    """An SDK model's schema with limits taken from the spec where the SDK states none: a field
+    without a Literal gets the spec's schema of the same field on the same operation (else on any
+    operation); a string documented as a media URI gets the three URI forms. Returns the schema
+    and the fields whose schema came from the spec."""
+    props = dict(schema.get("properties", {}))
+    borrowed: list[str] = []
+    for name, sub in props.items():
+        if name == "model" or "enum" in sub or "const" in sub:
+            continue
+        on_operation = any(name in b.get("properties", {}) for b in spec_branches)
+        spec_sub = _agreed_field(spec_branches, name) if on_operation else _agreed_field(all_spec_branches, name)
+        if spec_sub is not None and _same_shape(sub, spec_sub):
+            props[name] = copy.deepcopy(spec_sub)
+            borrowed.append(name)
+        else:
+            kind = sdk_schemas.docstring_media_kind(docs, name)
+            if kind:
+                props[name] = _with_uris(sub, kind)
+    out = dict(schema)
+    out["properties"] = props
+    return out, borrowed
+
+
+def _with_uris(node: dict, kind: str) -> dict:
+    """``node`` with each plain string that holds a media URI (the field itself, a branch of it, a
+    list item, or an item's ``uri``) replaced by the three URI forms of ``kind``."""
+    if node == {"type": "string"}:
+        return uri_anyof(kind)
+    out = dict(node)
+    for key in ("anyOf", "oneOf"):
+        if key in out:
+            out[key] = [_with_uris(sub, kind) for sub in out[key]]
+    if isinstance(out.get("items"), dict):
+        out["items"] = _with_uris(out["items"], kind)
+    if "uri" in out.get("properties", {}):
+        out["properties"] = {**out["properties"], "uri": _with_uris(out["properties"]["uri"], kind)}
+    return out
+
+
+def _shape(node: dict) -> str:
+    if "anyOf" in node or "oneOf" in node:
+        kinds = {_shape(s) for s in node.get("anyOf", node.get("oneOf", []))}
+        return "|".join(sorted(kinds))
+    t = node.get("type")
+    if t == "integer":
+        return "number"
+    return str(t)
+
+
+def _same_shape(sdk: dict, spec: dict) -> bool:
+    return _shape(sdk) == _shape(spec) or (_shape(sdk) == "string" and "string" in _shape(spec).split("|"))
+
+
+def operation_name_model(operation: str) -> str:
+    """The catalog's name for the one "model" of an operation that takes no ``model`` field."""
+    return "router" if operation.startswith("generate/") else operation.rsplit("/", 1)[-1]
+
+
+def _request_schema(spec: dict, path: str) -> dict:
+    body = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+    return resolve_refs(body["schema"], spec)
 
 
 def build(spec_path: Path) -> dict:
     raw = spec_path.read_bytes()
     spec = json.loads(raw)
+    version = spec.get("info", {}).get("version")
+    sdk_version = sdk_schemas.sdk_version()
+    operations: dict[str, dict] = {}
+    found = [(path, ops["post"]) for path, ops in spec["paths"].items()
+             if ops.get("post") and is_task_operation(path, ops["post"])]
+    # The spec's declared tag order first ("Start generating"), then other tags as they appear.
+    tags = [t["name"] for t in spec.get("tags", [])]
+    for _, post in found:
+        for tag in post.get("tags") or [""]:
+            if tag not in tags:
+                tags.append(tag)
+    found.sort(key=lambda item: tags.index((item[1].get("tags") or [""])[0]))
+    for path, post in found:
+        op = path[len("/v1/"):]
+        operations[op] = {"output": output_kind(op, post.get("summary") or "", post.get("description") or ""),
+                          "source": f"openapi {version}"}
+    for op, module in sdk_schemas.sdk_operations().items():
+        if op not in operations:
+            doc = sdk_schemas.resource_docstring(op)
+            operations[op] = {"output": output_kind(op, "", doc), "source": f"runwayml {sdk_version} {module}"}
+
+    spec_branches: dict[str, list[dict]] = {}
+    for op in operations:
+        if f"/v1/{op}" in spec["paths"]:
+            req = _request_schema(spec, f"/v1/{op}")
+            spec_branches[op] = [minimise(b) for b in (req.get("oneOf") or [req])]
+    all_branches = [b for branches in spec_branches.values() for b in branches]
+
     entries: list[dict] = []
     seen: set[tuple[str, str]] = set()
-    for ep in ENDPOINTS:
-        body = spec["paths"][f"/v1/{ep}"]["post"]["requestBody"]["content"]["application/json"]
-        req = resolve_refs(body["schema"], spec)
-        branches = req.get("oneOf") or [req]
-        for branch in branches:
-            model = model_name(branch)
-            if (ep, model) in seen:
-                raise ValueError(f"duplicate model {model} on {ep}")
-            seen.add((ep, model))
-            schema = minimise(branch)
-            entries.append(entry(ep, model, schema, legacy=False,
-                                 source=f"openapi {spec.get('info', {}).get('version')}",
-                                 note=None))
+    for op, facts in operations.items():
+        output = facts["output"]
+        branches = spec_branches.get(op, [])
+        modelless = bool(branches) and "model" not in branches[0].get("properties", {})
+        if modelless:  # one entry holding the whole schema (multi_shot_video is a oneOf of modes)
+            name = operation_name_model(op)
+            seen.add((op, name))
+            whole = minimise(_request_schema(spec, f"/v1/{op}"))
+            entries.append(entry(op, name, whole, output=output, legacy=False, sends_model=False,
+                                 source=f"openapi {version}", note=None))
+            continue
+        for schema in branches:
+            model = model_name(schema)
+            if (op, model) in seen:
+                raise ValueError(f"duplicate model {model} on {op}")
+            seen.add((op, model))
+            entries.append(entry(op, model, schema, output=output, legacy=False,
+                                 source=f"openapi {version}", note=None))
+        for model, (schema, docs) in sdk_schemas.model_schemas(op).items():
+            if (op, model) in seen:
+                continue
+            seen.add((op, model))
+            completed, borrowed = complete_sdk_schema(minimise(schema), docs, branches, all_branches)
+            source = f"runwayml {sdk_version} types/{op}_create_params.py (newer than the spec copy)"
+            if borrowed:
+                source += f"; limits of {', '.join(borrowed)} from the spec's schema of the same field"
+            entries.append(entry(op, model, completed, output=output, legacy=False, source=source,
+                                 note=f"From runwayml {sdk_version}, not in the {version} OpenAPI copy."))
     for hand in HAND_MODELS:
         key = (hand["endpoint"], hand["model"])
         if key in seen:
-            print(f"note: {key[1]} on {key[0]} is already in the spec; hand entry skipped",
+            print(f"note: {key[1]} on {key[0]} is already in the spec or SDK; hand entry skipped",
                   file=sys.stderr)
             continue
         seen.add(key)
         entries.append(entry(hand["endpoint"], hand["model"], copy.deepcopy(hand["schema"]),
-                             legacy=hand["legacy"], source=hand["source"], note=hand["note"]))
+                             output=operations[hand["endpoint"]]["output"], legacy=True,
+                             source=hand["source"], note=hand["note"], retired=hand["retired"]))
     return {
-        "format": 1,
-        "api_version": spec.get("info", {}).get("version"),
+        "format": 2,
+        "api_version": version,
+        "sdk_version": sdk_version,
         "spec_file": spec_path.name,
         "spec_sha256": hashlib.sha256(raw).hexdigest(),
-        "endpoints": list(ENDPOINTS),
+        "endpoints": list(operations),
+        "operations": operations,
         "ratio_sizes": RATIO_SIZES,
         "resolution_short_side": RESOLUTION_SHORT_SIDE,
         "models": entries,
     }
+
+
+def operations_module(data: dict) -> str:
+    """``runway_nb/api/operations.py``: the operation list as Python, so importing it reads no file."""
+    ops = data["operations"]
+    lines = [
+        '"""Runway\'s task operations (generated by tools/build_catalog.py from the spec and the SDK; do not edit).',
+        "",
+        "Importing this module reads no file; the models and their schemas are in ``catalog.json``.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "#: Every task-creating operation, as the path after ``/v1/`` (e.g. ``recipes/product_ad``).",
+        "ENDPOINTS: tuple[str, ...] = (",
+        *(f"    {json.dumps(op)}," for op in ops),
+        ")",
+        "",
+        "#: What each operation makes: ``image``, ``video`` or ``audio``.",
+        "OUTPUT_KINDS: dict[str, str] = {",
+        *(f"    {json.dumps(op)}: {json.dumps(facts['output'])}," for op, facts in ops.items()),
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def dumps(data: dict) -> str:
@@ -502,23 +753,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("spec", nargs="?", type=Path, default=DEFAULT_SPEC)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--operations-out", type=Path, default=DEFAULT_OPERATIONS_OUT)
     ap.add_argument("--check", action="store_true",
                     help="do not write; exit 1 if the output file is out of date")
     args = ap.parse_args(argv)
-    text = dumps(build(args.spec))
+    data = build(args.spec)
+    outputs = {args.out: dumps(data), args.operations_out: operations_module(data)}
     if args.check:
-        current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
-        if current != text:
-            print(f"{args.out} is out of date; run tools/build_catalog.py", file=sys.stderr)
+        stale = [str(path) for path, text in outputs.items()
+                 if not path.exists() or path.read_text(encoding="utf-8") != text]
+        if stale:
+            print(f"{', '.join(stale)} out of date; run tools/build_catalog.py", file=sys.stderr)
             return 1
         return 0
-    args.out.write_text(text, encoding="utf-8")
-    data = json.loads(text)
+    for path, text in outputs.items():
+        path.write_text(text, encoding="utf-8")
+    text = outputs[args.out]
     counts: dict[str, int] = {}
     for m in data["models"]:
         counts[m["endpoint"]] = counts.get(m["endpoint"], 0) + 1
     print(f"wrote {args.out} ({len(text):,} bytes): " +
-          ", ".join(f"{ep} {counts.get(ep, 0)}" for ep in ENDPOINTS))
+          ", ".join(f"{ep} {counts.get(ep, 0)}" for ep in data["endpoints"]))
     return 0
 
 

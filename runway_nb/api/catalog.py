@@ -16,7 +16,7 @@ The pieces live in their own modules; this one gathers the names callers use:
 
 from __future__ import annotations
 
-from runway_nb.api.catalog_data import ENDPOINTS, SEED_MAX, ModelInfo
+from runway_nb.api.catalog_data import ENDPOINTS, OUTPUT_KINDS, SEED_MAX, ModelInfo
 from runway_nb.api.estimates import (
     NOMINAL_INPUT_SECONDS,
     estimate_credits,
@@ -26,19 +26,22 @@ from runway_nb.api.estimates import (
     ratio_sizes,
 )
 from runway_nb.api.examples import example_body
-from runway_nb.api.lookup import endpoints_for_model, get, infer_endpoint, models
+from runway_nb.api.lookup import endpoints_for_model, find_for_body, get, infer_endpoint, model_key, models
 from runway_nb.api.validation import validate
 
 __all__ = [
     "ENDPOINTS",
     "NOMINAL_INPUT_SECONDS",
+    "OUTPUT_KINDS",
     "SEED_MAX",
     "ModelInfo",
     "endpoints_for_model",
     "estimate_credits",
     "example_body",
+    "find_for_body",
     "get",
     "infer_endpoint",
+    "model_key",
     "models",
     "output_duration",
     "output_size",

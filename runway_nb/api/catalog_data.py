@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any, Literal, TypedDict
 
+from runway_nb.api.operations import ENDPOINTS, OUTPUT_KINDS
+
 __all__ = [
     "ENDPOINTS",
+    "OUTPUT_KINDS",
     "SEED_MAX",
     "Catalog",
     "CreditRule",
@@ -24,14 +27,6 @@ __all__ = [
     "load",
 ]
 
-ENDPOINTS: tuple[str, ...] = (
-    "text_to_image",
-    "image_to_video",
-    "text_to_video",
-    "video_to_video",
-    "character_performance",
-    "video_upscale",
-)
 
 SEED_MAX = 4294967295
 
@@ -42,13 +37,36 @@ JsonSchema = dict[str, Any]
 class CreditRule(TypedDict, total=False):
     """A pricing rule, for estimates only (Runway's ``estimatedCost`` is authoritative)."""
 
-    unit: Literal["image", "second"]
-    rate: float                 # credits per image or per second of video
+    unit: Literal["image", "second", "task"]
+    rate: float                 # credits per image, per second of video, or per task (audio)
     rate_720p: float            # images at 720p or below
     rate_no_audio: float        # video with ``audio`` false
     non_mp4_surcharge: float    # per second, when ``outputFormat`` is not mp4
     estimate: str               # "rough" when the figures are a guess
     source: str
+
+
+class Retired(TypedDict):
+    """A model Runway no longer serves: what replaced it, and since when."""
+
+    replacement: str | None
+    when: str
+
+
+class Voices(TypedDict):
+    """Where a preset voice goes in a body (dotted ``path``), its ``type`` const, and the presets."""
+
+    path: str
+    type: str
+    presets: list[str]
+
+
+class OutputCount(TypedDict):
+    """The field that asks for several outputs (``outputCount``, ``numVariants``) and its limits."""
+
+    field: str
+    max: int | None
+    default: int
 
 
 class _EntryBase(TypedDict):
@@ -75,6 +93,10 @@ class CatalogEntry(_EntryBase, total=False):
 
     source: str | None
     note: str | None
+    sends_model: bool
+    retired: Retired | None
+    voices: Voices | None
+    output_count: OutputCount | None
 
 
 class CatalogFile(TypedDict):
@@ -106,8 +128,12 @@ class ModelInfo:
     legacy: bool = False
     schema: JsonSchema = field(default_factory=dict, compare=False, hash=False, repr=False)
     credits: CreditRule = field(default_factory=lambda: CreditRule(), compare=False, hash=False)
-    source: str = ""          # "openapi 2024-11-06" or where a hand-made entry comes from
-    note: str | None = None   # e.g. why a legacy model may be refused
+    source: str = ""          # "openapi 2024-11-06", the SDK module, or where a hand-made entry comes from
+    note: str | None = None   # e.g. why a legacy model is refused
+    sends_model: bool = True  # False for operations without a model field (recipes, routed generation)
+    retired: Retired | None = field(default=None, compare=False, hash=False)
+    voices: Voices | None = field(default=None, compare=False, hash=False)
+    output_count: OutputCount | None = field(default=None, compare=False, hash=False)
 
     @classmethod
     def from_entry(cls, entry: CatalogEntry) -> ModelInfo:
@@ -131,6 +157,10 @@ class ModelInfo:
             credits=CreditRule(**entry["credits"]),
             source=entry.get("source") or "",
             note=entry.get("note"),
+            sends_model=entry.get("sends_model", True),
+            retired=entry.get("retired"),
+            voices=entry.get("voices"),
+            output_count=entry.get("output_count"),
         )
 
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 
 from runway_nb.api.catalog_data import ModelInfo, load
-from runway_nb.api.lookup import check_endpoint, find
+from runway_nb.api.lookup import check_endpoint, find_for_body
 from runway_nb.api.schema_text import short_repr
 from runway_nb.errors import ValidationError
 
@@ -63,6 +63,10 @@ def ratio_size(ratio: str, resolution: str | None = None) -> tuple[int, int]:
     if not isinstance(ratio, str):
         raise ValidationError("ratio", ratio, "a 'W:H' string", f"ratio={short_repr(ratio)} is not a 'W:H' string")
     base = table.get(ratio) or table.get(ratio.lower())
+    auto = re.fullmatch(r"auto_(\w+)", ratio.lower())
+    if base is None and auto and auto.group(1) in catalog.short_side:
+        # "auto_480p", "auto_1080p": the model keeps the input's framing at that resolution
+        base, resolution = table["auto"], resolution or auto.group(1)
     if base is None:
         w, h = _parse_ratio(ratio, table)
         if min(w, h) >= 100 and w.is_integer() and h.is_integer():
@@ -78,7 +82,7 @@ def ratio_size(ratio: str, resolution: str | None = None) -> tuple[int, int]:
 
 def _info_or_none(endpoint: str, body: object) -> ModelInfo | None:
     check_endpoint(endpoint)
-    return find(endpoint, body.get("model")) if isinstance(body, dict) else None
+    return find_for_body(endpoint, body) if isinstance(body, dict) else None
 
 
 def _default_resolution(endpoint: str, info: ModelInfo | None) -> object:
@@ -125,6 +129,9 @@ def output_duration(endpoint: str, body: Mapping[str, object], *,
     info = _info_or_none(endpoint, body)
     if endpoint == "text_to_image" or (info is not None and info.output == "image"):
         return None
+    if info is not None and info.output == "audio":  # speech follows its text, dubbing its input
+        d = body.get("duration") if isinstance(body, dict) else None
+        return float(d) if isinstance(d, (int, float)) and not isinstance(d, bool) and d > 0 else None
     body = body if isinstance(body, dict) else _EMPTY
     d = body.get("duration")
     if isinstance(d, (int, float)) and not isinstance(d, bool) and d > 0:
@@ -134,6 +141,15 @@ def output_duration(endpoint: str, body: Mapping[str, object], *,
     if input_duration is not None:
         return float(input_duration)
     return NOMINAL_INPUT_SECONDS
+
+
+def output_count(info: ModelInfo, body: Mapping[str, object]) -> int:
+    """How many outputs the request asks for (``outputCount``, ``numVariants``; 1 by default)."""
+    rule = info.output_count
+    value = body.get(rule["field"]) if rule else None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return int(rule["default"]) if rule and isinstance(rule.get("default"), int) else 1
 
 
 def _image_credits(endpoint: str, info: ModelInfo, body: Mapping[str, object]) -> float:
@@ -179,6 +195,8 @@ def estimate_credits(endpoint: str, body: Mapping[str, object], *,
         return None
     if info.credits.get("unit") == "image":
         return _image_credits(endpoint, info, body)
+    if info.credits.get("unit") == "task":  # audio: a flat rate per output
+        return float(info.credits.get("rate", 0)) * output_count(info, body)
     seconds = output_duration(endpoint, body, input_duration=input_duration)
     if seconds is None:
         return None

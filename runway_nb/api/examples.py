@@ -75,17 +75,24 @@ def example_body(endpoint: str, model: str, *, prompt: str = "a red fox running 
     the default ratio, the default duration and a prompt when the model takes them. Media
     fields get placeholder https:// URLs."""
     info = get(endpoint, model)
-    props = info.schema.get("properties", {})
-    body: dict[str, Any] = {"model": model}
-    for name in info.schema.get("required", []):
+    schema = info.schema
+    if "properties" not in schema and schema.get("oneOf"):
+        schema = schema["oneOf"][0]  # alternatives (multi_shot_video's modes): the first one
+    props = schema.get("properties", {})
+    body: dict[str, Any] = {"model": model} if info.sends_model else {}
+    for name in schema.get("required", []):
         if name != "model":
             body[name] = _example(props.get(name, {}))
-    if info.prompt_field and info.prompt_field in props:
+    if info.prompt_field:
         lo = info.prompt_min or 1
         text = prompt if len(prompt) >= lo else prompt + "." * (lo - len(prompt))
         if info.prompt_max is not None:
             text = text[: info.prompt_max]
-        body[info.prompt_field] = text
+        *parents, leaf = info.prompt_field.split(".")
+        node = body
+        for part in parents:  # e.g. routed generation's input.promptText
+            node = node.setdefault(part, {})
+        node[leaf] = text
     if info.default_ratio is not None:
         body["ratio"] = info.default_ratio
     if info.default_duration is not None:

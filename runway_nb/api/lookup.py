@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Mapping
 
 from runway_nb.api.catalog_data import ENDPOINTS, ModelInfo, load
 from runway_nb.api.schema_text import short_repr
@@ -15,9 +16,13 @@ __all__ = [
     "endpoints_for_model",
     "field_owner",
     "find",
+    "find_for_body",
     "get",
     "infer_endpoint",
+    "model_key",
+    "modelless_entry",
     "models",
+    "retired_error",
     "unknown_model_error",
 ]
 
@@ -80,6 +85,35 @@ def find(endpoint: str, model: object) -> ModelInfo | None:
     return load().by_key.get((endpoint, model)) if isinstance(model, str) else None
 
 
+def modelless_entry(endpoint: str) -> ModelInfo | None:
+    """The one entry of an operation that takes no ``model`` field (recipes, routed generation)."""
+    entries = load().by_endpoint.get(endpoint, [])
+    return entries[0] if len(entries) == 1 and not entries[0].sends_model else None
+
+
+def model_key(endpoint: str, body: Mapping[str, object]) -> object:
+    """The catalog's model name for a request body: its ``model``, or the operation's own name
+    when the operation takes no model."""
+    single = modelless_entry(endpoint)
+    return single.model if single is not None else body.get("model")
+
+
+def find_for_body(endpoint: str, body: Mapping[str, object]) -> ModelInfo | None:
+    """The catalog entry a request body for ``endpoint`` means, or None."""
+    return modelless_entry(endpoint) or find(endpoint, body.get("model"))
+
+
+def retired_error(info: ModelInfo) -> ValidationError:
+    """The error for a model Runway retired: when, and what to use instead."""
+    retired = info.retired or {"replacement": None, "when": "retired"}
+    current = [m.model for m in load().by_endpoint.get(info.endpoint, []) if not m.legacy]
+    use = f"; use {retired['replacement']}" if retired["replacement"] else ""
+    return ValidationError(
+        "model", info.model, current,
+        f"model={info.model} was retired by Runway ({retired['when']}){use}. Runway refuses it; pass "
+        f"strict=False to send it anyway. Current {info.endpoint} models: {', '.join(current)}")
+
+
 def get(endpoint: str, model: str) -> ModelInfo:
     """The catalog entry of ``model`` on ``endpoint``; ValidationError if either is unknown."""
     check_endpoint(endpoint)
@@ -105,7 +139,20 @@ def _candidates(model: str, endpoints: list[str], *, has_image: bool, has_video:
             [e for e in endpoints if e == "text_to_image"] or \
             [e for e in endpoints if e == "text_to_video"
              and any(k.startswith("image") for k in get(e, model).media_fields.values())]
-    return [e for e in endpoints if not _NEEDS.get(e)]
+    return [e for e in endpoints if not required_media(e, model)]
+
+
+def required_media(endpoint: str, model: str) -> frozenset[str]:
+    """The kinds of input media ``model`` on ``endpoint`` requires (the six classic endpoints by
+    their known shape; the others from the model's required media fields)."""
+    if endpoint in _NEEDS:
+        return _NEEDS[endpoint]
+    info = find(endpoint, model)
+    if info is None:
+        return frozenset()
+    kinds = {kind.replace(" list", "").split("|")[0] for name, kind in info.media_fields.items()
+             if name in info.required}
+    return frozenset(kinds)
 
 
 def infer_endpoint(model: str, *, has_image: bool, has_video: bool,
@@ -130,7 +177,7 @@ def infer_endpoint(model: str, *, has_image: bool, has_video: bool,
                             ("a character", has_character)) if f] or ["no input media"]
     if not candidates:
         needs = "; ".join(
-            f"{e} needs {' and '.join(sorted(_NEEDS[e])) or 'only a prompt'}" for e in endpoints)
+            f"{e} needs {' and '.join(sorted(required_media(e, model))) or 'only a prompt'}" for e in endpoints)
         raise ValidationError(
             "model", model, endpoints,
             f"model {model} cannot be used with {' and '.join(given)}; it is available on "

@@ -26,7 +26,8 @@ ALLOWED_FORMS = ("an https:// URL, a runway:// upload URI, a data: URI, a local 
                  "bytes, or a PIL image")
 
 _EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif",
-        "video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm"}
+        "video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm",
+        "audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/flac": ".flac", "audio/ogg": ".ogg", "audio/mp4": ".m4a"}
 
 
 #: Reads a local file: its bytes, or None when there is no such file.
@@ -62,7 +63,17 @@ def sniff_mime(data: bytes) -> str | None:
         return "image/webp"
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
     if head[4:8] == b"ftyp":
+        if head[8:11] == b"M4A":
+            return "audio/mp4"
         return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm"
@@ -71,7 +82,7 @@ def sniff_mime(data: bytes) -> str | None:
 
 def prepare(value: object, field: str, kind: str, *, data_uri_ok: bool = True,
             read_file: ReadFile) -> Prepared:
-    """``kind`` is 'image', 'video' or 'image|video' (what the field accepts)."""
+    """``kind`` is what the field accepts: 'image', 'video', 'audio' or several joined by '|'."""
     if isinstance(value, str):
         text = value.strip()
         lower = text[:16].lower()
@@ -108,7 +119,8 @@ def from_bytes(data: bytes, field: str, kind: str, filename: str | None, data_ur
     mime = sniff_mime(data)
     if mime is None:
         raise ValidationError(field, f"<{len(data)} bytes of unknown type>",
-                              f"{kind.replace('|', ' or ')} data (PNG, JPEG, WebP, GIF, MP4, MOV, WebM)")
+                              f"{kind.replace('|', ' or ')} data (PNG, JPEG, WebP, GIF, MP4, MOV, WebM, "
+                              f"MP3, WAV, FLAC, OGG, M4A)")
     media = mime.split("/")[0]
     if media not in kind.split("|"):
         raise ValidationError(field, f"<{len(data)} bytes of {mime}>", f"{kind.replace('|', ' or ')} data")

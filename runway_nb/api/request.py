@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runway_nb.api.catalog_data import ENDPOINTS, ModelInfo
-from runway_nb.api.lookup import get, models
+from runway_nb.api.lookup import get, modelless_entry, models, retired_error
 from runway_nb.api.media import Prepared, ReadFile, prepare
 from runway_nb.api.validation import validate
 from runway_nb.errors import ValidationError
@@ -19,7 +19,10 @@ from runway_nb.errors import ValidationError
 PLACEHOLDER = "runway://pending-upload-{n:04d}"
 
 # Python-friendly spellings accepted for the camelCase body fields.
-ALIASES = {"prompt": "promptText", "image": "promptImage", "video": "videoUri"}
+ALIASES = {"prompt": "promptText", "image": "promptImage", "video": "videoUri", "audio": "audioUri"}
+# The input each alias stands for, when the model names its field differently (e.g. the audio of
+# speech_to_speech is ``media``, the video of some video_to_video models ``promptVideo``).
+_ALIAS_KINDS = {"promptImage": "image", "videoUri": "video", "audioUri": "audio"}
 
 # Fields whose value is media, for models the catalog does not know (strict=False).
 GENERIC_MEDIA = {"promptImage": "image", "videoUri": "video", "promptVideo": "video",
@@ -65,21 +68,30 @@ def build(endpoint: str, params: dict[str, Any], *, strict: bool = True, fill_de
         if name in body:
             raise ValidationError(name, value, "one value (it was given twice, under two spellings)")
         body[name] = value
-    model = body.get("model")
+    single = modelless_entry(endpoint)
+    if single is not None:
+        # Recipes and routed generation take no model: the magic and the panel may still pass the
+        # operation's own name, which is dropped here.
+        if body.get("model") in (None, single.model):
+            body.pop("model", None)
+        model: object = single.model
+    else:
+        model = body.get("model")
     if not isinstance(model, str) or not model:
-        allowed = sorted({m.model for m in models(endpoint)})
+        allowed = sorted({m.model for m in models(endpoint) if not m.legacy})
         raise ValidationError("model", model, allowed, message=f"model is required for {endpoint}; allowed: "
                                                                f"{', '.join(allowed)}")
     info: ModelInfo | None
     try:
-        info = get(endpoint, model)
+        info = single or get(endpoint, model)
     except ValidationError:
         if strict:
             raise
         info = None
-    if info is not None and endpoint == "video_to_video" and "videoUri" in body and "videoUri" not in info.fields \
-            and "promptVideo" in info.fields:
-        body["promptVideo"] = body.pop("videoUri")
+    if info is not None and info.retired is not None and strict:
+        raise retired_error(info)
+    if info is not None:
+        _place_aliases(body, info)
     if fill_defaults and info is not None:
         if "ratio" in info.fields and "ratio" not in body and info.default_ratio:
             body["ratio"] = info.default_ratio
@@ -100,7 +112,7 @@ def build(endpoint: str, params: dict[str, Any], *, strict: bool = True, fill_de
 def _media_value(draft: Draft, name: str, value: object, kind: str, read_file: ReadFile) -> Any:
     """The body value for media field ``name``: URIs or placeholders, in the field's shape."""
     kinds = kind.replace(" list", "")
-    if name in ("character", "reference"):
+    if name in ("character", "reference") or _typed_object(draft.info, name):
         return _media_object(draft, name, value, kinds, read_file)
     if isinstance(value, (list, tuple)):
         out: list[object] = []
@@ -140,6 +152,67 @@ def _media_object(draft: Draft, name: str, value: object, kinds: str, read_file:
     return {"type": media or kinds.split("|")[0], "uri": uri}
 
 
+def _typed_object(info: ModelInfo | None, name: str) -> bool:
+    """Whether field ``name`` is a ``{type, uri}`` object (speech_to_speech's ``media``)."""
+    sub = info.schema.get("properties", {}).get(name, {}) if info is not None else {}
+    branches = sub.get("oneOf") or sub.get("anyOf") or [sub]
+    return all(isinstance(b, dict) and {"type", "uri"} <= set(b.get("properties", {})) for b in branches)
+
+
+def _place_aliases(body: dict[str, Any], info: ModelInfo) -> None:
+    """Fit the user's spellings to this model's body: an input given under the usual name of its kind
+    (``videoUri``, ``audioUri``, ``promptImage``) moves to the model's field for that kind; a preset
+    voice given by name becomes the voice object; a prompt and a voice move into ``input`` for routed
+    generation; dotted keys (``input.type``) become nested objects."""
+    for alias, kind in _ALIAS_KINDS.items():
+        if alias in body and alias not in info.fields:
+            targets = [n for n, k in info.media_fields.items() if kind in k.split(" ")[0].split("|")]
+            if len(targets) == 1 and targets[0] not in body:
+                body[targets[0]] = body.pop(alias)
+    if info.prompt_field and "." in info.prompt_field and "promptText" in body:
+        _set_path(body, info.prompt_field, body.pop("promptText"))
+    voices = info.voices
+    if voices is not None:
+        leaf = voices["path"].rsplit(".", 1)[-1]
+        if voices["path"] != leaf and leaf in body and leaf not in info.fields:
+            _set_path(body, voices["path"], body.pop(leaf))
+        current = _get_path(body, voices["path"])
+        if isinstance(current, str):
+            _set_path(body, voices["path"], {"type": voices["type"], "presetId": _preset_name(current, voices)})
+    for key in [k for k in body if "." in k]:
+        _set_path(body, key, body.pop(key))
+
+
+def _preset_name(name: str, voices: Any) -> str:
+    """The preset as spelled in the catalog (voice names are matched without regard to case)."""
+    presets: list[str] = list(voices["presets"])
+    for preset in presets:
+        if preset.lower() == name.lower():
+            return preset
+    raise ValidationError("voice", name, presets)
+
+
+def _get_path(body: dict[str, Any], path: str) -> Any:
+    node: Any = body
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = body
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[leaf] = value
+
+
 def _guess_kind(value: object, uri: str, prepared: Prepared | None) -> str | None:
     if prepared is not None and prepared.upload is not None:
         return prepared.upload[2].split("/")[0]
@@ -150,6 +223,8 @@ def _guess_kind(value: object, uri: str, prepared: Prepared | None) -> str | Non
         return "video"
     if re.search(r"\.(png|jpe?g|webp|gif)$", text):
         return "image"
+    if re.search(r"\.(mp3|wav|flac|ogg|oga|opus|m4a|aac)$", text):
+        return "audio"
     return None
 
 

@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from functools import partial
 
 from runway_nb.api.catalog_data import SEED_MAX, JsonSchema
-from runway_nb.api.lookup import check_endpoint, field_owner, find, unknown_model_error
+from runway_nb.api.lookup import (
+    check_endpoint,
+    field_owner,
+    find_for_body,
+    model_key,
+    retired_error,
+    unknown_model_error,
+)
 from runway_nb.api.rules import rule_issues
 from runway_nb.api.schema_validator import Issue, check
 from runway_nb.errors import ValidationError
@@ -77,8 +84,10 @@ def validate(endpoint: str, body: Mapping[str, object], *, strict: bool = True) 
     if not isinstance(body, dict):
         raise ValidationError("body", body, "an object",
                               f"the request body must be a dict, got {type(body).__name__}")
-    model = body.get("model")
-    info = find(endpoint, model)
+    model = model_key(endpoint, body)
+    info = find_for_body(endpoint, body)
+    if info is not None and info.retired is not None and strict:
+        raise retired_error(info)
     if info is None:
         if strict or not isinstance(model, str) or not model:
             raise unknown_model_error(endpoint, model)
