@@ -36,7 +36,7 @@ IMAGE_ENDPOINTS = ("text_to_image",)
 #: Audio operations, for when the catalog does not know an endpoint (yet): the catalog's
 #: ``output`` kind decides whenever it has the model.
 AUDIO_ENDPOINTS = ("text_to_speech", "sound_effect", "speech_to_speech", "voice_dubbing", "voice_isolation",
-                   "video_to_audio", "generate/audio", "generate_audio")
+                   "video_to_audio", "generate/audio")
 
 
 def safe_url(url: object) -> str | None:
