@@ -1,12 +1,14 @@
 // Shared front-end pieces of runway-nb's widgets: safe URLs and elements, showing/hiding,
 // status classes, formatting, cleanup (Disposer), one output that falls back to bytes fetched
-// through the kernel (MediaItem) and the request/response channel to the kernel (createChannel).
+// through the kernel (MediaItem), an audio output's waveform (waveformSvg) and the
+// request/response channel to the kernel (createChannel).
 // esbuild bundles this module into each widget's one ES module (anywidget loads `_esm` from a
 // Blob URL, where relative imports cannot resolve). No side effects at module load.
 
 /** @typedef {import("@anywidget/types").AnyModel} AnyModel */
 
-const SAFE_DATA = /^data:(image\/(png|jpeg|jpg|gif|webp|avif|bmp)|video\/(mp4|webm|ogg|quicktime))[;,]/i;
+const SAFE_DATA = new RegExp("^data:(image/(png|jpeg|jpg|gif|webp|avif|bmp)|video/(mp4|webm|ogg|quicktime)"
+  + "|audio/(mpeg|mp3|wav|wave|x-wav|flac|x-flac|ogg|opus|webm|aac|mp4))[;,]", "i");
 const SAFE_HTTP = /^https?:\/\/[^\s/?#@]+(@[^\s/?#]+)?([/?#]|$)/i;
 const SAFE_BLOB = /^blob:(https?:\/\/[^\s/?#]+|null)\//i;
 const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
@@ -16,7 +18,7 @@ const BAD_CHARS = /[\u0000-\u0020\u007f-\u009f\u2028\u2029\\]/;
 
 /**
  * The URL if it may be used as a `src` or `href`, otherwise null.
- * Allowed: http(s) URLs with a host; data: URLs of raster images or videos (not SVG);
+ * Allowed: http(s) URLs with a host; data: URLs of raster images, videos or audio (not SVG);
  * blob: URLs; relative paths (saved files) without a scheme, not starting with "/".
  * @param {unknown} url
  * @returns {string | null}
@@ -44,17 +46,32 @@ export function absoluteUrl(url) {
   return safe !== null && HAS_SCHEME.test(safe) ? safe : null;
 }
 
+/** @typedef {"video" | "image" | "audio"} Kind */
+
 /**
- * "video" or "image" for an output URL (the Python side also sends the kind).
+ * "video", "image" or "audio" for an output URL (the Python side also sends the kind).
  * @param {unknown} url
  * @param {unknown} [fallback]
- * @returns {"video" | "image"}
+ * @returns {Kind}
  */
 export function mediaKind(url, fallback) {
-  if (fallback === "video" || fallback === "image") return fallback;
+  if (fallback === "video" || fallback === "image" || fallback === "audio") return fallback;
   const path = String(url || "").split(/[?#]/)[0].toLowerCase();
   if (/^data:video\//.test(path) || /\.(mp4|webm|mov|m4v|ogv)$/.test(path)) return "video";
+  if (/^data:audio\//.test(path) || /\.(mp3|wav|flac|ogg|oga|opus|m4a|aac)$/.test(path)) return "audio";
   return "image";
+}
+
+/**
+ * A length in seconds with a tenth: "4.2 s", "2 min 03.5 s" (as the kernel's waveform labels).
+ * @param {unknown} seconds
+ * @returns {string}
+ */
+export function formatSeconds(seconds) {
+  if (typeof seconds !== "number" || !isFinite(seconds) || seconds < 0) return "";
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${(seconds - minutes * 60).toFixed(1).padStart(4, "0")} s`;
 }
 
 /**
@@ -215,7 +232,64 @@ export function setUrl(node, name, url) {
 export function safeMime(mime, kind) {
   const m = String(mime || "").toLowerCase().split(";")[0].trim();
   if (/^(image\/(png|jpeg|gif|webp|avif|bmp)|video\/(mp4|webm|ogg|quicktime))$/.test(m)) return m;
+  if (/^audio\/(mpeg|mp3|wav|wave|x-wav|flac|x-flac|ogg|opus|webm|aac|mp4)$/.test(m)) return m;
+  if (kind === "audio") return "audio/mpeg";
   return kind === "video" ? "video/mp4" : "image/png";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waveforms: the kernel decodes an audio output and sends its peaks (the `waveforms` trait of a
+// task view, a grid cell's `waveforms`); the bars are drawn here with the geometry of
+// runway_nb/notebook/waveform.py, from numbers only (no markup from the kernel is parsed).
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const WAVE_WIDTH = 240;
+const WAVE_HEIGHT = 48;
+
+/**
+ * The waveform of one audio output, or null when the kernel has not sent it (yet).
+ * @param {unknown} waveform  {duration, peaks: number[] (0..1), label}
+ * @returns {SVGSVGElement | null}
+ */
+export function waveformSvg(waveform) {
+  const w = asRecord(waveform);
+  const peaks = asList(w.peaks).slice(0, 2000).map((p) => {
+    const v = Number(p);
+    return isFinite(v) ? Math.max(0, Math.min(1, v)) : 0;
+  });
+  if (peaks.length === 0) return null;
+  const label = typeof w.label === "string" && w.label ? w.label : `Waveform, ${formatSeconds(w.duration)}`;
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("class", "rnb-waveform");
+  svg.setAttribute("viewBox", `0 0 ${WAVE_WIDTH} ${WAVE_HEIGHT}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  const title = document.createElementNS(SVG_NS, "title");
+  title.textContent = label;
+  svg.appendChild(title);
+  const step = WAVE_WIDTH / peaks.length;
+  const middle = WAVE_HEIGHT / 2;
+  const d = peaks.map((p, i) => {
+    const height = Math.max(1, p * (WAVE_HEIGHT - 2));
+    return `M${(step * i + step / 2).toFixed(1)} ${(middle - height / 2).toFixed(1)}v${height.toFixed(1)}`;
+  }).join("");
+  const path = document.createElementNS(SVG_NS, "path");
+  path.setAttribute("d", d);
+  path.setAttribute("stroke", "currentColor");
+  path.setAttribute("stroke-width", (1.4 * peaks.length / 120).toFixed(2));
+  path.setAttribute("fill", "none");
+  svg.appendChild(path);
+  return svg;
+}
+
+/**
+ * The duration line under an audio player: "4.2 s" ("" until the kernel sent the waveform).
+ * @param {unknown} waveform
+ * @returns {string}
+ */
+export function waveformDuration(waveform) {
+  return formatSeconds(asRecord(waveform).duration);
 }
 
 /** @typedef {(...args: any[]) => void} Listener */
@@ -456,7 +530,7 @@ export function mount(model, el, build) {
 /** @typedef {"loaded" | "relayed" | "failed"} Settled */
 
 /**
- * One output (video or image) that falls back to bytes fetched through the kernel when the URL
+ * One output (video, image or audio) that falls back to bytes fetched through the kernel when the URL
  * cannot be loaded from this browser (e.g. the kernel runs elsewhere, as on Binder).
  *
  * `fetchBytes(index)` asks the kernel (through the channel) for the output's bytes.
@@ -481,8 +555,9 @@ export class MediaItem {
     this.blobUrl = null;
     this.url = absoluteUrl(url);
     this.fileName = fileName || `output_${index}`;
-    /** @type {HTMLVideoElement | HTMLImageElement} */
-    this.element = this.kind === "video" ? this.makeVideo() : this.makeImage();
+    /** @type {HTMLVideoElement | HTMLAudioElement | HTMLImageElement} */
+    this.element = this.kind === "video" ? this.makeVideo() : this.kind === "audio" ? this.makeAudio()
+      : this.makeImage();
     disposer.listen(this.element, "error", () => this.onError());
     if (this.url !== null) setUrl(this.element, "src", this.url);
     else this.onError();
@@ -496,6 +571,15 @@ export class MediaItem {
     video.muted = true;
     this.disposer.listen(video, "loadeddata", () => this.settle("loaded"));
     return video;
+  }
+
+  makeAudio() {
+    // never muted; "loadedmetadata" is enough to know this browser can play it (a player with
+    // preload may stop there until the user presses play)
+    const audio = h("audio", { class: "rnb-media rnb-audio", controls: true, preload: "auto",
+                               "aria-label": `output ${this.index + 1} (audio)` });
+    this.disposer.listen(audio, "loadedmetadata", () => this.settle("loaded"));
+    return audio;
   }
 
   makeImage() {

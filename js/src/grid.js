@@ -5,12 +5,13 @@
 //   notify "view", notify "media_status" {results}; invoke "cancel" {cell}, "cancel_all", "retry",
 //   "freeze"; invoke "media" {cell, index} -> {mime} + the output's bytes.
 // Each cell is a box of its output's true shape (aspect-ratio from the pixel size) holding a
-// mini task view (status, progress, note, failure) that becomes the player. Videos play in sync
-// (SyncGroup): one transport plays, pauses, scrubs and loops them together.
+// mini task view (status, progress, note, failure) that becomes the player. Videos and audio play
+// in sync (SyncGroup): one transport plays, pauses, scrubs and loops them together. An audio cell
+// shows its waveform (peaks decoded by the kernel: the cell's `waveforms`) and its duration.
 // Everything is built with textContent/setAttribute (h() in common.js); URLs pass safeUrl().
 import {
   Disposer, MediaItem, asList, asRecord, badgeClass, factsLine, h, mediaKind, mount, progressPercent, setUrl,
-  show,
+  show, waveformDuration, waveformSvg,
 } from "./common.js";
 import { SyncGroup } from "./sync_group.js";
 
@@ -35,6 +36,8 @@ import { SyncGroup } from "./sync_group.js";
  * @property {HTMLDivElement} media
  * @property {MediaItem[]} items
  * @property {string | null} outputsKey
+ * @property {HTMLDivElement | null} wave  the audio output's waveform and duration
+ * @property {string | null} waveKey
  * @property {number} row
  * @property {number} col
  * @property {Cell} cell
@@ -116,7 +119,7 @@ function skeleton(problem) {
   "Keep as static output");
   const playBtn = h("button", { class: "rnb-btn rnb-g-play", type: "button", "aria-pressed": "false" }, "▶ Play all");
   const scrub = h("input", { class: "rnb-g-scrub", type: "range", min: "0", max: "1000", step: "1", value: "0",
-                             "aria-label": "Position of every video" });
+                             "aria-label": "Position of every player" });
   const clock = h("span", { class: "rnb-g-time" });
   const loopBox = h("input", { class: "rnb-g-loop", type: "checkbox", checked: true });
   loopBox.checked = true;
@@ -273,7 +276,7 @@ function makeCell(ctx, c, onOpen) {
   });
   ctx.ui.table.appendChild(el);
   return { index, el, frame, badge, label, cancel, fill, bar, pstatus, note, failure, placeholder, media,
-           items: [], outputsKey: null, row: 0, col: 0, cell: c };
+           items: [], outputsKey: null, wave: null, waveKey: null, row: 0, col: 0, cell: c };
 }
 
 /**
@@ -307,7 +310,8 @@ function renderCellStatus(view, c, status) {
 }
 
 /**
- * The cell's player: its first output fills the cell (the focus view shows all); videos join the group.
+ * The cell's player: its first output fills the cell (the focus view shows all); videos and
+ * audio join the group (the transport plays them; an audio cell shows its waveform).
  * @param {Ctx} ctx
  * @param {CellView} view
  * @param {Cell} c
@@ -317,28 +321,54 @@ function renderCellMedia(ctx, view, c, onSettled) {
   const urls = asList(c.outputs);
   const kinds = asList(c.kinds);
   const key = JSON.stringify([urls, kinds]);
-  if (key === view.outputsKey) return;
-  view.outputsKey = key;
-  for (let i = 0; i < view.items.length; i++) ctx.group.remove(`${view.index}:${i}`);
-  view.media.textContent = "";
-  view.items = [];
-  urls.slice(0, 1).forEach((url, i) => {
-    const kind = mediaKind(url, kinds[i]);
-    const item = new MediaItem({
-      url, kind, index: i, disposer: ctx.d, onSettled,
-      fetchBytes: (k) => ctx.channel.invoke("media", { cell: view.index, index: k }),
+  if (key !== view.outputsKey) {
+    view.outputsKey = key;
+    for (let i = 0; i < view.items.length; i++) ctx.group.remove(`${view.index}:${i}`);
+    view.media.textContent = "";
+    view.items = [];
+    view.wave = null;
+    view.waveKey = null;
+    urls.slice(0, 1).forEach((url, i) => {
+      const kind = mediaKind(url, kinds[i]);
+      const item = new MediaItem({
+        url, kind, index: i, disposer: ctx.d, onSettled,
+        fetchBytes: (k) => ctx.channel.invoke("media", { cell: view.index, index: k }),
+      });
+      if (kind === "video" || kind === "audio") {
+        const media = /** @type {HTMLMediaElement} */ (item.element);
+        media.controls = false;
+        media.removeAttribute("controls");
+        ctx.group.add(`${view.index}:${i}`, media);
+      }
+      view.items.push(item);
+      view.media.appendChild(item.element);
+      if (kind === "audio") {
+        view.wave = h("div", { class: "rnb-g-wave" });
+        view.media.appendChild(view.wave);
+      }
     });
-    if (kind === "video") {
-      const video = /** @type {HTMLVideoElement} */ (item.element);
-      video.controls = false;
-      video.removeAttribute("controls");
-      ctx.group.add(`${view.index}:${i}`, video);
-    }
-    view.items.push(item);
-    view.media.appendChild(item.element);
-  });
-  view.el.setAttribute("data-outputs", String(urls.length));
-  show(view.placeholder, urls.length === 0);
+    view.el.setAttribute("data-outputs", String(urls.length));
+    show(view.placeholder, urls.length === 0);
+  }
+  renderCellWave(view, c);
+}
+
+/**
+ * An audio cell's waveform and duration, once the kernel sent them.
+ * @param {CellView} view
+ * @param {Cell} c
+ */
+function renderCellWave(view, c) {
+  if (view.wave === null) return;
+  const waveform = asList(c.waveforms)[0];
+  const key = JSON.stringify(waveform ?? null);
+  if (key === view.waveKey) return;
+  view.waveKey = key;
+  view.wave.textContent = "";
+  const svg = waveformSvg(waveform);
+  if (svg !== null) view.wave.appendChild(svg);
+  const length = waveformDuration(waveform);
+  view.wave.appendChild(h("span", { class: "rnb-g-duration" }, length || "audio"));
 }
 
 // ------------------------------------------------------------------ enlarge
@@ -370,9 +400,21 @@ function createFocus(ctx) {
     const frame = h("div", { class: "rnb-g-focus-frame" });
     shapeBox(frame, c.width, c.height, 560);
     const src = own && own.blobUrl ? own.blobUrl : url;
+    const kind = mediaKind(url, asList(c.kinds)[i]);
+    if (kind === "audio") {
+      const box = h("div", { class: "rnb-g-focus-audio" });
+      const svg = waveformSvg(asList(c.waveforms)[i]);
+      const audio = h("audio", { class: "rnb-media rnb-audio", controls: true, preload: "auto",
+                                 "aria-label": `output ${i + 1} (audio)` });
+      setUrl(audio, "src", src);
+      const length = waveformDuration(asList(c.waveforms)[i]);
+      box.appendChild(h("div", { class: "rnb-g-focus-wave" }, [svg, length ? h("span", {}, length) : null]));
+      box.appendChild(audio);
+      return box;
+    }
     /** @type {HTMLVideoElement | HTMLImageElement} */
     let node;
-    if (mediaKind(url, asList(c.kinds)[i]) === "video") {
+    if (kind === "video") {
       const video = h("video", { class: "rnb-media", controls: true, loop: true, muted: true, playsinline: true,
                                  preload: "auto" });
       video.muted = true;
@@ -409,7 +451,7 @@ function createFocus(ctx) {
     const view = focused === null ? undefined : ctx.views.get(focused);
     if (!view) return close();
     const c = view.cell;
-    const next = JSON.stringify([c.status, c.outputs, c.failure, c.note, c.progress]);
+    const next = JSON.stringify([c.status, c.outputs, c.failure, c.note, c.progress, c.waveforms]);
     if (next === key) return;
     key = next;
     ui.focus.textContent = "";
@@ -452,7 +494,7 @@ function createFocus(ctx) {
 
 // ------------------------------------------------------------------ transport
 /**
- * Play/pause, scrub and loop every video together.
+ * Play/pause, scrub and loop every video and audio output together.
  * @param {Parts} ui
  * @param {Disposer} d
  */

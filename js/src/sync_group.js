@@ -1,25 +1,25 @@
-// Synced playback of the comparison grid's videos (see SyncGroup).
+// Synced playback of the comparison grid's videos and audio (see SyncGroup).
 
 /** @typedef {import("./common.js").Disposer} Disposer */
 /** @typedef {(time: number, total: number, playing: boolean) => void} Tick */
-/** Seconds from a video's end where a shorter video holds its last frame. */
+/** Seconds from a member's end where a shorter one holds its last frame (or falls silent). */
 const SYNC_END = 0.05;
-/** Largest drift (s) tolerated between a video and the group's time before it is corrected. */
+/** Largest drift (s) tolerated between a member and the group's time before it is corrected. */
 const SYNC_DRIFT = 0.2;
 
 /**
- * @param {HTMLVideoElement | null | undefined} video
+ * @param {HTMLMediaElement | null | undefined} media
  * @returns {number | null}
  */
-function knownDuration(video) {
-  const d = video ? video.duration : NaN;
+function knownDuration(media) {
+  const d = media ? media.duration : NaN;
   return typeof d === "number" && isFinite(d) && d > 0 ? d : null;
 }
 
-/** @param {HTMLVideoElement} video */
-function playQuietly(video) {
+/** @param {HTMLMediaElement} media */
+function playQuietly(media) {
   try {
-    const p = video.play();
+    const p = media.play();
     if (p && typeof p.catch === "function") p.catch(() => {});
   } catch (err) {
     // a browser refusing to play (autoplay policy) is not an error of ours
@@ -27,12 +27,13 @@ function playQuietly(video) {
 }
 
 /**
- * Plays several videos as one: play, pause, seek and loop together.
+ * Plays several media elements (videos, audio: any HTMLMediaElement) as one: play, pause, seek
+ * and loop together.
  *
- * The group's time is in seconds and its length is the longest video's. The longest video
+ * The group's time is in seconds and its length is the longest member's. The longest member
  * leads (its currentTime is the group's time); the others follow, corrected when they drift
- * more than SYNC_DRIFT. A shorter video holds its last frame once the group's time passes its
- * end, until the group loops, when all restart together. Members get `loop = false` (the group
+ * more than SYNC_DRIFT. A shorter video holds its last frame (a shorter sound stays silent) once
+ * the group's time passes its end, until the group loops, when all restart together. Members get `loop = false` (the group
  * loops them). `onTick(time, total, playing)` is called on every change and while playing.
  */
 export class SyncGroup {
@@ -41,7 +42,7 @@ export class SyncGroup {
     this.disposer = disposer;
     this.onTick = onTick || (() => {});
     this.tickMs = tickMs || 100;
-    /** @type {Map<string, HTMLVideoElement>} */
+    /** @type {Map<string, HTMLMediaElement>} */
     this.members = new Map();
     this.playing = false;
     this.loop = true;
@@ -52,14 +53,14 @@ export class SyncGroup {
 
   /**
    * @param {string} key
-   * @param {HTMLVideoElement} video
+   * @param {HTMLMediaElement} media
    */
-  add(key, video) {
-    video.loop = false;
-    video.removeAttribute("loop");
-    this.members.set(key, video);
-    this.disposer.listen(video, "loadedmetadata", () => this.align());
-    this.disposer.listen(video, "ended", () => this.tick());
+  add(key, media) {
+    media.loop = false;
+    media.removeAttribute("loop");
+    this.members.set(key, media);
+    this.disposer.listen(media, "loadedmetadata", () => this.align());
+    this.disposer.listen(media, "ended", () => this.tick());
     this.align();
   }
 
@@ -78,9 +79,9 @@ export class SyncGroup {
     return total;
   }
 
-  /** @returns {HTMLVideoElement | null} */
+  /** @returns {HTMLMediaElement | null} */
   leader() {
-    /** @type {HTMLVideoElement | null} */
+    /** @type {HTMLMediaElement | null} */
     let best = null;
     let bestDuration = 0;
     for (const v of this.members.values()) {
@@ -100,11 +101,11 @@ export class SyncGroup {
   }
 
   /**
-   * @param {HTMLVideoElement} video
+   * @param {HTMLMediaElement} media
    * @param {number} t
    */
-  target(video, t) {
-    const d = knownDuration(video);
+  target(media, t) {
+    const d = knownDuration(media);
     if (d === null) return t;
     return Math.max(0, Math.min(t, d - SYNC_END));
   }
@@ -117,26 +118,26 @@ export class SyncGroup {
   }
 
   /**
-   * @param {HTMLVideoElement} video
+   * @param {HTMLMediaElement} media
    * @param {number} t
    * @param {boolean} exact
    */
-  follow(video, t, exact) {
-    const d = knownDuration(video);
+  follow(media, t, exact) {
+    const d = knownDuration(media);
     if (d === null) return;
-    const target = this.target(video, t);
+    const target = this.target(media, t);
     const past = t >= d - SYNC_END;
-    if (exact || Math.abs((Number(video.currentTime) || 0) - target) > SYNC_DRIFT) {
+    if (exact || Math.abs((Number(media.currentTime) || 0) - target) > SYNC_DRIFT) {
       try {
-        video.currentTime = target;
+        media.currentTime = target;
       } catch (err) {
         // not seekable yet: corrected on a later tick
       }
     }
     if (this.playing && !past) {
-      if (video.paused) playQuietly(video);
-    } else if (!video.paused && typeof video.pause === "function") {
-      video.pause();
+      if (media.paused) playQuietly(media);
+    } else if (!media.paused && typeof media.pause === "function") {
+      media.pause();
     }
   }
 

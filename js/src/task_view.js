@@ -4,10 +4,12 @@
 //   notify "view" on render; notify "media_status" {results} once every output loaded or failed;
 //   invoke "cancel", "retry"; invoke "media" {index, purpose} -> {mime} + the output's bytes
 //   (purpose "show" when the URL does not load here, "download" when fetch() cannot read it).
+// Audio outputs play in an <audio controls> player under their waveform, drawn from the peaks the
+// kernel decoded (the `waveforms` trait, one entry per output, {} until known), with the duration.
 // Everything is built with textContent/setAttribute (h() in common.js); URLs pass safeUrl().
 import {
   Disposer, MediaItem, asList, asRecord, badgeClass, factsLine, formatDuration, h, mediaKind, mount,
-  progressPercent, safeMime, show,
+  progressPercent, safeMime, show, waveformDuration, waveformSvg,
 } from "./common.js";
 
 /** @typedef {import("@anywidget/types").AnyModel} AnyModel */
@@ -26,7 +28,7 @@ function fileName(taskId, index, url, kind) {
   const safeId = String(taskId || "task").replace(/[^A-Za-z0-9_-]/g, "").slice(0, 80) || "task";
   const path = String(url || "").split(/[?#]/)[0];
   const m = /\.([A-Za-z0-9]{1,5})$/.exec(path);
-  const ext = m ? m[1].toLowerCase() : (kind === "video" ? "mp4" : "png");
+  const ext = m ? m[1].toLowerCase() : ({ video: "mp4", audio: "mp3" }[kind] || "png");
   return `${safeId}_${index}.${ext}`;
 }
 
@@ -230,36 +232,73 @@ function createOutputs(ui, read, d, channel) {
     }
   };
 
+  /** @type {Array<{ wave: HTMLElement, length: HTMLElement, key: string }>} */
+  let waves = [];
+
   /**
    * @param {unknown} url
    * @param {string} kind
    * @param {number} index
+   * @param {number} count
    */
-  const addOutput = (url, kind, index) => {
+  const addOutput = (url, kind, index, count) => {
     const item = new MediaItem({
       url, kind, index, disposer: d, fileName: fileName(read("task_id", ""), index, url, kind),
       fetchBytes: (i) => channel.invoke("media", { index: i, purpose: "show" }),
       onSettled: reportIfSettled,
     });
     items.push(item);
+    const name = count > 1 ? `Output ${index + 1} of ${count}` : "";
+    if (name) item.element.setAttribute("aria-label", `${name} (${kind})`);
     const button = h("button", { class: "rnb-btn rnb-download", type: "button", title: `Download ${item.fileName}` },
       "Download");
     d.listen(button, "click", () => download(item));
-    ui.outputs.appendChild(h("figure", { class: `rnb-output rnb-${kind}` }, [item.element, button]));
+    const label = name ? h("span", { class: "rnb-output-name" }, name) : null;
+    if (kind !== "audio") {
+      ui.outputs.appendChild(h("figure", { class: `rnb-output rnb-${kind}` }, [item.element, label, button]));
+      waves.push({ wave: h("div"), length: h("span"), key: "" });
+      return;
+    }
+    const wave = h("div", { class: "rnb-wave" });
+    const length = h("span", { class: "rnb-duration" });
+    waves.push({ wave, length, key: "" });
+    ui.outputs.appendChild(h("figure", { class: "rnb-output rnb-audio" }, [
+      wave, item.element, h("div", { class: "rnb-output-meta" }, [label, length, button]),
+    ]));
   };
 
-  return function update() {
+  /** Draw each audio output's waveform and duration once the kernel sent them. */
+  const updateWaves = () => {
+    const waveforms = asList(read("waveforms", []));
+    waves.forEach((slot, i) => {
+      const key = JSON.stringify(waveforms[i] ?? null);
+      if (key === slot.key) return;
+      slot.key = key;
+      slot.wave.textContent = "";
+      const svg = waveformSvg(waveforms[i]);
+      if (svg !== null) slot.wave.appendChild(svg);
+      show(slot.wave, svg !== null);
+      slot.length.textContent = waveformDuration(waveforms[i]);
+      show(slot.length, slot.length.textContent !== "");
+    });
+  };
+
+  const update = () => {
     const urls = asList(read("outputs", []));
     const kinds = asList(read("kinds", []));
     const next = JSON.stringify([urls, kinds]);
-    if (next === key) return;
-    key = next;
-    ui.outputs.textContent = "";
-    items = [];
-    urls.forEach((url, index) => addOutput(url, mediaKind(url, kinds[index]), index));
-    ui.outputs.setAttribute("data-count", String(urls.length));
-    show(ui.outputs, urls.length > 0);
+    if (next !== key) {
+      key = next;
+      ui.outputs.textContent = "";
+      items = [];
+      waves = [];
+      urls.forEach((url, index) => addOutput(url, mediaKind(url, kinds[index]), index, urls.length));
+      ui.outputs.setAttribute("data-count", String(urls.length));
+      show(ui.outputs, urls.length > 0);
+    }
+    updateWaves();
   };
+  return update;
 }
 
 const STATUS_TRAITS = ["status", "progress", "note", "failure", "failure_code", "hint", "error", "finished",
@@ -295,6 +334,7 @@ function render({ model, el }) {
   });
   d.modelOn(model, "change:outputs", updateOutputs);
   d.modelOn(model, "change:kinds", updateOutputs);
+  d.modelOn(model, "change:waveforms", updateOutputs);
 
   renderCaption(ui, read);
   updateStatus();

@@ -61,9 +61,11 @@ export class Text extends Node {
 const URL_PROPS = new Set(["src", "href"]);
 
 export class Element extends Node {
-  constructor(doc, tagName) {
+  constructor(doc, tagName, namespaceURI = null) {
     super(doc);
-    this.tagName = tagName.toUpperCase();
+    // as in a browser: HTML tag names are upper case, SVG ones keep their case
+    this.namespaceURI = namespaceURI;
+    this.tagName = namespaceURI === null ? tagName.toUpperCase() : tagName;
     this.attributes = new Map();
     this.listeners = new Map();
     this.style = {};
@@ -167,7 +169,7 @@ export class Element extends Node {
   matches(selector) {
     const m = /^([a-z0-9]*)((?:\.[\w-]+)*)((?:\[[\w-]+(?:="?[^\]"]*"?)?\])*)$/i.exec(selector.trim());
     if (!m) throw new Error(`unsupported selector ${selector}`);
-    if (m[1] && this.tagName !== m[1].toUpperCase()) return false;
+    if (m[1] && this.tagName.toUpperCase() !== m[1].toUpperCase()) return false;
     for (const cls of m[2].split(".").filter(Boolean)) if (!this._classes().includes(cls)) return false;
     for (const part of m[3].match(/\[[^\]]+\]/g) || []) {
       const [, name, value] = /^\[([\w-]+)(?:="?([^"]*)"?)?\]$/.exec(part);
@@ -208,6 +210,11 @@ export class Document {
   }
   createElement(tag) {
     const el = new Element(this, tag);
+    this.created.push(el);
+    return el;
+  }
+  createElementNS(namespaceURI, tag) {
+    const el = new Element(this, tag, namespaceURI);
     this.created.push(el);
     return el;
   }

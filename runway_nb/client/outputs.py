@@ -12,12 +12,19 @@ __all__ = ["filename_for", "write_outputs"]
 
 Blob = tuple[str, bytes, str | None]  # (url, data, content type)
 
+# Content types whose usual extension ``mimetypes`` does not know (audio/wav) or gets unusual
+# (audio/ogg -> .oga), so a URL without an extension still saves as a file players open.
+_SUFFIXES = {"audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/wav": ".wav", "audio/wave": ".wav",
+             "audio/x-wav": ".wav", "audio/vnd.wave": ".wav", "audio/flac": ".flac", "audio/x-flac": ".flac",
+             "audio/ogg": ".ogg", "audio/opus": ".opus"}
+
 
 def filename_for(task_id: str, index: int, url: str, content_type: str | None) -> str:
     """``<task id>_<index><suffix>``, the suffix from the URL or else the content type."""
     suffix = Path(urlparse(url).path).suffix.lower()
     if not re.fullmatch(r"\.[a-z0-9]{1,5}", suffix):  # the URL is the server's: no spaces, quotes, surrogates
-        suffix = mimetypes.guess_extension((content_type or "").split(";")[0].strip()) or ".bin"
+        ctype = (content_type or "").split(";")[0].strip().lower()
+        suffix = _SUFFIXES.get(ctype) or mimetypes.guess_extension(ctype) or ".bin"
     safe = "".join(c for c in task_id if c.isalnum() or c in "-_")[:80] or "task"
     return f"{safe}_{index}{suffix}"
 

@@ -44,16 +44,20 @@ from runway_nb.client.core import AsyncTaskHandle
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, PollFailed, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
+from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
+from runway_nb.notebook.widgets._audio import WaveformTrait
 from runway_nb.notebook.widgets._live import Command, LiveWidget, Reply
 from runway_nb.notebook.widgets._static import caption_fields, static_html, status_note
 from runway_nb.notebook.widgets._task_view import TaskView
-from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
+from runway_nb.notebook.widgets._urls import endpoint_kind, file_url, is_remote, media_kind, safe_url
 
 __all__ = ["Grid", "grid_layout", "value_text"]
 
 #: Cells of a one-option sweep per row when it wraps.
 WRAP_COLUMNS = 4
+#: The shape of an audio cell (width, height): a strip for its waveform.
+AUDIO_CELL = (480, 120)
 _MEDIA = ("image", "video", "character", "reference")
 # The grid of each sweep (Grid.for_sweep): showing a sweep twice does not poll twice.
 _BY_SWEEP: weakref.WeakValueDictionary[int, Grid] = weakref.WeakValueDictionary()
@@ -156,7 +160,17 @@ def _combo_from_params(handle: Any) -> dict[str, Any]:
     for key in ("model", "ratio", "duration", "seed"):
         if p.get(key) is not None:
             combo[key] = p[key]
+    voice = _voice_name(p.get("voice"))
+    if voice is not None:
+        combo["voice"] = voice
     return combo
+
+
+def _voice_name(voice: Any) -> str | None:
+    """A speech task's voice as a label: a name, or a preset's id (``{"type": "runway-preset", "presetId": ...}``)."""
+    if isinstance(voice, dict):
+        voice = voice.get("presetId") or voice.get("id") or voice.get("name")
+    return voice if isinstance(voice, str) and voice else None
 
 
 # ---------------------------------------------------------------------- the widget
@@ -204,7 +218,10 @@ class Grid(LiveWidget):
         self._relay: list[list[str]] = [[] for _ in range(n)]
         self._terminal: set[int] = set()
         self._cancelling: set[int] = set()
-        self._saving: set[int] = set()
+        self._saving: set[int] = set()  # cells whose files or waveforms are still coming
+        self._waveforms: list[list[WaveformTrait]] = [[] for _ in range(n)]
+        self._kinds: list[list[str]] = [[] for _ in range(n)]
+        self._shown: list[list[int]] = [[] for _ in range(n)]  # the task's output index of each shown
         self._t_end: dict[int, float] = {}
         self._poller: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
@@ -320,10 +337,14 @@ class Grid(LiveWidget):
         h = self.handles[i]
         endpoint = h.endpoint or str(h.params.get("endpoint") or "")
         body = {k: v for k, v in (h.params or {}).items() if k != "endpoint"}
-        try:
-            width, height = catalog.output_size(endpoint, body)
-        except Exception:  # an unknown endpoint or model: a 16:9 box
-            width, height = 1280, 720
+        model = body.get("model")
+        if endpoint_kind(endpoint, model if isinstance(model, str) else None) == "audio":
+            width, height = AUDIO_CELL  # a strip for the waveform
+        else:
+            try:
+                width, height = catalog.output_size(endpoint, body)
+            except Exception:  # an unknown endpoint or model: a 16:9 box
+                width, height = 1280, 720
         try:
             duration = catalog.output_duration(endpoint, body)
         except Exception:
@@ -346,14 +367,21 @@ class Grid(LiveWidget):
         cell = dict(self._shape[i])
         status = task.status if task is not None else PENDING
         finished = i in self._terminal
-        urls, kinds, raw = [], [], []
+        urls, kinds, shown = [], [], []
+        model = h.params.get("model")
         if task is not None:
-            for url in task.outputs:
+            for j, url in enumerate(task.outputs):
                 if safe_url(url) is not None and (is_remote(url) or url.startswith("data:")):
                     urls.append(url)
-                    raw.append(url)
-                    kinds.append(media_kind(url, cell["endpoint"]))
-        self._relay[i] = raw
+                    shown.append(j)
+                    kinds.append(media_kind(url, cell["endpoint"], model if isinstance(model, str) else None))
+        self._relay[i] = list(urls)
+        self._kinds[i] = kinds
+        self._shown[i] = shown
+        waveforms = self._waveforms[i]
+        if len(waveforms) != len(urls):
+            waveforms = [audio.trait(audio.known(u, read_file=False)) if k == "audio" else {}
+                         for u, k in zip(urls, kinds, strict=True)]
         cancelling = i in self._cancelling and not finished
         note = "Cancelling…" if cancelling else status_note(status)
         dropped = len(task.outputs) - len(urls) if task is not None else 0
@@ -369,6 +397,7 @@ class Grid(LiveWidget):
             "hint": failure_hint(task.failure_code) if task is not None and task.failed else "",
             "outputs": urls if finished or status == SUCCEEDED else [],
             "kinds": kinds if finished or status == SUCCEEDED else [],
+            "waveforms": waveforms if finished or status == SUCCEEDED else [],
             "files": [u for u in (file_url(p) for p in (h.files or [])) if u is not None],
             "finished": finished,
             "cancelling": cancelling,
@@ -423,34 +452,51 @@ class Grid(LiveWidget):
         self._sync_handle(i, task)
         h = self.handles[i]
         folder = getattr(self.sweep, "save_to", None) or getattr(h, "save_to", None)
-        if task.status == SUCCEEDED and folder and task.outputs and not h.files:
+        self._publish_cells()  # (also learns the outputs' kinds)
+        save = bool(task.status == SUCCEEDED and folder and task.outputs and not h.files)
+        if save or "audio" in self._kinds[i]:
             self._saving.add(i)
             if live.running_loop() is not None:
-                self._spawn(self._save_cell_async(i, task, folder))
+                self._spawn(self._finish_cell_async(i, task, folder if save else None))
             else:
-                self._save_cell_sync(i, task, folder)
+                self._finish_cell_sync(i, task, folder if save else None)
         self._publish_cells()
         self._check_done()
 
-    async def _save_cell_async(self, i: int, task: Task, folder: str) -> None:
+    async def _finish_cell_async(self, i: int, task: Task, folder: str | None) -> None:
+        """Save cell ``i``'s outputs (``folder``), then draw its audio outputs' waveforms."""
         h = self.handles[i]
         try:
-            h.files = await self._save_async(self._twin(i), task, folder, h.params)
-        except Exception as exc:  # the result still shows from its URLs
-            self._set_error(f"saving task {h.id} to {folder} failed: {type(exc).__name__}: {exc}")
+            if folder is not None:
+                try:
+                    h.files = await self._save_async(self._twin(i), task, folder, h.params)
+                except Exception as exc:  # the result still shows from its URLs
+                    self._set_error(f"saving task {h.id} to {folder} failed: {type(exc).__name__}: {exc}")
+            if "audio" in self._kinds[i]:
+                self._waveforms[i] = await self._waveforms_async(self._twin(i), self._relay[i], self._kinds[i],
+                                                                 self._shown_files(i))
         finally:
             self._saving.discard(i)
         self._publish_cells()
         self._check_done()
 
-    def _save_cell_sync(self, i: int, task: Task, folder: str) -> None:
+    def _finish_cell_sync(self, i: int, task: Task, folder: str | None) -> None:
         h = self.handles[i]
         try:
-            h.files = self._save_sync(h, task, folder)
-        except Exception as exc:
-            self._set_error(f"saving task {h.id} to {folder} failed: {type(exc).__name__}: {exc}")
+            if folder is not None:
+                try:
+                    h.files = self._save_sync(h, task, folder)
+                except Exception as exc:
+                    self._set_error(f"saving task {h.id} to {folder} failed: {type(exc).__name__}: {exc}")
+            if "audio" in self._kinds[i]:
+                self._waveforms[i] = self._waveforms_sync(h, self._relay[i], self._kinds[i], self._shown_files(i))
         finally:
             self._saving.discard(i)
+
+    def _shown_files(self, i: int) -> list[Any]:
+        """The saved copy of each output of cell ``i`` shown (None where there is none)."""
+        files = list(self.handles[i].files or [])
+        return [files[j] if j < len(files) else None for j in self._shown[i]]
 
     def _check_done(self) -> None:
         if self._final_ready or len(self._terminal) < len(self.handles) or self._saving:

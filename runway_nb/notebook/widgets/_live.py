@@ -40,9 +40,12 @@ from ipywidgets import Widget
 from runway_nb.api.task import Task
 from runway_nb.client.core import AsyncRunway, AsyncTaskHandle, Runway
 from runway_nb.client.handles import AnyTaskHandle
+from runway_nb.notebook.widgets import _audio
+from runway_nb.notebook.widgets._audio import WaveformTrait
 from runway_nb.notebook.widgets._urls import media_kind
 
 __all__ = [
+    "AUDIO_MIME",
     "CALL",
     "DEFAULTS",
     "REPLY",
@@ -198,12 +201,21 @@ def async_twin(client: Runway | AsyncRunway) -> AsyncRunway:
     return client.async_twin()
 
 
+#: The type of audio bytes by file extension, when the server's Content-Type says nothing useful.
+AUDIO_MIME = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
+              ".oga": "audio/ogg", ".opus": "audio/ogg", ".m4a": "audio/mp4", ".aac": "audio/aac"}
+
+
 def media_mime(url: str, ctype: str | None, endpoint: str) -> str:
     """The mime type to label downloaded output bytes with (never SVG or HTML)."""
     ctype = (ctype or "").split(";")[0].strip().lower()
-    if ctype.startswith(("image/", "video/")) and ctype != "image/svg+xml":
+    if ctype.startswith(("image/", "video/", "audio/")) and ctype != "image/svg+xml":
         return ctype
-    return "video/mp4" if media_kind(url, endpoint) == "video" else "image/png"
+    kind = media_kind(url, endpoint)
+    if kind == "audio":
+        path = url.split("?", 1)[0].split("#", 1)[0].lower()
+        return next((mime for ext, mime in AUDIO_MIME.items() if path.endswith(ext)), "audio/mpeg")
+    return "video/mp4" if kind == "video" else "image/png"
 
 
 def save_folder(save_to: str | os.PathLike[str] | bool | None, handle: AnyTaskHandle) -> Path | None:
@@ -491,6 +503,23 @@ class LiveWidget(ChannelWidget):
     async def _fetch_media_async(self, url: str, endpoint: str, twin: Callable[[], AsyncTaskHandle]) -> Reply:
         data, ctype = await twin().client.download_with_type(url)
         return {"mime": media_mime(url, ctype, endpoint)}, [data]
+
+    # ------------------------------------------------------------------ waveforms of audio outputs
+    def _waveforms_sync(self, handle: AnyTaskHandle, urls: list[str], kinds: list[str],
+                        files: list[Any]) -> list[WaveformTrait]:
+        """Each output's waveform trait value (``{}`` but for audio), fetched through the client
+        or read from its saved copy, then remembered for the static output (see ``_audio``)."""
+        client = handle.client
+        if isinstance(client, AsyncRunway):  # no loop to download on: saved copies and known ones only
+            found = [_audio.known(u, files[i] if i < len(files) else None) if kinds[i] == "audio" else None
+                     for i, u in enumerate(urls)]
+            return [_audio.trait(w) for w in found]
+        return [_audio.trait(w) for w in _audio.analyze_outputs(urls, kinds, files, client.download_with_type)]
+
+    async def _waveforms_async(self, twin: AsyncTaskHandle, urls: list[str], kinds: list[str],
+                               files: list[Any]) -> list[WaveformTrait]:
+        found = await _audio.analyze_outputs_async(urls, kinds, files, twin.client.download_with_type)
+        return [_audio.trait(w) for w in found]
 
     # ------------------------------------------------------------------ autosave
     async def _save_async(self, twin: AsyncTaskHandle, task: Task, folder: str | Path,

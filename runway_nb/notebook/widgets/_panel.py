@@ -42,7 +42,10 @@ _LABELS = {"promptText": "Prompt", "prompt": "Prompt", "promptImage": "Image", "
            "duration": "Duration", "seed": "Seed", "model": "Model", "endpoint": "Type", "type": "Type"}
 _TYPE_LABELS = {"text_to_video": "Text to video", "image_to_video": "Image to video",
                 "text_to_image": "Text to image", "video_to_video": "Video to video",
-                "character_performance": "Character performance (Act-Two)", "video_upscale": "Video upscale"}
+                "character_performance": "Character performance (Act-Two)", "video_upscale": "Video upscale",
+                "text_to_speech": "Text to speech", "sound_effect": "Sound effect",
+                "speech_to_speech": "Speech to speech (voice change)", "voice_dubbing": "Voice dubbing",
+                "voice_isolation": "Voice isolation", "video_to_audio": "Video to audio"}
 _FIELD = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}\}"
                     r"|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
 _SEPARATOR_LINE = re.compile(r"^[ \t]*---[ \t]*$", re.M)

@@ -52,6 +52,8 @@ from typing import Any
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
 from runway_nb.errors import failure_hint
+from runway_nb.notebook.waveform import Waveform, duration_text
+from runway_nb.notebook.widgets import _audio
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 
 __all__ = ["caption_fields", "static_bundle", "static_html", "static_text", "status_note", "task_facts"]
@@ -133,8 +135,10 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
         src = local or remote
         if src is None:
             continue
-        media.append({"src": src, "kind": media_kind(str(file_list[i]) if local else url, endpoint),
-                      "local": local is not None, "remote": remote})
+        kind = media_kind(str(file_list[i]) if local else url, endpoint, params.get("model"))
+        waveform = _audio.known(str(url), file_list[i] if local else None) if kind == "audio" else None
+        media.append({"src": src, "kind": kind, "local": local is not None, "remote": remote, "number": i + 1,
+                      "waveform": waveform})
     credits = task.cost if task is not None and task.cost is not None else estimated
     return {
         "id": task_id,
@@ -147,6 +151,7 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
         "created_at": task.created_at if task is not None else None,
         "media": media,
         "dropped": len(raw_outputs) - len(media),
+        "total": len(raw_outputs),
         "caption": caption_fields(params, credits=credits, caption=caption),
         "finished": status in (SUCCEEDED, FAILED, CANCELLED),
     }
@@ -206,20 +211,8 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
                      f'<div style="color:#555;margin-top:4px">{_e(f["hint"] or "")}</div></div>')
     if f["media"]:
         parts.append('<div style="display:flex;flex-wrap:wrap;gap:8px;margin:8px 0 4px">')
-        for i, m in enumerate(f["media"]):
-            src = _e(m["src"])
-            if m["kind"] == "video":
-                player = (f'<video src="{src}" controls loop muted playsinline preload="metadata" '
-                          'style="max-width:100%;max-height:480px;border-radius:4px;background:#000"></video>')
-            else:
-                player = (f'<img src="{src}" alt="output {i + 1}" '
-                          'style="max-width:100%;max-height:480px;border-radius:4px">')
-            where = "saved file" if m["local"] else "Runway URL (expires 24-48 h after the task)"
-            parts.append('<figure style="margin:0;display:flex;flex-direction:column;gap:4px;'
-                         f'max-width:640px;min-width:0">{player}'
-                         f'<figcaption style="font-size:12px"><a href="{src}" download target="_blank" '
-                         f'rel="noopener noreferrer">Download</a> <span style="color:#888">({_e(where)})</span>'
-                         '</figcaption></figure>')
+        for m in f["media"]:
+            parts.append(_figure(m, f["total"]))
         parts.append("</div>")
     if f["dropped"]:
         parts.append(f'<div style="color:#888">{f["dropped"]} output URL(s) not shown: not an http(s) URL.</div>')
@@ -238,6 +231,38 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
     parts.append(f'<div style="color:#999;font-size:11px;margin-top:2px">{_e(" · ".join(footer))}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def _output_name(number: int, total: int, kind: str) -> str:
+    return f"output {number} of {total}" if total > 1 else f"output ({kind})"
+
+
+def _figure(m: dict[str, Any], total: int) -> str:
+    """One output: its player (video, image, or audio with its waveform and duration) and a Download link."""
+    src = _e(m["src"])
+    name = _output_name(m["number"], total, m["kind"])
+    facts: list[str] = [name.capitalize()] if total > 1 else []
+    if m["kind"] == "video":
+        player = (f'<video src="{src}" controls loop muted playsinline preload="metadata" aria-label="{_e(name)}" '
+                  'style="max-width:100%;max-height:480px;border-radius:4px;background:#000"></video>')
+    elif m["kind"] == "audio":
+        waveform: Waveform | None = m["waveform"]
+        picture = waveform.svg() if waveform is not None else ""
+        player = (f'{picture}<audio src="{src}" controls preload="metadata" aria-label="{_e(name)}" '
+                  'style="width:100%;max-width:640px"></audio>')
+        if waveform is not None:
+            facts.append(duration_text(waveform.duration))
+    else:
+        player = (f'<img src="{src}" alt="output {m["number"]}" '
+                  'style="max-width:100%;max-height:480px;border-radius:4px">')
+    where = "saved file" if m["local"] else "Runway URL (expires 24-48 h after the task)"
+    lead = f'<span>{_e(" · ".join(facts))}</span> ' if facts else ""
+    width = "width:100%;" if m["kind"] == "audio" else ""
+    return ('<figure style="margin:0;display:flex;flex-direction:column;gap:4px;'
+            f'{width}max-width:640px;min-width:0">{player}'
+            f'<figcaption style="font-size:12px">{lead}<a href="{src}" download target="_blank" '
+            f'rel="noopener noreferrer">Download</a> <span style="color:#888">({_e(where)})</span>'
+            '</figcaption></figure>')
 
 
 def static_text(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
@@ -264,7 +289,12 @@ def static_text(handle_or_task: Any, params: dict[str, Any] | None = None, files
     if note:
         lines.append(f"  {note}")
     for m in f["media"]:
-        lines.append(f"  {m['kind']}: {m['src']}")
+        label = m["kind"]
+        if f["total"] > 1:
+            label += f" {m['number']}/{f['total']}"
+        if m["waveform"] is not None:
+            label += f" ({duration_text(m['waveform'].duration)})"
+        lines.append(f"  {label}: {m['src']}")
     return "\n".join(lines)
 
 

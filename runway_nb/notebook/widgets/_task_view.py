@@ -34,6 +34,7 @@ from runway_nb.client.core import AsyncTaskHandle, TaskHandle
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
+from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._live import DEFAULTS, WIDGET_MIME, Command, LiveWidget, Reply, async_twin
 from runway_nb.notebook.widgets._static import caption_fields, static_html, static_text, status_note
@@ -78,6 +79,8 @@ class TaskView(LiveWidget):
     hint = t.Unicode("").tag(sync=True)
     outputs = t.List(t.Unicode()).tag(sync=True)
     kinds = t.List(t.Unicode()).tag(sync=True)
+    #: Per output: ``{"duration", "peaks", "label"}`` for audio once the kernel decoded it, else ``{}``.
+    waveforms = t.List(t.Dict()).tag(sync=True)
     files = t.List(t.Unicode()).tag(sync=True)
     caption = t.Dict().tag(sync=True)
     cancelling = t.Bool(False).tag(sync=True)
@@ -96,6 +99,7 @@ class TaskView(LiveWidget):
         self._t_end: float | None = None
         self._readings: list[tuple[float, float]] = []
         self._relay_urls: list[str] = []
+        self._shown: list[int] = []  # the task's output index of each output shown
         self._terminal = False
         self._final_ready = False
         self._cancel_requested = False
@@ -111,7 +115,14 @@ class TaskView(LiveWidget):
         _VIEWS[id(handle)] = self
         if handle.task is not None and handle.task.finished:
             self._terminal_begin(handle.task)
-            self._terminal_end()
+            if not self._has_audio():
+                self._terminal_end()
+            elif live.running_loop() is not None:
+                self._spawn(self._end_with_waveforms())
+            else:
+                self.waveforms = self._waveforms_sync(self.handle, self._relay_urls, list(self.kinds),
+                                                      self._shown_files())
+                self._terminal_end()
         else:
             self._follow(keep_alive=True)
             if watch and live.running_loop() is not None:
@@ -276,14 +287,18 @@ class TaskView(LiveWidget):
                 self.failure = task.failure or ""
                 self.failure_code = task.failure_code or ""
                 self.hint = failure_hint(task.failure_code)
-            urls, kinds, raw = [], [], []
-            for url in task.outputs:
+            urls, kinds, shown = [], [], []
+            model = self.handle.params.get("model")
+            for i, url in enumerate(task.outputs):
                 if safe_url(url) is not None and (is_remote(url) or url.startswith("data:")):
                     urls.append(url)
-                    raw.append(url)
-                    kinds.append(media_kind(url, self.endpoint))
-            self._relay_urls = raw
+                    shown.append(i)
+                    kinds.append(media_kind(url, self.endpoint, model if isinstance(model, str) else None))
+            self._relay_urls = list(urls)
+            self._shown = shown
             if urls != list(self.outputs):
+                self.waveforms = [audio.trait(audio.known(u, read_file=False)) if k == "audio" else {}
+                                  for u, k in zip(urls, kinds, strict=True)]
                 self.kinds = kinds
                 self.outputs = urls
             dropped = len(task.outputs) - len(urls)
@@ -334,9 +349,25 @@ class TaskView(LiveWidget):
         else:
             self._publish_displays(force=True)
 
+    def _shown_files(self) -> list[Any]:
+        """The saved copy of each output shown (None where there is none)."""
+        files = self._files_paths()
+        return [files[i] if i < len(files) else None for i in self._shown]
+
+    def _has_audio(self) -> bool:
+        return "audio" in self.kinds
+
     def _save_paths(self, paths: list[Path]) -> None:
         self.handle.files = list(paths)
         self.files = [u for u in (file_url(p) for p in paths) if u is not None]
+
+    async def _end_with_waveforms(self) -> None:
+        """A view of a task that had already ended: its final output waits for the waveforms."""
+        try:
+            self.waveforms = await self._waveforms_async(self._async_handle(), self._relay_urls, list(self.kinds),
+                                                         self._shown_files())
+        finally:
+            self._terminal_end()
 
     async def _terminal_async(self, task: Task) -> None:
         if not self._terminal_begin(task):
@@ -348,6 +379,9 @@ class TaskView(LiveWidget):
                 self._save_paths(await self._save_async(self._async_handle(), task, self.save_to, self.handle.params))
             except Exception as exc:  # the result still shows from its URLs
                 self._set_error(f"autosave to {self.save_to} failed: {type(exc).__name__}: {exc}")
+        if self._has_audio():  # before the final output is published: it embeds the waveforms
+            self.waveforms = await self._waveforms_async(self._async_handle(), self._relay_urls, list(self.kinds),
+                                                         self._shown_files())
         self._terminal_end()
 
     def _terminal_sync(self, task: Task) -> None:
@@ -360,6 +394,9 @@ class TaskView(LiveWidget):
                 self._save_paths(self._save_sync(self.handle, task, self.save_to))
             except Exception as exc:
                 self._set_error(f"autosave to {self.save_to} failed: {type(exc).__name__}: {exc}")
+        if self._has_audio():
+            self.waveforms = self._waveforms_sync(self.handle, self._relay_urls, list(self.kinds),
+                                                  self._shown_files())
         self._terminal_end()
 
     def _after_cell(self) -> None:

@@ -4,7 +4,8 @@ The same rules are enforced again in the browser (``safeUrl`` in ``js/common.js`
 
 - ``http://`` / ``https://`` URLs with a host;
 - relative paths of saved files (no scheme, no leading ``/``, no ``:`` or ``\\``);
-- ``data:image/<raster>`` and ``data:video/...`` (never ``data:image/svg+xml``, never ``data:text/html``);
+- ``data:image/<raster>``, ``data:video/...`` and ``data:audio/...`` (never ``data:image/svg+xml``,
+  never ``data:text/html``);
 - ``blob:`` URLs (only the browser makes those).
 
 Anything else (``javascript:``, ``vbscript:``, ``file:``, protocol-relative ``//host``, URLs
@@ -13,22 +14,29 @@ with whitespace or control characters) is dropped before it is put in a trait or
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path, PurePath
 from urllib.parse import quote, urlsplit
 
-__all__ = ["file_url", "is_remote", "media_kind", "safe_url"]
+__all__ = ["AUDIO_ENDPOINTS", "endpoint_kind", "file_url", "is_remote", "media_kind", "safe_url"]
 
 _BAD_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029\\]")
-_DATA = re.compile(r"^data:(image/(png|jpeg|jpg|gif|webp|avif|bmp)|video/(mp4|webm|ogg|quicktime))[;,]", re.I)
+_DATA = re.compile(r"^data:(image/(png|jpeg|jpg|gif|webp|avif|bmp)|video/(mp4|webm|ogg|quicktime)"
+                   r"|audio/(mpeg|mp3|wav|wave|x-wav|flac|x-flac|ogg|opus|webm|aac|mp4))[;,]", re.I)
 _BLOB = re.compile(r"^blob:(https?://[^\s/?#]+|null)/", re.I)
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.I)
 _HOST = re.compile(r"^[^\s/?#@]+(@[^\s/?#]+)?$")
 
 VIDEO_EXT = (".mp4", ".webm", ".mov", ".m4v", ".ogv")
 IMAGE_EXT = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif", ".bmp")
+AUDIO_EXT = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac")
 IMAGE_ENDPOINTS = ("text_to_image",)
+#: Audio operations, for when the catalog does not know an endpoint (yet): the catalog's
+#: ``output`` kind decides whenever it has the model.
+AUDIO_ENDPOINTS = ("text_to_speech", "sound_effect", "speech_to_speech", "voice_dubbing", "voice_isolation",
+                   "video_to_audio", "generate/audio")
 
 
 def safe_url(url: object) -> str | None:
@@ -77,14 +85,38 @@ def file_url(path: str | os.PathLike[str], base: str | os.PathLike[str] | None =
     return safe_url(quoted)
 
 
-def media_kind(url: str | None, endpoint: str | None = None) -> str:
-    """``"video"`` or ``"image"``: from the file extension, else from the endpoint."""
+def media_kind(url: str | None, endpoint: str | None = None, model: str | None = None) -> str:
+    """``"video"``, ``"image"`` or ``"audio"``: from the file extension (or a data: URI's type),
+    else the catalog's output kind of ``endpoint``/``model``, else from the endpoint's name."""
     text = (url or "").lower()
     if text.startswith("data:"):
-        return "video" if text.startswith("data:video/") else "image"
+        for kind in ("video", "audio"):
+            if text.startswith(f"data:{kind}/"):
+                return kind
+        return "image"
     path = urlsplit(text).path if is_remote(text) else text.split("?")[0].split("#")[0]
     if path.endswith(VIDEO_EXT):
         return "video"
     if path.endswith(IMAGE_EXT):
         return "image"
+    if path.endswith(AUDIO_EXT):
+        return "audio"
+    return endpoint_kind(endpoint, model)
+
+
+@functools.lru_cache(maxsize=256)
+def endpoint_kind(endpoint: str | None, model: str | None = None) -> str:
+    """What ``endpoint`` makes: the catalog's output kind (of ``model``, else of any of its models),
+    else ``"audio"`` for an audio operation, ``"image"`` for an image one, ``"video"`` otherwise."""
+    if endpoint:
+        from runway_nb.api import catalog
+
+        kinds = {info.output for info in catalog.models() if info.endpoint == endpoint
+                 and (model is None or info.model == model)}
+        if len(kinds) == 1:
+            kind = kinds.pop()
+            if kind in ("image", "video", "audio"):
+                return kind
+    if endpoint in AUDIO_ENDPOINTS:
+        return "audio"
     return "image" if endpoint in IMAGE_ENDPOINTS else "video"
