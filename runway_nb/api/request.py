@@ -147,7 +147,10 @@ def _media_value(draft: Draft, name: str, value: object, kind: str, read_file: R
         return out
     if name == "referenceImages":
         return [{"uri": _one(draft, name, value, kinds, read_file)}]
-    return _one(draft, name, value, kinds, read_file)
+    if isinstance(value, dict) and "uri" in value:  # a {uri} object (the recipes' single inputs)
+        return {**value, "uri": _one(draft, f"{name}.uri", value["uri"], kinds, read_file)}
+    uri = _one(draft, name, value, kinds, read_file)
+    return {"uri": uri} if _uri_object(draft.info, name) else uri
 
 
 def _media_object(draft: Draft, name: str, value: object, kinds: str, read_file: ReadFile) -> dict[str, object]:
@@ -169,6 +172,12 @@ def _typed_object(info: ModelInfo | None, name: str) -> bool:
     sub = info.schema.get("properties", {}).get(name, {}) if info is not None else {}
     branches = sub.get("oneOf") or sub.get("anyOf") or [sub]
     return all(isinstance(b, dict) and {"type", "uri"} <= set(b.get("properties", {})) for b in branches)
+
+
+def _uri_object(info: ModelInfo | None, name: str) -> bool:
+    """Whether field ``name`` is a ``{uri}`` object rather than a bare URI string."""
+    sub = info.schema.get("properties", {}).get(name, {}) if info is not None else {}
+    return sub.get("type") == "object" and "uri" in sub.get("properties", {})
 
 
 def _place_aliases(body: dict[str, Any], info: ModelInfo) -> None:

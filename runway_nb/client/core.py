@@ -91,6 +91,32 @@ class _AsyncEndpoint:
         return f"<{self.name} endpoint>"
 
 
+class _Namespace:
+    """A group of operations under one path prefix, as the SDK has them (``client.recipes.product_ad``)."""
+
+    def __init__(self, prefix: str):
+        self._prefix = prefix
+
+    def __repr__(self) -> str:
+        names = sorted(k for k in vars(self) if not k.startswith("_"))
+        return f"<{self._prefix}: {', '.join(names)}>"
+
+
+def _attach_endpoints(client: object, make: Callable[[str], object]) -> None:
+    """``client.text_to_speech``, and ``client.recipes.product_ad`` / ``client.generate.audio`` for the
+    operations whose path has a prefix."""
+    for name in catalog.ENDPOINTS:
+        prefix, _, leaf = name.rpartition("/")
+        if not prefix:
+            setattr(client, name, make(name))
+            continue
+        group = getattr(client, prefix, None)
+        if not isinstance(group, _Namespace):
+            group = _Namespace(prefix)
+            setattr(client, prefix, group)
+        setattr(group, leaf, make(name))
+
+
 class _BaseClient:
     """Settings, request building and answer reading: everything but the I/O."""
 
@@ -366,8 +392,7 @@ class Runway(_BaseClient):
         self._http = httpx.Client(transport=transport, **self._client_kwargs())  # type: ignore[arg-type]  # sync side of the union
         self._twin: AsyncRunway | None = None
         self.tasks = _Tasks(self)
-        for name in catalog.ENDPOINTS:
-            setattr(self, name, _Endpoint(self, name))
+        _attach_endpoints(self, lambda name: _Endpoint(self, name))
 
     def __enter__(self) -> Runway:
         return self
@@ -497,8 +522,7 @@ class AsyncRunway(_BaseClient):
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())  # type: ignore[arg-type]  # async side of the union
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks = _AsyncTasks(self)
-        for name in catalog.ENDPOINTS:
-            setattr(self, name, _AsyncEndpoint(self, name))
+        _attach_endpoints(self, lambda name: _AsyncEndpoint(self, name))
 
     async def __aenter__(self) -> AsyncRunway:
         return self

@@ -98,31 +98,43 @@ def render_job(endpoint: str, model: str, body: JsonObject, plan: OutputPlan, se
     """The render for a task of ``endpoint`` whose outputs are ``plan``."""
     prompt = prompt_of(endpoint, body)
     if plan.kind == "audio":
-        common = {"model": model, "seed": seed, "prompt": prompt, "count": plan.count,
-                  "audio_format": plan.audio_format, "voice": voice_of(body)}
-        sample_rate = body.get("sampleRate")
-        rate = int(sample_rate) if isinstance(sample_rate, (int, float)) and not isinstance(sample_rate, bool) else None
-        mode = _TRANSFORMS.get(endpoint)
-        if mode is not None and sources.audio is not None:
-            return RenderJob.for_audio(mode, source_audio=sources.audio, sample_rate=rate, **common)
-        if mode is not None and sources.video is not None:
-            return RenderJob.for_audio(mode, source_audio=sources.video, sample_rate=rate, **common)
-        if endpoint == "video_to_audio":
-            return RenderJob.for_audio("video_sound", source_video=sources.video, duration=plan.duration,
-                                       sample_rate=rate, **common)
-        if endpoint in ("text_to_speech",) or (endpoint == "generate/audio" and _wants_speech(body)):
-            return RenderJob.for_audio("speech", sample_rate=rate, **common)
-        # sound_effect, a sound from routed generation, or a transform whose input is not readable
-        return RenderJob.for_audio("sound", duration=plan.duration, loop=body.get("loop") is True,
-                                   sample_rate=rate, **common)
+        return _audio_job(endpoint, model, body, plan, seed, sources, prompt)
     if endpoint == "image_upscale" and sources.image is not None:
         factor = body.get("scaleFactor", 2)
         return RenderJob.for_upscale(sources.image, int(factor) if isinstance(factor, (int, float)) else 2,
                                      model=model, seed=seed)
     if endpoint == "video_to_hdr" and sources.video is not None:
         return RenderJob.for_hdr(sources.video, model=model, seed=seed)
-    return RenderJob(plan.kind, plan.size, plan.duration, prompt, model, seed, plan.count, sources.image,
-                     sources.video)
+    image, video = sources.image, sources.video
+    if plan.kind == "video" and video is not None:
+        image = None  # a video render follows one source: the input video when there is one
+    return RenderJob(plan.kind, plan.size, plan.duration, prompt, model, seed, plan.count, image, video)
+
+
+def _audio_job(endpoint: str, model: str, body: JsonObject, plan: OutputPlan, seed: int, sources: Sources,
+               prompt: str) -> RenderJob:
+    sample_rate = body.get("sampleRate")
+    rate = int(sample_rate) if isinstance(sample_rate, (int, float)) and not isinstance(sample_rate, bool) else None
+    mode: AudioMode | None = _TRANSFORMS.get(endpoint)
+    source = sources.audio if sources.audio is not None else sources.video
+    duration = plan.duration
+    if mode is not None and source is not None:
+        pass
+    elif endpoint == "video_to_audio":
+        mode = "video_sound"
+    elif endpoint == "text_to_speech" or (endpoint == "generate/audio" and _wants_speech(body)):
+        mode = "speech"
+    else:  # sound_effect, a routed sound, or a transform whose input cannot be read offline
+        mode, source = "sound", None
+        duration = duration or 3.0
+    if endpoint == "voice_dubbing" and isinstance(body.get("targetLang"), str):
+        prompt = str(body["targetLang"])
+    return RenderJob.for_audio(
+        mode, model=model, seed=seed, prompt=prompt, count=plan.count, voice=voice_of(body),
+        audio_format=plan.audio_format, sample_rate=rate,
+        duration=duration if mode in ("sound", "video_sound") else None,
+        loop=body.get("loop") is True, source_audio=source if mode in ("voice", "dub", "isolate") else None,
+        source_video=sources.video if mode == "video_sound" else None)
 
 
 def _wants_speech(body: JsonObject) -> bool:
