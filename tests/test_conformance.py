@@ -31,6 +31,8 @@ import httpx
 import pytest
 from shared_docs import OPENAPI_SPEC, shared_file
 
+from runway_nb.api import catalog
+
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = {"Authorization": "Bearer conformance", "X-Runway-Version": "2024-11-06"}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -41,41 +43,7 @@ OUT_OF_SCOPE = ("/v1/avatars", "/v1/avatar_conversations", "/v1/avatar_usage", "
 
 # In scope but not in the simulator yet: excluded from the run until they land. Remove an entry
 # when its operation is implemented; test_not_yet_implemented_list_is_current fails until you do.
-NOT_YET_IMPLEMENTED = [
-    "POST /v1/image_upscale",
-    "POST /v1/sound_effect",
-    "POST /v1/speech_to_speech",
-    "POST /v1/text_to_speech",
-    "POST /v1/voice_dubbing",
-    "POST /v1/voice_isolation",
-    "POST /v1/avatar_videos",
-    "POST /v1/generate/video",
-    "POST /v1/generate/image",
-    "POST /v1/generate/audio",
-    "POST /v1/recipes/ad_localization",
-    "POST /v1/recipes/marketing_stock_image",
-    "POST /v1/recipes/product_ad",
-    "POST /v1/recipes/product_campaign_image",
-    "POST /v1/recipes/product_swap",
-    "POST /v1/recipes/multi_shot_video",
-    "POST /v1/recipes/product_ugc",
-    "GET /v1/routers",
-    "POST /v1/routers",
-    "GET /v1/routers/{id}",
-    "PATCH /v1/routers/{id}",
-    "DELETE /v1/routers/{id}",
-    "GET /v1/routers/{id}/requests",
-    "GET /v1/voices",
-    "POST /v1/voices",
-    "GET /v1/voices/{id}",
-    "PATCH /v1/voices/{id}",
-    "DELETE /v1/voices/{id}",
-    "POST /v1/voices/preview",
-    "GET /v1/workflows",
-    "GET /v1/workflows/{id}",
-    "POST /v1/workflows/{id}",
-    "GET /v1/workflow_invocations/{id}",
-]
+NOT_YET_IMPLEMENTED: list[str] = []  # every in-scope operation is implemented
 
 # The run's bounds: examples per operation and phase, and a time budget for the whole run
 # (fuzzing repeats until the budget is spent, so the run takes about MAX_SECONDS).
@@ -110,17 +78,17 @@ class Excuse:
 
 
 REFUSED = frozenset({"positive_data_acceptance", "status_code_conformance"})
-CREATES = r"POST /v1/(text_to_image|image_to_video|text_to_video|video_to_video|character_performance|video_upscale)"
+CREATES = r"POST /v1/(" + "|".join(re.escape(e) for e in catalog.ENDPOINTS) + ")"
 
 # Spec-valid requests the simulator refuses on purpose: the spec states these rules only in prose.
 PROSE_RULES = (
-    Excuse("runway-uri-must-name-an-upload", REFUSED, CREATES, 400,
+    Excuse("runway-uri-must-name-an-upload", REFUSED, CREATES + r"|POST /v1/voices", 400,
            r"The runway:// URI does not match an uploaded file",
            "A Runway upload URI. See https://docs.dev.runwayml.com/assets/uploads for more information."),
-    Excuse("data-uri-must-be-base64", REFUSED, CREATES, 400, r"Invalid data URI: it must be base64 encoded",
+    Excuse("data-uri-must-be-base64", REFUSED, CREATES + r"|POST /v1/voices", 400, r"Invalid data URI: it must be base64 encoded",
            "A HTTPS URL, Runway upload URI, or base64 data URI (e.g. `data:image/png;base64,...`, up to 5MB) "
            "containing an encoded image."),
-    Excuse("https-url-must-parse", REFUSED, CREATES, 400, r"Invalid URL: it cannot be parsed",
+    Excuse("https-url-must-parse", REFUSED, CREATES + r"|POST /v1/voices", 400, r"Invalid URL: it cannot be parsed",
            "A HTTPS URL, Runway upload URI, or base64 data URI (...) containing an encoded image."),
     Excuse("prores-profile-needs-prores", REFUSED, CREATES, 400,
            r"proresProfile is only valid when outputFormat is 'prores'",
@@ -143,6 +111,16 @@ PROSE_RULES = (
            r"promptText is required when mode='extend'|ratio may not be given when mode='extend'",
            "`extend` continues the input video, requires `promptText`, and matches the input aspect ratio, so "
            "`ratio` may not be provided."),
+    Excuse("router-slug-is-unique", REFUSED, r"POST /v1/routers", 400, r"already exists",
+           "slug: A unique, URL-safe identifier for the Model Router."),
+    Excuse("router-models-are-known-models", REFUSED, r"(POST|PATCH) /v1/routers(/\{id\})?", 400,
+           r"unknown model", "ids: Model ids the mode applies to (ids Runway does not know are refused)."),
+    Excuse("cursor-comes-from-a-previous-page", REFUSED, r"GET /v1/(routers|voices)(/\{id\}/requests)?", 400,
+           r"Invalid cursor", "cursor: Cursor from a previous response to fetch the next page."),
+    Excuse("router-decides-which-model-runs", REFUSED, r"POST /v1/generate/(video|image|audio)", 400,
+           r"no_eligible_model|is not allowed for model|must|is required",
+           "The router picks a model from its settings; the request is then checked against that model "
+           "(`no_eligible_model` when none fits, documented as a 400)."),
     Excuse("upload-filename-needs-a-media-extension", REFUSED, r"POST /v1/uploads", 400,
            r"Filename must have a supported image, video or audio extension",
            "The filename of the file to upload. Must have a valid extension and be a supported media type "
@@ -160,7 +138,17 @@ SPEC_GAPS = (
     Excuse("404-for-an-unknown-task-on-delete", frozenset({"status_code_conformance"}),
            r"DELETE /v1/tasks/\{id\}", 404, r"Task not found",
            "The ID of a previously-submitted task that has not been canceled or deleted."),
-    Excuse("400-without-a-body", REFUSED, CREATES + r"|POST /v1/uploads", 400, r'"error"',
+    Excuse("404-for-an-unknown-id", frozenset({"status_code_conformance"}),
+           r"(GET|PATCH|DELETE) /v1/(routers|voices)/\{id\}(/requests)?|GET /v1/workflow_invocations/\{id\}", 404,
+           r"not found", "(no 404 response is documented for these operations)"),
+    Excuse("400-for-a-malformed-resource-request", frozenset({"status_code_conformance"}),
+           r"\S+ /v1/(routers|voices|workflows|workflow_invocations|avatar_videos)\S*", 400, r'"error"',
+           "(no 400 response is documented for these operations)"),
+    Excuse("limit-has-a-default", frozenset({"negative_data_rejection"}),
+           r"GET /v1/(routers|voices)(/\{id\}/requests)?", 200, r'"data"',
+           "limit: required, with `default: 50` (a request without it gets the default page size)",
+           mode="negative"),
+    Excuse("400-without-a-body", REFUSED, CREATES + r"|POST /v1/uploads|POST /v1/voices|POST /v1/routers", 400, r'"error"',
            "(requestBody is not marked required, but its schema requires `model` and the media fields)",
            body_absent=True),
 )
