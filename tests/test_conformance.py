@@ -82,7 +82,8 @@ CREATES = r"POST /v1/(" + "|".join(re.escape(e) for e in catalog.ENDPOINTS) + ")
 
 # Spec-valid requests the simulator refuses on purpose: the spec states these rules only in prose.
 PROSE_RULES = (
-    Excuse("runway-uri-must-name-an-upload", REFUSED, CREATES + r"|POST /v1/voices", 400,
+    Excuse("runway-uri-must-name-an-upload", REFUSED,
+           CREATES + r"|POST /v1/voices", 400,
            r"The runway:// URI does not match an uploaded file",
            "A Runway upload URI. See https://docs.dev.runwayml.com/assets/uploads for more information."),
     Excuse("data-uri-must-be-base64", REFUSED, CREATES + r"|POST /v1/voices", 400, r"Invalid data URI: it must be base64 encoded",
@@ -148,7 +149,8 @@ SPEC_GAPS = (
            r"GET /v1/(routers|voices)(/\{id\}/requests)?", 200, r'"data"',
            "limit: required, with `default: 50` (a request without it gets the default page size)",
            mode="negative"),
-    Excuse("400-without-a-body", REFUSED, CREATES + r"|POST /v1/uploads|POST /v1/voices|POST /v1/routers", 400, r'"error"',
+    Excuse("400-without-a-body", REFUSED,
+           CREATES + r"|POST /v1/uploads|POST /v1/voices|POST /v1/routers", 400, r'"error"',
            "(requestBody is not marked required, but its schema requires `model` and the media fields)",
            body_absent=True),
 )

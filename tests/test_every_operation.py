@@ -19,6 +19,7 @@ from runwayml import RunwayML
 
 from runway_nb.api import catalog
 from runway_nb.client import Runway
+from runway_nb.errors import ValidationError
 from runway_nb.sim import SimApp, SimConfig, SimServer
 from runway_nb.sim.audio import render_sound
 from runway_nb.sim.media import render_video
@@ -129,9 +130,9 @@ def test_speech_voices_by_name(server, model):
 
 def test_retired_model_is_explained_before_sending_and_refused_by_the_simulator(server):
     body = {"model": "gen4", "prompt_image": INPUTS["jpg"], "prompt_text": "a fox"}
-    with Runway(api_key=KEY, base_url=server.url) as client:
-        with pytest.raises(Exception, match="retired.*use gen4_turbo"):
-            client.create("image_to_video", **body)
+    with Runway(api_key=KEY, base_url=server.url) as client, \
+            pytest.raises(ValidationError, match=r"retired.*use gen4_turbo"):
+        client.create("image_to_video", **body)
     with httpx.Client(base_url=server.url, headers=HEADERS) as http:
         answer = http.post("/v1/image_to_video", json={"model": "gen4", "promptImage": INPUTS["jpg"]})
     assert answer.status_code == 400 and "retired" in answer.json()["error"]
