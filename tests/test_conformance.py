@@ -86,7 +86,8 @@ PROSE_RULES = (
            CREATES + r"|POST /v1/voices", 400,
            r"The runway:// URI does not match an uploaded file",
            "A Runway upload URI. See https://docs.dev.runwayml.com/assets/uploads for more information."),
-    Excuse("data-uri-must-be-base64", REFUSED, CREATES + r"|POST /v1/voices", 400, r"Invalid data URI: it must be base64 encoded",
+    Excuse("data-uri-must-be-base64", REFUSED, CREATES + r"|POST /v1/voices", 400,
+           r"Invalid data URI: it must be base64 encoded",
            "A HTTPS URL, Runway upload URI, or base64 data URI (e.g. `data:image/png;base64,...`, up to 5MB) "
            "containing an encoded image."),
     Excuse("https-url-must-parse", REFUSED, CREATES + r"|POST /v1/voices", 400, r"Invalid URL: it cannot be parsed",
