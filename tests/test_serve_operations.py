@@ -37,26 +37,6 @@ from runway_nb.sim import Simulator
 
 ENDPOINTS = list(catalog.ENDPOINTS)
 
-# The client (runway_nb/api/request.py) refuses the catalog's own example bodies for these, before
-# serve sends anything: a single {uri} media object is not accepted, and the alias prompt ->
-# promptText hides the recipes' own ``prompt`` field. Strict: when the client is fixed, these
-# tests pass and the marks must go.
-CLIENT_GAPS = {
-    "recipes/ad_localization": "the client refuses referenceImage={uri: ...}",
-    "recipes/marketing_stock_image": "the client renames prompt to promptText",
-    "recipes/product_campaign_image": "the client refuses image={uri: ...}",
-    "recipes/product_swap": "the client refuses referenceVideo={uri: ...}",
-    "recipes/multi_shot_video": "the client renames prompt to promptText",
-    "recipes/product_ugc": "the client refuses characterImage={uri: ...}",
-}
-
-
-def operations() -> list[Any]:
-    """Every operation of the catalog, the client's known gaps marked as strict expected failures."""
-    return [pytest.param(e, marks=pytest.mark.xfail(strict=True, reason=CLIENT_GAPS[e])) if e in CLIENT_GAPS
-            else e for e in ENDPOINTS]
-
-
 def example(endpoint: str) -> dict[str, Any]:
     """A minimal valid body for ``endpoint``, from the catalog (its first current model)."""
     infos = catalog.models(endpoint, include_legacy=False) or catalog.models(endpoint)
@@ -129,7 +109,7 @@ def http(served):
 # REST: what reaches the provider, then end to end on the simulator
 # ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("endpoint", operations())
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_rest_sends_every_operation_to_the_providers_route(recorded, endpoint):
     running, creates = recorded
     body = example(endpoint)
@@ -145,14 +125,10 @@ def test_rest_sends_every_operation_to_the_providers_route(recorded, endpoint):
     assert answer["status"] == "SUCCEEDED" and answer["waited"]["finished"] is True
 
 
-@pytest.mark.parametrize("endpoint", operations())
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_rest_creates_on_every_operation_and_the_task_finishes(http, endpoint):
     body = example(endpoint)
     response = http.post(f"/v1/{endpoint}", json=body)
-    missing_route = f"Not found: POST /v1/{endpoint}"
-    if response.status_code == 404 and missing_route in response.text:
-        # serve sent it (the route test above checks what); the simulator has no route for it yet
-        pytest.xfail(f"the simulator does not implement POST /v1/{endpoint} yet")
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["endpoint"] == endpoint and created["provider"] == "sim"
@@ -270,7 +246,7 @@ def _mcp(url: str, body) -> Any:
     return asyncio.run(asyncio.wait_for(main(), timeout=120))
 
 
-@pytest.mark.parametrize("endpoint", operations())
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_mcp_create_tool_accepts_every_operation(recorded, endpoint):
     served, creates = recorded
     fields = example(endpoint)

@@ -125,6 +125,10 @@ def _typeddict_schema(cls: type) -> dict[str, Any]:
         inner, meta = _strip(tp)
         wire = _alias(meta, key)
         props[wire] = _type_schema(inner)
+        if wire == "duration" and props[wire].get("type") in ("number", "integer") and len(props[wire]) == 1:
+            # an unbounded length in seconds (video_to_audio's): the SDK types it as a bare float,
+            # but no length is zero or negative; refusing that here spares a doomed task
+            props[wire]["exclusiveMinimum"] = 0
         if key in required_keys:
             required.append(wire)
     out: dict[str, Any] = {"type": "object", "properties": props}

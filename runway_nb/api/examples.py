@@ -8,7 +8,7 @@ from runway_nb.api.catalog_data import JsonSchema
 from runway_nb.api.lookup import get
 from runway_nb.api.schema_text import flat_branches, uri_forms
 
-__all__ = ["example_body"]
+__all__ = ["EXAMPLE_ROUTER", "example_body"]
 
 _EXT = {"image": "jpg", "video": "mp4", "audio": "mp3"}
 
@@ -70,6 +70,10 @@ def _example(schema: object) -> Any:
     return None
 
 
+EXAMPLE_ROUTER = "default"
+"""The router slug example bodies of routed generation name (the simulator starts with one)."""
+
+
 def example_body(endpoint: str, model: str, *, prompt: str = "a red fox running through snow") -> dict[str, Any]:
     """A minimal valid request body for ``model`` on ``endpoint``: the required fields, plus
     the default ratio, the default duration and a prompt when the model takes them. Media
@@ -83,6 +87,8 @@ def example_body(endpoint: str, model: str, *, prompt: str = "a red fox running 
     for name in schema.get("required", []):
         if name != "model":
             body[name] = _example(props.get(name, {}))
+    if "configId" in body:
+        body["configId"] = EXAMPLE_ROUTER
     if info.prompt_field:
         lo = info.prompt_min or 1
         text = prompt if len(prompt) >= lo else prompt + "." * (lo - len(prompt))

@@ -120,11 +120,11 @@ def _audio_job(endpoint: str, model: str, body: JsonObject, plan: OutputPlan, se
     duration = plan.duration
     if mode is not None and source is not None:
         pass
-    elif endpoint == "video_to_audio":
+    elif endpoint == "video_to_audio" and sources.video is not None:
         mode = "video_sound"
     elif endpoint == "text_to_speech" or (endpoint == "generate/audio" and _wants_speech(body)):
         mode = "speech"
-    else:  # sound_effect, a routed sound, or a transform whose input cannot be read offline
+    else:  # sound_effect, a routed sound, or an input that cannot be fetched offline: a sound alone
         mode, source = "sound", None
         duration = duration or 3.0
     if endpoint == "voice_dubbing" and isinstance(body.get("targetLang"), str):

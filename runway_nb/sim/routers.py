@@ -12,7 +12,9 @@ at the account's concurrency limit are skipped. The chosen model's official body
 ``input`` and created as a normal task (:meth:`TaskFactory.create`); the answer carries
 ``routing``. An empty pool answers 400 ``no_eligible_model`` with the ``pipeline``; an unknown
 slug 404 ``router_config_not_found``. Every routed request is kept in its router's history.
-Routers live in the server's process (they are not written to ``--db``).
+Routers live in the server's process (they are not written to ``--db``). The simulator starts with
+one cost-optimized router, slug ``default`` (:data:`~runway_nb.api.examples.EXAMPLE_ROUTER`), so a
+routed request works offline before any router is made; Runway starts with none.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from runway_nb.api import catalog
+from runway_nb.api.examples import EXAMPLE_ROUTER
 from runway_nb.sim.config import default_run_seconds
 from runway_nb.sim.context import SimContext
 from runway_nb.sim.create import TaskFactory
@@ -104,6 +107,11 @@ class RoutersApi:
         self._tasks = tasks
         self._lock = threading.Lock()
         self._routers: dict[str, Router] = {}
+        now = time.time()
+        seeded = Router(id=str(uuid.uuid4()), slug=EXAMPLE_ROUTER, name="Default router",
+                        description="Made by the simulator so routed generation works before you make a router.",
+                        version=1, settings=_settings(None), created_wall=now, updated_wall=now)
+        self._routers[seeded.id] = seeded
 
     # ------------------------------------------------------------------ routers
     def _find(self, raw_id: str) -> Router:

@@ -99,16 +99,16 @@ URL_PAYLOADS = [
 GOOD_OUTPUT = "https://example.com/out/0.mp4"
 ALL = TEXT_PAYLOADS + URL_PAYLOADS
 
-ALLOWED_TAGS = {"div", "span", "strong", "code", "video", "img", "figure", "figcaption", "a", "table", "tr",
+ALLOWED_TAGS = {"div", "span", "strong", "code", "video", "audio", "img", "figure", "figcaption", "a", "table", "tr",
                 "th", "td"}
 ALLOWED_ATTRS = {"class", "style", "src", "href", "alt", "controls", "loop", "muted", "playsinline", "preload",
-                 "download", "target", "rel", "data-rnb-task", "data-rnb-status", "data-rnb-grid",
+                 "download", "target", "rel", "aria-label", "data-rnb-task", "data-rnb-status", "data-rnb-grid",
                  "data-rnb-sweep-status"}
 FORBIDDEN_SCHEMES = ("javascript:", "vbscript:", "data:text", "data:image/svg", "data:application", "file:",
                      "blob:javascript")
 
 
-SAFE_TRAIT_URL = re.compile(r"^(https?://|data:(image/(png|jpeg|jpg|gif|webp|avif|bmp)|video/(mp4|webm|ogg|quicktime))[;,])",
+SAFE_TRAIT_URL = re.compile(r"^(https?://|data:(image/(png|jpeg|jpg|gif|webp|avif|bmp)|video/(mp4|webm|ogg|quicktime)|audio/(mpeg|wav|x-wav|flac|ogg|mp4))[;,])",
                             re.I)
 
 
