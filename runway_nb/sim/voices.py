@@ -6,21 +6,17 @@ the sample cannot be read or is not 10 s to 5 min long (Runway's stated limits).
 ``https://`` URLs cannot be fetched offline and are taken as valid. Voices live in the server's
 process (they are not written to ``--db``).
 
-The audio (previews and voice samples) comes from :func:`speech_audio`: a short WAV synthesized
-here, different per voice and seed, whose length follows the text. It stands in until the
-simulator's speech renderer (``render_speech``) exists; previews then take its audio instead.
+The audio (previews and voice samples) comes from :func:`speech_audio`: a WAV of the simulator's
+speech renderer, different per voice and seed, whose length follows the text.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import math
-import struct
 import threading
 import time
 import uuid
-import wave
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -47,33 +43,13 @@ _SAMPLE_MIN, _SAMPLE_MAX = 10.0, 300.0  # Runway: "between 10 seconds and 5 minu
 
 
 def speech_audio(text: str, *, voice: str, seed: int) -> tuple[bytes, float]:
-    """``(WAV bytes, seconds)``: a speech-like tone sequence, one "syllable" per few letters.
+    """``(WAV bytes, seconds)``: the simulator's speech (:func:`~runway_nb.sim.audio.render_speech`)
+    saying ``text`` in ``voice``; pitch and timbre follow the voice, the length follows the text."""
+    from runway_nb.sim import audio  # numpy loads with the first preview, not on import
 
-    Pitch and timbre follow ``voice`` and ``seed``; the length follows ``text`` (1 to 10 s).
-    """
-    digest = hashlib.sha256(f"{voice}|{seed}".encode()).digest()
-    base = 110.0 + digest[0] / 255.0 * 160.0  # fundamental, Hz
-    bright = 0.2 + digest[1] / 255.0 * 0.5  # second harmonic's share
-    seconds = round(min(10.0, max(1.0, len(text.strip()) * 0.065)), 3)
-    n = int(seconds * SAMPLE_RATE)
-    syllable = int(SAMPLE_RATE * (0.14 + digest[2] / 255.0 * 0.08))
-    frames = bytearray()
-    phase = 0.0
-    for i in range(n):
-        k, pos = divmod(i, syllable)
-        letter = text[k % len(text)] if text else "a"
-        pitch = base * (1.0 + ((ord(letter) * 7 + digest[3 + k % 8]) % 13 - 6) / 40.0)
-        phase += 2.0 * math.pi * pitch / SAMPLE_RATE
-        envelope = math.sin(math.pi * pos / syllable) ** 2 * (0.0 if letter == " " else 1.0)
-        value = envelope * (math.sin(phase) + bright * math.sin(2.0 * phase)) / (1.0 + bright)
-        frames += struct.pack("<h", int(value * 0.6 * 32767))
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(bytes(frames))
-    return buf.getvalue(), seconds
+    spoken = text.strip() or "a"
+    seconds = round(min(audio.speech_seconds(spoken), audio.MAX_SECONDS), 3)
+    return audio.render_speech(spoken, voice=voice, seed=seed, fmt="wav", sample_rate=SAMPLE_RATE), seconds
 
 
 def _audio_seconds(data: bytes) -> float | None:
