@@ -9,7 +9,11 @@ Sections (each a module in this folder; its docstring says exactly what is measu
 polling (ours vs the official SDK on a live simulator server, plus a virtual-time model on
 other progress curves), kernel (cell latency while tasks are watched), poller_cost (CPU and
 memory per 1000 watched tasks per minute), import (``%load_ext runway_nb``), sim (media render
-times, event-loop stalls), notebook (bytes added to a saved notebook).
+times, event-loop stalls), audio (10 s of speech and of sound effect in each format), notebook
+(bytes added to a saved notebook).
+
+``--only`` measures the named sections again and keeps the other sections of the last
+``latest.json``; ``measured_at`` says when each section was last measured.
 
 All figures come from one run on one machine; medians where several runs are made. The
 machine's load average is recorded before and after: other processes share the two cores.
@@ -39,6 +43,7 @@ QUICK = {
     "polling": dict(n=40, rounds=1, speed=25.0),
     "model": dict(n=200),
     "sim": dict(runs=3),
+    "audio": dict(runs=3),
     "import": dict(runs=3),
     "kernel": dict(window=5.0, modes=("widget",)),
     "cost": dict(window=20.0, sdk=False),
@@ -48,6 +53,7 @@ FULL = {
     "polling": dict(n=80, rounds=2, speed=10.0),
     "model": dict(n=400),
     "sim": dict(runs=7),
+    "audio": dict(runs=7),
     "import": dict(runs=5),
     "kernel": dict(window=15.0, modes=("widget", "bare")),
     "cost": dict(window=60.0, sdk=True),
@@ -61,6 +67,7 @@ TARGETS = {
     "import.load_ext_ms": ("<", 150.0),
     "sim.video_720p_5s_s": ("<", 0.5),
     "sim.image_1080p_s": ("<", 0.1),
+    "audio.worst_median_s": ("<", 0.2),
 }
 
 
@@ -135,6 +142,16 @@ def section_sim(cfg: dict) -> dict:
             "loop_max_stall_ms_idle": res["loop"]["idle"]["max_ms"], "detail": res}
 
 
+def section_audio(cfg: dict) -> dict:
+    import audio_render
+
+    res = audio_render.run(cfg["runs"])
+    speech, sound = res["speech_10s"], res["sound_10s"]
+    return {"speech_10s_mp3_s": speech["mp3"]["median_s"], "speech_10s_wav_s": speech["wav"]["median_s"],
+            "sound_10s_mp3_s": sound["mp3"]["median_s"], "sound_10s_wav_s": sound["wav"]["median_s"],
+            "worst_median_s": res["worst_median_s"], "detail": res}
+
+
 def section_notebook(cfg: dict) -> dict:
     import notebook
 
@@ -169,6 +186,7 @@ SUMMARY_KEYS = [
     "poller_cost.gets_per_1000_tasks_per_min", "poller_cost.sdk_cpu_s_per_1000_tasks_per_min",
     "import.load_ext_ms", "import.import_runwayml_ms", "import.import_runway_nb_ms",
     "sim.video_720p_5s_s", "sim.image_1080p_s", "sim.loop_max_stall_ms_while_rendering",
+    "audio.speech_10s_mp3_s", "audio.sound_10s_mp3_s", "audio.worst_median_s",
     "notebook.one_task_bytes_with_embedding", "notebook.one_task_bytes_without_embedding",
     "notebook.grid_12_bytes_with_embedding", "notebook.grid_12_bytes_without_embedding",
 ]
@@ -232,6 +250,12 @@ def markdown(results: dict) -> str:
          _met(results, "sim.video_720p_5s_s")),
         ("Simulator: 1920×1080 image (s)", g("sim.image_1080p_s"), "–", "< 0.1",
          _met(results, "sim.image_1080p_s")),
+        ("Simulator: 10 s of speech, mp3 / wav (s)", f"{_fmt(g('audio.speech_10s_mp3_s'))} / "
+         f"{_fmt(g('audio.speech_10s_wav_s'))}", "–", "< 0.2", "–"),
+        ("Simulator: 10 s of sound effect, mp3 / wav (s)", f"{_fmt(g('audio.sound_10s_mp3_s'))} / "
+         f"{_fmt(g('audio.sound_10s_wav_s'))}", "–", "< 0.2", "–"),
+        ("Simulator: 10 s of audio, slowest format (s)", g("audio.worst_median_s"), "–", "< 0.2",
+         _met(results, "audio.worst_median_s")),
         ("Simulator: worst event-loop stall while rendering (ms)", g("sim.loop_max_stall_ms_while_rendering"), "–",
          "no blocking", "–"),
         ("Notebook: one finished task, with / without widget state (bytes)",
@@ -259,6 +283,10 @@ def markdown(results: dict) -> str:
                       "processes competed for the cores, which inflates every wall-clock figure (kernel "
                       "latency, render times, and the polling latencies, where a real millisecond is "
                       f"{_fmt(_get(results, 'polling.setup.speed'), 0)} simulated ones)."]
+    dated = results.get("measured_at") or {}
+    if len(set(dated.values())) > 1:
+        lines += ["", "Sections measured at different times (a partial run keeps the others): "
+                  + ", ".join(f"{key} {when}" for key, when in sorted(dated.items())) + "."]
     errors = results.get("errors") or {}
     if errors:
         failed = ", ".join(f"{k} ({v.splitlines()[-1][:120]})" for k, v in errors.items())
@@ -280,10 +308,24 @@ def _update_readme(md: str) -> None:
         readme.write_text(f"{head}{start}\n{md}{end}{tail}")
 
 
+def _previous(folder: Path) -> dict[str, Any]:
+    """The last full or partial run's results, or nothing."""
+    try:
+        previous = json.loads((folder / "latest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if "measured_at" not in previous:  # written before sections were dated: all from its one run
+        previous["measured_at"] = {key: previous.get("generated_at") for key in previous
+                                   if isinstance(previous[key], dict) and key not in ("machine", "config", "errors",
+                                                                                      "timings_s", "targets",
+                                                                                      "summary")}
+    return dict(previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer samples: under two minutes")
-    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,notebook")
+    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook")
     ap.add_argument("--out", default=str(RESULTS), help="folder for latest.json / latest.md")
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else FULL
@@ -291,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     sections: list[tuple[str, str, Callable[[], dict]]] = [
         ("polling", "polling", lambda: section_polling(cfg["polling"], cfg["model"])),
         ("sim", "sim", lambda: section_sim(cfg["sim"])),
+        ("audio", "audio", lambda: section_audio(cfg["audio"])),
         ("import", "import", lambda: section_import(cfg["import"])),
         ("kernel", "kernel", lambda: section_kernel(cfg["kernel"])),
         ("cost", "poller_cost", lambda: section_cost(cfg["cost"])),
@@ -304,10 +347,16 @@ def main(argv: list[str] | None = None) -> int:
         "config": {k: {kk: list(vv) if isinstance(vv, tuple) else vv for kk, vv in v.items()} for k, v in cfg.items()},
         "errors": {}, "timings_s": {},
     }
+    previous = _previous(Path(args.out)) if only else {}
+    for _name, key, _fn in sections:
+        if key in previous:  # a partial run keeps what it does not measure again
+            results[key] = previous[key]
+    results["measured_at"] = dict(previous.get("measured_at") or {})
     t_all = time.perf_counter()
     for name, key, fn in sections:
         if only and name not in only:
             continue
+        results["measured_at"][key] = results["generated_at"]
         print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         try:
