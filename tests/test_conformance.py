@@ -123,6 +123,10 @@ PROSE_RULES = (
            r"no_eligible_model|is not allowed for model|must|is required",
            "The router picks a model from its settings; the request is then checked against that model "
            "(`no_eligible_model` when none fits, documented as a 400)."),
+    Excuse("usage-window-is-at-most-90-days", REFUSED, r"POST /v1/organization/usage", 400,
+           r"beforeDate must (not be before startDate|be at most 90 days after startDate)",
+           "beforeDate: The end date of the usage data (...), not inclusive. (...) Must be less than or equal to "
+           "90 days after the start date."),
     Excuse("upload-filename-needs-a-media-extension", REFUSED, r"POST /v1/uploads", 400,
            r"Filename must have a supported image, video or audio extension",
            "The filename of the file to upload. Must have a valid extension and be a supported media type "

@@ -96,3 +96,12 @@ def test_usage_dates_must_be_strings_not_null(client, key):
 
 def test_usage_without_dates_still_defaults_to_the_last_30_days(client):
     assert client.post("/v1/organization/usage", json={}).status_code == 200
+
+
+def test_usage_window_of_no_days_is_empty_and_a_reversed_or_long_one_is_refused(client):
+    empty = client.post("/v1/organization/usage", json={"startDate": "2020-02-29", "beforeDate": "2020-02-29"})
+    assert empty.status_code == 200 and empty.json() == {"results": [], "models": []}
+    reversed_ = client.post("/v1/organization/usage", json={"startDate": "2020-03-02", "beforeDate": "2020-03-01"})
+    assert reversed_.status_code == 400 and "must not be before startDate" in reversed_.json()["error"]
+    long = client.post("/v1/organization/usage", json={"startDate": "2020-01-01", "beforeDate": "2020-06-01"})
+    assert long.status_code == 400 and "at most 90 days" in long.json()["error"]

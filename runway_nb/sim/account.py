@@ -80,8 +80,11 @@ def _usage_window(body: JsonObject) -> tuple[date, date]:
             start = before - timedelta(days=_DEFAULT_DAYS)
     elif before is None:
         before = start + timedelta(days=_DEFAULT_DAYS)
-    if before <= start or (before - start).days > _MAX_DAYS:
-        raise ApiError(400, "beforeDate must be after startDate and at most 90 days later.")
+    # before == start is an empty window (beforeDate is exclusive): answered with no rows
+    if before < start:
+        raise ApiError(400, "beforeDate must not be before startDate.")
+    if (before - start).days > _MAX_DAYS:
+        raise ApiError(400, "beforeDate must be at most 90 days after startDate.")
     return start, before
 
 
