@@ -223,3 +223,26 @@ def test_param_cannot_set_what_an_option_sets(ip, runway_session, fast_sim) -> N
 def test_rows_and_cols_name_the_speech_options(ip, runway_session, fast_sim) -> None:
     message = refused(ip, runway_session, fast_sim, "-t text_to_speech --voice Maya,Arjun --rows language")
     assert message.startswith("--rows: 'language' is not an option name") and "target_language" in message
+
+
+def test_a_model_that_needs_a_voice_lists_them(ip, runway_session, fast_sim) -> None:
+    message = refused(ip, runway_session, fast_sim, "-t text_to_speech -m eleven_v3")
+    assert message.startswith("--voice: eleven_v3 on text_to_speech needs a voice; allowed: Maya, Arjun")
+
+
+def test_a_session_default_video_model_does_not_take_over_a_speech_cell(ip, runway_session) -> None:
+    runway_session.configure(model="gen4.5")
+    handle = ip.run_cell("%%runway --voice Maya\nHello there.\n").result
+    assert handle.endpoint == "text_to_speech" and handle.params["model"] == "eleven_multilingual_v2"
+    runway_session.configure(model="eleven_v3")
+    handle = ip.run_cell("%%runway --voice Maya\nHello there.\n").result
+    assert handle.params["model"] == "eleven_v3"  # the default serves text_to_speech and offers Maya
+
+
+def test_the_python_api_takes_the_speech_options(runway_session) -> None:
+    import runway_nb
+
+    handle = runway_nb.generate("Hello there.", type="text_to_speech", voice="Serene", wait=True, progress=False)
+    assert handle.params["voice"]["presetId"] == "Serene" and audio_streams(output_bytes(handle))
+    sweep = runway_nb.compare("Hello.", type="text_to_speech", voice=["Maya", "Arjun"])
+    assert sweep.varying == ["voice"] and len(sweep) == 2

@@ -187,6 +187,10 @@ def apply_options(endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
         return out
     if voice is not None:
         out["voice"] = _check_voice(info, voice)
+    elif info.voices is not None and "voice" in info.required:
+        presets = info.voices["presets"]
+        raise ValidationError("voice", None, presets,
+                              message=f"{_owner(info)} needs a voice; allowed: {_listing(presets, 'voices')}")
     if audio is not None:
         _check_audio(info)
         out["audioUri"] = audio  # the client moves it to the model's field (speech_to_speech's media)

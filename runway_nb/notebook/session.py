@@ -333,13 +333,14 @@ class Session:
         """
         combo = dict(combo)
         filled = []
-        if not combo.get("model") and self.defaults.get("model") and not combo.get("type"):
+        endpoint = combo.get("type") or _speech_type(combo)
+        if not combo.get("model") and self.defaults.get("model") and endpoint is None:
             combo["model"] = self.defaults["model"]
             filled.append("model")
         elif not combo.get("model") and self.defaults.get("model"):
             from runway_nb.api import catalog
 
-            if combo["type"] in catalog.endpoints_for_model(self.defaults["model"]):
+            if endpoint in catalog.endpoints_for_model(self.defaults["model"]):
                 combo["model"] = self.defaults["model"]
                 filled.append("model")
         for name in ("ratio", "duration"):
@@ -472,6 +473,19 @@ class Session:
             remember_save(client, handle.id, folder)  # a later kernel that reattaches saves there too
             _view_saving_to(handle, folder)
         return self.register(handle)
+
+
+def _speech_type(combo: Mapping[str, Any]) -> str | None:
+    """The operation a voice, input audio or target language means when no type is given (a
+    session's default video model must not take over a speech cell); "" when they leave it open."""
+    if all(combo.get(name) is None for name in ("voice", "audio", "target_language", "router")):
+        return None
+    from runway_nb.notebook.option_fields import infer_type
+
+    try:
+        return infer_type(combo)
+    except ValidationError:
+        return ""  # no type to fill a model for: planning reports what is missing
 
 
 def _view_saving_to(handle: Any, folder: str) -> None:
