@@ -1,9 +1,10 @@
 // Panel form front end: one generation's options, Submit, and the history. The kernel owns
 // validation (runway_nb/notebook/widgets/_panel.py checks every change against the catalog) and
 // tells this view `valid` and `reason`; the view disables Submit and shows the reason. Form
-// fields are synced traits (endpoint, model, ratio, duration, seed_mode, seed, prompt, urls);
-// the catalog facts for the current choice arrive as traits too (models, ratios, durations,
-// slots, prompt_max, takes_prompt, takes_seed). The channel (createChannel in common.js)
+// fields are synced traits (endpoint, model, ratio, duration, seed_mode, seed, voice,
+// target_language, prompt, urls); the catalog facts for the current choice arrive as traits too
+// (models, ratios, durations, voices, languages, slots, prompt_max, takes_prompt, takes_seed): the
+// voice and language pickers show only for models that have them. The channel (createChannel in common.js)
 // carries requests, view -> kernel: invoke "submit", "rerun" {n}, "load" {n},
 // "clear_upload" {slot}, "upload" {slot, name, mime, size} + one buffer (the file's bytes).
 // Everything is built with textContent/setAttribute (h() in common.js).
@@ -66,6 +67,8 @@ function skeleton(uid, problem) {
   const modelSel = h("select", { class: "rnb-p-model", "aria-label": "Model" });
   const ratios = h("div", { class: "rnb-p-ratios", role: "radiogroup", "aria-label": "Ratio" });
   const durSel = h("select", { class: "rnb-p-duration", "aria-label": "Duration (seconds)" });
+  const voiceSel = h("select", { class: "rnb-p-voice", "aria-label": "Voice" });
+  const langSel = h("select", { class: "rnb-p-language", "aria-label": "Target language" });
   const seedRandom = h("input", { type: "radio", name: `${uid}-seed`, value: "random", class: "rnb-p-seed-random" });
   const seedFixed = h("input", { type: "radio", name: `${uid}-seed`, value: "fixed", class: "rnb-p-seed-fixed" });
   const seedInput = h("input", { type: "number", min: "0", max: "4294967295", step: "1", class: "rnb-p-seed",
@@ -90,12 +93,14 @@ function skeleton(uid, problem) {
     durSel, h("span", { class: "rnb-p-unit" }, "seconds"),
   ]));
   const seedRow = row("Seed", seedBox);
+  const voiceRow = row("Voice", voiceSel);
+  const langRow = row("Language", langSel);
   const promptRow = row("Prompt", h("div", { class: "rnb-p-promptbox" }, [prompt, count]));
   const root = h("div", { class: "rnb-panel" }, [
-    row("Type", typeSel), row("Model", modelSel), ratioRow, durRow, seedRow, promptRow, slots,
+    row("Type", typeSel), row("Model", modelSel), voiceRow, langRow, ratioRow, durRow, seedRow, promptRow, slots,
     h("div", { class: "rnb-p-foot" }, [submit, reason, estimate]), error, problem, magicBox, historyBox,
   ]);
-  return { root, typeSel, modelSel, ratios, durSel, seedRandom, seedFixed, seedInput, prompt, count, slots, submit,
+  return { root, typeSel, modelSel, voiceSel, langSel, voiceRow, langRow, ratios, durSel, seedRandom, seedFixed, seedInput, prompt, count, slots, submit,
            reason, estimate, error, magic, magicBox, history, historyBox, ratioRow, durRow, seedRow, promptRow };
 }
 
@@ -293,7 +298,8 @@ function renderVerdict(ui, read, state) {
 }
 
 const CHOICE_TRAITS = ["endpoints", "endpoint", "models", "model", "ratios", "ratio", "durations", "duration",
-                       "seed_mode", "seed", "takes_seed", "takes_prompt", "prompt", "slots", "urls", "uploads"];
+                       "voices", "voice", "languages", "target_language", "seed_mode", "seed", "takes_seed",
+                       "takes_prompt", "prompt", "slots", "urls", "uploads"];
 const VERDICT_TRAITS = ["valid", "reason", "prompt_max", "estimate", "magic", "error", "checked_rev"];
 
 /** @type {import("@anywidget/types").Render} */
@@ -342,6 +348,12 @@ function render({ model, el }) {
     const durations = asList(read("durations", []));
     setOptions(ui.durSel, durations, read("duration", ""));
     show(ui.durRow, durations.length > 0);
+    const voices = asList(read("voices", []));
+    setOptions(ui.voiceSel, voices, read("voice", ""));
+    show(ui.voiceRow, voices.length > 0);
+    const languages = asList(read("languages", []));
+    setOptions(ui.langSel, languages, read("target_language", ""));
+    show(ui.langRow, languages.length > 0);
     renderSeedAndPrompt(ui, read);
     updateSlots();
     verdict();
@@ -350,6 +362,8 @@ function render({ model, el }) {
   d.listen(ui.typeSel, "change", () => set("endpoint", ui.typeSel.value));
   d.listen(ui.modelSel, "change", () => set("model", ui.modelSel.value));
   d.listen(ui.durSel, "change", () => set("duration", Number(ui.durSel.value)));
+  d.listen(ui.voiceSel, "change", () => set("voice", ui.voiceSel.value));
+  d.listen(ui.langSel, "change", () => set("target_language", ui.langSel.value));
   d.listen(ui.seedRandom, "change", () => set("seed_mode", "random"));
   d.listen(ui.seedFixed, "change", () => {
     if (read("seed") === undefined) model.set("seed", Math.floor(Math.random() * 4294967296));

@@ -230,3 +230,22 @@ test("cleanup removes listeners and the DOM", () => {
   assert.equal(el.children.length, 0);
   assert.equal(fakes.timers.timeouts.size, 0);
 });
+
+test("the voice and language pickers show only for models that have them", () => {
+  const { root, model } = mount({ voices: ["Maya", "Arjun"], voice: "Maya" });
+  const voice = root.querySelector(".rnb-p-voice");
+  assert.deepEqual(voice.querySelectorAll("option").map((o) => o.getAttribute("value")), ["Maya", "Arjun"]);
+  assert.equal(voice.value, "Maya");
+  assert.ok(visible(rowOf(voice)));
+  assert.ok(!visible(rowOf(root.querySelector(".rnb-p-language"))), "no language row without languages");
+  voice.value = "Arjun";
+  voice.dispatchEvent(new FakeEvent("change"));
+  assert.equal(model.get("voice"), "Arjun");
+  model.update({ voices: [], voice: "", languages: ["es", "fr"], target_language: "es" });
+  assert.ok(!visible(rowOf(voice)), "no voice row for a model without preset voices");
+  const lang = root.querySelector(".rnb-p-language");
+  assert.ok(visible(rowOf(lang)));
+  lang.value = "fr";
+  lang.dispatchEvent(new FakeEvent("change"));
+  assert.equal(model.get("target_language"), "fr");
+});

@@ -123,9 +123,18 @@ class RunwayMagics(Magics):
     @argument("--video", help="Input video (video_to_video, video_upscale, act_two): path, URL or variable.")
     @argument("--character", help="Act-Two character (image or video): path, URL or variable.")
     @argument("--reference", help="Act-Two reference performance video: path, URL or variable.")
-    @argument("-t", "--type", help="Task type (endpoint): text_to_video, image_to_video, text_to_image, "
-                                   "video_to_video, character_performance, video_upscale. Inferred from the "
-                                   "model and the inputs when left out.")
+    @argument("--voice", help="Preset voice by name, e.g. Maya (any case); a comma list sweeps. Without --model, "
+                              "the first model offering that voice (text_to_speech: eleven_multilingual_v2).")
+    @argument("--audio", help="Input audio (speech_to_speech, voice_dubbing, voice_isolation): a path, an https:// "
+                              "URL, or a variable holding a path or bytes.")
+    @argument("--target-language", metavar="CODE", help="Language to dub into (voice_dubbing), e.g. es, fr, ja; "
+                                                        "a comma list sweeps.")
+    @argument("--router", metavar="SLUG", help="Router of routed generation (-t generate/video, generate/image, "
+                                               "generate/audio), e.g. default.")
+    @argument("-t", "--type", help="Task type: any operation of Runway's API, e.g. text_to_video, "
+                                   "text_to_speech, voice_dubbing, generate/audio, recipes/product_ad "
+                                   "(runway_nb.api.catalog.ENDPOINTS lists all). Inferred from the model "
+                                   "and the inputs when left out.")
     @argument("-p", "--param", action="append", metavar="KEY=VALUE",
               help="Any other request field, e.g. -p audio=false -p resolution=720p (repeatable).")
     @argument("-o", "--out", metavar="NAME", help="Also assign the task handle (or sweep) to this variable.")
@@ -156,6 +165,27 @@ class RunwayMagics(Magics):
 
             %%runway -m gen4.5 -i photo --seed 1,2,3 -o takes
             The camera slowly pushes in on {subject.name}
+
+            %%runway -t text_to_speech --voice Maya
+            Welcome back! Today we look at the tide pools.
+
+            %%runway -t text_to_speech --voice Maya,Arjun,Serene
+            The same line in three voices, shown side by side with synced play.
+
+            %runway -t voice_dubbing --audio interview.wav --target-language es,fr
+
+            %%runway -t generate/audio --router default --voice Arjun
+            A router picks the model; the task shows which one ran and why.
+
+        Speech: ``--voice`` picks a preset voice; with no ``--model`` the first model (in the
+        catalog's order) offering it is used, and with neither ``-t text_to_speech`` uses
+        seed_audio, which needs no voice. ``--voice`` alone means text_to_speech, ``--voice``
+        with ``--audio`` speech_to_speech, ``--target-language`` voice_dubbing. A voice,
+        language, input audio or router the operation does not take is refused before
+        anything is sent. ``-t generate/audio`` speaks the text (``-p input.type=audio``
+        makes a sound instead). ``-p key=value`` sets any other field, dotted for nested ones.
+        Every operation of the catalog is a ``-t`` value:
+        ``runway_nb.api.catalog.ENDPOINTS`` lists them.
         """
         args = parse_line(self.runway, line)
         return submit(args, cell, self._namespace(local_ns), self)

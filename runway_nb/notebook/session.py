@@ -46,7 +46,7 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "save_dir": ("folder for saved outputs", DEFAULT_SAVE_DIR),
 }
 
-_MEDIA_OPTIONS = ("image", "video", "character", "reference")
+_MEDIA_OPTIONS = ("image", "video", "character", "reference", "audio")
 
 
 def _running_loop() -> bool:
@@ -333,13 +333,14 @@ class Session:
         """
         combo = dict(combo)
         filled = []
-        if not combo.get("model") and self.defaults.get("model") and not combo.get("type"):
+        endpoint = combo.get("type") or _speech_type(combo)
+        if not combo.get("model") and self.defaults.get("model") and endpoint is None:
             combo["model"] = self.defaults["model"]
             filled.append("model")
         elif not combo.get("model") and self.defaults.get("model"):
             from runway_nb.api import catalog
 
-            if combo["type"] in catalog.endpoints_for_model(self.defaults["model"]):
+            if endpoint in catalog.endpoints_for_model(self.defaults["model"]):
                 combo["model"] = self.defaults["model"]
                 filled.append("model")
         for name in ("ratio", "duration"):
@@ -377,21 +378,28 @@ class Session:
 
     def generate(self, prompt: str | None = None, *, model: str | None = None, ratio: str | None = None,
                  duration: float | None = None, seed: int | None = None, image: Any = None, video: Any = None,
-                 character: Any = None, reference: Any = None, type: str | None = None,
+                 character: Any = None, reference: Any = None, voice: Any = None, audio: Any = None,
+                 target_language: str | None = None, router: str | None = None, type: str | None = None,
                  provider: str | None = None, wait: bool = False, save: Any = None,
                  timeout: float | None = None, raise_on_failure: bool = True, progress: bool = True,
                  **extra: Any) -> Any:
         """Submit one generation and return its :class:`~runway_nb.TaskHandle` at once.
 
-        The endpoint (``type``) is inferred from the model and the inputs when not given; the
-        session's defaults fill ``model``, ``ratio`` and ``duration`` when not given. Bad
-        input raises :class:`~runway_nb.errors.ValidationError` before anything is sent.
+        The endpoint (``type``: any operation, e.g. ``"text_to_speech"``, ``"generate/audio"``)
+        is inferred from the model and the inputs when not given; the session's defaults fill
+        ``model``, ``ratio`` and ``duration`` when not given. ``voice`` is a preset voice's name
+        (with no ``model``, the first model offering it), ``audio`` the input audio of
+        speech_to_speech, voice_dubbing and voice_isolation (a path, URL or bytes),
+        ``target_language`` dubbing's language code and ``router`` the router of routed
+        generation (``type="generate/audio", router="default"``). Bad input raises
+        :class:`~runway_nb.errors.ValidationError` before anything is sent.
         ``wait=True`` blocks until the task ends (with a one-line progress), raising
         :class:`~runway_nb.errors.TaskFailedError` on failure unless ``raise_on_failure=False``.
         ``save=True`` (or a folder) downloads the outputs once the task succeeds.
         """
         combo = {"prompt": prompt, "model": model, "ratio": ratio, "duration": duration, "seed": seed,
                  "image": image, "video": video, "character": character, "reference": reference,
+                 "voice": voice, "audio": audio, "target_language": target_language, "router": router,
                  "type": type, "provider": provider, **extra}
         combo = {k: v for k, v in combo.items() if v is not None}
         combo = self.with_defaults(combo)
@@ -408,20 +416,23 @@ class Session:
 
     def compare(self, prompts: str | Sequence[str] | None = None, *, model: Any = None, ratio: Any = None,
                 duration: Any = None, seed: Any = None, image: Any = None, video: Any = None,
-                character: Any = None, reference: Any = None, type: Any = None,
+                character: Any = None, reference: Any = None, voice: Any = None, audio: Any = None,
+                target_language: Any = None, router: Any = None, type: Any = None,
                 provider: Any = None, wait: bool = False, save: Any = None, skip_invalid: bool = False,
                 rows: str | None = None, cols: str | None = None,
                 confirm: Callable[[list[Any], float | None], bool] | None = None, **extra: Any) -> Sweep:
         """Submit the cartesian product of ``prompts`` and every option given as a list.
 
-        ``compare(["a cat", "a dog"], model=["gen4.5", "veo3.1"], seed=[1, 2])`` submits 8 tasks.
+        ``compare(["a cat", "a dog"], model=["gen4.5", "veo3.1"], seed=[1, 2])`` submits 8 tasks;
+        ``compare("Hello.", type="text_to_speech", voice=["Maya", "Arjun"])`` is a voice sweep.
         Every combination is checked first; if any is refused a :class:`SweepError` lists them
         all and nothing is submitted (``skip_invalid=True`` submits the valid ones instead).
         ``confirm(planned, credits)`` may veto the submission (the magic asks the user).
         Returns a :class:`~runway_nb.notebook.sweep.Sweep`.
         """
         options = {"model": model, "ratio": ratio, "duration": duration, "seed": seed, "image": image,
-                   "video": video, "character": character, "reference": reference, "type": type,
+                   "video": video, "character": character, "reference": reference, "voice": voice,
+                   "audio": audio, "target_language": target_language, "router": router, "type": type,
                    "provider": provider, **extra}
         combos = [self.with_defaults(c) for c in expand(prompts, options)]
         planned, problems = self._prepare(combos)
@@ -462,6 +473,19 @@ class Session:
             remember_save(client, handle.id, folder)  # a later kernel that reattaches saves there too
             _view_saving_to(handle, folder)
         return self.register(handle)
+
+
+def _speech_type(combo: Mapping[str, Any]) -> str | None:
+    """The operation a voice, input audio or target language means when no type is given (a
+    session's default video model must not take over a speech cell); "" when they leave it open."""
+    if all(combo.get(name) is None for name in ("voice", "audio", "target_language", "router")):
+        return None
+    from runway_nb.notebook.option_fields import infer_type
+
+    try:
+        return infer_type(combo)
+    except ValidationError:
+        return ""  # no type to fill a model for: planning reports what is missing
 
 
 def _view_saving_to(handle: Any, folder: str) -> None:

@@ -57,6 +57,10 @@ OPTION_FIELDS = {
     "video": ("videoUri", "promptVideo"),
     "character": ("character",),
     "reference": ("reference",),
+    "voice": ("voice",),
+    "audio": ("audioUri", "media"),
+    "target_language": ("targetLang",),
+    "router": ("configId",),
     "type": ("endpoint",),
 }
 
@@ -253,12 +257,22 @@ def endpoint_for(combo: Mapping[str, Any]) -> str:
         if endpoint not in catalog.ENDPOINTS:
             raise ValidationError("type", endpoint, list(catalog.ENDPOINTS))
         return endpoint
+    from runway_nb.notebook.option_fields import audio_inputs, infer_type, is_input_audio
+
     model = combo.get("model")
     has_image = combo.get("image") is not None
     has_video = combo.get("video") is not None
     has_character = combo.get("character") is not None or combo.get("reference") is not None
     if not model:
+        speech = infer_type(combo)  # --voice, --audio, --target-language without a type
+        if speech is not None:
+            return speech
         model = default_model(has_image=has_image, has_video=has_video, has_character=has_character)
+    elif is_input_audio(combo.get("audio")) and not has_image and not has_video:
+        # a model with input audio: the one operation where that model takes a recording
+        taking = [ep for ep in catalog.endpoints_for_model(model) if audio_inputs(catalog.get(ep, model))]
+        if len(taking) == 1:
+            return taking[0]
     return catalog.infer_endpoint(model, has_image=has_image, has_video=has_video, has_character=has_character)
 
 
@@ -267,13 +281,20 @@ def body_params(combo: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
 
     ``image`` goes where the model takes an input image: ``promptImage`` for image_to_video,
     else the model's first image-list field (``referenceImages`` for text_to_image models,
-    ``references`` for text_to_video ones).
+    ``references`` for text_to_video ones). A preset ``voice`` with no model picks the first
+    current model offering it; ``voice``, ``audio``, ``target_language`` and ``router`` are
+    checked against the model (see :mod:`runway_nb.notebook.option_fields`).
     """
     from runway_nb.api import catalog
+    from runway_nb.notebook.option_fields import apply_options, model_for_voice
 
     params = {k: v for k, v in combo.items() if k not in NOT_BODY and v is not None}
+    voice = params.get("voice")
+    if not params.get("model") and isinstance(voice, str):
+        params["model"] = model_for_voice(endpoint, voice) or default_model(endpoint)
     if not params.get("model"):
         params["model"] = default_model(endpoint)
+    params = apply_options(endpoint, params)
     if "image" in params:
         try:
             info = catalog.get(endpoint, params["model"])
@@ -559,7 +580,7 @@ class Sweep:
             task = t.task
             row: dict[str, Any] = {"index": i, "id": t.id, "status": t.status, "endpoint": t.endpoint}
             for key, value in combo.items():
-                if key in ("image", "video", "character", "reference") and not isinstance(value, str):
+                if key in ("image", "video", "character", "reference", "audio") and not isinstance(value, (str, bool)):
                     value = f"<{type(value).__name__}>"
                 row[key] = value
             for key in ("model", "ratio", "duration", "seed"):

@@ -14,17 +14,19 @@ from runway_nb.notebook.api import install_views
 from runway_nb.notebook.interpolate import interpolate
 from runway_nb.notebook.magics.host import MagicsHost
 from runway_nb.notebook.magics.values import (
-    OPTION_NAMES,
     check_variable_name,
+    layout_option,
     media_values,
     param_values,
     scalar_values,
     sweep_usage_error,
+    to_language,
     to_number,
     to_provider,
     to_seed,
     to_text,
     to_type,
+    to_voice,
     usage_error,
 )
 from runway_nb.notebook.session import get_session
@@ -66,20 +68,26 @@ def _options(args: argparse.Namespace, ns: Mapping[str, Any]) -> dict[str, list[
         "video": media_values(args.video, ns, "--video"),
         "character": media_values(args.character, ns, "--character"),
         "reference": media_values(args.reference, ns, "--reference"),
+        "voice": scalar_values(args.voice, ns, "--voice", to_voice),
+        "audio": media_values(args.audio, ns, "--audio"),
+        "target_language": scalar_values(args.target_language, ns, "--target-language", to_language),
+        "router": scalar_values(args.router, ns, "--router", to_text),
         "type": scalar_values(args.type, ns, "--type", to_type),
         "provider": scalar_values(args.provider, ns, "--provider", to_provider),
     }
-    options.update(param_values(args.param, ns))
+    params = param_values(args.param, ns)
+    if "audio" in params and options["audio"] is not None:
+        raise UsageError("--param audio: --audio gives the input audio here; -p audio=true/false is the sound "
+                         "flag of video models, which take no input audio")
+    options.update(params)
     return {k: v for k, v in options.items() if v is not None}
 
 
 def submit(args: argparse.Namespace, cell: str | None, ns: Mapping[str, Any], host: MagicsHost) -> object:
     """Submit what the cell asks for; the handle (one task), the sweep, or None (a declined sweep)."""
     out = check_variable_name("--out", args.out)
-    for name in ("rows", "cols"):
-        value = getattr(args, name)
-        if value and value not in OPTION_NAMES:
-            raise UsageError(f"--{name}: {value!r} is not an option name (e.g. model, ratio, seed, prompt)")
+    rows = layout_option("--rows", args.rows)
+    cols = layout_option("--cols", args.cols)
     prompts = _prompts(cell, ns)
     options = _options(args, ns)
     install_views()  # in a kernel, what the cell submits shows (and saves) through the widgets
@@ -96,8 +104,8 @@ def submit(args: argparse.Namespace, cell: str | None, ns: Mapping[str, Any], ho
         confirm = _confirmer(host, args.yes)
         try:
             result = session.compare(prompts,  # type: ignore[arg-type]  # None (no body) is allowed, unannotated
-                                     save=args.save, skip_invalid=args.skip_invalid, rows=args.rows,
-                                     cols=args.cols, confirm=confirm, **sweep_options)
+                                     save=args.save, skip_invalid=args.skip_invalid, rows=rows,
+                                     cols=cols, confirm=confirm, **sweep_options)
         except SweepError as exc:
             raise sweep_usage_error(exc) from None
         except SweepDeclined as exc:

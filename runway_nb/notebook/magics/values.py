@@ -7,6 +7,7 @@ notebook's namespace are whatever the person put there, hence ``Any``.
 
 from __future__ import annotations
 
+import difflib
 import json
 import keyword
 import os
@@ -21,8 +22,9 @@ from runway_nb.errors import ValidationError
 from runway_nb.notebook.interpolate import interpolate, is_missing, resolve, whole_field
 from runway_nb.notebook.sweep import SweepError, describe, split_list
 
-__all__ = ["OPTION_NAMES", "check_variable_name", "media_values", "option_for", "param_values", "scalar_values",
-           "sweep_usage_error", "to_number", "to_provider", "to_seed", "to_text", "to_type", "usage_error"]
+__all__ = ["OPTION_NAMES", "check_variable_name", "layout_option", "media_values", "option_for", "param_values",
+           "scalar_values", "sweep_usage_error", "to_language", "to_number", "to_provider", "to_seed", "to_text",
+           "to_type", "to_voice", "usage_error"]
 
 # Request fields -> the option (or place) a person typed them in.
 _FIELD_OPTION = {
@@ -30,15 +32,23 @@ _FIELD_OPTION = {
     "promptImage": "--image", "image": "--image", "referenceImages": "--image", "references": "--image",
     "videoUri": "--video", "promptVideo": "--video", "video": "--video",
     "character": "--character", "reference": "--reference",
+    "voice": "--voice", "audio": "--audio", "audioUri": "--audio", "media": "--audio",
+    "targetLang": "--target-language", "target_language": "--target-language",
+    "configId": "--router", "router": "--router",
     "endpoint": "--type", "type": "--type",
     "model": "--model", "ratio": "--ratio", "duration": "--duration", "seed": "--seed",
     "provider": "--provider", "api_key": "--provider", "out": "--out",
 }
 
 # The options a sweep varies (and --rows/--cols may name); --param cannot set them.
-OPTION_NAMES = ("prompt", "model", "ratio", "duration", "seed", "image", "video", "character", "reference", "type",
-                "provider")
-_PARAM_TAKEN = ("promptText", *OPTION_NAMES)
+OPTION_NAMES = ("prompt", "model", "ratio", "duration", "seed", "image", "video", "character", "reference", "voice",
+                "audio", "target_language", "router", "type", "provider")
+# Other spellings --rows/--cols accept for an option name.
+_LAYOUT_ALIASES = {"targetLang": "target_language", "target-language": "target_language", "configId": "router"}
+# --param keys that an option gives, and that option. ``audio`` is not one: -p audio=false is the
+# flag of the video models that make sound (--audio is the input audio of the speech operations).
+_PARAM_TAKEN = {**{name: name for name in OPTION_NAMES if name != "audio"}, "promptText": "prompt",
+                "targetLang": "target-language", "target_language": "target-language", "configId": "router"}
 
 _SEED_MAX = 4294967295
 _LOOKS_LIKE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -64,6 +74,18 @@ def sweep_usage_error(exc: SweepError) -> UsageError:
     if len(exc.problems) > 20:
         lines.append(f"  ... and {len(exc.problems) - 20} more")
     return UsageError("\n".join(lines))
+
+
+def layout_option(option: str, name: str | None) -> str | None:
+    """``--rows``/``--cols``: the option name (``targetLang`` reads ``target_language``); a ``UsageError``
+    for a name that is not an option."""
+    if not name:
+        return None
+    text = name.strip()
+    text = _LAYOUT_ALIASES.get(text, text)
+    if text not in OPTION_NAMES:
+        raise UsageError(f"{option}: {name!r} is not an option name; allowed: {', '.join(OPTION_NAMES)}")
+    return text
 
 
 def check_variable_name(option: str, name: str | None) -> str | None:
@@ -113,9 +135,33 @@ def to_seed(option: str, item: Any) -> int:
 def to_type(option: str, item: Any) -> str:
     from runway_nb.api import catalog  # the catalog loads when a cell names a type, not at %load_ext
 
-    text = str(item).strip().lower().replace("-", "_")
-    if text not in catalog.ENDPOINTS:
-        raise UsageError(f"{option}: {item!r} is not a task type; allowed: {', '.join(catalog.ENDPOINTS)}")
+    text = str(item).strip().lower().replace("-", "_").strip("/")
+    if text.startswith("v1/"):  # the path as Runway's reference writes it
+        text = text[3:]
+    if text in catalog.ENDPOINTS:
+        return text
+    # a recipe by its own name (product_ad for recipes/product_ad)
+    recipes = [ep for ep in catalog.ENDPOINTS if ep == f"recipes/{text}"]
+    if recipes:
+        return recipes[0]
+    close = difflib.get_close_matches(text, catalog.ENDPOINTS, n=1, cutoff=0.7)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise UsageError(f"{option}: {item!r} is not a task type{hint}; allowed: {', '.join(catalog.ENDPOINTS)}")
+
+
+def to_voice(option: str, item: Any) -> Any:
+    """A preset voice's name (matched to the model's presets later, without regard to case), or a voice
+    object from a variable (``{"type": "reference-audio", "audioUri": ...}``) as it is."""
+    if isinstance(item, dict):
+        return item
+    return to_text(option, item)
+
+
+def to_language(option: str, item: Any) -> str:
+    """A language code (``es``, ``pt``): checked against the model's list when the plan is made."""
+    text = to_text(option, item)
+    if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?", text):
+        raise UsageError(f"{option}: {item!r} is not a language code (e.g. es, fr, pt)")
     return text
 
 
@@ -197,10 +243,11 @@ def param_values(items: list[str] | None, ns: Mapping[str, Any]) -> dict[str, li
     for item in items or []:
         key, sep, raw = item.partition("=")
         key = key.strip()
-        if not sep or not key.isidentifier():
+        # a dotted key (input.type) sets a field inside an object of the request
+        if not sep or not all(part.isidentifier() for part in key.split(".")):
             raise UsageError(f"--param: {item!r} is not KEY=VALUE (e.g. --param audio=false)")
         if key in _PARAM_TAKEN:
-            raise UsageError(f"--param: use the --{ {'promptText': 'prompt'}.get(key, key)} option for {key}")
+            raise UsageError(f"--param: use the --{_PARAM_TAKEN[key]} option for {key}")
         whole = whole_field(raw, ns)
         if not is_missing(whole):
             out[key] = [whole]  # the object itself (a list stays one value); sweep with commas

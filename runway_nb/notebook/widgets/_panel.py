@@ -2,10 +2,12 @@
 
 ``runway_nb.Panel()`` (or ``%runway panel``) is an ipywidgets ``VBox`` of two parts:
 
-- :class:`PanelForm` (one anywidget, front end ``js/panel.js``): task type, model (filtered by
-  type), ratio picker drawn as shapes (the model's ratios only), duration (the model's values),
-  seed (random or fixed), prompt with a live character count against the model's limit,
-  image/video inputs by upload or URL, Submit, and the history (re-run, edit, copy as
+- :class:`PanelForm` (one anywidget, front end ``js/panel.js``): task type (every operation of
+  the catalog), model (filtered by type), voice (the model's preset voices, for models that
+  have them), target language (dubbing), ratio picker drawn as shapes (the model's ratios
+  only), duration (the model's values), seed (random or fixed), prompt with a live character
+  count against the model's limit, image/video/audio inputs by upload or URL, Submit, and the
+  history (re-run, edit, copy as
   ``%%runway``). Every change is validated in Python with the catalog, exactly as a submission
   would be (``sweep.plan``); ``valid``/``reason`` tell the browser whether Submit is enabled and
   why not. A submission is validated again before anything is sent.
@@ -35,17 +37,25 @@ __all__ = ["Panel", "PanelForm", "escape_braces", "magic_text"]
 
 #: Largest upload accepted over the comm (Jupyter's websocket limit is near this; use a path or URL above).
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-_OPTION = {"image": "-i", "video": "--video", "character": "--character", "reference": "--reference"}
+_OPTION = {"image": "-i", "video": "--video", "character": "--character", "reference": "--reference",
+           "audio": "--audio"}
+# Form choices that are written as options of their own in the %%runway cell.
+_CHOICE_OPTION = {"voice": "--voice", "target_language": "--target-language"}
 _LABELS = {"promptText": "Prompt", "prompt": "Prompt", "promptImage": "Image", "image": "Image",
            "referenceImages": "Image", "references": "Image", "videoUri": "Video", "promptVideo": "Video",
            "video": "Video", "character": "Character", "reference": "Reference", "ratio": "Ratio",
+           "audio": "Audio", "audioUri": "Audio", "media": "Audio", "voice": "Voice",
+           "targetLang": "Target language", "configId": "Router",
            "duration": "Duration", "seed": "Seed", "model": "Model", "endpoint": "Type", "type": "Type"}
 _TYPE_LABELS = {"text_to_video": "Text to video", "image_to_video": "Image to video",
                 "text_to_image": "Text to image", "video_to_video": "Video to video",
                 "character_performance": "Character performance (Act-Two)", "video_upscale": "Video upscale",
                 "text_to_speech": "Text to speech", "sound_effect": "Sound effect",
                 "speech_to_speech": "Speech to speech (voice change)", "voice_dubbing": "Voice dubbing",
-                "voice_isolation": "Voice isolation", "video_to_audio": "Video to audio"}
+                "voice_isolation": "Voice isolation", "video_to_audio": "Video to audio",
+                "image_upscale": "Image upscale", "video_to_hdr": "Video to HDR",
+                "avatar_videos": "Avatar video", "generate/video": "Routed: video",
+                "generate/image": "Routed: image", "generate/audio": "Routed: audio"}
 _FIELD = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}\}"
                     r"|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
 _SEPARATOR_LINE = re.compile(r"^[ \t]*---[ \t]*$", re.M)
@@ -90,7 +100,7 @@ def magic_text(combo: dict[str, Any], endpoint: str) -> str:
         args += ["-d", _number(combo["duration"])]
     if combo.get("seed") is not None:
         args += ["--seed", str(int(combo["seed"]))]
-    for name, flag in _OPTION.items():
+    for name, flag in {**_CHOICE_OPTION, **_OPTION}.items():
         value = combo.get(name)
         if value is not None:
             args += [flag, str(value)]
@@ -148,6 +158,8 @@ class PanelForm(ChannelWidget):
     ratios: t.List[Any] = t.List().tag(sync=True)          # [{"ratio", "width", "height"}, ...]
     durations: t.List[Any] = t.List().tag(sync=True)       # [seconds, ...]
     slots: t.List[Any] = t.List().tag(sync=True)           # [{"name", "label", "accept", "required"}, ...]
+    voices: t.List[Any] = t.List().tag(sync=True)          # the model's preset voices ([] when it has none)
+    languages: t.List[Any] = t.List().tag(sync=True)       # the model's target languages ([] when none)
     prompt_max = t.Int(None, allow_none=True).tag(sync=True)
     takes_prompt = t.Bool(True).tag(sync=True)
     takes_seed = t.Bool(True).tag(sync=True)
@@ -158,6 +170,8 @@ class PanelForm(ChannelWidget):
     duration = t.Float(None, allow_none=True).tag(sync=True)
     seed_mode = t.Unicode("random").tag(sync=True)  # "random" or "fixed"
     seed = t.Int(None, allow_none=True).tag(sync=True)
+    voice = t.Unicode("").tag(sync=True)
+    target_language = t.Unicode("").tag(sync=True)
     prompt = t.Unicode("").tag(sync=True)
     urls = t.Dict().tag(sync=True)            # slot -> URL or path typed
     client_rev = t.Int(0).tag(sync=True)      # the browser counts its changes ...
@@ -181,7 +195,8 @@ class PanelForm(ChannelWidget):
         self.endpoints = [[ep, _TYPE_LABELS.get(ep, ep)] for ep in catalog.ENDPOINTS]
         self.refresh()
 
-    @t.observe("endpoint", "model", "ratio", "duration", "seed_mode", "seed", "prompt", "urls", "client_rev")
+    @t.observe("endpoint", "model", "ratio", "duration", "seed_mode", "seed", "voice", "target_language", "prompt",
+               "urls", "client_rev")
     def _changed(self, _change: Any) -> None:
         self.refresh()
 
@@ -228,6 +243,10 @@ class PanelForm(ChannelWidget):
                     self.duration = float(default if default in durations else durations[0])
                 elif not durations:
                     self.duration = None
+                self.voices = list(info.voices["presets"]) if info.voices is not None else []
+                self.voice = _pick(self.voice, self.voices)
+                self.languages = _languages(info)
+                self.target_language = _pick(self.target_language, self.languages)
                 self.slots = _slots(info)
                 self.prompt_max = info.prompt_max
                 self.takes_prompt = info.prompt_field is not None
@@ -251,6 +270,10 @@ class PanelForm(ChannelWidget):
             combo["duration"] = int(self.duration) if float(self.duration).is_integer() else self.duration
         if self.takes_seed and self.seed_mode == "fixed" and self.seed is not None:
             combo["seed"] = int(self.seed)
+        if self.voices and self.voice:
+            combo["voice"] = self.voice
+        if self.languages and self.target_language:
+            combo["target_language"] = self.target_language
         for slot in self.slots:
             value = self._slot_value(slot["name"])
             if value:
@@ -352,6 +375,19 @@ def _entry_number(args: dict[str, Any]) -> int:
     return n
 
 
+def _pick(current: str, choices: list[str]) -> str:
+    """The current choice when the model offers it (any case), else the model's first; "" without choices."""
+    match = next((c for c in choices if c.lower() == current.lower()), None)
+    return match if match is not None else (choices[0] if choices else "")
+
+
+def _languages(info: Any) -> list[str]:
+    """The languages a dubbing model translates into, from the catalog's enum."""
+    if "targetLang" not in info.fields:
+        return []
+    return [str(code) for code in info.schema.get("properties", {}).get("targetLang", {}).get("enum", [])]
+
+
 def _slots(info: Any) -> list[dict[str, Any]]:
     """The media inputs a model takes, as the options ``%%runway`` names them."""
     fields = info.media_fields
@@ -373,6 +409,12 @@ def _slots(info: Any) -> list[dict[str, Any]]:
         if field in fields:
             slots.append({"name": "video", "label": "Video", "accept": "video/*", "required": field in required})
             break
+    from runway_nb.notebook.option_fields import audio_inputs
+
+    for field in audio_inputs(info)[:1]:  # the recording to change, dub or clean up
+        video_too = "video" in fields[field].split("|")
+        slots.append({"name": "audio", "label": "Audio (or video)" if video_too else "Audio",
+                      "accept": "audio/*,video/*" if video_too else "audio/*", "required": field in required})
     return slots
 
 
@@ -412,8 +454,9 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         return list(self.tasks.children)
 
     def set(self, **values: Any) -> Panel:
-        """Set form fields (``endpoint``/``type``, ``model``, ``ratio``, ``duration``, ``seed``,
-        ``prompt``, ``image``/``video``/``character``/``reference`` as a URL or path) like a user would."""
+        """Set form fields (``endpoint``/``type``, ``model``, ``ratio``, ``duration``, ``seed``, ``voice``,
+        ``target_language``, ``prompt``, ``image``/``video``/``character``/``reference``/``audio`` as a URL
+        or path) like a user would."""
         form = self.form
         urls = dict(form.urls)
         with form.hold_trait_notifications():
@@ -425,7 +468,7 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
                     form.seed = value
                 elif name in _OPTION:
                     urls[name] = value or ""
-                elif name in ("model", "ratio", "duration", "prompt", "seed_mode"):
+                elif name in ("model", "ratio", "duration", "prompt", "seed_mode", "voice", "target_language"):
                     setattr(form, name, value)
                 else:
                     raise TypeError(f"Panel.set() got an unknown field {name!r}")
@@ -465,6 +508,8 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
             form.prompt = combo.get("prompt") or ""
             form.seed_mode = entry["seed_mode"]
             form.seed = combo.get("seed")
+            form.voice = combo.get("voice") or ""
+            form.target_language = combo.get("target_language") or ""
             form.urls = {name: str(combo[name]) for name in _OPTION if combo.get(name)}
         form.clear_uploads()
         form.refresh()
@@ -507,7 +552,8 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         if handle.params.get("seed") is not None and form.takes_seed:
             ran["seed"] = handle.params["seed"]
         n = len(self._history) + 1
-        bits = [endpoint.replace("_", " "), ran.get("model"), ran.get("ratio"),
+        bits = [endpoint.replace("_", " "), ran.get("model"), ran.get("voice"), ran.get("target_language"),
+                ran.get("ratio"),
                 f"{_number(ran['duration'])} s" if ran.get("duration") is not None else None,
                 f"seed {ran['seed']}" if ran.get("seed") is not None else None]
         entry = {"n": n, "id": handle.id, "endpoint": endpoint, "combo": ran, "seed_mode": seed_mode,
