@@ -190,7 +190,7 @@ built-in simulator: no API key, no network, no credits. Writes into one folder (
 ./runway-demo/): the executed notebooks, their HTML export and the generated media
 (runway_outputs/), and prints where they are. Exits 1 naming the cell if a notebook fails.
 
-  runway-nb demo                                    all five notebooks
+  runway-nb demo                                    every demo notebook
   runway-nb demo --only 01 --prompt "a red fox in the snow" --ratio 1080:1080 --out fox
 
 With RUNWAYML_API_SECRET set the demo still uses the simulator (the kernels do not get the key)

@@ -38,7 +38,7 @@ def _outputs_text(nb) -> str:
     return "\n".join(parts)
 
 
-def test_all_five_exist_in_order() -> None:
+def test_all_exist_in_order() -> None:
     assert sorted(p.name for p in FOLDER.glob("*.ipynb")) == [f"{n}.ipynb" for n in NOTEBOOKS]
 
 
