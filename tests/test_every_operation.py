@@ -27,6 +27,7 @@ from PIL import Image
 from runwayml import RunwayML
 
 from runway_nb.api import catalog
+from runway_nb.api.examples import body_variants
 from runway_nb.client import Runway
 from runway_nb.errors import ValidationError
 from runway_nb.sim import SimApp, SimConfig, SimServer
@@ -126,16 +127,22 @@ def _several(info: catalog.ModelInfo) -> int | None:
 
 
 def _cases() -> Iterator[Any]:
+    """(endpoint, model, variant, count): each current model; each other shape its body can take
+    (multi_shot_video's custom mode); several outputs where the model can make them."""
     for endpoint in catalog.ENDPOINTS:
         for info in _current(endpoint):
-            yield pytest.param(endpoint, info.model, None, id=f"{endpoint}:{info.model}")
+            name = f"{endpoint}:{info.model}"
+            yield pytest.param(endpoint, info.model, 0, None, id=name)
+            for variant in range(1, body_variants(endpoint, info.model)):
+                yield pytest.param(endpoint, info.model, variant, None, id=f"{name}:variant{variant}")
             several = _several(info)
             if several is not None:
-                yield pytest.param(endpoint, info.model, several, id=f"{endpoint}:{info.model}:x{several}")
+                yield pytest.param(endpoint, info.model, 0, several, id=f"{name}:x{several}")
 
 
-def _body(endpoint: str, model: str, count: int | None, *, as_bytes: bool = False) -> dict[str, Any]:
-    body = _with_inputs(catalog.example_body(endpoint, model), as_bytes=as_bytes)
+def _body(endpoint: str, model: str, count: int | None, *, variant: int = 0,
+          as_bytes: bool = False) -> dict[str, Any]:
+    body = _with_inputs(catalog.example_body(endpoint, model, variant=variant), as_bytes=as_bytes)
     rule = catalog.get(endpoint, model).output_count
     if count is not None:
         assert rule is not None
@@ -191,13 +198,14 @@ def _open_image(data: bytes) -> tuple[int, int]:
         return img.size
 
 
-def _open_video(data: bytes) -> tuple[int, int]:
+def _open_video(data: bytes) -> tuple[int, int, float]:
+    """Width, height and seconds of a video that has a video stream with frames."""
     with av.open(io.BytesIO(data)) as container:
         assert container.streams.video, "no video stream"
         stream = container.streams.video[0]
         frame = next(container.decode(stream), None)
         assert frame is not None, "the video stream has no frames"
-        return frame.width, frame.height
+        return frame.width, frame.height, float(container.duration or 0) / 1_000_000
 
 
 def _open_audio(data: bytes) -> float:
@@ -209,18 +217,44 @@ def _open_audio(data: bytes) -> float:
     return seconds
 
 
-def _check_outputs(info: catalog.ModelInfo, body: dict[str, Any], outputs: list[str]) -> None:
+INPUT_IMAGE_SIZE = _open_image(MEDIA["jpg"][1])
+INPUT_VIDEO = _open_video(MEDIA["mp4"][1])
+INPUT_AUDIO_SECONDS = _open_audio(MEDIA["mp3"][1])
+
+
+def _check_follows_input(endpoint: str, body: dict[str, Any], size: tuple[int, int] | None,
+                         seconds: float) -> None:
+    """Transforms keep what their input has: upscale scales it, HDR keeps its frames, the voice
+    operations keep its length, an avatar speaks as long as its audio."""
+    if endpoint == "image_upscale":
+        factor = int(body.get("scaleFactor", 2))
+        assert size == (INPUT_IMAGE_SIZE[0] * factor, INPUT_IMAGE_SIZE[1] * factor), size
+    elif endpoint == "video_to_hdr":
+        assert size == INPUT_VIDEO[:2] and seconds == pytest.approx(INPUT_VIDEO[2], abs=0.1)
+    elif endpoint in ("speech_to_speech", "voice_dubbing", "voice_isolation") or (
+            endpoint == "avatar_videos" and body["speech"]["type"] == "audio"):
+        assert seconds == pytest.approx(INPUT_AUDIO_SECONDS, abs=0.15)
+    elif endpoint == "video_to_audio":
+        assert seconds == pytest.approx(body.get("duration", INPUT_VIDEO[2]), abs=0.15)
+
+
+def _check_outputs(endpoint: str, info: catalog.ModelInfo, body: dict[str, Any], outputs: list[str]) -> None:
     assert len(outputs) == _expected_count(info, body), outputs
     ratio = _ratio(body)
     for url in outputs:
         answer = httpx.get(url)
         assert answer.status_code == 200, url
+        size: tuple[int, int] | None = None
         if info.output == "audio":
-            _open_audio(answer.content)
-            continue
-        width, height = _open_image(answer.content) if info.output == "image" else _open_video(answer.content)
-        if ratio is not None:  # the picture has the shape asked for (within a pixel's rounding)
-            assert abs(Fraction(width, height) / ratio - 1) < 0.02, (width, height, body["ratio"])
+            seconds = _open_audio(answer.content)
+        elif info.output == "image":
+            size, seconds = _open_image(answer.content), 0.0
+        else:
+            width, height, seconds = _open_video(answer.content)
+            size = (width, height)
+        if size is not None and ratio is not None:  # the shape asked for (within a pixel's rounding)
+            assert abs(Fraction(*size) / ratio - 1) < 0.02, (size, body["ratio"])
+        _check_follows_input(endpoint, body, size, seconds)
 
 
 def _check_sdk_reads(sdk: RunwayML, task_id: str, outputs: list[str]) -> None:
@@ -233,14 +267,14 @@ def _check_sdk_reads(sdk: RunwayML, task_id: str, outputs: list[str]) -> None:
 # tests
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("endpoint", "model", "count"), list(_cases()))
-def test_model_succeeds_with_media_of_its_kind(server, client, sdk, endpoint, model, count):
+@pytest.mark.parametrize(("endpoint", "model", "variant", "count"), list(_cases()))
+def test_model_succeeds_with_media_of_its_kind(server, client, sdk, endpoint, model, variant, count):
     info = catalog.get(endpoint, model)
-    body = _body(endpoint, model, count)
+    body = _body(endpoint, model, count, variant=variant)
     handle = client.create(endpoint, **body)
     task = handle.wait(timeout=WAIT_SECONDS)
     assert task.status == "SUCCEEDED", (endpoint, model, task)
-    _check_outputs(info, body, task.outputs)
+    _check_outputs(endpoint, info, body, task.outputs)
     _check_sdk_reads(sdk, handle.id, task.outputs)
 
 
@@ -255,8 +289,38 @@ def test_sdk_style_namespace_creates_each_operation(server, client, sdk, endpoin
     handle = node.create(**body)
     task = handle.wait(timeout=WAIT_SECONDS)
     assert task.status == "SUCCEEDED", (endpoint, task)
-    _check_outputs(info, body, task.outputs)
+    _check_outputs(endpoint, info, body, task.outputs)
     _check_sdk_reads(sdk, handle.id, task.outputs)
+
+
+_FORMAT_FIELDS = ("outputFormat", "format")
+_CONTAINERS = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg_opus": "ogg"}
+
+
+def _format_cases() -> Iterator[Any]:
+    for endpoint in catalog.ENDPOINTS:
+        for info in (m for m in _current(endpoint) if m.output == "audio"):
+            props = info.schema.get("properties", {})
+            for field in _FORMAT_FIELDS:
+                for fmt in props.get(field, {}).get("enum", []):
+                    yield pytest.param(endpoint, info.model, field, fmt, id=f"{endpoint}:{info.model}:{fmt}")
+
+
+@pytest.mark.parametrize(("endpoint", "model", "field", "fmt"), list(_format_cases()))
+def test_audio_comes_in_each_format_the_model_offers(server, client, endpoint, model, field, fmt):
+    info = catalog.get(endpoint, model)
+    body = {**_body(endpoint, model, None), field: fmt}
+    rate = 16000 if fmt != "ogg_opus" and "sampleRate" in info.fields else None  # Opus is always 48 kHz
+    if rate is not None:
+        body["sampleRate"] = rate
+    task = client.create(endpoint, **body).wait(timeout=WAIT_SECONDS)
+    assert task.status == "SUCCEEDED", task
+    data = httpx.get(task.outputs[0]).content
+    assert _open_audio(data) > 0
+    with av.open(io.BytesIO(data)) as container:
+        assert _CONTAINERS[fmt] in container.format.name.split(","), container.format.name
+        if rate is not None:
+            assert container.streams.audio[0].sample_rate == rate
 
 
 @pytest.mark.parametrize("model", sorted({m.model for m in catalog.models("text_to_speech") if m.voices}))
