@@ -293,6 +293,19 @@ def test_sdk_style_namespace_creates_each_operation(server, client, sdk, endpoin
     _check_sdk_reads(sdk, handle.id, task.outputs)
 
 
+def test_routed_generation_takes_nested_media_as_bytes_and_several_outputs(server, client, sdk):
+    body = {"configId": "default", "input": {"promptText": "a red fox running through snow", "outputCount": 2,
+                                             "referenceImages": [{"uri": MEDIA["jpg"][1]}]}}
+    handle = client.generate.image.create(**body)
+    task = handle.wait(timeout=WAIT_SECONDS)
+    assert task.status == "SUCCEEDED", task
+    assert body["input"]["referenceImages"][0]["uri"] == MEDIA["jpg"][1]  # the caller's dict is left alone
+    assert len(task.outputs) == 2
+    for url in task.outputs:
+        _open_image(httpx.get(url).content)
+    _check_sdk_reads(sdk, handle.id, task.outputs)
+
+
 _FORMAT_FIELDS = ("outputFormat", "format")
 _CONTAINERS = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg_opus": "ogg"}
 
