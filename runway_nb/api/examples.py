@@ -8,7 +8,7 @@ from runway_nb.api.catalog_data import JsonSchema
 from runway_nb.api.lookup import get
 from runway_nb.api.schema_text import flat_branches, uri_forms
 
-__all__ = ["EXAMPLE_ROUTER", "example_body"]
+__all__ = ["EXAMPLE_ROUTER", "body_variants", "example_body"]
 
 _EXT = {"image": "jpg", "video": "mp4", "audio": "mp3"}
 
@@ -74,14 +74,25 @@ EXAMPLE_ROUTER = "default"
 """The router slug example bodies of routed generation name (the simulator starts with one)."""
 
 
-def example_body(endpoint: str, model: str, *, prompt: str = "a red fox running through snow") -> dict[str, Any]:
+def body_variants(endpoint: str, model: str) -> int:
+    """How many alternative bodies ``model`` takes (multi_shot_video: its auto and custom modes); 1
+    for most models."""
+    schema = get(endpoint, model).schema
+    return len(schema["oneOf"]) if "properties" not in schema and schema.get("oneOf") else 1
+
+
+def example_body(endpoint: str, model: str, *, prompt: str = "a red fox running through snow",
+                 variant: int = 0) -> dict[str, Any]:
     """A minimal valid request body for ``model`` on ``endpoint``: the required fields, plus
     the default ratio, the default duration and a prompt when the model takes them. Media
-    fields get placeholder https:// URLs."""
+    fields get placeholder https:// URLs. For a model whose body has alternatives
+    (:func:`body_variants`), ``variant`` picks one (by default the first)."""
     info = get(endpoint, model)
     schema = info.schema
     if "properties" not in schema and schema.get("oneOf"):
-        schema = schema["oneOf"][0]  # alternatives (multi_shot_video's modes): the first one
+        schema = schema["oneOf"][variant]  # alternatives (multi_shot_video's modes)
+    elif variant != 0:
+        raise IndexError(f"{endpoint} {model} has one body shape; variant={variant} does not exist")
     props = schema.get("properties", {})
     body: dict[str, Any] = {"model": model} if info.sends_model else {}
     for name in schema.get("required", []):
@@ -89,7 +100,7 @@ def example_body(endpoint: str, model: str, *, prompt: str = "a red fox running 
             body[name] = _example(props.get(name, {}))
     if "configId" in body:
         body["configId"] = EXAMPLE_ROUTER
-    if info.prompt_field:
+    if info.prompt_field and info.prompt_field.split(".")[0] in props:
         lo = info.prompt_min or 1
         text = prompt if len(prompt) >= lo else prompt + "." * (lo - len(prompt))
         if info.prompt_max is not None:
@@ -99,8 +110,8 @@ def example_body(endpoint: str, model: str, *, prompt: str = "a red fox running 
         for part in parents:  # e.g. routed generation's input.promptText
             node = node.setdefault(part, {})
         node[leaf] = text
-    if info.default_ratio is not None:
+    if info.default_ratio is not None and "ratio" in props:
         body["ratio"] = info.default_ratio
-    if info.default_duration is not None:
+    if info.default_duration is not None and "duration" in props:
         body["duration"] = info.default_duration
     return body

@@ -13,6 +13,7 @@ from typing import Any
 from runway_nb.api.catalog_data import ENDPOINTS, ModelInfo
 from runway_nb.api.lookup import find, get, modelless_entry, models, retired_error
 from runway_nb.api.media import Prepared, ReadFile, prepare
+from runway_nb.api.media_paths import nested_media_fields
 from runway_nb.api.validation import validate
 from runway_nb.errors import ValidationError
 
@@ -117,6 +118,10 @@ def build(endpoint: str, params: dict[str, Any], *, strict: bool = True, fill_de
     for name, kind in media_fields.items():
         if name in body:
             body[name] = _media_value(draft, name, body[name], kind, read_file)
+    for path, kind in (nested_media_fields(info).items() if info is not None else ()):
+        value = _get_path(draft.body, path)
+        if value is not None:  # e.g. avatar_videos' speech.audio given as a file or bytes
+            draft.body = _with_path(draft.body, path, _media_value(draft, path, value, kind, read_file))
     validate(endpoint, draft.body, strict=strict)
     return draft
 
@@ -232,6 +237,16 @@ def _set_path(body: dict[str, Any], path: str, value: Any) -> None:
             node[part] = child
         node = child
     node[leaf] = value
+
+
+def _with_path(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """``body`` with ``value`` at dotted ``path``; the objects on the way are copied, so the
+    caller's own nested dicts are left as they were."""
+    head, _, rest = path.partition(".")
+    if not rest:
+        return {**body, head: value}
+    child = body.get(head)
+    return {**body, head: _with_path(child if isinstance(child, dict) else {}, rest, value)}
 
 
 def _guess_kind(value: object, uri: str, prepared: Prepared | None) -> str | None:

@@ -14,6 +14,7 @@ import re
 from urllib.parse import urlsplit
 
 from runway_nb.api import catalog
+from runway_nb.api.media_paths import nested_media_fields
 from runway_nb.sim.jobs import Sources
 from runway_nb.sim.messages import ApiError, JsonObject
 from runway_nb.sim.state import TaskStore, UploadStore
@@ -79,8 +80,9 @@ class InputResolver:
         a list of URIs, ``{uri}`` items, or a ``{type, uri}`` object)."""
         info = catalog.find_for_body(endpoint, body)
         found: dict[str, bytes | None] = {}
-        for name, kinds in (info.media_fields.items() if info is not None else ()):
-            value = body.get(name)
+        fields = {**info.media_fields, **nested_media_fields(info)} if info is not None else {}
+        for name, kinds in fields.items():
+            value = _at_path(body, name)
             for where, uri, kind in _uris(name, value, kinds.split(" ")[0]):
                 data = self.resolve(where, uri)
                 if data is not None and found.get(kind) is None:
@@ -183,6 +185,14 @@ def _uris(name: str, value: object, kinds: str) -> list[tuple[str, object, str]]
             out += [(f"{name}.{i}" + where[len(name):], uri, kind) for where, uri, kind in _uris(name, item, kinds)]
         return out
     return []
+
+
+def _at_path(body: JsonObject, path: str) -> object:
+    """The value at a dotted path of ``body`` (``speech.audio``), or None."""
+    node: object = body
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
 
 
 def _kind_of_uri(uri: str, kinds: str) -> str:

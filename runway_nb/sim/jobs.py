@@ -7,15 +7,18 @@ to transform, the upscale factor, how many outputs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from runway_nb.api import catalog
 from runway_nb.sim.messages import JsonObject
 from runway_nb.sim.render import DEFAULT_VIDEO_SECONDS, AudioMode, RenderJob
 
-__all__ = ["AUDIO_DEFAULT_FORMAT", "MAX_OUTPUTS", "OutputPlan", "Sources", "plan_outputs", "render_job"]
+__all__ = ["AUDIO_DEFAULT_FORMAT", "MAX_OUTPUTS", "MAX_VIDEO_PIXELS", "OutputPlan", "Sources", "plan_outputs",
+           "render_job", "video_render_size"]
 
 AUDIO_DEFAULT_FORMAT = "mp3"
+MAX_VIDEO_PIXELS = 1920 * 1080  # larger videos render as a same-shaped stand-in of this many pixels
 MAX_OUTPUTS = 10
 _SPEECH_CHARS_PER_SECOND = 14.0
 _TRANSFORMS: dict[str, AudioMode] = {"speech_to_speech": "voice", "voice_dubbing": "dub", "voice_isolation": "isolate"}
@@ -76,11 +79,12 @@ def plan_outputs(endpoint: str, body: JsonObject, *, kind: str, size: tuple[int,
                  video_seconds: float | None, input_seconds: float | None) -> OutputPlan:
     """The outputs of a new task: kind, size, length, how many, and the audio format."""
     info = catalog.find_for_body(endpoint, body)
-    count = 1
     rule = info.output_count if info is not None else None
     asked = body.get(rule["field"]) if rule else body.get("outputCount")
-    if isinstance(asked, int) and not isinstance(asked, bool):
-        count = max(1, min(MAX_OUTPUTS, asked))
+    if isinstance(asked, (int, float)) and not isinstance(asked, bool) and float(asked).is_integer():
+        count = max(1, min(MAX_OUTPUTS, int(asked)))
+    else:  # not asked: the model's default (marketing_stock_image makes four)
+        count = max(1, min(MAX_OUTPUTS, rule["default"])) if rule else 1
     if kind != "audio":
         duration = (video_seconds or DEFAULT_VIDEO_SECONDS) if kind == "video" else None
         return OutputPlan(kind, size, duration, count, None)
@@ -106,9 +110,23 @@ def render_job(endpoint: str, model: str, body: JsonObject, plan: OutputPlan, se
     if endpoint == "video_to_hdr" and sources.video is not None:
         return RenderJob.for_hdr(sources.video, model=model, seed=seed)
     image, video = sources.image, sources.video
-    if plan.kind == "video" and video is not None:
-        image = None  # a video render follows one source: the input video when there is one
-    return RenderJob(plan.kind, plan.size, plan.duration, prompt, model, seed, plan.count, image, video)
+    size = plan.size
+    if plan.kind == "video":
+        size = video_render_size(size)
+        if video is not None:
+            image = None  # a video render follows one source: the input video when there is one
+    return RenderJob(plan.kind, size, plan.duration, prompt, model, seed, plan.count, image, video)
+
+
+def video_render_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size a video of ``size`` is rendered at: as asked up to 1080p; beyond that (4K) a stand-in
+    of the same shape scaled down to 1080p's pixel count, since a 4K render costs seconds of CPU per
+    second of video and the simulator's pictures show nothing finer at 4K."""
+    width, height = size
+    if width * height <= MAX_VIDEO_PIXELS:
+        return size
+    scale = math.sqrt(MAX_VIDEO_PIXELS / (width * height))
+    return max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
 
 
 def _audio_job(endpoint: str, model: str, body: JsonObject, plan: OutputPlan, seed: int, sources: Sources,
