@@ -142,6 +142,13 @@ class _RunBase:
         """Every node with its status and outputs (see :func:`runway_nb.api.workflow.node_states`)."""
         return node_states(self.workflow, self.invocation, self.node_outputs)
 
+    @property
+    def settled(self) -> bool:
+        """Finished with nothing more to learn (its cost is known, or it was cancelled)."""
+        invocation = self.invocation
+        return invocation is not None and invocation.finished and (invocation.cost is not None
+                                                                    or invocation.cancelled)
+
     def _watch(self, created_at: float | None, now: float,
                on_update: Callable[[WorkflowInvocation], object] | None) -> PollWatch[WorkflowInvocation]:
         watch: PollWatch[WorkflowInvocation] = PollWatch(floor=self.schedule.floor)
@@ -226,6 +233,8 @@ class WorkflowRun(_RunBase):
         """Poll until SUCCEEDED, FAILED or CANCELLED. FAILED raises :class:`WorkflowFailedError` (by
         default); a partial run (SUCCEEDED with ``nodeErrors``) warns with :class:`PartialRunWarning`.
         With ``timeout`` (seconds) raise :class:`runway_nb.errors.APITimeoutError` (the run goes on)."""
+        if self.settled:
+            return self._finish(raise_on_failure)
         clock = self.client.clock
         start = clock.now()
         watch = self._watch(self.client.created_at(self.id), start, on_update)
@@ -265,6 +274,8 @@ class AsyncWorkflowRun(_RunBase):
 
     async def wait(self, timeout: float | None = None, *, raise_on_failure: bool = True,
                    on_update: Callable[[WorkflowInvocation], object] | None = None) -> WorkflowInvocation:
+        if self.settled:
+            return self._finish(raise_on_failure)
         clock = self.client.clock
         start = clock.now()
         watch = self._watch(self.client.created_at(self.id), start, None)
