@@ -188,7 +188,7 @@ def test_a_failed_run_raises_unless_asked_not_to(client):
     failed = WorkflowInvocation.model_validate({"id": run.id, "status": "FAILED", "failure": "Node 'X' failed",
                                                 "failureCode": "INTERNAL.BAD_OUTPUT", "cost": {"credits": 3}})
     run.invocation = failed
-    with pytest.raises(WorkflowFailedError, match="INTERNAL.BAD_OUTPUT") as caught:
+    with pytest.raises(WorkflowFailedError, match=r"INTERNAL\.BAD_OUTPUT") as caught:
         run.wait()
     assert isinstance(caught.value, errors.TaskFailedError) and caught.value.task is failed
     assert run.wait(raise_on_failure=False) is failed and run.cost == 3
