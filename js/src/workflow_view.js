@@ -161,7 +161,7 @@ function createNodes(ui, read, d, channel) {
       next.set(id, entry);
       ui.nodes.appendChild(entry.row); // in node order; an existing row moves
     });
-    for (const [id, old] of rows) if (!next.has(id)) old.row.remove();
+    for (const [id, old] of rows) if (next.get(id) !== old) old.row.remove(); // gone, or rebuilt
     rows = next;
     reportIfSettled();
   };
