@@ -7,7 +7,7 @@ import * as esbuild from "esbuild";
 import { fileURLToPath } from "node:url";
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-const WIDGETS = ["task_view", "grid", "panel"];
+const WIDGETS = ["task_view", "grid", "panel", "workflow_view"];
 
 await esbuild.build({
   entryPoints: WIDGETS.flatMap((name) => [here(`src/${name}.js`), here(`src/${name}.css`)]),

@@ -46,6 +46,7 @@ function skeleton(problem) {
     "Retry");
   const fill = h("div", { class: "rnb-fill" });
   const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const routing = h("div", { class: "rnb-routing" });
   const note = h("div", { class: "rnb-note" });
   const failureText = h("div", { class: "rnb-failure-text" });
   const failureHint = h("div", { class: "rnb-hint" });
@@ -59,10 +60,10 @@ function skeleton(problem) {
   const taskId = h("div", { class: "rnb-id" });
   const root = h("div", { class: "rnb-task" }, [
     h("div", { class: "rnb-head" }, [badge, title, clock, cancelBtn, retryBtn]),
-    bar, note, failure, error, problem, outputs, caption, taskId,
+    routing, bar, note, failure, error, problem, outputs, caption, taskId,
   ]);
-  return { root, badge, title, clock, cancelBtn, retryBtn, fill, bar, note, failureText, failureHint, failure,
-           error, outputs, captionTitle, prompt, facts, taskId };
+  return { root, badge, title, clock, cancelBtn, retryBtn, fill, bar, routing, note, failureText, failureHint,
+           failure, error, outputs, captionTitle, prompt, facts, taskId };
 }
 
 /**
@@ -116,6 +117,9 @@ function renderHead(ui, read, status) {
   ui.title.textContent = [endpoint.replace(/_/g, " "), cap.model ? String(cap.model) : ""].filter(Boolean).join(" · ");
   const finished = !!read("finished", false);
   const cancelling = !!read("cancelling", false);
+  const routing = String(read("routing", ""));
+  ui.routing.textContent = routing;
+  show(ui.routing, routing.length > 0);
   show(ui.cancelBtn, !finished);
   ui.cancelBtn.disabled = cancelling;
   ui.cancelBtn.textContent = cancelling ? "Cancelling…" : "Cancel";
@@ -302,7 +306,7 @@ function createOutputs(ui, read, d, channel) {
 }
 
 const STATUS_TRAITS = ["status", "progress", "note", "failure", "failure_code", "hint", "error", "finished",
-                       "cancelling", "task_id", "endpoint"];
+                       "cancelling", "task_id", "endpoint", "routing"];
 
 /** @type {import("@anywidget/types").Render} */
 function render({ model, el }) {

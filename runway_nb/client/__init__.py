@@ -12,6 +12,8 @@ _LAZY = {
     "TaskHandle": "runway_nb.client.core",
     "AsyncTaskHandle": "runway_nb.client.core",
     "Organization": "runway_nb.client.core",
+    "WorkflowRun": "runway_nb.client.workflows",
+    "AsyncWorkflowRun": "runway_nb.client.workflows",
 }
 
 __all__ = sorted(_LAZY)

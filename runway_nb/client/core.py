@@ -17,14 +17,15 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import httpx
+from pydantic import ValidationError as PydanticValidationError
 
 from runway_nb import errors
 from runway_nb.api import catalog
 from runway_nb.api import request as api_request
 from runway_nb.api.dialects import parse_task
 from runway_nb.api.media import Prepared, from_bytes
-from runway_nb.api.task import PENDING, Task
-from runway_nb.client import archive, backend, flow, retry
+from runway_nb.api.task import PENDING, Routing, Task
+from runway_nb.client import archive, backend, flow, resources, retry
 from runway_nb.client import settings as client_settings
 from runway_nb.client.events import (
     CreateAnswered,
@@ -40,8 +41,10 @@ from runway_nb.client.journal import Journal, default_journal
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
 from runway_nb.client.watch import SYSTEM_CLOCK, AdvancingClock, Clock
+from runway_nb.client.workflows import AsyncWorkflowRun, WorkflowRun
 
-__all__ = ["AsyncRunway", "AsyncTaskHandle", "Organization", "Runway", "TaskHandle"]
+__all__ = ["AsyncRunway", "AsyncTaskHandle", "AsyncWorkflowRun", "Organization", "Runway", "TaskHandle",
+           "WorkflowRun"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 MAX_IN_FLIGHT = 16  # concurrent reads per async client, well below httpx's pool of 100
@@ -174,6 +177,11 @@ class _BaseClient:
         """When this client's create call for ``task_id`` was answered (``clock`` seconds), if it made it."""
         return self._created.get(task_id)
 
+    def mark_created(self, key: str) -> None:
+        """Note that this client's request just made ``key`` (a task, a workflow run): its first poll
+        is timed from now."""
+        self._created[key] = self.clock.now()
+
     def forget(self, task_id: str) -> None:
         """Stop treating ``task_id`` as just created (after a DELETE, a 404 is the truth)."""
         self._created.pop(task_id, None)
@@ -233,6 +241,27 @@ class _BaseClient:
             return retry.decide_read(attempt, self.policy, response=response, exc=exc, what=what)
 
         return flow.retrying(build, decide)
+
+    def _json_flow(self, http: httpx.Client | httpx.AsyncClient, method: str, path: str, body: Any,
+                   creates: str | None) -> tuple[flow.Flow, str]:
+        """The flow of one resource request (workflows, voices, routers) and what to call it in errors.
+
+        A request that makes something (``creates``: a workflow run, a router) is never resent
+        after the server may have acted, as for a task's create."""
+        if self.settings.provider.dialect != "runway":
+            raise errors.ValidationError("provider", self.provider, "runway or sim",
+                                         message=f"provider {self.provider!r} has no {path} route; "
+                                                 f"use runway or sim")
+        what = f"{method} {path}"
+        kw: dict[str, Any] = {} if body is None else {"json": body}
+        if creates is None:
+            return self._read_flow(http, method, path, what, **kw), what
+
+        def decide(attempt: int, response: httpx.Response | None, exc: BaseException | None) -> flow.Verdict:
+            return retry.decide_create(attempt, self.policy, response=response, exc=exc, what=what,
+                                       endpoint=creates)
+
+        return flow.retrying(lambda: http.build_request(method, path, **kw), decide), what
 
     def _create_url(self, endpoint: str) -> str:
         path = self.settings.provider.create_path
@@ -325,7 +354,8 @@ class _BaseClient:
         if credits is None:
             credits = catalog.estimate_credits(draft.endpoint, draft.body) if draft.info else None
         handle = make(self, task_id, endpoint=draft.endpoint,
-                      params=api_request.display_params(draft.endpoint, draft.body), estimated_cost=credits)
+                      params=api_request.display_params(draft.endpoint, draft.body), estimated_cost=credits,
+                      routing=_routing(payload.get("routing")))
         self.events.publish(CreateAnswered(sent.ref, task_id, credits))
         return handle
 
@@ -333,6 +363,16 @@ class _BaseClient:
         # The same facts JSON whichever way outputs are saved (handle, widget, archive).
         archive.write_facts(folder, task, params, files=paths, client=self)
         self.events.publish(OutputsSaved(task.id, paths))
+
+
+def _routing(value: Any) -> Routing | None:
+    """The ``routing`` of a routed create answer, if it is one we can read (it is advisory)."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return Routing.model_validate(value)
+    except PydanticValidationError:
+        return None
 
 
 def _clip(value: Any, n: int = 200) -> str:
@@ -392,6 +432,10 @@ class Runway(_BaseClient):
         self._http = httpx.Client(transport=transport, **self._client_kwargs())  # type: ignore[arg-type]  # sync side of the union
         self._twin: AsyncRunway | None = None
         self.tasks = _Tasks(self)
+        self.workflows = resources.Workflows(self)
+        self.workflow_invocations = resources.WorkflowInvocations(self)
+        self.voices = resources.Voices(self)
+        self.routers = resources.Routers(self)
         _attach_endpoints(self, lambda name: _Endpoint(self, name))
 
     def __enter__(self) -> Runway:
@@ -422,7 +466,7 @@ class Runway(_BaseClient):
         """Validate, upload media if needed, then POST once. Returns a handle at once."""
         draft = self.prepare(endpoint, **params)
         for placeholder, prepared in list(draft.pending.items()):
-            draft.fill(placeholder, self._resolve_media(prepared, placeholder))
+            draft.fill(placeholder, self.resolve_media(prepared, placeholder))
         sent = self._begin(draft)
         try:
             return self._handle_for(draft, sent, self._run(self._create_flow(self._http, draft)), TaskHandle)
@@ -430,7 +474,8 @@ class Runway(_BaseClient):
             self._failed(sent, exc)
             raise
 
-    def _resolve_media(self, prepared: Prepared, where: str) -> str:
+    def resolve_media(self, prepared: Prepared, where: str) -> str:
+        """The URI to send for prepared media: as given, or fetched and inlined, or uploaded."""
         if prepared.fetch is not None:
             data = self.download(prepared.fetch)
             prepared = from_bytes(data, where, "image|video", _fetched_name(prepared.fetch))
@@ -475,6 +520,12 @@ class Runway(_BaseClient):
         path = self._organization_path()
         return Organization(_json(self._run(self._read_flow(self._http, "GET", path, "GET organization")),
                                   "GET organization"))
+
+    def request_json(self, method: str, path: str, body: Any = None, *, creates: str | None = None) -> Any:
+        """One request to a Runway resource (``/v1/workflows``, ``/v1/voices``, ...), retried by the
+        usual rules, and its JSON answer. ``creates`` names what a POST makes (never resent blindly)."""
+        steps, what = self._json_flow(self._http, method, path, body, creates)
+        return _json(self._run(steps), what)
 
     def download(self, url: str) -> bytes:
         return self.download_with_type(url)[0]
@@ -522,6 +573,10 @@ class AsyncRunway(_BaseClient):
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())  # type: ignore[arg-type]  # async side of the union
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks = _AsyncTasks(self)
+        self.workflows = resources.AsyncWorkflows(self)
+        self.workflow_invocations = resources.AsyncWorkflowInvocations(self)
+        self.voices = resources.AsyncVoices(self)
+        self.routers = resources.AsyncRouters(self)
         _attach_endpoints(self, lambda name: _AsyncEndpoint(self, name))
 
     async def __aenter__(self) -> AsyncRunway:
@@ -548,7 +603,7 @@ class AsyncRunway(_BaseClient):
     async def create(self, endpoint: str, **params: Any) -> AsyncTaskHandle:
         draft = self.prepare(endpoint, **params)
         for placeholder, prepared in list(draft.pending.items()):
-            draft.fill(placeholder, await self._resolve_media(prepared, placeholder))
+            draft.fill(placeholder, await self.resolve_media(prepared, placeholder))
         sent = self._begin(draft)
         try:
             response = await self._run(self._create_flow(self._http, draft))
@@ -557,7 +612,7 @@ class AsyncRunway(_BaseClient):
             self._failed(sent, exc)
             raise
 
-    async def _resolve_media(self, prepared: Prepared, where: str) -> str:
+    async def resolve_media(self, prepared: Prepared, where: str) -> str:
         if prepared.fetch is not None:
             data = await self.download(prepared.fetch)
             prepared = from_bytes(data, where, "image|video", _fetched_name(prepared.fetch))
@@ -601,6 +656,11 @@ class AsyncRunway(_BaseClient):
         path = self._organization_path()
         response = await self._run(self._read_flow(self._http, "GET", path, "GET organization"))
         return Organization(_json(response, "GET organization"))
+
+    async def request_json(self, method: str, path: str, body: Any = None, *, creates: str | None = None) -> Any:
+        """:meth:`Runway.request_json`, on the event loop."""
+        steps, what = self._json_flow(self._http, method, path, body, creates)
+        return _json(await self._run(steps), what)
 
     async def download(self, url: str) -> bytes:
         return (await self.download_with_type(url))[0]

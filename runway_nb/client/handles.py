@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runway_nb import errors
-from runway_nb.api.task import CANCELLED, FAILED, PENDING, Task
+from runway_nb.api.task import CANCELLED, FAILED, PENDING, Routing, Task
 from runway_nb.client.schedule import PollSchedule
 from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
 
@@ -38,15 +38,17 @@ class TaskState:
     estimated_cost: float | None = None
     task: Task | None = None
     files: list[Path] = field(default_factory=list)
+    routing: Routing | None = None  # a routed generation's create answer: which model ran, and why
 
 
 class _HandleBase:
     """What sync and async handles share: the state, its read-only views, and the messages."""
 
     def __init__(self, task_id: str, *, endpoint: str | None, params: dict[str, Any] | None,
-                 estimated_cost: float | None, poll_floor: float, state: TaskState | None) -> None:
+                 estimated_cost: float | None, poll_floor: float, state: TaskState | None,
+                 routing: Routing | None = None) -> None:
         self.state = state or TaskState(task_id, PollSchedule(floor=poll_floor), endpoint, dict(params or {}),
-                                        estimated_cost)
+                                        estimated_cost, routing=routing)
 
     id = property(lambda self: self.state.id)
     endpoint = property(lambda self: self.state.endpoint)
@@ -63,7 +65,16 @@ class _HandleBase:
         known = self.state.task
         if known is not None and known.finished and (value is None or not value.finished):
             return  # a GET sent before a cancel (or the end) must not bring the task back to life
+        if value is not None and value.routing is None and self.state.routing is not None:
+            value = value.model_copy(update={"routing": self.state.routing})  # Runway sends it on create only
         self.state.task = value
+
+    @property
+    def routing(self) -> Routing | None:
+        """Which model a routed generation ran and why (None for a task created with a model)."""
+        if self.state.routing is not None:
+            return self.state.routing
+        return self.task.routing if self.task is not None else None
 
     @property
     def files(self) -> list[Path]:
@@ -132,6 +143,8 @@ class _HandleBase:
             bits.append(f"{len(task.outputs)} output(s)")
         if task is not None and task.failed:
             bits.append(f"failed: {task.failure_code or ''} {task.failure or ''}".strip())
+        if self.routing is not None:
+            bits.append(self.routing.summary())
         return " ".join(str(b) for b in bits)
 
     def __repr__(self) -> str:
@@ -143,9 +156,9 @@ class TaskHandle(_HandleBase):
 
     def __init__(self, client: Runway, task_id: str, *, endpoint: str | None = None,
                  params: dict[str, Any] | None = None, estimated_cost: float | None = None,
-                 state: TaskState | None = None) -> None:
+                 state: TaskState | None = None, routing: Routing | None = None) -> None:
         super().__init__(task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
-                         poll_floor=client.poll_floor, state=state)
+                         poll_floor=client.poll_floor, state=state, routing=routing)
         self.client = client
         self._twin: AsyncTaskHandle | None = None
 
@@ -214,9 +227,9 @@ class AsyncTaskHandle(_HandleBase):
 
     def __init__(self, client: AsyncRunway, task_id: str, *, endpoint: str | None = None,
                  params: dict[str, Any] | None = None, estimated_cost: float | None = None,
-                 state: TaskState | None = None) -> None:
+                 state: TaskState | None = None, routing: Routing | None = None) -> None:
         super().__init__(task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
-                         poll_floor=client.poll_floor, state=state)
+                         poll_floor=client.poll_floor, state=state, routing=routing)
         self.client = client
 
     def to_async(self) -> AsyncTaskHandle:

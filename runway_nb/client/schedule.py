@@ -37,10 +37,24 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from runway_nb.api.task import PENDING, RUNNING, THROTTLED, Task
+from runway_nb.api.task import PENDING, RUNNING, THROTTLED
 
-__all__ = ["SHAPES", "PollSchedule"]
+__all__ = ["SHAPES", "PollSchedule", "Polled"]
+
+
+class Polled(Protocol):
+    """What a poll reads: a task, a workflow invocation (same statuses, progress 0..1 or None)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def progress(self) -> float | None: ...
+
+    @property
+    def finished(self) -> bool: ...
 
 # Inverse progress curves: the fraction of the run at which progress ``p`` is reached.
 SHAPES: dict[str, Callable[[float], float]] = {
@@ -117,7 +131,7 @@ class PollSchedule:
         """Seconds from creation to the first poll (never later than one floor)."""
         return min(self.first, self.floor) if self.first and self.first > 0 else 0.0
 
-    def next_delay(self, task: Task, now: float) -> float:
+    def next_delay(self, task: Polled, now: float) -> float:
         """Seconds to wait after observing ``task`` at monotonic time ``now``.
 
         Never less than ``floor``: whatever the status, one task is not polled more often than

@@ -7,7 +7,8 @@ or sleeps: :func:`drive` and :func:`drive_async` do, on a :class:`Clock` they ar
 test can run the engine on the simulator's manual clock without sleeping.
 
 Handles (``wait``), sweeps, the task view, the grid, the panel and ``serve`` all watch through
-this module. Journal writes, saving and widget updates are subscribers, not code in the loop.
+this module; so do workflow runs (:class:`PollWatch` watches anything :class:`~runway_nb.client.schedule.Polled`,
+:class:`Watch` is the watch of tasks). Journal writes, saving and widget updates are subscribers, not code in the loop.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from runway_nb.api.task import Task
-from runway_nb.client.schedule import PollSchedule
+from runway_nb.client.schedule import Polled, PollSchedule
 from runway_nb.client.subscribers import Subscribers
 
-__all__ = ["AdvancingClock", "Clock", "Finished", "PollFailed", "SystemClock", "Updated", "Watch",
-           "WatchEvent", "WatchTimeout", "drive", "drive_async"]
+__all__ = ["AdvancingClock", "Clock", "Event", "Finished", "PollFailed", "PollWatch", "SystemClock", "Updated",
+           "Watch", "WatchEvent", "WatchTimeout", "drive", "drive_async"]
+
+#: What is watched: a task, a workflow invocation, anything with a status, a progress and an end.
+PolledT = TypeVar("PolledT", bound=Polled)
 
 SLACK = 0.005  # seconds: tasks due this close together are polled in one round
 MAX_BACKOFF = 60.0  # seconds between polls of a task whose polls keep failing
@@ -81,15 +85,15 @@ SYSTEM_CLOCK = SystemClock()
 
 
 @dataclass(frozen=True)
-class Updated:
+class Updated(Generic[PolledT]):
     key: Hashable
-    task: Task
+    task: PolledT
 
 
 @dataclass(frozen=True)
-class Finished:
+class Finished(Generic[PolledT]):
     key: Hashable
-    task: Task
+    task: PolledT
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,10 @@ class PollFailed:
     failures: int  # in a row, for this task
 
 
-WatchEvent = Updated | Finished | PollFailed
+#: What a watch of anything tells its subscribers.
+Event = Updated[PolledT] | Finished[PolledT] | PollFailed
+#: What a watch of tasks tells its subscribers (the common case).
+WatchEvent = Event[Task]
 
 
 class WatchTimeout(Exception):  # an internal signal: callers raise errors.APITimeoutError
@@ -113,13 +120,13 @@ class _Entry:
     failures: int = 0
 
 
-class Watch:
-    """The tasks being watched and when each is next due; no I/O."""
+class PollWatch(Generic[PolledT]):
+    """The things being watched (tasks, workflow invocations) and when each is next due; no I/O."""
 
     def __init__(self, *, floor: float = 5.0):
         self.floor = floor
         self._entries: dict[Hashable, _Entry] = {}
-        self._subscribers: Subscribers[WatchEvent] = Subscribers()
+        self._subscribers: Subscribers[Event[PolledT]] = Subscribers()
 
     # -- what is watched
     def add(self, key: Hashable, schedule: PollSchedule, *, now: float, created_at: float | None = None,
@@ -154,14 +161,14 @@ class Watch:
         return [k for k, e in self._entries.items() if e.due <= now + SLACK]
 
     # -- what polling found
-    def subscribe(self, callback: Callable[[WatchEvent], None]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[Event[PolledT]], None]) -> Callable[[], None]:
         """Call ``callback`` with every event; returns a function that unsubscribes."""
         return self._subscribers.subscribe(callback)
 
-    def observed(self, key: Hashable, task: Task, now: float) -> WatchEvent:
+    def observed(self, key: Hashable, task: PolledT, now: float) -> Event[PolledT]:
         """A poll (or anyone else) saw ``task``: finish it, or schedule its next poll."""
         entry = self._entries.get(key)
-        event: WatchEvent
+        event: Event[PolledT]
         if task.finished:
             self._entries.pop(key, None)
             event = Finished(key, task)
@@ -185,11 +192,16 @@ class Watch:
         self._emit(event)
         return event
 
-    def _emit(self, event: WatchEvent) -> None:
+    def _emit(self, event: Event[PolledT]) -> None:
         self._subscribers.publish(event)
 
 
-def _known_finished(watch: Watch, known: Callable[[Hashable], Task | None] | None, now: float) -> None:
+class Watch(PollWatch[Task]):
+    """The tasks being watched and when each is next due; no I/O."""
+
+
+def _known_finished(watch: PollWatch[PolledT], known: Callable[[Hashable], PolledT | None] | None,
+                    now: float) -> None:
     # A task that ended meanwhile (cancelled here, or seen by a blocking wait elsewhere) needs no GET.
     if known is None:
         return
@@ -199,7 +211,7 @@ def _known_finished(watch: Watch, known: Callable[[Hashable], Task | None] | Non
             watch.observed(key, task, now)
 
 
-def drive(watch: Watch, poll: Callable[[Hashable], Task], *, clock: Clock = SYSTEM_CLOCK,
+def drive(watch: PollWatch[PolledT], poll: Callable[[Hashable], PolledT], *, clock: Clock = SYSTEM_CLOCK,
           deadline: float | None = None, tolerate_errors: bool = False) -> None:
     """Poll until every watched task has finished (the sync driver).
 
@@ -224,9 +236,9 @@ def drive(watch: Watch, poll: Callable[[Hashable], Task], *, clock: Clock = SYST
             watch.observed(key, task, clock.now())
 
 
-async def drive_async(watch: Watch, poll: Callable[[Hashable], Awaitable[Task]], *, clock: Clock = SYSTEM_CLOCK,
-                      deadline: float | None = None, tolerate_errors: bool = False,
-                      wake: asyncio.Event | None = None, known: Callable[[Hashable], Task | None] | None = None,
+async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awaitable[PolledT]], *,
+                      clock: Clock = SYSTEM_CLOCK, deadline: float | None = None, tolerate_errors: bool = False,
+                      wake: asyncio.Event | None = None, known: Callable[[Hashable], PolledT | None] | None = None,
                       on_round: Callable[[float | None], None] | None = None) -> None:
     """Poll until every watched task has finished, without blocking the event loop.
 

@@ -42,7 +42,9 @@ __all__ = ["SUBCOMMANDS", "RunwayMagics", "load_ipython_extension", "usage_error
 HANDLES_MODULE = "runway_nb.client.handles"
 SWEEP_MODULE = "runway_nb.notebook.sweep"
 # Shown through the widgets, which load on the first display of one of these (by name: no import).
-FIRST_DISPLAYED = ((HANDLES_MODULE, "TaskHandle"), (HANDLES_MODULE, "AsyncTaskHandle"), (SWEEP_MODULE, "Sweep"))
+WORKFLOWS_MODULE = "runway_nb.client.workflows"
+FIRST_DISPLAYED = ((HANDLES_MODULE, "TaskHandle"), (HANDLES_MODULE, "AsyncTaskHandle"), (SWEEP_MODULE, "Sweep"),
+                   (WORKFLOWS_MODULE, "WorkflowRun"), (WORKFLOWS_MODULE, "AsyncWorkflowRun"))
 
 
 @magics_class
@@ -137,6 +139,9 @@ class RunwayMagics(Magics):
                                    "and the inputs when left out.")
     @argument("-p", "--param", action="append", metavar="KEY=VALUE",
               help="Any other request field, e.g. -p audio=false -p resolution=720p (repeatable).")
+    @argument("--workflow", metavar="NAME_OR_ID", help="Run a published workflow (by name, any case, or id); "
+                                                       "-p NODE[.KEY]=VALUE sets its node outputs, the body its "
+                                                       "first text input.")
     @argument("-o", "--out", metavar="NAME", help="Also assign the task handle (or sweep) to this variable.")
     @argument("-w", "--wait", action="store_true", help="Block until the task finishes (with a one-line "
                                                         "progress); otherwise the cell returns at once.")

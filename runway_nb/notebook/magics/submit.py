@@ -84,7 +84,12 @@ def _options(args: argparse.Namespace, ns: Mapping[str, Any]) -> dict[str, list[
 
 
 def submit(args: argparse.Namespace, cell: str | None, ns: Mapping[str, Any], host: MagicsHost) -> object:
-    """Submit what the cell asks for; the handle (one task), the sweep, or None (a declined sweep)."""
+    """Submit what the cell asks for; the handle (one task), the sweep, or None (a declined sweep).
+    With ``--workflow`` the cell runs a published workflow instead (:mod:`runway_nb.notebook.magics.workflow`)."""
+    if getattr(args, "workflow", None):
+        from runway_nb.notebook.magics.workflow import run_workflow
+
+        return run_workflow(args, cell, ns, host)
     out = check_variable_name("--out", args.out)
     rows = layout_option("--rows", args.rows)
     cols = layout_option("--cols", args.cols)

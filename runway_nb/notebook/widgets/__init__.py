@@ -4,7 +4,10 @@
   its outputs playing inline with a caption and Download buttons; once the task ends its
   output in the notebook becomes static HTML that survives reloads, nbconvert and GitHub.
 - :func:`display_handle`: show a handle (widget in Jupyter, progress line in a terminal).
-- :func:`register_formatters`: make handles display as TaskViews in a Jupyter kernel.
+- :class:`WorkflowView`: one workflow run, live: its nodes filling in, each with its status and
+  outputs, failed nodes flagged, the cost at the end; static HTML once it ends.
+- :func:`register_formatters`: make handles display as TaskViews, and workflow runs as
+  WorkflowViews, in a Jupyter kernel.
 - :func:`static_html` / :func:`static_text` / :func:`static_bundle`: the static output of a
   task, reusable by the magic and the comparison grid.
 - ``DEFAULTS["save_to"]``: a folder every TaskView saves outputs into (autosave; default off).
@@ -20,14 +23,17 @@ from typing import Any
 
 from runway_nb.notebook import viewers
 from runway_nb.notebook.widgets._static import static_bundle, static_html, static_text
-from runway_nb.notebook.widgets._task_view import (
-    DEFAULTS,
-    TaskView,
-    display_handle,
-    register_formatters,
-    unregister_formatters,
-)
+from runway_nb.notebook.widgets._task_view import DEFAULTS, TaskView, display_handle
+from runway_nb.notebook.widgets._task_view import register_formatters as register_task_formatters
+from runway_nb.notebook.widgets._task_view import unregister_formatters as unregister_task_formatters
 from runway_nb.notebook.widgets._urls import safe_url
+from runway_nb.notebook.widgets._workflow_static import workflow_static_bundle, workflow_static_html
+from runway_nb.notebook.widgets._workflow_view import (
+    WorkflowView,
+    display_run,
+    register_workflow_formatters,
+    unregister_workflow_formatters,
+)
 
 _LAZY = {"Grid": "._grid", "Panel": "._panel"}
 
@@ -49,14 +55,32 @@ viewers.register(viewers.SAVING_TASK, _saving_view)
 __all__ = [
     "DEFAULTS",
     "TaskView",
+    "WorkflowView",
     "display_handle",
+    "display_run",
     "register_formatters",
     "safe_url",
     "static_bundle",
     "static_html",
     "static_text",
     "unregister_formatters",
+    "workflow_static_bundle",
+    "workflow_static_html",
 ]
+
+
+def register_formatters(ipython: Any = None) -> bool:
+    """Make task handles display as TaskViews and workflow runs as WorkflowViews in a Jupyter kernel
+    (see :func:`runway_nb.notebook.widgets._task_view.register_formatters`). Returns whether it registered."""
+    registered = register_task_formatters(ipython)
+    if registered:
+        register_workflow_formatters(ipython)
+    return registered
+
+
+def unregister_formatters(ipython: Any = None) -> None:
+    unregister_workflow_formatters(ipython)
+    unregister_task_formatters(ipython)
 
 
 def __getattr__(name: str) -> Any:

@@ -50,13 +50,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
+from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Routing, Task
 from runway_nb.errors import failure_hint
 from runway_nb.notebook.waveform import Waveform, duration_text
 from runway_nb.notebook.widgets import _audio
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 
-__all__ = ["caption_fields", "static_bundle", "static_html", "static_text", "status_note", "task_facts"]
+__all__ = ["badge_colors", "caption_fields", "media_figure", "static_bundle", "static_html", "static_text",
+           "status_note", "task_facts"]
 
 _BADGE = {
     PENDING: ("#eceff4", "#3b4252"), THROTTLED: ("#fff3cd", "#7a5a00"), RUNNING: ("#dbeafe", "#1e40af"),
@@ -65,6 +66,11 @@ _BADGE = {
 
 THROTTLED_NOTE = ("Waiting for a free slot: the account's concurrency limit for this model is reached, "
                   "so Runway queues the task until one of your running tasks finishes. It has not failed.")
+
+
+def badge_colors(status: str) -> tuple[str, str]:
+    """``(background, text)`` colors of a status badge (grey for any other status)."""
+    return _BADGE.get(status, ("#e8e8e8", "#333"))
 
 
 def status_note(status: str) -> str:
@@ -112,6 +118,7 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
         estimated = handle_or_task.estimated_cost
         handle_files: Sequence[Any] = ()
         endpoint = None
+        routing = handle_or_task.routing
     else:
         handle = handle_or_task
         task = handle.task
@@ -119,6 +126,7 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
         estimated = handle.estimated_cost
         handle_files = list(getattr(handle, "files", None) or ())
         endpoint = getattr(handle, "endpoint", None)
+        routing = getattr(handle, "routing", None) or (task.routing if task is not None else None)
         if params is None:
             params = handle.params
     params = dict(params or {})
@@ -154,6 +162,7 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
         "total": len(raw_outputs),
         "caption": caption_fields(params, credits=credits, caption=caption),
         "finished": status in (SUCCEEDED, FAILED, CANCELLED),
+        "routing": routing.summary() if isinstance(routing, Routing) else None,
     }
 
 
@@ -184,7 +193,7 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
     """
     f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs)
     status = f["status"]
-    bg, fg = _BADGE.get(status, ("#e8e8e8", "#333"))
+    bg, fg = badge_colors(status)
     cap = f["caption"]
     parts = [
         f'<div class="rnb-static" data-rnb-task="{_e(f["id"])}" data-rnb-status="{_e(status)}" '
@@ -200,6 +209,8 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
     if status == RUNNING and isinstance(f["progress"], (int, float)):
         parts.append(f"<span>{f['progress']:.0%}</span>")
     parts.append("</div>")
+    if f["routing"]:
+        parts.append(f'<div class="rnb-routing" style="color:#555;margin:2px 0">{_e(f["routing"])}</div>')
     note = status_note(status)
     if note:
         parts.append(f'<div style="color:#7a5a00;margin:4px 0">{_e(note)}</div>')
@@ -212,7 +223,7 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
     if f["media"]:
         parts.append('<div style="display:flex;flex-wrap:wrap;gap:8px;margin:8px 0 4px">')
         for m in f["media"]:
-            parts.append(_figure(m, f["total"]))
+            parts.append(media_figure(m, f["total"]))
         parts.append("</div>")
     if f["dropped"]:
         parts.append(f'<div style="color:#888">{f["dropped"]} output URL(s) not shown: not an http(s) URL.</div>')
@@ -237,8 +248,11 @@ def _output_name(number: int, total: int, kind: str) -> str:
     return f"output {number} of {total}" if total > 1 else f"output ({kind})"
 
 
-def _figure(m: dict[str, Any], total: int) -> str:
-    """One output: its player (video, image, or audio with its waveform and duration) and a Download link."""
+def media_figure(m: dict[str, Any], total: int) -> str:
+    """One output: its player (video, image, or audio with its waveform and duration) and a Download link.
+
+    ``m``: ``src`` (a safe URL), ``kind``, ``local`` (a saved file), ``number`` (1-based) and
+    ``waveform`` (a :class:`~runway_nb.notebook.waveform.Waveform` or None)."""
     src = _e(m["src"])
     name = _output_name(m["number"], total, m["kind"])
     facts: list[str] = [name.capitalize()] if total > 1 else []
@@ -277,6 +291,8 @@ def static_text(handle_or_task: Any, params: dict[str, Any] | None = None, files
     if line:
         head.append(line)
     lines = [" · ".join(head)]
+    if f["routing"]:
+        lines.append(f"  {f['routing']}")
     if cap.get("prompt"):
         prompt = str(cap["prompt"])
         lines.append(f"  prompt: {prompt if len(prompt) <= 200 else prompt[:199] + '…'}")

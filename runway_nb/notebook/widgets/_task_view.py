@@ -83,6 +83,8 @@ class TaskView(LiveWidget):
     waveforms = t.List(t.Dict()).tag(sync=True)
     files = t.List(t.Unicode()).tag(sync=True)
     caption = t.Dict().tag(sync=True)
+    #: A routed generation's "routed to <model> (<why>)", else "".
+    routing = t.Unicode("").tag(sync=True)
     cancelling = t.Bool(False).tag(sync=True)
 
     def __init__(self, handle: AnyTaskHandle, *, save_to: str | os.PathLike[str] | bool | None = None,
@@ -110,6 +112,7 @@ class TaskView(LiveWidget):
             self.task_id = handle.id
             self.endpoint = handle.endpoint or str(handle.params.get("endpoint") or "")
             self.caption = caption_fields(handle.params, credits=handle.estimated_cost, caption=caption)
+            self.routing = handle.routing.summary() if handle.routing is not None else ""
             if handle.task is not None:
                 self._apply(handle.task)
         _VIEWS[id(handle)] = self
@@ -306,6 +309,8 @@ class TaskView(LiveWidget):
                 self.note = f"{dropped} output URL(s) not shown: not an http(s) URL."
             credits = task.cost if task.cost is not None else self.handle.estimated_cost
             self.caption = caption_fields(self.handle.params, credits=credits, caption=self._caption_arg)
+            routing = self.handle.routing or task.routing
+            self.routing = routing.summary() if routing is not None else ""
             self.finished = task.finished
 
     def _eta(self, task: Task) -> float | None:
