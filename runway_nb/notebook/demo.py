@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 NOTEBOOKS = ("01-quickstart", "02-compare-variants", "03-image-to-video", "04-how-tasks-work", "05-python-api",
-             "06-audio")
+             "06-audio", "07-workflows-and-routing")
 PROMPT_TAG = "runway-demo-prompt"  # the quickstart cell that --prompt/--model/--ratio rewrite
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 DEFAULT_OUT = "runway-demo"
@@ -629,7 +629,7 @@ def run_from_args(args: argparse.Namespace) -> int:
               file=sys.stderr)
     elif args.allow_runway and keys:
         print("runway-nb demo: --allow-runway: the notebooks run against Runway with your key and spend credits "
-              "(all of them: about 1,150).", file=sys.stderr)
+              "(all of them: about 1,200).", file=sys.stderr)
     elif args.allow_runway:
         print("runway-nb demo: --allow-runway given, but no key is set: running on the simulator.", file=sys.stderr)
     options = DemoOptions(out=args.out, notebooks=folder, only=only, prompt=args.prompt, model=args.model,
