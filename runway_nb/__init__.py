@@ -15,6 +15,8 @@ _LAZY = {
     "AsyncRunway": "runway_nb.client.core",
     "TaskHandle": "runway_nb.client.core",
     "AsyncTaskHandle": "runway_nb.client.core",
+    "WorkflowRun": "runway_nb.client.workflows",
+    "AsyncWorkflowRun": "runway_nb.client.workflows",
     "connect": "runway_nb.client.factory",
     "Task": "runway_nb.api.task",
     "parse_task": "runway_nb.api.dialects",
