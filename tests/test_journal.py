@@ -94,3 +94,18 @@ def test_survives_concurrent_writers(tmp_path):
     assert len({e.task_id for e in entries}) == 240
     assert all(e.status == "SUCCEEDED" and e.outputs for e in entries)
     assert all(len(Journal(path).history(e.task_id)) == 2 for e in entries[:20])
+
+
+def test_the_prompt_is_recorded_wherever_the_operation_keeps_it(tmp_path):
+    """Routed generation nests it (input.promptText), recipes call it prompt, avatars speak it."""
+    journal = Journal(tmp_path / "j.sqlite")
+    client = Runway(provider="sim", journal=journal, poll_floor=0.05)
+    made = {
+        "routed fox": client.generate.image.create(configId="default", input={"promptText": "routed fox"}),
+        "stock fox": client.recipes.marketing_stock_image.create(version="2026-06", prompt="stock fox"),
+        "plain fox": client.text_to_image.create(model="gen4_image", prompt="plain fox", ratio="1920:1080"),
+    }
+    for prompt, handle in made.items():
+        entry = journal.get(handle.id)
+        assert entry is not None and entry.prompt == prompt, (prompt, entry)
+    client.close()

@@ -22,6 +22,7 @@ __all__ = [
     "model_key",
     "modelless_entry",
     "models",
+    "prompt_of",
     "retired_error",
     "unknown_model_error",
 ]
@@ -101,6 +102,25 @@ def model_key(endpoint: str, body: Mapping[str, object]) -> object:
 def find_for_body(endpoint: str, body: Mapping[str, object]) -> ModelInfo | None:
     """The catalog entry a request body for ``endpoint`` means, or None."""
     return modelless_entry(endpoint) or find(endpoint, body.get("model"))
+
+
+def prompt_of(endpoint: str | None, body: Mapping[str, object]) -> str | None:
+    """The text a request is about: its model's prompt field (nested for routed generation,
+    ``prompt`` for the recipes), the words an avatar speaks, or a web-app ``text_prompt``."""
+    info = find_for_body(endpoint, body) if endpoint in ENDPOINTS else None
+    node: object = body
+    for part in ((info.prompt_field if info is not None else None) or "promptText").split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if isinstance(node, str):
+        return node
+    speech = body.get("speech")
+    if isinstance(speech, Mapping) and isinstance(speech.get("text"), str):
+        return str(speech["text"])
+    for name in ("promptText", "prompt", "text_prompt"):
+        value = body.get(name)
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def retired_error(info: ModelInfo) -> ValidationError:

@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runway_nb.api.lookup import prompt_of
 from runway_nb.api.task import CANCELLED, FAILED, SUCCEEDED, TERMINAL, Task
 from runway_nb.client.outputs import filename_for
 from runway_nb.errors import NotFoundError, RunwayError
@@ -88,7 +89,7 @@ def facts(task: Task, params: dict[str, Any] | None = None, *, files: Iterable[s
         "base_url": getattr(settings, "base_url", None) or (entry.base_url if entry is not None else None),
         "endpoint": params.get("endpoint") or (entry.endpoint if entry is not None else None),
         "model": params.get("model") or task.model or (entry.model if entry is not None else None),
-        "prompt": params.get("promptText") or (entry.prompt if entry is not None else None),
+        "prompt": prompt_of(_endpoint_of(params, entry), params) or (entry.prompt if entry is not None else None),
         "params": params,
         "outputs": list(task.outputs),
         "outputs_note": "output URLs expire 24-48 hours after the task; the files are the archive",
@@ -105,6 +106,11 @@ def facts(task: Task, params: dict[str, Any] | None = None, *, files: Iterable[s
         "archived_at": _iso(time.time()),
         "journal_row": entry.rowid if entry is not None else None,
     }
+
+
+def _endpoint_of(params: dict[str, Any], entry: Any) -> str | None:
+    endpoint = params.get("endpoint") or (entry.endpoint if entry is not None else None)
+    return endpoint if isinstance(endpoint, str) else None
 
 
 def write_facts(folder: str | Path, task: Task, params: dict[str, Any] | None = None, *,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runway_nb.api.lookup import prompt_of
 from runway_nb.api.task import TERMINAL, Task
 
 ENV_PATH = "RUNWAY_NB_JOURNAL"  # a path, or "off"
@@ -162,7 +163,7 @@ class Journal:
             cur = conn.execute(
                 "INSERT INTO tasks (submit_state, provider, base_url, endpoint, model, prompt, params, "
                 "submitted_at, updated_at, pid) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (SUBMITTING, provider, base_url, endpoint, params.get("model"), params.get("promptText"),
+                (SUBMITTING, provider, base_url, endpoint, params.get("model"), prompt_of(endpoint, params),
                  json.dumps(params, default=str), now, now, os.getpid()))
             assert cur.lastrowid is not None  # an INSERT always sets it
             return cur.lastrowid
@@ -191,7 +192,8 @@ class Journal:
                 "INSERT OR IGNORE INTO tasks (task_id, submit_state, provider, base_url, endpoint, model, prompt, "
                 "params, submitted_at, updated_at, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (task_id, SUBMITTED, provider, base_url, params.get("endpoint"), params.get("model"),
-                 params.get("promptText"), json.dumps(params, default=str), now, now, os.getpid()))
+                 prompt_of(_text(params.get("endpoint")), params), json.dumps(params, default=str), now, now,
+                 os.getpid()))
 
     def update(self, task: Task, base_url: str | None = None) -> None:
         """Record what a poll saw; history gets a row only when the status changes."""
@@ -331,3 +333,7 @@ def default_journal() -> Journal | None:
         if _default is None or _default.path != path:
             _default = Journal(path)
         return _default
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
