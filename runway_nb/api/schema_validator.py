@@ -326,8 +326,9 @@ def _check_required(schema: JsonSchema, v: object, at: _At) -> list[Issue]:
     for name in schema.get("required", []):
         if name not in v:
             field = at.child(name)
-            issues.append(Issue(field.path, None, describe(props.get(name, {})),
-                                f"{field.path} is required for {field.owner()}", "required"))
+            allowed = describe(props.get(name, {}))
+            issues.append(Issue(field.path, None, allowed,
+                                f"{field.path} is required for {field.owner()} ({allowed})", "required"))
     return issues
 
 
