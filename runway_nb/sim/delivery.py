@@ -100,6 +100,7 @@ def _sdr_prores(video: bytes, profile: str) -> bytes:
         mux_audio = media.copy_audio_track(video, container)
         for count, frame in enumerate(media.video_frames(video)):
             out = frame.reformat(width=w, height=h, format=pix_fmt, threads=1)
+            out.color_primaries = out.color_trc = 1  # ProRes writes the frame's tags into each frame header
             out.pts = count
             out.time_base = cc.time_base
             for packet in stream.encode(out):

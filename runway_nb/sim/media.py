@@ -1489,8 +1489,11 @@ def _hdr_frame(frame: VideoFrame, w: int, h: int, transfer: HdrTransfer = "pq",
         lin += to_2020[row, 1][g]
         lin += to_2020[row, 2][b]
         np.take(signal, lin, out=dst)
-    return out.reformat(format=pix_fmt, dst_colorspace="BT2020", dst_color_range="MPEG",
-                        interpolation=_sws_flags(), threads=1)
+    hdr = out.reformat(format=pix_fmt, dst_colorspace="BT2020", dst_color_range="MPEG",
+                       interpolation=_sws_flags(), threads=1)
+    # tagged on the frame too: some encoders (ProRes) write the frame's tags into each frame header
+    hdr.color_primaries, hdr.color_trc = HDR_PRIMARIES_BT2020, HDR_TRC[transfer]
+    return hdr
 
 
 def _hdr_codec() -> tuple[str, str]:
