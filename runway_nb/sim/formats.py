@@ -5,23 +5,19 @@ each kind has Runway's default: PNG images, H.264 MP4 videos, MP3 audio, and an 
 ``video_to_hdr``. What each video format is, as Runway describes it (SDK 5.24), and what the
 simulator makes of it (``sim/delivery.py`` makes the files):
 
-============================ ===== ==================================================================
-format                       ext   the simulator's file
-============================ ===== ==================================================================
-``mp4``                      mp4   H.264 8-bit BT.709 (as Runway)
-``prores``                   mov   ProRes (``proresProfile``, default 4444), 10-bit, BT.709 (as Runway)
-``png_sequence``             zip   one 8-bit PNG per frame, ``frame_0001.png`` ... (as Runway)
-``hdr10``                    mp4   10-bit BT.2020 + PQ; H.264 High 10 where Runway uses HEVC Main 10
-``hlg``                      mp4   10-bit BT.2020 + HLG; H.264 High 10 where Runway uses HEVC Main 10
-``hdr_prores``               mov   ProRes (default 422 HQ) 10-bit, BT.2020 + PQ (as Runway)
-``hdr_exr_sequence``         zip   half-float OpenEXR frames, linear BT.2020 display light,
-                                   1.0 = 100 nits, with ``colorimetry.json`` (as Runway)
-``hdr_exr_acescg_sequence_*`` zip  half-float OpenEXR in ACEScg (AP1, linear), ``frame.0001.exr``;
-                                   a stand-in: the SDR picture is brought to scene light by
-                                   inverting the display's gamma and a fixed exposure, not by the
-                                   ACES 1.3 / 2.0 inverse Output Transform, so 1.3 and 2.0 hold
-                                   the same pixels (their ``provenance.json`` names the version)
-============================ ===== ==================================================================
+* ``mp4`` -> .mp4: H.264 8-bit BT.709 (as Runway);
+* ``prores`` -> .mov: ProRes (``proresProfile``, default 4444), 10-bit, BT.709 (as Runway);
+* ``png_sequence`` -> .zip: one 8-bit PNG per frame, ``frame_0001.png`` ... (as Runway);
+* ``hdr10`` / ``hlg`` -> .mp4: 10-bit BT.2020 + PQ / HLG; H.264 High 10 where Runway uses HEVC Main 10;
+* ``hdr_prores`` -> .mov: ProRes (default 422 HQ), 10-bit, BT.2020 + PQ (as Runway);
+* ``hdr_exr_sequence`` -> .zip: half-float OpenEXR frames, linear BT.2020 display light, 1.0 = 100
+  nits, with ``colorimetry.json`` (as Runway);
+* ``hdr_exr_acescg_sequence_1_3`` / ``_2_0`` -> .zip: half-float OpenEXR in ACEScg (AP1, linear),
+  ``frame.0001.exr`` ...; a stand-in: the SDR picture is brought to linear light by inverting the
+  display's gamma, not by the ACES 1.3 / 2.0 inverse Output Transform, so both versions hold the
+  same pixels (their ``provenance.json`` names the version).
+
+docs/sim-formats.md says the same for users.
 
 Image formats: ``png``, ``jpeg`` (``.jpg``), ``webp``. ``image_upscale`` has no format field: its
 output keeps its input's kind (a JPEG stays a JPEG, everything else becomes a PNG).

@@ -1,7 +1,7 @@
 """Real, deterministic media for the offline simulator.
 
 The simulator answers generation requests with genuine files that honour the
-request: PNGs of exactly the requested size and H.264/MP4 videos (yuv420p,
+request: PNGs (or JPEG, WebP) of exactly the requested size and H.264/MP4 videos (yuv420p,
 BT.709 limited range, ``moov`` atom first so browsers can start playing at
 once) of exactly the requested size and ``round(duration * fps)`` frames.
 
