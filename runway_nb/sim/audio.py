@@ -14,6 +14,7 @@ Public interface::
         -> bytes                                                               # voice_dubbing ("dub"),
                                                                                # voice_isolation ("isolate")
     audio_for_video(video, *, duration, seed, fmt, prompt="") -> bytes         # video_to_audio
+    render_babble(seconds, *, voice, seed, fmt) -> bytes   # made-up speech of a length (avatar placeholder)
     (each also takes sample_rate=None)
     speech_seconds(text) -> float          # how long render_speech(text) lasts
     probe_audio(data) -> AudioInfo
@@ -53,6 +54,7 @@ __all__ = [
     "audio_for_video",
     "check_format",
     "probe_audio",
+    "render_babble",
     "render_sound",
     "render_speech",
     "speech_seconds",
@@ -488,6 +490,19 @@ def _babble(seconds: float, rng: _Rng) -> str:
         length += len(word) + 1
     text = " ".join(words)
     return text[: target - 1] + "."
+
+
+def render_babble(seconds: float, *, voice: str, seed: int, fmt: str, sample_rate: int | None = None) -> bytes:
+    """Speech of made-up words lasting exactly ``seconds`` in ``voice`` (what stands in for an
+    avatar's audio that cannot be fetched offline). The same inputs give the same bytes."""
+    audio_format = check_format(fmt)
+    rate = _output_rate(audio_format, sample_rate)
+    length = _check_seconds("seconds", seconds)
+    rng = _rng("babble", seed, voice)
+    target = _Voice.named(voice)
+    n = max(1, round(length * rate))
+    samples = _synthesise(_plan(_syllables(_babble(length, rng), length, rng), target, rng), n, rate, target, rng)
+    return _encode(samples, rate, audio_format)
 
 
 # ---------------------------------------------------------------------------

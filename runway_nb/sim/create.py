@@ -73,7 +73,8 @@ class TaskFactory:
             except Exception:  # a catalog gap: the default length
                 duration = None
         plan = plan_outputs(endpoint, body, kind=out_kind, size=(int(width), int(height)),
-                            video_seconds=float(duration) if duration else None, input_seconds=input_seconds)
+                            video_seconds=float(duration) if duration else None, input_seconds=input_seconds,
+                            source_image=sources.image)
         try:
             estimate = catalog.estimate_credits(endpoint, body, input_duration=input_seconds or None)
         except Exception:  # a catalog gap: free
@@ -86,7 +87,7 @@ class TaskFactory:
             created_sim=ctx.clock.now(), pending_seconds=ctx.config.pending_seconds,
             run_seconds=float(ctx.config.run_seconds(model, endpoint, plan.duration if out_kind == "video" else None)),
             estimated_cost=cost, seed=int(seed), out_kind=out_kind, out_size=plan.size,
-            out_duration=plan.duration, out_count=plan.count, out_format=plan.audio_format, dialect=dialect,
+            out_duration=plan.duration, out_count=plan.count, out_format=plan.output_format, dialect=dialect,
             preset_failure=self._moderate(endpoint, body) or unreadable_input(sources.image, sources.video),
         )
         ctx.store.add(task)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from runway_nb.api import catalog
 from runway_nb.api.media_paths import nested_media_fields
+from runway_nb.sim.formats import OUTPUT_EXTENSIONS
 from runway_nb.sim.jobs import Sources
 from runway_nb.sim.messages import ApiError, JsonObject
 from runway_nb.sim.state import TaskStore, UploadStore
@@ -24,7 +25,7 @@ __all__ = ["OUTPUT_PATH", "UUID_RE", "InputResolver", "probe_seconds", "prompt_t
 log = logging.getLogger("runway_nb.sim")
 
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-OUTPUT_PATH = re.compile(rf"/_sim/outputs/({UUID_RE})/(\d+)\.(png|mp4|mp3|wav|flac|ogg)$")
+OUTPUT_PATH = re.compile(rf"/_sim/outputs/({UUID_RE})/(\d+)\.({OUTPUT_EXTENSIONS})$")
 
 
 class InputResolver:

@@ -1,8 +1,9 @@
 """What a task renders: the :class:`~runway_nb.sim.render.RenderJob` for each operation.
 
 The catalog says what an operation outputs (image, video, audio); this module reads the
-operation's body for the rest: the text to speak and the voice, the audio format, the input
-to transform, the upscale factor, how many outputs.
+operation's body for the rest: the text to speak and the voice, the output format (audio, image
+or video; ``sim/formats.py``), the input to transform, the upscale factor, how many outputs, and
+an avatar's speech (its video lasts as long as the speech or the audio it is given).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import math
 from dataclasses import dataclass
 
 from runway_nb.api import catalog
+from runway_nb.sim import audio
+from runway_nb.sim.formats import requested_format
 from runway_nb.sim.messages import JsonObject
-from runway_nb.sim.render import DEFAULT_VIDEO_SECONDS, AudioMode, RenderJob
+from runway_nb.sim.render import DEFAULT_VIDEO_SECONDS, AudioMode, RenderJob, Soundtrack
 
-__all__ = ["AUDIO_DEFAULT_FORMAT", "MAX_OUTPUTS", "MAX_VIDEO_PIXELS", "OutputPlan", "Sources", "plan_outputs",
-           "render_job", "video_render_size"]
+__all__ = ["AUDIO_DEFAULT_FORMAT", "MAX_OUTPUTS", "MAX_VIDEO_PIXELS", "OutputPlan", "Sources", "avatar_voice",
+           "plan_outputs", "render_job", "video_render_size"]
 
 AUDIO_DEFAULT_FORMAT = "mp3"
 MAX_VIDEO_PIXELS = 1920 * 1080  # larger videos render as a same-shaped stand-in of this many pixels
@@ -41,7 +44,7 @@ class OutputPlan:
     size: tuple[int, int]       # images and videos
     duration: float | None      # seconds of video or audio, when known
     count: int                  # outputs
-    audio_format: str | None    # audio only
+    output_format: str | None   # the format asked for (formats.requested_format); None: the kind's default
 
 
 def _number(value: object) -> float | None:
@@ -75,9 +78,32 @@ def voice_of(body: JsonObject) -> str | None:
     return None
 
 
+def avatar_voice(body: JsonObject) -> str:
+    """The voice an avatar speaks its text in: the preset asked for, a custom voice by its id, or
+    without one a voice of its own (from the avatar's preset or id)."""
+    speech = body.get("speech")
+    voice = speech.get("voice") if isinstance(speech, dict) else None
+    if isinstance(voice, dict):
+        if isinstance(voice.get("presetId"), str):
+            return str(voice["presetId"])
+        return f"custom:{voice.get('id')}"
+    avatar = body.get("avatar")
+    who = (avatar.get("presetId") or avatar.get("avatarId")) if isinstance(avatar, dict) else None
+    return f"avatar:{who}"
+
+
+def _avatar_soundtrack(endpoint: str, body: JsonObject) -> Soundtrack | None:
+    speech = body.get("speech")
+    if endpoint != "avatar_videos" or not isinstance(speech, dict):
+        return None
+    return "speech" if isinstance(speech.get("text"), str) else "audio"
+
+
 def plan_outputs(endpoint: str, body: JsonObject, *, kind: str, size: tuple[int, int],
-                 video_seconds: float | None, input_seconds: float | None) -> OutputPlan:
-    """The outputs of a new task: kind, size, length, how many, and the audio format."""
+                 video_seconds: float | None, input_seconds: float | None,
+                 source_image: bytes | None = None) -> OutputPlan:
+    """The outputs of a new task: kind, size, length, how many, and their format (``source_image``:
+    the input an upscale keeps the kind of)."""
     info = catalog.find_for_body(endpoint, body)
     rule = info.output_count if info is not None else None
     asked = body.get(rule["field"]) if rule else body.get("outputCount")
@@ -87,7 +113,10 @@ def plan_outputs(endpoint: str, body: JsonObject, *, kind: str, size: tuple[int,
         count = max(1, min(MAX_OUTPUTS, rule["default"])) if rule else 1
     if kind != "audio":
         duration = (video_seconds or DEFAULT_VIDEO_SECONDS) if kind == "video" else None
-        return OutputPlan(kind, size, duration, count, None)
+        if kind == "video" and _avatar_soundtrack(endpoint, body) == "speech":  # as long as its words
+            duration = min(audio.speech_seconds(prompt_of(endpoint, body)), audio.MAX_SECONDS)
+        return OutputPlan(kind, size, duration, count, requested_format(endpoint, body, kind,
+                                                                        source_image=source_image))
     fmt = body.get("outputFormat") or body.get("format") or AUDIO_DEFAULT_FORMAT
     seconds = _number(body.get("duration"))
     if seconds is None and endpoint in _TRANSFORMS:
@@ -107,15 +136,23 @@ def render_job(endpoint: str, model: str, body: JsonObject, plan: OutputPlan, se
         factor = body.get("scaleFactor", 2)
         return RenderJob.for_upscale(sources.image, int(factor) if isinstance(factor, (int, float)) else 2,
                                      model=model, seed=seed)
+    profile = body.get("proresProfile")
+    prores_profile = profile if isinstance(profile, str) else None
     if endpoint == "video_to_hdr" and sources.video is not None:
-        return RenderJob.for_hdr(sources.video, model=model, seed=seed)
+        return RenderJob.for_hdr(sources.video, model=model, seed=seed, output_format=plan.output_format,
+                                 prores_profile=prores_profile)
     image, video = sources.image, sources.video
     size = plan.size
+    soundtrack = _avatar_soundtrack(endpoint, body) if plan.kind == "video" else None
     if plan.kind == "video":
         size = video_render_size(size)
         if video is not None:
             image = None  # a video render follows one source: the input video when there is one
-    return RenderJob(plan.kind, size, plan.duration, prompt, model, seed, plan.count, image, video)
+    # video_to_hdr without a readable input renders a stand-in SDR video, delivered in the HDR format asked
+    return RenderJob(plan.kind, size, plan.duration, prompt, model, seed, plan.count, image, video,
+                     output_format=plan.output_format, prores_profile=prores_profile, soundtrack=soundtrack,
+                     voice=avatar_voice(body) if soundtrack == "speech" else None,
+                     source_audio=sources.audio if soundtrack == "audio" else None)
 
 
 def video_render_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -149,7 +186,7 @@ def _audio_job(endpoint: str, model: str, body: JsonObject, plan: OutputPlan, se
         prompt = str(body["targetLang"])
     return RenderJob.for_audio(
         mode, model=model, seed=seed, prompt=prompt, count=plan.count, voice=voice_of(body),
-        audio_format=plan.audio_format, sample_rate=rate,
+        audio_format=plan.output_format, sample_rate=rate,
         duration=duration if mode in ("sound", "video_sound") else None,
         loop=body.get("loop") is True, source_audio=source if mode in ("voice", "dub", "isolate") else None,
         source_video=sources.video if mode == "video_sound" else None)

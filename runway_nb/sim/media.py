@@ -1,7 +1,7 @@
 """Real, deterministic media for the offline simulator.
 
 The simulator answers generation requests with genuine files that honour the
-request: PNGs of exactly the requested size and H.264/MP4 videos (yuv420p,
+request: PNGs (or JPEG, WebP) of exactly the requested size and H.264/MP4 videos (yuv420p,
 BT.709 limited range, ``moov`` atom first so browsers can start playing at
 once) of exactly the requested size and ``round(duration * fps)`` frames.
 
@@ -18,7 +18,10 @@ Public interface::
     probe(data) -> dict
     decode_image(data) -> PIL.Image.Image
     upscale_image(source, factor, *, max_side=4096) -> PNG or JPEG bytes
-    render_hdr_video(source) -> HDR10 MP4 bytes (BT.2020, PQ, 10-bit)
+    render_hdr_video(source, *, transfer="pq", prores_profile=None)
+        -> HDR MP4 bytes (BT.2020, PQ or HLG, 10-bit), or an HDR ProRes MOV
+    add_audio_track(video, audio) -> MP4 bytes: the video with the audio as AAC
+    video_frames(source), video_rate_and_size(source): a video's decoded frames, its rate and size
 
 Implementation notes (performance): video frames are composed directly in the
 AVFrame's Y/Cb/Cr planes (PIL ``L`` images sharing the frame's memory) from
@@ -41,9 +44,10 @@ import io
 import math
 import random
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from fractions import Fraction
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 if TYPE_CHECKING:  # pragma: no cover - types only: PIL, PyAV and numpy load lazily
     import numpy as np
@@ -60,16 +64,26 @@ if TYPE_CHECKING:  # pragma: no cover - types only: PIL, PyAV and numpy load laz
     _YUV = tuple[_PILImage.Image, _PILImage.Image, _PILImage.Image]
 
 __all__ = [
+    "BT709_TO_BT2020",
     "HDR_COLORSPACE_BT2020NC",
     "HDR_PRIMARIES_BT2020",
+    "HDR_TRC",
+    "HDR_TRC_ARIB_STD_B67",
     "HDR_TRC_SMPTE2084",
+    "PRORES_PROFILES",
+    "SDR_WHITE_NITS",
+    "HdrTransfer",
     "MediaInfo",
+    "add_audio_track",
+    "copy_audio_track",
     "decode_image",
     "probe",
     "render_hdr_video",
     "render_image",
     "render_video",
     "upscale_image",
+    "video_frames",
+    "video_rate_and_size",
 ]
 
 
@@ -785,9 +799,13 @@ def _fit_canvas(img: _PILImage.Image, w: int, h: int) -> _PILImage.Image:
 # images
 # ---------------------------------------------------------------------------
 
+_IMAGE_SAVE = {"png": ("PNG", {"compress_level": 1}), "jpeg": ("JPEG", {"quality": 92}),
+               "webp": ("WEBP", {"quality": 90, "method": 0})}
+
+
 def render_image(width: int, height: int, *, prompt: str, model: str, seed: int,
-                 source: bytes | None = None) -> bytes:
-    """PNG bytes of exactly width x height.
+                 source: bytes | None = None, image_format: str = "png") -> bytes:
+    """PNG bytes of exactly width x height (or JPEG, WebP: ``image_format`` "jpeg", "webp").
 
     Without ``source`` the picture is a scene derived from the prompt and seed;
     with ``source`` (reference image bytes) the source is cover-fitted and
@@ -808,9 +826,12 @@ def render_image(width: int, height: int, *, prompt: str, model: str, seed: int,
         for spr, path in scene.items[:2]:  # glow + sun only
             x, y = path(0.0)
             spr.paste_rgb(img, x, y)
+    if image_format not in _IMAGE_SAVE:
+        raise ValueError(f"image_format must be one of {', '.join(_IMAGE_SAVE)}; got {image_format!r}")
     _Caption(w, h, prompt, model, seed, style.accent).paste_rgb(img)
     out = io.BytesIO()
-    img.save(out, format="PNG", compress_level=1)
+    pil_format, options = _IMAGE_SAVE[image_format]
+    img.save(out, format=pil_format, **options)
     return out.getvalue()
 
 
@@ -1010,7 +1031,7 @@ class _SourceEnd:
         self.frame_duration = frame_duration
 
 
-def _iter_decoded(data: bytes) -> Iterator[tuple[float, VideoFrame] | _SourceEnd]:
+def _iter_decoded(data: bytes) -> Generator[tuple[float, VideoFrame] | _SourceEnd, None, None]:
     """Yield (t, frame) for the first video stream, t relative to the first frame;
     finally yields ``_SourceEnd(frame_duration)``."""
     import av
@@ -1396,31 +1417,51 @@ def upscale_image(source: bytes, factor: int, *, max_side: int = 4096) -> bytes:
 # AVColorPrimaries / AVColorTransferCharacteristic / AVColorSpace numbers
 HDR_PRIMARIES_BT2020 = 9
 HDR_TRC_SMPTE2084 = 16  # PQ
+HDR_TRC_ARIB_STD_B67 = 18  # HLG
 HDR_COLORSPACE_BT2020NC = 9
-_SDR_WHITE_NITS = 203.0  # ITU-R BT.2408: SDR reference white in an HDR signal
+#: The transfer of an HDR video: PQ (HDR10) or HLG.
+HdrTransfer = Literal["pq", "hlg"]
+HDR_TRC: dict[HdrTransfer, int] = {"pq": HDR_TRC_SMPTE2084, "hlg": HDR_TRC_ARIB_STD_B67}
+SDR_WHITE_NITS = 203.0  # ITU-R BT.2408: SDR reference white in an HDR signal
+_HLG_PEAK_NITS = 1000.0  # the nominal HLG display that SDR white is placed on
+_HLG_A, _HLG_B, _HLG_C = 0.17883277, 0.28466892, 0.55991073  # ARIB STD-B67 OETF constants
 # linear BT.709 RGB -> linear BT.2020 RGB (ITU-R BT.2087)
-_BT709_TO_BT2020 = ((0.6274, 0.3293, 0.0433), (0.0691, 0.9195, 0.0114), (0.0164, 0.0880, 0.8956))
+BT709_TO_BT2020 = ((0.6274, 0.3293, 0.0433), (0.0691, 0.9195, 0.0114), (0.0164, 0.0880, 0.8956))
 # HDR10 static metadata: a P3-D65 1000-nit mastering display (as most HDR10 masters declare),
 # and the content's light levels (SDR white is the brightest a converted picture gets)
 _X264_HDR10 = ("mastering-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):"
-               f"cll={int(_SDR_WHITE_NITS)},{int(_SDR_WHITE_NITS)}")
+               f"cll={int(SDR_WHITE_NITS)},{int(SDR_WHITE_NITS)}")
+# ProRes profiles by the names Runway's ``proresProfile`` uses -> (prores_ks profile, pixel format)
+PRORES_PROFILES = {"422 Proxy": ("proxy", "yuv422p10le"), "422 LT": ("lt", "yuv422p10le"),
+                   "422": ("standard", "yuv422p10le"), "422 HQ": ("hq", "yuv422p10le"),
+                   "4444": ("4444", "yuv444p10le"), "4444 XQ": ("4444xq", "yuv444p10le")}
 
 
-@lru_cache(maxsize=1)
-def _hdr_luts() -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
+@lru_cache(maxsize=2)
+def _hdr_luts(transfer: HdrTransfer = "pq") -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
     """(per output channel and input channel, 8-bit code -> linear light in 1/65533ths of SDR
-    white, already weighted by the BT.709->BT.2020 matrix; linear 16-bit -> PQ 10-bit code).
-    Each output row of the matrix sums to 1, so three looked-up terms add up within 16 bits."""
+    white, already weighted by the BT.709->BT.2020 matrix; linear 16-bit -> 10-bit signal code of
+    ``transfer``). Each output row of the matrix sums to 1, so three looked-up terms add up within
+    16 bits. PQ puts SDR white at 203 nits; HLG puts it at 203 nits of a 1000-nit display through
+    the inverse HLG OOTF (system gamma 1.2), which lands it at 75 % signal (ITU-R BT.2408)."""
     import numpy as np
 
     linear = (np.arange(256) / 255.0) ** 2.4  # BT.1886: how an SDR display shows the codes
-    matrix = np.asarray(_BT709_TO_BT2020)
+    matrix = np.asarray(BT709_TO_BT2020)
     to_2020 = np.floor(matrix[:, :, None] * linear[None, None, :] * 65533).astype(np.uint16)
-    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
-    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
-    y = (np.arange(65536) / 65535.0 * _SDR_WHITE_NITS / 10000.0) ** m1
-    pq = np.round(((c1 + c2 * y) / (1 + c3 * y)) ** m2 * 1023).astype(np.uint16)  # full-range 10-bit R'G'B'
-    return to_2020, pq
+    light = np.arange(65536) / 65535.0  # relative to SDR white
+    if transfer == "pq":
+        m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+        c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+        y = (light * SDR_WHITE_NITS / 10000.0) ** m1
+        signal = ((c1 + c2 * y) / (1 + c3 * y)) ** m2
+    else:
+        scene = (light * SDR_WHITE_NITS / _HLG_PEAK_NITS) ** (1 / 1.2)  # inverse OOTF: display -> scene light
+        with np.errstate(invalid="ignore", divide="ignore"):  # the log branch is only used above 1/12
+            log_part = _HLG_A * np.log(np.maximum(12 * scene - _HLG_B, 1e-12)) + _HLG_C
+        signal = np.where(scene <= 1 / 12, np.sqrt(3 * scene), log_part)
+    codes = np.round(np.clip(signal, 0.0, 1.0) * 1023).astype(np.uint16)  # full-range 10-bit R'G'B'
+    return to_2020, codes
 
 
 def _plane_array(plane: VideoPlane, dtype: type[np.uint8] | type[np.uint16]) -> NDArray[np.generic]:
@@ -1431,12 +1472,14 @@ def _plane_array(plane: VideoPlane, dtype: type[np.uint8] | type[np.uint16]) -> 
     return flat.reshape(plane.height, -1)
 
 
-def _hdr_frame(frame: VideoFrame, w: int, h: int) -> VideoFrame:
-    """One SDR (BT.709) frame as a BT.2020 PQ yuv420p10le frame of w x h (cropped to even)."""
+def _hdr_frame(frame: VideoFrame, w: int, h: int, transfer: HdrTransfer = "pq",
+               pix_fmt: str = "yuv420p10le") -> VideoFrame:
+    """One SDR (BT.709) frame as a BT.2020 ``transfer`` frame of w x h (cropped to even) in
+    ``pix_fmt`` (10-bit, limited range)."""
     import av
     import numpy as np
 
-    to_2020, pq = _hdr_luts()
+    to_2020, signal = _hdr_luts(transfer)
     rgb = frame.reformat(format="gbrp", interpolation=_sws_flags(), threads=1)
     g, b, r = (_plane_array(p, np.uint8)[:h, :w] for p in rgb.planes)  # gbrp: planes G, B, R
     out = av.VideoFrame(w, h, "gbrp10le")
@@ -1445,9 +1488,12 @@ def _hdr_frame(frame: VideoFrame, w: int, h: int) -> VideoFrame:
         lin = to_2020[row, 0][r]
         lin += to_2020[row, 1][g]
         lin += to_2020[row, 2][b]
-        np.take(pq, lin, out=dst)
-    return out.reformat(format="yuv420p10le", dst_colorspace="BT2020", dst_color_range="MPEG",
-                        interpolation=_sws_flags(), threads=1)
+        np.take(signal, lin, out=dst)
+    hdr = out.reformat(format=pix_fmt, dst_colorspace="BT2020", dst_color_range="MPEG",
+                       interpolation=_sws_flags(), threads=1)
+    # tagged on the frame too: some encoders (ProRes) write the frame's tags into each frame header
+    hdr.color_primaries, hdr.color_trc = HDR_PRIMARIES_BT2020, HDR_TRC[transfer]
+    return hdr
 
 
 def _hdr_codec() -> tuple[str, str]:
@@ -1463,16 +1509,9 @@ def _hdr_codec() -> tuple[str, str]:
     return "libx264", "yuv420p"
 
 
-def render_hdr_video(source: bytes) -> bytes:
-    """``source`` re-encoded as HDR10: BT.2020 primaries, PQ (SMPTE 2084) transfer, BT.2020
-    non-constant-luminance matrix, limited range, 10-bit 4:2:0 (H.264 High 10 where available),
-    with mastering-display and content-light SEI. The picture is converted, not just tagged: SDR
-    white lands at 203 nits (ITU-R BT.2408). Same frames, frame rate and size (an odd side loses
-    its last pixel: 4:2:0 needs even sides); an audio track is copied as it is."""
-    from fractions import Fraction
-
+def video_rate_and_size(source: bytes) -> tuple[Fraction, int, int]:
+    """(frame rate, width, height) of ``source``'s first video stream; ValueError when it has none."""
     import av
-    from av.video.stream import VideoStream
 
     data = _as_bytes(source, "source_video")
     try:
@@ -1484,17 +1523,52 @@ def render_hdr_video(source: bytes) -> bytes:
             raise ValueError("source video has no video stream")
         in_stream = probe_container.streams.video[0]
         rate = Fraction(in_stream.average_rate or in_stream.guessed_rate or 24).limit_denominator(1001)
-        sw, sh = in_stream.codec_context.width, in_stream.codec_context.height
+        return rate, in_stream.codec_context.width, in_stream.codec_context.height
+
+
+def video_frames(source: bytes) -> Iterator[VideoFrame]:
+    """Every frame of ``source``'s first video stream, in order (ValueError when there are none)."""
+    decoded = _iter_decoded(_as_bytes(source, "source_video"))
+    try:
+        for item in decoded:
+            if isinstance(item, _SourceEnd):
+                return
+            yield item[1]
+    finally:
+        decoded.close()  # closes the container now, not when the generator is collected
+
+
+def render_hdr_video(source: bytes, *, transfer: HdrTransfer = "pq", prores_profile: str | None = None) -> bytes:
+    """``source`` re-encoded as HDR: BT.2020 primaries, ``transfer`` ("pq": SMPTE 2084, HDR10;
+    "hlg": ARIB STD-B67), BT.2020 non-constant-luminance matrix, limited range, 10 bits. Without
+    ``prores_profile``: 4:2:0 in an MP4 (H.264 High 10 where available; PQ with mastering-display
+    and content-light SEI); with one (a key of :data:`PRORES_PROFILES`): ProRes in a MOV. The
+    picture is converted, not just tagged: SDR white lands at 203 nits (ITU-R BT.2408). Same
+    frames, frame rate and size (an odd side loses its last pixel: 4:2:0 needs even sides); an
+    audio track is copied as it is."""
+    import av
+    from av.video.stream import VideoStream
+
+    data = _as_bytes(source, "source_video")
+    rate, sw, sh = video_rate_and_size(data)
     w, h = sw - sw % 2, sh - sh % 2
     if w < 2 or h < 2:
         raise ValueError(f"source video is too small for 4:2:0 ({sw}x{sh})")
-    codec, pix_fmt = _hdr_codec()
-    buf = io.BytesIO()
-    container = av.open(buf, mode="w", format="mp4", options={"fflags": "+bitexact"})
-    try:
+    options: dict[str, str]
+    if prores_profile is None:
+        codec, pix_fmt = _hdr_codec()
         options = {"preset": "ultrafast", "crf": "22"}
-        if codec == "libx264":
+        if codec == "libx264" and transfer == "pq":
             options["x264-params"] = _X264_HDR10
+    else:
+        if prores_profile not in PRORES_PROFILES:
+            raise ValueError(f"prores_profile must be one of {', '.join(PRORES_PROFILES)}; got {prores_profile!r}")
+        profile, pix_fmt = PRORES_PROFILES[prores_profile]
+        codec, options = "prores_ks", {"profile": profile}
+    buf = io.BytesIO()
+    container = av.open(buf, mode="w", format="mp4" if prores_profile is None else "mov",
+                        options={"fflags": "+bitexact"})
+    try:
         stream = container.add_stream(codec, rate=rate, options=options)
         assert isinstance(stream, VideoStream)  # a video encoder's stream
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
@@ -1505,13 +1579,11 @@ def render_hdr_video(source: bytes) -> bytes:
         cc.thread_type = "FRAME"
         cc.color_range = 1  # MPEG / limited
         cc.color_primaries = HDR_PRIMARIES_BT2020
-        cc.color_trc = HDR_TRC_SMPTE2084
+        cc.color_trc = HDR_TRC[transfer]
         cc.colorspace = HDR_COLORSPACE_BT2020NC
-        mux_audio = _audio_track(data, container)
-        for count, item in enumerate(_iter_decoded(data)):
-            if isinstance(item, _SourceEnd):
-                break
-            frame = _hdr_frame(item[1], w, h)
+        mux_audio = copy_audio_track(data, container)
+        for count, frame in enumerate(video_frames(data)):
+            frame = _hdr_frame(frame, w, h, transfer, pix_fmt if pix_fmt.endswith("10le") else "yuv420p10le")
             if pix_fmt != frame.format.name:
                 frame = frame.reformat(format=pix_fmt, interpolation=_sws_flags(), threads=1)
             frame.pts = count
@@ -1529,9 +1601,9 @@ def render_hdr_video(source: bytes) -> bytes:
 _MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "mp3float", "opus", "libopus", "ac3", "eac3", "alac", "flac"})
 
 
-def _audio_track(source: bytes, container: OutputContainer) -> Callable[[], None]:
-    """Add a copy of ``source``'s first audio track to ``container`` (streams must all exist
-    before the first packet is muxed) and return what muxes its packets as they are, no
+def copy_audio_track(source: bytes, container: OutputContainer) -> Callable[[], None]:
+    """Add a copy of ``source``'s first audio track to ``container`` (an MP4 or MOV; streams must
+    all exist before the first packet is muxed) and return what muxes its packets as they are, no
     re-encode. No audio track, or one MP4 cannot hold: nothing is added or muxed."""
     import av
 
@@ -1553,3 +1625,68 @@ def _audio_track(source: bytes, container: OutputContainer) -> Callable[[], None
                 container.mux(packet)
 
     return mux
+
+
+# ---------------------------------------------------------------------------
+# a sound track for a silent video (avatar videos speak)
+# ---------------------------------------------------------------------------
+
+AAC_SAMPLE_RATE = 48000
+
+
+def add_audio_track(video: bytes, audio: bytes) -> bytes:
+    """``video`` (a silent MP4) with ``audio`` as its sound track: the first audio track of
+    ``audio`` (any file FFmpeg reads: MP3, WAV, FLAC, Ogg, M4A, or a video with sound) decoded and
+    encoded as AAC-LC at 48 kHz (mono stays mono, more channels become stereo), the video's packets
+    copied as they are. The sound keeps its own length. ValueError when ``audio`` has no sound."""
+    import av
+    from av.audio.stream import AudioStream
+
+    video_data = _as_bytes(video, "video")
+    audio_data = _as_bytes(audio, "audio")
+    try:
+        src = av.open(io.BytesIO(audio_data), mode="r")
+    except Exception as exc:  # FFmpeg raises many kinds
+        raise ValueError(f"could not open the audio ({type(exc).__name__}: {exc})") from None
+    with src, av.open(io.BytesIO(video_data), mode="r") as vid:
+        if not src.streams.audio:
+            raise ValueError("the audio has no audio stream")
+        if not vid.streams.video:
+            raise ValueError("the video has no video stream")
+        in_audio, in_video = src.streams.audio[0], vid.streams.video[0]
+        layout = "mono" if in_audio.codec_context.channels == 1 else "stereo"
+        buf = io.BytesIO()
+        with av.open(buf, mode="w", format="mp4", options={"fflags": "+bitexact"}) as out:
+            out_video = out.add_stream_from_template(in_video)
+            out_audio = out.add_stream("aac", rate=AAC_SAMPLE_RATE, options={"aac_coder": "fast"})
+            assert isinstance(out_audio, AudioStream)  # an audio encoder's stream
+            out_audio.codec_context.layout = layout
+            out_audio.codec_context.format = "fltp"
+            out_audio.codec_context.bit_rate = 96_000 if layout == "mono" else 160_000
+            for packet in vid.demux(in_video):
+                if packet.dts is None:  # the demuxer's flush packet
+                    continue
+                packet.stream = out_video
+                out.mux(packet)
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=AAC_SAMPLE_RATE)
+            samples = 0
+            decoded = 0
+            try:
+                for frame in src.decode(in_audio):
+                    decoded += frame.samples
+                    for chunk in resampler.resample(frame):
+                        chunk.pts, samples = samples, samples + chunk.samples
+                        for packet in out_audio.encode(chunk):
+                            out.mux(packet)
+            except av.FFmpegError as exc:
+                if not decoded:
+                    raise ValueError(f"could not decode the audio ({exc})") from None
+            for chunk in resampler.resample(None):
+                chunk.pts, samples = samples, samples + chunk.samples
+                for packet in out_audio.encode(chunk):
+                    out.mux(packet)
+            for packet in out_audio.encode(None):
+                out.mux(packet)
+            if not decoded:
+                raise ValueError("the audio has no samples")
+    return _faststart(buf.getvalue())

@@ -1,5 +1,6 @@
-"""``GET``/``HEAD /_sim/outputs/{id}/{n}.{png|mp4|mp3|wav|flac|ogg}``: a finished task's outputs, with byte ranges
-(browsers seek in videos) and CORS headers (pages on other origins load them)."""
+"""``GET``/``HEAD /_sim/outputs/{id}/{n}.{ext}``: a finished task's outputs, with byte ranges (browsers seek
+in videos) and CORS headers (pages on other origins load them). The extension and the Content-Type follow
+the format the outputs are in (``sim/formats.py``: png, jpg, webp, mp4, mov, zip, mp3, wav, flac, ogg)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,11 @@ import re
 from typing import Literal
 
 from runway_nb.sim.context import SimContext
+from runway_nb.sim.formats import CONTENT_TYPES, OUTPUT_EXTENSIONS
 from runway_nb.sim.messages import SimRequest, SimResponse, json_response
 
 __all__ = ["OUTPUT_EXTENSIONS", "OutputsApi", "parse_range"]
 
-_CONTENT_TYPES = {"png": "image/png", "mp4": "video/mp4", "mp3": "audio/mpeg", "wav": "audio/wav",
-                  "flac": "audio/flac", "ogg": "audio/ogg"}
-#: The output extensions, as a regex alternation for the routes.
-OUTPUT_EXTENSIONS = "|".join(_CONTENT_TYPES)
 
 
 class OutputsApi:
@@ -29,7 +27,7 @@ class OutputsApi:
                                  {"Access-Control-Allow-Origin": "*"})
         data, _ = found
         etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'
-        headers = {"Content-Type": _CONTENT_TYPES[ext], "Accept-Ranges": "bytes", "ETag": etag,
+        headers = {"Content-Type": CONTENT_TYPES[ext], "Accept-Ranges": "bytes", "ETag": etag,
                    "Cache-Control": "private, max-age=3600", "Access-Control-Allow-Origin": "*",
                    "Access-Control-Expose-Headers": "Content-Length, Content-Range, Accept-Ranges"}
         size = len(data)

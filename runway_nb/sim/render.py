@@ -15,7 +15,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["AUDIO_MODES", "DEFAULT_SOUND_SECONDS", "DEFAULT_VIDEO_SECONDS", "AudioMode", "RenderJob", "Renderer"]
+from runway_nb.sim.formats import IMAGE_FORMATS, video_format
+
+__all__ = ["AUDIO_MODES", "DEFAULT_SOUND_SECONDS", "DEFAULT_VIDEO_SECONDS", "SOUNDTRACKS", "AudioMode", "RenderJob",
+           "Renderer", "Soundtrack"]
 
 DEFAULT_VIDEO_SECONDS = 5.0  # a video whose catalog entry gives no duration
 DEFAULT_SOUND_SECONDS = 5.0  # a sound effect or soundtrack asked for without a duration ("auto")
@@ -33,6 +36,12 @@ _CACHE_SIZE = 24
 #   "video_sound" video_to_audio: a soundtrack of ``duration`` seconds for ``source_video``
 AudioMode = Literal["speech", "sound", "voice", "dub", "isolate", "video_sound"]
 AUDIO_MODES: tuple[AudioMode, ...] = ("speech", "sound", "voice", "dub", "isolate", "video_sound")
+# The sound track a generated video carries (avatar_videos); None: silent.
+#   "speech"  ``prompt`` spoken in ``voice``, as text_to_speech says it (the video lasts as long)
+#   "audio"   ``source_audio`` re-encoded as AAC (without it, made-up speech of the video's length)
+Soundtrack = Literal["speech", "audio"]
+SOUNDTRACKS: tuple[Soundtrack, ...] = ("speech", "audio")
+AVATAR_SAMPLE_RATE = 48000
 _UPSCALE = re.compile(r"upscale:(\d+)")
 
 
@@ -45,7 +54,11 @@ class RenderJob:
 
     * ``transform="upscale:<factor>"`` (kind "image"): ``source_image`` enlarged ``factor`` times,
       long side at most 4096 (image_upscale);
-    * ``transform="hdr"`` (kind "video"): ``source_video`` re-encoded as 10-bit HDR10 (video_to_hdr).
+    * ``transform="hdr"`` (kind "video"): ``source_video`` re-encoded as 10-bit HDR (video_to_hdr).
+
+    ``output_format`` says which file an image or video output is (``sim/formats.py``; None: PNG,
+    an MP4, HDR10 for "hdr"), with ``prores_profile`` for the ProRes formats. A video may carry a
+    ``soundtrack`` (:data:`Soundtrack`: an avatar speaking ``prompt`` in ``voice``, or ``source_audio``).
 
     Audio jobs (kind "audio") say what to make in ``audio_mode`` (see :data:`AudioMode`), with
     ``voice``, ``audio_format`` ("mp3", "wav", "flac", "ogg_opus"; None: mp3), ``sample_rate``
@@ -71,7 +84,10 @@ class RenderJob:
     audio_format: str | None = None  # "mp3" | "wav" | "flac" | "ogg_opus"; None: mp3
     sample_rate: int | None = None  # Hz; None: the format's default
     loop: bool = False  # "sound": the end flows into the start
-    source_audio: bytes | None = None  # the input of "voice", "dub" and "isolate" (audio or video bytes)
+    source_audio: bytes | None = None  # the input of "voice", "dub" and "isolate", or a video's "audio" soundtrack
+    output_format: str | None = None  # image: "png" | "jpeg" | "webp"; video: a formats.VideoFormat; None: default
+    prores_profile: str | None = None  # "422 HQ", "4444", ... for the ProRes video formats; None: Runway's default
+    soundtrack: Soundtrack | None = None  # kind "video" only
 
     def __post_init__(self) -> None:
         if self.kind not in ("image", "video", "audio"):
@@ -83,6 +99,15 @@ class RenderJob:
                 raise ValueError("an audio job takes no transform")
         elif self.audio_mode is not None:
             raise ValueError(f"audio_mode is for audio jobs, not {self.kind!r} ones")
+        if self.soundtrack is not None and (self.kind != "video" or self.soundtrack not in SOUNDTRACKS):
+            raise ValueError(f"a soundtrack is one of {SOUNDTRACKS}, for video jobs; got {self.soundtrack!r}")
+        if self.output_format is not None:
+            if self.kind == "audio":
+                raise ValueError("an audio job's format is audio_format")
+            if self.kind == "image" and self.output_format not in IMAGE_FORMATS:
+                raise ValueError(f"an image format is one of {', '.join(IMAGE_FORMATS)}; got {self.output_format!r}")
+            if self.kind == "video":
+                video_format(self.output_format)
         if self.transform is not None:
             if self.kind == "image" and _UPSCALE.fullmatch(self.transform) is None:
                 raise ValueError(f"an image transform is 'upscale:<factor>'; got {self.transform!r}")
@@ -105,9 +130,11 @@ class RenderJob:
         return cls("image", (0, 0), None, "", model, seed, 1, source_image, None, transform=f"upscale:{int(factor)}")
 
     @classmethod
-    def for_hdr(cls, source_video: bytes, *, model: str, seed: int = 0) -> RenderJob:
-        """video_to_hdr: ``source_video`` as HDR10."""
-        return cls("video", (0, 0), None, "", model, seed, 1, None, source_video, transform="hdr")
+    def for_hdr(cls, source_video: bytes, *, model: str, seed: int = 0, output_format: str | None = None,
+                prores_profile: str | None = None) -> RenderJob:
+        """video_to_hdr: ``source_video`` as HDR (``output_format``; None: HDR10)."""
+        return cls("video", (0, 0), None, "", model, seed, 1, None, source_video, transform="hdr",
+                   output_format=output_format, prores_profile=prores_profile)
 
     def cache_key(self) -> str:
         h = hashlib.sha1()
@@ -157,19 +184,43 @@ def _render_one(job: RenderJob, seed: int) -> bytes:
     """One output of ``job`` with ``seed``. PIL, PyAV and numpy load on the first render, not on import."""
     if job.kind == "audio":
         return _render_audio(job, seed)
-    from runway_nb.sim import media
+    from runway_nb.sim import delivery, media
 
     w, h = job.size
     if job.kind == "image":
-        if job.transform is not None:
+        if job.transform is not None:  # keeps its input's kind (formats.requested_format says which)
             return media.upscale_image(_required(job.source_image, "an upscale needs source_image"),
                                        int(job.transform.partition(":")[2]))
-        return media.render_image(w, h, prompt=job.prompt, model=job.model, seed=seed, source=job.source_image)
+        return media.render_image(w, h, prompt=job.prompt, model=job.model, seed=seed, source=job.source_image,
+                                  image_format=job.output_format or "png")
     if job.transform == "hdr":
-        return media.render_hdr_video(_required(job.source_video, "an hdr job needs source_video"))
+        fmt = video_format(job.output_format, endpoint="video_to_hdr")
+        return delivery.deliver_video(_required(job.source_video, "an hdr job needs source_video"), fmt,
+                                      prores_profile=job.prores_profile)
     duration = DEFAULT_VIDEO_SECONDS if job.duration is None else job.duration
-    return media.render_video(w, h, duration, prompt=job.prompt, model=job.model, seed=seed,
-                              source_image=job.source_image, source_video=job.source_video)
+    video = media.render_video(w, h, duration, prompt=job.prompt, model=job.model, seed=seed,
+                               source_image=job.source_image, source_video=job.source_video)
+    if job.soundtrack is not None:
+        video = _with_soundtrack(video, job, seed, duration)
+    return delivery.deliver_video(video, video_format(job.output_format), prores_profile=job.prores_profile)
+
+
+def _with_soundtrack(video: bytes, job: RenderJob, seed: int, duration: float) -> bytes:
+    """``video`` with ``job``'s sound track: its speech, or its audio (made-up speech of the video's
+    length when that audio is missing or cannot be decoded)."""
+    from runway_nb.sim import audio, media
+
+    voice = job.voice or DEFAULT_VOICE
+    if job.soundtrack == "speech":
+        return media.add_audio_track(video, audio.render_speech(job.prompt, voice=voice, seed=seed, fmt="wav",
+                                                                sample_rate=AVATAR_SAMPLE_RATE))
+    if job.source_audio is not None:
+        try:
+            return media.add_audio_track(video, job.source_audio)
+        except ValueError:  # not audio after all: the stand-in below, as for an audio URL not fetchable offline
+            pass
+    babble = audio.render_babble(duration, voice=voice, seed=seed, fmt="wav", sample_rate=AVATAR_SAMPLE_RATE)
+    return media.add_audio_track(video, babble)
 
 
 def _render_audio(job: RenderJob, seed: int) -> bytes:

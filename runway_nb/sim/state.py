@@ -22,9 +22,10 @@ from typing import Any, Protocol, TypedDict
 
 from runway_nb.sim.clock import SimClock
 from runway_nb.sim.config import SimConfig
+from runway_nb.sim.formats import AUDIO_EXTENSIONS, extension
 
-__all__ = ["ACTIVE", "PROGRESS_STEP", "TERMINAL", "SimStats", "StatsSnapshot", "StoreObserver", "Task", "TaskStore",
-           "TaskView", "Upload", "UploadStore", "iso_z", "progress_curve"]
+__all__ = ["ACTIVE", "AUDIO_EXTENSIONS", "PROGRESS_STEP", "TERMINAL", "SimStats", "StatsSnapshot", "StoreObserver",
+           "Task", "TaskStore", "TaskView", "Upload", "UploadStore", "iso_z", "progress_curve"]
 
 ACTIVE = ("PENDING", "THROTTLED", "RUNNING")
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -51,8 +52,6 @@ def progress_curve(elapsed: float, run_seconds: float) -> float:
     return min(round(eased, 4), 0.99)
 
 
-#: Output file extension of each audio format Runway returns.
-AUDIO_EXTENSIONS = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg_opus": "ogg"}
 
 @dataclass
 class Task:
@@ -70,7 +69,9 @@ class Task:
     out_size: tuple[int, int]
     out_duration: float | None
     out_count: int = 1
-    out_format: str | None = None  # audio: "mp3" | "wav" | "flac" | "ogg_opus"
+    # the format asked for (None: the kind's default), as sim/formats.py names it: audio "mp3" | "wav" | "flac" |
+    # "ogg_opus"; image "png" | "jpeg" | "webp"; video "mp4" | "prores" | "png_sequence" | "hdr10" | "hlg" | ...
+    out_format: str | None = None
     preset_failure: tuple[str, str] | None = None  # (failure, failureCode): fails when PENDING ends
     dialect: str = "official"  # where it was created: official | comet | useapi | makevid
     seq: int = 0
@@ -89,9 +90,8 @@ class Task:
 
     @property
     def ext(self) -> str:
-        if self.out_kind == "audio":
-            return AUDIO_EXTENSIONS.get(self.out_format or "mp3", "mp3")
-        return "png" if self.out_kind == "image" else "mp4"
+        """The extension of the outputs' files: it follows the format they are in."""
+        return extension(self.out_kind, self.out_format)
 
     @property
     def created_at(self) -> str:
