@@ -656,6 +656,12 @@ def test_output_duration():
     assert dur("image_to_video", {"model": "gen3a_turbo"}) == 10
     assert dur("video_to_video", {"model": "aleph2"}) == catalog.NOMINAL_INPUT_SECONDS
     assert dur("video_to_video", {"model": "aleph2"}, input_duration=12.5) == 12.5
+    # an avatar lasts as long as the words it says, at the speaking rate the simulator speaks at
+    words = "Welcome to the course. " * 6
+    avatar = {"model": "gwm1_avatars", "speech": {"type": "text", "text": words}}
+    assert dur("avatar_videos", avatar) == pytest.approx(len(words.strip()) / 14.0)
+    from runway_nb.sim import audio
+    assert audio.speech_seconds(words) == dur("avatar_videos", avatar)
 
 
 def test_infer_endpoint():

@@ -246,6 +246,14 @@ def test_hdr_prores_is_a_pq_prores_mov(server):
     assert info["frames"] == 12
 
 
+def test_hdr_prores_takes_the_profile_asked(server):
+    body = {"model": "ruby", "videoUri": _uri("video/mp4", CLIP), "outputFormat": "hdr_prores",
+            "proresProfile": "4444"}
+    info = _video_stream(_one(server, "video_to_hdr", body, "mov", "video/quicktime"))
+    assert (info["codec"], info["profile"]) == ("prores", "4444")
+    assert (info["primaries"], info["trc"], info["matrix"]) == (9, 16, 9)
+
+
 def test_hdr_exr_sequence_is_a_zip_of_linear_half_float_frames(server):
     body = {"model": "ruby", "videoUri": _uri("video/mp4", CLIP_WITH_SOUND), "outputFormat": "hdr_exr_sequence"}
     members = _zip_members(_one(server, "video_to_hdr", body, "zip", "application/zip"))

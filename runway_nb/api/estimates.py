@@ -16,16 +16,22 @@ from runway_nb.errors import ValidationError
 
 __all__ = [
     "NOMINAL_INPUT_SECONDS",
+    "SPEECH_CHARS_PER_SECOND",
     "estimate_credits",
     "output_duration",
     "output_size",
     "ratio_size",
     "ratio_sizes",
+    "speech_seconds",
 ]
 
 #: Seconds assumed for a video whose length follows its input (video_to_video without a
 #: ``duration`` field, act_two, upscalers) when the caller does not pass ``input_duration``.
 NOMINAL_INPUT_SECONDS = 5.0
+# A speaking rate for lengths that follow a text (speech, an avatar saying it): about 14
+# characters a second (~170 words a minute), at least a second. The simulator speaks at it too.
+SPEECH_CHARS_PER_SECOND = 14.0
+MIN_SPEECH_SECONDS = 1.0
 
 _EMPTY: Mapping[str, object] = {}
 
@@ -121,6 +127,19 @@ def output_size(endpoint: str, body: Mapping[str, object]) -> tuple[int, int]:
     return ratio_size("16:9", res_token)
 
 
+def speech_seconds(text: str) -> float:
+    """How long saying ``text`` takes at :data:`SPEECH_CHARS_PER_SECOND`, at least a second."""
+    return max(MIN_SPEECH_SECONDS, len(text.strip()) / SPEECH_CHARS_PER_SECOND)
+
+
+def _spoken_text(body: Mapping[str, object]) -> str | None:
+    """The words an avatar video speaks (``speech: {type: "text", text}``), when it speaks text."""
+    speech = body.get("speech")
+    if isinstance(speech, Mapping) and speech.get("type") == "text" and isinstance(speech.get("text"), str):
+        return str(speech["text"])
+    return None
+
+
 def output_duration(endpoint: str, body: Mapping[str, object], *,
                     input_duration: float | None = None) -> float | None:
     """Seconds of video output: the body's ``duration``, else the model's default; ``None``
@@ -133,6 +152,9 @@ def output_duration(endpoint: str, body: Mapping[str, object], *,
         d = body.get("duration") if isinstance(body, dict) else None
         return float(d) if isinstance(d, (int, float)) and not isinstance(d, bool) and d > 0 else None
     body = body if isinstance(body, dict) else _EMPTY
+    spoken = _spoken_text(body)
+    if spoken is not None:  # an avatar lasts as long as what it says
+        return speech_seconds(spoken)
     d = body.get("duration")
     if isinstance(d, (int, float)) and not isinstance(d, bool) and d > 0:
         return float(d)

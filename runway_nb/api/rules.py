@@ -68,10 +68,16 @@ def _extend_mode(info: ModelInfo, body: Body, where: Where) -> list[Issue]:
 
 
 def _prores_profile_needs_prores(info: ModelInfo, body: Body, where: Where) -> list[Issue]:
-    if "proresProfile" not in body or "proresProfile" not in info.fields or body.get("outputFormat") == "prores":
+    if "proresProfile" not in body or "proresProfile" not in info.fields:
         return []
-    return [Issue("proresProfile", body["proresProfile"], "only with outputFormat='prores'",
-                  "proresProfile is only valid when outputFormat is 'prores'", "rule")]
+    # the model's ProRes format(s): "prores" for generation and upscaling, "hdr_prores" for video_to_hdr
+    formats = info.schema.get("properties", {}).get("outputFormat", {}).get("enum") or ["prores"]
+    prores = [str(f) for f in formats if "prores" in str(f)] or ["prores"]
+    if body.get("outputFormat") in prores:
+        return []
+    named = " or ".join(repr(f) for f in prores)
+    return [Issue("proresProfile", body["proresProfile"], f"only with outputFormat={named}",
+                  f"proresProfile is only valid when outputFormat is {named}", "rule")]
 
 
 RULES: tuple[Rule, ...] = (

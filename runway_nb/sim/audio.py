@@ -36,6 +36,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypedDict, get_args
 
+from runway_nb.api.estimates import SPEECH_CHARS_PER_SECOND, speech_seconds
+
 if TYPE_CHECKING:  # pragma: no cover - types only: numpy loads with the first render
     import numpy as np
     from numpy.typing import NDArray
@@ -67,8 +69,7 @@ AUDIO_FORMATS: tuple[AudioFormat, ...] = get_args(AudioFormat)
 DEFAULT_SAMPLE_RATE = 44100
 OPUS_SAMPLE_RATE = 48000
 SAMPLE_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
-CHARS_PER_SECOND = 14.0
-MIN_SPEECH_SECONDS = 1.0
+CHARS_PER_SECOND = SPEECH_CHARS_PER_SECOND  # the speaking rate estimates use too (api.estimates)
 NO_AUDIO_SECONDS = 3.0  # a transform's input whose length cannot be told
 MAX_SECONDS = 600.0
 
@@ -236,10 +237,6 @@ _PAUSE_WEIGHTS = {"sentence": 5.0, "clause": 3.0, "space": 1.0, "other": 1.0}
 _TOKEN = re.compile(r"(?P<word>[^\W_]+)|(?P<sentence>[.!?…]+)|(?P<clause>[,;:\u2013\u2014-]+)|(?P<space>\s+)|.",
                     re.UNICODE)
 
-
-def speech_seconds(text: str) -> float:
-    """How long :func:`render_speech` speaks ``text``: 14 characters a second, at least a second."""
-    return max(MIN_SPEECH_SECONDS, len(text.strip()) / CHARS_PER_SECOND)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from runway_nb.api import catalog
+from runway_nb.api import catalog, lookup
 from runway_nb.sim import audio
 from runway_nb.sim.formats import requested_format
 from runway_nb.sim.messages import JsonObject
@@ -23,7 +23,6 @@ __all__ = ["AUDIO_DEFAULT_FORMAT", "MAX_OUTPUTS", "MAX_VIDEO_PIXELS", "OutputPla
 AUDIO_DEFAULT_FORMAT = "mp3"
 MAX_VIDEO_PIXELS = 1920 * 1080  # larger videos render as a same-shaped stand-in of this many pixels
 MAX_OUTPUTS = 10
-_SPEECH_CHARS_PER_SECOND = 14.0
 _TRANSFORMS: dict[str, AudioMode] = {"speech_to_speech": "voice", "voice_dubbing": "dub", "voice_isolation": "isolate"}
 
 
@@ -54,19 +53,8 @@ def _number(value: object) -> float | None:
 
 
 def prompt_of(endpoint: str, body: JsonObject) -> str:
-    """The text a task is about: its prompt field (nested for routed generation), the words an
-    avatar speaks, or a web-app ``text_prompt``."""
-    info = catalog.find_for_body(endpoint, body)
-    field = info.prompt_field if info is not None else "promptText"
-    node: object = body
-    for part in (field or "promptText").split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, str):
-        return node
-    speech = body.get("speech")
-    if isinstance(speech, dict) and isinstance(speech.get("text"), str):
-        return str(speech["text"])
-    return str(body.get("promptText") or body.get("text_prompt") or "")
+    """The text a task is about (:func:`runway_nb.api.lookup.prompt_of`), "" when it has none."""
+    return lookup.prompt_of(endpoint, body) or ""
 
 
 def voice_of(body: JsonObject) -> str | None:
@@ -122,7 +110,7 @@ def plan_outputs(endpoint: str, body: JsonObject, *, kind: str, size: tuple[int,
     if seconds is None and endpoint in _TRANSFORMS:
         seconds = input_seconds
     if seconds is None and endpoint in ("text_to_speech", "generate/audio"):
-        seconds = max(1.0, len(prompt_of(endpoint, body)) / _SPEECH_CHARS_PER_SECOND)
+        seconds = audio.speech_seconds(prompt_of(endpoint, body))
     return OutputPlan("audio", size, seconds, count, str(fmt))
 
 
