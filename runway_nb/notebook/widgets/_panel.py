@@ -4,7 +4,11 @@
 
 - :class:`PanelForm` (one anywidget, front end ``js/panel.js``): task type (every operation of
   the catalog), model (filtered by type), voice (the model's preset voices, for models that
-  have them), target language (dubbing), ratio picker drawn as shapes (the model's ratios
+  have them), target language (dubbing), router (routed generation: the slugs of
+  ``client.routers.list()``, fetched on the kernel's event loop when a routed operation is
+  chosen), an input for each other required field of the model read from its JSON Schema
+  (:mod:`._panel_fields`: a recipe's ``version``, an avatar, its speech; named by request path,
+  ``-p path=value`` in the copied cell), ratio picker drawn as shapes (the model's ratios
   only), duration (the model's values), seed (random or fixed), prompt with a live character
   count against the model's limit, image/video/audio inputs by upload or URL, Submit, and the
   history (re-run, edit, copy as
