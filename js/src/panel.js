@@ -2,11 +2,14 @@
 // validation (runway_nb/notebook/widgets/_panel.py checks every change against the catalog) and
 // tells this view `valid` and `reason`; the view disables Submit and shows the reason. Form
 // fields are synced traits (endpoint, model, ratio, duration, seed_mode, seed, voice,
-// target_language, prompt, urls); the catalog facts for the current choice arrive as traits too
-// (models, ratios, durations, voices, languages, slots, prompt_max, takes_prompt, takes_seed): the
-// voice and language pickers show only for models that have them. The channel (createChannel in common.js)
-// carries requests, view -> kernel: invoke "submit", "rerun" {n}, "load" {n},
-// "clear_upload" {slot}, "upload" {slot, name, mime, size} + one buffer (the file's bytes).
+// target_language, router, prompt, urls, values); the catalog facts for the current choice arrive
+// as traits too (models, ratios, durations, voices, languages, routers, slots, fields, prompt_max,
+// takes_prompt, takes_seed, takes_router): the voice, language and router pickers show only for
+// operations that have them. `fields` are the generic inputs of the model's required fields that no
+// control here covers (key = the dotted request path, kind select/text/number/checkbox/json); their
+// values go in the `values` dict (media ones are slots). The channel (createChannel in common.js)
+// carries requests, view -> kernel: invoke "submit", "rerun" {n}, "load" {n}, "routers" (list
+// them again), "clear_upload" {slot}, "upload" {slot, name, mime, size} + one buffer (the file's bytes).
 // Everything is built with textContent/setAttribute (h() in common.js).
 import { Disposer, asList, asRecord, h, mount, show } from "./common.js";
 
@@ -69,6 +72,10 @@ function skeleton(uid, problem) {
   const durSel = h("select", { class: "rnb-p-duration", "aria-label": "Duration (seconds)" });
   const voiceSel = h("select", { class: "rnb-p-voice", "aria-label": "Voice" });
   const langSel = h("select", { class: "rnb-p-language", "aria-label": "Target language" });
+  const routerSel = h("select", { class: "rnb-p-router", "aria-label": "Router" });
+  const routerReload = h("button", { class: "rnb-btn rnb-p-router-reload", type: "button",
+                                     title: "List the routers again" }, "Reload");
+  const routerNote = h("span", { class: "rnb-p-router-note", "aria-live": "polite" });
   const seedRandom = h("input", { type: "radio", name: `${uid}-seed`, value: "random", class: "rnb-p-seed-random" });
   const seedFixed = h("input", { type: "radio", name: `${uid}-seed`, value: "fixed", class: "rnb-p-seed-fixed" });
   const seedInput = h("input", { type: "number", min: "0", max: "4294967295", step: "1", class: "rnb-p-seed",
@@ -80,6 +87,7 @@ function skeleton(uid, problem) {
                                  placeholder: "Describe the shot…" });
   const count = h("div", { class: "rnb-p-count", "aria-live": "polite" });
   const slots = h("div", { class: "rnb-p-slots" });
+  const fields = h("div", { class: "rnb-p-fields" });
   const submit = h("button", { class: "rnb-btn rnb-p-submit", type: "button" }, "Submit");
   const reason = h("span", { class: "rnb-p-reason", role: "status" });
   const estimate = h("span", { class: "rnb-p-estimate" });
@@ -95,12 +103,15 @@ function skeleton(uid, problem) {
   const seedRow = row("Seed", seedBox);
   const voiceRow = row("Voice", voiceSel);
   const langRow = row("Language", langSel);
+  const routerRow = row("Router", h("div", { class: "rnb-p-inline" }, [routerSel, routerReload, routerNote]));
   const promptRow = row("Prompt", h("div", { class: "rnb-p-promptbox" }, [prompt, count]));
   const root = h("div", { class: "rnb-panel" }, [
-    row("Type", typeSel), row("Model", modelSel), voiceRow, langRow, ratioRow, durRow, seedRow, promptRow, slots,
+    row("Type", typeSel), row("Model", modelSel), routerRow, voiceRow, langRow, ratioRow, durRow, seedRow, promptRow,
+    fields, slots,
     h("div", { class: "rnb-p-foot" }, [submit, reason, estimate]), error, problem, magicBox, historyBox,
   ]);
-  return { root, typeSel, modelSel, voiceSel, langSel, voiceRow, langRow, ratios, durSel, seedRandom, seedFixed, seedInput, prompt, count, slots, submit,
+  return { root, typeSel, modelSel, voiceSel, langSel, voiceRow, langRow, routerSel, routerReload, routerNote,
+           routerRow, fields, ratios, durSel, seedRandom, seedFixed, seedInput, prompt, count, slots, submit,
            reason, estimate, error, magic, magicBox, history, historyBox, ratioRow, durRow, seedRow, promptRow };
 }
 
@@ -211,6 +222,94 @@ function createSlots(ui, read, d, on) {
 }
 
 /**
+ * The control of one generic input, by its kind.
+ * @param {Record<string, any>} f
+ * @returns {HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement}
+ */
+function fieldControl(f) {
+  const key = String(f.key);
+  const attrs = { class: `rnb-p-field rnb-p-field-${String(f.kind)}`, "data-field": key, "aria-label": key };
+  if (f.kind === "select") {
+    const select = h("select", attrs);
+    setOptions(select, asList(f.options), "");
+    return select;
+  }
+  if (f.kind === "checkbox") return h("input", { ...attrs, type: "checkbox" });
+  if (f.kind === "number") {
+    /** @type {Record<string, string>} */
+    const bounds = { type: "number", step: f.integer ? "1" : "any" };
+    if (typeof f.minimum === "number") bounds.min = String(f.minimum);
+    if (typeof f.maximum === "number") bounds.max = String(f.maximum);
+    return h("input", { ...attrs, ...bounds });
+  }
+  if (f.kind === "json") return h("textarea", { ...attrs, rows: "2", placeholder: "JSON" });
+  return h("input", { ...attrs, type: "text" });
+}
+
+/**
+ * The generic inputs (`fields`): rebuilt when the list changes, refilled from `values`
+ * (a field being edited is left alone).
+ * @param {Parts} ui
+ * @param {Read} read
+ * @param {Disposer} d
+ * @param {Setter} set
+ */
+function createFields(ui, read, d, set) {
+  /** @type {string | null} */
+  let key = null;
+  /** @type {Map<string, { control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, kind: string }>} */
+  const views = new Map();
+
+  /**
+   * @param {string} name
+   * @param {unknown} value
+   */
+  const setValue = (name, value) => set("values", { ...asRecord(read("values", {})), [name]: value });
+
+  /** @param {Record<string, any>} f */
+  const build = (f) => {
+    const name = String(f.key);
+    const kind = String(f.kind);
+    const control = fieldControl(f);
+    if (kind === "checkbox") {
+      d.listen(control, "change", () => setValue(name, /** @type {HTMLInputElement} */ (control).checked));
+    } else if (kind === "select") {
+      d.listen(control, "change", () => setValue(name, control.value));
+    } else if (kind === "number") {
+      d.listen(control, "input", () => {
+        const text = control.value.trim();
+        setValue(name, text === "" || Number.isNaN(Number(text)) ? null : Number(text));
+      });
+    } else {
+      d.listen(control, "input", () => setValue(name, control.value));
+    }
+    ui.fields.appendChild(row(String(f.label || name), control));
+    views.set(name, { control, kind });
+  };
+
+  return function update() {
+    const list = asList(read("fields", []));
+    const next = JSON.stringify(list);
+    if (next !== key) {
+      key = next;
+      ui.fields.textContent = "";
+      views.clear();
+      list.map(asRecord).forEach(build);
+    }
+    const values = asRecord(read("values", {}));
+    for (const [name, v] of views) {
+      const value = values[name];
+      if (v.kind === "checkbox") {
+        /** @type {HTMLInputElement} */ (v.control).checked = !!value;
+      } else if (document.activeElement !== v.control) {
+        v.control.value = value === null || value === undefined ? "" : String(value);
+      }
+    }
+    show(ui.fields, list.length > 0);
+  };
+}
+
+/**
  * One history entry: Re-run, Edit, Copy as %%runway.
  * @param {Record<string, any>} entry
  * @param {Disposer} d
@@ -298,8 +397,9 @@ function renderVerdict(ui, read, state) {
 }
 
 const CHOICE_TRAITS = ["endpoints", "endpoint", "models", "model", "ratios", "ratio", "durations", "duration",
-                       "voices", "voice", "languages", "target_language", "seed_mode", "seed", "takes_seed",
-                       "takes_prompt", "prompt", "slots", "urls", "uploads"];
+                       "voices", "voice", "languages", "target_language", "routers", "router", "routers_note",
+                       "takes_router", "seed_mode", "seed", "takes_seed", "takes_prompt", "prompt", "slots", "urls",
+                       "uploads", "fields", "values"];
 const VERDICT_TRAITS = ["valid", "reason", "prompt_max", "estimate", "magic", "error", "checked_rev"];
 
 /** @type {import("@anywidget/types").Render} */
@@ -340,6 +440,7 @@ function render({ model, el }) {
   };
   const updateSlots = createSlots(ui, read, d, { set, upload, clear: (slot) => channel.act("clear_upload", { slot }) });
   const updateHistory = createHistory(ui, read, d, channel);
+  const updateFields = createFields(ui, read, d, set);
 
   const renderChoices = () => {
     setOptions(ui.typeSel, asList(read("endpoints", [])), read("endpoint", ""));
@@ -354,7 +455,11 @@ function render({ model, el }) {
     const languages = asList(read("languages", []));
     setOptions(ui.langSel, languages, read("target_language", ""));
     show(ui.langRow, languages.length > 0);
+    setOptions(ui.routerSel, asList(read("routers", [])), read("router", ""));
+    ui.routerNote.textContent = String(read("routers_note", ""));
+    show(ui.routerRow, !!read("takes_router", false));
     renderSeedAndPrompt(ui, read);
+    updateFields();
     updateSlots();
     verdict();
   };
@@ -364,6 +469,8 @@ function render({ model, el }) {
   d.listen(ui.durSel, "change", () => set("duration", Number(ui.durSel.value)));
   d.listen(ui.voiceSel, "change", () => set("voice", ui.voiceSel.value));
   d.listen(ui.langSel, "change", () => set("target_language", ui.langSel.value));
+  d.listen(ui.routerSel, "change", () => set("router", ui.routerSel.value));
+  d.listen(ui.routerReload, "click", () => channel.act("routers"));
   d.listen(ui.seedRandom, "change", () => set("seed_mode", "random"));
   d.listen(ui.seedFixed, "change", () => {
     if (read("seed") === undefined) model.set("seed", Math.floor(Math.random() * 4294967296));

@@ -249,3 +249,57 @@ test("the voice and language pickers show only for models that have them", () =>
   lang.dispatchEvent(new FakeEvent("change"));
   assert.equal(model.get("target_language"), "fr");
 });
+
+test("the router picker shows for routed operations; choosing or reloading goes to the kernel", () => {
+  const { root, model } = mount();
+  const router = root.querySelector(".rnb-p-router");
+  assert.ok(!visible(rowOf(rowOf(router))), "no router row for an operation without a router");
+  model.update({ takes_router: true, routers: [], router: "", routers_note: "loading routers…" });
+  assert.ok(visible(rowOf(rowOf(router))));
+  assert.equal(root.querySelector(".rnb-p-router-note").textContent, "loading routers…");
+  model.update({ routers: [["default", "default (Default router)"], ["fast", "fast"]], router: "default",
+                 routers_note: "" });
+  assert.deepEqual(router.querySelectorAll("option").map((o) => o.getAttribute("value")), ["default", "fast"]);
+  assert.equal(router.value, "default");
+  router.value = "fast";
+  router.dispatchEvent(new FakeEvent("change"));
+  assert.equal(model.get("router"), "fast");
+  root.querySelector(".rnb-p-router-reload").click();
+  assert.equal(model.calls("routers").length, 1);
+});
+
+/** The generic input of request path `key`. */
+const field = (root, key) => root.querySelectorAll(".rnb-p-field").find((n) => n.getAttribute("data-field") === key);
+
+test("generic inputs follow their kind and write into values under the request path", () => {
+  const fields = [
+    { key: "avatar.type", label: "avatar.type", kind: "select", options: ["runway-preset", "custom"] },
+    { key: "speech.text", label: "speech.text", kind: "text", options: [] },
+    { key: "outputCount", label: "outputCount", kind: "number", options: [], minimum: 1, maximum: 4, integer: true },
+    { key: "audio", label: "audio", kind: "checkbox", options: [] },
+    { key: "shots", label: "shots", kind: "json", options: [] },
+  ];
+  const { root, model } = mount({ fields, values: { "avatar.type": "runway-preset", "speech.text": "Hi", audio: true } });
+  const select = field(root, "avatar.type");
+  assert.deepEqual(select.querySelectorAll("option").map((o) => o.getAttribute("value")), ["runway-preset", "custom"]);
+  assert.equal(select.value, "runway-preset");
+  assert.equal(field(root, "speech.text").value, "Hi");
+  const count = field(root, "outputCount");
+  assert.deepEqual([count.getAttribute("type"), count.getAttribute("min"), count.getAttribute("max"),
+    count.getAttribute("step")], ["number", "1", "4", "1"]);
+  assert.equal(field(root, "audio").checked, true);
+  assert.equal(field(root, "shots").tagName.toLowerCase(), "textarea");
+  select.value = "custom";
+  select.dispatchEvent(new FakeEvent("change"));
+  assert.equal(model.get("values")["avatar.type"], "custom");
+  count.value = "3";
+  count.dispatchEvent(new FakeEvent("input"));
+  assert.equal(model.get("values").outputCount, 3);
+  const box = field(root, "audio");
+  box.checked = false;
+  box.dispatchEvent(new FakeEvent("change"));
+  assert.equal(model.get("values").audio, false);
+  assert.equal(model.get("values")["speech.text"], "Hi", "the other values are kept");
+  model.update({ fields: [], values: {} });
+  assert.equal(root.querySelectorAll(".rnb-p-field").length, 0);
+});

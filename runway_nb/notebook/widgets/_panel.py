@@ -4,7 +4,11 @@
 
 - :class:`PanelForm` (one anywidget, front end ``js/panel.js``): task type (every operation of
   the catalog), model (filtered by type), voice (the model's preset voices, for models that
-  have them), target language (dubbing), ratio picker drawn as shapes (the model's ratios
+  have them), target language (dubbing), router (routed generation: the slugs of
+  ``client.routers.list()``, fetched on the kernel's event loop when a routed operation is
+  chosen), an input for each other required field of the model read from its JSON Schema
+  (:mod:`._panel_fields`: a recipe's ``version``, an avatar, its speech; named by request path,
+  ``-p path=value`` in the copied cell), ratio picker drawn as shapes (the model's ratios
   only), duration (the model's values), seed (random or fixed), prompt with a live character
   count against the model's limit, image/video/audio inputs by upload or URL, Submit, and the
   history (re-run, edit, copy as
@@ -20,6 +24,7 @@ Uploads arrive as bytes over the comm (never in a trait) and are written to ``up
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,6 +36,7 @@ import traitlets as t
 from runway_nb.errors import RunwayError, ValidationError
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._live import ChannelWidget, Command, Reply
+from runway_nb.notebook.widgets._panel_fields import FieldSpec, generic_fields, media_value, reachable, request_value
 from runway_nb.notebook.widgets._task_view import TaskView
 
 __all__ = ["Panel", "PanelForm", "escape_braces", "magic_text"]
@@ -40,7 +46,10 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _OPTION = {"image": "-i", "video": "--video", "character": "--character", "reference": "--reference",
            "audio": "--audio"}
 # Form choices that are written as options of their own in the %%runway cell.
-_CHOICE_OPTION = {"voice": "--voice", "target_language": "--target-language"}
+_CHOICE_OPTION = {"voice": "--voice", "target_language": "--target-language", "router": "--router"}
+# The combination's keys that are written as options of their own; every other key is a request
+# field (dotted for nested ones), written as -p KEY=VALUE.
+_NAMED = {"type", "prompt", "model", "ratio", "duration", "seed", *_CHOICE_OPTION, *_OPTION}
 _LABELS = {"promptText": "Prompt", "prompt": "Prompt", "promptImage": "Image", "image": "Image",
            "referenceImages": "Image", "references": "Image", "videoUri": "Video", "promptVideo": "Video",
            "video": "Video", "character": "Character", "reference": "Reference", "ratio": "Ratio",
@@ -105,6 +114,8 @@ def magic_text(combo: dict[str, Any], endpoint: str) -> str:
         if value is not None:
             args += [flag, str(value)]
     line = " ".join(_quote(a) for a in args)
+    params = [_param_word(key, value) for key, value in combo.items() if key not in _NAMED and value is not None]
+    line = " ".join([line, *params]) if params else line
     prompt = combo.get("prompt")
     if prompt:
         return f"%%runway {line}\n{escape_braces(str(prompt))}"
@@ -112,6 +123,28 @@ def magic_text(combo: dict[str, Any], endpoint: str) -> str:
 
 
 _PLAIN = re.compile(r"^[\w@%+=:,./~-]+$")
+_PLAIN_PARAM = re.compile(r"^[\w@%+=:./~-]+$")  # no comma: -p reads a comma as a list
+
+
+def _param_word(key: str, value: Any) -> str:
+    """``-p key=value`` as one word that ``%%runway`` reads back as ``value``.
+
+    -p reads its value as JSON when it can, else as text: text that JSON would read as something
+    else (``true``, ``12``), or with commas, spaces or quotes, is written as a JSON string, with
+    spaces as ``\\u0020`` because IPython splits the line at spaces even inside quotes."""
+    if isinstance(value, str) and _PLAIN_PARAM.match(value) and not _reads_as_json(value):
+        text = value
+    else:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=True).replace(" ", "\\u0020")
+    return f"-p {key}={escape_braces(text)}"
+
+
+def _reads_as_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _quote(value: str) -> str:
@@ -160,6 +193,10 @@ class PanelForm(ChannelWidget):
     slots: t.List[Any] = t.List().tag(sync=True)           # [{"name", "label", "accept", "required"}, ...]
     voices: t.List[Any] = t.List().tag(sync=True)          # the model's preset voices ([] when it has none)
     languages: t.List[Any] = t.List().tag(sync=True)       # the model's target languages ([] when none)
+    routers: t.List[Any] = t.List().tag(sync=True)         # [[slug, label], ...] of routed generation
+    routers_note = t.Unicode("").tag(sync=True)            # "loading routers…", or why there are none
+    takes_router = t.Bool(False).tag(sync=True)
+    fields: t.List[Any] = t.List().tag(sync=True)          # the generic inputs ([FieldSpec], media ones are slots)
     prompt_max = t.Int(None, allow_none=True).tag(sync=True)
     takes_prompt = t.Bool(True).tag(sync=True)
     takes_seed = t.Bool(True).tag(sync=True)
@@ -172,6 +209,8 @@ class PanelForm(ChannelWidget):
     seed = t.Int(None, allow_none=True).tag(sync=True)
     voice = t.Unicode("").tag(sync=True)
     target_language = t.Unicode("").tag(sync=True)
+    router = t.Unicode("").tag(sync=True)
+    values = t.Dict().tag(sync=True)          # generic input key -> value (the browser sends text, numbers, bools)
     prompt = t.Unicode("").tag(sync=True)
     urls = t.Dict().tag(sync=True)            # slot -> URL or path typed
     client_rev = t.Int(0).tag(sync=True)      # the browser counts its changes ...
@@ -192,11 +231,13 @@ class PanelForm(ChannelWidget):
         self._panel = panel
         self._busy = False
         self._upload_paths: dict[str, Path] = {}
+        self._specs: dict[str, FieldSpec] = {}      # every generic input by key, the media ones too
+        self._routers_for: str | None = None        # the routed operation the router list was asked for
         self.endpoints = [[ep, _TYPE_LABELS.get(ep, ep)] for ep in catalog.ENDPOINTS]
         self.refresh()
 
-    @t.observe("endpoint", "model", "ratio", "duration", "seed_mode", "seed", "voice", "target_language", "prompt",
-               "urls", "client_rev")
+    @t.observe("endpoint", "model", "ratio", "duration", "seed_mode", "seed", "voice", "target_language", "router",
+               "values", "prompt", "urls", "client_rev")
     def _changed(self, _change: Any) -> None:
         self.refresh()
 
@@ -243,11 +284,22 @@ class PanelForm(ChannelWidget):
                     self.duration = float(default if default in durations else durations[0])
                 elif not durations:
                     self.duration = None
-                self.voices = list(info.voices["presets"]) if info.voices is not None else []
-                self.voice = _pick(self.voice, self.voices)
                 self.languages = _languages(info)
                 self.target_language = _pick(self.target_language, self.languages)
-                self.slots = _slots(info)
+                slots = _slots(info)
+                self.takes_router = "configId" in info.fields
+                specs, values = generic_fields(info, _covered(info, slots, bool(self.durations)), self.values)
+                self._specs = {spec["key"]: spec for spec in specs}
+                self.fields = [spec for spec in specs if spec["kind"] != "media"]
+                self.values = values
+                slots = [{k: v for k, v in slot.items() if k != "field"} for slot in slots]
+                slots += [{"name": spec["key"], "label": spec["label"], "accept": spec["accept"], "required": True}
+                          for spec in specs if spec["kind"] == "media"]
+                self.slots = slots
+                voiced = info.voices is not None and reachable(info, info.voices["path"], values)
+                self.voices = list(info.voices["presets"]) if info.voices is not None and voiced else []
+                self.voice = _pick(self.voice, self.voices)
+                self._follow_routers()
                 self.prompt_max = info.prompt_max
                 self.takes_prompt = info.prompt_field is not None
                 self.takes_seed = "seed" in info.fields
@@ -274,11 +326,25 @@ class PanelForm(ChannelWidget):
             combo["voice"] = self.voice
         if self.languages and self.target_language:
             combo["target_language"] = self.target_language
+        if self.takes_router and self.router:
+            combo["router"] = self.router
+        for spec in self.fields:
+            value = request_value(spec, (self.values or {}).get(spec["key"]))
+            if value is not None:
+                combo[spec["key"]] = value
         for slot in self.slots:
             value = self._slot_value(slot["name"])
-            if value:
+            spec = self._specs.get(slot["name"])
+            if value and spec is not None:
+                combo[slot["name"]] = media_value(spec, value)  # a generic input: in the field's shape
+            elif value:
                 combo[slot["name"]] = value
         return combo
+
+    def slot_texts(self) -> dict[str, str]:
+        """Each media input's path or URL as the form holds it (uploads as their saved paths)."""
+        texts = {slot["name"]: self._slot_value(slot["name"]) for slot in self.slots}
+        return {name: text for name, text in texts.items() if text}
 
     def _slot_value(self, name: str) -> str | None:
         path = self._upload_paths.get(name)
@@ -295,6 +361,8 @@ class PanelForm(ChannelWidget):
             return False, "Seed: give a whole number from 0 to 4294967295, or choose random.", None
         if self.seed_mode not in ("random", "fixed"):
             return False, "Seed: choose random or fixed.", None
+        if self.takes_router and not self.router:
+            return False, f"Router: {self.routers_note or 'choose a router'}", None
         combo = self._panel.session.with_defaults(self.combo())
         combo.pop("_defaulted", None)
         planned, problems = plan([combo])
@@ -321,6 +389,7 @@ class PanelForm(ChannelWidget):
                 "rerun": self._guarded(lambda a, b: self._panel.rerun(_entry_number(a))),
                 "load": self._guarded(lambda a, b: self._panel.load(_entry_number(a))),
                 "upload": self._guarded(self._upload),
+                "routers": self._guarded(lambda a, b: self.load_routers()),
                 "clear_upload": self._guarded(lambda a, b: self._clear_upload(str(a.get("slot") or "")))}
 
     def _guarded(self, action: Callable[[dict[str, Any], list[bytes]], Any]) -> Command:
@@ -357,6 +426,50 @@ class PanelForm(ChannelWidget):
         self.uploads = {**self.uploads, slot: {"name": name, "size": len(data), "path": str(path)}}
         self.refresh()
 
+    # ------------------------------------------------------------------ routers
+    def _follow_routers(self) -> None:
+        """Ask for the routers when the operation becomes a routed one (once per change of operation)."""
+        if not self.takes_router:
+            self._routers_for = None
+        elif self._routers_for != self.endpoint:
+            self.load_routers()
+
+    def load_routers(self) -> None:
+        """Fetch the router slugs with the session's client: on the kernel's event loop when one
+        runs (a kernel; the cell or the comm message is not held up), else at once."""
+        self._routers_for = self.endpoint
+        self.routers_note = "loading routers…"
+        client = self._panel.session.client
+        if live.running_loop() is None:
+            try:
+                self._routers_loaded(client.routers.list())
+            except RunwayError as exc:
+                self._routers_failed(exc)
+            return
+        self._spawn(self._load_routers_async(client))
+
+    async def _load_routers_async(self, client: Any) -> None:
+        try:
+            routers = await live.async_twin(client).routers.list()
+        except RunwayError as exc:
+            self._routers_failed(exc)
+            return
+        self._routers_loaded(routers)
+
+    def _routers_loaded(self, routers: list[Any]) -> None:
+        slugs = [str(r.slug) for r in routers]
+        with self.hold_trait_notifications():
+            self.routers = [[str(r.slug), f"{r.slug} ({r.name})" if r.name and r.name != r.slug else str(r.slug)]
+                            for r in routers]
+            if self.router not in slugs:
+                self.router = "default" if "default" in slugs else (slugs[0] if slugs else "")
+            self.routers_note = "" if slugs else "no routers yet: make one with client.routers.create(...)"
+        self.refresh()
+
+    def _routers_failed(self, exc: RunwayError) -> None:
+        self.routers_note = f"the routers could not be listed ({type(exc).__name__}: {exc})"[:500]
+        self.refresh()
+
     def clear_uploads(self) -> None:
         """Forget every uploaded input (the form is being refilled)."""
         self._upload_paths.clear()
@@ -389,33 +502,56 @@ def _languages(info: Any) -> list[str]:
 
 
 def _slots(info: Any) -> list[dict[str, Any]]:
-    """The media inputs a model takes, as the options ``%%runway`` names them."""
+    """The media inputs a model takes, as the options ``%%runway`` names them; ``field`` is the
+    request field each one fills."""
     fields = info.media_fields
     required = info.required
     slots = []
     if info.endpoint == "character_performance":
         return [{"name": "character", "label": "Character (image or video)", "accept": "image/*,video/*",
-                 "required": True},
+                 "required": True, "field": "character"},
                 {"name": "reference", "label": "Reference performance (video)", "accept": "video/*",
-                 "required": True}]
+                 "required": True, "field": "reference"}]
     if "promptImage" in fields:
-        slots.append({"name": "image", "label": "Image", "accept": "image/*", "required": "promptImage" in required})
+        slots.append({"name": "image", "label": "Image", "accept": "image/*", "required": "promptImage" in required,
+                      "field": "promptImage"})
     else:
         image_list = next((f for f, kind in fields.items() if kind.startswith("image")), None)
-        if image_list is not None:
+        if image_list is not None and _image_option_fits(info, image_list):
             slots.append({"name": "image", "label": "Reference image", "accept": "image/*",
-                          "required": image_list in required})
+                          "required": image_list in required, "field": image_list})
     for field in ("videoUri", "promptVideo"):
         if field in fields:
-            slots.append({"name": "video", "label": "Video", "accept": "video/*", "required": field in required})
+            slots.append({"name": "video", "label": "Video", "accept": "video/*", "required": field in required,
+                          "field": field})
             break
     from runway_nb.notebook.option_fields import audio_inputs
 
     for field in audio_inputs(info)[:1]:  # the recording to change, dub or clean up
         video_too = "video" in fields[field].split("|")
         slots.append({"name": "audio", "label": "Audio (or video)" if video_too else "Audio",
-                      "accept": "audio/*,video/*" if video_too else "audio/*", "required": field in required})
+                      "accept": "audio/*,video/*" if video_too else "audio/*", "required": field in required,
+                      "field": field})
     return slots
+
+
+def _image_option_fits(info: Any, field: str) -> bool:
+    """Whether ``-i`` gives ``field`` a value of its shape: the client makes a path or URL into a
+    list of {uri} objects for ``referenceImages`` only, so another list of {uri} objects (a
+    recipe's ``productImages``) is a generic input, which the panel fills in the field's shape."""
+    schema = info.schema.get("properties", {}).get(field, {})
+    items = schema.get("items", {}) if schema.get("type") == "array" else {}
+    return field == "referenceImages" or "uri" not in items.get("properties", {})
+
+
+def _covered(info: Any, slots: list[dict[str, Any]], has_durations: bool) -> set[str]:
+    """The request fields (dotted paths) the form's own controls fill."""
+    covered = {"model", "seed", *(str(slot["field"]) for slot in slots)}
+    named = ((info.prompt_field, info.prompt_field), ("ratio", bool(info.ratios)), ("duration", has_durations),
+             ("targetLang", bool(_languages(info))), ("configId", "configId" in info.fields),
+             (info.voices["path"] if info.voices is not None else None, info.voices is not None))
+    covered.update(str(name) for name, shown in named if name and shown)
+    return covered
 
 
 # ---------------------------------------------------------------------- the panel
@@ -453,10 +589,12 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
     def views(self) -> list[TaskView]:
         return list(self.tasks.children)
 
-    def set(self, **values: Any) -> Panel:
+    def set(self, fields: Mapping[str, Any] | None = None, **values: Any) -> Panel:
         """Set form fields (``endpoint``/``type``, ``model``, ``ratio``, ``duration``, ``seed``, ``voice``,
-        ``target_language``, ``prompt``, ``image``/``video``/``character``/``reference``/``audio`` as a URL
-        or path) like a user would."""
+        ``target_language``, ``router``, ``prompt``, ``image``/``video``/``character``/``reference``/``audio``
+        as a URL or path) like a user would. ``fields`` sets the model's generic inputs by request
+        path (``{"avatar.type": "custom", "avatar.avatarId": ...}``; a media input takes a path or
+        URL), in order: an input that a choice before it brings in is there to set."""
         form = self.form
         urls = dict(form.urls)
         with form.hold_trait_notifications():
@@ -468,12 +606,22 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
                     form.seed = value
                 elif name in _OPTION:
                     urls[name] = value or ""
-                elif name in ("model", "ratio", "duration", "prompt", "seed_mode", "voice", "target_language"):
+                elif name in ("model", "ratio", "duration", "prompt", "seed_mode", "voice", "target_language",
+                              "router"):
                     setattr(form, name, value)
                 else:
                     raise TypeError(f"Panel.set() got an unknown field {name!r}")
             form.urls = urls
         form.refresh()
+        for key, value in (fields or {}).items():
+            if key in {slot["name"] for slot in form.slots} and key not in _OPTION:
+                form.urls = {**form.urls, key: "" if value is None else str(value)}
+            elif key in {spec["key"] for spec in form.fields}:
+                form.values = {**form.values, key: value}
+            else:
+                raise TypeError(f"Panel.set(): {key!r} is not an input of {form.model} on {form.endpoint} "
+                                f"(its inputs: {', '.join(spec['key'] for spec in form.fields) or 'none'})")
+            form.refresh()
         return self
 
     # ------------------------------------------------------------------ submitting
@@ -485,7 +633,7 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         if not form.valid:
             return None
         combo = form.combo()
-        return self._submit(combo, "fixed" if "seed" in combo else "random")
+        return self._submit(combo, "fixed" if "seed" in combo else "random", dict(form.values), form.slot_texts())
 
     def rerun(self, n: int) -> Any | None:
         """Submit history entry ``n`` again (a random seed is drawn again; a fixed one is kept)."""
@@ -493,7 +641,7 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         combo = dict(entry["combo"])
         if entry["seed_mode"] == "random":
             combo.pop("seed", None)
-        return self._submit(combo, entry["seed_mode"])
+        return self._submit(combo, entry["seed_mode"], entry["values"], entry["urls"])
 
     def load(self, n: int) -> None:
         """Put history entry ``n`` back into the form."""
@@ -510,7 +658,9 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
             form.seed = combo.get("seed")
             form.voice = combo.get("voice") or ""
             form.target_language = combo.get("target_language") or ""
-            form.urls = {name: str(combo[name]) for name in _OPTION if combo.get(name)}
+            form.router = combo.get("router") or ""
+            form.values = dict(entry["values"])
+            form.urls = dict(entry["urls"])
         form.clear_uploads()
         form.refresh()
 
@@ -533,7 +683,8 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
                 return entry
         raise IndexError(f"no history entry {n}")
 
-    def _submit(self, combo: dict[str, Any], seed_mode: str) -> Any | None:
+    def _submit(self, combo: dict[str, Any], seed_mode: str, values: dict[str, Any],
+                urls: dict[str, str]) -> Any | None:
         form = self.form
         options = dict(combo)
         endpoint = options.pop("type")
@@ -552,11 +703,12 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         if handle.params.get("seed") is not None and form.takes_seed:
             ran["seed"] = handle.params["seed"]
         n = len(self._history) + 1
-        bits = [endpoint.replace("_", " "), ran.get("model"), ran.get("voice"), ran.get("target_language"),
-                ran.get("ratio"),
+        bits = [endpoint.replace("_", " "), ran.get("model"), ran.get("router"), ran.get("voice"),
+                ran.get("target_language"), ran.get("ratio"),
                 f"{_number(ran['duration'])} s" if ran.get("duration") is not None else None,
                 f"seed {ran['seed']}" if ran.get("seed") is not None else None]
         entry = {"n": n, "id": handle.id, "endpoint": endpoint, "combo": ran, "seed_mode": seed_mode,
+                 "values": dict(values), "urls": dict(urls),
                  "magic": magic_text(ran, endpoint), "note": _roundtrip_note(ran),
                  "title": " · ".join(str(b) for b in bits if b)}
         self._history.append(entry)
