@@ -71,3 +71,18 @@ def test_urls_and_data_uris_never_reach_read_file() -> None:
     for value in ("https://example.com/a.jpg", "runway://abc", "data:image/png;base64,AAAA"):
         assert media.prepare(value, "promptImage", "image", read_file=read_file).uri == value
     assert media.prepare("http://example.com/a.jpg", "promptImage", "image", read_file=read_file).fetch
+
+
+@pytest.mark.parametrize(("endpoint", "fields", "name"), [
+    ("recipes/product_ad", {"version": "2026-07", "prompt": "a mug"}, "productImages"),
+    ("text_to_video", {"model": "kling_4", "prompt": "a mug", "ratio": "1280:720", "duration": 5}, "references"),
+    ("text_to_image", {"model": "gen4_image", "prompt": "a mug", "ratio": "1920:1080"}, "referenceImages"),
+])
+def test_a_list_of_uri_objects_takes_a_path_or_a_list_of_them(endpoint, fields, name) -> None:
+    """A field holding [{uri}, ...] takes one file, or a list of files, as a person would give them."""
+    expected = {"uri": "data:image/png;base64," + base64.b64encode(PNG).decode("ascii")}
+    one = request.build(endpoint, {**fields, name: "mug.png"}, read_file=lambda path: PNG)
+    assert one.body[name] == [expected]
+    two = request.build(endpoint, {**fields, name: ["mug.png", "https://example.com/b.png"]},
+                        read_file=lambda path: PNG)
+    assert two.body[name] == [expected, {"uri": "https://example.com/b.png"}]

@@ -131,6 +131,7 @@ def _media_value(draft: Draft, name: str, value: object, kind: str, read_file: R
     kinds = kind.replace(" list", "")
     if name in ("character", "reference") or _typed_object(draft.info, name):
         return _media_object(draft, name, value, kinds, read_file)
+    wrap = name == "referenceImages" or _uri_items(draft.info, name)  # a list of {uri} objects
     if isinstance(value, (list, tuple)):
         out: list[object] = []
         for i, item in enumerate(value):
@@ -145,12 +146,14 @@ def _media_value(draft: Draft, name: str, value: object, kind: str, read_file: R
                 # A bare list of images for promptImage means keyframes: first (and last).
                 if name == "promptImage":
                     out.append({"uri": uri, "position": "first" if i == 0 else "last"})
-                elif name == "referenceImages":
+                elif wrap:
                     out.append({"uri": uri})
                 else:
                     out.append(uri)
         return out
-    if name == "referenceImages":
+    if wrap:  # one input for a list of them
+        if isinstance(value, dict) and "uri" in value:
+            return [{**value, "uri": _one(draft, f"{name}[0].uri", value["uri"], kinds, read_file)}]
         return [{"uri": _one(draft, name, value, kinds, read_file)}]
     if isinstance(value, dict) and "uri" in value:  # a {uri} object (the recipes' single inputs)
         return {**value, "uri": _one(draft, f"{name}.uri", value["uri"], kinds, read_file)}
@@ -177,6 +180,13 @@ def _typed_object(info: ModelInfo | None, name: str) -> bool:
     sub = info.schema.get("properties", {}).get(name, {}) if info is not None else {}
     branches = sub.get("oneOf") or sub.get("anyOf") or [sub]
     return all(isinstance(b, dict) and {"type", "uri"} <= set(b.get("properties", {})) for b in branches)
+
+
+def _uri_items(info: ModelInfo | None, name: str) -> bool:
+    """Whether field ``name`` is a list of ``{uri}`` objects (references, a recipe's product images)."""
+    sub = info.schema.get("properties", {}).get(name, {}) if info is not None else {}
+    items = sub.get("items") if sub.get("type") == "array" else None
+    return isinstance(items, dict) and "uri" in items.get("properties", {})
 
 
 def _uri_object(info: ModelInfo | None, name: str) -> bool:
