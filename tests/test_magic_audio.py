@@ -246,3 +246,12 @@ def test_the_python_api_takes_the_speech_options(runway_session) -> None:
     assert handle.params["voice"]["presetId"] == "Serene" and audio_streams(output_bytes(handle))
     sweep = runway_nb.compare("Hello.", type="text_to_speech", voice=["Maya", "Arjun"])
     assert sweep.varying == ["voice"] and len(sweep) == 2
+
+
+def test_a_quoted_param_keeps_its_spaces_and_commas(ip, runway_session) -> None:
+    cell = ('%%runway -t text_to_speech -m eleven_v4 --voice Maya -p "previousText=Good morning, class." '
+            "-p 'languageCode=en'\nHello.\n")
+    handle = ip.run_cell(cell).result
+    assert isinstance(handle, TaskHandle)
+    assert handle.params["previousText"] == "Good morning, class."  # one text, not a sweep over its commas
+    assert handle.params["languageCode"] == "en"

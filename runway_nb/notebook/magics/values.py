@@ -237,10 +237,21 @@ def media_values(raw: str | None, ns: Mapping[str, Any], option: str) -> list[An
     return out
 
 
+def unquote(text: str) -> str:
+    """IPython keeps the quotes of ``-p "speech.text=Hello there"`` (or ``--workflow "Image to video"``)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
 def param_values(items: list[str] | None, ns: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """``-p audio=false -p resolution=720p,1080p`` -> ``{"audio": [False], "resolution": [...]}``."""
+    """``-p audio=false -p resolution=720p,1080p`` -> ``{"audio": [False], "resolution": [...]}``;
+    ``-p "negativePrompt=blur, noise"`` (the whole item quoted) is one text with its spaces and commas."""
     out: dict[str, list[Any]] = {}
-    for item in items or []:
+    for given in items or []:
+        item = unquote(given)
+        quoted = item != given.strip()
         key, sep, raw = item.partition("=")
         key = key.strip()
         # a dotted key (input.type) sets a field inside an object of the request
@@ -258,6 +269,9 @@ def param_values(items: list[str] | None, ns: Mapping[str, Any]) -> dict[str, li
             continue
         except ValueError:
             pass
+        if quoted:  # quoted: the text as typed, commas included
+            out[key] = [text]
+            continue
         values: list[Any] = []
         for part in split_list(text, option=f"--param {key}") if text else [""]:
             try:

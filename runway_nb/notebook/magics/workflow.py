@@ -29,7 +29,7 @@ from runway_nb.errors import RunwayError, ValidationError
 from runway_nb.notebook.api import install_views
 from runway_nb.notebook.interpolate import interpolate, is_missing, whole_field
 from runway_nb.notebook.magics.host import MagicsHost
-from runway_nb.notebook.magics.values import check_variable_name
+from runway_nb.notebook.magics.values import check_variable_name, unquote
 from runway_nb.notebook.session import get_session
 
 __all__ = ["run_workflow", "workflow_overrides"]
@@ -37,14 +37,6 @@ __all__ = ["run_workflow", "workflow_overrides"]
 # %%runway options that do not apply to a workflow (its nodes carry their own models and inputs)
 _TASK_OPTIONS = ("model", "ratio", "duration", "seed", "image", "video", "character", "reference", "type",
                  "rows", "cols")
-
-
-def _unquote(text: str) -> str:
-    """IPython keeps the quotes of ``--workflow "Image to video"`` in the value."""
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return text[1:-1]
-    return text
 
 
 def workflow_overrides(items: list[str] | None, body: str | None, workflow: Workflow,
@@ -59,9 +51,9 @@ def workflow_overrides(items: list[str] | None, body: str | None, workflow: Work
         text_key = next(k for k, kind in node.outputs.items() if kind == "primitive")
         overrides.setdefault(node.id, {})[text_key] = interpolate(body.strip(), ns).text
     for item in items or []:
-        target, sep, raw = _unquote(item).partition("=")
+        target, sep, raw = unquote(item).partition("=")
         target = target.strip()
-        raw = _unquote(raw)
+        raw = unquote(raw)
         if not sep or not target:
             raise UsageError(f"--param: {item!r} is not NODE=VALUE or NODE.KEY=VALUE (e.g. -p \"Prompt=a red fox\")")
         node_key, key = _split_target(target, workflow)
@@ -97,7 +89,7 @@ def run_workflow(args: argparse.Namespace, cell: str | None, ns: Mapping[str, An
     install_views()  # in a kernel, the run shows through the widgets
     client = get_session().client_for(getattr(args, "provider", None))
     try:
-        workflow = client.workflows.find(_unquote(args.workflow))
+        workflow = client.workflows.find(unquote(args.workflow))
         run: WorkflowRun = client.workflows.run(workflow.id, workflow_overrides(args.param, cell, workflow, ns))
     except ValidationError as exc:
         raise UsageError(f"--{'workflow' if exc.field == 'workflow' else 'param'}: {exc}") from None
