@@ -13,7 +13,7 @@ import threading
 
 from runway_nb.api.catalog_data import JsonSchema, ModelInfo
 
-__all__ = ["nested_media_fields"]
+__all__ = ["nested_media_fields", "object_branches"]
 
 _KIND_ORDER = ("image", "video", "audio")
 _MAX_DEPTH = 3  # input.voice.audioUri is the deepest Runway has
@@ -29,7 +29,7 @@ def nested_media_fields(info: ModelInfo) -> dict[str, str]:
     found = _cache.get(key)
     if found is None:
         found = {}
-        for branch in _object_branches(info.schema):
+        for branch in object_branches(info.schema):
             for name, sub in branch.get("properties", {}).items():
                 if name not in info.media_fields and not _media_kinds(sub)[0]:
                     _walk(sub, name, found, 1)
@@ -39,7 +39,7 @@ def nested_media_fields(info: ModelInfo) -> dict[str, str]:
 
 
 def _walk(schema: JsonSchema, prefix: str, out: dict[str, str], depth: int) -> None:
-    for branch in _object_branches(schema):
+    for branch in object_branches(schema):
         for name, sub in branch.get("properties", {}).items():
             path = f"{prefix}.{name}"
             kinds, single = _media_kinds(sub)
@@ -50,7 +50,7 @@ def _walk(schema: JsonSchema, prefix: str, out: dict[str, str], depth: int) -> N
                 _walk(sub, path, out, depth + 1)
 
 
-def _object_branches(schema: object) -> list[JsonSchema]:
+def object_branches(schema: object) -> list[JsonSchema]:
     """The object shapes ``schema`` allows (its oneOf/anyOf branches, or itself)."""
     if not isinstance(schema, dict):
         return []
@@ -59,7 +59,7 @@ def _object_branches(schema: object) -> list[JsonSchema]:
     out: list[JsonSchema] = []
     for key in ("oneOf", "anyOf"):
         for branch in schema.get(key, []):
-            out.extend(_object_branches(branch))
+            out.extend(object_branches(branch))
     return out
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypedDict
 
 from runway_nb.api.catalog_data import JsonSchema, ModelInfo
-from runway_nb.api.media_paths import nested_media_fields
+from runway_nb.api.media_paths import nested_media_fields, object_branches
 
 __all__ = ["FieldSpec", "JsonValue", "generic_fields", "media_value", "reachable", "request_value"]
 
@@ -48,19 +48,6 @@ def _spec(key: str, kind: FieldKind, **extra: Any) -> FieldSpec:
                        "integer": False, "accept": "", "many": False, "uri_object": False}
     spec.update(extra)  # type: ignore[typeddict-item]  # the keys are FieldSpec's, given by the callers below
     return spec
-
-
-def _branches(schema: object) -> list[JsonSchema]:
-    """The object shapes ``schema`` allows (its oneOf/anyOf alternatives, or itself)."""
-    if not isinstance(schema, dict):
-        return []
-    if "properties" in schema:
-        return [schema]
-    out: list[JsonSchema] = []
-    for key in ("oneOf", "anyOf"):
-        for branch in schema.get(key, []):
-            out.extend(_branches(branch))
-    return out
 
 
 def _discriminator(branches: list[JsonSchema]) -> str | None:
@@ -109,7 +96,7 @@ class _Walk:
 
     def object(self, schema: object, prefix: str, depth: int) -> None:
         """The required fields of the object ``schema`` at ``prefix`` (an alternative first, if any)."""
-        branches = _branches(schema)
+        branches = object_branches(schema)
         if not branches:
             return
         branch = branches[0]
@@ -136,7 +123,7 @@ class _Walk:
             self.specs.append(_spec(path, "media", accept=_accept(kinds), many=many,
                                     uri_object=_is_uri_object(items)))
             return
-        branches = _branches(schema)
+        branches = object_branches(schema)
         if branches and depth < _MAX_DEPTH and (len(branches) == 1 or _discriminator(branches) is not None):
             self.object(schema, path, depth + 1)
             return
@@ -186,7 +173,7 @@ def reachable(info: ModelInfo, path: str, values: Mapping[str, Any]) -> bool:
     schema: object = info.schema
     prefix = ""
     for part in path.split("."):
-        branches = _branches(schema)
+        branches = object_branches(schema)
         if not branches:
             return True  # not an object described further: nothing says no
         disc = _discriminator(branches)
