@@ -13,3 +13,15 @@ os.environ["RUNWAY_NB_OUTPUTS"] = tempfile.mkdtemp(prefix="runway-nb-outputs-")
 for _var in ("RUNWAYML_API_SECRET", "RUNWAY_API_KEY", "RUNWAYML_BASE_URL", "COMETAPI_KEY", "USEAPI_TOKEN",
              "MAKEVID_API_KEY", "RUNWAY_NB_PROVIDER"):
     os.environ.pop(_var, None)
+
+_OUTPUTS = os.environ["RUNWAY_NB_OUTPUTS"]
+
+
+def pytest_runtest_setup(item):
+    """The lessons (nbval runs notebooks/*.ipynb in kernels started from this process) keep their
+    outputs where a reader's would go, ./runway_outputs beside them (ignored by git); every other
+    test keeps them in the temporary folder."""
+    if item.path.suffix == ".ipynb":
+        os.environ.pop("RUNWAY_NB_OUTPUTS", None)
+    else:
+        os.environ["RUNWAY_NB_OUTPUTS"] = _OUTPUTS
