@@ -13,7 +13,6 @@ from runway_nb.errors import ValidationError
 from runway_nb.notebook.api import install_views
 from runway_nb.notebook.interpolate import interpolate
 from runway_nb.notebook.magics.host import MagicsHost
-from runway_nb.notebook.reuse import UnsettledRequest, asking_from_magic, magic_cell_key
 from runway_nb.notebook.magics.values import (
     check_variable_name,
     layout_option,
@@ -30,6 +29,7 @@ from runway_nb.notebook.magics.values import (
     to_voice,
     usage_error,
 )
+from runway_nb.notebook.reuse import UnsettledRequest, asking_from_magic, magic_cell_key
 from runway_nb.notebook.session import get_session
 from runway_nb.notebook.sweep import SweepDeclined, SweepError, describe, expand, split_prompts
 
