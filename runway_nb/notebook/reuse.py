@@ -236,7 +236,8 @@ def find_earlier(session: Any, client: Any, journal: Journal, origin: Origin, re
             raise UnsettledRequest(
                 f"runway-nb: this request may already have made a task (journal row {entry.rowid}: "
                 f"{entry.error or 'no answer came'}): settle it with %runway history --resolve {entry.rowid} "
-                f"TASK_ID (or none), or {another_hint().replace(' to make another', ' to send it anyway')}",
+                f"TASK_ID (or none), or {'run the cell with --new' if _from_magic.get() else 'pass new=True'} "
+                f"to send it anyway",
                 endpoint=entry.endpoint or "")
         if entry.task_id is None or entry.status in (FAILED, CANCELLED):
             continue
