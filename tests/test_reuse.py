@@ -321,6 +321,6 @@ def test_an_unsettled_create_stops_the_cell_with_what_to_do(shell, journal, fast
 
     get_session().reset()
     get_session().use_client(Runway(provider="sim", simulator=fast_sim, journal=journal))
-    with pytest.raises(UsageError, match="may already have made a task.*run the cell with --new to send it anyway"):
+    with pytest.raises(UsageError, match=r"may already have made a task.*run the cell with --new to send it anyway"):
         shell.run_cell(source, cell_id="c-u")
     assert fast_sim.stats.creates == 1
