@@ -324,3 +324,82 @@ def test_an_unsettled_create_stops_the_cell_with_what_to_do(shell, journal, fast
     with pytest.raises(UsageError, match=r"may already have made a task.*run the cell with --new to send it anyway"):
         shell.run_cell(source, cell_id="c-u")
     assert fast_sim.stats.creates == 1
+
+
+# ----------------------------------------------------------------------------------------
+# the task view's "Generate again"
+# ----------------------------------------------------------------------------------------
+
+class ContextPub:
+    """ipykernel's display publisher as far as parents go: ``set_thread_parent`` sets the parent
+    of this context only (a contextvar), which ``parent_header`` then reads."""
+
+    def __init__(self) -> None:
+        import contextvars
+
+        self.cell_parent: dict = {"msg_id": "cell-A"}
+        self.thread_parent: contextvars.ContextVar[dict | None] = contextvars.ContextVar("parent", default=None)
+        self.sent: list[dict] = []
+
+    @property
+    def parent_header(self) -> dict:
+        return self.thread_parent.get() or self.cell_parent
+
+    def set_thread_parent(self, parent: dict) -> None:
+        self.thread_parent.set(parent)
+
+    def publish(self, data, metadata=None, *, transient=None, update=False, **kw) -> None:
+        self.sent.append({"data": data, "transient": transient, "update": update,
+                          "parent": self.parent_header.get("msg_id")})
+
+
+@pytest.fixture
+def kernel_shell(monkeypatch):
+    from types import SimpleNamespace
+
+    from IPython.core.formatters import IPythonDisplayFormatter
+    from test_task_view import FakeEvents, FakeShell
+
+    from runway_nb.notebook.widgets import _live as live
+
+    shell = FakeShell()
+    shell.kernel = object()
+    shell.display_pub = ContextPub()
+    shell.events = FakeEvents()
+    shell.display_formatter = SimpleNamespace(ipython_display_formatter=IPythonDisplayFormatter())
+    monkeypatch.setattr(live, "get_ipython", lambda: shell)
+    monkeypatch.setitem(live.current_cell, "parent", None)
+    live.forget_followed()
+    yield shell
+    live.uninstall_hooks(shell)
+
+
+def test_generate_again_sends_one_more_and_shows_it_in_the_same_cell(runway_session, journal, fast_sim,
+                                                                       kernel_shell) -> None:
+    import asyncio
+
+    from test_task_view import call
+
+    from runway_nb.notebook.widgets._task_view import display_handle
+
+    runway_session.use_client(Runway(provider="sim", simulator=fast_sim, journal=journal))
+
+    async def scenario() -> None:
+        pub = kernel_shell.display_pub
+        first = runway_session.generate("a heron at dawn", key="cell-a")
+        view = display_handle(first)
+        assert view.can_again and pub.sent[0]["parent"] == "cell-A"
+        pub.cell_parent = {"msg_id": "comm-msg"}  # the button's message: no cell runs
+        call(view, "again", call_id=1)
+        assert fast_sim.stats.creates == 2
+        shown = [m for m in pub.sent if not m["update"]]
+        assert len(shown) == 2 and shown[1]["parent"] == "cell-A"  # under the first, in its cell
+        again = runway_session.last()
+        assert again.id != first.id and again.id in shown[1]["data"]["text/plain"]
+        assert again.params["seed"] != first.params["seed"]
+        assert runway_session.generate("a heron at dawn", key="cell-a") is again  # the cell's task now
+        assert fast_sim.stats.creates == 2
+        sweep = runway_session.compare(["a cat", "a dog"], key="grid")
+        assert not any(runway_session.can_send_again(h) for h in sweep.tasks)  # one seed for the sweep: --new
+
+    asyncio.run(scenario())

@@ -102,6 +102,7 @@ class Session:
         self._tasks: dict[str, Any] = {}
         self.sweeps: list[Sweep] = []
         self._lock = threading.RLock()
+        self._sent: dict[str, tuple[Any, str, str]] = {}  # task id -> (planned request, notebook, cell)
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.defaults.items() if v != SETTINGS[k][1]}
@@ -326,6 +327,7 @@ class Session:
                     client.close()
             self._clients.clear()
             self._tasks.clear()
+            self._sent.clear()
             self.sweeps.clear()
             self.defaults = {k: v for k, (_, v) in SETTINGS.items()}
 
@@ -419,6 +421,8 @@ class Session:
         item = planned[0]
         folder = self.save_folder(save)
         handle = self._submit(item, folder, origin)
+        if origin is not None:
+            self._sent[handle.id] = (item, origin.scope, origin.cell)  # for "Generate again"
         _say_reused(origin, 1)
         if wait:
             wait_with_progress(handle, timeout=timeout, raise_on_failure=raise_on_failure, progress=progress)
@@ -478,6 +482,22 @@ class Session:
         if wait:
             sweep.wait(progress=True)
         return sweep
+
+    def can_send_again(self, handle: Any) -> bool:
+        """Whether :meth:`send_again` knows the request that made ``handle`` (one task of a cell)."""
+        return handle.id in self._sent
+
+    def send_again(self, handle: Any) -> Any:
+        """One more task for the request that made ``handle`` ("Generate again"): a new seed for its
+        cell when the seed was drawn, and the new task is the cell's from then on."""
+        sent = self._sent.get(handle.id)
+        if sent is None:
+            raise RunwayError(f"task {handle.id} was not sent by one call of this session: run its cell with --new")
+        item, scope, cell = sent
+        origin = Origin(scope=scope, cell=cell, new=True)
+        again = self._submit(item, getattr(handle, "save_to", None), origin)
+        self._sent[again.id] = sent
+        return again
 
     def _origin(self, key: str | None, new: bool) -> Origin | None:
         """Where a request comes from, for reuse; None when reuse is off."""
