@@ -266,7 +266,8 @@ def test_an_old_journal_file_is_migrated_and_keeps_its_rows(tmp_path) -> None:
         row = journal.begin(provider="sim", base_url="http://sim", endpoint="text_to_video",
                             params={"model": "gen4.5", "promptText": "a new one"})
     untagged = journal.begin(provider="sim", base_url="http://sim", endpoint="text_to_video", params={})
-    assert [e.rowid for e in journal.same_requests("folder:/nb", "f" * 64, "http://sim")] == [row]
+    assert [e.rowid for e in journal.same_requests("folder:/nb", "cell-a", "f" * 64, "http://sim")] == [row]
+    assert journal.same_requests("folder:/nb", "cell-b", "f" * 64, "http://sim") == []
     assert journal.row(untagged).fingerprint is None
     Journal(path)  # opening it again changes nothing
     columns = {r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(tasks)")}

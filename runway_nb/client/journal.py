@@ -298,11 +298,12 @@ class Journal:
                          (scope, cell, int(seed), time.time()))
 
     # -- reads -----------------------------------------------------------------------------
-    def same_requests(self, scope: str, fingerprint: str, base_url: str) -> list[Entry]:
-        """Rows of this notebook that sent this very request to this server, newest first."""
+    def same_requests(self, scope: str, cell: str, fingerprint: str, base_url: str) -> list[Entry]:
+        """Rows of this cell of this notebook that sent this very request to this server, newest first."""
         with self._conn() as conn:
-            rows = conn.execute("SELECT * FROM tasks WHERE scope=? AND fingerprint=? AND base_url=? "
-                                "ORDER BY rowid_ DESC", (scope, fingerprint, base_url.rstrip("/"))).fetchall()
+            rows = conn.execute("SELECT * FROM tasks WHERE scope=? AND fingerprint=? AND cell=? AND base_url=? "
+                                "ORDER BY rowid_ DESC",
+                                (scope, fingerprint, cell, base_url.rstrip("/"))).fetchall()
         return [_entry(r) for r in rows]
 
     def entries(self, *, status: Iterable[str] | None = None, unfinished: bool = False,

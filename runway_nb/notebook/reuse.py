@@ -8,10 +8,12 @@
   another.
 - **Identical** (:func:`fingerprint`): endpoint and every field of the body as built by
   ``client.prepare``; media by content (data URIs and files to upload are hashed), URLs as given.
-- **Reused** (:func:`find_earlier`): the newest task of this notebook with that fingerprint on
-  the same server, when it is running or it succeeded and its outputs are still reachable (the
-  server has it, or its archived files exist). A create whose outcome is unknown blocks the
-  request (:class:`UnsettledRequest`) until it is settled or ``new`` is asked for.
+- **Reused** (:func:`find_earlier`): the newest task of this cell of this notebook with that
+  fingerprint on the same server (two cells sending one request are two deliberate tasks),
+  when it is running or it succeeded and its outputs are still reachable (the server has it,
+  or its archived files exist). A create whose outcome is unknown blocks the request
+  (:class:`UnsettledRequest`) until it is settled or ``new`` is asked for. A widget's button
+  (the panel's Generate) runs in no cell and always sends.
 
 Off with the session setting ``reuse=false`` or ``RUNWAY_NB_REUSE=off``; see ``docs/journal.md``.
 """
@@ -44,7 +46,7 @@ SUCCEEDED, FAILED, CANCELLED = "SUCCEEDED", "FAILED", "CANCELLED"
 
 __all__ = ["ENV", "Origin", "UnsettledRequest", "another_hint", "asking_from_magic",
            "call_site_key", "env_allows", "find_earlier", "fingerprint", "install_cell_hook", "magic_cell_key",
-           "notebook_scope", "reuse_line", "running_cell_id"]
+           "notebook_scope", "outside_cells", "reuse_line", "running_cell_id"]
 
 ENV = "RUNWAY_NB_REUSE"  # "off" turns reuse off for the process
 _PACKAGE = str(Path(__file__).resolve().parents[1])  # frames in here are not the caller's
@@ -142,6 +144,20 @@ def running_cell_id(ip: Any = None) -> str | None:
     return _running["cell_id"]
 
 
+def outside_cells(ip: Any = None) -> bool:
+    """Whether a kernel is handling a widget's message (a button press) rather than running a cell:
+    there is no cell to key on, and a press asks for a task."""
+    kernel = getattr(ip if ip is not None else _ipython(), "kernel", None)
+    get_parent = getattr(kernel, "get_parent", None)
+    if not callable(get_parent):
+        return False
+    with contextlib.suppress(Exception):
+        parent = get_parent("shell")
+        kind = (parent.get("header") or {}).get("msg_type") if isinstance(parent, dict) else None
+        return kind == "comm_msg"
+    return False
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
@@ -231,7 +247,7 @@ def find_earlier(session: Any, client: Any, journal: Journal, origin: Origin, re
 
     Raises :class:`UnsettledRequest` when a newer identical create's outcome is unknown.
     """
-    for entry in journal.same_requests(origin.scope, request, client.settings.base_url):
+    for entry in journal.same_requests(origin.scope, origin.cell, request, client.settings.base_url):
         if entry.outcome_unknown:
             raise UnsettledRequest(
                 f"runway-nb: this request may already have made a task (journal row {entry.rowid}: "

@@ -503,6 +503,8 @@ class Session:
         """Where a request comes from, for reuse; None when reuse is off."""
         if not self.defaults.get("reuse", True) or not reuse.env_allows():
             return None
+        if key is None and reuse.outside_cells():
+            return None  # a widget's button (the panel's Generate): no cell, and a press asks for a task
         return Origin(scope=reuse.notebook_scope(), cell=reuse.call_site_key(key), new=bool(new))
 
     def _submit(self, item: Any, folder: str | None, origin: Origin | None = None) -> Any:
