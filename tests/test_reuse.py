@@ -404,3 +404,20 @@ def test_generate_again_sends_one_more_and_shows_it_in_the_same_cell(runway_sess
         assert not any(runway_session.can_send_again(h) for h in sweep.tasks)  # one seed for the sweep: --new
 
     asyncio.run(scenario())
+
+
+def test_a_button_press_outside_any_cell_always_sends(session, monkeypatch) -> None:
+    """The panel's Generate runs while the kernel handles a widget's message: no cell to key on."""
+    from types import SimpleNamespace
+
+    parent = {"header": {"msg_type": "comm_msg"}, "metadata": {}}
+    kernel = SimpleNamespace(get_parent=lambda channel=None: parent)
+    monkeypatch.setattr(reuse, "_ipython", lambda: SimpleNamespace(kernel=kernel, user_ns={}))
+    a = session.generate("a heron at dawn", seed=3)
+    b = session.generate("a heron at dawn", seed=3)
+    assert a.id != b.id and creates(session) == 2
+    parent = {"header": {"msg_type": "execute_request"}, "metadata": {"cellId": "c-9"}}
+    c = session.generate("a heron at dawn", seed=3)
+    assert session.generate("a heron at dawn", seed=3) is not c  # two lines of one cell: two call sites
+    d = [session.generate("a heron at dawn", seed=3) for _ in range(2)]
+    assert d[0] is d[1] and creates(session) == 5
