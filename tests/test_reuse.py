@@ -421,3 +421,22 @@ def test_a_button_press_outside_any_cell_always_sends(session, monkeypatch) -> N
     assert session.generate("a heron at dawn", seed=3) is not c  # two lines of one cell: two call sites
     d = [session.generate("a heron at dawn", seed=3) for _ in range(2)]
     assert d[0] is d[1] and creates(session) == 5
+
+
+def test_a_task_shown_from_its_archive_is_static_with_its_local_files(session, journal, make_sim, tmp_path,
+                                                                       kernel_shell) -> None:
+    from runway_nb.notebook.widgets._task_view import display_handle
+
+    first = session.generate("a heron at dawn", key="cell-a", wait=True, save="out", progress=False)
+    later = Session()  # a new kernel: the simulator that ran it is gone
+    later.use_client(Runway(provider="sim", simulator=make_sim(), journal=Journal(journal.path)))
+    try:
+        shown = later.generate("a heron at dawn", key="cell-a")
+        assert isinstance(shown, ArchivedTaskHandle)
+        view = display_handle(shown)
+        (published,) = kernel_shell.display_pub.sent
+        assert set(published["data"]) == {"text/html", "text/plain"}  # no widget: nothing to load from a dead URL
+        assert f'src="out/{first.id}_0.mp4"' in published["data"]["text/html"]
+        assert view.files and view.files[0].endswith(f"{first.id}_0.mp4")
+    finally:
+        later.reset()

@@ -123,6 +123,8 @@ class TaskView(LiveWidget):
         _VIEWS[id(handle)] = self
         if handle.task is not None and handle.task.finished:
             self._terminal_begin(handle.task)
+            if handle.files:  # archived already (a reattached or re-shown task): the final output plays them
+                self._save_paths(list(handle.files))
             if not self._has_audio():
                 self._terminal_end()
             elif live.running_loop() is not None:
