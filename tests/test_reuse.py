@@ -440,3 +440,31 @@ def test_a_task_shown_from_its_archive_is_static_with_its_local_files(session, j
         assert view.files and view.files[0].endswith(f"{first.id}_0.mp4")
     finally:
         later.reset()
+
+
+def test_generate_again_is_offered_by_the_view_made_while_submitting(runway_session, journal, fast_sim,
+                                                                       kernel_shell, tmp_path, monkeypatch) -> None:
+    """With saving on, the view is made inside the submission (it saves the outputs): it offers the button too."""
+    import asyncio
+
+    from runway_nb.notebook import viewers
+    from runway_nb.notebook.widgets import _task_view
+    from runway_nb.notebook.widgets._task_view import TaskView
+
+    runway_session.use_client(Runway(provider="sim", simulator=fast_sim, journal=journal))
+    kernel_shell.user_ns = {}
+    monkeypatch.setattr("IPython.core.getipython.get_ipython", lambda: kernel_shell)  # the session sees a kernel
+    made: list[TaskView] = []
+    make = viewers.view(viewers.SAVING_TASK)
+    assert make is not None
+    monkeypatch.setitem(viewers._views, viewers.SAVING_TASK, lambda *a: made.append(make(*a)) or made[-1])
+    assert _task_view.TaskView is TaskView
+
+    async def scenario() -> None:
+        handle = runway_session.generate("a heron at dawn", key="cell-s", save=str(tmp_path / "out"))
+        assert [v.handle for v in made] == [handle] and made[0].can_again
+        assert TaskView.for_handle(handle) is made[0]
+        sweep = runway_session.compare(["a cat", "a dog"], key="grid-s", save=str(tmp_path / "out"))
+        assert not any(TaskView.for_handle(h).can_again for h in sweep.tasks)
+
+    asyncio.run(scenario())

@@ -420,9 +420,7 @@ class Session:
             raise problems[0][1]
         item = planned[0]
         folder = self.save_folder(save)
-        handle = self._submit(item, folder, origin)
-        if origin is not None:
-            self._sent[handle.id] = (item, origin.scope, origin.cell)  # for "Generate again"
+        handle = self._submit(item, folder, origin, one_of_cell=True)
         _say_reused(origin, 1)
         if wait:
             wait_with_progress(handle, timeout=timeout, raise_on_failure=raise_on_failure, progress=progress)
@@ -495,9 +493,7 @@ class Session:
             raise RunwayError(f"task {handle.id} was not sent by one call of this session: run its cell with --new")
         item, scope, cell = sent
         origin = Origin(scope=scope, cell=cell, new=True)
-        again = self._submit(item, getattr(handle, "save_to", None), origin)
-        self._sent[again.id] = sent
-        return again
+        return self._submit(item, getattr(handle, "save_to", None), origin, one_of_cell=True)
 
     def _origin(self, key: str | None, new: bool) -> Origin | None:
         """Where a request comes from, for reuse; None when reuse is off."""
@@ -507,13 +503,18 @@ class Session:
             return None  # a widget's button (the panel's Generate): no cell, and a press asks for a task
         return Origin(scope=reuse.notebook_scope(), cell=reuse.call_site_key(key), new=bool(new))
 
-    def _submit(self, item: Any, folder: str | None, origin: Origin | None = None) -> Any:
+    def _submit(self, item: Any, folder: str | None, origin: Origin | None = None, *,
+                one_of_cell: bool = False) -> Any:
+        """Create the task (or show the cell's earlier one); ``one_of_cell``: the cell's only task, which
+        "Generate again" may send once more (a sweep's tasks share their cell's seed: ``--new`` resends all)."""
         client = self.client_for(item.provider)
         journal = getattr(client, "journal", None)
         if origin is None or journal is None:
             handle = client.create(item.endpoint, **item.params)
         else:
             earlier, handle = self._earlier_or_create(client, journal, item, origin)
+            if one_of_cell:  # before any view of it is made: the view offers "Generate again"
+                self._sent[handle.id] = (item, origin.scope, origin.cell)
             if earlier:
                 handle.combo = item.combo
                 return handle
