@@ -2,7 +2,8 @@
 // runway_nb/notebook/widgets/_task_view.py); the channel (createChannel in common.js) carries
 // requests: view -> kernel
 //   notify "view" on render; notify "media_status" {results} once every output loaded or failed;
-//   invoke "cancel", "retry"; invoke "media" {index, purpose} -> {mime} + the output's bytes
+//   invoke "cancel", "retry", "again" (Generate again: the kernel sends the request once more and
+//   shows the new task under this one); invoke "media" {index, purpose} -> {mime} + the output's bytes
 //   (purpose "show" when the URL does not load here, "download" when fetch() cannot read it).
 // Audio outputs play in an <audio controls> player under their waveform, drawn from the peaks the
 // kernel decoded (the `waveforms` trait, one entry per output, {} until known), with the duration.
@@ -44,6 +45,9 @@ function skeleton(problem) {
     "Cancel");
   const retryBtn = h("button", { class: "rnb-btn rnb-retry", type: "button", title: "Resume watching this task" },
     "Retry");
+  const againBtn = h("button", { class: "rnb-btn rnb-again", type: "button",
+    title: "Send this request once more: a new task (with a new seed when the seed was drawn), the cell's from now on" },
+    "Generate again");
   const fill = h("div", { class: "rnb-fill" });
   const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
   const routing = h("div", { class: "rnb-routing" });
@@ -59,10 +63,10 @@ function skeleton(problem) {
   const caption = h("div", { class: "rnb-caption" }, [captionTitle, prompt, facts]);
   const taskId = h("div", { class: "rnb-id" });
   const root = h("div", { class: "rnb-task" }, [
-    h("div", { class: "rnb-head" }, [badge, title, clock, cancelBtn, retryBtn]),
+    h("div", { class: "rnb-head" }, [badge, title, clock, cancelBtn, retryBtn, againBtn]),
     routing, bar, note, failure, error, problem, outputs, caption, taskId,
   ]);
-  return { root, badge, title, clock, cancelBtn, retryBtn, fill, bar, routing, note, failureText, failureHint,
+  return { root, badge, title, clock, cancelBtn, retryBtn, againBtn, fill, bar, routing, note, failureText, failureHint,
            failure, error, outputs, captionTitle, prompt, facts, taskId };
 }
 
@@ -121,6 +125,7 @@ function renderHead(ui, read, status) {
   ui.routing.textContent = routing;
   show(ui.routing, routing.length > 0);
   show(ui.cancelBtn, !finished);
+  show(ui.againBtn, !!read("can_again", false));
   ui.cancelBtn.disabled = cancelling;
   ui.cancelBtn.textContent = cancelling ? "Cancelling…" : "Cancel";
 }
@@ -306,7 +311,7 @@ function createOutputs(ui, read, d, channel) {
 }
 
 const STATUS_TRAITS = ["status", "progress", "note", "failure", "failure_code", "hint", "error", "finished",
-                       "cancelling", "task_id", "endpoint", "routing"];
+                       "cancelling", "task_id", "endpoint", "routing", "can_again"];
 
 /** @type {import("@anywidget/types").Render} */
 function render({ model, el }) {
@@ -329,6 +334,10 @@ function render({ model, el }) {
     channel.act("cancel");
   });
   d.listen(ui.retryBtn, "click", () => channel.act("retry"));
+  d.listen(ui.againBtn, "click", () => {
+    ui.againBtn.disabled = true;  // one click, one task: enabled again once the kernel answered
+    channel.act("again").finally(() => { ui.againBtn.disabled = false; });
+  });
   for (const name of STATUS_TRAITS) d.modelOn(model, `change:${name}`, updateStatus);
   d.modelOn(model, "change:elapsed", clock.restamp);
   d.modelOn(model, "change:eta", clock.restamp);

@@ -259,6 +259,22 @@ test("Cancel sends a cancel message and disables itself; cancelling state comes 
   assert.equal(root.getAttribute("data-status"), "CANCELLED");
 });
 
+test("Generate again shows only when the kernel can send the request again; one click, one request", async () => {
+  const { model, root } = mount({ status: "SUCCEEDED", finished: true });
+  const btn = root.querySelector(".rnb-again");
+  assert.ok(!visible(btn), "hidden unless can_again");
+  model.update({ can_again: true });
+  assert.ok(visible(btn));
+  btn.click();
+  assert.equal(model.sent.at(-1).content.method, "again");
+  assert.equal(btn.disabled, true);
+  btn.click();
+  assert.equal(model.calls("again").length, 1, "a disabled button sends nothing");
+  model.reply(model.calls("again")[0], { task_id: "def-456" });
+  await flush();
+  assert.equal(btn.disabled, false, "enabled again once the kernel answered");
+});
+
 test("errors show with a Retry button that asks the kernel to resume", () => {
   const { model, root } = mount({ status: "RUNNING" });
   model.update({ error: "ConnectionError: boom" });

@@ -7,12 +7,14 @@ timeout let several kernels write at once. The key is never stored.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,12 +62,36 @@ CREATE TABLE IF NOT EXISTS status_history (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_task ON status_history(task_id);
+CREATE TABLE IF NOT EXISTS cell_seeds (
+    scope TEXT NOT NULL,
+    cell TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (scope, cell)
+);
 """
 
 # Columns added after the first release: (name, SQL type). Added to older journals on open.
 _ADDED_COLUMNS = (
     ("save_to", "TEXT"),  # the folder the user asked the outputs saved into (None: not opted in)
+    ("fingerprint", "TEXT"),  # a stable hash of the request (endpoint + body, media by content)
+    ("scope", "TEXT"),  # the notebook (or folder) that sent it
+    ("cell", "TEXT"),  # the cell (or call site, or key) that sent it
 )
+# Made once the added columns exist (an old journal gets them first).
+_ADDED_INDEXES = "CREATE INDEX IF NOT EXISTS tasks_request ON tasks(scope, fingerprint);"
+
+
+@dataclass(frozen=True)
+class RequestTag:
+    """Who sent a create and what it was: written into the row the create begins."""
+
+    fingerprint: str
+    scope: str
+    cell: str
+
+
+_tag: contextvars.ContextVar[RequestTag | None] = contextvars.ContextVar("runway_nb_request_tag", default=None)
 
 
 def default_path() -> Path | None:
@@ -104,6 +130,9 @@ class Entry:
     rowid: int
     pid: int | None = None  # the process that wrote the row (the kernel that submitted it)
     save_to: str | None = None  # the folder the user asked the outputs saved into, if any
+    fingerprint: str | None = None  # the request's fingerprint, when a notebook sent it
+    scope: str | None = None  # the notebook (or folder) that sent it
+    cell: str | None = None  # the cell (or call site, or key) that sent it
 
     @property
     def finished(self) -> bool:
@@ -141,6 +170,7 @@ class Journal:
                 except sqlite3.OperationalError as exc:  # another process added it meanwhile
                     if "duplicate column" not in str(exc).lower():
                         raise
+        conn.executescript(_ADDED_INDEXES)
 
     def _conn(self) -> _Tx:
         return _Tx(self._raw())
@@ -157,14 +187,26 @@ class Journal:
         return conn
 
     # -- writes ----------------------------------------------------------------------------
+    @staticmethod
+    @contextlib.contextmanager
+    def tagging(tag: RequestTag) -> Iterator[None]:
+        """Creates begun inside this block (this thread or task) are recorded with ``tag``."""
+        token = _tag.set(tag)
+        try:
+            yield
+        finally:
+            _tag.reset(token)
+
     def begin(self, *, provider: str, base_url: str, endpoint: str, params: dict[str, Any]) -> int:
         now = time.time()
+        tag = _tag.get()
         with self._conn() as conn:
             cur = conn.execute(
                 "INSERT INTO tasks (submit_state, provider, base_url, endpoint, model, prompt, params, "
-                "submitted_at, updated_at, pid) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "submitted_at, updated_at, pid, fingerprint, scope, cell) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (SUBMITTING, provider, base_url, endpoint, params.get("model"), prompt_of(endpoint, params),
-                 json.dumps(params, default=str), now, now, os.getpid()))
+                 json.dumps(params, default=str), now, now, os.getpid(),
+                 tag.fingerprint if tag else None, tag.scope if tag else None, tag.cell if tag else None))
             assert cur.lastrowid is not None  # an INSERT always sets it
             return cur.lastrowid
 
@@ -243,7 +285,27 @@ class Journal:
             conn.execute("UPDATE tasks SET save_to=? WHERE task_id=? AND (? IS NULL OR base_url=?)",
                          (None if folder is None else str(folder), task_id, base_url, base_url))
 
+    def cell_seed(self, scope: str, cell: str) -> int | None:
+        """The seed drawn for this cell of this notebook, if one was."""
+        with self._conn() as conn:
+            row = conn.execute("SELECT seed FROM cell_seeds WHERE scope=? AND cell=?", (scope, cell)).fetchone()
+        return None if row is None else int(row["seed"])
+
+    def set_cell_seed(self, scope: str, cell: str, seed: int) -> None:
+        with self._conn() as conn:
+            conn.execute("INSERT INTO cell_seeds (scope, cell, seed, updated_at) VALUES (?,?,?,?) "
+                         "ON CONFLICT(scope, cell) DO UPDATE SET seed=excluded.seed, updated_at=excluded.updated_at",
+                         (scope, cell, int(seed), time.time()))
+
     # -- reads -----------------------------------------------------------------------------
+    def same_requests(self, scope: str, cell: str, fingerprint: str, base_url: str) -> list[Entry]:
+        """Rows of this cell of this notebook that sent this very request to this server, newest first."""
+        with self._conn() as conn:
+            rows = conn.execute("SELECT * FROM tasks WHERE scope=? AND fingerprint=? AND cell=? AND base_url=? "
+                                "ORDER BY rowid_ DESC",
+                                (scope, fingerprint, cell, base_url.rstrip("/"))).fetchall()
+        return [_entry(r) for r in rows]
+
     def entries(self, *, status: Iterable[str] | None = None, unfinished: bool = False,
                 limit: int | None = None, provider: str | None = None,
                 base_url: str | None = None) -> list[Entry]:
@@ -309,6 +371,7 @@ class _Tx:
 
 
 def _entry(row: sqlite3.Row) -> Entry:
+    names = row.keys()
     return Entry(task_id=row["task_id"], submit_state=row["submit_state"], provider=row["provider"],
                  base_url=row["base_url"], endpoint=row["endpoint"], model=row["model"], prompt=row["prompt"],
                  params=json.loads(row["params"] or "{}"), status=row["status"], progress=row["progress"],
@@ -316,7 +379,13 @@ def _entry(row: sqlite3.Row) -> Entry:
                  failure=row["failure"], failure_code=row["failure_code"], error=row["error"],
                  estimated_cost=row["estimated_cost"], cost=row["cost"], submitted_at=row["submitted_at"],
                  updated_at=row["updated_at"], rowid=row["rowid_"], pid=row["pid"],
-                 save_to=row["save_to"] if "save_to" in row.keys() else None)  # noqa: SIM118 - sqlite3.Row: `in` tests values, not names
+                 save_to=_column(row, names, "save_to"), fingerprint=_column(row, names, "fingerprint"),
+                 scope=_column(row, names, "scope"), cell=_column(row, names, "cell"))
+
+
+def _column(row: sqlite3.Row, names: list[str], name: str) -> Any:
+    """A column added after the first release (None when the row predates it)."""
+    return row[name] if name in names else None
 
 
 _default: Journal | None = None

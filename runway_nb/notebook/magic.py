@@ -31,6 +31,7 @@ from runway_nb.notebook.magics.host import SettingValue
 from runway_nb.notebook.magics.line import LINE_HELP, SUBCOMMANDS, run_subcommand
 from runway_nb.notebook.magics.submit import submit
 from runway_nb.notebook.magics.values import usage_error
+from runway_nb.notebook.reuse import install_cell_hook
 from runway_nb.notebook.session import get_session
 
 if TYPE_CHECKING:
@@ -151,6 +152,9 @@ class RunwayMagics(Magics):
     @argument("--no-save", dest="save", action="store_const", const=False,
               help="Do not archive this cell's outputs (their links expire: 24-48 h on Runway).")
     @argument("--provider", help="runway, sim or comet (default: the session's).")
+    @argument("--new", action="store_true",
+              help="Send the request even if this cell's identical request already made a task (with a new "
+                   "seed when the seed was drawn); without it, re-running the cell shows that task.")
     @argument("-y", "--yes", action="store_true", help="Submit a large sweep without asking.")
     @argument("--skip-invalid", action="store_true",
               help="In a sweep, submit the allowed combinations and skip the others (default: submit nothing).")
@@ -264,6 +268,7 @@ def load_ipython_extension(ip: InteractiveShell) -> None:
     :func:`_first_display`), not here: loading stays well under 150 ms.
     """
     ip.register_magics(RunwayMagics(shell=ip))
+    install_cell_hook(ip)  # the running cell's id identifies it, so a re-run shows its task again
     if getattr(ip, "kernel", None) is None or ip.display_formatter is None:
         return  # terminal IPython: handles keep their one-line repr; --wait prints progress
     formatter = ip.display_formatter.ipython_display_formatter

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from runway_nb.errors import RunwayError, ValidationError
-from runway_nb.notebook import viewers
+from runway_nb.notebook import reuse, viewers
+from runway_nb.notebook.reuse import Origin
 from runway_nb.notebook.sweep import Sweep, SweepDeclined, SweepError, default_model, endpoint_for, expand, plan
 
 __all__ = [
@@ -44,6 +45,8 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "provider": ("runway, sim or comet (default: runway with a key, else the simulator)", None),
     "save": ("archive every output when its task succeeds (true/false, or a folder such as ./outputs)", True),
     "save_dir": ("folder outputs are archived into, beside the notebook", DEFAULT_SAVE_DIR),
+    "reuse": ("show the task an identical request of this notebook already made instead of sending it again "
+              "(true/false; RUNWAY_NB_REUSE=off turns it off too)", True),
 }
 
 _MEDIA_OPTIONS = ("image", "video", "character", "reference", "audio")
@@ -113,6 +116,7 @@ class Session:
         self._tasks: dict[str, Any] = {}
         self.sweeps: list[Sweep] = []
         self._lock = threading.RLock()
+        self._sent: dict[str, tuple[Any, str, str]] = {}  # task id -> (planned request, notebook, cell)
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.defaults.items() if v != builtin_default(k)}
@@ -213,6 +217,8 @@ class Session:
                 raise ValidationError("save", value, "true, false, or a folder such as ./outputs") from None
         if name == "save_dir":
             return str(value)
+        if name == "reuse":
+            return _bool(value, "reuse")
         return value
 
     def save_folder(self, save: Any) -> str | None:
@@ -324,6 +330,7 @@ class Session:
                     client.close()
             self._clients.clear()
             self._tasks.clear()
+            self._sent.clear()
             self.sweeps.clear()
             self.defaults = builtin_defaults()
 
@@ -385,7 +392,7 @@ class Session:
                  target_language: str | None = None, router: str | None = None, type: str | None = None,
                  provider: str | None = None, wait: bool = False, save: Any = None,
                  timeout: float | None = None, raise_on_failure: bool = True, progress: bool = True,
-                 **extra: Any) -> Any:
+                 key: str | None = None, new: bool = False, **extra: Any) -> Any:
         """Submit one generation and return its :class:`~runway_nb.TaskHandle` at once.
 
         The endpoint (``type``: any operation, e.g. ``"text_to_speech"``, ``"generate/audio"``)
@@ -399,7 +406,12 @@ class Session:
         ``wait=True`` blocks until the task ends (with a one-line progress), raising
         :class:`~runway_nb.errors.TaskFailedError` on failure unless ``raise_on_failure=False``.
         ``save=True`` (or a folder) downloads the outputs once the task succeeds.
+
+        The same request from the same place (``key``, else the call site) in this notebook
+        returns the task it made before when that task is running or succeeded, instead of
+        sending it again; ``new=True`` makes another (see ``docs/journal.md``).
         """
+        origin = self._origin(key, new)
         combo = {"prompt": prompt, "model": model, "ratio": ratio, "duration": duration, "seed": seed,
                  "image": image, "video": video, "character": character, "reference": reference,
                  "voice": voice, "audio": audio, "target_language": target_language, "router": router,
@@ -411,7 +423,8 @@ class Session:
             raise problems[0][1]
         item = planned[0]
         folder = self.save_folder(save)
-        handle = self._submit(item, folder)
+        handle = self._submit(item, folder, origin, one_of_cell=True)
+        _say_reused(origin, 1)
         if wait:
             wait_with_progress(handle, timeout=timeout, raise_on_failure=raise_on_failure, progress=progress)
             self.refresh(handle)
@@ -423,7 +436,8 @@ class Session:
                 target_language: Any = None, router: Any = None, type: Any = None,
                 provider: Any = None, wait: bool = False, save: Any = None, skip_invalid: bool = False,
                 rows: str | None = None, cols: str | None = None,
-                confirm: Callable[[list[Any], float | None], bool] | None = None, **extra: Any) -> Sweep:
+                confirm: Callable[[list[Any], float | None], bool] | None = None, key: str | None = None,
+                new: bool = False, **extra: Any) -> Sweep:
         """Submit the cartesian product of ``prompts`` and every option given as a list.
 
         ``compare(["a cat", "a dog"], model=["gen4.5", "veo3.1"], seed=[1, 2])`` submits 8 tasks;
@@ -431,8 +445,12 @@ class Session:
         Every combination is checked first; if any is refused a :class:`SweepError` lists them
         all and nothing is submitted (``skip_invalid=True`` submits the valid ones instead).
         ``confirm(planned, credits)`` may veto the submission (the magic asks the user).
-        Returns a :class:`~runway_nb.notebook.sweep.Sweep`.
+        Returns a :class:`~runway_nb.notebook.sweep.Sweep`. As in :meth:`generate`, combinations
+        this notebook already sent from the same place (``key``, else the call site) show their
+        earlier tasks; the sweep's drawn seed is one for all its combinations; ``new=True``
+        sends them all again.
         """
+        origin = self._origin(key, new)
         options = {"model": model, "ratio": ratio, "duration": duration, "seed": seed, "image": image,
                    "video": video, "character": character, "reference": reference, "voice": voice,
                    "audio": audio, "target_language": target_language, "router": router, "type": type,
@@ -452,7 +470,7 @@ class Session:
             self.sweeps.append(sweep)
         for _i, item in enumerate(planned):
             try:
-                sweep.tasks.append(self._submit(item, folder))
+                sweep.tasks.append(self._submit(item, folder, origin))
             except BaseException as exc:
                 del sweep.combos[len(sweep.tasks):]
                 if hasattr(exc, "add_note"):
@@ -461,18 +479,71 @@ class Session:
                                  f"before this error ({ids}); the rest were not. They are listed by "
                                  f"%runway list and in runway_nb.notebook.session.get_session().sweeps[-1].")
                 raise
+        _say_reused(origin, len(planned))
         if wait:
             sweep.wait(progress=True)
         return sweep
 
-    def _submit(self, item: Any, folder: str | None) -> Any:
+    def can_send_again(self, handle: Any) -> bool:
+        """Whether :meth:`send_again` knows the request that made ``handle`` (one task of a cell)."""
+        return handle.id in self._sent
+
+    def send_again(self, handle: Any) -> Any:
+        """One more task for the request that made ``handle`` ("Generate again"): a new seed for its
+        cell when the seed was drawn, and the new task is the cell's from then on."""
+        sent = self._sent.get(handle.id)
+        if sent is None:
+            raise RunwayError(f"task {handle.id} was not sent by one call of this session: run its cell with --new")
+        item, scope, cell = sent
+        origin = Origin(scope=scope, cell=cell, new=True)
+        return self._submit(item, getattr(handle, "save_to", None), origin, one_of_cell=True)
+
+    def _origin(self, key: str | None, new: bool) -> Origin | None:
+        """Where a request comes from, for reuse; None when reuse is off."""
+        if not self.defaults.get("reuse", True) or not reuse.env_allows():
+            return None
+        if key is None and reuse.outside_cells():
+            return None  # a widget's button (the panel's Generate): no cell, and a press asks for a task
+        return Origin(scope=reuse.notebook_scope(), cell=reuse.call_site_key(key), new=bool(new))
+
+    def _submit(self, item: Any, folder: str | None, origin: Origin | None = None, *,
+                one_of_cell: bool = False) -> Any:
+        """Create the task (or show the cell's earlier one); ``one_of_cell``: the cell's only task, which
+        "Generate again" may send once more (a sweep's tasks share their cell's seed: ``--new`` resends all)."""
         client = self.client_for(item.provider)
-        handle = client.create(item.endpoint, **item.params)
+        journal = getattr(client, "journal", None)
+        if origin is None or journal is None:
+            handle = client.create(item.endpoint, **item.params)
+        else:
+            earlier, handle = self._earlier_or_create(client, journal, item, origin)
+            if one_of_cell:  # before any view of it is made: the view offers "Generate again"
+                self._sent[handle.id] = (item, origin.scope, origin.cell)
+            if earlier:
+                handle.combo = item.combo
+                return handle
         handle.save_to = folder  # journalled: archived when any GET sees it succeed, here or in a later kernel
         handle.combo = item.combo
         if folder:
             _view_saving_to(handle, folder)
         return self.register(handle)
+
+    def _earlier_or_create(self, client: Any, journal: Any, item: Any, origin: Origin) -> tuple[bool, Any]:
+        """The task this notebook's identical request made before (True, handle), else a new one (False, handle).
+
+        A drawn seed is the cell's (kept in the journal), so the same cell sends the same request.
+        """
+        params = dict(item.params)
+        draft = client.prepare(item.endpoint, **params)
+        if "seed" not in params and draft.info is not None and "seed" in draft.info.fields and "seed" in draft.body:
+            params["seed"] = draft.body["seed"] = origin.cell_seed(journal)
+        request = reuse.fingerprint(draft)
+        if not origin.new:
+            found = reuse.find_earlier(self, client, journal, origin, request, item.provider)
+            if found is not None:
+                origin.reused.append(found)
+                return True, found[0]
+        with journal.tagging(origin.tag(request)):
+            return False, client.create(item.endpoint, **params)
 
 
 def _speech_type(combo: Mapping[str, Any]) -> str | None:
@@ -486,6 +557,12 @@ def _speech_type(combo: Mapping[str, Any]) -> str | None:
         return infer_type(combo)
     except ValidationError:
         return ""  # no type to fill a model for: planning reports what is missing
+
+
+def _say_reused(origin: Origin | None, total: int) -> None:
+    """One line when earlier tasks are shown instead of new ones."""
+    if origin is not None and origin.reused:
+        print(reuse.reuse_line(origin.reused, total), file=sys.stderr)
 
 
 def _view_saving_to(handle: Any, folder: str) -> None:

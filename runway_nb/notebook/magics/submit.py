@@ -29,6 +29,7 @@ from runway_nb.notebook.magics.values import (
     to_voice,
     usage_error,
 )
+from runway_nb.notebook.reuse import UnsettledRequest, asking_from_magic, magic_cell_key
 from runway_nb.notebook.session import get_session
 from runway_nb.notebook.sweep import SweepDeclined, SweepError, describe, expand, split_prompts
 
@@ -98,19 +99,26 @@ def submit(args: argparse.Namespace, cell: str | None, ns: Mapping[str, Any], ho
     install_views()  # in a kernel, what the cell submits shows (and saves) through the widgets
     session = get_session()
     result: AnyTaskHandle | Sweep
+    key = magic_cell_key(vars(args), cell)  # a re-run of this cell shows the task it made
     if len(expand(prompts, options)) == 1:
         single = {k: v[0] for k, v in options.items()}
         try:
-            result = session.generate(prompts[0], save=args.save, **single)
+            with asking_from_magic():
+                result = session.generate(prompts[0], save=args.save, key=key, new=args.new, **single)
         except ValidationError as exc:
             raise usage_error(exc) from None
+        except UnsettledRequest as exc:
+            raise UsageError(str(exc)) from None
     else:
         sweep_options: dict[str, Any] = options  # compare takes each option's values as a keyword argument
         confirm = _confirmer(host, args.yes)
         try:
-            result = session.compare(prompts,  # type: ignore[arg-type]  # None (no body) is allowed, unannotated
-                                     save=args.save, skip_invalid=args.skip_invalid, rows=rows,
-                                     cols=cols, confirm=confirm, **sweep_options)
+            with asking_from_magic():
+                result = session.compare(prompts,  # type: ignore[arg-type]  # None (no body) is allowed, unannotated
+                                         save=args.save, skip_invalid=args.skip_invalid, rows=rows, cols=cols,
+                                         confirm=confirm, key=key, new=args.new, **sweep_options)
+        except UnsettledRequest as exc:
+            raise UsageError(str(exc)) from None
         except SweepError as exc:
             raise sweep_usage_error(exc) from None
         except SweepDeclined as exc:

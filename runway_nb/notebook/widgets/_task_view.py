@@ -10,7 +10,8 @@ How it works (see ``_static.py`` for what ends up in the saved notebook):
   handle's ``.task`` current.
 - Without a running loop (terminal IPython, scripts) :meth:`TaskView.watch` waits synchronously
   and prints a one-line progress (``\\r`` updates).
-- Browser -> kernel messages: ``view`` (a view rendered), ``cancel``, ``retry``, ``bytes`` (send
+- Browser -> kernel messages: ``view`` (a view rendered), ``cancel``, ``retry``, ``again`` (Generate
+  again: the session sends the request once more; the new task shows in the same cell), ``bytes`` (send
   me output ``index``: its URL does not load in this browser; the kernel downloads it through
   the client and answers with a binary buffer, never stored in a trait) and ``media_status``.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import sys
 import weakref
@@ -87,6 +89,8 @@ class TaskView(LiveWidget):
     #: A routed generation's "routed to <model> (<why>)", else "".
     routing = t.Unicode("").tag(sync=True)
     cancelling = t.Bool(False).tag(sync=True)
+    #: Whether "Generate again" can send this task's request once more (a task of one cell).
+    can_again = t.Bool(False).tag(sync=True)
 
     def __init__(self, handle: AnyTaskHandle, *, save_to: str | os.PathLike[str] | bool | None = None,
                  caption: str | dict[str, Any] | None = None, watch: bool = True, **kwargs: Any):
@@ -115,11 +119,14 @@ class TaskView(LiveWidget):
             self.endpoint = handle.endpoint or str(handle.params.get("endpoint") or "")
             self.caption = caption_fields(handle.params, credits=handle.estimated_cost, caption=caption)
             self.routing = handle.routing.summary() if handle.routing is not None else ""
+            self.can_again = _session_can_send_again(handle)
             if handle.task is not None:
                 self._apply(handle.task)
         _VIEWS[id(handle)] = self
         if handle.task is not None and handle.task.finished:
             self._terminal_begin(handle.task)
+            if handle.files:  # archived already (a reattached or re-shown task): the final output plays them
+                self._save_paths(list(handle.files))
             if not self._has_audio():
                 self._terminal_end()
             elif live.running_loop() is not None:
@@ -572,7 +579,29 @@ class TaskView(LiveWidget):
     # ------------------------------------------------------------------ requests from the view
     def _commands(self) -> Mapping[str, Command]:
         return {"view": self._command_view, "cancel": self._command_cancel, "retry": self._command_retry,
-                "media": self._command_media, "media_status": self._command_media_status}
+                "media": self._command_media, "media_status": self._command_media_status,
+                "again": self._command_again}
+
+    def _command_again(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        """"Generate again": one more task for this request, shown under this view in its cell."""
+        from runway_nb.notebook.session import get_session
+
+        again = get_session().send_again(self.handle)
+        origin = self._displays[0][1] if self._displays else None
+        TaskView.for_handle(again).show_as_reply_to(origin)
+        return {"task_id": again.id}
+
+    def show_as_reply_to(self, parent: dict[str, Any] | None) -> None:
+        """Show this view in the cell whose request is ``parent`` (from a button, no cell runs)."""
+        pub = getattr(live.get_ipython(), "display_pub", None)
+        set_parent = getattr(pub, "set_thread_parent", None)
+
+        def show() -> None:
+            if parent is not None and set_parent is not None:
+                set_parent(parent)
+            self._ipython_display_()
+
+        contextvars.copy_context().run(show)
 
     def _command_cancel(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
         self._request_cancel()
@@ -591,6 +620,12 @@ class TaskView(LiveWidget):
         if self._take_verdicts(args, 64) and self._final_ready:
             self._publish_displays()  # static once loaded; else the widget + final HTML
         return None
+
+
+def _session_can_send_again(handle: AnyTaskHandle) -> bool:
+    from runway_nb.notebook.session import get_session
+
+    return get_session().can_send_again(handle)
 
 
 def _fmt_seconds(seconds: float) -> str:
