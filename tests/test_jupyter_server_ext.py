@@ -153,3 +153,11 @@ def test_the_shipped_config_enables_the_hook_in_a_jupyter_server(tmp_path: Path)
     assert WIDGET_MIME in saved["cells"][1]["outputs"][1]["data"], "a running task keeps its view"
     assert WIDGET_MIME in saved["cells"][2]["outputs"][1]["data"], "other widgets are untouched"
     assert "runway_nb.jupyter_server_ext" in log.read_text()
+
+
+def test_the_kernel_marks_outputs_with_the_key_the_hook_reads() -> None:
+    from runway_nb.jupyter_server_ext import FINAL_KEY
+    from runway_nb.notebook.widgets import _live
+
+    assert _live.OUTPUT_KEY == FINAL_KEY and _live.WIDGET_MIME == WIDGET_MIME
+    assert _live.final_mark(True) == {FINAL_KEY: {"final": True}}

@@ -224,8 +224,10 @@ class Grid(LiveWidget):
         self._shown: list[list[int]] = [[] for _ in range(n)]  # the task's output index of each shown
         self._t_end: dict[int, float] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._finishing: dict[int, asyncio.Task[Any]] = {}  # cell -> its files and waveforms coming
         self._wake: asyncio.Event | None = None
         self._next_poll: float | None = None
+        self._poll_started: float | None = None  # when the poller started (before its first round ends)
         self._final_ready = False
         self._frozen = False
         layout = dict(sweep.layout or {})
@@ -273,6 +275,8 @@ class Grid(LiveWidget):
         if live.running_loop() is not None:
             if self._poller is None or self._poller.done():
                 self._poller = self._spawn(self._poll())
+                self._next_poll = None
+                self._poll_started = self.handles[0].client.clock.now() if self.handles else None
             return self
         self.sweep.wait(progress=True)
         for i, h in enumerate(self.handles):
@@ -450,18 +454,23 @@ class Grid(LiveWidget):
         self._t_end[i] = time.monotonic()
         self._cancelling.discard(i)
         self._sync_handle(i, task)
-        h = self.handles[i]
-        folder = getattr(self.sweep, "save_to", None) or getattr(h, "save_to", None)
         self._publish_cells()  # (also learns the outputs' kinds)
-        save = bool(task.status == SUCCEEDED and folder and task.outputs and not h.files)
-        if save or "audio" in self._kinds[i]:
+        folder = self._save_folder(i, task)
+        if folder is not None or "audio" in self._kinds[i]:
             self._saving.add(i)
             if live.running_loop() is not None:
-                self._spawn(self._finish_cell_async(i, task, folder if save else None))
+                self._finishing[i] = self._spawn(self._finish_cell_async(i, task, folder))
             else:
-                self._finish_cell_sync(i, task, folder if save else None)
+                self._finish_cell_sync(i, task, folder)
         self._publish_cells()
         self._check_done()
+
+    def _save_folder(self, i: int, task: Task) -> str | None:
+        """Where to save cell ``i``'s outputs now, if the sweep asked to and nothing saved them yet."""
+        h = self.handles[i]
+        folder = getattr(self.sweep, "save_to", None) or getattr(h, "save_to", None)
+        save = bool(task.status == SUCCEEDED and folder and task.outputs and not h.files)
+        return str(folder) if save else None
 
     async def _finish_cell_async(self, i: int, task: Task, folder: str | None) -> None:
         """Save cell ``i``'s outputs (``folder``), then draw its audio outputs' waveforms."""
@@ -477,6 +486,7 @@ class Grid(LiveWidget):
                                                                  self._shown_files(i))
         finally:
             self._saving.discard(i)
+            self._finishing.pop(i, None)
         self._publish_cells()
         self._check_done()
 
@@ -647,12 +657,36 @@ class Grid(LiveWidget):
                     changed = True
             if not changed:
                 self._publish_cells()
+            self._finish_now()
             self._wake_up()
         else:
             self._republish_for_cell()
 
+    def _finish_now(self) -> None:
+        """Every task ended but files or waveforms are still coming on the event loop: fetch them
+        now, as part of the cell that just ran, so the final grid is published as its reply.
+        A headless run (nbclient) records nothing after its last cell, and that cell (a wait, a
+        sleep) may be the one the tasks ended in. A fetch in flight is cancelled and done again
+        (files are written under temporary names, so two writers never clash)."""
+        if (self._final_ready or len(self._terminal) < len(self.handles) or not self._saving
+                or live.current_cell["parent"] is None
+                or any(isinstance(self.handles[i], AsyncTaskHandle) for i in self._saving)):
+            return
+        for i in sorted(self._saving):
+            pending = self._finishing.pop(i, None)
+            if pending is not None:
+                pending.cancel()
+            task = self.handles[i].task
+            if task is not None:
+                self._finish_cell_sync(i, task, self._save_folder(i, task))
+            self._saving.discard(i)
+        self._publish_cells()
+        self._check_done()
+
     def _poll_overdue(self) -> bool:
-        due = self._next_poll
+        """Whether the poller missed its time: its next poll, or its first round when a cell
+        blocked the loop right after the grid was shown."""
+        due = self._next_poll if self._next_poll is not None else self._poll_started
         if due is None or self._poller is None or self._poller.done():
             return False
         clock = self.handles[0].client.clock if self.handles else None

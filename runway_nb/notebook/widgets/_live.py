@@ -48,6 +48,7 @@ __all__ = [
     "AUDIO_MIME",
     "CALL",
     "DEFAULTS",
+    "OUTPUT_KEY",
     "REPLY",
     "WIDGET_MIME",
     "Command",
@@ -57,6 +58,7 @@ __all__ = [
     "async_twin",
     "background_tasks",
     "current_cell",
+    "final_mark",
     "get_ipython",
     "in_kernel",
     "install_hooks",
@@ -71,6 +73,8 @@ __all__ = [
 ]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+#: The key of runway-nb's mark in an output's metadata (read by ``runway_nb.jupyter_server_ext``).
+OUTPUT_KEY = "runway_nb"
 CALL = "rnb:call"
 REPLY = "rnb:reply"
 RETIRED_ESM = "export default { render() {} };"
@@ -150,6 +154,13 @@ def publish(ip: Any, data: dict[str, Any], metadata: dict[str, Any], display_id:
         pub.publish(data=data, metadata=metadata, transient=transient, update=update)
 
     contextvars.copy_context().run(send)
+
+
+def final_mark(final: bool) -> dict[str, Any]:
+    """The output metadata that marks a runway-nb output: ``final`` when its ``text/html`` is the
+    finished result, so that saving may drop the widget view beside it (``runway_nb.jupyter_server_ext``;
+    other widgets' outputs carry no such mark and are never touched)."""
+    return {OUTPUT_KEY: {"final": bool(final)}}
 
 
 def install_hooks(ip: Any) -> None:
@@ -326,6 +337,9 @@ class LiveWidget(ChannelWidget):
         self._retired = False
         self._views = 0
         self._verdicts: list[str] = []
+        #: Every task ended and the static output is final (subclasses set it): the output is
+        #: marked so, and the server extension saves it without the widget view.
+        self._final_ready = False
 
     # ------------------------------------------------------------------ what subclasses say
     def _static_data(self) -> dict[str, str]:
@@ -387,16 +401,18 @@ class LiveWidget(ChannelWidget):
 
     # ------------------------------------------------------------------ displays
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The static output, plus the widget view while the widget belongs in the output."""
+        """The static output, plus the widget view while the widget belongs in the output; marked
+        with whether the static output is final (see :func:`final_mark`)."""
         data: dict[str, Any] = dict(self._static_data())
+        mark = final_mark(self._final_ready)
         if not self._widget_in_output():
-            return data, {}
+            return data, mark
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
-            return data, {}
+            return data, mark
         widget_data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         data[WIDGET_MIME] = widget_data[WIDGET_MIME]
-        return data, metadata
+        return data, {**metadata, **mark}
 
     def _ipython_display_(self) -> None:
         self._before_display()
