@@ -18,13 +18,15 @@ How it works (see ``docs/compare.md`` for what a user sees):
 - Without a running loop (terminal IPython, scripts) :meth:`Grid.watch` waits synchronously with
   the sweep's one-line progress.
 - Browser -> kernel messages: ``view``, ``cancel`` (``cell``), ``cancel_all``, ``retry``,
-  ``freeze``, ``bytes`` (``req``, ``cell``, ``index``: an output whose URL does not load in this
+  ``bytes`` (``req``, ``cell``, ``index``: an output whose URL does not load in this
   browser; answered with a binary buffer) and ``media_status``.
 - Output: the widget plus, in the same bundle, the static grid (``text/html``: every cell's
-  ``static_html``) that nbconvert and GitHub show. Once every task ended, a run no browser
-  watched (nbclient, papermill) keeps only the static grid; in a browser the widget stays, since
-  synced playback needs it, until **Keep as static output** (``grid.freeze()``) replaces it with
-  the static grid, which survives reopening the notebook without a kernel.
+  ``static_html``) that nbconvert and GitHub show. Once every task ended, the final static grid
+  is published (marked final, see ``_live.final_mark``) whoever watches: a run no browser
+  watched (nbclient, papermill) keeps only it; in a browser the widget stays beside it, since
+  synced playback needs the live model, and saving the notebook keeps only the static grid
+  (``runway_nb.jupyter_server_ext``), so it reopens without a kernel. A headless cell that
+  waited for the tasks publishes the final grid as its reply (:meth:`Grid._finish_now`).
 """
 
 from __future__ import annotations
@@ -291,11 +293,11 @@ class Grid(LiveWidget):
             self._request_cancel(i)
 
     def freeze(self) -> None:
-        """Replace the widget in the notebook with the static grid (what the button does).
+        """Replace the widget in the notebook with the static grid now.
 
-        The static grid needs no kernel and no widget state: it survives reopening the
-        notebook, nbconvert and GitHub. Synced playback is the widget's; after this, each video
-        plays on its own.
+        Not needed to keep results: saving a notebook keeps the final static grid anyway. The
+        static grid needs no kernel and no widget state; synced playback is the widget's, so
+        after this each video plays on its own.
         """
         self._frozen = True
         self._publish_displays(force=True)
@@ -628,8 +630,8 @@ class Grid(LiveWidget):
     # ------------------------------------------------------------------ display
     def _widget_in_output(self) -> bool:
         """The widget until every task ended; then the widget stays only where a browser renders
-        it (synced playback needs it), until :meth:`freeze`. A run no browser watched keeps
-        only the static grid."""
+        it (synced playback needs it; the saved file keeps the static grid), unless
+        :meth:`freeze` was called. A run no browser watched keeps only the static grid."""
         if self._frozen:
             return False
         if not self._final_ready:
@@ -701,7 +703,7 @@ class Grid(LiveWidget):
     # ------------------------------------------------------------------ requests from the view
     def _commands(self) -> Mapping[str, Command]:
         return {"view": self._command_view, "cancel": self._command_cancel, "cancel_all": self._command_cancel_all,
-                "retry": self._command_retry, "freeze": self._command_freeze, "media": self._command_media,
+                "retry": self._command_retry, "media": self._command_media,
                 "media_status": self._command_media_status}
 
     def _command_cancel(self, args: dict[str, Any], _buffers: list[bytes]) -> Reply:
@@ -713,10 +715,6 @@ class Grid(LiveWidget):
 
     def _command_cancel_all(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
         self.cancel()
-        return None
-
-    def _command_freeze(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
-        self.freeze()
         return None
 
     def _command_media(self, args: dict[str, Any], _buffers: list[bytes]) -> Any:
