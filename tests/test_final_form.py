@@ -17,6 +17,7 @@ import pytest
 from runway_nb.jupyter_server_ext import WIDGET_MIME
 
 REPO = Path(__file__).resolve().parents[1]
+IMAGE = "https://example.com/kite.png"
 
 SETUP = ("import os\nos.environ['RUNWAY_NB_SIM_SPEED'] = '20'\n%load_ext runway_nb\n"
          "from runway_nb.notebook.widgets import register_formatters\nregister_formatters(get_ipython())")
@@ -106,3 +107,34 @@ def test_shown_then_blocked_in_the_same_last_cell(tmp_path: Path) -> None:
     assert_final_grid(shown(nb.cells[1]), tmp_path)
     nb = execute(tmp_path, [SETUP, start + task + "display(shown)\ntime.sleep(4)"])
     assert_final_task(shown(nb.cells[1]), tmp_path)
+
+
+@pytest.mark.kernel
+def test_a_panel_keeps_its_submissions_final_results(tmp_path: Path) -> None:
+    nb = execute(tmp_path, [
+        SETUP,
+        "import runway_nb\npanel = runway_nb.Panel()\npanel",
+        "panel.set(type='image_to_video', model='gen4_turbo', ratio='1280:720', prompt='a kite', duration=2,\n"
+        "          image='https://example.com/x.png', seed=7)\nh = panel.submit()\nh.wait();",
+    ])
+    output = shown(nb.cells[1])
+    data = output["data"]
+    assert WIDGET_MIME in data, "the form stays live while the kernel runs"
+    assert output["metadata"]["runway_nb"] == {"final": True}, "saving keeps only the static results"
+    assert "Runway panel · 1 submission" in data["text/html"]
+    assert data["text/html"].count('data-rnb-status="SUCCEEDED"') == 1 and "<video" in data["text/html"]
+
+
+def test_a_panel_outside_a_kernel_is_marked_and_has_static_html(runway_session, tmp_path, monkeypatch) -> None:
+    from runway_nb.notebook.widgets import Panel
+
+    monkeypatch.chdir(tmp_path)
+    panel = Panel()
+    data, metadata = panel._repr_mimebundle_()
+    assert WIDGET_MIME in data and "Runway panel · 0 submissions" in data["text/html"]
+    assert metadata["runway_nb"] == {"final": True}, "nothing will change: saved without the form"
+    panel.set(type="image_to_video", model="gen4_turbo", ratio="1280:720", prompt="a kite", image=IMAGE)
+    panel.submit()
+    data, metadata = panel._repr_mimebundle_()
+    assert metadata["runway_nb"] == {"final": False}, "a running submission keeps the live view when saved"
+    assert "1 submission" in data["text/html"] and 'data-rnb-status="' in data["text/html"]

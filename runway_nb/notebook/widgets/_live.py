@@ -31,7 +31,7 @@ import os
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import anywidget
 import traitlets as t
@@ -51,6 +51,7 @@ __all__ = [
     "OUTPUT_KEY",
     "REPLY",
     "WIDGET_MIME",
+    "CellFollower",
     "Command",
     "LiveWidget",
     "Reply",
@@ -59,10 +60,12 @@ __all__ = [
     "background_tasks",
     "current_cell",
     "final_mark",
+    "follow_cells",
     "get_ipython",
     "in_kernel",
     "install_hooks",
     "media_mime",
+    "new_display_id",
     "parent_now",
     "post_run_cell",
     "pre_run_cell",
@@ -98,6 +101,13 @@ _hooked: weakref.WeakSet[Any] = weakref.WeakSet()
 # Widgets to call after each cell: kept alive while they watch, weakly once they are done.
 _following: dict[int, LiveWidget] = {}
 _following_done: weakref.WeakValueDictionary[int, LiveWidget] = weakref.WeakValueDictionary()
+
+
+class CellFollower(Protocol):
+    def after_cell(self) -> None: ...
+
+
+_followers: weakref.WeakSet[CellFollower] = weakref.WeakSet()
 
 
 def asset(name: str) -> Path:
@@ -185,12 +195,21 @@ def pre_run_cell(*_: Any) -> None:
 
 
 def post_run_cell(*_: Any) -> None:
-    """After each cell: every followed widget catches up (see :meth:`LiveWidget._after_cell`)."""
+    """After each cell: every followed widget catches up (see :meth:`LiveWidget._after_cell`),
+    then every other follower (:func:`follow_cells`)."""
     try:
         for widget in list(_following.values()) + list(_following_done.values()):
             widget.after_cell()
+        for follower in list(_followers):
+            follower.after_cell()
     finally:
         current_cell["parent"] = None
+
+
+def follow_cells(follower: CellFollower) -> None:
+    """Call ``follower.after_cell()`` after each cell while it lives (held weakly): a display
+    that is not a LiveWidget (the panel) re-sends its output for nbclient there."""
+    _followers.add(follower)
 
 
 def followed(widget: LiveWidget) -> bool:
@@ -202,6 +221,7 @@ def forget_followed() -> None:
     """Stop calling every widget after cells (tests switching fake kernels)."""
     _following.clear()
     _following_done.clear()
+    _followers.clear()
 
 
 # ---------------------------------------------------------------------- clients
@@ -337,9 +357,37 @@ class LiveWidget(ChannelWidget):
         self._retired = False
         self._views = 0
         self._verdicts: list[str] = []
-        #: Every task ended and the static output is final (subclasses set it): the output is
-        #: marked so, and the server extension saves it without the widget view.
-        self._final_ready = False
+        self._final = False
+        self._when_final: list[Callable[[LiveWidget], None]] = []
+
+    # ------------------------------------------------------------------ the final form
+    @property
+    def _final_ready(self) -> bool:
+        """Every task ended and the static output is final (subclasses set it): the output is
+        marked so (the server extension saves it without the widget view), and whoever asked
+        with :meth:`when_final` is told."""
+        return self._final
+
+    @_final_ready.setter
+    def _final_ready(self, value: bool) -> None:
+        became = bool(value) and not self._final
+        self._final = bool(value)
+        if became:
+            for callback in list(self._when_final):
+                callback(self)
+
+    @property
+    def final_ready(self) -> bool:
+        """Whether the static output is the final result (see ``_final_ready``)."""
+        return self._final
+
+    def when_final(self, callback: Callable[[LiveWidget], None]) -> None:
+        """Call ``callback(widget)`` once the static output is final (at once if it is): a
+        container embedding this widget (the panel) publishes its own final output then."""
+        if self._final:
+            callback(self)
+        else:
+            self._when_final.append(callback)
 
     # ------------------------------------------------------------------ what subclasses say
     def _static_data(self) -> dict[str, str]:
@@ -425,7 +473,7 @@ class LiveWidget(ChannelWidget):
         if parent is not None and any(origin is not None and origin.get("msg_id") == parent.get("msg_id")
                                       for _, origin in self._displays):
             return  # already shown by this cell (e.g. `display_handle(h)` as its last line)
-        display_id = _new_display_id()
+        display_id = new_display_id()
         self._displays.append((display_id, parent))
         data, metadata = LiveWidget._repr_mimebundle_(self)
         self._published = "widget" if WIDGET_MIME in data else "static"
@@ -553,7 +601,8 @@ async def _run(coro: Awaitable[Any]) -> Any:
     return await coro
 
 
-def _new_display_id() -> str:
+def new_display_id() -> str:
+    """A fresh display id (a display updated in place as a result changes)."""
     import uuid
 
     return uuid.uuid4().hex
