@@ -65,19 +65,21 @@ def strip_final_widgets(nb: dict[str, JSON]) -> list[str]:
             model_id = view.get("model_id") if isinstance(view, dict) else None
             if isinstance(model_id, str) and model_id:
                 dropped.append(model_id)
-    if dropped:
-        _drop_state(nb, dropped)
+    _drop_state(nb, dropped)
     return dropped
 
 
 def _drop_state(nb: dict[str, JSON], roots: list[str]) -> None:
     """Remove from ``metadata.widgets`` the models reachable from ``roots`` and from nothing kept
-    (a panel's form, its task views, their layouts), so the file does not grow with dead state."""
+    (a panel's form, its task views, their layouts), and runway-nb's models that nothing shown
+    uses (a task view made for saving a sweep's task, which the grid shows instead), so the file
+    does not grow with dead state."""
     widgets = (nb.get("metadata") or {}).get("widgets")
     state = widgets.get(WIDGET_STATE_MIME, {}).get("state") if isinstance(widgets, dict) else None
     if not isinstance(state, dict):
         return
-    doomed = _reachable(state, roots)
+    ours = [m for m, model in state.items() if _is_ours(model)]
+    doomed = _reachable(state, roots + ours)
     shown = [o["data"][WIDGET_MIME].get("model_id") for c in nb.get("cells") or [] if isinstance(c, dict)
              for o in c.get("outputs") or []
              if isinstance(o, dict) and isinstance(o.get("data"), dict)
@@ -85,6 +87,12 @@ def _drop_state(nb: dict[str, JSON], roots: list[str]) -> None:
     kept = _reachable(state, [m for m in state if m not in doomed] + [m for m in shown if isinstance(m, str)])
     for model_id in doomed - kept:
         state.pop(model_id, None)
+
+
+def _is_ours(model: JSON) -> bool:
+    state = model.get("state") if isinstance(model, dict) else None
+    widget_id = state.get("_anywidget_id") if isinstance(state, dict) else None
+    return isinstance(widget_id, str) and widget_id.startswith("runway_nb.")
 
 
 def _reachable(state: dict[str, JSON], roots: list[str]) -> set[str]:
@@ -100,11 +108,14 @@ def _reachable(state: dict[str, JSON], roots: list[str]) -> set[str]:
 
 
 def _refs(value: JSON) -> list[str]:
-    """The model ids a model's state names (``"IPY_MODEL_<id>"``, in lists and dicts too)."""
+    """The model ids a model's state names: ``"IPY_MODEL_<id>"`` (children, layouts) and the
+    ``model_id`` of a widget view inside it (an Output widget's outputs), in lists and dicts too."""
     if isinstance(value, str):
         return [value[len(_MODEL_REF):]] if value.startswith(_MODEL_REF) else []
     if isinstance(value, dict):
-        return [ref for v in value.values() for ref in _refs(v)]
+        view = value.get(WIDGET_MIME)
+        shown = [view["model_id"]] if isinstance(view, dict) and isinstance(view.get("model_id"), str) else []
+        return shown + [ref for v in value.values() for ref in _refs(v)]
     if isinstance(value, list):
         return [ref for v in value for ref in _refs(v)]
     return []

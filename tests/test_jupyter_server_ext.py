@@ -50,10 +50,14 @@ def _notebook() -> dict[str, Any]:
         "view1": _model("AnyModel"),
         "playout": _model("LayoutModel"),
         "shared_layout": _model("LayoutModel"),
-        "live": _model("AnyModel"),
+        "live": _model("AnyModel", _anywidget_id="runway_nb.notebook.widgets._task_view.TaskView"),
         "slider": _model("IntSliderModel", layout="IPY_MODEL_shared_layout"),
         "other": _model("AnyModel"),
         "unshown": _model("IntSliderModel"),
+        "our_unshown": _model("AnyModel", _anywidget_id="runway_nb.notebook.widgets._task_view.TaskView"),
+        "our_in_output": _model("AnyModel", _anywidget_id="runway_nb.notebook.widgets._task_view.TaskView"),
+        "output_widget": _model("OutputModel", outputs=[{"output_type": "display_data",
+                                                         "data": {WIDGET_MIME: _view("our_in_output")}}]),
     }
     return {"nbformat": 4, "nbformat_minor": 5,
             "metadata": {"widgets": {WIDGET_STATE_MIME: {"version_major": 2, "version_minor": 0, "state": state}}},
@@ -80,8 +84,10 @@ def test_finished_outputs_lose_their_widget_view_and_other_widgets_are_untouched
     assert slider_out == before["cells"][2]["outputs"][1]
     assert foreign_out == before["cells"][2]["outputs"][2]
     state = nb["metadata"]["widgets"][WIDGET_STATE_MIME]["state"]
-    # the grid, the panel and what only the panel used are gone; a layout the slider shares stays
-    assert sorted(state) == ["live", "other", "shared_layout", "slider", "unshown"]
+    # the grid, the panel and what only the panel used are gone; a layout the slider shares stays;
+    # a runway-nb model nothing shows is gone, one shown inside an Output widget stays
+    assert sorted(state) == ["live", "other", "our_in_output", "output_widget", "shared_layout", "slider",
+                             "unshown"]
     assert nb["cells"][0] == before["cells"][0]
 
 
