@@ -94,14 +94,22 @@ def test_two_by_two_sweep_plays_in_sync(lab, page, nb_tools):
     assert page.locator(".rnb-grid").count() == 1
     assert not page.errors, page.errors
 
-    # ... until "Keep as static output": the static grid, four players, no widget.
-    grid.locator(".rnb-g-freeze").click()
-    static = page.locator(".rnb-grid-static")
-    static.wait_for(timeout=15_000)
-    page.wait_for_function("() => [...document.querySelectorAll('.rnb-grid-static video')]"
-                           ".filter(v => v.readyState >= 2).length === 4", timeout=30_000)
-    assert page.locator(".rnb-grid").count() == 0
-    sizes = page.evaluate("() => [...document.querySelectorAll('.rnb-grid-static video')]"
-                          ".map(v => [v.videoWidth, v.videoHeight])")
-    assert sizes == [[1280, 720], [720, 1280], [1280, 720], [720, 1280]]
+    # ... and no button asks to keep it static: saving keeps the final static grid, four players
+    # (the page keeps the live grid; tests/browser/test_reopen_browser.py reopens the file).
+    assert grid.locator(".rnb-g-freeze").count() == 0
+    page.wait_for_function("() => document.querySelector('.rnb-grid').getAttribute('data-finished') === 'true'")
+    path = lab.root / "grid.ipynb"
+    for _ in range(20):  # the final output follows the finished trait: save until it is in
+        page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+s")
+        page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=10_000)
+        (output,) = [o for o in json.loads(path.read_text())["cells"][1]["outputs"]
+                     if o["output_type"] == "display_data"]
+        if "application/vnd.jupyter.widget-view+json" not in output["data"]:
+            break
+        page.wait_for_timeout(500)
+    assert "application/vnd.jupyter.widget-view+json" not in output["data"]
+    assert "".join(output["data"]["text/html"]).count("<video") == 4
+    assert page.locator(".rnb-grid").count() == 1, "the page keeps the live grid"
     print(json.dumps(facts))
