@@ -127,6 +127,10 @@ _PROVIDERS = ("sim", "runway", "comet", "useapi", "makevid")
     arg("--sim-speed", type=_positive, default=None,
         help="with the in-process simulator: sim seconds per real second (default $RUNWAY_NB_SIM_SPEED or 1)"),
     arg("--retries", type=int, default=2, help="retries of a failed upstream read (default 2)"),
+    arg("--outputs", default=None, metavar="DIR",
+        help="archive every succeeded task's outputs into DIR (default $RUNWAY_NB_OUTPUTS, else ./runway_outputs)"),
+    arg("--no-save", dest="outputs", action="store_const", const=False,
+        help="do not archive outputs (their links expire: 24-48 h on Runway)"),
     arg("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")),
     arg("--access-log", action="store_true", help="log every request"),
 ], description="""\
@@ -150,7 +154,7 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     options = ServeOptions(provider=args.provider, base_url=args.base_url, host=args.host, port=args.port,
                            mcp_port=args.mcp_port, sim_speed=args.sim_speed, max_retries=max(0, args.retries),
-                           log_level=args.log_level, access_log=args.access_log)
+                           log_level=args.log_level, access_log=args.access_log, outputs=args.outputs)
     try:
         options.resolved_provider()  # a missing key is reported before any port is opened
     except errors.ValidationError as exc:

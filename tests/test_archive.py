@@ -67,7 +67,9 @@ def journal(tmp_path):
 
 @pytest.fixture
 def client(api, journal):
-    client = Runway(provider="runway", api_key=KEY, transport=httpx.MockTransport(api), journal=journal)
+    # outputs=False: these tests archive by hand what was not kept (tests/test_keep.py: kept by default)
+    client = Runway(provider="runway", api_key=KEY, transport=httpx.MockTransport(api), journal=journal,
+                    outputs=False)
     yield client
     client.close()
 
@@ -160,15 +162,17 @@ def test_fetch_html_escapes_everything(client, api, journal, tmp_path) -> None:
     assert "<img" not in page and "<b>" not in page and "&lt;b&gt;boom" in page
 
 
-def test_session_archives_on_finish_when_opted_in(runway_session, tmp_path, monkeypatch) -> None:
+def test_session_archives_on_finish_by_default(runway_session, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    handle = runway_session.generate("a fox", model="gen4_image", save=True, wait=True, progress=False)
+    monkeypatch.delenv("RUNWAY_NB_OUTPUTS")  # the built-in default: ./runway_outputs
+    runway_session.configure(save=None, save_dir=None)
+    handle = runway_session.generate("a fox", model="gen4_image", wait=True, progress=False)
     assert handle.files and all(p.exists() for p in handle.files)
     facts = json.loads(archive.facts_path(tmp_path / "runway_outputs", handle.id).read_text())
     assert facts["status"] == "SUCCEEDED" and facts["provider"] == "sim" and facts["status_history"]
     entry = handle.client.journal.get(handle.id)
     assert entry.save_to == str((tmp_path / "runway_outputs").resolve())
     assert entry.files == [str(p.resolve()) for p in handle.files]
-    # not opted in: nothing saved, nothing remembered
-    plain = runway_session.generate("a cat", model="gen4_image", wait=True, progress=False)
-    assert plain.files == [] and handle.client.journal.get(plain.id).save_to is None
+    # opted out: nothing saved, nothing remembered
+    plain = runway_session.generate("a cat", model="gen4_image", wait=True, progress=False, save=False)
+    assert plain.files == [] and handle.client.journal.get(plain.id).save_to == ""  # decided: not kept

@@ -228,10 +228,10 @@ def test_attach_pending_wait_keeps_the_save_choice_of_the_dead_kernel(ip, runway
     slow = make_sim(speed=100.0, pending_seconds=0.5, run_seconds=100.0)
     client = runway_session.use_client(Runway(provider="sim", simulator=slow))
     sweep = ip.run_cell("%%runway -m gen4_image --seed 1,2 --save kept\nA fox").result
-    loose = ip.run_cell("%%runway -m gen4_image\nnot saved").result
+    loose = ip.run_cell("%%runway -m gen4_image --no-save\nnot saved").result
     kept = (tmp_path / "kept").resolve()
     assert all(journal.get(i).save_to == str(kept) for i in sweep.ids)
-    assert journal.get(loose.id).save_to is None
+    assert journal.get(loose.id).save_to == ""  # decided: not kept
     _new_kernel(runway_session, client)
     slow.configure(speed=1000.0)
     result = ip.run_cell("%runway attach --pending --wait").result
@@ -242,7 +242,7 @@ def test_attach_pending_wait_keeps_the_save_choice_of_the_dead_kernel(ip, runway
         facts = json.loads((kept / f"{task_id}.json").read_text())
         assert facts["provider"] == "sim" and facts["status"] == "SUCCEEDED"
         assert [h["status"] for h in facts["status_history"]][-1] == "SUCCEEDED"
-    assert journal.get(loose.id).files == []  # not opted in: not saved; %runway fetch does it
+    assert journal.get(loose.id).files == []  # opted out: not saved; %runway fetch does it
 
 
 def test_attach_one_task_records_it_and_takes_params_from_the_journal(ip, runway_session, sim_client,
@@ -284,12 +284,13 @@ def test_attach_one_task_records_it_and_takes_params_from_the_journal(ip, runway
 # fetch
 # ----------------------------------------------------------------------------------------
 
-def test_fetch_archives_what_was_not_saved(ip, runway_session, sim_client, journal, tmp_path) -> None:
-    a = ip.run_cell("%%runway -m gen4_image --wait\nfirst").result
-    b = ip.run_cell("%%runway -m gen4_image --wait\nsecond").result
-    failed = ip.run_cell("%%runway -m gen4_image --wait\nsomething forbidden").result
+def test_fetch_archives_what_was_not_saved(ip, runway_session, sim_client, journal, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("RUNWAY_NB_OUTPUTS")  # fetch's default folder: the session's, ./runway_outputs
+    a = ip.run_cell("%%runway -m gen4_image --wait --no-save\nfirst").result
+    b = ip.run_cell("%%runway -m gen4_image --wait --no-save\nsecond").result
+    failed = ip.run_cell("%%runway -m gen4_image --wait --no-save\nsomething forbidden").result
     assert failed.status == "FAILED"
-    _new_kernel(runway_session, sim_client)
+    _new_kernel(runway_session, sim_client)  # (its session reads the default folder again)
     report = ip.run_cell(f"%runway fetch {a.id}").result
     assert [(r.task_id, r.outcome) for r in report] == [(a.id, "archived")]
     path = (tmp_path / "runway_outputs" / f"{a.id}_0.png").resolve()
@@ -323,7 +324,7 @@ def test_fetch_archives_what_was_not_saved(ip, runway_session, sim_client, journ
 
 def test_fetch_gets_fresh_urls_and_reports_unfinished_and_gone(ip, runway_session, sim_client, make_sim,
                                                                journal) -> None:
-    done = ip.run_cell("%%runway -m gen4_image --wait\ndone").result
+    done = ip.run_cell("%%runway -m gen4_image --wait --no-save\ndone").result
     # the journal's URL is stale (expired): fetch GETs the task again and uses the new one
     conn = sqlite3.connect(journal.path)
     conn.execute("UPDATE tasks SET outputs=? WHERE task_id=?", (json.dumps(["https://expired.test/x.png"]),

@@ -13,6 +13,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from runway_nb.client.core import Runway, TaskHandle
+from runway_nb.client.keep import Keeper
 from runway_nb.notebook.magic import RunwayMagics
 from runway_nb.notebook.sweep import Sweep
 
@@ -84,7 +85,7 @@ def test_widget_formatters_load_on_the_first_display_in_a_kernel(ip_empty, monke
     try:
         magic.load_ipython_extension(ip_empty)
         assert formatter.deferred_printers[(magic.HANDLES_MODULE, "TaskHandle")] is magic._first_display
-        handle = TaskHandle(SimpleNamespace(poll_floor=5.0), "task-1")
+        handle = TaskHandle(SimpleNamespace(poll_floor=5.0, keeper=Keeper(None)), "task-1")
         formatter(handle)
         assert shown == [handle]  # the real printer ran, on this first display already
         assert formatter.lookup(handle) == shown.append
@@ -512,11 +513,14 @@ def test_bad_ipython_config_is_reported_not_fatal(ip, runway_session, own_magics
 
 def test_save_option_and_setting(ip, runway_session, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    handle = cell(ip, "-m gen4_image --wait --save")
-    assert handle.files and handle.files[0].parent.name == "runway_outputs"
+    monkeypatch.delenv("RUNWAY_NB_OUTPUTS")  # the built-in default: ./runway_outputs beside the notebook
+    runway_session.configure(save=None, save_dir=None)
+    handle = cell(ip, "-m gen4_image --wait")
+    assert handle.files and handle.files[0].parent == tmp_path / "runway_outputs"
     assert (tmp_path / "runway_outputs" / handle.files[0].name).exists()
+    assert cell(ip, "-m gen4_image --wait --no-save").files == []
     handle = cell(ip, "-m gen4_image --wait --save takes")
-    assert str(handle.files[0].parent) == "takes" and (tmp_path / "takes").is_dir()
+    assert handle.files[0].parent == tmp_path / "takes" and (tmp_path / "takes").is_dir()
     ip.run_cell("%runway config save=./all")
     magics = ip.magics_manager.registry["RunwayMagics"]
     assert runway_session.defaults["save"] is True and magics.save is True and magics.save_dir == "./all"

@@ -1,7 +1,7 @@
 """Nothing lost across a kernel crash (or a simulator restart), end to end.
 
 The simulator runs as its own server process (``python -m runway_nb.sim``), so its tasks outlive
-the kernels. A real Jupyter kernel submits a sweep (with ``--save``) and one more task (without)
+the kernels. A real Jupyter kernel submits a sweep (kept by default) and one more task (``--no-save``)
 and is killed while they run; a second kernel lists every task from the journal, reattaches to
 the unfinished ones, waits for them, and archives every output. The server must have created
 each task exactly once.
@@ -112,7 +112,8 @@ def test_a_killed_kernel_loses_nothing(tmp_path, sim_server) -> None:
     from runway_nb.client.journal import Journal
 
     journal_path = tmp_path / "journal.sqlite3"
-    env = {k: v for k, v in os.environ.items() if k not in ("RUNWAYML_API_SECRET", "RUNWAY_API_KEY")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RUNWAYML_API_SECRET", "RUNWAY_API_KEY", "RUNWAY_NB_OUTPUTS")}  # kept in ./runway_outputs
     env.update({"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                 "RUNWAYML_BASE_URL": sim_server, "RUNWAY_NB_PROVIDER": "sim",
                 "RUNWAY_NB_JOURNAL": str(journal_path)})
@@ -124,10 +125,10 @@ def test_a_killed_kernel_loses_nothing(tmp_path, sim_server) -> None:
     try:
         out = first.run("%load_ext runway_nb")
         assert not _errors(out), _errors(out)
-        out = first.run("%%runway --model gen4_image --ratio 1280:720 --seed 1,2,3,4 --yes --save -o sweep\n"
+        out = first.run("%%runway --model gen4_image --ratio 1280:720 --seed 1,2,3,4 --yes -o sweep\n"
                         "A lighthouse at dusk, long exposure")
         assert not _errors(out), _errors(out)
-        out = first.run("%%runway -m gen4_image -r 1280:720 -o single\nA heron in the reeds (not saved)")
+        out = first.run("%%runway -m gen4_image -r 1280:720 --no-save -o single\nA heron in the reeds (not saved)")
         assert not _errors(out), _errors(out)
         submitted = Journal(journal_path).entries()
         assert len(submitted) == 5 and all(e.task_id for e in submitted)
@@ -164,7 +165,7 @@ def test_a_killed_kernel_loses_nothing(tmp_path, sim_server) -> None:
         shown = [c for t, c in out if t == "display_data"]
         assert shown  # the task views (or the grid)
         # Keep the kernel's event loop free (as a person working in other cells would): the views
-        # poll in the background and archive the --save tasks' outputs as soon as they end.
+        # poll in the background and archive the kept tasks' outputs as soon as they end.
         out = second.run("import asyncio, time\n"
                          "t0 = time.monotonic()\n"
                          "while time.monotonic() - t0 < 90 and not (pending.finished and all(\n"
@@ -181,8 +182,8 @@ def test_a_killed_kernel_loses_nothing(tmp_path, sim_server) -> None:
 
         out = second.run("%runway fetch --all")
         assert not _errors(out), _errors(out)
-        # The four --save tasks were archived when they finished (the save choice is journalled,
-        # so the new kernel kept it); fetch archives the one submitted without --save.
+        # The four sweep tasks were archived when they finished (the save choice is journalled,
+        # so the new kernel kept it); fetch archives the one submitted with --no-save.
         fetched = _text(out)
         assert "1 archived" in fetched and ids[0] in fetched, fetched  # ids[0]: the newest, unsaved
 

@@ -78,7 +78,8 @@ def recorded():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     running = start_in_thread(ServeOptions(provider="runway", base_url=f"http://127.0.0.1:{server.server_port}",
-                                           api_key="key_" + "7" * 64, port=0, mcp_port=0, max_retries=0))
+                                           api_key="key_" + "7" * 64, port=0, mcp_port=0, max_retries=0,
+                                           outputs=False))  # its output URL is not a real file to keep
     yield running, _Recorder.created
     running.stop()
     server.shutdown()

@@ -111,13 +111,15 @@ def test_configure_rejects_bad_values(settings, field) -> None:
     assert session.defaults["model"] is None  # nothing changed
 
 
-def test_configure_values_and_reset() -> None:
+def test_configure_values_and_reset(monkeypatch) -> None:
+    monkeypatch.delenv("RUNWAY_NB_OUTPUTS")  # the built-in default folder
     session = Session()
+    assert session.defaults["save"] is True  # outputs are kept unless turned off
     new = session.configure(duration="6", poll_floor="0.5", save="yes", provider="SIM")
     assert new["duration"] == 6 and new["poll_floor"] == 0.5 and new["save"] is True and new["provider"] == "sim"
     assert session.save_folder(None) == "runway_outputs" and session.save_folder(False) is None
     assert session.save_folder("out") == "out"
-    session.configure(save="none", duration="")
+    session.configure(save="false", duration="")
     assert session.defaults["save"] is False and session.defaults["duration"] is None
     session.reset()
     assert session.defaults["provider"] is None
@@ -140,12 +142,14 @@ def test_default_client_is_the_simulator_without_a_key(clean_env, capsys) -> Non
 
 def test_save_on_success(runway_session, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RUNWAY_NB_OUTPUTS")
+    runway_session.configure(save_dir=None)
     handle = runway_nb.generate("x", model="gen4_image", wait=True, save=True, progress=False)
     assert handle.files and all(p.exists() for p in handle.files)
     assert handle.files[0].parent.name == "runway_outputs"
     # without wait, the handle carries the folder for the widget / the next refresh
     handle = runway_nb.generate("y", model="gen4_image", save=str(tmp_path / "elsewhere"))
-    assert handle.save_to == str(tmp_path / "elsewhere")
+    assert handle.save_to == tmp_path / "elsewhere"
     handle.wait()
     runway_session.refresh(handle)
     assert handle.files and handle.files[0].parent == tmp_path / "elsewhere"

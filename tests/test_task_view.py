@@ -350,13 +350,14 @@ async def test_autosave_refers_to_local_files(client, tmp_path, monkeypatch):
 
 
 @run_async
-async def test_autosave_default_comes_from_defaults(client, tmp_path, monkeypatch):
+async def test_outputs_are_kept_by_default(client, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setitem(tv.DEFAULTS, "save_to", "out")
     view = TaskView(i2v(client))
-    assert view.save_to == Path("out")
+    assert view.save_to == client.keeper.folder.absolute()  # the client's: RUNWAY_NB_OUTPUTS in tests
     assert TaskView(i2v(client), save_to=False, watch=False).save_to is None
+    assert TaskView(i2v(client), save_to="out", watch=False).save_to == tmp_path / "out"
     await until(lambda: view.finished and bool(view.files))
+    assert all(Path(p).exists() for p in view.handle.files)
 
 
 # ---------------------------------------------------------------------- display in a kernel
@@ -428,7 +429,7 @@ async def test_display_then_final_static_output(client, fake_kernel):
 @run_async
 async def test_final_output_keeps_the_widget_until_the_browser_loaded_the_media(client, fake_kernel):
     pub = fake_kernel.display_pub
-    view = display_handle(i2v(client))
+    view = display_handle(i2v(client), save_to=False)  # no local copy: only the widget shows relayed bytes
     call(view, "view")  # a browser rendered it
     await until(lambda: view.finished)
     await asyncio.sleep(0.1)
@@ -442,7 +443,7 @@ async def test_final_output_keeps_the_widget_until_the_browser_loaded_the_media(
 @run_async
 async def test_final_output_keeps_the_widget_when_media_came_through_the_kernel(client, fake_kernel):
     pub = fake_kernel.display_pub
-    view = display_handle(i2v(client))
+    view = display_handle(i2v(client), save_to=False)  # no local copy: only the widget shows relayed bytes
     call(view, "view")
     await until(lambda: view.finished)
     call(view, "media_status", {"results": ["relayed"]})
@@ -466,7 +467,7 @@ async def test_a_view_that_never_reports_does_not_keep_the_widget(client, fake_k
 
 @run_async
 async def test_a_relay_request_keeps_the_widget(client, fake_kernel):
-    view = display_handle(i2v(client))
+    view = display_handle(i2v(client), save_to=False)  # no local copy: only the widget shows relayed bytes
     call(view, "view")
     await until(lambda: view.finished)
     view.send = lambda content, buffers=None: None  # type: ignore[method-assign]
@@ -612,7 +613,7 @@ async def test_session_save_to_mark_is_honoured(client, tmp_path, monkeypatch):
     h = i2v(client)
     h.save_to = "kept"  # what the session sets for `%%runway --save kept`
     view = TaskView(h)
-    assert view.save_to == Path("kept")
+    assert view.save_to == tmp_path / "kept"
     await until(lambda: view.finished and bool(view.files))
     assert view.files[0].startswith("kept/")
 

@@ -155,7 +155,12 @@ def archive(client: Any, task: Task | str, folder: str | Path = DEFAULT_DIR, *, 
         if entry is None and journal is not None:
             entry = journal.get(task_id, client.settings.base_url)
         params = entry.params if entry is not None else {}
-    paths: list[Path] = client.save_outputs(task, folder, params)  # downloads; records the files in the journal
+    kept = [Path(p) for p in client.keeper.files(task_id)]  # the GET above may have archived them there
+    where = Path(folder).expanduser().absolute()
+    if kept and all(p.exists() and p.absolute().parent == where for p in kept):
+        paths = kept
+    else:
+        paths = client.save_outputs(task, folder, params)  # downloads; records the files in the journal
     write_facts(folder, task, params, files=paths, client=client, entry=entry)
     return paths
 

@@ -38,6 +38,7 @@ from runway_nb.client.events import (
 )
 from runway_nb.client.handles import AsyncTaskHandle, TaskHandle
 from runway_nb.client.journal import Journal, default_journal
+from runway_nb.client.keep import Keeper, folder_setting
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
 from runway_nb.client.watch import SYSTEM_CLOCK, AdvancingClock, Clock
@@ -128,7 +129,8 @@ class _BaseClient:
                  poll_floor: float | None = None, simulator: Any = None,
                  transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
                  fill_defaults: bool = True, announce: bool = True, journal: Journal | bool | None = None,
-                 clock: Clock | None = None, created: dict[str, float] | None = None):
+                 clock: Clock | None = None, created: dict[str, float] | None = None,
+                 outputs: str | Path | bool | None = None, keeper: Keeper | None = None):
         self.settings = client_settings.resolve(provider, api_key, base_url)
         self.provider = self.settings.provider.name
         self.strict = strict
@@ -144,6 +146,9 @@ class _BaseClient:
         self.journal: Journal | None = default_journal() if journal is None or journal is True else journal or None
         if self.journal is not None:
             self.events.subscribe(JournalRecorder(self.journal))
+        # Every succeeded task's outputs are archived the first time a GET sees it (see client/keep.py).
+        self.keeper = keeper if keeper is not None else Keeper(folder_setting(outputs), journal=self.journal,
+                                                               base_url=self.settings.base_url)
         self._sim = simulator
         if transport is None:
             self._sim = backend.in_process_simulator(self.settings, simulator,
@@ -158,7 +163,8 @@ class _BaseClient:
         self._twin_args: dict[str, Any] = dict(
             provider=provider, api_key=api_key, base_url=base_url, strict=strict, timeout=timeout,
             max_retries=max_retries, poll_floor=poll_floor, fill_defaults=fill_defaults, announce=False,
-            journal=self.journal or False, simulator=self._sim, clock=clock, created=self._created)
+            journal=self.journal or False, simulator=self._sim, clock=clock, created=self._created,
+            keeper=self.keeper)
 
     @property
     def simulator(self) -> Any:
@@ -357,6 +363,7 @@ class _BaseClient:
                       params=api_request.display_params(draft.endpoint, draft.body), estimated_cost=credits,
                       routing=_routing(payload.get("routing")))
         self.events.publish(CreateAnswered(sent.ref, task_id, credits))
+        self.keeper.plan(task_id, self.keeper.folder, handle.params)  # after the journal has its row
         return handle
 
     def _saved(self, folder: str | Path, task: Task, params: dict[str, Any] | None, paths: list[Path]) -> None:
@@ -494,14 +501,28 @@ class Runway(_BaseClient):
         return uri
 
     def get_task(self, task_id: str) -> Task:
+        """GET a task; the first time it is seen SUCCEEDED its outputs are archived (see :meth:`keep`)."""
         url = self.settings.provider.task_url(task_id)
         try:
-            return self._task_from(self._run(self._read_flow(self._http, "GET", url, f"GET task {task_id}")), task_id)
+            task = self._task_from(self._run(self._read_flow(self._http, "GET", url, f"GET task {task_id}")), task_id)
         except errors.NotFoundError as exc:
             pending = self._not_visible_task(task_id, exc)
             if pending is not None:
                 return pending
             raise
+        self.keep(task)
+        return task
+
+    def keep(self, task: Task) -> list[Path]:
+        """Archive a SUCCEEDED task's outputs into its folder (``client.keeper``), once; returns the
+        files (none when the task is not to be kept, or keeping failed: ``keeper.problem(id)`` says why)."""
+        due = self.keeper.due(task)
+        if due is not None:
+            try:
+                self.keeper.kept(task.id, self.save_outputs(task, *due))
+            except (errors.RunwayError, OSError) as exc:
+                self.keeper.failed(task.id, exc)
+        return self.keeper.files(task.id)
 
     def delete_task(self, task_id: str) -> None:
         """Cancel a running task or delete a finished one; an unknown id raises NotFoundError."""
@@ -633,12 +654,24 @@ class AsyncRunway(_BaseClient):
         url = self.settings.provider.task_url(task_id)
         try:
             response = await self._run(self._read_flow(self._http, "GET", url, f"GET task {task_id}"))
-            return self._task_from(response, task_id)
+            task = self._task_from(response, task_id)
         except errors.NotFoundError as exc:
             pending = self._not_visible_task(task_id, exc)
             if pending is not None:
                 return pending
             raise
+        await self.keep(task)
+        return task
+
+    async def keep(self, task: Task) -> list[Path]:
+        """:meth:`Runway.keep`, downloading on the event loop."""
+        due = self.keeper.due(task)
+        if due is not None:
+            try:
+                self.keeper.kept(task.id, await self.save_outputs(task, *due))
+            except (errors.RunwayError, OSError) as exc:
+                self.keeper.failed(task.id, exc)
+        return self.keeper.files(task.id)
 
     async def delete_task(self, task_id: str) -> None:
         """Cancel a running task or delete a finished one; an unknown id raises NotFoundError."""

@@ -9,6 +9,8 @@ one schedule. Waiting goes through the watch engine (:mod:`runway_nb.client.watc
 from __future__ import annotations
 
 import inspect
+import os
+import time
 from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from runway_nb import errors
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, Routing, Task
+from runway_nb.client.keep import Keeper
 from runway_nb.client.schedule import PollSchedule
 from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
 
@@ -39,10 +42,13 @@ class TaskState:
     task: Task | None = None
     files: list[Path] = field(default_factory=list)
     routing: Routing | None = None  # a routed generation's create answer: which model ran, and why
+    finished_at: float | None = None  # when this process first saw the task end (epoch seconds)
 
 
 class _HandleBase:
     """What sync and async handles share: the state, its read-only views, and the messages."""
+
+    _keeper: Keeper  # the client's: where this task's outputs are archived
 
     def __init__(self, task_id: str, *, endpoint: str | None, params: dict[str, Any] | None,
                  estimated_cost: float | None, poll_floor: float, state: TaskState | None,
@@ -67,7 +73,36 @@ class _HandleBase:
             return  # a GET sent before a cancel (or the end) must not bring the task back to life
         if value is not None and value.routing is None and self.state.routing is not None:
             value = value.model_copy(update={"routing": self.state.routing})  # Runway sends it on create only
+        if value is not None and value.finished and self.state.finished_at is None:
+            self.state.finished_at = time.time()  # output links expire counting from the end
         self.state.task = value
+
+    @property
+    def finished_at(self) -> float | None:
+        """When this process first saw the task end (epoch seconds), else None."""
+        return self.state.finished_at
+
+    @property
+    def save_to(self) -> Path | None:
+        """The folder this task's outputs are archived into when it succeeds (None: not kept)."""
+        return self._keeper.folder_of(self.id)
+
+    @save_to.setter
+    def save_to(self, folder: str | os.PathLike[str] | None) -> None:
+        self._keeper.plan(self.id, folder, self.params)
+
+    @property
+    def save_problem(self) -> str:
+        """Why this task's outputs were not archived ("" when they were, or are still to be)."""
+        return self._keeper.problem(self.id)
+
+    def _kept_in(self, folder: str | os.PathLike[str]) -> bool:
+        where = Path(folder).expanduser().absolute()
+        return bool(self.files) and all(p.exists() and p.absolute().parent == where for p in self.files)
+
+    def _take_files(self) -> None:
+        if not self.state.files:
+            self.state.files = self._keeper.files(self.id)
 
     @property
     def routing(self) -> Routing | None:
@@ -160,6 +195,7 @@ class TaskHandle(_HandleBase):
         super().__init__(task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
                          poll_floor=client.poll_floor, state=state, routing=routing)
         self.client = client
+        self._keeper = client.keeper
         self._twin: AsyncTaskHandle | None = None
 
     def to_async(self) -> AsyncTaskHandle:
@@ -169,8 +205,17 @@ class TaskHandle(_HandleBase):
         return self._twin
 
     def refresh(self) -> Task:
+        """GET the task (archiving its outputs the first time it is seen SUCCEEDED, see ``save_to``)."""
         self.task = self.client.get_task(self.id)
+        self._take_files()
         return self.task
+
+    def keep(self) -> list[Path]:
+        """Archive the outputs into ``save_to`` now if the task succeeded and they are not yet."""
+        if self.task is not None:
+            self.client.keep(self.task)
+        self._take_files()
+        return self.files
 
     def wait(self, timeout: float | None = None, *, cancel_on_timeout: bool = False, raise_on_failure: bool = True,
              on_update: Callable[[Task], object] | None = None) -> Task:
@@ -216,9 +261,11 @@ class TaskHandle(_HandleBase):
         self._mark_cancelled(self.client.settings.provider.dialect)
 
     def save(self, folder: str | Path = DEFAULT_FOLDER) -> list[Path]:
-        """Download every output into ``folder`` (plus a JSON file of the task's facts)."""
+        """Download every output into ``folder`` (plus a JSON file of the task's facts); outputs
+        already archived there are not downloaded again."""
         task = self._saveable(self.task if self.task and self.task.succeeded else self.refresh())
-        self.files = self.client.save_outputs(task, folder, self.params)
+        if not self._kept_in(folder):
+            self.files = self.client.save_outputs(task, folder, self.params)
         return self.files
 
 
@@ -231,13 +278,21 @@ class AsyncTaskHandle(_HandleBase):
         super().__init__(task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
                          poll_floor=client.poll_floor, state=state, routing=routing)
         self.client = client
+        self._keeper = client.keeper
 
     def to_async(self) -> AsyncTaskHandle:
         return self
 
     async def refresh(self) -> Task:
         self.task = await self.client.get_task(self.id)
+        self._take_files()
         return self.task
+
+    async def keep(self) -> list[Path]:
+        if self.task is not None:
+            await self.client.keep(self.task)
+        self._take_files()
+        return self.files
 
     async def wait(self, timeout: float | None = None, *, cancel_on_timeout: bool = False,
                    raise_on_failure: bool = True, on_update: Callable[[Task], object] | None = None) -> Task:
@@ -282,7 +337,8 @@ class AsyncTaskHandle(_HandleBase):
 
     async def save(self, folder: str | Path = DEFAULT_FOLDER) -> list[Path]:
         task = self._saveable(self.task if self.task and self.task.succeeded else await self.refresh())
-        self.files = await self.client.save_outputs(task, folder, self.params)
+        if not self._kept_in(folder):
+            self.files = await self.client.save_outputs(task, folder, self.params)
         return self.files
 
 

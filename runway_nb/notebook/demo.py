@@ -243,6 +243,7 @@ def kernel_env(options: DemoOptions, base: dict[str, str] | None = None) -> dict
         for name in KEY_ENV_VARS:
             env.pop(name, None)
     env["RUNWAY_NB_SIM_SPEED"] = f"{options.speed:g}"
+    env.pop("RUNWAY_NB_OUTPUTS", None)  # the lessons keep their media beside them, where the demo says
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 

@@ -421,6 +421,7 @@ def attach_pending(session: Any = None, *, save: SaveChoice = None) -> tuple[Any
     Returns ``(result, notes)``: ``result`` is None (nothing to watch), one handle, or a
     :class:`~runway_nb.notebook.sweep.Sweep` of handles.
     """
+    from runway_nb.client.archive import fetch, is_archived
     from runway_nb.errors import NotFoundError
     from runway_nb.notebook.session import get_session
     from runway_nb.notebook.sweep import Sweep
@@ -449,10 +450,12 @@ def attach_pending(session: Any = None, *, save: SaveChoice = None) -> tuple[Any
                      f"{', '.join(str(e.rowid) for e in unknown[:10])}): see %runway history --status unknown")
     unsaved = [e for e in journal.entries(status=["SUCCEEDED"], provider=client.provider,
                                           base_url=client.settings.base_url)
-               if e.save_to and not e.files]
-    if unsaved:
-        notes.append(f"{len(unsaved)} finished task(s) were to be saved but have no archived files: "
-                     f"%runway fetch --all archives them")
+               if e.save_to and not is_archived(e) and reachability(e) is None]
+    if unsaved:  # they finished while no kernel watched: archive them now, before their links expire
+        report = fetch(client, unsaved)
+        notes.append(f"{len(report.archived)} of {len(unsaved)} task(s) that finished while no kernel watched "
+                     f"were archived now" + ("" if len(report.archived) == len(unsaved) else
+                                             ": %runway fetch --all says why the others were not"))
     if not handles:
         return None, notes
     if len(handles) == 1:

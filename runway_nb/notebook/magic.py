@@ -60,8 +60,9 @@ class RunwayMagics(Magics):
                        help="Shortest wait between status polls, in seconds (default 5).").tag(config=True)
     provider = Unicode(None, allow_none=True,
                        help="runway, sim or comet (default: runway with a key, else the simulator).").tag(config=True)
-    save = Bool(False, help="Save every output to save_dir when its task succeeds.").tag(config=True)
-    save_dir = Unicode("runway_outputs", help="Folder for saved outputs.").tag(config=True)
+    save = Bool(True, help="Archive every output into save_dir when its task succeeds.").tag(config=True)
+    save_dir = Unicode("runway_outputs", help="Folder outputs are archived into (beside the notebook).").tag(
+        config=True)
     confirm_above = Int(8, help="Ask before submitting a sweep of more tasks than this.").tag(config=True)
     confirm_credits = Float(250.0, help="Ask before submitting a sweep estimated above this many "
                                         "credits.").tag(config=True)
@@ -146,7 +147,9 @@ class RunwayMagics(Magics):
     @argument("-w", "--wait", action="store_true", help="Block until the task finishes (with a one-line "
                                                         "progress); otherwise the cell returns at once.")
     @argument("--save", nargs="?", const=True, default=None, metavar="DIR",
-              help="Save the outputs when the task succeeds, to DIR (default ./runway_outputs).")
+              help="Archive the outputs into DIR when the task succeeds (default: on, into ./runway_outputs).")
+    @argument("--no-save", dest="save", action="store_const", const=False,
+              help="Do not archive this cell's outputs (their links expire: 24-48 h on Runway).")
     @argument("--provider", help="runway, sim or comet (default: the session's).")
     @argument("-y", "--yes", action="store_true", help="Submit a large sweep without asking.")
     @argument("--skip-invalid", action="store_true",

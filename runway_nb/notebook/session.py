@@ -42,11 +42,25 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "duration": ("seconds, used when a cell does not give --duration (where the model takes one)", None),
     "poll_floor": ("shortest wait between two status polls, in seconds (default: 5, Runway's update interval)", None),
     "provider": ("runway, sim or comet (default: runway with a key, else the simulator)", None),
-    "save": ("save every output automatically (true/false, or a folder such as ./outputs)", False),
-    "save_dir": ("folder for saved outputs", DEFAULT_SAVE_DIR),
+    "save": ("archive every output when its task succeeds (true/false, or a folder such as ./outputs)", True),
+    "save_dir": ("folder outputs are archived into, beside the notebook", DEFAULT_SAVE_DIR),
 }
 
 _MEDIA_OPTIONS = ("image", "video", "character", "reference", "audio")
+
+
+def builtin_default(name: str) -> Any:
+    """A setting's built-in default; ``save``/``save_dir`` follow ``RUNWAY_NB_OUTPUTS`` (folder or off)."""
+    if name in ("save", "save_dir"):
+        from runway_nb.client.keep import folder_setting
+
+        folder = folder_setting(None)
+        return folder is not None if name == "save" else str(folder or DEFAULT_SAVE_DIR)
+    return SETTINGS[name][1]
+
+
+def builtin_defaults() -> dict[str, Any]:
+    return {name: builtin_default(name) for name in SETTINGS}
 
 
 def _running_loop() -> bool:
@@ -94,14 +108,14 @@ class Session:
     """Default client(s), settings and the tasks submitted in this process."""
 
     def __init__(self) -> None:
-        self.defaults: dict[str, Any] = {k: v for k, (_, v) in SETTINGS.items()}
+        self.defaults: dict[str, Any] = builtin_defaults()
         self._clients: dict[str, Any] = {}
         self._tasks: dict[str, Any] = {}
         self.sweeps: list[Sweep] = []
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
-        shown = {k: v for k, v in self.defaults.items() if v != SETTINGS[k][1]}
+        shown = {k: v for k, v in self.defaults.items() if v != builtin_default(k)}
         return f"<runway_nb Session: {len(self._tasks)} task(s), defaults={shown}>"
 
     # ------------------------------------------------------------------ clients
@@ -167,7 +181,7 @@ class Session:
         if isinstance(value, str) and value.strip().lower() in ("", "none", "default"):
             value = None
         if value is None:
-            return SETTINGS[name][1]
+            return builtin_default(name)
         if name == "model":
             from runway_nb.api import catalog
 
@@ -257,33 +271,22 @@ class Session:
         if save is False:
             folder = None
         elif save is None:
-            folder = (entry.save_to if entry is not None else None) or self.save_folder(None)
+            recorded = entry.save_to if entry is not None else None  # "": not kept; None: never decided
+            folder = (recorded or None) if recorded is not None else self.save_folder(None)
         else:
             folder = self.save_folder(save)
         if entry is not None and entry.files and all(Path(f).exists() for f in entry.files):
             handle.files = [Path(f) for f in entry.files]  # archived already
-        handle.save_to = folder
+        handle.save_to = folder  # journalled; archived when a GET sees it succeed (now, if it has)
+        handle.keep()
         if folder:
-            from runway_nb.client.archive import remember_save
-
-            remember_save(client, task_id, folder)
             _view_saving_to(handle, folder)
         return self.register(handle)
 
     def refresh(self, handle: Any) -> Any:
-        """Refresh a handle if it has not finished; archive its outputs if it asked to and just succeeded."""
+        """Refresh a handle if it has not finished (a GET that sees it succeed archives its outputs)."""
         if not handle.finished:
             handle.refresh()
-        folder = getattr(handle, "save_to", None)
-        if folder and handle.task is not None and handle.task.succeeded and not handle.files:
-            from runway_nb.client.core import Runway
-
-            if isinstance(handle.client, Runway):
-                from runway_nb.client.archive import archive_handle
-
-                archive_handle(handle, folder)  # the outputs and the task's facts (journal included)
-            else:
-                handle.save(folder)
         return handle
 
     def cancel(self, task_id: str | None = None) -> list[str]:
@@ -322,7 +325,7 @@ class Session:
             self._clients.clear()
             self._tasks.clear()
             self.sweeps.clear()
-            self.defaults = {k: v for k, (_, v) in SETTINGS.items()}
+            self.defaults = builtin_defaults()
 
     # ------------------------------------------------------------------ submitting
     def with_defaults(self, combo: dict[str, Any], given: Iterable[str] = ()) -> dict[str, Any]:
@@ -465,12 +468,9 @@ class Session:
     def _submit(self, item: Any, folder: str | None) -> Any:
         client = self.client_for(item.provider)
         handle = client.create(item.endpoint, **item.params)
-        handle.save_to = folder  # read by refresh() to save outputs on success
+        handle.save_to = folder  # journalled: archived when any GET sees it succeed, here or in a later kernel
         handle.combo = item.combo
         if folder:
-            from runway_nb.client.archive import remember_save
-
-            remember_save(client, handle.id, folder)  # a later kernel that reattaches saves there too
             _view_saving_to(handle, folder)
         return self.register(handle)
 
@@ -489,7 +489,8 @@ def _speech_type(combo: Mapping[str, Any]) -> str | None:
 
 
 def _view_saving_to(handle: Any, folder: str) -> None:
-    """In a Jupyter kernel, create the handle's task view now, so that it saves into ``folder``."""
+    """In a Jupyter kernel, create the handle's task view now: its poller sees the task end and so
+    archives the outputs even when the handle is never shown or waited on."""
     try:
         from IPython.core.getipython import get_ipython
     except ImportError:  # pragma: no cover - IPython is a dependency

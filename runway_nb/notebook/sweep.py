@@ -8,7 +8,6 @@ in submission order, ``.wait()`` / ``await sweep.wait_async()``, ``.cancel()``, 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 import sys
@@ -533,9 +532,7 @@ class Sweep:
             await drive_async(watch, poll, clock=clock, deadline=None if timeout is None else clock.now() + timeout)
         except WatchTimeout:
             raise self._timeout(timeout) from None
-        if self.save_to:
-            await asyncio.get_running_loop().run_in_executor(None, self.save, self.save_to)
-        self._after_wait(raise_on_failure, save=False)
+        self._after_wait(raise_on_failure)
         return [t.task for t in self.tasks]
 
     await_all = wait_async
@@ -543,9 +540,8 @@ class Sweep:
     def __await__(self) -> Generator[Any, None, list[Any]]:
         return self.wait_async().__await__()
 
-    def _after_wait(self, raise_on_failure: bool, save: bool = True) -> None:
-        if save and self.save_to:
-            self.save(self.save_to)
+    def _after_wait(self, raise_on_failure: bool) -> None:
+        # Outputs were archived by the GETs that saw each task succeed (client/keep.py).
         if raise_on_failure:
             from runway_nb.errors import TaskFailedError
 

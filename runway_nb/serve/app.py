@@ -51,6 +51,7 @@ class ServeOptions:
     max_retry_after: float = 5.0  # a longer Retry-After goes back to the caller as a 429
     log_level: str = "warning"
     access_log: bool = False
+    outputs: str | bool | None = None  # where succeeded tasks' outputs are archived (None: $RUNWAY_NB_OUTPUTS)
 
     def resolved_provider(self) -> str:
         return resolve(self.provider, self.api_key, self.base_url).provider.name
@@ -132,8 +133,10 @@ class Service:
         assert self.client is not None
         settings = self.client.settings
         where = "in-process simulator" if settings.in_process_sim else settings.base_url
+        kept = self.client.keeper.folder
         return (f"runway-nb serve: rest={self.rest_url} openapi={self.openapi_url} mcp={self.mcp_url} "
-                f"provider={self.client.provider} upstream={where} key={self.client.masked_key}")
+                f"provider={self.client.provider} upstream={where} key={self.client.masked_key} "
+                f"outputs={kept.absolute() if kept else 'not archived'}")
 
     # ------------------------------------------------------------------ building
     def _make_client(self) -> AsyncRunway:
@@ -143,7 +146,7 @@ class Service:
             simulator = new_simulator(speed=o.sim_speed)
         # startup_line() says which backend this is, so the client does not announce itself
         client = connect(o.provider, o.api_key, o.base_url, asynchronous=True, simulator=simulator,
-                         announce=False, max_retries=o.max_retries)
+                         announce=False, max_retries=o.max_retries, outputs=o.outputs)
         client.policy = RetryPolicy(max_retries=o.max_retries, max_retry_after=o.max_retry_after)
         return client
 

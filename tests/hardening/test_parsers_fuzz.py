@@ -412,7 +412,7 @@ def _record(view: TaskView, name: str) -> list:
 def test_widget_keeps_polling_an_unknown_status_sync() -> None:
     backend = _Backend(["PENDING", "WEIRD_NEW_STATE", "WEIRD_NEW_STATE", "SUCCEEDED"])
     client = Runway(provider="runway", api_key="test-key-not-secret", transport=httpx.MockTransport(backend),
-                    journal=False, poll_floor=0.01)
+                    journal=False, poll_floor=0.01, outputs=False)  # its output URL is no file to keep
     try:
         handle = _create(client)
         view = TaskView(handle, watch=False)
@@ -438,7 +438,8 @@ def test_widget_keeps_polling_an_unknown_status_async() -> None:
 
     async def main() -> None:
         client = AsyncRunway(provider="runway", api_key="test-key-not-secret",
-                             transport=httpx.MockTransport(backend.handle_async), journal=False, poll_floor=0.01)
+                             transport=httpx.MockTransport(backend.handle_async), journal=False, poll_floor=0.01,
+                             outputs=False)
         try:
             handle = await _create(client)
             view = TaskView(handle)  # a running loop: the poller starts at once
@@ -464,7 +465,7 @@ def test_widget_shows_odd_but_parsed_answers() -> None:
     odd = Task(id=TASK_ID, status="FAILED", failure="<b>" + "x" * 30_000, failure_code="SAFETY.🦊", progress=None)
     backend = _Backend(["PENDING"])
     client = Runway(provider="runway", api_key="test-key-not-secret", transport=httpx.MockTransport(backend),
-                    journal=False, poll_floor=0.01)
+                    journal=False, poll_floor=0.01, outputs=False)  # its output URL is no file to keep
     try:
         handle = client.tasks.handle(TASK_ID, params={"endpoint": "text_to_video", "promptText": "a fox"})
         handle.task = odd

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from IPython.core.error import UsageError
 
+from runway_nb.client.keep import Keeper
+from runway_nb.client.settings import SIM_KEY
 from runway_nb.errors import ValidationError
 from runway_nb.notebook.magics.arguments import argument, magic_arguments, parse_words
 from runway_nb.notebook.magics.facts import Facts
 from runway_nb.notebook.magics.host import MagicsHost
-from runway_nb.notebook.session import SETTINGS, get_session
+from runway_nb.notebook.session import DEFAULT_SAVE_DIR, SETTINGS, get_session
 
 __all__ = ["MAGIC_SETTINGS", "config", "config_facts"]
 
@@ -61,6 +66,22 @@ def _set(pairs: list[str], host: MagicsHost) -> None:
     host.apply_config(new, parsed_magic)
 
 
+def _key_text(client: Any) -> str:
+    """The key, masked; the simulator takes none, so it shows none (never its placeholder)."""
+    if client.provider == "sim" and client.settings.api_key == SIM_KEY:
+        return "none needed (simulator)"
+    return str(client.masked_key)
+
+
+def _outputs_text(defaults: dict[str, Any]) -> str:
+    if not defaults.get("save"):
+        return "not archived (save=false): output links expire; %runway fetch archives them later"
+    folder = Path(str(defaults.get("save_dir") or DEFAULT_SAVE_DIR))
+    keeper = Keeper(None)
+    cap = f"up to {keeper.max_bytes / 1e6:g} MB" if keeper.max_bytes else "no size cap"
+    return f"archived into {folder.absolute()} when each task succeeds ({cap}; --no-save per cell)"
+
+
 def config_facts(host: MagicsHost) -> Facts:
     """What ``%runway config`` shows: the client (never the key itself) and every default."""
     session = get_session()
@@ -74,7 +95,7 @@ def config_facts(host: MagicsHost) -> Facts:
         sim = " (built-in simulator, in-process)" if client.settings.in_process_sim else ""
         rows.append(("provider", f"{client.provider}{sim}"))
         rows.append(("base URL", client.settings.base_url))
-        rows.append(("API key", client.masked_key))
+        rows.append(("API key", _key_text(client)))
         rows.append(("poll floor", f"{client.poll_floor:g} s"))
     for key in SETTINGS:
         value = session.defaults.get(key)
@@ -84,5 +105,6 @@ def config_facts(host: MagicsHost) -> Facts:
             "(chosen from the inputs)" if value is None and key == "model" else (
                 "(auto)" if value is None else str(value)))
         rows.append((f"default {key}", shown))
+    rows.append(("outputs", _outputs_text(session.defaults)))
     rows.append(("confirm sweeps above", f"{host.confirm_above} tasks or {host.confirm_credits:g} credits"))
     return Facts("runway-nb configuration", rows)

@@ -10,7 +10,6 @@
   WorkflowViews, in a Jupyter kernel.
 - :func:`static_html` / :func:`static_text` / :func:`static_bundle`: the static output of a
   task, reusable by the magic and the comparison grid.
-- ``DEFAULTS["save_to"]``: a folder every TaskView saves outputs into (autosave; default off).
 
 Widgets living in their own private modules (``_grid.py``, ``_panel.py``) are exported here by
 name on first use (see ``_LAZY``), so adding one needs no edit of this file beyond that table.
@@ -23,7 +22,7 @@ from typing import Any
 
 from runway_nb.notebook import viewers
 from runway_nb.notebook.widgets._static import static_bundle, static_html, static_text
-from runway_nb.notebook.widgets._task_view import DEFAULTS, TaskView, display_handle
+from runway_nb.notebook.widgets._task_view import TaskView, display_handle
 from runway_nb.notebook.widgets._task_view import register_formatters as register_task_formatters
 from runway_nb.notebook.widgets._task_view import unregister_formatters as unregister_task_formatters
 from runway_nb.notebook.widgets._urls import safe_url
@@ -53,7 +52,6 @@ viewers.register(viewers.SWEEP, _grid_for)
 viewers.register(viewers.SAVING_TASK, _saving_view)
 
 __all__ = [
-    "DEFAULTS",
     "TaskView",
     "WorkflowView",
     "display_handle",

@@ -42,7 +42,7 @@ from typing import Any, cast
 import traitlets as t
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
-from runway_nb.client.core import AsyncTaskHandle
+from runway_nb.client.core import AsyncTaskHandle, TaskHandle
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, PollFailed, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
@@ -449,7 +449,8 @@ class Grid(LiveWidget):
         self.handles[i].task = task  # the async twin shares it
 
     def _finish_cell(self, i: int, task: Task) -> None:
-        """Cell ``i`` ended with ``task``: show it; save its outputs when the sweep asked to."""
+        """Cell ``i`` ended with ``task``: show it; its outputs are archived by the GET that saw it
+        succeed (client/keep.py), or here if that has not happened yet."""
         if i in self._terminal:
             return
         self._terminal.add(i)
@@ -457,32 +458,26 @@ class Grid(LiveWidget):
         self._cancelling.discard(i)
         self._sync_handle(i, task)
         self._publish_cells()  # (also learns the outputs' kinds)
-        folder = self._save_folder(i, task)
-        if folder is not None or "audio" in self._kinds[i]:
+        keep = self._keep_due(i, task)
+        if keep or "audio" in self._kinds[i]:
             self._saving.add(i)
             if live.running_loop() is not None:
-                self._finishing[i] = self._spawn(self._finish_cell_async(i, task, folder))
+                self._finishing[i] = self._spawn(self._finish_cell_async(i, keep))
             else:
-                self._finish_cell_sync(i, task, folder)
+                self._finish_cell_sync(i, keep)
         self._publish_cells()
         self._check_done()
 
-    def _save_folder(self, i: int, task: Task) -> str | None:
-        """Where to save cell ``i``'s outputs now, if the sweep asked to and nothing saved them yet."""
-        h = self.handles[i]
-        folder = getattr(self.sweep, "save_to", None) or getattr(h, "save_to", None)
-        save = bool(task.status == SUCCEEDED and folder and task.outputs and not h.files)
-        return str(folder) if save else None
+    def _keep_due(self, i: int, task: Task) -> bool:
+        """Whether cell ``i``'s outputs are still to be archived."""
+        return bool(task.status == SUCCEEDED and task.outputs and not self.handles[i].files)
 
-    async def _finish_cell_async(self, i: int, task: Task, folder: str | None) -> None:
-        """Save cell ``i``'s outputs (``folder``), then draw its audio outputs' waveforms."""
-        h = self.handles[i]
+    async def _finish_cell_async(self, i: int, keep: bool) -> None:
+        """Archive cell ``i``'s outputs if still due, then draw its audio outputs' waveforms."""
         try:
-            if folder is not None:
-                try:
-                    h.files = await self._save_async(self._twin(i), task, folder, h.params)
-                except Exception as exc:  # the result still shows from its URLs
-                    self._set_error(f"saving task {h.id} to {folder} failed: {type(exc).__name__}: {exc}")
+            if keep:
+                await self._twin(i).keep()
+                self._note_save_problem(i)
             if "audio" in self._kinds[i]:
                 self._waveforms[i] = await self._waveforms_async(self._twin(i), self._relay[i], self._kinds[i],
                                                                  self._shown_files(i))
@@ -492,18 +487,21 @@ class Grid(LiveWidget):
         self._publish_cells()
         self._check_done()
 
-    def _finish_cell_sync(self, i: int, task: Task, folder: str | None) -> None:
+    def _finish_cell_sync(self, i: int, keep: bool) -> None:
         h = self.handles[i]
         try:
-            if folder is not None:
-                try:
-                    h.files = self._save_sync(h, task, folder)
-                except Exception as exc:
-                    self._set_error(f"saving task {h.id} to {folder} failed: {type(exc).__name__}: {exc}")
+            if keep and isinstance(h, TaskHandle):
+                h.keep()
+                self._note_save_problem(i)
             if "audio" in self._kinds[i]:
                 self._waveforms[i] = self._waveforms_sync(h, self._relay[i], self._kinds[i], self._shown_files(i))
         finally:
             self._saving.discard(i)
+
+    def _note_save_problem(self, i: int) -> None:
+        problem = self.handles[i].save_problem
+        if problem and not self.handles[i].files:
+            self._set_error(problem)
 
     def _shown_files(self, i: int) -> list[Any]:
         """The saved copy of each output of cell ``i`` shown (None where there is none)."""
@@ -680,7 +678,7 @@ class Grid(LiveWidget):
                 pending.cancel()
             task = self.handles[i].task
             if task is not None:
-                self._finish_cell_sync(i, task, self._save_folder(i, task))
+                self._finish_cell_sync(i, self._keep_due(i, task))
             self._saving.discard(i)
         self._publish_cells()
         self._check_done()

@@ -18,7 +18,7 @@
   :data:`background_tasks` until done; an error ends up in the widget's ``error`` trait.
 - **Media through the kernel** (:meth:`LiveWidget._fetch_media`): an output URL the browser
   cannot load is downloaded by the kernel, chosen by index (the browser never names a URL).
-- **Autosave** (:data:`DEFAULTS`, :func:`save_folder`).
+- **Archive folder** of a view's ``save_to`` argument (:func:`folder_arg`); the client archives.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ import anywidget
 import traitlets as t
 from ipywidgets import Widget
 
-from runway_nb.api.task import Task
 from runway_nb.client.core import AsyncRunway, AsyncTaskHandle, Runway
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.notebook.widgets import _audio
@@ -47,7 +46,6 @@ from runway_nb.notebook.widgets._urls import media_kind
 __all__ = [
     "AUDIO_MIME",
     "CALL",
-    "DEFAULTS",
     "OUTPUT_KEY",
     "REPLY",
     "WIDGET_MIME",
@@ -60,6 +58,7 @@ __all__ = [
     "background_tasks",
     "current_cell",
     "final_mark",
+    "folder_arg",
     "follow_cells",
     "get_ipython",
     "in_kernel",
@@ -71,7 +70,6 @@ __all__ = [
     "pre_run_cell",
     "publish",
     "running_loop",
-    "save_folder",
     "uninstall_hooks",
 ]
 
@@ -82,10 +80,6 @@ CALL = "rnb:call"
 REPLY = "rnb:reply"
 RETIRED_ESM = "export default { render() {} };"
 STATIC = Path(__file__).resolve().parent / "static"
-
-#: Settings the session layer may change: ``DEFAULTS["save_to"] = "runway_outputs"`` turns on
-#: autosave for every TaskView created without an explicit ``save_to``.
-DEFAULTS: dict[str, Any] = {"save_to": None}
 
 JSON: TypeAlias = Any  # a JSON value (the comm's payload)
 Header: TypeAlias = dict[str, Any]
@@ -249,14 +243,11 @@ def media_mime(url: str, ctype: str | None, endpoint: str) -> str:
     return "video/mp4" if kind == "video" else "image/png"
 
 
-def save_folder(save_to: str | os.PathLike[str] | bool | None, handle: AnyTaskHandle) -> Path | None:
-    """Where to autosave a task's outputs: ``save_to`` (True: ``runway_outputs``; False: off), else
-    the folder the session marked the handle with (``--save``), else ``DEFAULTS["save_to"]``."""
-    if save_to is None:
-        save_to = getattr(handle, "save_to", None) or DEFAULTS.get("save_to")
+def folder_arg(save_to: str | os.PathLike[str] | bool) -> Path | None:
+    """A view's ``save_to`` as the handle's archive folder: True is ``runway_outputs``, False none."""
     if save_to is True:
         return Path("runway_outputs")
-    if save_to in (None, False, ""):
+    if save_to is False or save_to == "":
         return None
     return Path(str(save_to))
 
@@ -584,17 +575,6 @@ class LiveWidget(ChannelWidget):
                                files: list[Any]) -> list[WaveformTrait]:
         found = await _audio.analyze_outputs_async(urls, kinds, files, twin.client.download_with_type)
         return [_audio.trait(w) for w in found]
-
-    # ------------------------------------------------------------------ autosave
-    async def _save_async(self, twin: AsyncTaskHandle, task: Task, folder: str | Path,
-                          params: dict[str, Any]) -> list[Path]:
-        return list(await twin.client.save_outputs(task, folder, params))
-
-    def _save_sync(self, handle: AnyTaskHandle, task: Task, folder: str | Path) -> list[Path]:
-        client = handle.client
-        if isinstance(client, AsyncRunway):
-            raise RuntimeError("an async handle can only be saved from the event loop")
-        return list(client.save_outputs(task, folder, handle.params))
 
 
 async def _run(coro: Awaitable[Any]) -> Any:

@@ -36,11 +36,11 @@ from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, drive_a
 from runway_nb.errors import failure_hint
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
-from runway_nb.notebook.widgets._live import DEFAULTS, WIDGET_MIME, Command, LiveWidget, Reply, async_twin
+from runway_nb.notebook.widgets._live import WIDGET_MIME, Command, LiveWidget, Reply, async_twin
 from runway_nb.notebook.widgets._static import caption_fields, static_html, static_text, status_note
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 
-__all__ = ["DEFAULTS", "TaskView", "async_twin", "display_handle", "register_formatters", "unregister_formatters"]
+__all__ = ["TaskView", "async_twin", "display_handle", "register_formatters", "unregister_formatters"]
 
 VERDICT_TIMEOUT = 30.0  # seconds a rendered view has to report that the outputs loaded
 
@@ -53,8 +53,9 @@ class TaskView(LiveWidget):
     outputs playing inline with a caption and Download buttons.
 
     ``TaskView(handle, save_to=None, caption=None)``: ``handle`` is a ``TaskHandle`` or
-    ``AsyncTaskHandle``; ``save_to`` a folder to download every output into when the task
-    succeeds (None: ``DEFAULTS["save_to"]``, off unless the session turns it on; False: off);
+    ``AsyncTaskHandle``; ``save_to`` the folder the outputs are archived into when the task
+    succeeds (None: the handle's, i.e. the client's ``runway_outputs`` unless turned off; True:
+    ``runway_outputs``; False: not archived);
     ``caption`` a title string, or a dict overriding caption fields (prompt, model, ratio, seed,
     duration, credits). In a kernel, the view starts watching at once; elsewhere call
     :meth:`watch`, which blocks and prints progress.
@@ -93,7 +94,8 @@ class TaskView(LiveWidget):
             raise TypeError(f"TaskView needs a TaskHandle or AsyncTaskHandle, not {type(handle).__name__}")
         super().__init__(**kwargs)
         self.handle = handle
-        self.save_to: Path | None = live.save_folder(save_to, handle)
+        if save_to is not None:
+            handle.save_to = live.folder_arg(save_to)
         self._caption_arg = caption
         self._poller: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
@@ -133,6 +135,11 @@ class TaskView(LiveWidget):
                 self.watch()
 
     # ------------------------------------------------------------------ public
+    @property
+    def save_to(self) -> Path | None:
+        """The folder the outputs are archived into when the task succeeds (the handle's)."""
+        return self.handle.save_to
+
     @classmethod
     def for_handle(cls, handle: AnyTaskHandle, **kwargs: Any) -> TaskView:
         """The live view of ``handle`` (created on first use): one poller per handle."""
@@ -380,13 +387,9 @@ class TaskView(LiveWidget):
     async def _terminal_async(self, task: Task) -> None:
         if not self._terminal_begin(task):
             return
-        if self.handle.files:  # already saved (e.g. by the session's --save)
-            self._save_paths(list(self.handle.files))
-        elif task.status == SUCCEEDED and self.save_to is not None and task.outputs:
-            try:
-                self._save_paths(await self._save_async(self._async_handle(), task, self.save_to, self.handle.params))
-            except Exception as exc:  # the result still shows from its URLs
-                self._set_error(f"autosave to {self.save_to} failed: {type(exc).__name__}: {exc}")
+        if task.status == SUCCEEDED and not self.handle.files:
+            await self._async_handle().keep()  # the GET that saw it succeed usually archived it already
+        self._take_saved()
         if self._has_audio():  # before the final output is published: it embeds the waveforms
             self.waveforms = await self._waveforms_async(self._async_handle(), self._relay_urls, list(self.kinds),
                                                          self._shown_files())
@@ -395,17 +398,20 @@ class TaskView(LiveWidget):
     def _terminal_sync(self, task: Task) -> None:
         if not self._terminal_begin(task):
             return
-        if self.handle.files:
-            self._save_paths(list(self.handle.files))
-        elif task.status == SUCCEEDED and self.save_to is not None and task.outputs:
-            try:
-                self._save_paths(self._save_sync(self.handle, task, self.save_to))
-            except Exception as exc:
-                self._set_error(f"autosave to {self.save_to} failed: {type(exc).__name__}: {exc}")
+        if task.status == SUCCEEDED and not self.handle.files and isinstance(self.handle, TaskHandle):
+            self.handle.keep()
+        self._take_saved()
         if self._has_audio():
             self.waveforms = self._waveforms_sync(self.handle, self._relay_urls, list(self.kinds),
                                                   self._shown_files())
         self._terminal_end()
+
+    def _take_saved(self) -> None:
+        """Show the archived files, or why the outputs were not archived."""
+        if self.handle.files:
+            self._save_paths(list(self.handle.files))
+        elif self.handle.save_problem:
+            self._set_error(self.handle.save_problem)
 
     def _after_cell(self) -> None:
         """After each cell: finish if the handle ended meanwhile (e.g. ``handle.wait()`` in this
@@ -530,7 +536,7 @@ class TaskView(LiveWidget):
         if status in ("THROTTLED",):
             bits.append("waiting for a free concurrency slot")
         if status == SUCCEEDED:
-            bits.append(f"{len(self.outputs)} output(s)" + (f" saved to {self.save_to}" if self.files else ""))
+            bits.append(f"{len(self.outputs)} output(s)" + (f" saved to {self.handle.save_to}" if self.files else ""))
         return " · ".join(bits)
 
     # ------------------------------------------------------------------ cancel
