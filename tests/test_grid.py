@@ -375,7 +375,7 @@ class FakePub:
         self._thread_parent = parent
 
     def publish(self, data, metadata=None, *, transient=None, update=False, **kw) -> None:
-        self.sent.append({"data": data, "transient": transient, "update": update,
+        self.sent.append({"data": data, "metadata": metadata, "transient": transient, "update": update,
                           "parent": (self._thread_parent or self.parent_header).get("msg_id")})
 
 
@@ -423,16 +423,24 @@ async def test_headless_run_ends_with_the_static_grid(session, fake_kernel):
 
 
 @run_async
-async def test_in_a_browser_the_player_stays_until_frozen(session, fake_kernel):
+async def test_in_a_browser_the_player_stays_beside_the_final_static_grid(session, fake_kernel):
     pub = fake_kernel.display_pub
     grid = Grid(two_by_two(session))
     grid._ipython_display_()
+    assert pub.sent[0]["metadata"] == {"runway_nb": {"final": False}}, "a running grid keeps its view when saved"
     call(grid, "view", None)
     await until(lambda: grid.finished and len(pub.sent) > 1)
-    assert WIDGET_MIME in pub.sent[-1]["data"], "synced playback needs the widget"
+    final = pub.sent[-1]
+    assert WIDGET_MIME in final["data"], "synced playback needs the widget"
+    # the final static grid is beside it, marked so that saving keeps only it
+    assert final["metadata"] == {"runway_nb": {"final": True}}
+    assert 'data-rnb-sweep-status="SUCCEEDED"' in final["data"]["text/html"]
+    assert final["data"]["text/html"].count("<video") == 4
     call(grid, "media_status", {"results": ["loaded"] * 4})
     assert WIDGET_MIME in grid._repr_mimebundle_()[0]
-    call(grid, "freeze", None)
+    call(grid, "freeze", None, call_id=7)  # the button is gone: no such request
+    assert WIDGET_MIME in grid._repr_mimebundle_()[0]
+    grid.freeze()  # still there from Python
     assert set(pub.sent[-1]["data"]) == {"text/html", "text/plain"}
     assert pub.sent[-1]["update"]
 

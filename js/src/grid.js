@@ -2,8 +2,9 @@
 // (see runway_nb/notebook/widgets/_grid.py): title, fixed, row_title/col_title, row_labels/
 // col_labels, columns, wrap, max_height, cells (one dict per task, in submission order), summary,
 // error, finished. The channel (createChannel in common.js) carries requests, view -> kernel:
-//   notify "view", notify "media_status" {results}; invoke "cancel" {cell}, "cancel_all", "retry",
-//   "freeze"; invoke "media" {cell, index} -> {mime} + the output's bytes.
+//   notify "view", notify "media_status" {results}; invoke "cancel" {cell}, "cancel_all", "retry";
+//   invoke "media" {cell, index} -> {mime} + the output's bytes.
+// Saving keeps the final static grid (published beside this view once every task ended): no button.
 // Each cell is a box of its output's true shape (aspect-ratio from the pixel size) holding a
 // mini task view (status, progress, note, failure) that becomes the player. Videos and audio play
 // in sync (SyncGroup): one transport plays, pauses, scrubs and loops them together. An audio cell
@@ -114,9 +115,6 @@ function skeleton(problem) {
   const summary = h("div", { class: "rnb-g-summary", "aria-live": "polite" });
   const cancelAll = h("button", { class: "rnb-btn rnb-g-cancel-all", type: "button",
                                   title: "Cancel every unfinished task of this sweep" }, "Cancel all");
-  const freezeBtn = h("button", { class: "rnb-btn rnb-g-freeze", type: "button",
-    title: "Replace this widget with a static grid that survives reopening the notebook without a kernel" },
-  "Keep as static output");
   const playBtn = h("button", { class: "rnb-btn rnb-g-play", type: "button", "aria-pressed": "false" }, "▶ Play all");
   const scrub = h("input", { class: "rnb-g-scrub", type: "range", min: "0", max: "1000", step: "1", value: "0",
                              "aria-label": "Position of every player" });
@@ -133,11 +131,11 @@ function skeleton(problem) {
   const table = h("div", { class: "rnb-g-table" });
   const root = h("div", { class: "rnb-grid" }, [
     h("div", { class: "rnb-g-head" }, [title, fixed]),
-    h("div", { class: "rnb-g-bar" }, [summary, cancelAll, freezeBtn]),
+    h("div", { class: "rnb-g-bar" }, [summary, cancelAll]),
     transport, error, problem, focus, table,
   ]);
   show(focus, false);
-  return { root, title, fixed, summary, cancelAll, freezeBtn, playBtn, scrub, clock, loopBox, transport, errorText,
+  return { root, title, fixed, summary, cancelAll, playBtn, scrub, clock, loopBox, transport, errorText,
            retryBtn, error, focus, table };
 }
 
@@ -172,7 +170,6 @@ function renderSummary(ui, read) {
   });
   const open = Number(s.total || 0) - Number(s.done || 0) - Number(s.failed || 0) - Number(s.cancelled || 0);
   show(ui.cancelAll, !finished && open > 0);
-  show(ui.freezeBtn, finished);
   ui.root.setAttribute("data-finished", finished ? "true" : "false");
   const err = String(read("error", ""));
   ui.errorText.textContent = err;
@@ -620,10 +617,6 @@ function render({ model, el }) {
   d.listen(ui.cancelAll, "click", () => {
     ui.cancelAll.disabled = true;
     channel.act("cancel_all");
-  });
-  d.listen(ui.freezeBtn, "click", () => {
-    ui.freezeBtn.disabled = true;
-    channel.act("freeze");
   });
   d.listen(ui.retryBtn, "click", () => channel.act("retry"));
   d.listen(ui.root, "keydown", (/** @type {KeyboardEvent | undefined} */ ev) => {

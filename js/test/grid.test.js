@@ -146,7 +146,7 @@ test("the summary line counts done, failed, running, queued and credits", () => 
   assert.equal(root.querySelector(".rnb-g-summary").textContent,
     "4 tasks · 1 done · 1 failed · 1 running · 1 queued (1 waiting for a concurrency slot) · ~75 credits");
   assert.ok(visible(root.querySelector(".rnb-g-cancel-all")));
-  assert.ok(!visible(root.querySelector(".rnb-g-freeze")));
+  assert.equal(root.querySelector(".rnb-g-freeze"), null, "saving keeps the static grid: no button for it");
 });
 
 // ------------------------------------------------------------------ actions
@@ -162,7 +162,7 @@ test("cancel a cell or all of them", () => {
   assert.equal(cells(el)[2].querySelector(".rnb-g-x").disabled, true);
 });
 
-test("finished cells become players; the transport appears; freeze asks the kernel", () => {
+test("finished cells become players; the transport appears; nothing asks to freeze", () => {
   const { el, root, model } = mount();
   assert.ok(!visible(root.querySelector(".rnb-g-transport")), "no transport before any video");
   succeed(model);
@@ -176,9 +176,8 @@ test("finished cells become players; the transport appears; freeze asks the kern
   }
   assert.ok(!visible(cells(el)[0].querySelector(".rnb-g-placeholder")));
   assert.ok(visible(root.querySelector(".rnb-g-transport")));
-  assert.ok(visible(root.querySelector(".rnb-g-freeze")));
-  root.querySelector(".rnb-g-freeze").click();
-  assert.equal(model.sent.at(-1).content.method, "freeze");
+  assert.equal(root.querySelector(".rnb-g-freeze"), null);
+  assert.ok(!model.sent.some((m) => m.content.method === "freeze"));
 });
 
 test("synced playback: Play starts every video at the same time; Pause stops them all", () => {

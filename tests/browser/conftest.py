@@ -2,7 +2,9 @@
 
 - ``lab`` (session): a JupyterLab server on a free loopback port, with its own
   JUPYTER_CONFIG/DATA/RUNTIME dirs, IPython dir and an ``overrides.json`` (no news toast, widget
-  state not saved: the default most users have, so durable output must not depend on it).
+  state not saved: the default most users have, so durable output must not depend on it), and
+  runway-nb's server extension enabled as an install enables it. ``start_lab``/``stop_lab``
+  start others (saved widget state, Notebook 7).
   Kernels import this checkout (PYTHONPATH) and use the in-process simulator at 10x speed.
 - ``browser`` (module): headless Chromium (never ``playwright install``: see
   shared/reference/browser-testing.md).
@@ -80,18 +82,22 @@ class Lab:
         return f"{self.url}/lab/tree/{name}?reset"
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    pytest.importorskip("jupyterlab")
-    home = tmp_path_factory.mktemp("lab-home")
+def start_lab(home: Path, *, save_state: bool = False, app: str = "jupyterlab",
+              extra_env: dict[str, str] | None = None) -> Lab:
+    """A Jupyter server (``app``: ``jupyterlab`` or ``notebook`` for Notebook 7) in ``home``, with
+    runway-nb's server extension enabled the way an installed runway-nb enables it (its config file
+    in ``jupyter_server_config.d``); stop it with :func:`stop_lab`."""
     root = home / "notebooks"
     root.mkdir()
     dirs = {name: home / name for name in ("config", "data", "runtime", "ipython", "app-settings",
                                             "user-settings", "workspaces")}
     for d in dirs.values():
         d.mkdir()
+    (dirs["config"] / "jupyter_server_config.d").mkdir()
+    (dirs["config"] / "jupyter_server_config.d" / "runway_nb.json").write_bytes(
+        (REPO / "jupyter-config" / "jupyter_server_config.d" / "runway_nb.json").read_bytes())
     (dirs["app-settings"] / "overrides.json").write_text(json.dumps({
-        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": False},
+        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": save_state},
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
     }))
     env = {k: v for k, v in os.environ.items()
@@ -102,12 +108,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
                PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                RUNWAY_NB_SIM_SPEED="10")
+    env.update(extra_env or {})
     port = _free_port()
     log = home / "lab.log"
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.token=",
+    settings = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
+    cmd = [sys.executable, "-m", app, "--no-browser", "--allow-root", "--ServerApp.token=",
            "--ServerApp.password=", "--ip", "127.0.0.1", "--port", str(port), f"--ServerApp.root_dir={root}",
-           f"--LabApp.app_settings_dir={dirs['app-settings']}", f"--LabApp.user_settings_dir={dirs['user-settings']}",
-           f"--LabApp.workspaces_dir={dirs['workspaces']}"]
+           f"--{settings}.app_settings_dir={dirs['app-settings']}",
+           f"--{settings}.user_settings_dir={dirs['user-settings']}",
+           f"--{settings}.workspaces_dir={dirs['workspaces']}"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -122,15 +131,43 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
+            pytest.fail(f"Jupyter ({app}) did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.25)
-    yield Lab(url, root, proc, log)
+    return Lab(url, root, proc, log)
+
+
+def stop_lab(lab: Lab) -> None:
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)  # the server and the kernels it started
+        os.killpg(lab.proc.pid, signal.SIGTERM)  # the server and the kernels it started
     try:
-        proc.wait(timeout=15)
+        lab.proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(lab.proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    pytest.importorskip("jupyterlab")
+    server = start_lab(tmp_path_factory.mktemp("lab-home"))
+    yield server
+    stop_lab(server)
+
+
+@pytest.fixture(scope="session")
+def jupyter_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``jupyter_servers(save_state=False, app="jupyterlab")``: a server started on first use
+    (see :func:`start_lab`), shared by the session, stopped at its end."""
+    started: dict[tuple[bool, str], Lab] = {}
+
+    def get(*, save_state: bool = False, app: str = "jupyterlab") -> Lab:
+        key = (save_state, app)
+        if key not in started:
+            started[key] = start_lab(tmp_path_factory.mktemp(f"{app}-home"), save_state=save_state, app=app)
+        return started[key]
+
+    yield get
+    for server in started.values():
+        stop_lab(server)
 
 
 @pytest.fixture(scope="module")

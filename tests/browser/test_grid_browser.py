@@ -94,11 +94,21 @@ def test_two_by_two_sweep_plays_in_sync(lab, page, nb_tools):
     assert page.locator(".rnb-grid").count() == 1
     assert not page.errors, page.errors
 
-    # ... and no button asks to keep it static: saving keeps the final static grid, four players.
+    # ... and no button asks to keep it static: saving keeps the final static grid, four players
+    # (the page keeps the live grid; tests/browser/test_reopen_browser.py reopens the file).
     assert grid.locator(".rnb-g-freeze").count() == 0
-    nb_tools.save(page)
-    saved = json.loads((lab.root / "grid.ipynb").read_text())
-    (output,) = [o for o in saved["cells"][1]["outputs"] if o["output_type"] == "display_data"]
+    page.wait_for_function("() => document.querySelector('.rnb-grid').getAttribute('data-finished') === 'true'")
+    path = lab.root / "grid.ipynb"
+    for _ in range(20):  # the final output follows the finished trait: save until it is in
+        page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+s")
+        page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=10_000)
+        (output,) = [o for o in json.loads(path.read_text())["cells"][1]["outputs"]
+                     if o["output_type"] == "display_data"]
+        if "application/vnd.jupyter.widget-view+json" not in output["data"]:
+            break
+        page.wait_for_timeout(500)
     assert "application/vnd.jupyter.widget-view+json" not in output["data"]
     assert "".join(output["data"]["text/html"]).count("<video") == 4
     assert page.locator(".rnb-grid").count() == 1, "the page keeps the live grid"

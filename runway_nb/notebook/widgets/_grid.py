@@ -18,13 +18,15 @@ How it works (see ``docs/compare.md`` for what a user sees):
 - Without a running loop (terminal IPython, scripts) :meth:`Grid.watch` waits synchronously with
   the sweep's one-line progress.
 - Browser -> kernel messages: ``view``, ``cancel`` (``cell``), ``cancel_all``, ``retry``,
-  ``freeze``, ``bytes`` (``req``, ``cell``, ``index``: an output whose URL does not load in this
+  ``bytes`` (``req``, ``cell``, ``index``: an output whose URL does not load in this
   browser; answered with a binary buffer) and ``media_status``.
 - Output: the widget plus, in the same bundle, the static grid (``text/html``: every cell's
-  ``static_html``) that nbconvert and GitHub show. Once every task ended, a run no browser
-  watched (nbclient, papermill) keeps only the static grid; in a browser the widget stays, since
-  synced playback needs it, until **Keep as static output** (``grid.freeze()``) replaces it with
-  the static grid, which survives reopening the notebook without a kernel.
+  ``static_html``) that nbconvert and GitHub show. Once every task ended, the final static grid
+  is published (marked final, see ``_live.final_mark``) whoever watches: a run no browser
+  watched (nbclient, papermill) keeps only it; in a browser the widget stays beside it, since
+  synced playback needs the live model, and saving the notebook keeps only the static grid
+  (``runway_nb.jupyter_server_ext``), so it reopens without a kernel. A headless cell that
+  waited for the tasks publishes the final grid as its reply (:meth:`Grid._finish_now`).
 """
 
 from __future__ import annotations
@@ -224,8 +226,10 @@ class Grid(LiveWidget):
         self._shown: list[list[int]] = [[] for _ in range(n)]  # the task's output index of each shown
         self._t_end: dict[int, float] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._finishing: dict[int, asyncio.Task[Any]] = {}  # cell -> its files and waveforms coming
         self._wake: asyncio.Event | None = None
         self._next_poll: float | None = None
+        self._poll_started: float | None = None  # when the poller started (before its first round ends)
         self._final_ready = False
         self._frozen = False
         layout = dict(sweep.layout or {})
@@ -273,6 +277,8 @@ class Grid(LiveWidget):
         if live.running_loop() is not None:
             if self._poller is None or self._poller.done():
                 self._poller = self._spawn(self._poll())
+                self._next_poll = None
+                self._poll_started = self.handles[0].client.clock.now() if self.handles else None
             return self
         self.sweep.wait(progress=True)
         for i, h in enumerate(self.handles):
@@ -287,11 +293,11 @@ class Grid(LiveWidget):
             self._request_cancel(i)
 
     def freeze(self) -> None:
-        """Replace the widget in the notebook with the static grid (what the button does).
+        """Replace the widget in the notebook with the static grid now.
 
-        The static grid needs no kernel and no widget state: it survives reopening the
-        notebook, nbconvert and GitHub. Synced playback is the widget's; after this, each video
-        plays on its own.
+        Not needed to keep results: saving a notebook keeps the final static grid anyway. The
+        static grid needs no kernel and no widget state; synced playback is the widget's, so
+        after this each video plays on its own.
         """
         self._frozen = True
         self._publish_displays(force=True)
@@ -451,17 +457,20 @@ class Grid(LiveWidget):
         self._t_end[i] = time.monotonic()
         self._cancelling.discard(i)
         self._sync_handle(i, task)
-        h = self.handles[i]
         self._publish_cells()  # (also learns the outputs' kinds)
-        keep = bool(task.status == SUCCEEDED and task.outputs and not h.files)
+        keep = self._keep_due(i, task)
         if keep or "audio" in self._kinds[i]:
             self._saving.add(i)
             if live.running_loop() is not None:
-                self._spawn(self._finish_cell_async(i, keep))
+                self._finishing[i] = self._spawn(self._finish_cell_async(i, keep))
             else:
                 self._finish_cell_sync(i, keep)
         self._publish_cells()
         self._check_done()
+
+    def _keep_due(self, i: int, task: Task) -> bool:
+        """Whether cell ``i``'s outputs are still to be archived."""
+        return bool(task.status == SUCCEEDED and task.outputs and not self.handles[i].files)
 
     async def _finish_cell_async(self, i: int, keep: bool) -> None:
         """Archive cell ``i``'s outputs if still due, then draw its audio outputs' waveforms."""
@@ -474,6 +483,7 @@ class Grid(LiveWidget):
                                                                  self._shown_files(i))
         finally:
             self._saving.discard(i)
+            self._finishing.pop(i, None)
         self._publish_cells()
         self._check_done()
 
@@ -618,8 +628,8 @@ class Grid(LiveWidget):
     # ------------------------------------------------------------------ display
     def _widget_in_output(self) -> bool:
         """The widget until every task ended; then the widget stays only where a browser renders
-        it (synced playback needs it), until :meth:`freeze`. A run no browser watched keeps
-        only the static grid."""
+        it (synced playback needs it; the saved file keeps the static grid), unless
+        :meth:`freeze` was called. A run no browser watched keeps only the static grid."""
         if self._frozen:
             return False
         if not self._final_ready:
@@ -647,12 +657,36 @@ class Grid(LiveWidget):
                     changed = True
             if not changed:
                 self._publish_cells()
+            self._finish_now()
             self._wake_up()
         else:
             self._republish_for_cell()
 
+    def _finish_now(self) -> None:
+        """Every task ended but files or waveforms are still coming on the event loop: fetch them
+        now, as part of the cell that just ran, so the final grid is published as its reply.
+        A headless run (nbclient) records nothing after its last cell, and that cell (a wait, a
+        sleep) may be the one the tasks ended in. A fetch in flight is cancelled and done again
+        (files are written under temporary names, so two writers never clash)."""
+        if (self._final_ready or len(self._terminal) < len(self.handles) or not self._saving
+                or live.current_cell["parent"] is None
+                or any(isinstance(self.handles[i], AsyncTaskHandle) for i in self._saving)):
+            return
+        for i in sorted(self._saving):
+            pending = self._finishing.pop(i, None)
+            if pending is not None:
+                pending.cancel()
+            task = self.handles[i].task
+            if task is not None:
+                self._finish_cell_sync(i, self._keep_due(i, task))
+            self._saving.discard(i)
+        self._publish_cells()
+        self._check_done()
+
     def _poll_overdue(self) -> bool:
-        due = self._next_poll
+        """Whether the poller missed its time: its next poll, or its first round when a cell
+        blocked the loop right after the grid was shown."""
+        due = self._next_poll if self._next_poll is not None else self._poll_started
         if due is None or self._poller is None or self._poller.done():
             return False
         clock = self.handles[0].client.clock if self.handles else None
@@ -667,7 +701,7 @@ class Grid(LiveWidget):
     # ------------------------------------------------------------------ requests from the view
     def _commands(self) -> Mapping[str, Command]:
         return {"view": self._command_view, "cancel": self._command_cancel, "cancel_all": self._command_cancel_all,
-                "retry": self._command_retry, "freeze": self._command_freeze, "media": self._command_media,
+                "retry": self._command_retry, "media": self._command_media,
                 "media_status": self._command_media_status}
 
     def _command_cancel(self, args: dict[str, Any], _buffers: list[bytes]) -> Reply:
@@ -679,10 +713,6 @@ class Grid(LiveWidget):
 
     def _command_cancel_all(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
         self.cancel()
-        return None
-
-    def _command_freeze(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
-        self.freeze()
         return None
 
     def _command_media(self, args: dict[str, Any], _buffers: list[bytes]) -> Any:

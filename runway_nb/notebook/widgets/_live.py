@@ -31,7 +31,7 @@ import os
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import anywidget
 import traitlets as t
@@ -46,8 +46,10 @@ from runway_nb.notebook.widgets._urls import media_kind
 __all__ = [
     "AUDIO_MIME",
     "CALL",
+    "OUTPUT_KEY",
     "REPLY",
     "WIDGET_MIME",
+    "CellFollower",
     "Command",
     "LiveWidget",
     "Reply",
@@ -55,11 +57,14 @@ __all__ = [
     "async_twin",
     "background_tasks",
     "current_cell",
+    "final_mark",
     "folder_arg",
+    "follow_cells",
     "get_ipython",
     "in_kernel",
     "install_hooks",
     "media_mime",
+    "new_display_id",
     "parent_now",
     "post_run_cell",
     "pre_run_cell",
@@ -69,6 +74,8 @@ __all__ = [
 ]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+#: The key of runway-nb's mark in an output's metadata (read by ``runway_nb.jupyter_server_ext``).
+OUTPUT_KEY = "runway_nb"
 CALL = "rnb:call"
 REPLY = "rnb:reply"
 RETIRED_ESM = "export default { render() {} };"
@@ -88,6 +95,13 @@ _hooked: weakref.WeakSet[Any] = weakref.WeakSet()
 # Widgets to call after each cell: kept alive while they watch, weakly once they are done.
 _following: dict[int, LiveWidget] = {}
 _following_done: weakref.WeakValueDictionary[int, LiveWidget] = weakref.WeakValueDictionary()
+
+
+class CellFollower(Protocol):
+    def after_cell(self) -> None: ...
+
+
+_followers: weakref.WeakSet[CellFollower] = weakref.WeakSet()
 
 
 def asset(name: str) -> Path:
@@ -146,6 +160,13 @@ def publish(ip: Any, data: dict[str, Any], metadata: dict[str, Any], display_id:
     contextvars.copy_context().run(send)
 
 
+def final_mark(final: bool) -> dict[str, Any]:
+    """The output metadata that marks a runway-nb output: ``final`` when its ``text/html`` is the
+    finished result, so that saving may drop the widget view beside it (``runway_nb.jupyter_server_ext``;
+    other widgets' outputs carry no such mark and are never touched)."""
+    return {OUTPUT_KEY: {"final": bool(final)}}
+
+
 def install_hooks(ip: Any) -> None:
     if ip is None or ip in _hooked:
         return
@@ -168,12 +189,21 @@ def pre_run_cell(*_: Any) -> None:
 
 
 def post_run_cell(*_: Any) -> None:
-    """After each cell: every followed widget catches up (see :meth:`LiveWidget._after_cell`)."""
+    """After each cell: every followed widget catches up (see :meth:`LiveWidget._after_cell`),
+    then every other follower (:func:`follow_cells`)."""
     try:
         for widget in list(_following.values()) + list(_following_done.values()):
             widget.after_cell()
+        for follower in list(_followers):
+            follower.after_cell()
     finally:
         current_cell["parent"] = None
+
+
+def follow_cells(follower: CellFollower) -> None:
+    """Call ``follower.after_cell()`` after each cell while it lives (held weakly): a display
+    that is not a LiveWidget (the panel) re-sends its output for nbclient there."""
+    _followers.add(follower)
 
 
 def followed(widget: LiveWidget) -> bool:
@@ -185,6 +215,7 @@ def forget_followed() -> None:
     """Stop calling every widget after cells (tests switching fake kernels)."""
     _following.clear()
     _following_done.clear()
+    _followers.clear()
 
 
 # ---------------------------------------------------------------------- clients
@@ -317,6 +348,37 @@ class LiveWidget(ChannelWidget):
         self._retired = False
         self._views = 0
         self._verdicts: list[str] = []
+        self._final = False
+        self._when_final: list[Callable[[LiveWidget], None]] = []
+
+    # ------------------------------------------------------------------ the final form
+    @property
+    def _final_ready(self) -> bool:
+        """Every task ended and the static output is final (subclasses set it): the output is
+        marked so (the server extension saves it without the widget view), and whoever asked
+        with :meth:`when_final` is told."""
+        return self._final
+
+    @_final_ready.setter
+    def _final_ready(self, value: bool) -> None:
+        became = bool(value) and not self._final
+        self._final = bool(value)
+        if became:
+            for callback in list(self._when_final):
+                callback(self)
+
+    @property
+    def final_ready(self) -> bool:
+        """Whether the static output is the final result (see ``_final_ready``)."""
+        return self._final
+
+    def when_final(self, callback: Callable[[LiveWidget], None]) -> None:
+        """Call ``callback(widget)`` once the static output is final (at once if it is): a
+        container embedding this widget (the panel) publishes its own final output then."""
+        if self._final:
+            callback(self)
+        else:
+            self._when_final.append(callback)
 
     # ------------------------------------------------------------------ what subclasses say
     def _static_data(self) -> dict[str, str]:
@@ -378,16 +440,18 @@ class LiveWidget(ChannelWidget):
 
     # ------------------------------------------------------------------ displays
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The static output, plus the widget view while the widget belongs in the output."""
+        """The static output, plus the widget view while the widget belongs in the output; marked
+        with whether the static output is final (see :func:`final_mark`)."""
         data: dict[str, Any] = dict(self._static_data())
+        mark = final_mark(self._final_ready)
         if not self._widget_in_output():
-            return data, {}
+            return data, mark
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
-            return data, {}
+            return data, mark
         widget_data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         data[WIDGET_MIME] = widget_data[WIDGET_MIME]
-        return data, metadata
+        return data, {**metadata, **mark}
 
     def _ipython_display_(self) -> None:
         self._before_display()
@@ -400,7 +464,7 @@ class LiveWidget(ChannelWidget):
         if parent is not None and any(origin is not None and origin.get("msg_id") == parent.get("msg_id")
                                       for _, origin in self._displays):
             return  # already shown by this cell (e.g. `display_handle(h)` as its last line)
-        display_id = _new_display_id()
+        display_id = new_display_id()
         self._displays.append((display_id, parent))
         data, metadata = LiveWidget._repr_mimebundle_(self)
         self._published = "widget" if WIDGET_MIME in data else "static"
@@ -517,7 +581,8 @@ async def _run(coro: Awaitable[Any]) -> Any:
     return await coro
 
 
-def _new_display_id() -> str:
+def new_display_id() -> str:
+    """A fresh display id (a display updated in place as a result changes)."""
     import uuid
 
     return uuid.uuid4().hex

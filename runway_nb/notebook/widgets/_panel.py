@@ -17,6 +17,14 @@
   why not. A submission is validated again before anything is sent.
 - a ``VBox`` of :class:`TaskView` s, newest first: each submission's live task view.
 
+Shown, the panel is one output: the widget, plus its static HTML (every submission's static
+result, newest first) marked final once every submission's result is (``_live.final_mark``).
+The output is updated in place (a display id) when a submission's result becomes final, as a
+reply to the cell that showed it and to the cell running then (for nbclient), so a saved
+notebook keeps the results and reopens without "model not found" (``runway_nb.jupyter_server_ext``
+drops the widget view of a final output when saving). Updating re-renders the panel in the page;
+it happens only when a result becomes final, never while the form is being used otherwise.
+
 Uploads arrive as bytes over the comm (never in a trait) and are written to ``upload_dir``
 (``./runway_inputs`` by default), so the equivalent ``%%runway`` cell can name them by path.
 """
@@ -24,6 +32,7 @@ Uploads arrive as bytes over the comm (never in a trait) and are written to ``up
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -575,6 +584,9 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         self.tasks = ipywidgets.VBox()
         super().__init__(children=[self.form, self.tasks], **kwargs)
         self.add_class("rnb-panel-box")
+        self._displays: list[tuple[str, dict[str, Any] | None]] = []  # (display id, the cell that showed it)
+        self._published: tuple[str, bool] | None = None  # (static HTML, final) last published
+        self._needs_cell_publish = False
 
     # ------------------------------------------------------------------ state
     @property
@@ -715,7 +727,79 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         form.history = [{k: entry[k] for k in ("n", "id", "title", "magic", "note")} for entry in self._history]
         view = TaskView.for_handle(handle)
         self.tasks.children = (view, *tuple(self.tasks.children))
+        view.when_final(self._result_final)
         return handle
+
+    # ------------------------------------------------------------------ display
+    def static_html(self) -> str:
+        """The panel without a kernel: what was submitted, each result's static HTML (newest first)."""
+        views = self.views
+        count = f"{len(views)} submission{'s' if len(views) != 1 else ''}"
+        parts = ['<div class="rnb-static rnb-panel-static" style="font-family:system-ui,-apple-system,Segoe UI,'
+                 'sans-serif;font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
+                 f'<div style="font-weight:600">Runway panel · {html.escape(count)}</div>',
+                 '<div style="color:#555;margin:2px 0 6px">The form needs a running kernel: run this cell to '
+                 'use it again.</div>']
+        parts += [f'<div style="margin:6px 0">{view.static_html()}</div>' for view in views]
+        parts.append("</div>")
+        return "".join(parts)
+
+    @property
+    def final_ready(self) -> bool:
+        """Whether every submission's result is final (a panel with none is: nothing will change)."""
+        return all(view.final_ready for view in self.views)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The widget, its static HTML beside it, marked final once every result is."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data: dict[str, Any] = dict(bundle[0] if isinstance(bundle, tuple) else bundle or {})
+        metadata: dict[str, Any] = dict(bundle[1]) if isinstance(bundle, tuple) else {}
+        data["text/plain"] = repr(self)
+        data["text/html"] = self.static_html()
+        return data, {**metadata, **live.final_mark(self.final_ready)}
+
+    def _ipython_display_(self) -> None:
+        ip = live.get_ipython()
+        if not live.in_kernel(ip):
+            print(repr(self))
+            return
+        live.install_hooks(ip)
+        live.follow_cells(self)
+        parent = live.parent_now(ip) or live.current_cell["parent"]
+        display_id = live.new_display_id()
+        self._displays.append((display_id, parent))
+        data, metadata = self._repr_mimebundle_()
+        self._published = (data["text/html"], self.final_ready)
+        live.publish(ip, data, metadata, display_id, parent, update=False)
+
+    def _result_final(self, _view: Any) -> None:
+        self._publish_displays()
+
+    def _publish_displays(self, *, origins: bool = True) -> None:
+        """Update every display of the panel if its static output changed: as a reply to the cell
+        that showed it (JupyterLab applies it there) and to the cell running now (nbclient)."""
+        ip = live.get_ipython()
+        if not self._displays or not live.in_kernel(ip):
+            return
+        data, metadata = self._repr_mimebundle_()
+        published = (data["text/html"], self.final_ready)
+        if published == self._published and origins:
+            return
+        self._published = published
+        current = live.current_cell["parent"]
+        for display_id, origin in self._displays:
+            same = current is not None and origin is not None and current.get("msg_id") == origin.get("msg_id")
+            if origins or same:
+                live.publish(ip, data, metadata, display_id, origin, update=True)
+            if current is not None and not same:
+                live.publish(ip, data, metadata, display_id, current, update=True)
+        self._needs_cell_publish = current is None
+
+    def after_cell(self) -> None:
+        """After each cell: an update published while no cell ran is said again as a reply to
+        this one (nbclient records only the running cell's messages)."""
+        if self._needs_cell_publish and live.current_cell["parent"] is not None:
+            self._publish_displays(origins=False)
 
     def __repr__(self) -> str:
         return f"<runway_nb Panel: {len(self.handles)} submission(s); form {'valid' if self.valid else self.reason}>"

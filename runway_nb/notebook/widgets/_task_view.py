@@ -114,6 +114,7 @@ class TaskView(LiveWidget):
         self._relayed = False
         self._verdict_overdue = False
         self._next_poll: float | None = None
+        self._poll_started: float | None = None  # when the poller started (before its first round ends)
         with self.hold_sync():
             self.task_id = handle.id
             self.endpoint = handle.endpoint or str(handle.params.get("endpoint") or "")
@@ -164,6 +165,8 @@ class TaskView(LiveWidget):
         if loop is not None:
             if self._poller is None or self._poller.done():
                 self._poller = self._spawn(self._poll())
+                self._next_poll = None
+                self._poll_started = self._now()
             return self
         self._watch_sync(file or sys.stdout)
         return self
@@ -439,7 +442,9 @@ class TaskView(LiveWidget):
 
     # ------------------------------------------------------------------ polling
     def _poll_overdue(self) -> bool:
-        due = self._next_poll
+        """Whether the poller missed its time: its next poll, or its first round when a cell
+        blocked the loop right after the view was shown."""
+        due = self._next_poll if self._next_poll is not None else self._poll_started
         if due is None or self._cancel_requested or self._poller is None or self._poller.done():
             return False
         floor = getattr(self.handle.client, "poll_floor", 5.0)
