@@ -63,9 +63,10 @@ def _history_end(owner: Any, task_id: str | None) -> float | None:
     return next((float(at) for status, _p, at in reversed(history) if status in TERMINAL), None)
 
 
-def ended_at(owner: Any, task: Task | None = None) -> float | None:
+def ended_at(owner: Any, task: Any = None) -> float | None:
     """When the task ended, epoch seconds: the handle's ``finished_at``, else the journal's
-    history, else the task's ``createdAt`` (earlier than the end: the expiry shown errs early)."""
+    history, else the ``createdAt`` of ``task`` (a Task or a workflow invocation; earlier than the
+    end: the expiry shown errs early)."""
     finished = getattr(owner, "finished_at", None)
     if isinstance(finished, (int, float)) and not isinstance(finished, bool):
         return float(finished)
