@@ -179,17 +179,16 @@ def test_saved_video_has_a_relative_src_a_poster_and_says_where(tmp_path, monkey
     assert "  video: runway_outputs/t-1_0.mp4" in static_text(task, params={}, files=[path.resolve()]).splitlines()
 
 
-def test_saved_image_stacks_its_poster_under_the_full_image(tmp_path, monkeypatch):
+def test_saved_image_shows_its_preview_linking_to_the_full_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = saved(tmp_path, "t-2_0.png", render_image(1280, 720, prompt=PROMPT, model="gen4_image", seed=1))
     task = Task(id="t-2", status="SUCCEEDED", outputs=["https://cdn.example/o/0.png"])
     page = static_html(task, params={"endpoint": "text_to_image"}, files=[path.resolve()])
-    assert page.count("<img") == 2
-    assert '<img src="data:image/jpeg;base64,' in page and 'alt="output 1 (preview)"' in page
-    # the full image: no width and an empty alt, so a missing file draws nothing
-    assert '<img src="runway_outputs/t-2_0.png" alt="" class="rnb-full"' in page
-    assert page.index('class="rnb-poster"') < page.index('class="rnb-full"'), "the full image on top"
-    assert '<a href="runway_outputs/t-2_0.png" target="_blank"' in page and "width:640px" in page
+    # one picture, never an <img> of a file that may be missing (a broken-image icon)
+    assert page.count("<img") == 1 and "<img src=\"runway_outputs/" not in page
+    assert '<a href="runway_outputs/t-2_0.png" target="_blank"' in page
+    assert '<img src="data:image/jpeg;base64,' in page and 'alt="output 1" class="rnb-poster"' in page
+    assert "width:640px" in page and "saved file: <a href=\"runway_outputs/t-2_0.png\"" in page
 
 
 def test_a_listed_file_that_is_gone_keeps_its_path_without_a_poster(tmp_path, monkeypatch):
@@ -207,8 +206,8 @@ def test_remote_output_without_bytes_has_no_poster_and_with_bytes_embeds_one():
     assert page.count("<img") == 1 and "data:image" not in page
     posters.remember(url, render_image(720, 720, prompt=PROMPT, model="gen4_image", seed=1), "image")
     page = static_html(task, params={"endpoint": "text_to_image"})
-    assert page.count("<img") == 2 and '<img src="data:image/jpeg;base64,' in page
-    assert f'<img src="{url}" alt="" class="rnb-full"' in page
+    assert page.count("<img") == 1 and '<img src="data:image/jpeg;base64,' in page
+    assert f'<a href="{url}" target="_blank"' in page
 
 
 def test_poster_sizes_in_a_saved_output_stay_under_the_bound(tmp_path, monkeypatch):

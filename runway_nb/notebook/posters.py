@@ -6,7 +6,8 @@ to embed (at most :data:`MAX_URI_CHARS` characters, under the promised 30 KB per
 
 - video: a JPEG of the frame about 10 % in (the first frames are often a fade or a title),
   decoded with PyAV, encoded with Pillow;
-- image: the image downscaled, JPEG, or PNG with a palette when it has transparency;
+- image: the image downscaled, JPEG, or PNG with a palette when it has transparency (the
+  static output shows it, linking to the full file: see ``_static._image_player``);
 - audio has no poster here: its picture is the waveform SVG (:mod:`runway_nb.notebook.waveform`).
 
 Each poster is shrunk (quality first, then size) until it fits the budget. Posters are cached
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["GRID_SIDE", "MAX_URI_CHARS", "SIDE", "Poster", "forget", "known", "make", "of_file", "of_file_async",
            "remember"]
 
-#: The longest side of a poster, in pixels (players show at most 640x480).
-SIDE = 480
+#: The longest side of a poster, in pixels: players are drawn at most 640 px wide, and an
+#: image's poster is what the static output shows inline.
+SIDE = 640
 #: The longest side of a poster in a grid cell (a cell is a fraction of the notebook's width).
 GRID_SIDE = 320
 #: The most characters a poster's data: URI may have (30 KB promised; a margin for the markup).

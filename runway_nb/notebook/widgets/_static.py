@@ -45,8 +45,8 @@ JupyterLab 4.6 with the default ``saveState: false``, anywidget 0.11):
   (:mod:`runway_nb.notebook.posters`, under 30 kB each), made from its saved file (or from
   bytes the widgets already fetched; never downloaded for this), so GitHub, nbviewer, VS Code
   without widgets, or a copy of the notebook without ``runway_outputs/`` still shows the
-  result: a video's ``poster`` stays when its file is missing, an image's preview sits under
-  the full image (see ``_image_player``). Audio shows its waveform SVG. Under each output, one
+  result: a video's ``poster`` stays when its file is missing, an image shows its preview
+  linking to the full file (see ``_image_player``). Audio shows its waveform SVG. Under each output, one
   line says where it lives (``_where``): the saved file, or a link and how long it works.
 """
 
@@ -294,18 +294,16 @@ def _image_player(src: str, poster: Poster | None, number: int) -> str:
     if poster is None:
         return (f'<img src="{src}" alt="output {number}" '
                 'style="max-width:100%;max-height:480px;border-radius:4px">')
-    # The poster and the full image share one grid cell, drawn at the same width: when the file
-    # loads it covers its poster; when it is missing (another machine, GitHub), its alt="" and
-    # the absence of a width make it take no room and draw no broken-image icon, so the poster
-    # shows. No script and only styles JupyterLab's sanitizer keeps; where styles are stripped,
-    # the poster and the image just stack. The link opens the full file.
-    width = _display_width(poster)
+    # The preview is the picture shown, inside a link to the full file. Showing the full image
+    # over its preview was tried: without its file a browser draws a broken-image icon for it
+    # unless its alt is empty, and JupyterLab gives every <img> without alt text alt="Image"
+    # (and no script may hide it). So the saved notebook shows the preview wherever it is
+    # opened (JupyterLab, sanitized or not, GitHub, nbviewer, no runway_outputs/), never a
+    # broken icon, and the full image is one click away when its file is there.
     return (f'<a href="{src}" target="_blank" rel="noopener noreferrer" class="rnb-image" '
-            f'style="display:grid;justify-items:start;align-items:start;width:{width}px;max-width:100%">'
-            f'<img src="{_e(poster.uri)}" alt="output {number} (preview)" class="rnb-poster" '
-            'style="grid-area:1/1;width:100%;height:auto;border-radius:4px">'
-            f'<img src="{src}" alt="" class="rnb-full" '
-            'style="grid-area:1/1;max-width:100%;height:auto;border-radius:4px"></a>')
+            f'title="Open the full image">'
+            f'<img src="{_e(poster.uri)}" alt="output {number}" class="rnb-poster" '
+            f'style="width:{_display_width(poster)}px;max-width:100%;height:auto;border-radius:4px"></a>')
 
 
 def media_figure(m: dict[str, Any], total: int) -> str:
