@@ -163,6 +163,7 @@ def test_nothing_is_downloaded_for_a_url_only_remembered_bytes():
     poster = posters.remember(url, video, "video")
     assert poster is not None and posters.known("video", url=url) is poster
     assert posters.remember(url, b"", "video") is None and posters.remember(url, video, "audio") is None
+    assert posters.remember("https://cdn.example/o/w.mp4", video, "video/mp4") is not None  # a MIME type
 
 
 # ---------------------------------------------------------------------- static HTML

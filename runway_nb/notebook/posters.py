@@ -203,7 +203,9 @@ async def of_file_async(path: str | os.PathLike[str], kind: str, side: int = SID
 
 def remember(url: str, data: bytes, kind: str, side: int = SIDE) -> Poster | None:
     """Make and keep the poster of an output whose bytes were fetched anyway (the widgets relay
-    outputs a browser cannot load): the static output then embeds it without a download."""
+    outputs a browser cannot load): the static output then embeds it without a download.
+    ``kind``: "video", "image", or the bytes' MIME type ("video/mp4")."""
+    kind = kind.split("/", 1)[0]
     if kind not in ("video", "image") or not url or not data:
         return None
     key = ("url", url, kind, str(side))
