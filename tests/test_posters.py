@@ -274,10 +274,18 @@ def test_the_where_lines():
     assert where_link("runway", end, "data:image/png;base64,AAAA").text() == "embedded in the output"
 
 
-def test_a_simulator_task_says_its_link_works_while_the_kernel_runs(make_sim, clean_env):
-    with Runway(provider="sim", simulator=make_sim(speed=100.0, pending_seconds=0.1, run_seconds=0.5)) as client:
+def test_a_simulator_task_kept_shows_its_file_and_poster_else_its_link(make_sim, clean_env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sim = make_sim(speed=100.0, pending_seconds=0.1, run_seconds=0.5)
+    with Runway(provider="sim", simulator=sim, outputs=tmp_path / "runway_outputs") as client:
         handle = client.text_to_image.create(model="gen4_image", prompt_text="a fox", ratio="1280:720")
         handle.wait()
         page = static_html(handle)
-        assert "simulator link</a>: works while this kernel runs" in page
+        assert f'saved file: <a href="runway_outputs/{handle.id}_0.png"' in page
+        assert '<img src="data:image/jpeg;base64,' in page
+    with Runway(provider="sim", simulator=sim, outputs=False) as client:
+        handle = client.text_to_image.create(model="gen4_image", prompt_text="a fox", ratio="1280:720")
+        handle.wait()
+        page = static_html(handle)
+        assert "simulator link</a>: works while this kernel runs" in page and "data:image" not in page
         assert "simulator link: works while this kernel runs" in static_text(handle)
