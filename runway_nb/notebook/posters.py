@@ -36,10 +36,10 @@ if TYPE_CHECKING:
 __all__ = ["GRID_SIDE", "MAX_URI_CHARS", "SIDE", "Poster", "forget", "known", "make", "of_file", "of_file_async",
            "remember"]
 
-#: The longest side of a poster, in pixels: players are drawn at most 640 px wide, and an
-#: image's poster is what the static output shows inline.
+#: The widest a poster is, in pixels; it fits in SIDE x SIDE * 3/4, the box players are drawn in
+#: (640 x 480): an image's poster is what the static output shows inline.
 SIDE = 640
-#: The longest side of a poster in a grid cell (a cell is a fraction of the notebook's width).
+#: The widest a poster in a grid cell is (a cell is a fraction of the notebook's width).
 GRID_SIDE = 320
 #: The most characters a poster's data: URI may have (30 KB promised; a margin for the markup).
 MAX_URI_CHARS = 24_000
@@ -151,7 +151,7 @@ def _encode(img: Image, side: int) -> Poster | None:
     alpha = _has_alpha(img)
     base = img.convert("RGBA" if alpha else "RGB")
     for factor in _SHRINK:
-        scale = min(1.0, side * factor / max(width, height))
+        scale = min(1.0, side * factor / width, side * 3 / 4 * factor / height)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         small = base.resize(size, PILImage.Resampling.LANCZOS) if size != base.size else base
         for quality in _QUALITIES if not alpha else (0,):
