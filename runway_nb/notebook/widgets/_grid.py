@@ -46,6 +46,7 @@ from runway_nb.client.core import AsyncTaskHandle, TaskHandle
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, PollFailed, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
+from runway_nb.notebook import posters
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._audio import WaveformTrait
@@ -787,7 +788,8 @@ def _static_grid(grid: Grid) -> str:
             h = grid.handles[i]
             caption = {"title": grid.cell_label(i)} if grid.wrap else None
             parts.append('<td style="vertical-align:top;padding:4px">'
-                         + static_html(h, files=list(h.files or []), caption=caption) + "</td>")
+                         + static_html(h, files=list(h.files or []), caption=caption, poster_side=posters.GRID_SIDE)
+                         + "</td>")
         parts.append("</tr>")
     parts.append("</table></div>")
     return "".join(parts)

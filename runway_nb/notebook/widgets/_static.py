@@ -25,7 +25,7 @@ JupyterLab 4.6 with the default ``saveState: false``, anywidget 0.11):
   blocking cell (``time.sleep``) made the background poll overdue, and repeats updates that
   were published while no cell ran.
 - Results (tests/test_task_view.py, tests/browser/): in JupyterLab the saved notebook holds
-  the final static output of each task (about 1.6 kB of HTML + text per task, no media bytes;
+  the final static output of each task (about 1.6 kB of HTML + text per task without posters;
   a one-task notebook is ~3.8 kB) and a reopened notebook plays the video without a kernel.
   Headless (nbclient, hence ``jupyter nbconvert --execute``, papermill, nbval), the final
   output is recorded when any later cell runs after the task ended, or a later cell waits
@@ -41,6 +41,13 @@ JupyterLab 4.6 with the default ``saveState: false``, anywidget 0.11):
 - Autosave (``save_to``): the HTML refers to the saved files by relative path, which
   JupyterLab resolves to ``/files/...`` of the Jupyter server (so it also works on Binder)
   and which keeps working after Runway's output URLs expire (24-48 h).
+- Posters: each video and image output also embeds a small preview as a ``data:`` URI
+  (:mod:`runway_nb.notebook.posters`, under 30 kB each), made from its saved file (or from
+  bytes the widgets already fetched; never downloaded for this), so GitHub, nbviewer, VS Code
+  without widgets, or a copy of the notebook without ``runway_outputs/`` still shows the
+  result: a video's ``poster`` stays when its file is missing, an image shows its preview
+  linking to the full file (see ``_image_player``). Audio shows its waveform SVG. Under each output, one
+  line says where it lives (``_where``): the saved file, or a link and how long it works.
 """
 
 from __future__ import annotations
@@ -49,12 +56,16 @@ import html
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Routing, Task
 from runway_nb.errors import failure_hint
+from runway_nb.notebook import posters
+from runway_nb.notebook.posters import Poster
 from runway_nb.notebook.waveform import Waveform, duration_text
 from runway_nb.notebook.widgets import _audio
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
+from runway_nb.notebook.widgets._where import Where, ended_at, link_source, saved, where_link
 
 __all__ = ["badge_colors", "caption_fields", "media_figure", "static_bundle", "static_html", "static_text",
            "status_note", "task_facts"]
@@ -110,8 +121,14 @@ def _plain(value: Any) -> Any:
 
 
 def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
-               *, caption: Any = None, outputs: Sequence[str] | None = None) -> dict[str, Any]:
-    """Everything the static views show, from a TaskHandle/AsyncTaskHandle or a Task."""
+               *, caption: Any = None, outputs: Sequence[str] | None = None,
+               poster_side: int | None = posters.SIDE) -> dict[str, Any]:
+    """Everything the static views show, from a TaskHandle/AsyncTaskHandle or a Task.
+
+    Each shown output has ``src``, ``kind``, ``local``, ``remote``, ``number``, ``waveform``,
+    ``poster`` (a :class:`~runway_nb.notebook.posters.Poster` of its saved file, or of bytes
+    already fetched for its URL, at most ``poster_side`` px; None when ``poster_side`` is None)
+    and ``where`` (a :class:`~runway_nb.notebook.widgets._where.Where`: saved file or link)."""
     if isinstance(handle_or_task, Task):
         task: Task | None = handle_or_task
         task_id = handle_or_task.id
@@ -135,6 +152,8 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
     raw_outputs = list(outputs if outputs is not None else (task.outputs if task is not None else []))
     file_list = list(files if files is not None else handle_files)
     media = []
+    source = link_source(handle_or_task)
+    ended: list[float | None] = []  # looked up once, only when an output is shown from its link
     for i, url in enumerate(raw_outputs):
         local = file_url(file_list[i]) if i < len(file_list) else None
         # a server's output shows from an http(s) or data: URL only: a relative "URL" it sent
@@ -145,8 +164,17 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
             continue
         kind = media_kind(str(file_list[i]) if local else url, endpoint, params.get("model"))
         waveform = _audio.known(str(url), file_list[i] if local else None) if kind == "audio" else None
+        poster = None
+        if poster_side is not None and kind in ("video", "image"):
+            poster = posters.known(kind, url=str(url), file=file_list[i] if local else None, side=poster_side)
+        if local is not None:
+            where = saved(unquote(local))
+        else:
+            if not ended:
+                ended.append(ended_at(handle_or_task, task))
+            where = where_link(source, ended[0], str(url))
         media.append({"src": src, "kind": kind, "local": local is not None, "remote": remote, "number": i + 1,
-                      "waveform": waveform})
+                      "waveform": waveform, "poster": poster, "where": where})
     credits = task.cost if task is not None and task.cost is not None else estimated
     return {
         "id": task_id,
@@ -180,7 +208,8 @@ def _facts_line(caption: dict[str, Any]) -> str:
 
 
 def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
-                *, caption: Any = None, outputs: Sequence[str] | None = None) -> str:
+                *, caption: Any = None, outputs: Sequence[str] | None = None,
+                poster_side: int | None = posters.SIDE) -> str:
     """Self-contained HTML for a task: status, media players, caption, failure and hint.
 
     ``handle_or_task`` is a TaskHandle/AsyncTaskHandle (``params`` and ``files`` then default to
@@ -189,9 +218,11 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
     path, so the HTML keeps working after Runway's URLs expire (24-48 h). Every value is
     HTML-escaped and only safe URLs (see ``_urls.safe_url``) reach ``src``/``href``. Inline
     styles only, no script: it renders the same in JupyterLab, nbconvert's HTML and on GitHub.
-    Media bytes are never embedded.
+    Media bytes are never embedded, only each video's and image's poster (a small preview, see
+    :mod:`runway_nb.notebook.posters`; ``poster_side`` px at most, None for none), made from its
+    saved file or from bytes already fetched, so the output shows without its files.
     """
-    f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs)
+    f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs, poster_side=poster_side)
     status = f["status"]
     bg, fg = badge_colors(status)
     cap = f["caption"]
@@ -248,17 +279,53 @@ def _output_name(number: int, total: int, kind: str) -> str:
     return f"output {number} of {total}" if total > 1 else f"output ({kind})"
 
 
-def media_figure(m: dict[str, Any], total: int) -> str:
-    """One output: its player (video, image, or audio with its waveform and duration) and a Download link.
+#: The widest and tallest a player is drawn (px), as in the live views.
+PLAYER_WIDTH = 640
+PLAYER_HEIGHT = 480
 
-    ``m``: ``src`` (a safe URL), ``kind``, ``local`` (a saved file), ``number`` (1-based) and
-    ``waveform`` (a :class:`~runway_nb.notebook.waveform.Waveform` or None)."""
+
+def _display_width(poster: Poster) -> int:
+    """The width (px) the output is drawn at: its own, within PLAYER_WIDTH x PLAYER_HEIGHT."""
+    w, h = poster.width, poster.height
+    return max(1, round(min(PLAYER_WIDTH, w, PLAYER_HEIGHT * w / h)))
+
+
+def _image_player(src: str, poster: Poster | None, number: int) -> str:
+    if poster is None:
+        return (f'<img src="{src}" alt="output {number}" '
+                'style="max-width:100%;max-height:480px;border-radius:4px">')
+    # The preview is the picture shown, inside a link to the full file. Showing the full image
+    # over its preview was tried: without its file a browser draws a broken-image icon for it
+    # unless its alt is empty, and JupyterLab gives every <img> without alt text alt="Image"
+    # (and no script may hide it). So the saved notebook shows the preview wherever it is
+    # opened (JupyterLab, sanitized or not, GitHub, nbviewer, no runway_outputs/), never a
+    # broken icon, and the full image is one click away when its file is there.
+    return (f'<a href="{src}" target="_blank" rel="noopener noreferrer" class="rnb-image" '
+            f'title="Open the full image">'
+            f'<img src="{_e(poster.uri)}" alt="output {number}" class="rnb-poster" '
+            f'style="width:{_display_width(poster)}px;max-width:100%;height:auto;border-radius:4px"></a>')
+
+
+def media_figure(m: dict[str, Any], total: int) -> str:
+    """One output: its player (video, image, or audio with its waveform and duration) and where it lives.
+
+    ``m``: ``src`` (a safe URL), ``kind``, ``local`` (a saved file), ``number`` (1-based),
+    ``waveform`` (a :class:`~runway_nb.notebook.waveform.Waveform` or None) and, optionally,
+    ``poster`` (a :class:`~runway_nb.notebook.posters.Poster`) and ``where`` (a
+    :class:`~runway_nb.notebook.widgets._where.Where`; default: "saved file" or "link")."""
     src = _e(m["src"])
     name = _output_name(m["number"], total, m["kind"])
     facts: list[str] = [name.capitalize()] if total > 1 else []
+    poster: Poster | None = m.get("poster")
+    if poster is not None and safe_url(poster.uri) is None:
+        poster = None
     if m["kind"] == "video":
-        player = (f'<video src="{src}" controls loop muted playsinline preload="metadata" aria-label="{_e(name)}" '
-                  'style="max-width:100%;max-height:480px;border-radius:4px;background:#000"></video>')
+        # The poster shows until the video's first frame, and stays when its file is missing.
+        shown = f' poster="{_e(poster.uri)}"' if poster is not None else ""
+        width = f"width:{_display_width(poster)}px;" if poster is not None else ""
+        player = (f'<video src="{src}"{shown} controls loop muted playsinline preload="metadata" '
+                  f'aria-label="{_e(name)}" style="{width}max-width:100%;max-height:480px;border-radius:4px;'
+                  'background:#000"></video>')
     elif m["kind"] == "audio":
         waveform: Waveform | None = m["waveform"]
         picture = waveform.svg() if waveform is not None else ""
@@ -267,22 +334,21 @@ def media_figure(m: dict[str, Any], total: int) -> str:
         if waveform is not None:
             facts.append(duration_text(waveform.duration))
     else:
-        player = (f'<img src="{src}" alt="output {m["number"]}" '
-                  'style="max-width:100%;max-height:480px;border-radius:4px">')
-    where = "saved file" if m["local"] else "Runway URL (expires 24-48 h after the task)"
-    lead = f'<span>{_e(" · ".join(facts))}</span> ' if facts else ""
+        player = _image_player(src, poster, m["number"])
+    where: Where = m.get("where") or (Where("", "saved file", "") if m["local"] else Where("", "link", ""))
+    lead = f'<span>{_e(" · ".join(facts))}</span> · ' if facts else ""
     width = "width:100%;" if m["kind"] == "audio" else ""
     return ('<figure style="margin:0;display:flex;flex-direction:column;gap:4px;'
             f'{width}max-width:640px;min-width:0">{player}'
-            f'<figcaption style="font-size:12px">{lead}<a href="{src}" download target="_blank" '
-            f'rel="noopener noreferrer">Download</a> <span style="color:#888">({_e(where)})</span>'
-            '</figcaption></figure>')
+            f'<figcaption class="rnb-where" style="font-size:12px;color:#555;overflow-wrap:anywhere">{lead}'
+            f'{_e(where.before)}<a href="{src}" download target="_blank" rel="noopener noreferrer">'
+            f'{_e(where.label)}</a>{_e(where.after)}</figcaption></figure>')
 
 
 def static_text(handle_or_task: Any, params: dict[str, Any] | None = None, files: Sequence[Any] | None = None,
                 *, caption: Any = None, outputs: Sequence[str] | None = None) -> str:
     """One or a few readable lines: what a terminal, or a text-only viewer, shows."""
-    f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs)
+    f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs, poster_side=None)
     cap = f["caption"]
     head = [f"Runway task {f['id']}", f["status"]]
     if f["status"] == RUNNING and isinstance(f["progress"], (int, float)):
@@ -304,6 +370,9 @@ def static_text(handle_or_task: Any, params: dict[str, Any] | None = None, files
     note = status_note(f["status"])
     if note:
         lines.append(f"  {note}")
+    links = sorted({m["where"].text() for m in f["media"] if not m["local"]})
+    if links:  # how long the links below work (a saved file's path says where it is)
+        lines.append("  " + "; ".join(links))
     for m in f["media"]:
         label = m["kind"]
         if f["total"] > 1:

@@ -2,20 +2,25 @@
 
 The same rules as a task's static output (``_static.py``): every value is HTML-escaped, only safe
 URLs (``_urls.safe_url``) reach ``src``/``href``, inline styles only, no media bytes embedded (an
-input's small data: image is shown as the run was given it). One row per node: its status, its
-name and model, its outputs (players with a Download link), its error flagged; then the cost.
+input's small data: image is shown as the run was given it) but posters: a node output whose
+bytes the view already fetched embeds its poster (:mod:`runway_nb.notebook.posters`; nothing is
+downloaded for it). One row per node: its status, its name and model, its outputs (players, and
+under each where it lives: a link and how long it works), its error flagged; then the cost.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 from runway_nb.api.task import FAILED, RUNNING, SUCCEEDED
 from runway_nb.api.workflow import INPUT, NodeState
 from runway_nb.client.workflows import AnyWorkflowRun
+from runway_nb.notebook import posters
 from runway_nb.notebook.widgets._static import badge_colors, media_figure, status_note
 from runway_nb.notebook.widgets._urls import is_remote, safe_url
+from runway_nb.notebook.widgets._where import Where, ended_at, link_source, where_link
 
 __all__ = ["node_media", "workflow_static_bundle", "workflow_static_html", "workflow_static_text"]
 
@@ -47,7 +52,7 @@ def _badge(status: str, small: bool = False) -> str:
             f'background:{bg};color:{fg}">{_e(status)}</span>')
 
 
-def _node_html(node: NodeState) -> str:
+def _node_html(node: NodeState, where: Callable[[str], Where]) -> str:
     facts = " · ".join(x for x in (node.type.replace("_", " ") if node.type else "", node.model or "",
                                    "optional" if node.optional else "") if x)
     parts = [f'<li data-rnb-node="{_e(node.id)}" data-rnb-status="{_e(node.status)}" '
@@ -70,8 +75,8 @@ def _node_html(node: NodeState) -> str:
         parts.append('<div style="display:flex;flex-wrap:wrap;gap:8px;margin:6px 0 2px">')
         for i, src in enumerate(media):
             kind = node.kind or "image"
-            parts.append(media_figure({"src": src, "kind": kind, "local": False, "number": i + 1,
-                                       "waveform": None}, len(media)))
+            parts.append(media_figure({"src": src, "kind": kind, "local": False, "number": i + 1, "waveform": None,
+                                       "poster": posters.known(kind, url=src), "where": where(src)}, len(media)))
         parts.append("</div>")
     parts.append("</li>")
     return "".join(parts)
@@ -104,7 +109,13 @@ def workflow_static_html(run: AnyWorkflowRun) -> str:
         parts.append('<div role="alert" style="background:#fef2f2;border-left:3px solid #dc2626;padding:6px 8px;'
                      f'margin:6px 0">{code}{_e(invocation.failure or "The run failed.")}</div>')
     parts.append('<ul style="margin:6px 0;padding:0">')
-    parts += [_node_html(node) for node in run.nodes]
+    source = link_source(run)
+    ended = ended_at(run, run.invocation) if run.finished else None
+
+    def where(url: str) -> Where:
+        return where_link(source, ended, url)
+
+    parts += [_node_html(node, where) for node in run.nodes]
     parts.append("</ul>")
     footer = [f"run {run.id}"]
     if run.cost is not None:
