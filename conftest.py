@@ -9,6 +9,9 @@ os.environ["RUNWAY_NB_JOURNAL"] = os.path.join(tempfile.mkdtemp(prefix="runway-n
 # Outputs are archived by default (./runway_outputs); tests keep them in a temporary folder instead
 # of the checkout. Tests of the default itself unset this and work in a temporary directory.
 os.environ["RUNWAY_NB_OUTPUTS"] = tempfile.mkdtemp(prefix="runway-nb-outputs-")
+# A re-run identical request shows its earlier task (no second bill). Tests make the same requests
+# from the same helpers over and over, so it is off here; tests/test_reuse*.py turn it on.
+os.environ["RUNWAY_NB_REUSE"] = "off"
 # Tests never talk to the real Runway API: drop any key the developer has set.
 for _var in ("RUNWAYML_API_SECRET", "RUNWAY_API_KEY", "RUNWAYML_BASE_URL", "COMETAPI_KEY", "USEAPI_TOKEN",
              "MAKEVID_API_KEY", "RUNWAY_NB_PROVIDER"):

@@ -25,6 +25,12 @@ from runway_nb.notebook.session import Session
 BODY = dict(model="gen4.5", promptText="a heron at dawn", ratio="1280:720", duration=5, seed=7)
 
 
+@pytest.fixture(autouse=True)
+def reuse_on(monkeypatch):
+    """The repository's conftest turns reuse off for every other test."""
+    monkeypatch.delenv("RUNWAY_NB_REUSE", raising=False)
+
+
 def fp(endpoint: str = "text_to_video", **params):
     return reuse.fingerprint(api_request.build(endpoint, {**BODY, **params}, read_file=read_local_file))
 
