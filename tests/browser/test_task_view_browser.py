@@ -162,6 +162,7 @@ def test_unreachable_output_url_is_relayed_by_the_kernel(lab, page, nb_tools):
     """As on Binder: the browser cannot reach the output URL; the kernel sends the bytes."""
     page.route("**/_sim/outputs/**", lambda route: route.abort())
     code = SETUP.format(run=10, prompt="far away", ratio="1280:720")
+    code = code.replace("display_handle(h)", "display_handle(h, save_to=False)  # no local copy to show instead")
     nb_tools.write(lab, "relay.ipynb", [code])
     nb_tools.open(page, lab, "relay.ipynb")
     nb_tools.run_all(page)
