@@ -157,7 +157,7 @@ def test_apply_prompt_options_rewrites_only_the_tagged_cell() -> None:
     cell = nb.cells[changed[0]]
     first, body = cell.source.split("\n", 1)
     assert first.startswith("%%runway --model gen4_image_turbo --ratio 720:720")
-    assert "--save" in first and "--out poster" in first
+    assert "--out poster" in first and "--save" not in first  # outputs are kept by default
     assert body == "a {red} fox"
     # --model alone drops the ratio (the model's default ratio applies)
     nb = nbformat.read(REPO / "notebooks" / "01-quickstart.ipynb", as_version=4)

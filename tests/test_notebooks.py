@@ -97,7 +97,7 @@ def test_quickstart_has_the_demo_prompt_cell() -> None:
     tagged = [c for c in nb.cells if PROMPT_TAG in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     first = tagged[0].source.splitlines()[0]
-    assert first.startswith("%%runway ") and "--model" in first and "--ratio" in first and "--save" in first
+    assert first.startswith("%%runway ") and "--model" in first and "--ratio" in first and "--out poster" in first
 
 
 def test_every_notebook_checks_some_output() -> None:
