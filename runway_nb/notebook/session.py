@@ -470,7 +470,7 @@ class Session:
             self.sweeps.append(sweep)
         for _i, item in enumerate(planned):
             try:
-                sweep.tasks.append(self._submit(item, folder, origin))
+                sweep.tasks.append(self._submit(item, folder, origin, alone=False))
             except BaseException as exc:
                 del sweep.combos[len(sweep.tasks):]
                 if hasattr(exc, "add_note"):
@@ -507,9 +507,10 @@ class Session:
         return Origin(scope=reuse.notebook_scope(), cell=reuse.call_site_key(key), new=bool(new))
 
     def _submit(self, item: Any, folder: str | None, origin: Origin | None = None, *,
-                one_of_cell: bool = False) -> Any:
+                one_of_cell: bool = False, alone: bool = True) -> Any:
         """Create the task (or show the cell's earlier one); ``one_of_cell``: the cell's only task, which
-        "Generate again" may send once more (a sweep's tasks share their cell's seed: ``--new`` resends all)."""
+        "Generate again" may send once more (a sweep's tasks share their cell's seed: ``--new`` resends all).
+        ``alone``: not one of a sweep's tasks (the sweep's grid watches those, one widget for all)."""
         client = self.client_for(item.provider)
         journal = getattr(client, "journal", None)
         if origin is None or journal is None:
@@ -523,7 +524,7 @@ class Session:
                 return handle
         handle.save_to = folder  # journalled: archived when any GET sees it succeed, here or in a later kernel
         handle.combo = item.combo
-        if folder:
+        if folder and alone:
             _view_saving_to(handle, folder)
         return self.register(handle)
 

@@ -460,7 +460,8 @@ class Grid(LiveWidget):
         self._sync_handle(i, task)
         self._publish_cells()  # (also learns the outputs' kinds)
         keep = self._keep_due(i, task)
-        if keep or "audio" in self._kinds[i]:
+        # Succeeded: its posters are made off the event loop first (the static grid embeds them).
+        if (task.status == SUCCEEDED and task.outputs) or "audio" in self._kinds[i]:
             self._saving.add(i)
             if live.running_loop() is not None:
                 self._finishing[i] = self._spawn(self._finish_cell_async(i, keep))
@@ -479,6 +480,7 @@ class Grid(LiveWidget):
             if keep:
                 await self._twin(i).keep()
                 self._note_save_problem(i)
+            await self._posters_async(self._shown_files(i), self._kinds[i], posters.GRID_SIDE)
             if "audio" in self._kinds[i]:
                 self._waveforms[i] = await self._waveforms_async(self._twin(i), self._relay[i], self._kinds[i],
                                                                  self._shown_files(i))

@@ -39,6 +39,7 @@ from ipywidgets import Widget
 
 from runway_nb.client.core import AsyncRunway, AsyncTaskHandle, Runway
 from runway_nb.client.handles import AnyTaskHandle
+from runway_nb.notebook import posters
 from runway_nb.notebook.widgets import _audio
 from runway_nb.notebook.widgets._audio import WaveformTrait
 from runway_nb.notebook.widgets._urls import media_kind
@@ -553,11 +554,15 @@ class LiveWidget(ChannelWidget):
         if isinstance(client, AsyncRunway):
             raise RuntimeError("an async handle's outputs can only be fetched on the event loop")
         data, ctype = client.download_with_type(url)
-        return {"mime": media_mime(url, ctype, endpoint)}, [data]
+        mime = media_mime(url, ctype, endpoint)
+        posters.remember(url, data, mime)  # the static output shows these bytes' poster, with no second download
+        return {"mime": mime}, [data]
 
     async def _fetch_media_async(self, url: str, endpoint: str, twin: Callable[[], AsyncTaskHandle]) -> Reply:
         data, ctype = await twin().client.download_with_type(url)
-        return {"mime": media_mime(url, ctype, endpoint)}, [data]
+        mime = media_mime(url, ctype, endpoint)
+        await asyncio.to_thread(posters.remember, url, data, mime)
+        return {"mime": mime}, [data]
 
     # ------------------------------------------------------------------ waveforms of audio outputs
     def _waveforms_sync(self, handle: AnyTaskHandle, urls: list[str], kinds: list[str],
@@ -570,6 +575,13 @@ class LiveWidget(ChannelWidget):
                      for i, u in enumerate(urls)]
             return [_audio.trait(w) for w in found]
         return [_audio.trait(w) for w in _audio.analyze_outputs(urls, kinds, files, client.download_with_type)]
+
+    async def _posters_async(self, files: list[Any], kinds: list[str], side: int) -> None:
+        """Make the posters of saved outputs in a thread, so the static output (rendered on the
+        event loop) finds them made."""
+        for path, kind in zip(files, kinds, strict=False):
+            if path is not None and kind in ("video", "image"):
+                await posters.of_file_async(path, kind, side)
 
     async def _waveforms_async(self, twin: AsyncTaskHandle, urls: list[str], kinds: list[str],
                                files: list[Any]) -> list[WaveformTrait]:

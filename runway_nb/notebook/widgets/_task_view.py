@@ -36,6 +36,7 @@ from runway_nb.client.core import AsyncTaskHandle, TaskHandle
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
+from runway_nb.notebook import posters
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._live import WIDGET_MIME, Command, LiveWidget, Reply, async_twin
@@ -182,6 +183,8 @@ class TaskView(LiveWidget):
         self._unfollow()
         if _VIEWS.get(id(self.handle)) is self:
             del _VIEWS[id(self.handle)]
+        # Nothing shows it: close its model, leaving no state (code included) in a saved notebook.
+        self._retire(live.get_ipython(), live.current_cell["parent"])
         super().close()
 
     def summary(self) -> str:
@@ -211,6 +214,8 @@ class TaskView(LiveWidget):
         self._unfollow()
         if _VIEWS.get(id(self.handle)) is self:
             del _VIEWS[id(self.handle)]
+        # Nothing shows it: close its model, leaving no state (code included) in a saved notebook.
+        self._retire(live.get_ipython(), live.current_cell["parent"])
 
     # ------------------------------------------------------------------ display
     def _static_data(self) -> dict[str, str]:
@@ -397,6 +402,7 @@ class TaskView(LiveWidget):
         if task.status == SUCCEEDED and not self.handle.files:
             await self._async_handle().keep()  # the GET that saw it succeed usually archived it already
         self._take_saved()
+        await self._posters_async(self._shown_files(), list(self.kinds), posters.SIDE)
         if self._has_audio():  # before the final output is published: it embeds the waveforms
             self.waveforms = await self._waveforms_async(self._async_handle(), self._relay_urls, list(self.kinds),
                                                          self._shown_files())
