@@ -104,7 +104,7 @@ def test_task_runs_live_then_plays_and_survives_a_reload(lab, page, nb_tools):
     assert "SUCCEEDED" in "".join(data["text/plain"])
     size = path.stat().st_size
     print(f"saved notebook: {size} bytes; static html {len(''.join(data['text/html']))} bytes")
-    assert size < 20_000
+    assert size < 40_000  # one output: its static HTML with an embedded poster (< 30 KB, see posters.py)
 
     # Reopen without running anything: the result is still there, and plays.
     nb_tools.open(page, lab, "play.ipynb")
