@@ -10,6 +10,7 @@ runway-nb's server extension is enabled in these servers as an installed runway-
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -45,7 +46,8 @@ def lab_saving_state(jupyter_servers: Any) -> Any:
 
 @pytest.fixture
 def notebook7(jupyter_servers: Any) -> Any:
-    pytest.importorskip("notebook", minversion="7")
+    if not os.environ.get("RUNWAY_NB_REQUIRE_TOOLS"):  # CI installs it (the test extras): there it must run
+        pytest.importorskip("notebook", minversion="7")
     return jupyter_servers(app="notebook")
 
 
