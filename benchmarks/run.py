@@ -189,6 +189,8 @@ SUMMARY_KEYS = [
     "audio.speech_10s_mp3_s", "audio.sound_10s_mp3_s", "audio.worst_median_s",
     "notebook.one_task_bytes_with_embedding", "notebook.one_task_bytes_without_embedding",
     "notebook.grid_12_bytes_with_embedding", "notebook.grid_12_bytes_without_embedding",
+    "notebook.saved_image_bytes_without_embedding", "notebook.saved_video_bytes_without_embedding",
+    "notebook.saved_audio_bytes_without_embedding",
 ]
 
 

@@ -22,8 +22,8 @@ STATE_MIME = "application/vnd.jupyter.widget-state+json"
 CELLS = [
     "%load_ext runway_nb\nimport runway_nb",
     "%%runway --model gen4_turbo,gen4.5 --ratio 1280:720,720:1280 --image https://example.com/kite.png -d 2 "
-    "--save kept -o takes\nA red kite over the dunes",
-    "%%runway --model gen4_turbo --ratio 1280:720 --image https://example.com/kite.png -d 2 --save kept -o one\n"
+    "-o takes\nA red kite over the dunes",
+    "%%runway --model gen4_turbo --ratio 1280:720 --image https://example.com/kite.png -d 2 -o one\n"
     "One kite",
     "panel = runway_nb.Panel()\npanel",
     "panel.set(type='image_to_video', model='gen4_turbo', ratio='720:1280', prompt='a kite', duration=2,\n"
@@ -139,6 +139,9 @@ def run_save_reopen(page: Any, server: Any, tools: Any, name: str, *, notebook7:
     assert page.locator(".rnb-grid-static video").count() == 4
     page.wait_for_function("() => [...document.querySelectorAll('.rnb-grid-static video')]"
                            ".filter(v => v.readyState >= 2 && v.videoWidth > 0).length === 4", timeout=30_000)
+    # from the files kept by default beside the notebook (the simulator's links died with its kernel)
+    sources = page.evaluate("() => [...document.querySelectorAll('.rnb-grid-static video')].map(v => v.currentSrc)")
+    assert all("/files/runway_outputs/" in src and ".mp4?" in src for src in sources), sources
     cell_text = page.locator(".jp-Notebook .jp-Cell").nth(TASK).locator(".jp-OutputArea").inner_text()
     assert "SUCCEEDED" in cell_text
     panel_text = page.locator(".jp-Notebook .jp-Cell").nth(PANEL).locator(".jp-OutputArea").inner_text()
