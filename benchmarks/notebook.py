@@ -11,7 +11,7 @@ poster per saved video or image output (a small preview) and the waveform of an 
 
 - one task: ``%%runway --wait`` (gen4_image, 720:720), a finished SUCCEEDED task;
 - grid: ``%%runway --wait`` over 3 prompts x 4 seeds (12 tasks) in one cell;
-- saved image / video / audio: one finished task with ``--save`` (text_to_image 1280:720,
+- saved image / video / audio: one finished task kept by default (text_to_image 1280:720,
   text_to_video 1280:720 5 s, text_to_speech), so its static output embeds a poster (image,
   video) or its waveform (audio). ``poster_bytes`` is the size of the poster's data: URI (or of
   the waveform SVG) in the saved output; ``poster_ms`` the time to make that poster (or decode
@@ -40,9 +40,9 @@ GRID = ("%%runway --wait -y -t text_to_image -m gen4_image -r 720:720 --seed 1,2
         "a lighthouse at dusk\n---\na red fox in snow\n---\na city at night")
 AFTER = "1 + 1"  # a later cell, so nbclient records the final output of the one before
 SAVED = {
-    "saved_image": "%%runway --wait --save -t text_to_image -m gen4_image -r 1280:720 --seed 3\na lighthouse at dusk",
-    "saved_video": "%%runway --wait --save -t text_to_video -m gen4.5 -r 1280:720 -d 5 --seed 3\na lighthouse at dusk",
-    "saved_audio": "%%runway --wait --save -t text_to_speech --voice Maya\nThe lighthouse keeper waves from the rocks.",
+    "saved_image": "%%runway --wait -t text_to_image -m gen4_image -r 1280:720 --seed 3\na lighthouse at dusk",
+    "saved_video": "%%runway --wait -t text_to_video -m gen4.5 -r 1280:720 -d 5 --seed 3\na lighthouse at dusk",
+    "saved_audio": "%%runway --wait -t text_to_speech --voice Maya\nThe lighthouse keeper waves from the rocks.",
 }
 _DATA_URI = re.compile(r'data:image/(?:jpeg|png);base64,[A-Za-z0-9+/=]+')
 _SVG = re.compile(r'<svg class="rnb-waveform".*?</svg>', re.S)
