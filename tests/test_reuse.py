@@ -381,7 +381,7 @@ def kernel_shell(monkeypatch):
     live.uninstall_hooks(shell)
 
 
-def test_generate_again_sends_one_more_and_shows_it_in_the_same_cell(runway_session, journal, fast_sim,
+def test_generate_again_sends_one_more_and_shows_it_in_the_views_place(runway_session, journal, fast_sim,
                                                                        kernel_shell) -> None:
     import asyncio
 
@@ -400,9 +400,12 @@ def test_generate_again_sends_one_more_and_shows_it_in_the_same_cell(runway_sess
         call(view, "again", call_id=1)
         assert fast_sim.stats.creates == 2
         shown = [m for m in pub.sent if not m["update"]]
-        assert len(shown) == 2 and shown[1]["parent"] == "cell-A"  # under the first, in its cell
+        assert len(shown) == 1  # no new output (a page drops one sent while no cell runs) ...
         again = runway_session.last()
-        assert again.id != first.id and again.id in shown[1]["data"]["text/plain"]
+        display_id = shown[0]["transient"]["display_id"]
+        taken = [m for m in pub.sent if m["update"] and m["transient"]["display_id"] == display_id
+                 and again.id in m["data"]["text/plain"]]
+        assert again.id != first.id and taken and taken[0]["parent"] == "cell-A"  # ... it takes the view's place
         assert again.params["seed"] != first.params["seed"]
         assert runway_session.generate("a heron at dawn", key="cell-a") is again  # the cell's task now
         assert fast_sim.stats.creates == 2

@@ -116,3 +116,33 @@ def _not_blank(png: bytes) -> bool:
 
     image = Image.open(io.BytesIO(png)).convert("L")
     return ImageStat.Stat(image).stddev[0] > 8  # a uniform box (black, white) has almost none
+
+
+RERUN_CELLS = [
+    "%load_ext runway_nb\nimport runway_nb\nsim = runway_nb.get_session().client.simulator",
+    "%%runway -m gen4_image -r 1280:720 -o pic\nA lighthouse at dusk, flat poster style",
+    "await pic\nruns = globals().get('runs', 0) + 1\nprint(f'RUN {runs} CREATES {sim.stats.creates}')",
+]
+CELL_TEXT = "(i) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i].innerText"
+
+
+def test_a_rerun_cell_shows_its_task_and_generate_again_makes_one_more(lab, page, nb_tools) -> None:
+    """Run All twice: the second run shows the first run's task (no second create) with a live
+    "Generate again" button; one press creates exactly one more task, shown in its place."""
+    nb_tools.write(lab, "rerun.ipynb", RERUN_CELLS)
+    nb_tools.open(page, lab, "rerun.ipynb")
+    nb_tools.run_all(page)
+    page.locator("text=RUN 1 CREATES 1").first.wait_for(timeout=60_000)
+    nb_tools.run_all(page)
+    page.locator("text=RUN 2 CREATES 1").first.wait_for(timeout=60_000)  # the same task, not a new one
+    shown = nb_tools.output_text(page, 1)
+    assert "same request as task" in shown
+    first = shown.split("task ")[-1].strip()
+    again = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".rnb-again")
+    again.first.wait_for(state="visible", timeout=30_000)
+    again.first.click()
+    # the new task takes the view's place in its cell (re-running the cell shows it too)
+    page.wait_for_function(f"(old) => {{ const t = ({CELL_TEXT})(1); return /SUCCEEDED/.test(t) && /task /.test(t)"
+                           " && !t.includes(old); }", arg=first, timeout=60_000)
+    nb_tools.run_cell(page, 2)
+    page.locator("text=RUN 3 CREATES 2").first.wait_for(timeout=60_000)  # exactly one more

@@ -72,6 +72,7 @@ __all__ = [
     "publish",
     "running_loop",
     "uninstall_hooks",
+    "widget_frontend",
 ]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -159,6 +160,21 @@ def publish(ip: Any, data: dict[str, Any], metadata: dict[str, Any], display_id:
         pub.publish(data=data, metadata=metadata, transient=transient, update=update)
 
     contextvars.copy_context().run(send)
+
+
+#: Whether a widget view of this kernel has reported from a page (see ``LiveWidget._command_view``).
+_page_seen: dict[str, bool] = {"seen": False}
+
+
+def widget_frontend() -> bool:
+    """Whether a page that renders widgets shows this kernel's outputs: one of its widget views
+    reported, or the running cell came with a cell id (JupyterLab and Notebook 7 send one with
+    every execute request; nbclient, which papermill and nbconvert use, sends none)."""
+    if _page_seen["seen"]:
+        return True
+    from runway_nb.notebook.reuse import running_cell_id
+
+    return running_cell_id() is not None
 
 
 def final_mark(final: bool) -> dict[str, Any]:
@@ -501,6 +517,17 @@ class LiveWidget(ChannelWidget):
         if kind == "static" and (current is not None or self._views > 0):
             self._retire(ip, current)
 
+    def take_displays_of(self, other: LiveWidget) -> None:
+        """Show this widget where ``other`` was shown (its displays are updated in place: a page
+        applies an update by display id even when no cell runs, as after a button press), and
+        retire ``other``, which nothing shows any more."""
+        taken = other._displays
+        self._displays.extend(taken)
+        other._displays = []
+        self._publish_displays(force=True)
+        if self._needs_watching() and running_loop() is not None:
+            self.watch()
+
     def _republish_for_cell(self) -> None:
         """Published while no cell ran: say it again as a reply to the running cell (for nbclient)."""
         if self._needs_cell_publish and current_cell["parent"] is not None:
@@ -535,6 +562,7 @@ class LiveWidget(ChannelWidget):
 
     def _command_view(self, _args: dict[str, JSON], _buffers: list[bytes]) -> Reply:
         self._views += 1
+        _page_seen["seen"] = True
         return None
 
     def _take_verdicts(self, args: dict[str, JSON], limit: int) -> bool:

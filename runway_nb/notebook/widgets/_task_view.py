@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import os
 import sys
 import weakref
@@ -248,6 +247,10 @@ class TaskView(LiveWidget):
         if self._retired or self.comm is None:
             return False
         if not self._final_ready:
+            return True
+        if self.can_again and live.widget_frontend():
+            # Its "Generate again" button needs the live view while a page shows it; the file still
+            # gets the static form (the output is marked final: saving drops the widget view).
             return True
         if not self.outputs or self.files:
             return False
@@ -598,21 +601,11 @@ class TaskView(LiveWidget):
         from runway_nb.notebook.session import get_session
 
         again = get_session().send_again(self.handle)
-        origin = self._displays[0][1] if self._displays else None
-        TaskView.for_handle(again).show_as_reply_to(origin)
+        # In this view's place: a new output in its cell would be dropped (no cell runs now), while
+        # an update of its displays reaches them; re-running the cell shows the newest task too.
+        TaskView.for_handle(again).take_displays_of(self)
+        self.can_again = False
         return {"task_id": again.id}
-
-    def show_as_reply_to(self, parent: dict[str, Any] | None) -> None:
-        """Show this view in the cell whose request is ``parent`` (from a button, no cell runs)."""
-        pub = getattr(live.get_ipython(), "display_pub", None)
-        set_parent = getattr(pub, "set_thread_parent", None)
-
-        def show() -> None:
-            if parent is not None and set_parent is not None:
-                set_parent(parent)
-            self._ipython_display_()
-
-        contextvars.copy_context().run(show)
 
     def _command_cancel(self, _args: dict[str, Any], _buffers: list[bytes]) -> Reply:
         self._request_cancel()
