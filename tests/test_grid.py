@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_kernel import fake_kernel_shell
 
 from runway_nb.api.task import Task
 from runway_nb.client.core import Runway
@@ -365,44 +366,9 @@ async def test_relay_on_the_loop(session):
 
 
 # ---------------------------------------------------------------------- display in a (fake) kernel
-class FakePub:
-    def __init__(self) -> None:
-        self.parent_header: dict = {"msg_id": "cell-A"}
-        self.sent: list[dict] = []
-        self._thread_parent: dict | None = None
-
-    def set_thread_parent(self, parent: dict) -> None:
-        self._thread_parent = parent
-
-    def publish(self, data, metadata=None, *, transient=None, update=False, **kw) -> None:
-        self.sent.append({"data": data, "metadata": metadata, "transient": transient, "update": update,
-                          "parent": (self._thread_parent or self.parent_header).get("msg_id")})
-
-
-class FakeEvents:
-    def __init__(self) -> None:
-        self.callbacks: dict[str, list] = {}
-
-    def register(self, name: str, fn) -> None:
-        self.callbacks.setdefault(name, []).append(fn)
-
-    def unregister(self, name: str, fn) -> None:
-        self.callbacks[name].remove(fn)
-
-
-class FakeShell:
-    """Stands in for ipykernel's shell: a kernel, a display publisher, events."""
-
-
 @pytest.fixture
 def fake_kernel(monkeypatch):
-    ip = FakeShell()
-    ip.kernel, ip.display_pub, ip.events = object(), FakePub(), FakeEvents()
-    monkeypatch.setattr(live, "get_ipython", lambda: ip)
-    monkeypatch.setitem(live.current_cell, "parent", None)
-    live.forget_followed()  # views and grids of earlier tests belong to other (fake) kernels
-    yield ip
-    live._hooked.discard(ip)
+    yield from fake_kernel_shell(monkeypatch)
 
 
 @run_async

@@ -362,23 +362,9 @@ class ContextPub:
 
 @pytest.fixture
 def kernel_shell(monkeypatch):
-    from types import SimpleNamespace
+    from fake_kernel import fake_kernel_shell
 
-    from IPython.core.formatters import IPythonDisplayFormatter
-    from test_task_view import FakeEvents, FakeShell
-
-    from runway_nb.notebook.widgets import _live as live
-
-    shell = FakeShell()
-    shell.kernel = object()
-    shell.display_pub = ContextPub()
-    shell.events = FakeEvents()
-    shell.display_formatter = SimpleNamespace(ipython_display_formatter=IPythonDisplayFormatter())
-    monkeypatch.setattr(live, "get_ipython", lambda: shell)
-    monkeypatch.setitem(live.current_cell, "parent", None)
-    live.forget_followed()
-    yield shell
-    live.uninstall_hooks(shell)
+    yield from fake_kernel_shell(monkeypatch, ContextPub())
 
 
 def test_generate_again_sends_one_more_and_shows_it_in_the_views_place(runway_session, journal, fast_sim,

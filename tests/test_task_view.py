@@ -13,10 +13,10 @@ import re
 import subprocess
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fake_kernel import fake_kernel_shell
 
 from runway_nb.api.task import Task
 from runway_nb.client.core import Runway
@@ -362,49 +362,9 @@ async def test_outputs_are_kept_by_default(client, tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------- display in a kernel
-class FakePub:
-    def __init__(self) -> None:
-        self.parent_header: dict = {"msg_id": "cell-A"}
-        self.sent: list[dict] = []
-        self._thread_parent: dict | None = None
-
-    def set_thread_parent(self, parent: dict) -> None:
-        self._thread_parent = parent
-
-    def publish(self, data, metadata=None, *, transient=None, update=False, **kw) -> None:
-        self.sent.append({"data": data, "transient": transient, "update": update,
-                          "parent": (self._thread_parent or self.parent_header).get("msg_id")})
-
-
-class FakeEvents:
-    def __init__(self) -> None:
-        self.callbacks: dict[str, list] = {}
-
-    def register(self, name: str, fn) -> None:
-        self.callbacks.setdefault(name, []).append(fn)
-
-    def unregister(self, name: str, fn) -> None:
-        self.callbacks[name].remove(fn)
-
-
-class FakeShell:
-    """Stands in for ipykernel's ZMQInteractiveShell: a kernel, a display publisher, events."""
-
-
 @pytest.fixture
 def fake_kernel(monkeypatch):
-    from IPython.core.formatters import IPythonDisplayFormatter
-
-    ip = FakeShell()
-    ip.kernel = object()
-    ip.display_pub = FakePub()
-    ip.events = FakeEvents()
-    ip.display_formatter = SimpleNamespace(ipython_display_formatter=IPythonDisplayFormatter())
-    monkeypatch.setattr(live, "get_ipython", lambda: ip)
-    monkeypatch.setitem(live.current_cell, "parent", None)
-    live.forget_followed()  # views of earlier tests belong to other (fake) kernels
-    yield ip
-    live._hooked.discard(ip)
+    yield from fake_kernel_shell(monkeypatch)
 
 
 @run_async

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from audio_samples import tone
-from test_task_view import FakeEvents, FakePub, FakeShell, call, run_async, until
+from fake_kernel import fake_kernel_shell
+from test_task_view import call, run_async, until
 
 from runway_nb.api.task import Task
 from runway_nb.client.core import Runway
@@ -22,7 +23,6 @@ from runway_nb.client.outputs import filename_for
 from runway_nb.notebook.waveform import analyze
 from runway_nb.notebook.widgets import TaskView, display_handle, static_html, static_text
 from runway_nb.notebook.widgets import _audio as audio
-from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._grid import AUDIO_CELL, Grid
 from runway_nb.notebook.widgets._live import media_mime
 from runway_nb.notebook.widgets._urls import AUDIO_ENDPOINTS, endpoint_kind, media_kind, safe_url
@@ -114,15 +114,7 @@ def speech_handle(client: Runway, task_id: str = "tts-1") -> Any:
 
 @pytest.fixture
 def fake_kernel(monkeypatch):
-    ip = FakeShell()
-    ip.kernel = object()
-    ip.display_pub = FakePub()
-    ip.events = FakeEvents()
-    monkeypatch.setattr(live, "get_ipython", lambda: ip)
-    monkeypatch.setitem(live.current_cell, "parent", None)
-    live.forget_followed()
-    yield ip
-    live._hooked.discard(ip)
+    yield from fake_kernel_shell(monkeypatch)
 
 
 # ---------------------------------------------------------------------- kinds and URLs

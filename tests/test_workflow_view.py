@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import warnings
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fake_kernel import fake_kernel_shell
 from IPython.core.error import UsageError
 
 from runway_nb.api.task import Task
@@ -18,7 +18,6 @@ from runway_nb.api.workflow import Workflow, WorkflowInvocation
 from runway_nb.client.core import Runway
 from runway_nb.client.workflows import PartialRunWarning, WorkflowRun
 from runway_nb.notebook.widgets import TaskView, WorkflowView, static_html, static_text, workflow_static_html
-from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._workflow_static import workflow_static_text
 from runway_nb.sim.workflows import SAMPLE_WORKFLOWS
 
@@ -134,41 +133,9 @@ def test_static_html_escapes_everything(client):
 
 
 # ---------------------------------------------------------------------- display in a kernel
-class FakePub:
-    def __init__(self) -> None:
-        self.parent_header: dict = {"msg_id": "cell-A"}
-        self.sent: list[dict] = []
-
-    def publish(self, data, metadata=None, *, transient=None, update=False, **kw) -> None:
-        self.sent.append({"data": data, "transient": transient, "update": update})
-
-
-class FakeEvents:
-    def register(self, name: str, fn) -> None:
-        pass
-
-    def unregister(self, name: str, fn) -> None:
-        pass
-
-
-class FakeShell:
-    """Stands in for ipykernel's shell: a kernel, a display publisher, events."""
-
-
 @pytest.fixture
 def fake_kernel(monkeypatch):
-    from IPython.core.formatters import IPythonDisplayFormatter
-
-    ip = FakeShell()
-    ip.kernel = object()
-    ip.display_pub = FakePub()
-    ip.events = FakeEvents()
-    ip.display_formatter = SimpleNamespace(ipython_display_formatter=IPythonDisplayFormatter())
-    monkeypatch.setattr(live, "get_ipython", lambda: ip)
-    monkeypatch.setitem(live.current_cell, "parent", None)
-    live.forget_followed()
-    yield ip
-    live._hooked.discard(ip)
+    yield from fake_kernel_shell(monkeypatch)
 
 
 @run_async
