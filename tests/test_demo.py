@@ -75,7 +75,7 @@ def test_demo_quickstart_writes_notebook_html_and_media_and_says_where(tmp_path:
     assert "--ratio 1080:1080" in tagged.source and "A blue heron standing in a pond" in tagged.source
     html_out = "".join("".join(o.get("data", {}).get("text/html", "")) for o in tagged.outputs)
     assert 'data-rnb-status="SUCCEEDED"' in html_out
-    assert f"runway_outputs/{pngs[0].name}" in html_out
+    assert f"runway_outputs/{pngs[0].name}" in html_out, html_out[:6000]
     checked = next(c for c in code if demo.CHECK_MARKER in c.source)
     checked_text = "".join(o.get("text", "") for o in checked.outputs)
     assert "poster: SUCCEEDED, 1 output(s)" in checked_text and "image 1080x1080" in checked_text

@@ -201,3 +201,27 @@ def test_keeper_plans_are_claimed_once() -> None:
     keeper.kept("a", [Path("x/a_0.png")])
     assert keeper.files("a") == [Path("x/a_0.png")] and keeper.due(task) is None
     assert keeper.due(Task(id="b", status="SUCCEEDED", outputs=["u"])) is None  # never planned
+
+
+def test_two_async_pollers_of_one_task_both_get_its_files(sim_client) -> None:
+    """A view's poller and `await handle` see the task succeed together: one archives, the other
+    waits for it (it must not show the result without its files), and a blocking caller may take
+    over (it cannot wait for a download on its own thread's event loop)."""
+    twin = sim_client.async_twin()
+    handle = sim_client.text_to_image.create(model="gen4_image", prompt="a fox", ratio="1024:1024")
+    task = handle.wait()
+    sim_client.keeper.plan(handle.id, sim_client.keeper.folder.parent / "again")  # due once more
+
+    async def main() -> tuple[list[Path], list[Path]]:
+        return tuple(await asyncio.gather(twin.keep(task), twin.keep(task)))  # type: ignore[return-value]
+
+    first, second = asyncio.run(main())
+    assert first == second and len(first) == 1 and first[0].exists()
+    keeper = Keeper(Path("x"), max_bytes=False)
+    keeper.plan("t", Path("x"))
+    assert keeper.due(task.model_copy(update={"id": "t"})) is not None
+    assert keeper.in_flight("t") is not None
+    assert keeper.due(task.model_copy(update={"id": "t"})) is None  # claimed ...
+    assert keeper.due(task.model_copy(update={"id": "t"}), retake=True) is not None  # ... unless retaken
+    keeper.kept("t", [Path("x/t_0.png")])
+    assert keeper.in_flight("t") is None

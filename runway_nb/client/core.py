@@ -51,6 +51,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 MAX_IN_FLIGHT = 16  # concurrent reads per async client, well below httpx's pool of 100
 NOT_VISIBLE_GRACE = 30.0  # seconds a just-created CometAPI task may answer task_not_exist
 RUNWAY_UPDATE_INTERVAL = 5.0  # seconds: Runway updates a task no more often than this
+KEEP_WAIT = 600.0  # seconds an async caller waits for another's archiving of the same task
 
 Draft = api_request.Draft
 HandleT = TypeVar("HandleT", TaskHandle, AsyncTaskHandle)
@@ -516,7 +517,9 @@ class Runway(_BaseClient):
     def keep(self, task: Task) -> list[Path]:
         """Archive a SUCCEEDED task's outputs into its folder (``client.keeper``), once; returns the
         files (none when the task is not to be kept, or keeping failed: ``keeper.problem(id)`` says why)."""
-        due = self.keeper.due(task)
+        # retake: an archiving under way may be an async poller on this very thread, blocked by this
+        # call; downloading again is safe where waiting for it would not be
+        due = self.keeper.due(task, retake=True)
         if due is not None:
             try:
                 self.keeper.kept(task.id, self.save_outputs(task, *due))
@@ -671,6 +674,10 @@ class AsyncRunway(_BaseClient):
                 self.keeper.kept(task.id, await self.save_outputs(task, *due))
             except (errors.RunwayError, OSError) as exc:
                 self.keeper.failed(task.id, exc)
+        else:
+            pending = self.keeper.in_flight(task.id)
+            if pending is not None:  # another poller (a view, `await handle`) is archiving it: its files
+                await asyncio.to_thread(pending.wait, KEEP_WAIT)
         return self.keeper.files(task.id)
 
     async def delete_task(self, task_id: str) -> None:

@@ -95,6 +95,7 @@ class Keeper:
         self._base_url = base_url
         self._plans: dict[str, _Plan] = {}
         self._sizes: dict[Path, int] = {}  # bytes in each folder, counted once, then kept up to date
+        self._settled: dict[str, threading.Event] = {}  # set when an archiving in flight ends
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -150,17 +151,20 @@ class Keeper:
         return plan
 
     # ------------------------------------------------------------------ keeping
-    def due(self, task: Task) -> tuple[Path, dict[str, Any]] | None:
+    def due(self, task: Task, *, retake: bool = False) -> tuple[Path, dict[str, Any]] | None:
         """The folder and request parameters to archive ``task`` with, when it is time to (once).
 
-        Claims the task: the caller must then call :meth:`kept` or :meth:`failed`."""
+        Claims the task: the caller must then call :meth:`kept` or :meth:`failed`. ``retake``
+        claims it also while another caller is archiving it: a blocking caller on the thread of
+        the event loop that downloads it cannot wait for that download (files are written under
+        temporary names, so two writers never clash)."""
         if task.status != SUCCEEDED or not task.outputs:
             return None
         plan = self._plan_for(task.id)
         if plan is None or plan.folder is None:
             return None
         with self._lock:
-            if plan.state != "planned":
+            if plan.state != "planned" and not (retake and plan.state == "keeping"):
                 return None
             room = self._room_problem(plan.folder)
             if room:
@@ -168,7 +172,13 @@ class Keeper:
                 warnings.warn(plan.problem, OutputsNotKept, stacklevel=4)
                 return None
             plan.state = "keeping"
+            self._settled.setdefault(task.id, threading.Event())
         return plan.folder, plan.params
+
+    def in_flight(self, task_id: str) -> threading.Event | None:
+        """An event set when the archiving of ``task_id`` under way ends (None when none is)."""
+        plan = self._plans.get(task_id)
+        return self._settled.get(task_id) if plan is not None and plan.state == "keeping" else None
 
     def kept(self, task_id: str, paths: list[Path]) -> None:
         with self._lock:
@@ -176,6 +186,9 @@ class Keeper:
             plan.files, plan.state, plan.problem = list(paths), "kept", ""
             if plan.folder is not None and plan.folder in self._sizes:
                 self._sizes[plan.folder] += sum(p.stat().st_size for p in paths if p.exists())
+            settled = self._settled.pop(task_id, None)
+        if settled is not None:
+            settled.set()
 
     def failed(self, task_id: str, exc: BaseException) -> None:
         with self._lock:
@@ -183,6 +196,9 @@ class Keeper:
             plan.state = "failed"
             plan.problem = (f"runway-nb: task {task_id}'s outputs were not saved ({type(exc).__name__}: {exc}); "
                             f"archive them later with %runway fetch {task_id}")
+            settled = self._settled.pop(task_id, None)
+        if settled is not None:
+            settled.set()
         warnings.warn(plan.problem, OutputsNotKept, stacklevel=4)
 
     def _room_problem(self, folder: Path) -> str:

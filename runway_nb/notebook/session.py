@@ -117,6 +117,7 @@ class Session:
         self.sweeps: list[Sweep] = []
         self._lock = threading.RLock()
         self._sent: dict[str, tuple[Any, str, str]] = {}  # task id -> (planned request, notebook, cell)
+        self.reshown: set[str] = set()  # ids of tasks shown again for an identical request
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.defaults.items() if v != builtin_default(k)}
@@ -331,6 +332,7 @@ class Session:
             self._clients.clear()
             self._tasks.clear()
             self._sent.clear()
+            self.reshown.clear()
             self.sweeps.clear()
             self.defaults = builtin_defaults()
 
@@ -484,6 +486,10 @@ class Session:
             sweep.wait(progress=True)
         return sweep
 
+    def is_reshown(self, handle: Any) -> bool:
+        """Whether ``handle`` was shown again for an identical request instead of a new task."""
+        return handle.id in self.reshown
+
     def can_send_again(self, handle: Any) -> bool:
         """Whether :meth:`send_again` knows the request that made ``handle`` (one task of a cell)."""
         return handle.id in self._sent
@@ -521,6 +527,7 @@ class Session:
                 self._sent[handle.id] = (item, origin.scope, origin.cell)
             if earlier:
                 handle.combo = item.combo
+                self.reshown.add(handle.id)
                 return handle
         handle.save_to = folder  # journalled: archived when any GET sees it succeed, here or in a later kernel
         handle.combo = item.combo

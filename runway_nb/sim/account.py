@@ -38,12 +38,13 @@ class AccountApi:
 
     def organization(self, req: SimRequest) -> SimResponse:
         store, config = self._ctx.store, self._ctx.config
-        counts = store.daily_counts()
-        models = list(ORG_MODELS) + [m for m in counts if m not in ORG_MODELS]
+        # The spec names the models this answer may list (propertyNames): a task of another
+        # (a retired model, a routed pick outside the list) counts in the ledger, not here.
+        counts = {m: n for m, n in store.daily_counts().items() if m in ORG_MODELS}
         daily = config.daily_limit
         tier = {m: {"maxConcurrentGenerations": int(config.concurrency),
                     "maxDailyGenerations": int(daily) if daily is not None else UNLIMITED_DAILY}
-                for m in models}
+                for m in ORG_MODELS}
         usage = {m: {"dailyGenerations": n} for m, n in counts.items()}
         return json_response(200, {"creditBalance": max(0, store.balance),
                                    "tier": {"maxMonthlyCreditSpend": MAX_MONTHLY_SPEND, "models": tier},

@@ -69,7 +69,7 @@ def _video_states(page: Any) -> list[dict[str, Any]]:
 
 
 def test_headless_sweep_reopens_playing_then_shows_posters_without_its_files(lab, page, nb_tools) -> None:
-    folder = lab.root / "headless"
+    folder = lab.root / "results-headless"
     folder.mkdir()
     path = _execute_headless(folder)
 
@@ -83,19 +83,19 @@ def test_headless_sweep_reopens_playing_then_shows_posters_without_its_files(lab
     assert len(kept) == 4
 
     # Opened after its kernel (and its simulator) ended: the four play from the kept files.
-    nb_tools.open(page, lab, "headless/sweep.ipynb")
+    nb_tools.open(page, lab, "results-headless/sweep.ipynb")
     page.locator(VIDEOS).first.wait_for(timeout=30_000)
     page.evaluate(f"() => document.querySelectorAll('{VIDEOS}').forEach(v => {{ v.muted = true; v.play(); }})")
     page.wait_for_function(f"() => [...document.querySelectorAll('{VIDEOS}')]"
                            ".filter(v => v.readyState >= 2 && v.videoWidth > 0).length === 4", timeout=30_000)
     states = _video_states(page)
-    assert all("/files/headless/runway_outputs/" in s["src"] for s in states), states
+    assert all("/files/results-headless/runway_outputs/" in s["src"] for s in states), states
 
     # A copy elsewhere, without runway_outputs/: no video loads, each shows its poster.
-    elsewhere = lab.root / "elsewhere"
+    elsewhere = lab.root / "results-copy"
     elsewhere.mkdir()
     shutil.copy(path, elsewhere / "sweep.ipynb")
-    nb_tools.open(page, lab, "elsewhere/sweep.ipynb")
+    nb_tools.open(page, lab, "results-copy/sweep.ipynb")
     page.locator(VIDEOS).first.wait_for(timeout=30_000)
     page.wait_for_function(f"() => [...document.querySelectorAll('{VIDEOS}')].every(v => v.error !== null)",
                            timeout=30_000)  # the files are not there

@@ -248,9 +248,10 @@ class TaskView(LiveWidget):
             return False
         if not self._final_ready:
             return True
-        if self.can_again and live.widget_frontend():
-            # Its "Generate again" button needs the live view while a page shows it; the file still
-            # gets the static form (the output is marked final: saving drops the widget view).
+        if self.can_again and live.widget_frontend() and _session_reshown(self.handle):
+            # A task shown again for a re-run cell offers "Generate again", which needs the live view
+            # while a page shows it; the file still gets the static form (the output is marked
+            # final: saving drops the widget view).
             return True
         if not self.outputs or self.files:
             return False
@@ -624,6 +625,12 @@ class TaskView(LiveWidget):
         if self._take_verdicts(args, 64) and self._final_ready:
             self._publish_displays()  # static once loaded; else the widget + final HTML
         return None
+
+
+def _session_reshown(handle: AnyTaskHandle) -> bool:
+    from runway_nb.notebook.session import get_session
+
+    return get_session().is_reshown(handle)
 
 
 def _session_can_send_again(handle: AnyTaskHandle) -> bool:
