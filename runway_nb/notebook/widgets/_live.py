@@ -528,6 +528,11 @@ class LiveWidget(ChannelWidget):
         if self._needs_watching() and running_loop() is not None:
             self.watch()
 
+    @property
+    def retired(self) -> bool:
+        """Whether its model was closed: every display of it became static HTML."""
+        return self._retired
+
     def _republish_for_cell(self) -> None:
         """Published while no cell ran: say it again as a reply to the running cell (for nbclient)."""
         if self._needs_cell_publish and current_cell["parent"] is not None:

@@ -151,7 +151,8 @@ class TaskView(LiveWidget):
     def for_handle(cls, handle: AnyTaskHandle, **kwargs: Any) -> TaskView:
         """The live view of ``handle`` (created on first use): one poller per handle."""
         view = _VIEWS.get(id(handle))
-        if view is not None and view.handle is handle:
+        # A task shown again for a re-run cell whose view was closed gets a live view again (the button).
+        if view is not None and view.handle is handle and not (view.retired and _session_reshown(handle)):
             view.catch_up()
             return view
         return cls(handle, **kwargs)
