@@ -147,7 +147,16 @@ def serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from runway_nb import errors
-    from runway_nb.serve.app import LOOPBACK_HOSTS, ServeOptions, Service
+
+    try:
+        from runway_nb.serve.app import LOOPBACK_HOSTS, ServeOptions, Service
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if not missing or missing == "runway_nb":
+            raise
+        print(f"runway-nb serve: needs the {missing!r} package, which is not installed: "
+              f"pip install 'runway-nb[serve]'", file=sys.stderr)
+        return 2
 
     if args.port == args.mcp_port and args.port != 0:
         print(f"runway-nb serve: --port and --mcp-port must differ (both are {args.port})", file=sys.stderr)
