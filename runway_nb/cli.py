@@ -198,8 +198,8 @@ def _demo_arguments() -> list[Arg]:
 
 @command("demo", help="run the demo notebooks on the simulator and print where the outputs are",
          arguments=_demo_arguments(), description="""\
-Run the demo notebooks (notebooks/ of this checkout) top to bottom in fresh kernels, on the
-built-in simulator: no API key, no network, no credits. Writes into one folder (default
+Run the demo notebooks (installed with runway-nb; notebooks/ in a source checkout) top to
+bottom in fresh kernels, on the built-in simulator: no API key, no network, no credits. Writes into one folder (default
 ./runway-demo/): the executed notebooks, their HTML export and the generated media
 (runway_outputs/), and prints where they are. Exits 1 naming the cell if a notebook fails.
 
