@@ -619,24 +619,16 @@ def progress_line(handle: Any, started: float) -> str:
 
 def wait_with_progress(handle: Any, *, timeout: float | None = None, raise_on_failure: bool = True,
                        progress: bool = True, stream: Any = None) -> Any:
-    """``handle.wait()`` showing one line of progress (rewritten in place) on ``stream`` (stdout)."""
-    stream = stream or sys.stdout
+    """``handle.wait()`` showing its progress on ``stream`` (stdout): one line rewritten in place
+    on a terminal or in a notebook, one line per update when piped to a file."""
+    from runway_nb.notebook.status_line import StatusLine
+
+    line = StatusLine(stream or sys.stdout)
     started = time.monotonic()
-    last = {"text": ""}
 
     def show(_task: Any = None, final: bool = False) -> None:
-        if not progress:
-            return
-        text = progress_line(handle, started)
-        if text == last["text"]:
-            if final:
-                stream.write("\n")
-                stream.flush()
-            return
-        pad = " " * max(0, len(last["text"]) - len(text))
-        last["text"] = text
-        stream.write("\r" + text + pad + ("\n" if final else ""))
-        stream.flush()
+        if progress:
+            line.show(progress_line(handle, started), final=final)
 
     show()
     try:
