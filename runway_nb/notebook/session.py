@@ -654,6 +654,11 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _credits(value: float) -> str:
+    """``1,250`` or ``12.5`` (``:g`` would write a million as ``1e+06``)."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
 def _row(i: int, handle: Any, note: str | None) -> dict[str, str]:
     p = handle.params or {}
     status = str(handle.status)
@@ -674,7 +679,7 @@ def _row(i: int, handle: Any, note: str | None) -> dict[str, str]:
             "duration": "" if duration is None else f"{duration:g} s" if isinstance(duration, (int, float))
             else str(duration),
             "seed": "" if p.get("seed") is None else str(p.get("seed")),
-            "credits": "" if cost is None else f"{cost:,g}",
+            "credits": "" if cost is None else _credits(cost),
             "prompt": _clip(" ".join(str(p.get("promptText") or "").split()), PROMPT_CHARS)}
 
 
