@@ -28,6 +28,7 @@ def test_a_cancelled_task_shows_no_charge() -> None:
         assert "25 credits" not in shown and "0 credits" in shown
     assert charged_credits("CANCELLED", None, 25) == 0
     assert charged_credits("CANCELLED", 3, 25) == 3  # a final cost Runway reports stays
+    assert charged_credits("CANCELLED", None, 25, ran=True) == 25  # cancelled while RUNNING: not refunded
     assert charged_credits("SUCCEEDED", None, 25) == 25
 
 
@@ -70,3 +71,40 @@ def test_the_card_captions_have_no_nested_brackets() -> None:
     assert "Runway link" in page and "expires" in page
     for shown in (page, text):
         assert not _nested_brackets(shown)
+
+
+def _cancelled(make_sim, clean_env, *, running: bool):
+    """A gen4_image task cancelled before it ran (refunded) or after a poll saw it RUNNING (charged)."""
+    from runway_nb.client.core import Runway
+
+    sim = make_sim(speed=1.0, pending_seconds=0.05 if running else 600, run_seconds=600)
+    client = Runway(provider="sim", simulator=sim)
+    handle = client.text_to_image.create(model="gen4_image", promptText="a fox", ratio="1920:1080")
+    if running:
+        for _ in range(200):
+            if handle.refresh().status == "RUNNING":
+                break
+        assert handle.status == "RUNNING"
+    handle.cancel()
+    assert handle.status == "CANCELLED" and handle.estimated_cost == 8
+    return client, handle
+
+
+def test_a_task_cancelled_before_it_ran_shows_0_credits(make_sim, clean_env) -> None:
+    from runway_nb.notebook.session import TaskTable
+
+    client, handle = _cancelled(make_sim, clean_env, running=False)
+    with client:
+        assert "0 credits" in static_text(handle) and "8 credits" not in _visible(static_html(handle))
+        assert TaskTable([handle]).rows[0]["credits"] == "0"
+        assert client.organization().credit_balance == 10_000  # the simulator refunded it too
+
+
+def test_a_task_cancelled_while_running_keeps_its_charge(make_sim, clean_env) -> None:
+    from runway_nb.notebook.session import TaskTable
+
+    client, handle = _cancelled(make_sim, clean_env, running=True)
+    with client:
+        assert "8 credits" in static_text(handle)
+        assert TaskTable([handle]).rows[0]["credits"] == "8"
+        assert client.organization().credit_balance == 10_000 - 8  # Runway keeps a RUNNING task's charge

@@ -659,6 +659,17 @@ def _credits(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+def _seen_running(handle: Any) -> bool:
+    """Whether a poll saw the task RUNNING (the journal's status history)."""
+    journal = getattr(getattr(handle, "client", None), "journal", None)
+    if journal is None:
+        return False
+    try:
+        return any(status == "RUNNING" for status, _p, _at in journal.history(handle.id))
+    except Exception:  # a locked or missing journal file: as if nothing was seen
+        return False
+
+
 def _row(i: int, handle: Any, note: str | None) -> dict[str, str]:
     p = handle.params or {}
     status = str(handle.status)
@@ -670,8 +681,8 @@ def _row(i: int, handle: Any, note: str | None) -> dict[str, str]:
     if note:
         status += f" ({note})"
     cost = handle.estimated_cost if task is None or task.cost is None else task.cost
-    if handle.status == "CANCELLED" and (task is None or task.cost is None):
-        cost = 0  # a cancelled task is not charged: its estimate is not what it cost
+    if handle.status == "CANCELLED" and (task is None or task.cost is None) and not _seen_running(handle):
+        cost = 0  # Runway refunds a cancel made before it saw the task run: the estimate was not charged
     duration = p.get("duration")
     return {"#": str(i), "id": str(handle.id), "status": status,
             "type": str(handle.endpoint or "").replace("_", " "),

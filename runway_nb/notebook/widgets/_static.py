@@ -65,7 +65,7 @@ from runway_nb.notebook.posters import Poster
 from runway_nb.notebook.waveform import Waveform, duration_text
 from runway_nb.notebook.widgets import _audio
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
-from runway_nb.notebook.widgets._where import Where, ended_at, link_source, saved, where_link
+from runway_nb.notebook.widgets._where import Where, ended_at, link_source, saved, seen_running, where_link
 
 __all__ = ["badge_colors", "caption_fields", "charged_credits", "media_figure", "static_bundle", "static_html",
            "static_text", "status_note", "task_facts"]
@@ -93,12 +93,14 @@ def status_note(status: str) -> str:
     return ""
 
 
-def charged_credits(status: str, cost: float | None, estimated: float | None) -> float | None:
-    """The credits a caption shows: the task's final cost, else its estimate; a CANCELLED task
-    without a final cost shows 0 (it is not charged, so its estimate would mislead)."""
+def charged_credits(status: str, cost: float | None, estimated: float | None, *, ran: bool = False) -> float | None:
+    """The credits a caption shows: the task's final cost, else its estimate. A CANCELLED task
+    without a final cost (Runway answers 404 once it is cancelled) shows 0 unless it was seen
+    RUNNING (``ran``): Runway refunds a cancel made before it saw the task run, and keeps the
+    charge after."""
     if cost is not None:
         return cost
-    return 0 if status == CANCELLED else estimated
+    return 0 if status == CANCELLED and not ran else estimated
 
 
 def caption_fields(params: dict[str, Any] | None, *, credits: Any = None, caption: Any = None) -> dict[str, Any]:
@@ -183,7 +185,8 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
             where = where_link(source, ended[0], str(url))
         media.append({"src": src, "kind": kind, "local": local is not None, "remote": remote, "number": i + 1,
                       "waveform": waveform, "poster": poster, "where": where})
-    credits = charged_credits(status, task.cost if task is not None else None, estimated)
+    ran = status == CANCELLED and not isinstance(handle_or_task, Task) and seen_running(handle_or_task)
+    credits = charged_credits(status, task.cost if task is not None else None, estimated, ran=ran)
     return {
         "id": task_id,
         "status": status,
