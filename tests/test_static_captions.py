@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -81,9 +82,9 @@ def _cancelled(make_sim, clean_env, *, running: bool):
     client = Runway(provider="sim", simulator=sim)
     handle = client.text_to_image.create(model="gen4_image", promptText="a fox", ratio="1920:1080")
     if running:
-        for _ in range(200):
-            if handle.refresh().status == "RUNNING":
-                break
+        deadline = time.monotonic() + 30  # the sim starts it after 0.05 s; a busy machine may take longer
+        while handle.refresh().status != "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert handle.status == "RUNNING"
     handle.cancel()
     assert handle.status == "CANCELLED" and handle.estimated_cost == 8
