@@ -65,10 +65,10 @@ from runway_nb.notebook.posters import Poster
 from runway_nb.notebook.waveform import Waveform, duration_text
 from runway_nb.notebook.widgets import _audio
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
-from runway_nb.notebook.widgets._where import Where, ended_at, link_source, saved, where_link
+from runway_nb.notebook.widgets._where import Where, ended_at, link_source, saved, seen_running, where_link
 
-__all__ = ["badge_colors", "caption_fields", "media_figure", "static_bundle", "static_html", "static_text",
-           "status_note", "task_facts"]
+__all__ = ["badge_colors", "caption_fields", "charged_credits", "media_figure", "static_bundle", "static_html",
+           "static_text", "status_note", "task_facts"]
 
 _BADGE = {
     PENDING: ("#eceff4", "#3b4252"), THROTTLED: ("#fff3cd", "#7a5a00"), RUNNING: ("#dbeafe", "#1e40af"),
@@ -91,6 +91,16 @@ def status_note(status: str) -> str:
     if status not in (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED):
         return f"Runway reported the status {status!r}, which runway-nb does not know; still watching."
     return ""
+
+
+def charged_credits(status: str, cost: float | None, estimated: float | None, *, ran: bool = False) -> float | None:
+    """The credits a caption shows: the task's final cost, else its estimate. A CANCELLED task
+    without a final cost (Runway answers 404 once it is cancelled) shows 0 unless it was seen
+    RUNNING (``ran``): Runway refunds a cancel made before it saw the task run, and keeps the
+    charge after."""
+    if cost is not None:
+        return cost
+    return 0 if status == CANCELLED and not ran else estimated
 
 
 def caption_fields(params: dict[str, Any] | None, *, credits: Any = None, caption: Any = None) -> dict[str, Any]:
@@ -175,7 +185,8 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
             where = where_link(source, ended[0], str(url))
         media.append({"src": src, "kind": kind, "local": local is not None, "remote": remote, "number": i + 1,
                       "waveform": waveform, "poster": poster, "where": where})
-    credits = task.cost if task is not None and task.cost is not None else estimated
+    ran = status == CANCELLED and not isinstance(handle_or_task, Task) and seen_running(handle_or_task)
+    credits = charged_credits(status, task.cost if task is not None else None, estimated, ran=ran)
     return {
         "id": task_id,
         "status": status,
@@ -198,12 +209,14 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _facts_line(caption: dict[str, Any]) -> str:
+def _facts_line(caption: dict[str, Any], *, model: bool = True) -> str:
+    """``gen4.5 · 1280:720 · seed 5 · 5 s · 60 credits`` (without the model when a heading shows it)."""
     bits = []
     for key, fmt in (("model", "{}"), ("ratio", "{}"), ("seed", "seed {}"), ("duration", "{} s"),
                      ("credits", "{} credits")):
-        if key in caption:
-            bits.append(fmt.format(caption[key]))
+        if key in caption and (model or key != "model"):
+            value = caption[key]
+            bits.append(fmt.format(f"{value:,}" if key == "credits" and isinstance(value, (int, float)) else value))
     return " · ".join(bits)
 
 
@@ -234,7 +247,9 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
         f'<span style="font-size:11px;font-weight:600;padding:2px 7px;border-radius:10px;'
         f'background:{bg};color:{fg}">{_e(status)}</span>',
     ]
-    heading = " · ".join(str(x) for x in ((f["endpoint"] or "").replace("_", " "), cap.get("model")) if x)
+    heading_fields = {k: v for k, v in (("endpoint", (f["endpoint"] or "").replace("_", " ")),
+                                        ("model", cap.get("model"))) if v}
+    heading = " · ".join(str(v) for v in heading_fields.values())
     if heading:
         parts.append(f"<strong>{_e(heading)}</strong>")
     if status == RUNNING and isinstance(f["progress"], (int, float)):
@@ -262,7 +277,7 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
         parts.append(f'<div style="font-weight:600">{_e(cap["title"])}</div>')
     if cap.get("prompt"):
         parts.append(f'<div style="color:#555;font-style:italic;overflow-wrap:anywhere">“{_e(cap["prompt"])}”</div>')
-    line = _facts_line(cap)
+    line = _facts_line(cap, model="model" not in heading_fields)
     if line:
         parts.append(f'<div style="color:#555">{_e(line)}</div>')
     footer = [f"task {f['id']}"]
