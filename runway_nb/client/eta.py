@@ -26,6 +26,7 @@ Sans-IO: feed it what each poll saw and when (:meth:`FinishEstimate.observe`), i
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from runway_nb.api.task import PENDING, RUNNING, THROTTLED
@@ -278,21 +279,22 @@ def _fit_shape(name: str, points: list[tuple[float, float, float]]) -> _Fit | No
 
 
 class RunTimes:
-    """How long each model's tasks ran, as seen in this session: the typical run time used
-    when a task reports no progress, or when one reading cannot tell the curve (after a wait in
-    the queue, the start is known only roughly)."""
+    """How long tasks of each kind ran, as seen in this session: the typical run time used when
+    a task reports no progress, or when one reading cannot place the run's start (the first
+    reading after a long wait in the queue). A kind is any hashable, e.g. (endpoint, model,
+    duration): a 10 s video runs longer than a 5 s one."""
 
     def __init__(self, keep: int = 9):
         self.keep = keep
-        self._runs: dict[str, list[float]] = {}
+        self._runs: dict[Hashable, list[float]] = {}
 
-    def record(self, model: str, seconds: float) -> None:
+    def record(self, kind: Hashable, seconds: float) -> None:
         if seconds > 0 and math.isfinite(seconds):
-            self._runs[model] = [*self._runs.get(model, []), seconds][-self.keep:]
+            self._runs[kind] = [*self._runs.get(kind, []), seconds][-self.keep:]
 
-    def typical(self, model: str | None) -> float | None:
-        """The median run of ``model`` so far, or None."""
-        runs = sorted(self._runs.get(model or "", []))
+    def typical(self, kind: Hashable) -> float | None:
+        """The median run of ``kind`` so far, or None."""
+        runs = sorted(self._runs.get(kind, []))
         if not runs:
             return None
         middle = len(runs) // 2
