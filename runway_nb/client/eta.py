@@ -214,8 +214,14 @@ class FinishEstimate:
 
     @property
     def run_started(self) -> float | None:
-        """The best estimate of when the run began (None until seen running)."""
-        return None if self.start_window is None else sum(self.start_window) / 2
+        """The best estimate of when the run began (None until seen running): the fit's, which
+        the readings place more closely than the polls around the start, within their window."""
+        if self.start_window is None:
+            return None
+        lo, hi = self.start_window
+        if self._fit is not None:
+            return min(max(self._fit.start, lo), hi)
+        return (lo + hi) / 2
 
     def finish(self) -> float | None:
         """The likely finish time, or None when nothing tells (no progress, no typical run time)."""
