@@ -206,3 +206,37 @@ def test_task_view_time_left_after_a_throttled_wait(clean_env, monkeypatch, run_
     finally:
         client.close()
         sim.close()
+
+
+def test_grid_cells_carry_the_best_estimate(clean_env):
+    """Each grid cell feeds its task's polls (each once) to its own estimate; only RUNNING cells
+    have time left."""
+    from runway_nb.api.task import Task
+    from runway_nb.notebook.widgets import Grid
+
+    sim = Simulator(clock=SimClock(manual=True), concurrency=4, pending_seconds=1.0, run_seconds=40.0)
+    client = Runway(provider="sim", simulator=sim, clock=AdvancingClock(sim.clock), journal=False)
+    try:
+        handles = [_i2v(client, "a"), _i2v(client, "b")]
+        grid = Grid(handles, watch=False)
+        running, waiting = handles
+
+        def poll(handle, status: str, progress: float | None, at: float) -> None:
+            sim.advance(at - sim.clock.now())
+            handle.task = Task(id=handle.id, status=status, progress=progress)
+
+        poll(running, "PENDING", None, 2.0)
+        poll(waiting, "THROTTLED", None, 2.0)
+        cells = [grid._cell(i) for i in range(2)]
+        assert [c["eta"] for c in cells] == [None, None]
+        poll(running, "RUNNING", 0.0, 6.0)
+        assert grid._cell(0)["eta"] is None, "0 %: no reading yet"
+        poll(running, "RUNNING", progress_curve(6.0, 40.0), 11.0)  # the run began at 5 (within the 2..6 window)
+        left = grid._cell(0)["eta"]
+        assert left is not None and abs(left - (45.0 - 11.0)) <= 0.25 * (45.0 - 11.0)
+        assert grid._cell(0)["eta"] == pytest.approx(left, abs=0.2), "the same poll is not fed twice"
+        assert grid._cell(1)["eta"] is None
+        grid.close()
+    finally:
+        client.close()
+        sim.close()
