@@ -41,7 +41,6 @@ WAITING = (PENDING, THROTTLED)
 MIN_SPREAD = 0.05  # in floors: the least uncertainty given to a window (weights stay finite)
 STEPPED_SAMPLES = 64  # run starts tried across the start window for stepped publishing
 STEPPED_SLACK = 0.1  # in floors: how far a reading may sit from its step and still fit a shape
-TIE = 1e-6  # residuals this close are a tie: the preferred shape wins
 
 
 @dataclass
