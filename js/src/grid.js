@@ -12,7 +12,7 @@
 // Everything is built with textContent/setAttribute (h() in common.js); URLs pass safeUrl().
 import {
   Disposer, MediaItem, asList, asRecord, badgeClass, factsLine, h, mediaKind, mount, progressPercent, setUrl,
-  show, waveformDuration, waveformSvg,
+  formatDuration, show, waveformDuration, waveformSvg,
 } from "./common.js";
 import { SyncGroup } from "./sync_group.js";
 
@@ -294,7 +294,8 @@ function renderCellStatus(view, c, status) {
   view.bar.setAttribute("aria-valuenow", pct.toFixed(0));
   view.bar.setAttribute("data-indeterminate", status === "PENDING" || status === "THROTTLED" ? "true" : "false");
   show(view.bar, !finished);
-  view.pstatus.textContent = status === "RUNNING" && pct > 0 ? `${status} ${pct.toFixed(0)}%` : statusText(status);
+  const left = typeof c.eta === "number" && isFinite(c.eta) ? ` · ≈ ${formatDuration(c.eta)} left` : "";
+  view.pstatus.textContent = status === "RUNNING" && pct > 0 ? `${status} ${pct.toFixed(0)}%${left}` : statusText(status);
   view.note.textContent = String(c.note || "");
   show(view.note, !!c.note);
   view.failure.textContent = "";

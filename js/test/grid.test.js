@@ -326,3 +326,16 @@ test("SyncGroup alone: members that load later join at the group's time", () => 
   assert.equal(group.total(), 5);
   d.dispose();
 });
+
+test("a running cell shows its time left next to its percentage when the kernel has an estimate", () => {
+  const { el, model } = mount();
+  model.update({ cells: [
+    cell(0, { status: "RUNNING", progress: 0.4, eta: 18 }),
+    cell(1, { status: "RUNNING", progress: 0.2, eta: null }),
+    cell(2, { status: "SUCCEEDED", finished: true, eta: null }),
+    cell(3),
+  ] });
+  const [a, b] = cells(el);
+  assert.equal(a.querySelector(".rnb-g-pstatus").textContent, "RUNNING 40% · ≈ 18 s left");
+  assert.equal(b.querySelector(".rnb-g-pstatus").textContent, "RUNNING 20%");
+});

@@ -43,6 +43,7 @@ import traitlets as t
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
 from runway_nb.client.core import AsyncTaskHandle, TaskHandle
+from runway_nb.client.eta import FinishEstimate
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, PollFailed, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
@@ -226,6 +227,7 @@ class Grid(LiveWidget):
         self._kinds: list[list[str]] = [[] for _ in range(n)]
         self._shown: list[list[int]] = [[] for _ in range(n)]  # the task's output index of each shown
         self._t_end: dict[int, float] = {}
+        self._estimates: dict[int, tuple[FinishEstimate, Task | None]] = {}  # cell -> its estimate, the task last fed
         self._poller: asyncio.Task[None] | None = None
         self._finishing: dict[int, asyncio.Task[Any]] = {}  # cell -> its files and waveforms coming
         self._wake: asyncio.Event | None = None
@@ -397,6 +399,7 @@ class Grid(LiveWidget):
         credits = task.cost if task is not None and task.cost is not None else h.estimated_cost
         cell.update({
             "status": status,
+            "eta": self._time_left(i),
             "progress": float(task.progress) if task is not None and task.progress is not None else None,
             "note": note,
             "failure": (task.failure or "") if task is not None and task.failed else "",
@@ -412,6 +415,19 @@ class Grid(LiveWidget):
             "caption": caption_fields(h.params, credits=credits),
         })
         return cell
+
+    def _time_left(self, i: int) -> float | None:
+        """The best estimate of the seconds cell ``i`` has left while it runs (each poll's task fed once)."""
+        h = self.handles[i]
+        clock = h.client.clock
+        estimate, fed = self._estimates.get(i) or (FinishEstimate(created=h.client.created_at(h.id),
+                                                                  floor=h.schedule.floor), None)
+        task = h.task
+        if task is not None and task is not fed:
+            estimate.observe(task.status, task.progress, clock.now(), finished=task.finished)
+        self._estimates[i] = (estimate, task)
+        left = estimate.remaining(clock.now()) if task is not None and task.status == RUNNING else None
+        return None if left is None else round(left, 1)
 
     def _publish_cells(self) -> None:
         cells = [self._cell(i) for i in range(len(self.handles))]
