@@ -143,6 +143,7 @@ def test_text_contrast_and_accessibility_in_light_and_dark(jupyter_servers, page
     # counters and corner label, the live view's task id.
     for expected in ("A lighthouse at dusk", "SAFETY.INPUT.TEXT", "4 done", "task ", "Play all"):
         assert expected in texts, (expected, texts[:2000])
+    print(theme, len(measured), "texts; lowest:", sorted(measured, key=lambda m: m["ratio"])[:6])
     low = [m for m in measured if m["ratio"] < (3.0 if m["large"] else 4.5)]
     assert not low, low
 
