@@ -1,4 +1,4 @@
-"""Light and dark themes in JupyterLab: every visible text of a finished task view, a failed one,
+"""Light, dark and high-contrast themes in JupyterLab: every visible text of a finished task view, a failed one,
 a finished 2x2 grid and the static outputs of all three has WCAG AA contrast against the
 background it is drawn on, the grid's Play button is named "Play all", and axe-core finds no
 serious or critical problem.
@@ -123,19 +123,19 @@ def _wait_for_states(page: Any) -> None:
     page.wait_for_timeout(500)  # the last layout settles
 
 
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
-def test_text_contrast_and_accessibility_in_light_and_dark(jupyter_servers, page, nb_tools, theme: str) -> None:
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark", "JupyterLab Dark High Contrast"])
+def test_text_contrast_and_accessibility_in_every_theme(jupyter_servers, page, nb_tools, theme: str) -> None:
     lab = jupyter_servers(theme=theme)
-    name = f"theme-{theme.split()[-1].lower()}.ipynb"
+    slug = "-".join(theme.lower().split()[1:])
+    name = f"theme-{slug}.ipynb"
     nb_tools.write(lab, name, CELLS)
     # Tall enough to lay out every output at once: JupyterLab skips drawing cells out of view.
     page.set_viewport_size({"width": 1280, "height": 6000})
     nb_tools.open(page, lab, name)
-    page.wait_for_function("(light) => document.body.dataset.jpThemeLight === light",
-                           arg="true" if theme.endswith("Light") else "false", timeout=30_000)
+    page.wait_for_function("(name) => document.body.dataset.jpThemeName === name", arg=theme, timeout=30_000)
     nb_tools.run_all(page)
     _wait_for_states(page)
-    page.screenshot(path=str(Path("test-artifacts") / f"theme-{theme.split()[-1].lower()}.png"), full_page=True)
+    page.screenshot(path=str(Path("test-artifacts") / f"theme-{slug}.png"), full_page=True)
 
     measured = page.evaluate(CONTRAST, ROOTS)
     texts = " ".join(m["text"] for m in measured)
