@@ -492,7 +492,7 @@ function createFocus(ctx) {
 
 // ------------------------------------------------------------------ transport
 const SVG_NS = "http://www.w3.org/2000/svg";
-// Icons drawn as SVG, not the ▶/⏸ characters: fonts without ⏸ draw an empty box, and screen
+// Icons drawn as SVG, not the play/pause characters: fonts without them draw an empty box, and screen
 // readers read the characters' names ("black right-pointing triangle") before the label.
 /** @type {Array<[string, Record<string, string>]>} */
 const PLAY_SHAPES = [["path", { d: "M3 1.5v11l9-5.5z" }]];
