@@ -115,7 +115,8 @@ function skeleton(problem) {
   const summary = h("div", { class: "rnb-g-summary", "aria-live": "polite" });
   const cancelAll = h("button", { class: "rnb-btn rnb-g-cancel-all", type: "button",
                                   title: "Cancel every unfinished task of this sweep" }, "Cancel all");
-  const playBtn = h("button", { class: "rnb-btn rnb-g-play", type: "button", "aria-pressed": "false" }, "▶ Play all");
+  const playBtn = h("button", { class: "rnb-btn rnb-g-play", type: "button", "aria-pressed": "false" });
+  showPlayState(playBtn, false);
   const scrub = h("input", { class: "rnb-g-scrub", type: "range", min: "0", max: "1000", step: "1", value: "0",
                              "aria-label": "Position of every player" });
   const clock = h("span", { class: "rnb-g-time" });
@@ -491,6 +492,37 @@ function createFocus(ctx) {
 }
 
 // ------------------------------------------------------------------ transport
+const SVG_NS = "http://www.w3.org/2000/svg";
+// Icons drawn as SVG, not the play/pause characters: fonts without them draw an empty box, and screen
+// readers read the characters' names ("black right-pointing triangle") before the label.
+/** @type {Array<[string, Record<string, string>]>} */
+const PLAY_SHAPES = [["path", { d: "M3 1.5v11l9-5.5z" }]];
+/** @type {Array<[string, Record<string, string>]>} */
+const PAUSE_SHAPES = [["rect", { x: "2.5", y: "1.5", width: "3.2", height: "11" }],
+                      ["rect", { x: "8.3", y: "1.5", width: "3.2", height: "11" }]];
+
+/**
+ * Show "Play all" or "Pause all" on the transport button: an icon hidden from screen readers
+ * and the words, which are the button's accessible name.
+ * @param {HTMLElement} button
+ * @param {boolean} playing
+ */
+function showPlayState(button, playing) {
+  const icon = document.createElementNS(SVG_NS, "svg");
+  icon.setAttribute("viewBox", "0 0 14 14");
+  icon.setAttribute("aria-hidden", "true");
+  icon.setAttribute("focusable", "false");
+  icon.setAttribute("class", "rnb-g-icon");
+  for (const [tag, attrs] of playing ? PAUSE_SHAPES : PLAY_SHAPES) {
+    const shape = document.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(attrs)) shape.setAttribute(name, value);
+    icon.appendChild(shape);
+  }
+  button.textContent = "";
+  button.appendChild(icon);
+  button.appendChild(document.createTextNode(playing ? "Pause all" : "Play all"));
+}
+
 /**
  * Play/pause, scrub and loop every video and audio output together.
  * @param {Parts} ui
@@ -503,7 +535,7 @@ function createTransport(ui, d) {
     onTick: (t, total, playing) => {
       ui.clock.textContent = `${t.toFixed(1)} / ${total.toFixed(1)} s`;
       if (!scrubbing) ui.scrub.value = String(total > 0 ? Math.round((t / total) * 1000) : 0);
-      ui.playBtn.textContent = playing ? "⏸ Pause all" : "▶ Play all";
+      if (ui.playBtn.getAttribute("aria-pressed") !== String(playing)) showPlayState(ui.playBtn, playing);
       ui.playBtn.setAttribute("aria-pressed", playing ? "true" : "false");
       ui.root.setAttribute("data-playing", playing ? "true" : "false");
     },

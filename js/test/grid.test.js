@@ -186,7 +186,8 @@ test("synced playback: Play starts every video at the same time; Pause stops the
   const videos = el.querySelectorAll("video").map((v) => mediaify(v, 5));
   root.querySelector(".rnb-g-play").click();
   assert.ok(videos.every((v) => !v.paused), "all playing");
-  assert.equal(root.querySelector(".rnb-g-play").textContent, "⏸ Pause all");
+  assert.equal(root.querySelector(".rnb-g-play").textContent, "Pause all");
+  assert.equal(root.querySelector(".rnb-g-icon").getAttribute("aria-hidden"), "true");
   assert.equal(root.getAttribute("data-playing"), "true");
   // the leader advances; a follower that drifted is pulled back in line
   for (const v of videos) v.currentTime = 2.0;
@@ -233,7 +234,7 @@ test("the group loops when the longest video ends, unless Loop is off", () => {
   for (const v of videos) v.currentTime = Math.min(5.99, v.duration);
   fakes.tickIntervals();
   assert.ok(videos.every((v) => v.paused), "stopped at the end");
-  assert.equal(root.querySelector(".rnb-g-play").textContent, "▶ Play all");
+  assert.equal(root.querySelector(".rnb-g-play").textContent, "Play all");
 });
 
 test("click to enlarge shows the cell big, with controls, and closes again", () => {

@@ -50,6 +50,7 @@ from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
+from runway_nb.notebook.widgets import _theme as theme
 from runway_nb.notebook.widgets._audio import WaveformTrait
 from runway_nb.notebook.widgets._live import Command, LiveWidget, Reply
 from runway_nb.notebook.widgets._static import caption_fields, static_html, status_note
@@ -769,13 +770,13 @@ def _static_grid(grid: Grid) -> str:
     """The grid as self-contained HTML: header, summary, a table of the cells' static HTML."""
     status = "SUCCEEDED" if grid.finished else RUNNING
     parts = [f'<div class="rnb-static rnb-grid-static" data-rnb-grid="{_e(grid.model_id or "")}" '
-             f'data-rnb-sweep-status="{_e(status)}" style="font-family:system-ui,-apple-system,Segoe UI,'
-             'sans-serif;font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
+             f'data-rnb-sweep-status="{_e(status)}" style="font-family:{theme.FONT};color:{theme.TEXT};'
+             'font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
              f'<div style="font-weight:600">{_e(grid.title)}</div>']
     if grid.fixed:
         fixed = " · ".join(f"{k} {v}" if k != "prompt" else f"“{v}”" for k, v in grid.fixed)
-        parts.append(f'<div style="color:#555;overflow-wrap:anywhere">{_e(fixed)}</div>')
-    parts.append(f'<div style="color:#555;margin:2px 0 6px">{_e(grid.summary_text())}</div>')
+        parts.append(f'<div style="color:{theme.MUTED};overflow-wrap:anywhere">{_e(fixed)}</div>')
+    parts.append(f'<div style="color:{theme.MUTED};margin:2px 0 6px">{_e(grid.summary_text())}</div>')
     positions = [(c["row"], c["col"]) for c in grid.cells]
     n_rows = max((r for r, _ in positions), default=-1) + 1
     n_cols = max(grid.columns, max((c for _, c in positions), default=-1) + 1)
@@ -786,7 +787,7 @@ def _static_grid(grid: Grid) -> str:
     if grid.col_labels:
         parts.append("<tr>")
         if grid.row_labels:
-            parts.append(f'<th style="width:{head_w}%;text-align:left;color:#777;font-weight:normal">'
+            parts.append(f'<th style="width:{head_w}%;text-align:left;color:{theme.MUTED};font-weight:normal">'
                          f'{_e(grid.row_title)} \\ {_e(grid.col_title)}</th>')
         for label in grid.col_labels:
             parts.append(f'<th style="width:{col_w:.2f}%;text-align:left;padding:4px;overflow-wrap:anywhere">'
