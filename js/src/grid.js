@@ -252,7 +252,7 @@ function makeCell(ctx, c, onOpen) {
   const cancel = h("button", { class: "rnb-btn rnb-g-x", type: "button", title: "Cancel this task",
                                "aria-label": "Cancel this task" }, "×");
   const fill = h("div", { class: "rnb-fill" });
-  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-label": "Progress", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
   const pstatus = h("div", { class: "rnb-g-pstatus" });
   const note = h("div", { class: "rnb-g-note" });
   const failure = h("div", { class: "rnb-g-failure" });

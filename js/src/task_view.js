@@ -49,7 +49,7 @@ function skeleton(problem) {
     title: "Send this request once more: a new task (with a new seed when the seed was drawn), the cell's from now on" },
     "Generate again");
   const fill = h("div", { class: "rnb-fill" });
-  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-label": "Progress", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
   const routing = h("div", { class: "rnb-routing" });
   const note = h("div", { class: "rnb-note" });
   const failureText = h("div", { class: "rnb-failure-text" });

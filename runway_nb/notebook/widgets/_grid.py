@@ -53,9 +53,10 @@ from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets import _theme as theme
 from runway_nb.notebook.widgets._audio import WaveformTrait
 from runway_nb.notebook.widgets._live import Command, LiveWidget, Reply
-from runway_nb.notebook.widgets._static import caption_fields, static_html, status_note
+from runway_nb.notebook.widgets._static import caption_fields, charged_credits, static_html, status_note
 from runway_nb.notebook.widgets._task_view import TaskView
 from runway_nb.notebook.widgets._urls import endpoint_kind, file_url, is_remote, media_kind, safe_url
+from runway_nb.notebook.widgets._where import seen_running
 
 __all__ = ["Grid", "grid_layout", "value_text"]
 
@@ -397,7 +398,9 @@ class Grid(LiveWidget):
         dropped = len(task.outputs) - len(urls) if task is not None else 0
         if dropped:
             note = f"{dropped} output URL(s) not shown: not an http(s) URL."
-        credits = task.cost if task is not None and task.cost is not None else h.estimated_cost
+        credits = (charged_credits(task.status, task.cost, h.estimated_cost,
+                                   ran=task.status == CANCELLED and seen_running(h))
+                   if task is not None else h.estimated_cost)
         cell.update({
             "status": status,
             "eta": self._time_left(i),

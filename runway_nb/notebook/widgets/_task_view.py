@@ -40,8 +40,9 @@ from runway_nb.notebook import posters
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._live import WIDGET_MIME, Command, LiveWidget, Reply, async_twin
-from runway_nb.notebook.widgets._static import caption_fields, static_html, static_text, status_note
+from runway_nb.notebook.widgets._static import caption_fields, charged_credits, static_html, static_text, status_note
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
+from runway_nb.notebook.widgets._where import seen_running
 
 __all__ = ["TaskView", "async_twin", "display_handle", "register_formatters", "unregister_formatters"]
 
@@ -342,7 +343,8 @@ class TaskView(LiveWidget):
             dropped = len(task.outputs) - len(urls)
             if dropped:
                 self.note = f"{dropped} output URL(s) not shown: not an http(s) URL."
-            credits = task.cost if task.cost is not None else self.handle.estimated_cost
+            credits = charged_credits(task.status, task.cost, self.handle.estimated_cost,
+                                      ran=task.status == CANCELLED and seen_running(self.handle))
             self.caption = caption_fields(self.handle.params, credits=credits, caption=self._caption_arg)
             routing = self.handle.routing or task.routing
             self.routing = routing.summary() if routing is not None else ""
