@@ -12,7 +12,7 @@
 // Everything is built with textContent/setAttribute (h() in common.js); URLs pass safeUrl().
 import {
   Disposer, MediaItem, asList, asRecord, badgeClass, factsLine, h, mediaKind, mount, progressPercent, setUrl,
-  formatDuration, show, waveformDuration, waveformSvg,
+  show, waveformDuration, waveformSvg,
 } from "./common.js";
 import { SyncGroup } from "./sync_group.js";
 
@@ -115,8 +115,7 @@ function skeleton(problem) {
   const summary = h("div", { class: "rnb-g-summary", "aria-live": "polite" });
   const cancelAll = h("button", { class: "rnb-btn rnb-g-cancel-all", type: "button",
                                   title: "Cancel every unfinished task of this sweep" }, "Cancel all");
-  const playBtn = h("button", { class: "rnb-btn rnb-g-play", type: "button", "aria-pressed": "false" });
-  showPlayState(playBtn, false);
+  const playBtn = h("button", { class: "rnb-btn rnb-g-play", type: "button", "aria-pressed": "false" }, "▶ Play all");
   const scrub = h("input", { class: "rnb-g-scrub", type: "range", min: "0", max: "1000", step: "1", value: "0",
                              "aria-label": "Position of every player" });
   const clock = h("span", { class: "rnb-g-time" });
@@ -252,7 +251,7 @@ function makeCell(ctx, c, onOpen) {
   const cancel = h("button", { class: "rnb-btn rnb-g-x", type: "button", title: "Cancel this task",
                                "aria-label": "Cancel this task" }, "×");
   const fill = h("div", { class: "rnb-fill" });
-  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-label": "Progress", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
   const pstatus = h("div", { class: "rnb-g-pstatus" });
   const note = h("div", { class: "rnb-g-note" });
   const failure = h("div", { class: "rnb-g-failure" });
@@ -295,8 +294,7 @@ function renderCellStatus(view, c, status) {
   view.bar.setAttribute("aria-valuenow", pct.toFixed(0));
   view.bar.setAttribute("data-indeterminate", status === "PENDING" || status === "THROTTLED" ? "true" : "false");
   show(view.bar, !finished);
-  const left = typeof c.eta === "number" && isFinite(c.eta) ? ` · ≈ ${formatDuration(c.eta)} left` : "";
-  view.pstatus.textContent = status === "RUNNING" && pct > 0 ? `${status} ${pct.toFixed(0)}%${left}` : statusText(status);
+  view.pstatus.textContent = status === "RUNNING" && pct > 0 ? `${status} ${pct.toFixed(0)}%` : statusText(status);
   view.note.textContent = String(c.note || "");
   show(view.note, !!c.note);
   view.failure.textContent = "";
@@ -492,37 +490,6 @@ function createFocus(ctx) {
 }
 
 // ------------------------------------------------------------------ transport
-const SVG_NS = "http://www.w3.org/2000/svg";
-// Icons drawn as SVG, not the play/pause characters: fonts without them draw an empty box, and screen
-// readers read the characters' names ("black right-pointing triangle") before the label.
-/** @type {Array<[string, Record<string, string>]>} */
-const PLAY_SHAPES = [["path", { d: "M3 1.5v11l9-5.5z" }]];
-/** @type {Array<[string, Record<string, string>]>} */
-const PAUSE_SHAPES = [["rect", { x: "2.5", y: "1.5", width: "3.2", height: "11" }],
-                      ["rect", { x: "8.3", y: "1.5", width: "3.2", height: "11" }]];
-
-/**
- * Show "Play all" or "Pause all" on the transport button: an icon hidden from screen readers
- * and the words, which are the button's accessible name.
- * @param {HTMLElement} button
- * @param {boolean} playing
- */
-function showPlayState(button, playing) {
-  const icon = document.createElementNS(SVG_NS, "svg");
-  icon.setAttribute("viewBox", "0 0 14 14");
-  icon.setAttribute("aria-hidden", "true");
-  icon.setAttribute("focusable", "false");
-  icon.setAttribute("class", "rnb-g-icon");
-  for (const [tag, attrs] of playing ? PAUSE_SHAPES : PLAY_SHAPES) {
-    const shape = document.createElementNS(SVG_NS, tag);
-    for (const [name, value] of Object.entries(attrs)) shape.setAttribute(name, value);
-    icon.appendChild(shape);
-  }
-  button.textContent = "";
-  button.appendChild(icon);
-  button.appendChild(document.createTextNode(playing ? "Pause all" : "Play all"));
-}
-
 /**
  * Play/pause, scrub and loop every video and audio output together.
  * @param {Parts} ui
@@ -535,7 +502,7 @@ function createTransport(ui, d) {
     onTick: (t, total, playing) => {
       ui.clock.textContent = `${t.toFixed(1)} / ${total.toFixed(1)} s`;
       if (!scrubbing) ui.scrub.value = String(total > 0 ? Math.round((t / total) * 1000) : 0);
-      if (ui.playBtn.getAttribute("aria-pressed") !== String(playing)) showPlayState(ui.playBtn, playing);
+      ui.playBtn.textContent = playing ? "⏸ Pause all" : "▶ Play all";
       ui.playBtn.setAttribute("aria-pressed", playing ? "true" : "false");
       ui.root.setAttribute("data-playing", playing ? "true" : "false");
     },

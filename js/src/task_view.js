@@ -49,7 +49,7 @@ function skeleton(problem) {
     title: "Send this request once more: a new task (with a new seed when the seed was drawn), the cell's from now on" },
     "Generate again");
   const fill = h("div", { class: "rnb-fill" });
-  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-label": "Progress", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
   const routing = h("div", { class: "rnb-routing" });
   const note = h("div", { class: "rnb-note" });
   const failureText = h("div", { class: "rnb-failure-text" });
@@ -71,61 +71,29 @@ function skeleton(problem) {
 }
 
 /**
- * What the clock line says, `since` seconds after the kernel's last update:
- * waiting: "queued 12 s"; running: "43% · queued 12 s · running 8 s · ≈ 20 s left" (the queue
- * part once it waited, the time left once the kernel has a best estimate); finished: "queued
- * 12 s · ran 28 s", with no time left.
- * @param {Read} read
- * @param {number} since
- * @returns {string}
- */
-function clockText(read, since) {
-  const status = String(read("status", "PENDING"));
-  const finished = !!read("finished", false);
-  const tick = finished ? 0 : since;
-  const num = (/** @type {string} */ name) => {
-    const v = read(name);
-    return typeof v === "number" && isFinite(v) ? v : null;
-  };
-  const queued = num("queued") ?? 0;
-  const running = num("running") ?? 0;
-  const waiting = status === "PENDING" || status === "THROTTLED";
-  /** @type {string[]} */
-  const parts = [];
-  const progress = num("progress");
-  if (!finished && status === "RUNNING" && progress !== null) {
-    parts.push(`${Math.floor(Math.max(0, Math.min(1, progress)) * 100)}%`);
-  }
-  if (queued + (waiting ? tick : 0) >= 0.5 || running <= 0) {
-    parts.push(`queued ${formatDuration(queued + (waiting ? tick : 0))}`);
-  }
-  if (running > 0 || (!finished && status === "RUNNING")) {
-    parts.push(`${finished ? "ran" : "running"} ${formatDuration(running + (waiting ? 0 : tick))}`);
-  }
-  const eta = num("eta");
-  if (!finished && status === "RUNNING" && eta !== null) {
-    parts.push(`≈ ${formatDuration(Math.max(0, eta - tick))} left`);
-  }
-  return parts.join(" · ");
-}
-
-/**
- * The local clock: queue/run time (and time left) tick between kernel updates; stops once finished.
+ * The local clock: elapsed time (and ETA) tick between kernel updates; stops once finished.
  * @param {Parts} ui
  * @param {Read} read
  * @param {Disposer} d
  */
 function createClock(ui, read, d) {
-  let stamp = Date.now(); // browser time of the last time update from the kernel
+  let stamp = Date.now(); // browser time of the last elapsed/eta update from the kernel
   /** @type {ReturnType<typeof setInterval> | null} */
   let timer = null;
   const update = () => {
-    ui.clock.textContent = clockText(read, (Date.now() - stamp) / 1000);
+    const finished = !!read("finished", false);
+    const since = finished ? 0 : (Date.now() - stamp) / 1000;
+    let text = formatDuration(Number(read("elapsed", 0)) + since);
+    const eta = read("eta");
+    if (!finished && typeof eta === "number" && isFinite(eta)) {
+      text += ` · ≈ ${formatDuration(Math.max(0, eta - since))} left`;
+    }
+    ui.clock.textContent = text;
   };
   timer = d.interval(update, 1000);
   return {
     update,
-    /** The kernel sent new times. */
+    /** The kernel sent a new elapsed/eta. */
     restamp() {
       stamp = Date.now();
       update();
@@ -172,7 +140,7 @@ function renderProgress(ui, read, status) {
   ui.fill.style.width = `${pct.toFixed(1)}%`;
   ui.bar.setAttribute("aria-valuenow", pct.toFixed(0));
   ui.bar.setAttribute("data-indeterminate", status === "PENDING" || status === "THROTTLED" ? "true" : "false");
-  show(ui.bar, !read("finished", false)); // a finished task shows its outputs and run time, no bar
+  show(ui.bar, !read("finished", false) || status === "SUCCEEDED");
   const noteText = String(read("note", ""));
   ui.note.textContent = noteText;
   show(ui.note, noteText.length > 0);
@@ -373,8 +341,6 @@ function render({ model, el }) {
   for (const name of STATUS_TRAITS) d.modelOn(model, `change:${name}`, updateStatus);
   d.modelOn(model, "change:elapsed", clock.restamp);
   d.modelOn(model, "change:eta", clock.restamp);
-  d.modelOn(model, "change:queued", clock.restamp);
-  d.modelOn(model, "change:running", clock.restamp);
   d.modelOn(model, "change:caption", () => {
     renderCaption(ui, read);
     updateStatus();

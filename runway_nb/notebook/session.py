@@ -619,16 +619,24 @@ def progress_line(handle: Any, started: float) -> str:
 
 def wait_with_progress(handle: Any, *, timeout: float | None = None, raise_on_failure: bool = True,
                        progress: bool = True, stream: Any = None) -> Any:
-    """``handle.wait()`` showing its progress on ``stream`` (stdout): one line rewritten in place
-    on a terminal or in a notebook, one line per update when piped to a file."""
-    from runway_nb.notebook.status_line import StatusLine
-
-    line = StatusLine(stream or sys.stdout)
+    """``handle.wait()`` showing one line of progress (rewritten in place) on ``stream`` (stdout)."""
+    stream = stream or sys.stdout
     started = time.monotonic()
+    last = {"text": ""}
 
     def show(_task: Any = None, final: bool = False) -> None:
-        if progress:
-            line.show(progress_line(handle, started), final=final)
+        if not progress:
+            return
+        text = progress_line(handle, started)
+        if text == last["text"]:
+            if final:
+                stream.write("\n")
+                stream.flush()
+            return
+        pad = " " * max(0, len(last["text"]) - len(text))
+        last["text"] = text
+        stream.write("\r" + text + pad + ("\n" if final else ""))
+        stream.flush()
 
     show()
     try:
@@ -643,35 +651,14 @@ def wait_with_progress(handle: Any, *, timeout: float | None = None, raise_on_fa
 # ----------------------------------------------------------------------------------------
 
 _COLUMNS = ("#", "id", "status", "type", "model", "ratio", "duration", "seed", "credits", "prompt")
-#: How many characters of a task id the HTML table shows (the full id is its tooltip).
-SHORT_ID = 8
-#: How many characters of a prompt the table shows.
-PROMPT_CHARS = 48
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _credits(value: float) -> str:
-    """``1,250`` or ``12.5`` (``:g`` would write a million as ``1e+06``)."""
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def _seen_running(handle: Any) -> bool:
-    """Whether a poll saw the task RUNNING (the journal's status history)."""
-    journal = getattr(getattr(handle, "client", None), "journal", None)
-    if journal is None:
-        return False
-    try:
-        return any(status == "RUNNING" for status, _p, _at in journal.history(handle.id))
-    except Exception:  # a locked or missing journal file: as if nothing was seen
-        return False
 
 
 def _row(i: int, handle: Any, note: str | None) -> dict[str, str]:
     p = handle.params or {}
-    status = str(handle.status)
+    prompt = str(p.get("promptText") or "")
+    if len(prompt) > 60:
+        prompt = prompt[:59] + "…"
+    status = handle.status
     task = handle.task
     if task is not None and task.progress is not None and not task.finished:
         status += f" {task.progress:.0%}"
@@ -680,33 +667,15 @@ def _row(i: int, handle: Any, note: str | None) -> dict[str, str]:
     if note:
         status += f" ({note})"
     cost = handle.estimated_cost if task is None or task.cost is None else task.cost
-    if handle.status == "CANCELLED" and (task is None or task.cost is None) and not _seen_running(handle):
-        cost = 0  # Runway refunds a cancel made before it saw the task run: the estimate was not charged
-    duration = p.get("duration")
-    return {"#": str(i), "id": str(handle.id), "status": status,
-            "type": str(handle.endpoint or "").replace("_", " "),
+    return {"#": str(i), "id": handle.id, "status": status, "type": handle.endpoint or "",
             "model": str(p.get("model") or ""), "ratio": str(p.get("ratio") or ""),
-            "duration": "" if duration is None else f"{duration:g} s" if isinstance(duration, (int, float))
-            else str(duration),
+            "duration": "" if p.get("duration") is None else str(p.get("duration")),
             "seed": "" if p.get("seed") is None else str(p.get("seed")),
-            "credits": "" if cost is None else _credits(cost),
-            "prompt": _clip(" ".join(str(p.get("promptText") or "").split()), PROMPT_CHARS)}
-
-
-# Inline styles: they override the notebook's table styling (right-aligned cells, striped rows)
-# and need no stylesheet, so the table reads the same in JupyterLab, Notebook 7, VS Code and nbconvert.
-_TABLE_STYLE = ("border-collapse:collapse;font-size:12px;line-height:1.35;margin:0;"
-                "font-family:system-ui,-apple-system,Segoe UI,sans-serif")
-_CELL_STYLE = ("text-align:left;vertical-align:top;padding:2px 10px 2px 0;background:transparent;"
-               "border:none;border-bottom:1px solid var(--jp-border-color2, #e0e0e0)")
-_NO_WRAP = ("#", "id", "status", "type", "model", "ratio", "duration", "seed", "credits")
+            "credits": "" if cost is None else f"{cost:g}", "prompt": prompt}
 
 
 class TaskTable:
-    """Tasks as a compact left-aligned table: ``text/plain`` and ``text/html`` (everything escaped).
-
-    The HTML shows each id's first ``SHORT_ID`` characters (the full id is its tooltip) so a row
-    stays one line; the plain text keeps the full id, to copy into ``%runway status ID``."""
+    """Tasks as a table: ``text/plain`` and ``text/html`` (everything escaped)."""
 
     def __init__(self, handles: Sequence[Any], notes: Mapping[str, str] | None = None):
         self.handles = list(handles)
@@ -718,40 +687,23 @@ class TaskTable:
     def __repr__(self) -> str:
         if not self.rows:
             return "No tasks in this session yet."
-        columns = self._columns()
-        widths = {c: max(len(c), *(len(r[c]) for r in self.rows)) for c in columns}
-        lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
-        lines.append("  ".join("-" * widths[c] for c in columns))
+        widths = {c: max(len(c), *(len(r[c]) for r in self.rows)) for c in _COLUMNS}
+        lines = ["  ".join(c.ljust(widths[c]) for c in _COLUMNS).rstrip()]
+        lines.append("  ".join("-" * widths[c] for c in _COLUMNS))
         for r in self.rows:
-            lines.append("  ".join(r[c].ljust(widths[c]) for c in columns).rstrip())
+            lines.append("  ".join(r[c].ljust(widths[c]) for c in _COLUMNS).rstrip())
         return "\n".join(lines)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))
 
-    def _columns(self) -> tuple[str, ...]:
-        """The columns with something in them (an image-only session has no duration column)."""
-        return tuple(c for c in _COLUMNS if any(r[c] for r in self.rows))
-
-    def _cell(self, column: str, value: str, tag: str = "td") -> str:
-        esc = html.escape
-        style = _CELL_STYLE + (";white-space:nowrap" if column in _NO_WRAP else ";min-width:12em")
-        if column == "id" and tag == "td" and len(value) > SHORT_ID:
-            shown = f'<code title="{esc(value, quote=True)}">{esc(value[:SHORT_ID])}</code>'
-        else:
-            shown = esc(value)
-        weight = ";font-weight:600" if tag == "th" else ""
-        return f'<{tag} style="{style}{weight}">{shown}</{tag}>'
-
     def _repr_html_(self) -> str:
         if not self.rows:
             return "<p>No tasks in this session yet.</p>"
-        columns = self._columns()
-        head = "".join(self._cell(c, c, "th") for c in columns)
-        body = "".join('<tr style="background:transparent">' + "".join(self._cell(c, r[c]) for c in columns)
-                       + "</tr>" for r in self.rows)
-        return (f'<table class="rnb-task-table" style="{_TABLE_STYLE}"><thead><tr style="background:transparent">'
-                f"{head}</tr></thead><tbody>{body}</tbody></table>")
+        esc = html.escape
+        head = "".join(f"<th>{esc(c)}</th>" for c in _COLUMNS)
+        body = "".join("<tr>" + "".join(f"<td>{esc(r[c])}</td>" for c in _COLUMNS) + "</tr>" for r in self.rows)
+        return f'<table class="rnb-task-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 # ----------------------------------------------------------------------------------------

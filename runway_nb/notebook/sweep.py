@@ -388,11 +388,21 @@ class Finished(list[Any]):
 
 
 def _progress_printer(stream: Any = None) -> Callable[..., None]:
-    """``show(text, final=False)``: rewritten in place on a terminal or in a notebook, one line
-    per update when piped."""
-    from runway_nb.notebook.status_line import StatusLine
+    stream = stream or sys.stdout
+    last = {"text": ""}
 
-    return StatusLine(stream or sys.stdout).show
+    def show(text: str, final: bool = False) -> None:
+        if text == last["text"]:
+            if final:
+                stream.write("\n")
+                stream.flush()
+            return
+        pad = max(0, len(last["text"]) - len(text))
+        stream.write("\r" + text + " " * pad + ("\n" if final else ""))
+        stream.flush()
+        last["text"] = text
+
+    return show
 
 
 @dataclass(eq=False)

@@ -83,11 +83,10 @@ class Lab:
 
 
 def start_lab(home: Path, *, save_state: bool = False, app: str = "jupyterlab",
-              extra_env: dict[str, str] | None = None, theme: str | None = None) -> Lab:
+              extra_env: dict[str, str] | None = None) -> Lab:
     """A Jupyter server (``app``: ``jupyterlab`` or ``notebook`` for Notebook 7) in ``home``, with
     runway-nb's server extension enabled the way an installed runway-nb enables it (its config file
-    in ``jupyter_server_config.d``); stop it with :func:`stop_lab`. ``theme``: the name of the theme
-    its pages open in (e.g. ``"JupyterLab Dark"``; default: JupyterLab's light theme)."""
+    in ``jupyter_server_config.d``); stop it with :func:`stop_lab`."""
     root = home / "notebooks"
     root.mkdir()
     dirs = {name: home / name for name in ("config", "data", "runtime", "ipython", "app-settings",
@@ -97,13 +96,10 @@ def start_lab(home: Path, *, save_state: bool = False, app: str = "jupyterlab",
     (dirs["config"] / "jupyter_server_config.d").mkdir()
     (dirs["config"] / "jupyter_server_config.d" / "runway_nb.json").write_bytes(
         (REPO / "jupyter-config" / "jupyter_server_config.d" / "runway_nb.json").read_bytes())
-    overrides: dict[str, Any] = {
+    (dirs["app-settings"] / "overrides.json").write_text(json.dumps({
         "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": save_state},
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
-    }
-    if theme is not None:
-        overrides["@jupyterlab/apputils-extension:themes"] = {"theme": theme}
-    (dirs["app-settings"] / "overrides.json").write_text(json.dumps(overrides))
+    }))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("RUNWAYML_", "RUNWAY_NB_", "COMETAPI_", "USEAPI_", "MAKEVID_"))
            and k not in ("RUNWAY_API_KEY",)}
@@ -159,15 +155,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @pytest.fixture(scope="session")
 def jupyter_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """``jupyter_servers(save_state=False, app="jupyterlab", theme=None)``: a server started on first
-    use (see :func:`start_lab`), shared by the session, stopped at its end."""
-    started: dict[tuple[bool, str, str | None], Lab] = {}
+    """``jupyter_servers(save_state=False, app="jupyterlab")``: a server started on first use
+    (see :func:`start_lab`), shared by the session, stopped at its end."""
+    started: dict[tuple[bool, str], Lab] = {}
 
-    def get(*, save_state: bool = False, app: str = "jupyterlab", theme: str | None = None) -> Lab:
-        key = (save_state, app, theme)
+    def get(*, save_state: bool = False, app: str = "jupyterlab") -> Lab:
+        key = (save_state, app)
         if key not in started:
-            started[key] = start_lab(tmp_path_factory.mktemp(f"{app}-home"), save_state=save_state, app=app,
-                                     theme=theme)
+            started[key] = start_lab(tmp_path_factory.mktemp(f"{app}-home"), save_state=save_state, app=app)
         return started[key]
 
     yield get

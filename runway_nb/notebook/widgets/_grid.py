@@ -43,20 +43,17 @@ import traitlets as t
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
 from runway_nb.client.core import AsyncTaskHandle, TaskHandle
-from runway_nb.client.eta import FinishEstimate
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, PollFailed, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
-from runway_nb.notebook.widgets import _theme as theme
 from runway_nb.notebook.widgets._audio import WaveformTrait
 from runway_nb.notebook.widgets._live import Command, LiveWidget, Reply
-from runway_nb.notebook.widgets._static import caption_fields, charged_credits, static_html, status_note
+from runway_nb.notebook.widgets._static import caption_fields, static_html, status_note
 from runway_nb.notebook.widgets._task_view import TaskView
 from runway_nb.notebook.widgets._urls import endpoint_kind, file_url, is_remote, media_kind, safe_url
-from runway_nb.notebook.widgets._where import seen_running
 
 __all__ = ["Grid", "grid_layout", "value_text"]
 
@@ -229,7 +226,6 @@ class Grid(LiveWidget):
         self._kinds: list[list[str]] = [[] for _ in range(n)]
         self._shown: list[list[int]] = [[] for _ in range(n)]  # the task's output index of each shown
         self._t_end: dict[int, float] = {}
-        self._estimates: dict[int, tuple[FinishEstimate, Task | None]] = {}  # cell -> its estimate, the task last fed
         self._poller: asyncio.Task[None] | None = None
         self._finishing: dict[int, asyncio.Task[Any]] = {}  # cell -> its files and waveforms coming
         self._wake: asyncio.Event | None = None
@@ -398,12 +394,9 @@ class Grid(LiveWidget):
         dropped = len(task.outputs) - len(urls) if task is not None else 0
         if dropped:
             note = f"{dropped} output URL(s) not shown: not an http(s) URL."
-        credits = (charged_credits(task.status, task.cost, h.estimated_cost,
-                                   ran=task.status == CANCELLED and seen_running(h))
-                   if task is not None else h.estimated_cost)
+        credits = task.cost if task is not None and task.cost is not None else h.estimated_cost
         cell.update({
             "status": status,
-            "eta": self._time_left(i),
             "progress": float(task.progress) if task is not None and task.progress is not None else None,
             "note": note,
             "failure": (task.failure or "") if task is not None and task.failed else "",
@@ -419,19 +412,6 @@ class Grid(LiveWidget):
             "caption": caption_fields(h.params, credits=credits),
         })
         return cell
-
-    def _time_left(self, i: int) -> float | None:
-        """The best estimate of the seconds cell ``i`` has left while it runs (each poll's task fed once)."""
-        h = self.handles[i]
-        clock = h.client.clock
-        estimate, fed = self._estimates.get(i) or (FinishEstimate(created=h.client.created_at(h.id),
-                                                                  floor=h.schedule.floor), None)
-        task = h.task
-        if task is not None and task is not fed:
-            estimate.observe(task.status, task.progress, clock.now(), finished=task.finished)
-        self._estimates[i] = (estimate, task)
-        left = estimate.remaining(clock.now()) if task is not None and task.status == RUNNING else None
-        return None if left is None else round(left, 1)
 
     def _publish_cells(self) -> None:
         cells = [self._cell(i) for i in range(len(self.handles))]
@@ -773,13 +753,13 @@ def _static_grid(grid: Grid) -> str:
     """The grid as self-contained HTML: header, summary, a table of the cells' static HTML."""
     status = "SUCCEEDED" if grid.finished else RUNNING
     parts = [f'<div class="rnb-static rnb-grid-static" data-rnb-grid="{_e(grid.model_id or "")}" '
-             f'data-rnb-sweep-status="{_e(status)}" style="font-family:{theme.FONT};color:{theme.TEXT};'
-             'font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
+             f'data-rnb-sweep-status="{_e(status)}" style="font-family:system-ui,-apple-system,Segoe UI,'
+             'sans-serif;font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
              f'<div style="font-weight:600">{_e(grid.title)}</div>']
     if grid.fixed:
         fixed = " · ".join(f"{k} {v}" if k != "prompt" else f"“{v}”" for k, v in grid.fixed)
-        parts.append(f'<div style="color:{theme.MUTED};overflow-wrap:anywhere">{_e(fixed)}</div>')
-    parts.append(f'<div style="color:{theme.MUTED};margin:2px 0 6px">{_e(grid.summary_text())}</div>')
+        parts.append(f'<div style="color:#555;overflow-wrap:anywhere">{_e(fixed)}</div>')
+    parts.append(f'<div style="color:#555;margin:2px 0 6px">{_e(grid.summary_text())}</div>')
     positions = [(c["row"], c["col"]) for c in grid.cells]
     n_rows = max((r for r, _ in positions), default=-1) + 1
     n_cols = max(grid.columns, max((c for _, c in positions), default=-1) + 1)
@@ -790,7 +770,7 @@ def _static_grid(grid: Grid) -> str:
     if grid.col_labels:
         parts.append("<tr>")
         if grid.row_labels:
-            parts.append(f'<th style="width:{head_w}%;text-align:left;color:{theme.MUTED};font-weight:normal">'
+            parts.append(f'<th style="width:{head_w}%;text-align:left;color:#777;font-weight:normal">'
                          f'{_e(grid.row_title)} \\ {_e(grid.col_title)}</th>')
         for label in grid.col_labels:
             parts.append(f'<th style="width:{col_w:.2f}%;text-align:left;padding:4px;overflow-wrap:anywhere">'

@@ -44,7 +44,6 @@ import traitlets as t
 
 from runway_nb.errors import RunwayError, ValidationError
 from runway_nb.notebook.widgets import _live as live
-from runway_nb.notebook.widgets import _theme as theme
 from runway_nb.notebook.widgets._live import ChannelWidget, Command, Reply
 from runway_nb.notebook.widgets._panel_fields import FieldSpec, generic_fields, media_value, reachable, request_value
 from runway_nb.notebook.widgets._task_view import TaskView
@@ -736,10 +735,10 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         """The panel without a kernel: what was submitted, each result's static HTML (newest first)."""
         views = self.views
         count = f"{len(views)} submission{'s' if len(views) != 1 else ''}"
-        parts = [f'<div class="rnb-static rnb-panel-static" style="font-family:{theme.FONT};color:{theme.TEXT};'
-                 'font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
+        parts = ['<div class="rnb-static rnb-panel-static" style="font-family:system-ui,-apple-system,Segoe UI,'
+                 'sans-serif;font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
                  f'<div style="font-weight:600">Runway panel · {html.escape(count)}</div>',
-                 f'<div style="color:{theme.MUTED};margin:2px 0 6px">The form needs a running kernel: run this cell to '
+                 '<div style="color:#555;margin:2px 0 6px">The form needs a running kernel: run this cell to '
                  'use it again.</div>']
         parts += [f'<div style="margin:6px 0">{view.static_html()}</div>' for view in views]
         parts.append("</div>")

@@ -64,21 +64,24 @@ from runway_nb.notebook import posters
 from runway_nb.notebook.posters import Poster
 from runway_nb.notebook.waveform import Waveform, duration_text
 from runway_nb.notebook.widgets import _audio
-from runway_nb.notebook.widgets import _theme as theme
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
-from runway_nb.notebook.widgets._where import Where, ended_at, link_source, saved, seen_running, where_link
+from runway_nb.notebook.widgets._where import Where, ended_at, link_source, saved, where_link
 
-__all__ = ["badge_colors", "caption_fields", "charged_credits", "media_figure", "static_bundle", "static_html",
-           "static_text", "status_note", "task_facts"]
+__all__ = ["badge_colors", "caption_fields", "media_figure", "static_bundle", "static_html", "static_text",
+           "status_note", "task_facts"]
 
+_BADGE = {
+    PENDING: ("#eceff4", "#3b4252"), THROTTLED: ("#fff3cd", "#7a5a00"), RUNNING: ("#dbeafe", "#1e40af"),
+    SUCCEEDED: ("#dcfce7", "#166534"), FAILED: ("#fee2e2", "#991b1b"), CANCELLED: ("#e5e7eb", "#4b5563"),
+}
 
 THROTTLED_NOTE = ("Waiting for a free slot: the account's concurrency limit for this model is reached, "
                   "so Runway queues the task until one of your running tasks finishes. It has not failed.")
 
 
-def badge_colors(status: str) -> str:
-    """The inline style of a status badge's colours (theme-aware, see :mod:`._theme`)."""
-    return theme.badge_style(status)
+def badge_colors(status: str) -> tuple[str, str]:
+    """``(background, text)`` colors of a status badge (grey for any other status)."""
+    return _BADGE.get(status, ("#e8e8e8", "#333"))
 
 
 def status_note(status: str) -> str:
@@ -88,16 +91,6 @@ def status_note(status: str) -> str:
     if status not in (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED):
         return f"Runway reported the status {status!r}, which runway-nb does not know; still watching."
     return ""
-
-
-def charged_credits(status: str, cost: float | None, estimated: float | None, *, ran: bool = False) -> float | None:
-    """The credits a caption shows: the task's final cost, else its estimate. A CANCELLED task
-    without a final cost (Runway answers 404 once it is cancelled) shows 0 unless it was seen
-    RUNNING (``ran``): Runway refunds a cancel made before it saw the task run, and keeps the
-    charge after."""
-    if cost is not None:
-        return cost
-    return 0 if status == CANCELLED and not ran else estimated
 
 
 def caption_fields(params: dict[str, Any] | None, *, credits: Any = None, caption: Any = None) -> dict[str, Any]:
@@ -182,8 +175,7 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
             where = where_link(source, ended[0], str(url))
         media.append({"src": src, "kind": kind, "local": local is not None, "remote": remote, "number": i + 1,
                       "waveform": waveform, "poster": poster, "where": where})
-    ran = status == CANCELLED and not isinstance(handle_or_task, Task) and seen_running(handle_or_task)
-    credits = charged_credits(status, task.cost if task is not None else None, estimated, ran=ran)
+    credits = task.cost if task is not None and task.cost is not None else estimated
     return {
         "id": task_id,
         "status": status,
@@ -206,14 +198,12 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _facts_line(caption: dict[str, Any], *, model: bool = True) -> str:
-    """``gen4.5 · 1280:720 · seed 5 · 5 s · 60 credits`` (without the model when a heading shows it)."""
+def _facts_line(caption: dict[str, Any]) -> str:
     bits = []
     for key, fmt in (("model", "{}"), ("ratio", "{}"), ("seed", "seed {}"), ("duration", "{} s"),
                      ("credits", "{} credits")):
-        if key in caption and (model or key != "model"):
-            value = caption[key]
-            bits.append(fmt.format(f"{value:,}" if key == "credits" and isinstance(value, (int, float)) else value))
+        if key in caption:
+            bits.append(fmt.format(caption[key]))
     return " · ".join(bits)
 
 
@@ -234,56 +224,53 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
     """
     f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs, poster_side=poster_side)
     status = f["status"]
+    bg, fg = badge_colors(status)
     cap = f["caption"]
     parts = [
         f'<div class="rnb-static" data-rnb-task="{_e(f["id"])}" data-rnb-status="{_e(status)}" '
-        f'style="font-family:{theme.FONT};font-size:13px;line-height:1.4;color:{theme.TEXT};'
-        f'border:1px solid {theme.BORDER};border-radius:6px;padding:8px 10px;max-width:100%;box-sizing:border-box">',
+        'style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;font-size:13px;line-height:1.4;'
+        'border:1px solid #ddd;border-radius:6px;padding:8px 10px;max-width:100%;box-sizing:border-box">',
         '<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:center">',
         f'<span style="font-size:11px;font-weight:600;padding:2px 7px;border-radius:10px;'
-        f'{badge_colors(status)}">{_e(status)}</span>',
+        f'background:{bg};color:{fg}">{_e(status)}</span>',
     ]
-    heading_fields = {k: v for k, v in (("endpoint", (f["endpoint"] or "").replace("_", " ")),
-                                        ("model", cap.get("model"))) if v}
-    heading = " · ".join(str(v) for v in heading_fields.values())
+    heading = " · ".join(str(x) for x in ((f["endpoint"] or "").replace("_", " "), cap.get("model")) if x)
     if heading:
         parts.append(f"<strong>{_e(heading)}</strong>")
     if status == RUNNING and isinstance(f["progress"], (int, float)):
         parts.append(f"<span>{f['progress']:.0%}</span>")
     parts.append("</div>")
     if f["routing"]:
-        parts.append(f'<div class="rnb-routing" style="color:{theme.MUTED};margin:2px 0">{_e(f["routing"])}</div>')
+        parts.append(f'<div class="rnb-routing" style="color:#555;margin:2px 0">{_e(f["routing"])}</div>')
     note = status_note(status)
     if note:
-        parts.append(f'<div style="color:{theme.WARN_TEXT};margin:4px 0">{_e(note)}</div>')
+        parts.append(f'<div style="color:#7a5a00;margin:4px 0">{_e(note)}</div>')
     if status == FAILED:
         code = f'<code style="font-weight:600;margin-right:6px">{_e(f["failure_code"])}</code>' \
             if f["failure_code"] else ""
-        parts.append(f'<div style="{theme.ERROR_BOX};'
-                     f'padding:6px 8px;margin:6px 0"><div>{code}{_e(f["failure"] or "The task failed.")}</div>'
-                     f'<div style="color:{theme.TEXT};margin-top:4px">{_e(f["hint"] or "")}</div></div>')
+        parts.append('<div style="background:#fef2f2;border-left:3px solid #dc2626;padding:6px 8px;margin:6px 0">'
+                     f'<div>{code}{_e(f["failure"] or "The task failed.")}</div>'
+                     f'<div style="color:#555;margin-top:4px">{_e(f["hint"] or "")}</div></div>')
     if f["media"]:
         parts.append('<div style="display:flex;flex-wrap:wrap;gap:8px;margin:8px 0 4px">')
         for m in f["media"]:
             parts.append(media_figure(m, f["total"]))
         parts.append("</div>")
     if f["dropped"]:
-        parts.append(f'<div style="color:{theme.MUTED}">{f["dropped"]} output URL(s) not shown: '
-                     'not an http(s) URL.</div>')
+        parts.append(f'<div style="color:#888">{f["dropped"]} output URL(s) not shown: not an http(s) URL.</div>')
     if cap.get("title"):
         parts.append(f'<div style="font-weight:600">{_e(cap["title"])}</div>')
     if cap.get("prompt"):
-        parts.append(f'<div style="color:{theme.MUTED};font-style:italic;overflow-wrap:anywhere">'
-                     f'“{_e(cap["prompt"])}”</div>')
-    line = _facts_line(cap, model="model" not in heading_fields)
+        parts.append(f'<div style="color:#555;font-style:italic;overflow-wrap:anywhere">“{_e(cap["prompt"])}”</div>')
+    line = _facts_line(cap)
     if line:
-        parts.append(f'<div style="color:{theme.MUTED}">{_e(line)}</div>')
+        parts.append(f'<div style="color:#555">{_e(line)}</div>')
     footer = [f"task {f['id']}"]
     if isinstance(f["created_at"], datetime):
         footer.append(f["created_at"].strftime("%Y-%m-%d %H:%M UTC"))
     if not f["finished"]:
         footer.append("snapshot: the live view needs a running kernel")
-    parts.append(f'<div style="color:{theme.MUTED};font-size:11px;margin-top:2px">{_e(" · ".join(footer))}</div>')
+    parts.append(f'<div style="color:#999;font-size:11px;margin-top:2px">{_e(" · ".join(footer))}</div>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -353,7 +340,7 @@ def media_figure(m: dict[str, Any], total: int) -> str:
     width = "width:100%;" if m["kind"] == "audio" else ""
     return ('<figure style="margin:0;display:flex;flex-direction:column;gap:4px;'
             f'{width}max-width:640px;min-width:0">{player}'
-            f'<figcaption class="rnb-where" style="font-size:12px;color:{theme.MUTED};overflow-wrap:anywhere">{lead}'
+            f'<figcaption class="rnb-where" style="font-size:12px;color:#555;overflow-wrap:anywhere">{lead}'
             f'{_e(where.before)}<a href="{src}" download target="_blank" rel="noopener noreferrer">'
             f'{_e(where.label)}</a>{_e(where.after)}</figcaption></figure>')
 

@@ -32,7 +32,6 @@ import traitlets as t
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, Task
 from runway_nb.client.core import AsyncTaskHandle, TaskHandle
-from runway_nb.client.eta import RUN_TIMES, FinishEstimate
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
@@ -40,9 +39,8 @@ from runway_nb.notebook import posters
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._live import WIDGET_MIME, Command, LiveWidget, Reply, async_twin
-from runway_nb.notebook.widgets._static import caption_fields, charged_credits, static_html, static_text, status_note
+from runway_nb.notebook.widgets._static import caption_fields, static_html, static_text, status_note
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
-from runway_nb.notebook.widgets._where import seen_running
 
 __all__ = ["TaskView", "async_twin", "display_handle", "register_formatters", "unregister_formatters"]
 
@@ -76,12 +74,7 @@ class TaskView(LiveWidget):
     endpoint = t.Unicode("").tag(sync=True)
     status = t.Unicode(PENDING).tag(sync=True)
     progress = t.Float(None, allow_none=True).tag(sync=True)
-    #: Seconds since the task was created (queue and run), up to its end.
     elapsed = t.Float(0.0).tag(sync=True)
-    #: Seconds it waited PENDING/THROTTLED before it ran, and seconds it ran (up to its end).
-    queued = t.Float(0.0).tag(sync=True)
-    running = t.Float(0.0).tag(sync=True)
-    #: The best estimate of the seconds left while RUNNING (from its progress), else None.
     eta = t.Float(None, allow_none=True).tag(sync=True)
     note = t.Unicode("").tag(sync=True)
     failure = t.Unicode("").tag(sync=True)
@@ -112,8 +105,7 @@ class TaskView(LiveWidget):
         self._wake: asyncio.Event | None = None
         self._t0 = self._start_time()
         self._t_end: float | None = None
-        self._estimate = FinishEstimate(created=self._t0, floor=handle.schedule.floor,
-                                        typical_run=RUN_TIMES.typical(self._run_kind()))
+        self._readings: list[tuple[float, float]] = []
         self._relay_urls: list[str] = []
         self._shown: list[int] = []  # the task's output index of each output shown
         self._terminal = False
@@ -312,15 +304,14 @@ class TaskView(LiveWidget):
     def _apply(self, task: Task) -> None:
         """Show ``task`` (the latest state seen)."""
         now = self._now()
-        estimate = self._estimate
-        estimate.observe(task.status, task.progress, now, finished=task.finished)
+        if task.status == RUNNING and task.progress is not None and (
+                not self._readings or task.progress > self._readings[-1][1]):
+            self._readings.append((now, float(task.progress)))
         with self.hold_sync():
             self.status = task.status
             self.progress = float(task.progress) if task.progress is not None else None
             self.elapsed = round((self._t_end or now) - self._t0, 2)
-            self.queued = round(estimate.queued(now), 2)
-            self.running = round(estimate.running(now), 2)
-            self.eta = self._eta(task, now)
+            self.eta = self._eta(task)
             self.note = "Cancelling…" if self.cancelling and not task.finished else status_note(task.status)
             if task.failed:
                 self.failure = task.failure or ""
@@ -343,26 +334,29 @@ class TaskView(LiveWidget):
             dropped = len(task.outputs) - len(urls)
             if dropped:
                 self.note = f"{dropped} output URL(s) not shown: not an http(s) URL."
-            credits = charged_credits(task.status, task.cost, self.handle.estimated_cost,
-                                      ran=task.status == CANCELLED and seen_running(self.handle))
+            credits = task.cost if task.cost is not None else self.handle.estimated_cost
             self.caption = caption_fields(self.handle.params, credits=credits, caption=self._caption_arg)
             routing = self.handle.routing or task.routing
             self.routing = routing.summary() if routing is not None else ""
             self.finished = task.finished
 
-    def _eta(self, task: Task, now: float) -> float | None:
-        """Seconds left: the best estimate from the progress readings (not the poll schedule's
-        latest possible finish, which only tells when polling must look)."""
+    def _eta(self, task: Task) -> float | None:
+        """Seconds left: the poll schedule's bound on the finish when it has one, else a
+        straight line through the progress readings."""
         if task.status != RUNNING:
             return None
-        remaining = self._estimate.remaining(now)
-        return None if remaining is None else round(remaining, 1)
-
-    def _run_kind(self) -> tuple[str, str, str]:
-        """What a task's run time depends on: the operation, the model and the output's length."""
-        params = self.handle.params
-        endpoint = self.handle.endpoint or str(params.get("endpoint") or "")
-        return (endpoint, str(params.get("model") or ""), str(params.get("duration") or ""))
+        schedule = self.handle.schedule
+        predicted = getattr(schedule, "predicted_finish", None)
+        finish: float | None = predicted() if callable(predicted) else None
+        if finish is not None:
+            return round(max(0.0, finish - self._now()), 1)
+        if task.progress is None or len(self._readings) < 2:
+            return None
+        (t0, p0), (t1, p1) = self._readings[0], self._readings[-1]
+        if t1 <= t0 or p1 <= p0:
+            return None
+        remaining = (1.0 - p1) / ((p1 - p0) / (t1 - t0)) - (self._now() - t1)
+        return round(max(0.0, remaining), 1)
 
     # ------------------------------------------------------------------ the end of a task
     def _terminal_begin(self, task: Task) -> bool:
@@ -373,9 +367,6 @@ class TaskView(LiveWidget):
         self.handle.task = task  # the async twin shares it
         self.cancelling = False
         self._apply(task)
-        if task.status == SUCCEEDED and self._estimate.run_started is not None:
-            # what the next task of this kind expects
-            RUN_TIMES.record(self._run_kind(), self._estimate.running(self._t_end))
         return True
 
     def _terminal_end(self) -> None:
@@ -554,12 +545,8 @@ class TaskView(LiveWidget):
         if status == RUNNING and self.progress is not None:
             done = round(self.progress * 20)
             bits.append(f"{self.progress:4.0%} [{'#' * done}{'-' * (20 - done)}]")
-        now = self._t_end or self._now()
-        queued, running = self._estimate.queued(now), self._estimate.running(now)
-        if queued >= 0.5 or not running:
-            bits.append(f"queued {_fmt_seconds(queued)}")
-        if running:
-            bits.append(f"{'ran' if self.finished else 'running'} {_fmt_seconds(running)}")
+        elapsed = (self._t_end or self._now()) - self._t0
+        bits.append(_fmt_seconds(elapsed))
         if self.eta is not None and not self.finished:
             bits.append(f"≈ {_fmt_seconds(self.eta)} left")
         if status == FAILED:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from runway_nb.api.task import TERMINAL, Task
 
-__all__ = ["EXPIRY_HOURS", "Where", "ended_at", "expiry_text", "link_source", "saved", "seen_running", "where_link"]
+__all__ = ["EXPIRY_HOURS", "Where", "ended_at", "expiry_text", "link_source", "saved", "where_link"]
 
 #: Runway deletes outputs this many hours after the task ended, at the earliest and the latest.
 EXPIRY_HOURS = (24, 48)
@@ -52,26 +52,15 @@ def link_source(owner: Any) -> Source:
     return "sim-server" if provider == "sim" else provider
 
 
-def _history(owner: Any, task_id: str | None) -> list[tuple[str, float | None, float]]:
-    """The statuses the journal saw for the task, oldest first (none without a journal)."""
+def _history_end(owner: Any, task_id: str | None) -> float | None:
     journal = getattr(getattr(owner, "client", None), "journal", None)
     if journal is None or not task_id:
-        return []
+        return None
     try:
-        return list(journal.history(task_id))
-    except Exception:  # a locked or missing journal file: as if nothing was seen
-        return []
-
-
-def _history_end(owner: Any, task_id: str | None) -> float | None:
-    history = _history(owner, task_id)
+        history = journal.history(task_id)
+    except Exception:  # a locked or missing journal file: fall back to createdAt
+        return None
     return next((float(at) for status, _p, at in reversed(history) if status in TERMINAL), None)
-
-
-def seen_running(owner: Any) -> bool:
-    """Whether a poll saw the task RUNNING (journal history). Runway refunds a cancel only when
-    it has not seen the task RUNNING yet, so a task cancelled before then was not charged."""
-    return any(status == "RUNNING" for status, _p, _at in _history(owner, getattr(owner, "id", None)))
 
 
 def ended_at(owner: Any, task: Any = None) -> float | None:
