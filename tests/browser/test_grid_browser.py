@@ -48,11 +48,11 @@ def test_two_by_two_sweep_plays_in_sync(lab, page, nb_tools):
     page.wait_for_function("() => window.__rnbStatuses.includes('RUNNING')", timeout=60_000)
 
     # Every cell becomes a player once its video loaded: four videos with their true shapes.
-    page.wait_for_function(
-        f"() => {{ const f = ({CELL_FACTS})(); return f.length === 4 && f.every(c => c.ready >= 2 && c.vw > 0); }}",
-        timeout=90_000)
+    # (read in the same evaluation: a cell may swap its player for the kept file's right after)
+    facts = page.wait_for_function(
+        f"() => {{ const f = ({CELL_FACTS})(); return f.length === 4 && f.every(c => c.ready >= 2 && c.vw > 0)"
+        " ? f : null; }", timeout=90_000).json_value()
     page.screenshot(path=str(Path("test-artifacts") / "grid-2x2.png"))
-    facts = cell_facts(page)
     for cell in facts:
         w, h = (int(x) for x in cell["ratio"].split(":"))
         assert (cell["vw"], cell["vh"]) == (w, h), cell
