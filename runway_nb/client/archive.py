@@ -176,13 +176,10 @@ def archive_handle(handle: Any, folder: str | Path = DEFAULT_DIR) -> list[Path]:
 
 
 def remember_save(client: Any, task_id: str, folder: str | Path | None) -> None:
-    """Record in the journal that ``task_id``'s outputs are to be archived in ``folder``."""
-    journal = _journal_of(client)
-    if journal is None or not folder:
-        return
-    # Absolute: a kernel started elsewhere that reattaches saves into the same folder.
-    with contextlib.suppress(Exception):
-        journal.set_save_to(task_id, str(Path(folder).expanduser().resolve()), client.settings.base_url)
+    """Record that ``task_id``'s outputs are to be archived in ``folder`` (the client's keeper
+    journals it, so that a new kernel that reattaches archives them there too)."""
+    if folder:
+        client.keeper.plan(task_id, folder)
 
 
 def is_archived(entry: Any) -> bool:

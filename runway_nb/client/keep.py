@@ -106,7 +106,8 @@ class Keeper:
              *, remember: bool = True) -> None:
         """Keep ``task_id``'s outputs in ``folder`` (None: do not keep them). With ``remember`` the
         folder is written to the journal, so a later kernel that reattaches keeps them there too."""
-        path = Path(folder).expanduser().absolute() if folder else None
+        # Resolved: a kernel started elsewhere that reattaches archives into the same folder.
+        path = Path(folder).expanduser().resolve() if folder else None
         with self._lock:
             known = self._plans.get(task_id)
             if known is not None and known.state in ("keeping", "kept") and known.folder == path:
@@ -142,7 +143,10 @@ class Keeper:
         except Exception:
             return None
         if entry is None or entry.save_to is None:
-            return None  # not decided here: whoever attaches to it decides (the session's setting)
+            # Not decided here: whoever attaches to it decides (``plan``). Remembered, so that the
+            # polls of a task nobody planned do not ask the journal again each time.
+            with self._lock:
+                return self._plans.setdefault(task_id, _Plan(None))
         with self._lock:
             plan = self._plans.setdefault(task_id, _Plan(Path(entry.save_to) if entry.save_to else None,
                                                          dict(entry.params or {})))
