@@ -147,7 +147,16 @@ def serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from runway_nb import errors
-    from runway_nb.serve.app import LOOPBACK_HOSTS, ServeOptions, Service
+
+    try:
+        from runway_nb.serve.app import LOOPBACK_HOSTS, ServeOptions, Service
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if not missing or missing == "runway_nb":
+            raise
+        print(f"runway-nb serve: needs the {missing!r} package, which is not installed: "
+              f"pip install 'runway-nb[serve]'", file=sys.stderr)
+        return 2
 
     if args.port == args.mcp_port and args.port != 0:
         print(f"runway-nb serve: --port and --mcp-port must differ (both are {args.port})", file=sys.stderr)
@@ -189,8 +198,8 @@ def _demo_arguments() -> list[Arg]:
 
 @command("demo", help="run the demo notebooks on the simulator and print where the outputs are",
          arguments=_demo_arguments(), description="""\
-Run the demo notebooks (notebooks/ of this checkout) top to bottom in fresh kernels, on the
-built-in simulator: no API key, no network, no credits. Writes into one folder (default
+Run the demo notebooks (installed with runway-nb; notebooks/ in a source checkout) top to
+bottom in fresh kernels, on the built-in simulator: no API key, no network, no credits. Writes into one folder (default
 ./runway-demo/): the executed notebooks, their HTML export and the generated media
 (runway_outputs/), and prints where they are. Exits 1 naming the cell if a notebook fails.
 

@@ -7,6 +7,8 @@ The output is marked ``metadata["runway_nb"]["final"] = true`` by the kernel sid
 those outputs, and the saved state of the dropped models from ``metadata.widgets``: the page that
 saved keeps its widgets (its notebook is in memory), the file reopens as static HTML, never as
 "Error displaying widget: model not found". Other widgets' outputs are never touched.
+runway-nb's quiet notices (``metadata["runway_nb"]["notice"] = true``: "runs on the simulator",
+"a placeholder stands in for this input") are for the session that ran: they are not saved.
 
 Enabled by ``etc/jupyter/jupyter_server_config.d/runway_nb.json``, which the package installs
 (wheel and editable installs alike); JupyterLab 4 and Notebook 7 both run on jupyter_server.
@@ -53,11 +55,19 @@ def _is_final(output: JSON) -> bool:
             and WIDGET_MIME in data and "text/html" in data)
 
 
+def _is_notice(output: JSON) -> bool:
+    mark = (output.get("metadata") or {}).get(FINAL_KEY) if isinstance(output, dict) else None
+    return isinstance(mark, dict) and mark.get("notice") is True
+
+
 def strip_final_widgets(nb: dict[str, JSON]) -> list[str]:
     """Drop the widget view of every finished runway-nb output of ``nb`` (a notebook dict, changed
-    in place) and the saved state of models only they used. Returns the dropped views' model ids."""
+    in place), the saved state of models only they used, and runway-nb's notices. Returns the
+    dropped views' model ids."""
     dropped: list[str] = []
     for cell in nb.get("cells") or []:
+        if isinstance(cell, dict) and isinstance(cell.get("outputs"), list):
+            cell["outputs"] = [o for o in cell["outputs"] if not _is_notice(o)]
         for output in (cell.get("outputs") or []) if isinstance(cell, dict) else []:
             if not _is_final(output):
                 continue

@@ -288,3 +288,58 @@ def test_binder_files() -> None:
     assert os.access(check, os.X_OK)
     assert "binder-check" in (REPO / ".ci" / "run").read_text()
     json.dumps(reqs)
+
+
+# ---------------------------------------------------------------------- after a fresh install
+def test_open_hint_only_suggests_what_works_here(tmp_path: Path) -> None:
+    out = tmp_path / "demo out"
+    quoted = f"'{out}'"
+    everything = demo.open_hint(out, has_module=lambda m: True, which=lambda c: f"/usr/bin/{c}")
+    assert everything == f"open with: jupyter lab {quoted}"
+    # JupyterLab in this Python but its script not on PATH: run it through this Python
+    off_path = demo.open_hint(out, has_module=lambda m: m == "jupyterlab", which=lambda c: None)
+    assert off_path == f"open with: {sys.executable} -m jupyterlab {quoted}"
+    notebook_only = demo.open_hint(out, has_module=lambda m: m == "notebook", which=lambda c: f"/bin/{c}")
+    assert notebook_only == f"open with: jupyter notebook {quoted}"
+    # the documented install (pip install runway-nb) brings no notebook server: say how to get one
+    bare = demo.open_hint(out, has_module=lambda m: False, which=lambda c: None)
+    assert bare.startswith("to open them, install JupyterLab: ") and "-m pip install jupyterlab" in bare
+    assert bare.endswith(f"then: jupyter lab {quoted}")
+    result = demo.DemoResult(out, "the built-in simulator")
+    assert f"Executed notebooks ({demo.open_hint(out)}):" in demo.report(result)
+
+
+def test_notebook_dir_falls_back_to_the_lessons_in_the_package(monkeypatch, tmp_path: Path) -> None:
+    """Installed from a wheel there is no checkout around the package: the shipped copies are used."""
+    lessons = tmp_path / "site-packages" / "runway_nb" / "lessons"
+    lessons.mkdir(parents=True)
+    (lessons / "01-quickstart.ipynb").write_text("{}")
+    monkeypatch.setattr(demo, "__file__", str(tmp_path / "site-packages" / "runway_nb" / "notebook" / "demo.py"))
+    monkeypatch.chdir(tmp_path)
+    assert demo.packaged_lessons() == lessons.resolve()
+    assert demo.notebook_dir() == lessons.resolve()
+    (lessons / "01-quickstart.ipynb").unlink()
+    with pytest.raises(FileNotFoundError, match="runway_nb/lessons"):
+        demo.notebook_dir()
+
+
+def test_html_export_finds_nbconvert_templates_outside_this_prefix(tmp_path: Path) -> None:
+    """In a venv made with --system-site-packages, nbconvert's templates sit beside the base Python,
+    off Jupyter's data path: the export still finds them. Run in its own process, because nbconvert
+    caches the template paths it saw, and an empty path would leak into later exports."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hello there")])
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    script = f"""
+import jupyter_core.paths
+from pathlib import Path
+jupyter_core.paths.jupyter_path = lambda *parts: [{str(tmp_path / "empty")!r}]
+from runway_nb.notebook import demo
+assert demo._nbconvert_templates_off_path(), "nbconvert's own folder should now be off the path"
+html, note = demo.export_html(Path({str(tmp_path / "n.ipynb")!r}))
+assert note is None, note
+print(html)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    html = Path(done.stdout.strip())
+    assert "Hello there" in html.read_text()

@@ -45,8 +45,13 @@ def execute(tmp_path: Path, cells: list[str]) -> Any:
     return nb
 
 
+def is_notice(output: Any) -> bool:
+    """A quiet one-line note (the simulator, a placeholder input), shown beside the cell's result."""
+    return 'class="rnb-notice"' in "".join(output.get("data", {}).get("text/html", ""))
+
+
 def shown(cell: Any) -> dict[str, Any]:
-    displays = [o for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
+    displays = [o for o in cell.outputs if o.output_type in ("display_data", "execute_result") and not is_notice(o)]
     assert len(displays) == 1, cell.outputs
     return dict(displays[0])
 

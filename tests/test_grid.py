@@ -93,7 +93,7 @@ def test_layout_three_options_combine_the_rows() -> None:
     combos = [{"prompt": p, "model": m, "seed": s} for p in ("cat", "dog") for m in ("a", "b") for s in (1, 2, 3)]
     lay = grid_layout(combos, ["prompt", "model", "seed"])
     assert lay["cols"] == ["seed"] and lay["rows"] == ["prompt", "model"]
-    assert lay["col_labels"] == ["1", "2", "3"]
+    assert lay["col_labels"] == ["seed 1", "seed 2", "seed 3"]  # a bare number is named
     assert lay["row_labels"] == ["prompt cat · model a", "prompt cat · model b", "prompt dog · model a",
                                  "prompt dog · model b"]
     assert len(set(lay["positions"])) == 12, "every combination has its own cell"
@@ -108,7 +108,7 @@ def test_layout_one_long_option_wraps_and_none_is_one_cell() -> None:
     assert lay["positions"] == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)]
     assert lay["row_labels"] == [] and lay["col_labels"] == []
     few = grid_layout(combos[:3], ["seed"])
-    assert not few["wrap"] and few["col_labels"] == ["0", "1", "2"] and few["positions"][2] == (0, 2)
+    assert not few["wrap"] and few["col_labels"] == ["seed 0", "seed 1", "seed 2"] and few["positions"][2] == (0, 2)
     single = grid_layout([{"model": "a"}], [])
     assert single["positions"] == [(0, 0)] and single["columns"] == 1
 
@@ -503,7 +503,7 @@ def test_bundle_is_one_module_that_renders_in_node(tmp_path, node):
 
     code = live.asset("grid.js").read_text()
     assert not re.search(r"\bimport\s*[{*\"'(]|\bimport\s+\w+\s+from\b", code), "one self-contained module"
-    assert re.search(r"export\s*\{\s*\w+ as default\s*\};?\s*$", code)
+    assert re.search(r"export\s*\{\s*[\w$]+ as default\s*\};?\s*$", code)
     css = str(Grid._css)
     assert str(Grid._esm) == code and ".rnb-grid" in css and ".rnb-badge" in css and ".rnb-btn:disabled{" in css
     repo = Path(__file__).resolve().parent.parent

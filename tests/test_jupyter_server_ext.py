@@ -167,3 +167,29 @@ def test_the_kernel_marks_outputs_with_the_key_the_hook_reads() -> None:
 
     assert _live.OUTPUT_KEY == FINAL_KEY and _live.WIDGET_MIME == WIDGET_MIME
     assert _live.final_mark(True) == {FINAL_KEY: {"final": True}}
+
+
+def test_notices_are_not_saved_and_other_outputs_stay(monkeypatch) -> None:
+    """The simulator's quiet note is for the session that ran: saving drops it, and only it."""
+    from runway_nb.notebook import notice
+
+    shown: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    class Pub:
+        def publish(self, data: dict[str, Any], metadata: dict[str, Any]) -> None:
+            shown.append((data, metadata))
+
+    class Shell:
+        kernel = object()
+        display_pub = Pub()
+
+    monkeypatch.setattr(notice, "_kernel_shell", Shell)  # as in a kernel
+    notice.show_notice("runway-nb: the built-in Runway simulator (offline, no credits)")
+    ((data, metadata),) = shown
+    note = {"output_type": "display_data", "metadata": metadata, "data": data}
+    plain = {"output_type": "stream", "name": "stdout", "text": "rnb-notice in a print\n"}
+    nb = _notebook()
+    nb["cells"][1]["outputs"][:0] = [note, plain]
+    strip_final_widgets(nb)
+    outputs = nb["cells"][1]["outputs"]
+    assert note not in outputs and plain in outputs and len(outputs) == 3

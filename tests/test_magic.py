@@ -460,12 +460,12 @@ def test_config_errors(ip, runway_session, line, needle) -> None:
 
 def test_credits(ip, runway_session) -> None:
     cell(ip, "-m gen4_image --wait")
-    facts = ip.run_cell("%runway credits").result
-    text = repr(facts)
-    assert "credit balance" in text and "gen4.5" in text and "concurrent" in text
-    row = next(r for r in facts.table if r["model"] == "gen4_image")
-    assert row["used today"] == 1 and row["concurrent"] == 2
-    assert "<table>" in facts._repr_html_()
+    report = ip.run_cell("%runway credits").result
+    text = repr(report)
+    assert "balance" in text and "gen4.5" in text and "2 at a time" in text
+    assert report.fact("used today") == "gen4_image 1 task"
+    assert report.fact("limits") == "2 at a time, no daily limit (each model)"
+    assert "<table" in report._repr_html_() and "<svg" in report._repr_html_()
 
 
 @pytest.fixture

@@ -78,7 +78,14 @@ def test_says_which_backend_and_how_to_switch(path: Path) -> None:
     client = next(i for i, line in enumerate(lines) if "client =" in line)
     assert speed < client, "the demo clock must be set before the first client makes the simulator"
     assert "setdefault" in lines[speed], "an environment that sets the speed wins"
-    assert "Backend:" in setup.source and "if client.simulator" in setup.source
+    assert "Backend:" in setup.source and "client.simulator" in setup.source
+
+
+def test_quickstart_leaves_the_simulator_line_to_runway_nb() -> None:
+    """runway-nb says once, quietly, that it uses the simulator: the quickstart does not say it again."""
+    setup = next(c for c in _read(PATHS[0]).cells if c.cell_type == "code")
+    assert "if not client.simulator:" in setup.source
+    assert "simulator (offline" not in setup.source and "print(\"Backend: runway-nb" not in setup.source
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])

@@ -39,8 +39,11 @@ def test_generate_wait_prints_one_progress_line(runway_session, capsys) -> None:
     assert handle.finished and handle.status == "SUCCEEDED" and handle.outputs
     assert handle.params["seed"] == 7
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.endswith("\n")  # rewritten in place, one final newline
-    assert out.startswith(f"\rrunway: {handle.id}") and "SUCCEEDED" in out.splitlines()[-1].split("\r")[-1]
+    # captured stdout is not a terminal: one line per update, never glued together with \r
+    lines = out.splitlines()
+    assert "\r" not in out and out.endswith("\n") and len(lines) >= 2
+    assert all(line.startswith(f"runway: {handle.id}") for line in lines)
+    assert "SUCCEEDED" in lines[-1]
 
 
 def test_generate_inside_a_running_loop_returns_at_once(runway_session) -> None:
@@ -200,9 +203,64 @@ def test_task_table_escapes(runway_session) -> None:
     assert repr(TaskTable([])) == "No tasks in this session yet."
 
 
+def _table_handle(task_id: str, status: str, *, progress=None, cost=None, estimated=25.0, prompt="a fox"):
+    """A handle as TaskTable reads it: id, status, endpoint, params, task, estimated cost."""
+    from types import SimpleNamespace
+
+    from runway_nb.api.task import Task
+
+    task = Task(id=task_id, status=status, progress=progress, cost=cost, estimated_cost=estimated)
+    return SimpleNamespace(id=task_id, status=status, endpoint="text_to_video", task=task, estimated_cost=estimated,
+                           params={"model": "gen4.5", "ratio": "1280:720", "duration": 5, "seed": 7,
+                                   "promptText": prompt})
+
+
+def test_task_table_is_compact_and_left_aligned() -> None:
+    long_prompt = "The camera slowly pushes in through the falling snow towards a red fox asleep by a tree"
+    running = _table_handle("0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "RUNNING", progress=0.42, prompt=long_prompt)
+    cancelled = _table_handle("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "CANCELLED")
+    table = TaskTable([running, cancelled])
+    html_text = table._repr_html_()
+    # ids: 8 characters shown, the full id in the tooltip, so a row does not wrap over three lines
+    assert '<code title="0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b">0f1e2d3c</code>' in html_text
+    assert ">0f1e2d3c-4b5a" not in html_text
+    # left-aligned cells that override the notebook's right-aligned, striped table style
+    assert html_text.count("text-align:left") == html_text.count("<td ") + html_text.count("<th ")
+    assert "white-space:nowrap" in html_text
+    # status with its progress; the prompt clipped; a duration with its unit
+    first, second = table.rows
+    assert first["status"] == "RUNNING 42%" and first["duration"] == "5 s"
+    assert first["prompt"].endswith("…") and len(first["prompt"]) <= 48 and long_prompt.startswith(first["prompt"][:-1])
+    # a cancelled task cost nothing: not its 25-credit estimate
+    assert first["credits"] == "25" and second["credits"] == "0"
+    text = repr(table)
+    assert "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b" in text  # plain text keeps the id to copy
+    assert text.splitlines()[0].startswith("#  id")
+
+
+def test_task_table_thousands_and_empty_columns() -> None:
+    handle = _table_handle("a" * 36, "SUCCEEDED", cost=1250.0)
+    handle.params = {"model": "gen4_image", "promptText": "x"}
+    table = TaskTable([handle])
+    assert table.rows[0]["credits"] == "1,250"
+    assert "duration" not in repr(table) and "<th" in table._repr_html_() and "duration" not in table._repr_html_()
+
+
 def test_wait_with_progress_to_a_stream(runway_session) -> None:
     handle = runway_nb.generate("x", model="gen4_image")
     stream = io.StringIO()
     task = wait_with_progress(handle, stream=stream)
     assert task.succeeded and stream.getvalue().endswith("\n")
     assert "THROTTLED" not in stream.getvalue()
+
+
+def test_status_facts_show_what_a_cancel_cost() -> None:
+    """%runway status follows the same rule as the list and the views: a task cancelled before it
+    ran shows 0 credits, not its estimate; a known cost is shown with thousands separators."""
+    from runway_nb.notebook.magics.facts import status_facts
+
+    cancelled = _table_handle("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "CANCELLED")
+    done = _table_handle("a" * 36, "SUCCEEDED", cost=1250.0)
+    cancelled.files = done.files = []
+    assert ("credits", "0") in status_facts(cancelled).rows
+    assert ("credits", "1,250") in status_facts(done).rows

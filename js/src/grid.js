@@ -12,7 +12,7 @@
 // Everything is built with textContent/setAttribute (h() in common.js); URLs pass safeUrl().
 import {
   Disposer, MediaItem, asList, asRecord, badgeClass, factsLine, h, mediaKind, mount, progressPercent, setUrl,
-  show, waveformDuration, waveformSvg,
+  formatDuration, show, waveformDuration, waveformSvg,
 } from "./common.js";
 import { SyncGroup } from "./sync_group.js";
 
@@ -24,9 +24,11 @@ import { SyncGroup } from "./sync_group.js";
  * @typedef {object} CellView
  * @property {number} index
  * @property {HTMLDivElement} el
+ * @property {HTMLDivElement} box  the frame and its cancel button, as wide as the frame
  * @property {HTMLDivElement} frame
  * @property {HTMLSpanElement} badge
  * @property {HTMLSpanElement} label
+ * @property {HTMLDivElement} meta
  * @property {HTMLButtonElement} cancel
  * @property {HTMLDivElement} fill
  * @property {HTMLDivElement} bar
@@ -42,6 +44,7 @@ import { SyncGroup } from "./sync_group.js";
  * @property {number} row
  * @property {number} col
  * @property {Cell} cell
+ * @property {string | null} announced  the status last announced (null: not yet seen)
  */
 /**
  * @typedef {object} Ctx  what the parts of one grid view share
@@ -54,6 +57,17 @@ import { SyncGroup } from "./sync_group.js";
  */
 
 const STATUS_TEXT = /** @type {Record<string, string>} */ ({ THROTTLED: "QUEUED" });
+/** How a status change is announced ("gen4.5, 720:1280 succeeded"); "" says nothing. */
+const STATUS_WORDS = /** @type {Record<string, string>} */ ({
+  PENDING: "", THROTTLED: "queued", RUNNING: "running", SUCCEEDED: "succeeded", FAILED: "failed",
+  CANCELLED: "cancelled",
+});
+
+/**
+ * What tells a cell from the others ("gen4_turbo, 1280:720"): its buttons' and announcements' name.
+ * @param {Cell} c
+ */
+const cellName = (c) => String(c.name || c.label || `task ${Number(c.index) + 1}`);
 
 /** @param {unknown} status */
 const statusText = (status) => STATUS_TEXT[String(status)] || String(status || "");
@@ -108,14 +122,19 @@ function summaryParts(summary, finished) {
   return parts;
 }
 
+let dialogs = 0;
+
 /** @param {HTMLElement} problem */
 function skeleton(problem) {
   const title = h("span", { class: "rnb-g-title" });
   const fixed = h("span", { class: "rnb-g-fixed" });
-  const summary = h("div", { class: "rnb-g-summary", "aria-live": "polite" });
+  const summary = h("div", { class: "rnb-g-summary" });
+  // Status changes are announced here once each ("gen4.5, 720:1280 succeeded"), not per progress tick.
+  const announcer = h("div", { class: "rnb-sr-only rnb-g-announce", role: "status", "aria-live": "polite" });
   const cancelAll = h("button", { class: "rnb-btn rnb-g-cancel-all", type: "button",
                                   title: "Cancel every unfinished task of this sweep" }, "Cancel all");
-  const playBtn = h("button", { class: "rnb-btn rnb-g-play", type: "button", "aria-pressed": "false" }, "▶ Play all");
+  const playBtn = h("button", { class: "rnb-btn rnb-g-play", type: "button", "aria-pressed": "false" });
+  showPlayState(playBtn, false);
   const scrub = h("input", { class: "rnb-g-scrub", type: "range", min: "0", max: "1000", step: "1", value: "0",
                              "aria-label": "Position of every player" });
   const clock = h("span", { class: "rnb-g-time" });
@@ -127,16 +146,19 @@ function skeleton(problem) {
   const errorText = h("span", { class: "rnb-g-error-text" });
   const retryBtn = h("button", { class: "rnb-btn rnb-retry", type: "button", title: "Resume watching" }, "Retry");
   const error = h("div", { class: "rnb-error rnb-g-error", role: "alert" }, [errorText, " ", retryBtn]);
-  const focus = h("div", { class: "rnb-g-focus", role: "dialog", "aria-label": "Enlarged cell" });
+  const focusTitle = `rnb-g-focus-title-${++dialogs}`;
+  // A modal dialog over the grid (placed absolutely: opening it moves nothing on the page).
+  const focus = h("div", { class: "rnb-g-focus", role: "dialog", "aria-modal": "true", "aria-labelledby": focusTitle,
+                           tabindex: "-1" });
   const table = h("div", { class: "rnb-g-table" });
   const root = h("div", { class: "rnb-grid" }, [
     h("div", { class: "rnb-g-head" }, [title, fixed]),
     h("div", { class: "rnb-g-bar" }, [summary, cancelAll]),
-    transport, error, problem, focus, table,
+    transport, error, problem, focus, table, announcer,
   ]);
   show(focus, false);
-  return { root, title, fixed, summary, cancelAll, playBtn, scrub, clock, loopBox, transport, errorText,
-           retryBtn, error, focus, table };
+  return { root, title, fixed, summary, announcer, cancelAll, playBtn, scrub, clock, loopBox, transport, errorText,
+           retryBtn, error, focus, focusTitle, table };
 }
 
 // ------------------------------------------------------------------ header, summary, errors
@@ -178,6 +200,46 @@ function renderSummary(ui, read) {
 }
 
 // ------------------------------------------------------------------ layout
+/** The row headers' narrowest width (px): they shrink and wrap before the pictures do. */
+const ROW_HEAD_MIN = 96;
+/** The row headers' widest (px). */
+const ROW_HEAD_MAX = 240;
+const GAP = 10;
+
+/**
+ * One header: a line per option, its name then its value (the full text as the tooltip).
+ * @param {string} cls
+ * @param {unknown} label  the header's text (used when no lines came)
+ * @param {unknown} lines  [[name, value], ...]
+ */
+function headerNode(cls, label, lines) {
+  const pairs = asList(lines).filter((p) => Array.isArray(p) && p.length >= 2);
+  if (pairs.length === 0) return h("div", { class: cls, title: String(label) }, String(label));
+  const full = pairs.map(([name, value]) => `${name} ${value}`).join("\n");
+  return h("div", { class: cls, title: full }, pairs.map(([name, value]) => h("div", { class: "rnb-g-hline" }, [
+    h("span", { class: "rnb-g-axis" }, String(name)), " ", h("span", { class: "rnb-g-val" }, String(value)),
+  ])));
+}
+
+/**
+ * Each column as wide as its widest picture at the grid's height (a portrait column is narrow):
+ * `[maxWidthPx, ...]`, one per column.
+ * @param {unknown[]} cells
+ * @param {number} columns
+ * @param {number} maxH
+ */
+function columnWidths(cells, columns, maxH) {
+  const widths = new Array(columns).fill(0);
+  for (const raw of cells) {
+    const c = asRecord(raw);
+    const col = Number(c.col) || 0;
+    if (col < 0 || col >= columns) continue;
+    const natural = (maxH * positive(c.width, 16)) / positive(c.height, 9);
+    widths[col] = Math.max(widths[col], natural);
+  }
+  return widths.map((w) => Math.round(w || (maxH * 16) / 9));
+}
+
 /**
  * Row/column headers and where each cell sits in the CSS grid.
  * @param {Ctx} ctx
@@ -200,13 +262,11 @@ function createLayout(ctx) {
   };
 
   /**
-   * @param {string} cls
-   * @param {string} text
+   * @param {HTMLElement} node
    * @param {number} row
    * @param {number} col
    */
-  const head = (cls, text, row, col) => {
-    const node = h("div", { class: cls, title: cls === "rnb-g-corner" ? null : text }, text);
+  const head = (node, row, col) => {
     node.style.gridRow = String(row);
     node.style.gridColumn = String(col);
     heads.push(node);
@@ -215,21 +275,29 @@ function createLayout(ctx) {
   const update = () => {
     const rowLabels = asList(read("row_labels", []));
     const colLabels = asList(read("col_labels", []));
+    const rowLines = asList(read("row_lines", []));
+    const colLines = asList(read("col_lines", []));
     const columns = Math.max(1, Number(read("columns", 1)) || 1);
-    const next = JSON.stringify([rowLabels, colLabels, columns, read("row_title", ""), read("col_title", ""),
+    const maxH = positive(read("max_height", 320), 320);
+    const widths = columnWidths(asList(read("cells", [])), columns, maxH);
+    const next = JSON.stringify([rowLabels, colLabels, rowLines, colLines, columns, widths,
       !!read("wrap", false)]);
     if (next === key) return;
     key = next;
     for (const node of heads) node.remove();
     heads.length = 0;
-    ui.table.style.gridTemplateColumns = `${rowLabels.length ? "minmax(60px, max-content) " : ""}`
-      + `repeat(${columns}, minmax(0, 1fr))`;
+    // Columns take their pictures' widths and shrink together; the row headers get what is left
+    // (1fr), down to ROW_HEAD_MIN, so at a narrow width the labels wrap before the pictures shrink.
+    ui.table.style.gridTemplateColumns = `${rowLabels.length ? `minmax(${ROW_HEAD_MIN}px, 1fr) ` : ""}`
+      + widths.map((w) => `minmax(0, ${w}px)`).join(" ");
+    const total = widths.reduce((a, b) => a + b, 0) + GAP * (widths.length - 1)
+      + (rowLabels.length ? ROW_HEAD_MAX + GAP : 0);
+    ui.table.style.maxWidth = `${total}px`;
     ui.root.setAttribute("data-wrap", read("wrap", false) ? "true" : "false");
-    if (rowLabels.length && colLabels.length) {
-      head("rnb-g-corner", `${String(read("row_title", ""))} \u2193  ${String(read("col_title", ""))} \u2192`, 1, 1);
-    }
-    colLabels.forEach((label, c) => head("rnb-g-colhead", String(label), 1, c + (rowLabels.length ? 2 : 1)));
-    rowLabels.forEach((label, r) => head("rnb-g-rowhead", String(label), r + (colLabels.length ? 2 : 1), 1));
+    colLabels.forEach((label, c) => head(headerNode("rnb-g-colhead", label, colLines[c]), 1,
+      c + (rowLabels.length ? 2 : 1)));
+    rowLabels.forEach((label, r) => head(headerNode("rnb-g-rowhead", label, rowLines[r]),
+      r + (colLabels.length ? 2 : 1), 1));
     for (const node of heads) ui.table.appendChild(node);
     for (const view of ctx.views.values()) place(view.el, view.row, view.col);
   };
@@ -248,20 +316,20 @@ function makeCell(ctx, c, onOpen) {
   const index = Number(c.index);
   const badge = h("span", { class: "rnb-badge" });
   const label = h("span", { class: "rnb-g-label" });
-  const cancel = h("button", { class: "rnb-btn rnb-g-x", type: "button", title: "Cancel this task",
-                               "aria-label": "Cancel this task" }, "×");
+  const cancel = h("button", { class: "rnb-btn rnb-g-x", type: "button" }, "×");
   const fill = h("div", { class: "rnb-fill" });
-  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-label": "Progress", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
   const pstatus = h("div", { class: "rnb-g-pstatus" });
   const note = h("div", { class: "rnb-g-note" });
   const failure = h("div", { class: "rnb-g-failure" });
   const placeholder = h("div", { class: "rnb-g-placeholder" }, [pstatus, bar, note, failure]);
   const media = h("div", { class: "rnb-g-media" });
-  const frame = h("div", { class: "rnb-g-frame", role: "button", tabindex: "0", title: "Click to enlarge" },
-    [placeholder, media]);
-  const el = h("div", { class: "rnb-g-cell", "data-index": String(index) }, [
-    frame, h("div", { class: "rnb-g-meta" }, [badge, label, cancel]),
-  ]);
+  const frame = h("div", { class: "rnb-g-frame", role: "button", tabindex: "0" }, [placeholder, media]);
+  // The cancel × sits on the frame's top-right corner: a sibling of the frame (a button inside
+  // a button is not allowed), in a box exactly as wide as the frame.
+  const box = h("div", { class: "rnb-g-box" }, [frame, cancel]);
+  const meta = h("div", { class: "rnb-g-meta" }, [badge, label]);
+  const el = h("div", { class: "rnb-g-cell", "data-index": String(index) }, [box, meta]);
   d.listen(cancel, "click", (/** @type {Event | undefined} */ ev) => {
     if (ev && typeof ev.stopPropagation === "function") ev.stopPropagation();
     cancel.disabled = true;
@@ -269,11 +337,15 @@ function makeCell(ctx, c, onOpen) {
   });
   d.listen(frame, "click", () => onOpen(index));
   d.listen(frame, "keydown", (/** @type {KeyboardEvent | undefined} */ ev) => {
-    if (ev && (ev.key === "Enter" || ev.key === " ")) onOpen(index);
+    if (ev && (ev.key === "Enter" || ev.key === " ")) {
+      if (typeof ev.preventDefault === "function") ev.preventDefault();  // (Space would scroll the page)
+      if (typeof ev.stopPropagation === "function") ev.stopPropagation();  // (nor is Enter JupyterLab's edit mode)
+      onOpen(index);
+    }
   });
   ctx.ui.table.appendChild(el);
-  return { index, el, frame, badge, label, cancel, fill, bar, pstatus, note, failure, placeholder, media,
-           items: [], outputsKey: null, wave: null, waveKey: null, row: 0, col: 0, cell: c };
+  return { index, el, box, frame, badge, label, meta, cancel, fill, bar, pstatus, note, failure, placeholder, media,
+           items: [], outputsKey: null, wave: null, waveKey: null, row: 0, col: 0, cell: c, announced: null };
 }
 
 /**
@@ -287,6 +359,8 @@ function renderCellStatus(view, c, status) {
   view.badge.className = badgeClass(status);
   view.badge.textContent = statusText(status);
   const finished = !!c.finished;
+  // The status shows once: in the placeholder while there is no picture, else as a badge unless it succeeded.
+  show(view.badge, asList(c.outputs).length > 0 && status !== "SUCCEEDED");
   show(view.cancel, !finished);
   view.cancel.disabled = !!c.cancelling;
   const pct = progressPercent(status, c.progress);
@@ -294,7 +368,8 @@ function renderCellStatus(view, c, status) {
   view.bar.setAttribute("aria-valuenow", pct.toFixed(0));
   view.bar.setAttribute("data-indeterminate", status === "PENDING" || status === "THROTTLED" ? "true" : "false");
   show(view.bar, !finished);
-  view.pstatus.textContent = status === "RUNNING" && pct > 0 ? `${status} ${pct.toFixed(0)}%` : statusText(status);
+  const left = typeof c.eta === "number" && isFinite(c.eta) ? ` · ≈ ${formatDuration(c.eta)} left` : "";
+  view.pstatus.textContent = status === "RUNNING" && pct > 0 ? `${status} ${pct.toFixed(0)}%${left}` : statusText(status);
   view.note.textContent = String(c.note || "");
   show(view.note, !!c.note);
   view.failure.textContent = "";
@@ -380,12 +455,41 @@ function createFocus(ctx) {
   /** @type {string | null} */
   let key = null;
 
+  /** @type {HTMLElement | null} */
+  let closeBtn = null;
+
+  /** @param {HTMLElement | null | undefined} node */
+  const focusOn = (node) => {
+    if (node && typeof node.focus === "function") node.focus();
+  };
+
   const close = () => {
+    const opener = focused === null ? undefined : ctx.views.get(focused);
     focused = null;
     key = null;
+    closeBtn = null;
     ui.focus.textContent = "";
     show(ui.focus, false);
+    focusOn(opener ? opener.frame : null);  // back to the cell that opened it
   };
+
+  // Tab stays in the dialog while it is open (it is modal).
+  d.listen(ui.focus, "keydown", (/** @type {KeyboardEvent | undefined} */ ev) => {
+    if (!ev || ev.key !== "Tab" || typeof ui.focus.querySelectorAll !== "function") return;
+    const stops = [...ui.focus.querySelectorAll("button, video[controls], audio[controls], a[href], input")]
+      .filter((n) => !(/** @type {HTMLElement} */ (n).hidden));
+    if (stops.length === 0) return;
+    const first = /** @type {HTMLElement} */ (stops[0]);
+    const last = /** @type {HTMLElement} */ (stops[stops.length - 1]);
+    const active = document.activeElement;
+    if (ev.shiftKey && (active === first || active === ui.focus)) {
+      ev.preventDefault();
+      focusOn(last);
+    } else if (!ev.shiftKey && active === last) {
+      ev.preventDefault();
+      focusOn(first);
+    }
+  });
 
   /**
    * @param {Cell} c
@@ -450,9 +554,10 @@ function createFocus(ctx) {
     const c = view.cell;
     const next = JSON.stringify([c.status, c.outputs, c.failure, c.note, c.progress, c.waveforms]);
     if (next === key) return;
+    const hadFocus = key === null || (typeof ui.focus.contains === "function" && ui.focus.contains(document.activeElement));
     key = next;
     ui.focus.textContent = "";
-    const closeBtn = h("button", { class: "rnb-btn rnb-g-close", type: "button", title: "Close (Esc)" }, "Close");
+    closeBtn = h("button", { class: "rnb-btn rnb-g-close", type: "button", title: "Close (Esc)" }, "Close");
     d.listen(closeBtn, "click", close);
     const cap = asRecord(c.caption);
     const urls = asList(c.outputs);
@@ -460,7 +565,7 @@ function createFocus(ctx) {
       urls.length ? urls.map((url, i) => player(c, url, i, view.items[i])) : [stateBox(c)]);
     ui.focus.appendChild(h("div", { class: "rnb-g-focus-head" }, [
       h("span", { class: badgeClass(c.status) }, statusText(c.status)),
-      h("span", { class: "rnb-g-focus-label" }, String(c.label || "")),
+      h("span", { class: "rnb-g-focus-label", id: ui.focusTitle }, cellName(c)),
       closeBtn,
     ]));
     ui.focus.appendChild(body);
@@ -470,6 +575,7 @@ function createFocus(ctx) {
       h("div", { class: "rnb-id" }, `task ${String(c.id || "")}`),
     ]));
     show(ui.focus, true);
+    if (hadFocus) focusOn(closeBtn);  // on opening, and when new content replaced what had focus
   };
 
   return {
@@ -490,6 +596,37 @@ function createFocus(ctx) {
 }
 
 // ------------------------------------------------------------------ transport
+const SVG_NS = "http://www.w3.org/2000/svg";
+// Icons drawn as SVG, not the play/pause characters: fonts without them draw an empty box, and screen
+// readers read the characters' names ("black right-pointing triangle") before the label.
+/** @type {Array<[string, Record<string, string>]>} */
+const PLAY_SHAPES = [["path", { d: "M3 1.5v11l9-5.5z" }]];
+/** @type {Array<[string, Record<string, string>]>} */
+const PAUSE_SHAPES = [["rect", { x: "2.5", y: "1.5", width: "3.2", height: "11" }],
+                      ["rect", { x: "8.3", y: "1.5", width: "3.2", height: "11" }]];
+
+/**
+ * Show "Play all" or "Pause all" on the transport button: an icon hidden from screen readers
+ * and the words, which are the button's accessible name.
+ * @param {HTMLElement} button
+ * @param {boolean} playing
+ */
+function showPlayState(button, playing) {
+  const icon = document.createElementNS(SVG_NS, "svg");
+  icon.setAttribute("viewBox", "0 0 14 14");
+  icon.setAttribute("aria-hidden", "true");
+  icon.setAttribute("focusable", "false");
+  icon.setAttribute("class", "rnb-g-icon");
+  for (const [tag, attrs] of playing ? PAUSE_SHAPES : PLAY_SHAPES) {
+    const shape = document.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(attrs)) shape.setAttribute(name, value);
+    icon.appendChild(shape);
+  }
+  button.textContent = "";
+  button.appendChild(icon);
+  button.appendChild(document.createTextNode(playing ? "Pause all" : "Play all"));
+}
+
 /**
  * Play/pause, scrub and loop every video and audio output together.
  * @param {Parts} ui
@@ -502,7 +639,7 @@ function createTransport(ui, d) {
     onTick: (t, total, playing) => {
       ui.clock.textContent = `${t.toFixed(1)} / ${total.toFixed(1)} s`;
       if (!scrubbing) ui.scrub.value = String(total > 0 ? Math.round((t / total) * 1000) : 0);
-      ui.playBtn.textContent = playing ? "⏸ Pause all" : "▶ Play all";
+      if (ui.playBtn.getAttribute("aria-pressed") !== String(playing)) showPlayState(ui.playBtn, playing);
       ui.playBtn.setAttribute("aria-pressed", playing ? "true" : "false");
       ui.root.setAttribute("data-playing", playing ? "true" : "false");
     },
@@ -565,12 +702,19 @@ function createCells(ctx, layout, focus) {
     renderCellStatus(view, c, status);
     const labelText = String(c.label || "");
     const headed = asList(read("row_labels", [])).length || asList(read("col_labels", [])).length;
-    view.label.textContent = read("wrap", false) || !headed ? labelText : factsLine({ seed: asRecord(c.caption).seed });
+    // With headers the cell says nothing they say (what every cell shares is in the grid's header).
+    view.label.textContent = read("wrap", false) || !headed ? labelText : "";
     view.label.setAttribute("title", labelText);
+    show(view.meta, view.label.textContent !== "" || !view.badge.hidden);
+    const name = cellName(c);
+    view.frame.setAttribute("aria-label", `Enlarge ${name}`);
+    view.cancel.setAttribute("aria-label", `Cancel ${name}`);
+    view.cancel.setAttribute("title", `Cancel ${name}`);
     view.row = Number(c.row) || 0;
     view.col = Number(c.col) || 0;
     layout.place(view.el, view.row, view.col);
     shapeBox(view.frame, c.width, c.height, positive(read("max_height", 320), 320));
+    view.box.style.width = view.frame.style.width;
     view.frame.setAttribute("data-ratio", String(c.ratio || ""));
     renderCellMedia(ctx, view, c, reportIfSettled);
   };
@@ -582,8 +726,22 @@ function createCells(ctx, layout, focus) {
     views.delete(view.index);
   };
 
+  /** @type {string[]} */
+  const news = [];
+  /**
+   * Say a cell's new status once (not its first, not its progress).
+   * @param {CellView} view
+   */
+  const noteChange = (view) => {
+    const status = String(view.cell.status || "PENDING");
+    const word = view.cell.cancelling && !view.cell.finished ? "cancelling" : (STATUS_WORDS[status] ?? status.toLowerCase());
+    if (view.announced !== null && view.announced !== word && word !== "") news.push(`${cellName(view.cell)} ${word}`);
+    view.announced = word;
+  };
+
   return function update() {
     const seen = new Set();
+    news.length = 0;
     for (const raw of asList(read("cells", []))) {
       if (!raw || typeof raw !== "object") continue;
       const c = asRecord(raw);
@@ -595,14 +753,17 @@ function createCells(ctx, layout, focus) {
         views.set(index, view);
       }
       updateCell(view, c);
+      noteChange(view);
     }
+    if (news.length) ctx.ui.announcer.textContent = news.join(". ");
     for (const [index, view] of views) if (!seen.has(index)) drop(view);
     updateTransport(ctx);
     if (focus.isOpen()) focus.render();
   };
 }
 
-const LAYOUT_TRAITS = ["row_labels", "col_labels", "columns", "row_title", "col_title", "wrap"];
+const LAYOUT_TRAITS = ["row_labels", "col_labels", "row_lines", "col_lines", "columns", "row_title", "col_title",
+  "wrap"];
 
 /** @type {import("@anywidget/types").Render} */
 function render({ model, el }) {
@@ -620,7 +781,10 @@ function render({ model, el }) {
   });
   d.listen(ui.retryBtn, "click", () => channel.act("retry"));
   d.listen(ui.root, "keydown", (/** @type {KeyboardEvent | undefined} */ ev) => {
-    if (ev && ev.key === "Escape" && focus.isOpen()) focus.close();
+    if (ev && ev.key === "Escape" && focus.isOpen()) {
+      if (typeof ev.stopPropagation === "function") ev.stopPropagation();  // (JupyterLab's Escape is not for this)
+      focus.close();
+    }
   });
   for (const name of ["title", "fixed"]) d.modelOn(model, `change:${name}`, () => renderHead(ui, read));
   for (const name of ["summary", "error", "finished"]) d.modelOn(model, `change:${name}`, () => renderSummary(ui, read));
@@ -630,8 +794,12 @@ function render({ model, el }) {
       updateCells();
     });
   }
-  d.modelOn(model, "change:max_height", updateCells);
-  d.modelOn(model, "change:cells", updateCells);
+  const relayout = () => {
+    layout.update();
+    updateCells();
+  };
+  d.modelOn(model, "change:max_height", relayout);
+  d.modelOn(model, "change:cells", relayout);
 
   renderHead(ui, read);
   layout.update();

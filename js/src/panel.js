@@ -1,6 +1,6 @@
-// Panel form front end: one generation's options, Submit, and the history. The kernel owns
+// Panel form front end: one generation's options, Generate, and the history. The kernel owns
 // validation (runway_nb/notebook/widgets/_panel.py checks every change against the catalog) and
-// tells this view `valid` and `reason`; the view disables Submit and shows the reason. Form
+// tells this view `valid` and `reason`; the view disables Generate and shows the reason. Form
 // fields are synced traits (endpoint, model, ratio, duration, seed_mode, seed, voice,
 // target_language, router, prompt, urls, values); the catalog facts for the current choice arrive
 // as traits too (models, ratios, durations, voices, languages, routers, slots, fields, prompt_max,
@@ -11,7 +11,10 @@
 // carries requests, view -> kernel: invoke "submit", "rerun" {n}, "load" {n}, "routers" (list
 // them again), "clear_upload" {slot}, "upload" {slot, name, mime, size} + one buffer (the file's bytes).
 // Everything is built with textContent/setAttribute (h() in common.js).
-import { Disposer, asList, asRecord, h, mount, show } from "./common.js";
+// Keyboard: Generate is the primary action; the ratio picker is one WAI-ARIA radio group (one tab
+// stop, arrow keys move the choice); a file input is visually hidden behind its "Choose …" label,
+// so it keeps the focus and the keyboard while looking like the other buttons; files drop too.
+import { Disposer, asList, asRecord, badgeClass, h, mount, safeUrl, show } from "./common.js";
 
 /** @typedef {import("@anywidget/types").AnyModel} AnyModel */
 /** @typedef {import("./common.js").Channel} Channel */
@@ -68,27 +71,30 @@ function row(label, control) {
 function skeleton(uid, problem) {
   const typeSel = h("select", { class: "rnb-p-type", "aria-label": "Task type" });
   const modelSel = h("select", { class: "rnb-p-model", "aria-label": "Model" });
-  const ratios = h("div", { class: "rnb-p-ratios", role: "radiogroup", "aria-label": "Ratio" });
+  const ratios = h("div", { class: "rnb-p-ratios", role: "radiogroup", "aria-label": "Aspect ratio" });
   const durSel = h("select", { class: "rnb-p-duration", "aria-label": "Duration (seconds)" });
   const voiceSel = h("select", { class: "rnb-p-voice", "aria-label": "Voice" });
   const langSel = h("select", { class: "rnb-p-language", "aria-label": "Target language" });
   const routerSel = h("select", { class: "rnb-p-router", "aria-label": "Router" });
   const routerReload = h("button", { class: "rnb-btn rnb-p-router-reload", type: "button",
-                                     title: "List the routers again" }, "Reload");
+                                     title: "List the routers again", "aria-label": "Reload routers" }, "Reload");
   const routerNote = h("span", { class: "rnb-p-router-note", "aria-live": "polite" });
   const seedRandom = h("input", { type: "radio", name: `${uid}-seed`, value: "random", class: "rnb-p-seed-random" });
   const seedFixed = h("input", { type: "radio", name: `${uid}-seed`, value: "fixed", class: "rnb-p-seed-fixed" });
   const seedInput = h("input", { type: "number", min: "0", max: "4294967295", step: "1", class: "rnb-p-seed",
                                  "aria-label": "Seed", placeholder: "seed" });
   const seedBox = h("div", { class: "rnb-p-seedbox" }, [
-    h("label", {}, [seedRandom, " random"]), h("label", {}, [seedFixed, " fixed"]), seedInput,
+    h("span", { class: "rnb-p-seedmodes", role: "radiogroup", "aria-label": "Seed" }, [
+      h("label", {}, [seedRandom, " random"]), h("label", {}, [seedFixed, " fixed"]),
+    ]),
+    seedInput,
   ]);
   const prompt = h("textarea", { class: "rnb-p-prompt", rows: "3", "aria-label": "Prompt",
                                  placeholder: "Describe the shot…" });
   const count = h("div", { class: "rnb-p-count", "aria-live": "polite" });
   const slots = h("div", { class: "rnb-p-slots" });
   const fields = h("div", { class: "rnb-p-fields" });
-  const submit = h("button", { class: "rnb-btn rnb-p-submit", type: "button" }, "Submit");
+  const submit = h("button", { class: "rnb-btn rnb-btn-primary rnb-p-submit", type: "button" }, "Generate");
   const reason = h("span", { class: "rnb-p-reason", role: "status" });
   const estimate = h("span", { class: "rnb-p-estimate" });
   const error = h("div", { class: "rnb-p-error", role: "alert" });
@@ -96,7 +102,7 @@ function skeleton(uid, problem) {
   const magicBox = h("details", { class: "rnb-p-magicbox" }, [h("summary", {}, "As a %%runway cell"), magic]);
   const history = h("ul", { class: "rnb-p-history" });
   const historyBox = h("div", { class: "rnb-p-historybox" }, [h("div", { class: "rnb-p-h" }, "History"), history]);
-  const ratioRow = row("Ratio", ratios);
+  const ratioRow = row("Aspect ratio", ratios);
   const durRow = row("Duration", h("div", { class: "rnb-p-inline" }, [
     durSel, h("span", { class: "rnb-p-unit" }, "seconds"),
   ]));
@@ -110,7 +116,7 @@ function skeleton(uid, problem) {
     fields, slots,
     h("div", { class: "rnb-p-foot" }, [submit, reason, estimate]), error, problem, magicBox, historyBox,
   ]);
-  return { root, typeSel, modelSel, voiceSel, langSel, voiceRow, langRow, routerSel, routerReload, routerNote,
+  return { uid, root, typeSel, modelSel, voiceSel, langSel, voiceRow, langRow, routerSel, routerReload, routerNote,
            routerRow, fields, ratios, durSel, seedRandom, seedFixed, seedInput, prompt, count, slots, submit,
            reason, estimate, error, magic, magicBox, history, historyBox, ratioRow, durRow, seedRow, promptRow };
 }
@@ -141,12 +147,48 @@ function renderRatios(ui, read, d, set) {
     }
     ui.ratios.setAttribute("data-key", key);
   }
-  for (const button of ui.ratios.children) {
-    const on = button.getAttribute("data-ratio") === current;
+  const buttons = [...ui.ratios.children];
+  const checked = buttons.findIndex((b) => b.getAttribute("data-ratio") === current);
+  buttons.forEach((button, i) => {
+    const on = i === checked;
     button.setAttribute("aria-checked", on ? "true" : "false");
     button.classList.toggle("rnb-p-on", on);
-  }
+    // one tab stop: the chosen ratio (the first when none is)
+    button.setAttribute("tabindex", i === Math.max(0, checked) ? "0" : "-1");
+  });
   show(ui.ratioRow, list.length > 0);
+}
+
+const NEXT_KEYS = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+
+/**
+ * Arrow keys in the ratio group move the choice (wrapping), Home/End go to the first/last: the
+ * WAI-ARIA radio group pattern. The moved-to ratio is chosen and focused.
+ * @param {Parts} ui
+ * @param {Disposer} d
+ * @param {Setter} set
+ */
+function ratioKeys(ui, d, set) {
+  d.listen(ui.ratios, "keydown", (/** @type {KeyboardEvent} */ event) => {
+    const buttons = /** @type {HTMLElement[]} */ ([...ui.ratios.children]);
+    if (buttons.length === 0) return;
+    const at = buttons.findIndex((b) => b === document.activeElement);
+    const from = at >= 0 ? at : Math.max(0, buttons.findIndex((b) => b.getAttribute("aria-checked") === "true"));
+    /** @type {number | null} */
+    let to = null;
+    if (event.key in NEXT_KEYS) {
+      const step = NEXT_KEYS[/** @type {keyof typeof NEXT_KEYS} */ (event.key)];
+      to = (from + step + buttons.length) % buttons.length;
+    } else if (event.key === "Home") to = 0;
+    else if (event.key === "End") to = buttons.length - 1;
+    if (to === null) return;
+    event.preventDefault();
+    event.stopPropagation(); // JupyterLab would move between cells on arrow keys
+    const target = buttons[to];
+    for (const b of buttons) b.setAttribute("tabindex", b === target ? "0" : "-1");
+    target.focus();
+    set("ratio", String(target.getAttribute("data-ratio")));
+  });
 }
 
 /**
@@ -170,11 +212,23 @@ function renderSeedAndPrompt(ui, read) {
 }
 
 /**
- * The media inputs of the model: a URL/path field or an upload each.
+ * "Choose image…", "Choose audio or video…": the words of a slot's file button.
+ * @param {unknown} label
+ */
+function chooseText(label) {
+  const noun = String(label || "file").replace(/\s*\(([^)]*)\)\s*$/, " or $1").replace(/ or or /, " or ");
+  return `Choose ${noun.charAt(0).toLowerCase()}${noun.slice(1)}…`;
+}
+
+/**
+ * The media inputs of the model: a URL/path field or an upload each. The upload is a file input
+ * hidden visually behind a label drawn as a button (the input keeps the focus and the keyboard);
+ * a file dropped on the row is uploaded too.
  * @param {Parts} ui
  * @param {Read} read
  * @param {Disposer} d
- * @param {{ set: Setter, upload: (slot: string, input: HTMLInputElement) => void, clear: (slot: string) => void }} on
+ * @param {{ set: Setter, upload: (slot: string, file: File | null | undefined) => void,
+ *           clear: (slot: string) => void }} on
  */
 function createSlots(ui, read, d, on) {
   /** @type {string | null} */
@@ -187,16 +241,33 @@ function createSlots(ui, read, d, on) {
     const name = String(s.name);
     const url = h("input", { type: "text", class: "rnb-p-url", "data-slot": name,
                              placeholder: "https://… URL or a file path", "aria-label": `${s.label} URL or path` });
-    const file = h("input", { type: "file", class: "rnb-p-file", "data-slot": name,
-                              accept: String(s.accept || ""), "aria-label": `Upload ${s.label}` });
-    const uploaded = h("span", { class: "rnb-p-uploaded" });
-    const clear = h("button", { class: "rnb-btn rnb-p-clear", type: "button" }, "Remove");
+    const fileId = `${ui.uid}-file-${ui.slots.children.length}`;
+    const file = h("input", { type: "file", id: fileId, class: "rnb-p-file rnb-visually-hidden", "data-slot": name,
+                              accept: String(s.accept || "") });
+    const choose = h("label", { class: "rnb-btn rnb-p-choose", for: fileId }, chooseText(s.label));
+    const uploaded = h("span", { class: "rnb-p-uploaded", "aria-live": "polite" });
+    const clear = h("button", { class: "rnb-btn rnb-p-clear", type: "button", "aria-label": `Remove ${s.label}` },
+      "Remove");
     d.listen(url, "input", () => on.set("urls", { ...asRecord(read("urls", {})), [name]: url.value }));
-    d.listen(file, "change", () => on.upload(name, file));
+    d.listen(file, "change", () => {
+      on.upload(name, file.files && file.files[0]);
+      file.value = "";
+    });
     d.listen(clear, "click", () => on.clear(name));
     const label = `${s.label}${s.required ? "" : " (optional)"}`;
-    ui.slots.appendChild(row(label, h("div", { class: "rnb-p-input", "data-slot": name },
-      [url, h("span", { class: "rnb-p-or" }, "or"), file, uploaded, clear])));
+    const box = h("div", { class: "rnb-p-input", "data-slot": name },
+      [url, h("span", { class: "rnb-p-or" }, "or"), file, choose, uploaded, clear]);
+    d.listen(box, "dragover", (/** @type {DragEvent} */ event) => {
+      event.preventDefault();
+      box.classList.add("rnb-p-drop");
+    });
+    d.listen(box, "dragleave", () => box.classList.remove("rnb-p-drop"));
+    d.listen(box, "drop", (/** @type {DragEvent} */ event) => {
+      event.preventDefault();
+      box.classList.remove("rnb-p-drop");
+      on.upload(name, event.dataTransfer && event.dataTransfer.files[0]);
+    });
+    ui.slots.appendChild(row(label, box));
     views.set(name, { url, uploaded, clear });
   };
 
@@ -310,7 +381,10 @@ function createFields(ui, read, d, set) {
 }
 
 /**
- * One history entry: Re-run, Edit, Copy as %%runway.
+ * One history line: the result's thumbnail (a blank box until there is one), the prompt
+ * (clipped, in full in its title), the status badge, the model and options it ran with; Re-run, Edit and one way to
+ * copy (Copy as cell: the %%runway text, shown once copied so it can be selected where the
+ * clipboard is not allowed); the task id small, last.
  * @param {Record<string, any>} entry
  * @param {Disposer} d
  * @param {Channel} channel
@@ -318,18 +392,21 @@ function createFields(ui, read, d, set) {
 function historyEntry(entry, d, channel) {
   const n = Number(entry.n);
   const text = String(entry.magic || "");
-  const pre = h("pre", { class: "rnb-p-magic" }, text);
-  const copied = h("span", { class: "rnb-p-copied" });
-  const rerun = h("button", { class: "rnb-btn rnb-p-rerun", type: "button" }, "Re-run");
-  const edit = h("button", { class: "rnb-btn rnb-p-edit", type: "button",
+  const status = String(entry.status || "PENDING");
+  const prompt = String(entry.prompt || "");
+  const title = String(entry.title || "");
+  const pre = h("pre", { class: "rnb-p-magic rnb-p-cell", "aria-label": `%%runway cell of #${n}` }, text);
+  show(pre, false);
+  const copied = h("span", { class: "rnb-p-copied", role: "status" });
+  const rerun = h("button", { class: "rnb-btn rnb-p-rerun", type: "button", "aria-label": `Re-run #${n}` }, "Re-run");
+  const edit = h("button", { class: "rnb-btn rnb-p-edit", type: "button", "aria-label": `Edit #${n}`,
                              title: "Put these options back in the form" }, "Edit");
-  const copy = h("button", { class: "rnb-btn rnb-p-copy", type: "button" }, "Copy as %%runway");
-  const details = h("details", { class: "rnb-p-cell" }, [h("summary", {}, "%%runway cell"), pre]);
+  const copy = h("button", { class: "rnb-btn rnb-p-copy", type: "button", "aria-label": `Copy #${n} as cell`,
+                             title: "Copy the %%runway cell that makes this again" }, "Copy as cell");
   d.listen(rerun, "click", () => channel.act("rerun", { n }));
   d.listen(edit, "click", () => channel.act("load", { n }));
   d.listen(copy, "click", async () => {
-    details.open = true;
-    details.setAttribute("open", "");
+    show(pre, true);
     try {
       await navigator.clipboard.writeText(text);
       copied.textContent = "copied";
@@ -337,11 +414,24 @@ function historyEntry(entry, d, channel) {
       copied.textContent = "select the text below to copy it";
     }
   });
+  const poster = safeUrl(entry.thumb);
+  const thumb = poster && /^data:image\//i.test(poster)
+    ? h("img", { class: "rnb-p-thumb", src: poster, alt: "" })
+    : h("span", { class: "rnb-p-thumb rnb-p-thumb-empty", "aria-hidden": "true" });
   return h("li", { class: "rnb-p-entry", "data-n": String(n), "data-task": String(entry.id || "") }, [
-    h("span", { class: "rnb-p-title" }, `#${n} ${String(entry.title || "")} — task ${String(entry.id || "")}`),
-    rerun, edit, copy, copied,
-    entry.note ? h("div", { class: "rnb-p-note" }, String(entry.note)) : null,
-    details,
+    thumb,
+    h("div", { class: "rnb-p-entry-main" }, [
+      h("div", { class: "rnb-p-entry-prompt", title: prompt || title },
+        `#${n} ${String(entry.short || "") || title}`),
+      h("div", { class: "rnb-p-entry-meta" }, [
+        h("span", { class: badgeClass(status) }, status),
+        h("span", { class: "rnb-p-entry-model", title }, String(entry.options || entry.model || "")),
+        h("span", { class: "rnb-p-entry-id" }, `task ${String(entry.id || "")}`),
+      ]),
+      entry.note ? h("div", { class: "rnb-p-note" }, String(entry.note)) : null,
+      pre,
+    ]),
+    h("div", { class: "rnb-p-entry-actions" }, [rerun, edit, copy, copied]),
   ]);
 }
 
@@ -359,14 +449,36 @@ function createHistory(ui, read, d, channel) {
     const next = JSON.stringify(list);
     if (next === key) return;
     key = next;
+    // Statuses change while someone may be on a line's button: focus, and a shown cell, stay.
+    const active = document.activeElement;
+    /** @type {[string | null, string] | null} */
+    let where = null;
+    /** @type {Set<string | null>} */
+    const open = new Set();
+    for (const li of ui.history.children) {
+      for (const b of li.querySelectorAll("button")) if (b === active) where = [li.getAttribute("data-n"), b.className];
+      const pre = li.querySelector(".rnb-p-cell");
+      if (pre && !pre.hasAttribute("hidden")) open.add(li.getAttribute("data-n"));
+    }
     ui.history.textContent = "";
-    for (const entry of [...list].reverse()) ui.history.appendChild(historyEntry(asRecord(entry), d, channel));
+    for (const entry of [...list].reverse()) {
+      const li = historyEntry(asRecord(entry), d, channel);
+      const pre = /** @type {HTMLElement | null} */ (li.querySelector(".rnb-p-cell"));
+      if (pre && open.has(li.getAttribute("data-n"))) show(pre, true);
+      ui.history.appendChild(li);
+    }
+    if (where) {
+      const [n, cls] = where;
+      const li = [...ui.history.children].find((node) => node.getAttribute("data-n") === n);
+      const again = li && [...li.querySelectorAll("button")].find((b) => b.className === cls);
+      if (again) again.focus();
+    }
     show(ui.historyBox, list.length > 0);
   };
 }
 
 /**
- * Submit's state: enabled only on the kernel's verdict about the latest change, no problem
+ * Generate's state: enabled only on the kernel's verdict about the latest change, no problem
  * seen here (prompt too long) and no submission on its way.
  * @param {Parts} ui
  * @param {Read} read
@@ -408,7 +520,7 @@ function render({ model, el }) {
   const { d, read, channel, ui } = mount(model, el, (/** @type {HTMLElement} */ problem) => skeleton(id, problem));
 
   // Every change carries a revision number; the kernel's verdict (valid, reason) says which
-  // revision it checked. Until it checked the latest, Submit waits: no click on a stale verdict.
+  // revision it checked. Until it checked the latest, Generate waits: no click on a stale verdict.
   let rev = 0;
   const state = { busy: false, checking: () => rev > (Number(read("checked_rev", 0)) || 0) };
   /** @type {Setter} */
@@ -422,10 +534,9 @@ function render({ model, el }) {
 
   /**
    * @param {string} slot
-   * @param {HTMLInputElement} input
+   * @param {File | null | undefined} file
    */
-  const upload = (slot, input) => {
-    const file = input.files && input.files[0];
+  const upload = (slot, file) => {
     if (!file) return;
     if (file.size > MAX_UPLOAD) {
       ui.error.textContent = `${file.name} is too large to upload through the panel (over 50 MB): give a path or URL.`;
@@ -435,12 +546,12 @@ function render({ model, el }) {
     file.arrayBuffer().then((buffer) => {
       if (d.disposed) return;
       channel.act("upload", { slot, name: file.name, mime: file.type, size: file.size }, [buffer]);
-      input.value = "";
     });
   };
   const updateSlots = createSlots(ui, read, d, { set, upload, clear: (slot) => channel.act("clear_upload", { slot }) });
   const updateHistory = createHistory(ui, read, d, channel);
   const updateFields = createFields(ui, read, d, set);
+  ratioKeys(ui, d, set);
 
   const renderChoices = () => {
     setOptions(ui.typeSel, asList(read("endpoints", [])), read("endpoint", ""));

@@ -7,6 +7,10 @@
 //   (purpose "show" when the URL does not load here, "download" when fetch() cannot read it).
 // Audio outputs play in an <audio controls> player under their waveform, drawn from the peaks the
 // kernel decoded (the `waveforms` trait, one entry per output, {} until known), with the duration.
+// A finished video plays at once, muted and looped (like mediapy's). While the task runs, a
+// placeholder in the output's shape (from the requested ratio) holds the place the player will
+// take, so the view does not jump when the media arrives. Status changes are announced once each
+// in a polite live region (never per progress tick).
 // Everything is built with textContent/setAttribute (h() in common.js); URLs pass safeUrl().
 import {
   Disposer, MediaItem, asList, asRecord, badgeClass, factsLine, formatDuration, h, mediaKind, mount,
@@ -33,6 +37,53 @@ function fileName(taskId, index, url, kind) {
   return `${safeId}_${index}.${ext}`;
 }
 
+/** The widest and tallest a player is drawn (px): .rnb-output's max-width, .rnb-media's max-height. */
+const PLAYER_WIDTH = 640;
+const PLAYER_HEIGHT = 480;
+
+/**
+ * The output's shape from the requested ratio ("1280:720"), or null when there is none.
+ * @param {unknown} ratio
+ * @returns {{ w: number, h: number } | null}
+ */
+function ratioShape(ratio) {
+  const m = /^\s*(\d{1,5})\s*:\s*(\d{1,5})\s*$/.exec(String(ratio ?? ""));
+  if (!m) return null;
+  const w = Number(m[1]);
+  const hgt = Number(m[2]);
+  return w > 0 && hgt > 0 ? { w, h: hgt } : null;
+}
+
+/**
+ * Size `el` as a player of this shape is drawn: its own width within 640 x 480 px (as the static
+ * card does), never wider than the view; the shape's aspect ratio until the media tells its own.
+ * @param {HTMLElement} el
+ * @param {{ w: number, h: number }} shape
+ */
+function sizeLike(el, shape) {
+  const width = Math.max(1, Math.round(Math.min(PLAYER_WIDTH, shape.w, PLAYER_HEIGHT * shape.w / shape.h)));
+  el.style.width = `${width}px`;
+  el.style.maxWidth = "100%";
+  el.style.aspectRatio = `auto ${shape.w} / ${shape.h}`;
+}
+
+/**
+ * What the live region says when the status becomes `status`.
+ * @param {string} status
+ * @param {string} code
+ */
+function announcement(status, code) {
+  switch (status) {
+    case "PENDING": return "Task queued";
+    case "THROTTLED": return "Task waiting for a free slot";
+    case "RUNNING": return "Task running";
+    case "SUCCEEDED": return "Task succeeded";
+    case "FAILED": return code ? `Task failed: ${code}` : "Task failed";
+    case "CANCELLED": return "Task cancelled";
+    default: return `Task status: ${status}`;
+  }
+}
+
 /**
  * The view's elements.
  * @param {HTMLElement} problem
@@ -41,15 +92,15 @@ function skeleton(problem) {
   const badge = h("span", { class: "rnb-badge" });
   const title = h("span", { class: "rnb-title" });
   const clock = h("span", { class: "rnb-clock" });
-  const cancelBtn = h("button", { class: "rnb-btn rnb-cancel", type: "button", title: "Cancel the task on Runway" },
-    "Cancel");
-  const retryBtn = h("button", { class: "rnb-btn rnb-retry", type: "button", title: "Resume watching this task" },
-    "Retry");
+  const cancelBtn = h("button", { class: "rnb-btn rnb-cancel", type: "button", title: "Cancel the task on Runway",
+    "aria-label": "Cancel task" }, "Cancel");
+  const retryBtn = h("button", { class: "rnb-btn rnb-retry", type: "button", title: "Resume watching this task",
+    "aria-label": "Retry watching the task" }, "Retry");
   const againBtn = h("button", { class: "rnb-btn rnb-again", type: "button",
     title: "Send this request once more: a new task (with a new seed when the seed was drawn), the cell's from now on" },
     "Generate again");
   const fill = h("div", { class: "rnb-fill" });
-  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-label": "Progress", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
   const routing = h("div", { class: "rnb-routing" });
   const note = h("div", { class: "rnb-note" });
   const failureText = h("div", { class: "rnb-failure-text" });
@@ -57,6 +108,10 @@ function skeleton(problem) {
   const failure = h("div", { class: "rnb-failure", role: "alert" }, [failureText, failureHint]);
   const error = h("div", { class: "rnb-error", role: "alert" });
   const outputs = h("div", { class: "rnb-outputs" });
+  // Where the output will be, in its shape, while the task runs (decorative: hidden from readers).
+  const placeholder = h("div", { class: "rnb-placeholders", "aria-hidden": "true" });
+  // Status changes, said once each (the badge changes silently).
+  const live = h("div", { class: "rnb-live", role: "status", "aria-live": "polite", "aria-atomic": "true" });
   const captionTitle = h("div", { class: "rnb-caption-title" });
   const prompt = h("div", { class: "rnb-prompt" });
   const facts = h("div", { class: "rnb-facts" });
@@ -64,36 +119,68 @@ function skeleton(problem) {
   const taskId = h("div", { class: "rnb-id" });
   const root = h("div", { class: "rnb-task" }, [
     h("div", { class: "rnb-head" }, [badge, title, clock, cancelBtn, retryBtn, againBtn]),
-    routing, bar, note, failure, error, problem, outputs, caption, taskId,
+    routing, bar, note, failure, error, problem, outputs, placeholder, caption, taskId, live,
   ]);
   return { root, badge, title, clock, cancelBtn, retryBtn, againBtn, fill, bar, routing, note, failureText, failureHint,
-           failure, error, outputs, captionTitle, prompt, facts, taskId };
+           failure, error, outputs, placeholder, live, captionTitle, prompt, facts, taskId };
 }
 
 /**
- * The local clock: elapsed time (and ETA) tick between kernel updates; stops once finished.
+ * What the clock line says, `since` seconds after the kernel's last update:
+ * waiting: "queued 12 s"; running: "43% · queued 12 s · running 8 s · ≈ 20 s left" (the queue
+ * part once it waited, the time left once the kernel has a best estimate); finished: "queued
+ * 12 s · ran 28 s", with no time left.
+ * @param {Read} read
+ * @param {number} since
+ * @returns {string}
+ */
+function clockText(read, since) {
+  const status = String(read("status", "PENDING"));
+  const finished = !!read("finished", false);
+  const tick = finished ? 0 : since;
+  const num = (/** @type {string} */ name) => {
+    const v = read(name);
+    return typeof v === "number" && isFinite(v) ? v : null;
+  };
+  const queued = num("queued") ?? 0;
+  const running = num("running") ?? 0;
+  const waiting = status === "PENDING" || status === "THROTTLED";
+  /** @type {string[]} */
+  const parts = [];
+  const progress = num("progress");
+  if (!finished && status === "RUNNING" && progress !== null) {
+    parts.push(`${Math.floor(Math.max(0, Math.min(1, progress)) * 100)}%`);
+  }
+  if (queued + (waiting ? tick : 0) >= 0.5 || running <= 0) {
+    parts.push(`queued ${formatDuration(queued + (waiting ? tick : 0))}`);
+  }
+  if (running > 0 || (!finished && status === "RUNNING")) {
+    parts.push(`${finished ? "ran" : "running"} ${formatDuration(running + (waiting ? 0 : tick))}`);
+  }
+  const eta = num("eta");
+  if (!finished && status === "RUNNING" && eta !== null) {
+    parts.push(`≈ ${formatDuration(Math.max(0, eta - tick))} left`);
+  }
+  return parts.join(" · ");
+}
+
+/**
+ * The local clock: queue/run time (and time left) tick between kernel updates; stops once finished.
  * @param {Parts} ui
  * @param {Read} read
  * @param {Disposer} d
  */
 function createClock(ui, read, d) {
-  let stamp = Date.now(); // browser time of the last elapsed/eta update from the kernel
+  let stamp = Date.now(); // browser time of the last time update from the kernel
   /** @type {ReturnType<typeof setInterval> | null} */
   let timer = null;
   const update = () => {
-    const finished = !!read("finished", false);
-    const since = finished ? 0 : (Date.now() - stamp) / 1000;
-    let text = formatDuration(Number(read("elapsed", 0)) + since);
-    const eta = read("eta");
-    if (!finished && typeof eta === "number" && isFinite(eta)) {
-      text += ` · ≈ ${formatDuration(Math.max(0, eta - since))} left`;
-    }
-    ui.clock.textContent = text;
+    ui.clock.textContent = clockText(read, (Date.now() - stamp) / 1000);
   };
   timer = d.interval(update, 1000);
   return {
     update,
-    /** The kernel sent a new elapsed/eta. */
+    /** The kernel sent new times. */
     restamp() {
       stamp = Date.now();
       update();
@@ -128,6 +215,46 @@ function renderHead(ui, read, status) {
   show(ui.againBtn, !!read("can_again", false));
   ui.cancelBtn.disabled = cancelling;
   ui.cancelBtn.textContent = cancelling ? "Cancelling…" : "Cancel";
+  ui.cancelBtn.setAttribute("aria-label", cancelling ? "Cancelling task" : "Cancel task");
+}
+
+/**
+ * The live region: says each new status once. The status the view first shows is on the screen
+ * already and is not said; progress ticks never change the status, so they are never said.
+ * @param {Parts} ui
+ * @param {Read} read
+ */
+function createAnnouncer(ui, read) {
+  let said = String(read("status", "PENDING"));
+  return () => {
+    const status = String(read("status", "PENDING"));
+    const text = announcement(status, String(read("failure_code", "")));
+    // a failure's code may arrive just after its status: the message then gains it
+    if (status === said && !(status === "FAILED" && ui.live.textContent !== "" && ui.live.textContent !== text)) return;
+    said = status;
+    ui.live.textContent = text;
+  };
+}
+
+/**
+ * While the task runs and has no output yet: a placeholder for each output to come, in the
+ * requested ratio's shape (an image or video task; audio has no ratio and gets none).
+ * @param {Parts} ui
+ * @param {Read} read
+ */
+function renderPlaceholder(ui, read) {
+  const shape = ratioShape(asRecord(read("caption", {})).ratio);
+  const wanted = shape !== null && !read("finished", false) && asList(read("outputs", [])).length === 0;
+  if (wanted && shape !== null && ui.placeholder.getAttribute("data-shape") !== `${shape.w}:${shape.h}`) {
+    ui.placeholder.textContent = "";
+    const box = h("div", { class: "rnb-placeholder" });
+    sizeLike(box, shape);
+    // the Download button's line, kept invisible: the finished output has one under its player
+    const line = h("span", { class: "rnb-btn rnb-placeholder-line" }, "Download");
+    ui.placeholder.appendChild(h("div", { class: "rnb-output rnb-placeholder-output" }, [box, line]));
+    ui.placeholder.setAttribute("data-shape", `${shape.w}:${shape.h}`);
+  }
+  show(ui.placeholder, wanted);
 }
 
 /**
@@ -140,7 +267,7 @@ function renderProgress(ui, read, status) {
   ui.fill.style.width = `${pct.toFixed(1)}%`;
   ui.bar.setAttribute("aria-valuenow", pct.toFixed(0));
   ui.bar.setAttribute("data-indeterminate", status === "PENDING" || status === "THROTTLED" ? "true" : "false");
-  show(ui.bar, !read("finished", false) || status === "SUCCEEDED");
+  show(ui.bar, !read("finished", false)); // a finished task shows its outputs and run time, no bar
   const noteText = String(read("note", ""));
   ui.note.textContent = noteText;
   show(ui.note, noteText.length > 0);
@@ -177,7 +304,7 @@ function renderCaption(ui, read) {
   show(ui.captionTitle, !!c.title);
   ui.prompt.textContent = c.prompt ? `“${String(c.prompt)}”` : "";
   show(ui.prompt, !!c.prompt);
-  ui.facts.textContent = factsLine(c);
+  ui.facts.textContent = factsLine({ ...c, model: undefined }); // the title names the model already
 }
 
 /**
@@ -257,6 +384,12 @@ function createOutputs(ui, read, d, channel) {
       onSettled: reportIfSettled,
     });
     items.push(item);
+    if (kind === "video") {
+      // plays at once, muted and looped, like mediapy's (browsers autoplay only muted videos)
+      item.element.setAttribute("autoplay", "");
+    }
+    const shape = kind === "audio" ? null : ratioShape(asRecord(read("caption", {})).ratio);
+    if (shape !== null) sizeLike(item.element, shape); // the placeholder's size: no jump when it loads
     const name = count > 1 ? `Output ${index + 1} of ${count}` : "";
     if (name) item.element.setAttribute("aria-label", `${name} (${kind})`);
     const button = h("button", { class: "rnb-btn rnb-download", type: "button", title: `Download ${item.fileName}` },
@@ -317,13 +450,20 @@ const STATUS_TRAITS = ["status", "progress", "note", "failure", "failure_code", 
 function render({ model, el }) {
   const { d, read, channel, ui } = mount(model, el, skeleton);
   const clock = createClock(ui, read, d);
-  const updateOutputs = createOutputs(ui, read, d, channel);
+  const renderOutputs = createOutputs(ui, read, d, channel);
+  const announce = createAnnouncer(ui, read);
+  const updateOutputs = () => {
+    renderOutputs();
+    renderPlaceholder(ui, read);
+  };
 
   const updateStatus = () => {
     const status = String(read("status", "PENDING"));
     renderHead(ui, read, status);
     renderProgress(ui, read, status);
     renderFailure(ui, read, status);
+    renderPlaceholder(ui, read);
+    announce();
     clock.update();
     clock.stopIfFinished();
   };
@@ -341,6 +481,8 @@ function render({ model, el }) {
   for (const name of STATUS_TRAITS) d.modelOn(model, `change:${name}`, updateStatus);
   d.modelOn(model, "change:elapsed", clock.restamp);
   d.modelOn(model, "change:eta", clock.restamp);
+  d.modelOn(model, "change:queued", clock.restamp);
+  d.modelOn(model, "change:running", clock.restamp);
   d.modelOn(model, "change:caption", () => {
     renderCaption(ui, read);
     updateStatus();

@@ -30,7 +30,7 @@ function skeleton(problem) {
   const retryBtn = h("button", { class: "rnb-btn rnb-retry", type: "button", title: "Resume watching this run" },
     "Retry");
   const fill = h("div", { class: "rnb-fill" });
-  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
+  const bar = h("div", { class: "rnb-bar", role: "progressbar", "aria-label": "Progress", "aria-valuemin": "0", "aria-valuemax": "100" }, fill);
   const note = h("div", { class: "rnb-note" });
   const partial = h("div", { class: "rnb-partial", role: "alert" });
   const failure = h("div", { class: "rnb-failure", role: "alert" });

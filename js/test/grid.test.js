@@ -88,8 +88,9 @@ test("renders a header, row and column labels, and one cell per task in its plac
   assert.equal(root.querySelector(".rnb-g-fixed").textContent, "“a fox” · image kite.png");
   assert.deepEqual(root.querySelectorAll(".rnb-g-colhead").map((n) => n.textContent), ["1280:720", "720:1280"]);
   assert.deepEqual(root.querySelectorAll(".rnb-g-rowhead").map((n) => n.textContent), ["gen4_turbo", "gen4.5"]);
+  // each column as wide as its pictures (the portrait column is narrow); the row headers take what is left
   assert.equal(root.querySelector(".rnb-g-table").style.gridTemplateColumns,
-    "minmax(60px, max-content) repeat(2, minmax(0, 1fr))");
+    "minmax(96px, 1fr) minmax(0, 569px) minmax(0, 180px)");
   const all = cells(el);
   assert.equal(all.length, 4);
   // cell 3 is row 1, col 1: below the column headers and right of the row headers
@@ -111,7 +112,8 @@ test("each cell's box has its output's true shape", () => {
 test("wrap mode labels each cell and has no headers", () => {
   const { el, root } = mount({ wrap: true, row_labels: [], col_labels: [], columns: 4 });
   assert.equal(root.querySelectorAll(".rnb-g-colhead").length, 0);
-  assert.equal(root.querySelector(".rnb-g-table").style.gridTemplateColumns, "repeat(4, minmax(0, 1fr))");
+  assert.equal(root.querySelector(".rnb-g-table").style.gridTemplateColumns,
+    "minmax(0, 569px) minmax(0, 180px) minmax(0, 569px) minmax(0, 569px)");
   assert.equal(cells(el)[2].querySelector(".rnb-g-label").textContent, "model m2");
 });
 
@@ -186,7 +188,8 @@ test("synced playback: Play starts every video at the same time; Pause stops the
   const videos = el.querySelectorAll("video").map((v) => mediaify(v, 5));
   root.querySelector(".rnb-g-play").click();
   assert.ok(videos.every((v) => !v.paused), "all playing");
-  assert.equal(root.querySelector(".rnb-g-play").textContent, "⏸ Pause all");
+  assert.equal(root.querySelector(".rnb-g-play").textContent, "Pause all");
+  assert.equal(root.querySelector(".rnb-g-icon").getAttribute("aria-hidden"), "true");
   assert.equal(root.getAttribute("data-playing"), "true");
   // the leader advances; a follower that drifted is pulled back in line
   for (const v of videos) v.currentTime = 2.0;
@@ -233,7 +236,7 @@ test("the group loops when the longest video ends, unless Loop is off", () => {
   for (const v of videos) v.currentTime = Math.min(5.99, v.duration);
   fakes.tickIntervals();
   assert.ok(videos.every((v) => v.paused), "stopped at the end");
-  assert.equal(root.querySelector(".rnb-g-play").textContent, "▶ Play all");
+  assert.equal(root.querySelector(".rnb-g-play").textContent, "Play all");
 });
 
 test("click to enlarge shows the cell big, with controls, and closes again", () => {
@@ -325,4 +328,85 @@ test("SyncGroup alone: members that load later join at the group's time", () => 
   assert.equal(b.paused, false);
   assert.equal(group.total(), 5);
   d.dispose();
+});
+
+test("a running cell shows its time left next to its percentage when the kernel has an estimate", () => {
+  const { el, model } = mount();
+  model.update({ cells: [
+    cell(0, { status: "RUNNING", progress: 0.4, eta: 18 }),
+    cell(1, { status: "RUNNING", progress: 0.2, eta: null }),
+    cell(2, { status: "SUCCEEDED", finished: true, eta: null }),
+    cell(3),
+  ] });
+  const [a, b] = cells(el);
+  assert.equal(a.querySelector(".rnb-g-pstatus").textContent, "RUNNING 40% · ≈ 18 s left");
+  assert.equal(b.querySelector(".rnb-g-pstatus").textContent, "RUNNING 20%");
+});
+
+// ------------------------------------------------------------------ issue 16: labels, names, dialog, announcements
+test("headers show each option's name and value on its own line, the full text as the tooltip", () => {
+  const long = "The camera slowly pushes in through the fog towards a lighthouse at dusk";
+  const { root } = mount({
+    row_labels: ["a", "b"], row_lines: [[["prompt", long], ["model", "gen4_turbo"]], [["prompt", "b"], ["model", "gen4.5"]]],
+    col_lines: [[["ratio", "1280:720"]], [["ratio", "720:1280"]]],
+  });
+  const row = root.querySelectorAll(".rnb-g-rowhead")[0];
+  const lines = row.querySelectorAll(".rnb-g-hline");
+  assert.equal(lines.length, 2);
+  assert.equal(lines[0].querySelector(".rnb-g-axis").textContent, "prompt");
+  assert.equal(lines[0].querySelector(".rnb-g-val").textContent, long, "not cut at 30 characters");
+  assert.equal(lines[1].textContent, "model gen4_turbo");
+  assert.equal(row.getAttribute("title"), `prompt ${long}\nmodel gen4_turbo`);
+  assert.equal(root.querySelectorAll(".rnb-g-colhead")[1].textContent, "ratio 720:1280");
+  assert.equal(root.querySelectorAll(".rnb-g-corner").length, 0, "the axis names are in the headers");
+});
+
+test("each cell's buttons are named by the cell, and the × sits on its frame", () => {
+  const { el } = mount({ cells: [0, 1, 2, 3].map((i) => cell(i, { name: `m${i}, r${i}` })) });
+  const c = cells(el)[1];
+  assert.equal(c.querySelector(".rnb-g-frame").getAttribute("aria-label"), "Enlarge m1, r1");
+  assert.equal(c.querySelector(".rnb-g-x").getAttribute("aria-label"), "Cancel m1, r1");
+  const box = c.querySelector(".rnb-g-box");
+  assert.ok(box.children.includes(c.querySelector(".rnb-g-x")), "the × is in the frame's box");
+  assert.equal(box.style.width, c.querySelector(".rnb-g-frame").style.width);
+  assert.equal(c.querySelector(".rnb-g-meta").querySelector(".rnb-g-x"), null);
+});
+
+test("the status shows once per cell: in the placeholder, no badge beside it", () => {
+  const { el } = mount();
+  const c = cells(el)[0];
+  assert.equal(c.querySelector(".rnb-g-pstatus").textContent, "PENDING");
+  assert.ok(!visible(c.querySelector(".rnb-badge")));
+  assert.ok(!visible(c.querySelector(".rnb-g-meta")), "nothing else to say under a headed cell");
+});
+
+test("status changes are announced once through a polite live region, not per progress tick", () => {
+  const { root, model } = mount({ cells: [0, 1, 2, 3].map((i) => cell(i, { name: `m${i}, r${i}` })) });
+  const live = root.querySelector(".rnb-g-announce");
+  assert.equal(live.getAttribute("aria-live"), "polite");
+  assert.equal(live.textContent, "", "nothing said on the first render");
+  assert.equal(root.querySelector(".rnb-g-summary").getAttribute("aria-live"), null);
+  const at = (progress, status = "RUNNING") => [0, 1, 2, 3].map((i) => cell(i, i === 1
+    ? { name: "m1, r1", status, progress, finished: status === "SUCCEEDED" } : { name: `m${i}, r${i}` }));
+  model.update({ cells: at(0.1) });
+  assert.equal(live.textContent, "m1, r1 running");
+  live.textContent = "";
+  model.update({ cells: at(0.5) });
+  assert.equal(live.textContent, "", "a progress tick says nothing");
+  model.update({ cells: at(null, "SUCCEEDED") });
+  assert.equal(live.textContent, "m1, r1 succeeded");
+});
+
+test("the enlarged view is a labelled modal dialog laid over the grid", () => {
+  const { el, root } = mount({ cells: [0, 1, 2, 3].map((i) => cell(i, { name: `m${i}, r${i}` })) });
+  const dialog = root.querySelector(".rnb-g-focus");
+  assert.equal(dialog.getAttribute("role"), "dialog");
+  assert.equal(dialog.getAttribute("aria-modal"), "true");
+  cells(el)[2].querySelector(".rnb-g-frame").dispatchEvent(Object.assign(new FakeEvent("keydown"), { key: "Enter" }));
+  assert.ok(visible(dialog));
+  const title = dialog.querySelector(".rnb-g-focus-label");
+  assert.equal(title.getAttribute("id"), dialog.getAttribute("aria-labelledby"));
+  assert.equal(title.textContent, "m2, r2");
+  root.dispatchEvent(Object.assign(new FakeEvent("keydown"), { key: "Escape" }));
+  assert.ok(!visible(dialog));
 });

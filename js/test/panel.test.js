@@ -137,7 +137,7 @@ test("the prompt counts characters live against the model's limit and blocks Sub
   assert.equal(submit.disabled, false);
 });
 
-test("Submit is disabled with the kernel's reason while the form is invalid", () => {
+test("Generate is disabled with the kernel's reason while the form is invalid", () => {
   const { root, model } = mount();
   const submit = root.querySelector(".rnb-p-submit");
   assert.equal(submit.disabled, true);
@@ -302,4 +302,112 @@ test("generic inputs follow their kind and write into values under the request p
   assert.equal(model.get("values")["speech.text"], "Hi", "the other values are kept");
   model.update({ fields: [], values: {} });
   assert.equal(root.querySelectorAll(".rnb-p-field").length, 0);
+});
+
+test("Generate is the primary action, apart from the secondary buttons", () => {
+  const { root } = mount({ valid: true, reason: "", history: [
+    { n: 1, id: "t1", title: "text to video", prompt: "a fox", short: "a fox", model: "gen4.5", status: "RUNNING",
+      thumb: "", magic: "%%runway\na fox", note: "" }] });
+  const submit = root.querySelector(".rnb-p-submit");
+  assert.equal(submit.textContent, "Generate");
+  assert.ok(submit.classList.contains("rnb-btn-primary"));
+  for (const cls of [".rnb-p-rerun", ".rnb-p-edit", ".rnb-p-copy", ".rnb-p-router-reload"]) {
+    for (const b of root.querySelectorAll(cls)) assert.ok(!b.classList.contains("rnb-btn-primary"), cls);
+  }
+});
+
+test("the ratio picker is one radio group named Aspect ratio: one tab stop, arrow keys move the choice", () => {
+  const three = [{ ratio: "1280:720", width: 1280, height: 720 }, { ratio: "960:960", width: 960, height: 960 },
+                 { ratio: "720:1280", width: 720, height: 1280 }];
+  const { root, model } = mount({ ratios: three, ratio: "960:960" });
+  const group = root.querySelector(".rnb-p-ratios");
+  assert.equal(group.getAttribute("role"), "radiogroup");
+  assert.equal(group.getAttribute("aria-label"), "Aspect ratio");
+  const buttons = root.querySelectorAll(".rnb-p-ratio");
+  const stops = () => buttons.map((b) => b.getAttribute("tabindex"));
+  assert.deepEqual(stops(), ["-1", "0", "-1"], "only the chosen ratio is a tab stop");
+  assert.ok(buttons.every((b) => b.getAttribute("role") === "radio"));
+  for (const b of buttons) b.focus = () => { document.activeElement = b; };
+  const key = (name) => {
+    const event = new FakeEvent("keydown");
+    Object.assign(event, { key: name, prevented: false, preventDefault() { this.prevented = true; },
+                           stopPropagation() {} });
+    group.dispatchEvent(event);
+    return event;
+  };
+  try {
+    document.activeElement = buttons[1];
+    assert.ok(key("ArrowRight").prevented);
+    assert.equal(model.get("ratio"), "720:1280");
+    assert.equal(document.activeElement, buttons[2]);
+    assert.deepEqual(stops(), ["-1", "-1", "0"]);
+    assert.equal(buttons[2].getAttribute("aria-checked"), "true");
+    key("ArrowDown");
+    assert.equal(model.get("ratio"), "1280:720", "wraps around");
+    key("ArrowLeft");
+    assert.equal(model.get("ratio"), "720:1280");
+    key("Home");
+    assert.equal(model.get("ratio"), "1280:720");
+    key("End");
+    assert.equal(model.get("ratio"), "720:1280");
+    assert.equal(key("a").prevented, false, "other keys are left alone");
+  } finally {
+    delete document.activeElement;
+  }
+  assert.equal(root.querySelector(".rnb-p-seedmodes").getAttribute("role"), "radiogroup", "the seed mode too");
+});
+
+test("a file input is hidden behind a Choose button label; the chosen file's name shows; files drop", async () => {
+  const { root, model } = mount({ slots: [{ name: "image", label: "Image", accept: "image/*", required: true }] });
+  const file = root.querySelector(".rnb-p-file");
+  const choose = root.querySelector(".rnb-p-choose");
+  assert.ok(file.classList.contains("rnb-visually-hidden"), "hidden visually, still in the tab order");
+  assert.equal(choose.tagName, "LABEL");
+  assert.equal(choose.getAttribute("for"), file.getAttribute("id"), "the label names the input and opens it");
+  assert.equal(choose.textContent, "Choose image…");
+  model.update({ uploads: { image: { name: "kite.png", size: 2048 } } });
+  assert.equal(root.querySelector(".rnb-p-uploaded").textContent, "kite.png (2 KB)");
+  const box = root.querySelector(".rnb-p-input");
+  const bytes = new Uint8Array([1, 2, 3]).buffer;
+  const drop = new FakeEvent("drop");
+  Object.assign(drop, { preventDefault() {}, dataTransfer: { files: [
+    { name: "dune.jpg", type: "image/jpeg", size: 3, arrayBuffer: async () => bytes }] } });
+  box.dispatchEvent(drop);
+  await flush();
+  const [upload] = model.calls("upload");
+  assert.deepEqual(upload.args, { slot: "image", name: "dune.jpg", mime: "image/jpeg", size: 3 });
+});
+
+test("a history line: thumbnail, clipped prompt (full in its title), status badge, model, one copy, id last", () => {
+  const long = "A slow dolly shot through a rain-soaked neon market at night, steam rising from the food stalls";
+  const { root, model } = mount({ history: [
+    { n: 1, id: "task-1", title: "text to video · gen4.5 · 1280:720", prompt: long, short: "A slow dolly shot…",
+      model: "gen4.5", options: "gen4.5 · 1280:720 · 5 s", status: "RUNNING", thumb: "", magic: "%%runway -m gen4.5\nx",
+      note: "" }] });
+  let line = root.querySelector(".rnb-p-entry");
+  const prompt = line.querySelector(".rnb-p-entry-prompt");
+  assert.equal(prompt.textContent, "#1 A slow dolly shot…");
+  assert.equal(prompt.getAttribute("title"), long);
+  assert.equal(line.querySelector(".rnb-badge").textContent, "RUNNING");
+  assert.ok(line.querySelector(".rnb-badge").classList.contains("rnb-s-running"));
+  assert.equal(line.querySelector(".rnb-p-entry-model").textContent, "gen4.5 · 1280:720 · 5 s");
+  assert.equal(line.querySelector(".rnb-p-entry-id").textContent, "task task-1");
+  assert.ok(line.querySelector(".rnb-p-thumb-empty"), "a blank box until there is a result");
+  assert.equal(line.querySelectorAll("img").length, 0);
+  const buttons = line.querySelectorAll("button");
+  assert.deepEqual(buttons.map((b) => b.textContent), ["Re-run", "Edit", "Copy as cell"], "one way to copy");
+  assert.deepEqual(buttons.map((b) => b.getAttribute("aria-label")), ["Re-run #1", "Edit #1", "Copy #1 as cell"]);
+  assert.equal(line.querySelectorAll("details").length, 0);
+  assert.ok(!visible(line.querySelector(".rnb-p-cell")), "the cell text shows once copied");
+
+  const poster = "data:image/jpeg;base64,/9j/4AAQ";
+  model.update({ history: [{ ...model.get("history")[0], status: "SUCCEEDED", thumb: poster }] });
+  line = root.querySelector(".rnb-p-entry");
+  assert.equal(line.querySelector(".rnb-badge").textContent, "SUCCEEDED");
+  const img = line.querySelector("img");
+  assert.equal(img.getAttribute("src"), poster);
+  assert.equal(img.getAttribute("alt"), "", "decorative: the prompt names the line");
+
+  model.update({ history: [{ ...model.get("history")[0], thumb: "javascript:alert(1)" }] });
+  assert.equal(root.querySelector(".rnb-p-entry").querySelectorAll("img").length, 0, "only a data: image is drawn");
 });

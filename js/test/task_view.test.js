@@ -93,15 +93,17 @@ test("mediaKind and formatDuration", () => {
 
 // ------------------------------------------------------------------ rendering
 test("render shows status, progress, time and the caption; announces the view", () => {
-  const { model, root } = mount({ status: "RUNNING", progress: 0.4, elapsed: 12, eta: 18 });
+  const { model, root } = mount({ status: "RUNNING", progress: 0.4, elapsed: 12, queued: 0, running: 12, eta: 18 });
   assert.equal(root.getAttribute("data-status"), "RUNNING");
   assert.equal(root.querySelector(".rnb-badge").textContent, "RUNNING");
   assert.ok(root.querySelector(".rnb-badge").classList.contains("rnb-s-running"));
   assert.equal(root.querySelector(".rnb-fill").style.width, "40.0%");
   assert.equal(root.querySelector(".rnb-bar").getAttribute("aria-valuenow"), "40");
-  assert.match(root.querySelector(".rnb-clock").textContent, /^12 s · ≈ 18 s left$/);
+  assert.equal(root.querySelector(".rnb-clock").textContent, "40% · running 12 s · ≈ 18 s left");
   assert.equal(root.querySelector(".rnb-prompt").textContent, "“a cat”");
-  assert.equal(root.querySelector(".rnb-facts").textContent, "gen4_turbo · 1280:720 · seed 42 · 5 s · 25 credits");
+  assert.equal(root.querySelector(".rnb-title").textContent, "image to video · gen4_turbo");
+  // the title names the model: the facts line does not repeat it
+  assert.equal(root.querySelector(".rnb-facts").textContent, "1280:720 · seed 42 · 5 s · 25 credits");
   assert.ok(visible(root.querySelector(".rnb-cancel")));
   assert.deepEqual(model.sent[0].content, { kind: "rnb:call", id: null, method: "view", args: {} }, "a notification");
 });
@@ -158,7 +160,7 @@ test("unsafe output URLs never reach src; safe ones do", () => {
   assert.equal(el.querySelectorAll("video").length, 2);
 });
 
-test("a video output gets controls loop muted playsinline, a caption and a Download button", () => {
+test("a video output autoplays with controls loop muted playsinline, a caption and a Download button", () => {
   const { model, el } = mount({ status: "RUNNING", progress: 0.9 });
   model.update({ status: "SUCCEEDED", finished: true, progress: null, outputs: [VIDEO], kinds: ["video"] });
   const videos = el.querySelectorAll("video");
@@ -166,7 +168,7 @@ test("a video output gets controls loop muted playsinline, a caption and a Downl
   const v = videos[0];
   for (const attr of ["controls", "loop", "muted", "playsinline"]) assert.ok(v.hasAttribute(attr), attr);
   assert.equal(v.muted, true, "muted property set too");
-  assert.ok(!v.hasAttribute("autoplay"));
+  assert.ok(v.hasAttribute("autoplay"), "plays at once, muted and looped, like mediapy's");
   assert.equal(v.getAttribute("src"), VIDEO);
   assert.equal(el.querySelectorAll("button.rnb-download").length, 1);
   assert.equal(el.querySelector(".rnb-fill").style.width, "100.0%");
@@ -283,6 +285,42 @@ test("errors show with a Retry button that asks the kernel to resume", () => {
   assert.equal(model.sent.at(-1).content.method, "retry");
 });
 
+test("the clock shows queue time apart from run time, the percentage and the best estimate", () => {
+  const { model, root } = mount({ status: "THROTTLED", elapsed: 12, queued: 12, running: 0 });
+  const clock = root.querySelector(".rnb-clock");
+  assert.equal(clock.textContent, "queued 12 s", "waiting: no percentage, no time left");
+  model.update({ status: "RUNNING", progress: 0.43, elapsed: 20, queued: 12, running: 8, eta: 20 });
+  assert.equal(clock.textContent, "43% · queued 12 s · running 8 s · ≈ 20 s left");
+  assert.ok(visible(root.querySelector(".rnb-bar")));
+  model.update({ eta: null });
+  assert.equal(clock.textContent, "43% · queued 12 s · running 8 s", "no estimate: no clock of time left");
+});
+
+test("a finished task shows its total run time, no bar and no time left", () => {
+  const { model, root } = mount({ status: "RUNNING", progress: 0.9, elapsed: 30, queued: 2, running: 28, eta: 3 });
+  model.update({ status: "SUCCEEDED", finished: true, progress: null, eta: null, elapsed: 33, queued: 2, running: 31 });
+  const clock = root.querySelector(".rnb-clock");
+  assert.equal(clock.textContent, "queued 2 s · ran 31 s");
+  assert.doesNotMatch(clock.textContent, /≈|left|%/);
+  assert.ok(!visible(root.querySelector(".rnb-bar")), "no bar once finished");
+  // a task cancelled while it waited never ran
+  const waited = mount({ status: "CANCELLED", finished: true, elapsed: 40, queued: 40, running: 0 });
+  assert.equal(waited.root.querySelector(".rnb-clock").textContent, "queued 40 s");
+});
+
+test("between kernel updates the run time ticks up and the time left down", () => {
+  const { root } = mount({ status: "RUNNING", progress: 0.5, queued: 0, running: 10, eta: 10 });
+  const start = Date.now();
+  const realNow = Date.now;
+  try {
+    Date.now = () => start + 3000;
+    fakes.tickIntervals();
+  } finally {
+    Date.now = realNow;
+  }
+  assert.equal(root.querySelector(".rnb-clock").textContent, "50% · running 13 s · ≈ 7 s left");
+});
+
 test("the clock ticks locally between kernel updates and stops when finished", () => {
   const { model } = mount({ status: "RUNNING", elapsed: 3 });
   assert.equal(fakes.timers.intervals.size, 1);
@@ -308,4 +346,60 @@ test("cleanup clears timers, revokes blob URLs, removes listeners and the DOM", 
   model.receive({ kind: "rnb:reply", id: 1, ok: true, result: {} }, [new DataView(new ArrayBuffer(1))]);
   assert.equal(model.sent.length, sent);
   assert.equal(fakes.blobs.created.length, 0);
+});
+
+// ------------------------------------------------------------------ issue 16: shape, announcements, names
+test("while running, a placeholder in the requested ratio's shape holds the player's place", () => {
+  const { model, root } = mount({ status: "RUNNING", progress: 0.2 });
+  const holder = root.querySelector(".rnb-placeholders");
+  assert.ok(visible(holder));
+  assert.equal(holder.getAttribute("aria-hidden"), "true");
+  const box = holder.querySelector(".rnb-placeholder");
+  assert.equal(box.style.aspectRatio, "auto 1280 / 720");
+  assert.equal(box.style.width, "640px", "the width the player will have (640 px at most)");
+  assert.ok(!visible(root.querySelector(".rnb-outputs")));
+  model.update({ status: "SUCCEEDED", finished: true, progress: null, outputs: [VIDEO], kinds: ["video"] });
+  assert.ok(!visible(holder), "gone once the output is there");
+  const video = root.querySelector("video");
+  assert.equal(video.style.width, "640px", "the player takes the placeholder's size");
+  assert.equal(video.style.aspectRatio, "auto 1280 / 720");
+});
+
+test("a portrait placeholder is as tall as the player may be (480 px), and audio gets none", () => {
+  const { root } = mount({ status: "RUNNING", caption: { model: "gen4_turbo", ratio: "720:1280" } });
+  assert.equal(root.querySelector(".rnb-placeholder").style.width, "270px");
+  const audio = mount({ status: "RUNNING", endpoint: "text_to_speech", caption: { model: "eleven_multilingual_v2" } });
+  assert.ok(!visible(audio.root.querySelector(".rnb-placeholders")));
+});
+
+test("each status change is announced once in a polite live region, never per progress tick", () => {
+  const { model, root } = mount({ status: "PENDING" });
+  const live = root.querySelector(".rnb-live");
+  assert.equal(live.getAttribute("role"), "status");
+  assert.equal(live.getAttribute("aria-live"), "polite");
+  assert.equal(live.textContent, "", "the status the view opens with is on screen already");
+  model.update({ status: "RUNNING", progress: 0.1 });
+  assert.equal(live.textContent, "Task running");
+  live.textContent = "";  // what a reader consumed: a tick must not say it again
+  model.update({ progress: 0.5, running: 3, eta: 4 });
+  model.update({ progress: 0.9, running: 6, eta: 1 });
+  assert.equal(live.textContent, "", "progress ticks are not announced");
+  model.update({ status: "SUCCEEDED", finished: true, progress: null });
+  assert.equal(live.textContent, "Task succeeded");
+});
+
+test("a failure is announced with its code", () => {
+  const { model, root } = mount({ status: "RUNNING" });
+  model.update({ status: "FAILED", finished: true, failure: "flagged", failure_code: "SAFETY.INPUT.TEXT" });
+  assert.equal(root.querySelector(".rnb-live").textContent, "Task failed: SAFETY.INPUT.TEXT");
+});
+
+test("the Cancel button is named for what it cancels", () => {
+  const { model, root } = mount({ status: "RUNNING" });
+  const cancel = root.querySelector(".rnb-cancel");
+  assert.equal(cancel.tagName.toLowerCase(), "button", "a native button: reachable and pressable by keyboard");
+  assert.equal(cancel.getAttribute("aria-label"), "Cancel task");
+  assert.equal(cancel.textContent, "Cancel");
+  model.update({ cancelling: true });
+  assert.equal(cancel.getAttribute("aria-label"), "Cancelling task");
 });

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import httpx
@@ -18,10 +19,37 @@ from runway_nb.client.settings import Settings
 if TYPE_CHECKING:
     from runway_nb.sim import Simulator
 
-__all__ = ["in_process_simulator", "new_simulator", "simulator_transport"]
+__all__ = ["in_process_simulator", "new_simulator", "set_notice_handler", "simulator_notice", "simulator_transport"]
+
+NoticeHandler = Callable[[str], None]
 
 _announce_lock = threading.Lock()
 _announced = False
+
+
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+_notice_handler: NoticeHandler = _to_stderr
+
+
+def set_notice_handler(handler: NoticeHandler | None) -> NoticeHandler:
+    """Show the simulator notice with ``handler`` from now on (None: stderr, for scripts); returns the previous one.
+
+    The notebook layer shows it as a quiet note in a kernel, rather than as a block of stderr."""
+    global _notice_handler
+    previous = _notice_handler
+    _notice_handler = handler or _to_stderr
+    return previous
+
+
+def simulator_notice(simulator: Simulator) -> str:
+    """The one line that says requests go to the simulator, once per process."""
+    speed = simulator.clock.speed
+    pace = "" if simulator.clock.manual or speed == 1 else f", {speed:g}x speed"
+    return ("runway-nb: no RUNWAYML_API_SECRET, so this runs on the built-in Runway simulator "
+            f"(offline, no credits, placeholder media{pace}); its tasks end with this process.")
 
 
 def in_process_simulator(settings: Settings, simulator: Simulator | None, *, announce: bool) -> Simulator | None:
@@ -54,5 +82,4 @@ def _announce(simulator: Simulator) -> None:
         if _announced:
             return
         _announced = True
-    print("runway-nb: no RUNWAYML_API_SECRET set, so this uses the built-in Runway simulator "
-          f"(offline, no credits). {simulator.describe()} Set RUNWAYML_API_SECRET to use Runway.", file=sys.stderr)
+    _notice_handler(simulator_notice(simulator))

@@ -25,9 +25,33 @@ from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, WatchTi
 if TYPE_CHECKING:  # the clients import this module; annotations only
     from runway_nb.client.core import AsyncRunway, Runway
 
-__all__ = ["AnyTaskHandle", "AsyncTaskHandle", "TaskHandle", "TaskState"]
+__all__ = ["AnyTaskHandle", "AsyncTaskHandle", "PlainText", "TaskHandle", "TaskState", "set_display_hook"]
 
 DEFAULT_FOLDER = "runway_outputs"
+
+#: What ``handle._display_()`` returns (marimo's display protocol: it never calls IPython's
+#: ``_ipython_display_``). The notebook layer, which owns the widgets, sets it; the client never
+#: imports that layer. Unset: the handle's one-line text.
+_display_hooks: dict[str, Callable[[_HandleBase], object]] = {}
+
+
+@dataclass(frozen=True)
+class PlainText:
+    """Text shown as text (not read as HTML) by notebooks with a ``_mime_`` protocol (marimo)."""
+
+    text: str
+
+    def _mime_(self) -> tuple[str, str]:
+        return "text/plain", self.text
+
+
+def set_display_hook(hook: Callable[[_HandleBase], object] | None) -> None:
+    """Make ``hook(handle)`` what a handle shows in notebooks that use ``_display_`` (marimo);
+    None restores the handle's text."""
+    if hook is None:
+        _display_hooks.pop("display", None)
+    else:
+        _display_hooks["display"] = hook
 
 
 @dataclass
@@ -184,6 +208,11 @@ class _HandleBase:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._line()}>"
+
+    def _display_(self) -> object:
+        """What marimo shows for a handle as a cell's last line (see :func:`set_display_hook`)."""
+        hook = _display_hooks.get("display")
+        return hook(self) if hook is not None else PlainText(repr(self))
 
 
 class TaskHandle(_HandleBase):

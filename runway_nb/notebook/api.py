@@ -18,10 +18,12 @@ R = TypeVar("R")
 
 
 def install_views() -> None:
-    """In a Jupyter kernel, load the widgets (they register their views on import)."""
+    """In a Jupyter kernel or a marimo notebook, load the widgets (they register their views on import)."""
     from IPython.core.getipython import get_ipython
 
-    if getattr(get_ipython(), "kernel", None) is not None:
+    from runway_nb.notebook.marimo_support import in_marimo
+
+    if getattr(get_ipython(), "kernel", None) is not None or in_marimo():
         import runway_nb.notebook.widgets  # noqa: F401 - imported for its registrations
 
 

@@ -1,8 +1,9 @@
 """The demo notebooks, run headlessly: ``runway-nb demo``; and small helpers the notebooks use.
 
-``runway-nb demo`` executes the notebooks of ``notebooks/`` top to bottom with nbclient, each in a
-fresh kernel of this Python, on the built-in simulator (no key, no network, no credits), and
-writes into one folder (default ``./runway-demo/``):
+``runway-nb demo`` executes the demo notebooks (``notebooks/`` of a source checkout, or the copies
+an installed wheel ships in ``runway_nb/lessons/``) top to bottom with nbclient, each in a fresh
+kernel of this Python, on the built-in simulator (no key, no network, no credits), and writes
+into one folder (default ``./runway-demo/``):
 
 - the executed notebooks (``01-quickstart.ipynb`` ...), trusted, with their results;
 - an HTML export of each (the results show as static HTML: the widget embed would need a CDN);
@@ -49,6 +50,8 @@ __all__ = [
     "media_facts",
     "missing_runner_modules",
     "notebook_dir",
+    "open_hint",
+    "packaged_lessons",
     "run_demo",
     "run_from_args",
 ]
@@ -98,21 +101,28 @@ def media_facts(path: str | os.PathLike[str]) -> str:
 # finding the notebooks
 # ---------------------------------------------------------------------------------------
 
-def notebook_dir(given: str | os.PathLike[str] | None = None) -> Path:
-    """The folder holding the demo notebooks: ``given``, else ``notebooks/`` of this checkout.
+def packaged_lessons() -> Path:
+    """Where an installed wheel keeps its copies of the demo notebooks (pyproject's force-include)."""
+    return Path(__file__).resolve().parents[1] / "lessons"
 
-    The notebooks live in the source repository (``pip install -e .`` from a clone finds them);
-    raises FileNotFoundError saying so when they cannot be found.
+
+def notebook_dir(given: str | os.PathLike[str] | None = None) -> Path:
+    """The folder holding the demo notebooks: ``given``, else ``notebooks/`` of this source checkout
+    (edited there, so a checkout runs its own), else the copies shipped in the installed package,
+    else ``notebooks/`` of the working directory.
+
+    Raises FileNotFoundError saying where it looked when none holds them.
     """
     candidates = [Path(given)] if given else [Path(__file__).resolve().parents[2] / "notebooks",
-                                              Path.cwd() / "notebooks"]
+                                              packaged_lessons(), Path.cwd() / "notebooks"]
     for folder in candidates:
         if (folder / f"{NOTEBOOKS[0]}.ipynb").is_file():
             return folder.resolve()
     where = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(f"the demo notebooks were not found (looked in {where}). They ship with the source "
-                            f"repository: clone it and run `pip install -e . && runway-nb demo` there, or give "
-                            f"--notebooks DIR.")
+    raise FileNotFoundError(f"the demo notebooks were not found (looked in {where}). They ship inside the "
+                            f"runway-nb package (runway_nb/lessons/) and in the source repository's notebooks/: "
+                            f"reinstall runway-nb, or clone the repository and run `pip install -e . && runway-nb "
+                            f"demo` there, or give --notebooks DIR.")
 
 
 def find_notebooks(folder: Path, only: Sequence[str] | None = None) -> list[Path]:
@@ -361,17 +371,33 @@ def _trust(path: Path) -> None:
         pass
 
 
+def _nbconvert_templates_off_path() -> list[str]:
+    """nbconvert's own templates when Jupyter's data path misses them. It looks under this
+    environment's ``share/jupyter``; in a venv made with ``--system-site-packages`` nbconvert may
+    come from the base Python, its templates beside that one."""
+    import nbconvert
+    from jupyter_core.paths import jupyter_path
+
+    searched = {Path(p).resolve() for p in jupyter_path("nbconvert", "templates")}
+    found = [parent / "share" / "jupyter" / "nbconvert" / "templates"
+             for parent in Path(nbconvert.__file__).resolve().parents]
+    return [str(t) for t in found if t.is_dir() and t.resolve() not in searched]
+
+
 def export_html(notebook: Path) -> tuple[Path | None, str | None]:
     """``notebook`` as HTML beside it. Offline the widget embed script cannot load, so the
     results show through their static HTML outputs (which every runway-nb result has)."""
     try:
         from nbconvert import HTMLExporter
-    except ImportError as exc:
-        return None, f"no HTML export: nbconvert is not installed ({exc})"
+    except ImportError as exc:  # a dependency of runway-nb, so only in a broken environment
+        return None, f"no HTML export: nbconvert cannot be imported ({exc}); install it with: " \
+                     f"{shlex.quote(sys.executable)} -m pip install nbconvert"
     try:
         exporter: Any = HTMLExporter  # nbconvert has no annotations
+        extra = _nbconvert_templates_off_path()
         nb = _read_notebook(notebook)
-        body, _ = exporter().from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+        body, _ = exporter(extra_template_basedirs=extra, extra_template_paths=extra).from_notebook_node(
+            nb, resources={"metadata": {"name": notebook.stem}})
     except Exception as exc:  # the notebooks are the main product; HTML is extra
         return None, f"no HTML export for {notebook.name}: {type(exc).__name__}: {exc}"
     html_path = notebook.with_suffix(".html")
@@ -430,6 +456,33 @@ def run_demo(options: DemoOptions, *, progress: Any = None) -> DemoResult:
     return result
 
 
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def open_hint(out: Path, *, has_module: Callable[[str], bool] = _has_module,
+              which: Callable[[str], str | None] | None = None) -> str:
+    """How to open the executed notebooks, with a command that works here: JupyterLab or Notebook
+    when this Python has one (as ``jupyter lab`` when that is on PATH, else ``python -m``), else
+    how to install JupyterLab first (runway-nb itself does not install a notebook server)."""
+    import shutil
+
+    find = which or shutil.which
+    folder = shlex.quote(str(out))
+    python = shlex.quote(sys.executable)
+    for module, subcommand in (("jupyterlab", "lab"), ("notebook", "notebook")):
+        if has_module(module):
+            if find(f"jupyter-{subcommand}"):
+                return f"open with: jupyter {subcommand} {folder}"
+            return f"open with: {python} -m {module} {folder}"
+    return f"to open them, install JupyterLab: {python} -m pip install jupyterlab; then: jupyter lab {folder}"
+
+
 def report(result: DemoResult, *, limit: int = 30) -> str:
     """The closing summary: where the executed notebooks, the HTML and the media are."""
     out = result.out
@@ -440,7 +493,7 @@ def report(result: DemoResult, *, limit: int = 30) -> str:
     lines.append(f"runway-nb demo: {ran} notebook(s) on {result.backend}: {verdict} in {result.seconds:.1f} s.")
     lines.append(f"Everything is in {out}{os.sep}")
     lines.append("")
-    lines.append("Executed notebooks (open with: jupyter lab " + shlex.quote(str(out)) + "):")
+    lines.append(f"Executed notebooks ({open_hint(out)}):")
     for r in result.results:
         lines.append(f"  {r.path}  [{'ok' if r.ok else 'FAILED'}, {r.seconds:.1f} s]")
     htmls = [r.html for r in result.results if r.html is not None]
@@ -568,7 +621,8 @@ ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--timeout",), dict(type=_speed, default=300.0, help="seconds one cell may take (default 300)")),
     (("--no-html",), dict(action="store_true", help="skip the HTML export")),
     (("--notebooks",), dict(type=Path, metavar="DIR",
-                            help="where the demo notebooks are (default: notebooks/ of this checkout)")),
+                            help="where the demo notebooks are (default: notebooks/ of a source checkout, "
+                                 "else the copies installed with the package)")),
     (("--allow-runway",), dict(action="store_true",
                                help="with RUNWAYML_API_SECRET set, run the notebooks against Runway (spends "
                                     "credits); without this flag the demo always uses the simulator")),
@@ -582,7 +636,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(*flags, **options)
 
 
-# What running the notebooks needs (nbconvert, for the HTML, is optional).
+# What running the notebooks needs (nbconvert, for the HTML, is a dependency too, but the
+# notebooks are worth running without it).
 RUNNER_MODULES = {"nbformat": "nbformat", "nbclient": "nbclient", "jupyter_client": "jupyter_client",
                   "ipykernel": "ipykernel"}
 
@@ -613,7 +668,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         print(f"runway-nb demo: running notebooks needs {', '.join(missing)}, which {verb} not installed. "
               f"Install {them} with:\n"
               f"  {shlex.quote(sys.executable)} -m pip install {' '.join(missing)}\n"
-              f"(or install runway-nb with its test extras: pip install -e '.[test]')", file=sys.stderr)
+              f"(they are dependencies of runway-nb: reinstalling it brings them)", file=sys.stderr)
         return 2
     problem = check_prompt_options(args.prompt, args.model, args.ratio)
     if problem:

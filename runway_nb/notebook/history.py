@@ -259,7 +259,8 @@ class HistoryTable:
             head = "".join(f"<th>{esc(c)}</th>" for c in self.columns)
             body = "".join("<tr>" + "".join(f"<td>{esc(r[c])}</td>" for c in self.columns) + "</tr>"
                            for r in self.rows)
-            out += f'<table class="rnb-task-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            out += (f'<div style="overflow-x:auto;max-width:100%"><table class="rnb-task-table"><thead><tr>{head}</tr>'
+                    f"</thead><tbody>{body}</tbody></table></div>")
         if self.notes:
             out += "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in self.notes) + "</ul>"
         return out + "</div>"

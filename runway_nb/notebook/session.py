@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import random
 import sys
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any
 
 from runway_nb.errors import RunwayError, ValidationError
 from runway_nb.notebook import reuse, viewers
+from runway_nb.notebook.charges import credits_text, handle_credits
 from runway_nb.notebook.reuse import Origin
 from runway_nb.notebook.sweep import Sweep, SweepDeclined, SweepError, default_model, endpoint_for, expand, plan
 
@@ -470,9 +472,12 @@ class Session:
                       layout={k: v for k, v in (("rows", rows), ("cols", cols)) if v}, save_to=folder)
         with self._lock:
             self.sweeps.append(sweep)
+        # One seed for every cell that does not set its own: a model comparison must not mix in seed
+        # differences (with reuse on, the cell's journalled seed plays this part).
+        sweep_seed = random.randrange(0, 4_294_967_296)
         for _i, item in enumerate(planned):
             try:
-                sweep.tasks.append(self._submit(item, folder, origin, alone=False))
+                sweep.tasks.append(self._submit(item, folder, origin, alone=False, seed=sweep_seed))
             except BaseException as exc:
                 del sweep.combos[len(sweep.tasks):]
                 if hasattr(exc, "add_note"):
@@ -513,14 +518,16 @@ class Session:
         return Origin(scope=reuse.notebook_scope(), cell=reuse.call_site_key(key), new=bool(new))
 
     def _submit(self, item: Any, folder: str | None, origin: Origin | None = None, *,
-                one_of_cell: bool = False, alone: bool = True) -> Any:
+                one_of_cell: bool = False, alone: bool = True, seed: int | None = None) -> Any:
         """Create the task (or show the cell's earlier one); ``one_of_cell``: the cell's only task, which
         "Generate again" may send once more (a sweep's tasks share their cell's seed: ``--new`` resends all).
-        ``alone``: not one of a sweep's tasks (the sweep's grid watches those, one widget for all)."""
+        ``alone``: not one of a sweep's tasks (the sweep's grid watches those, one widget for all).
+        ``seed``: the sweep's seed, for a model with a seed field when the request sets none and no
+        journalled cell seed applies."""
         client = self.client_for(item.provider)
         journal = getattr(client, "journal", None)
         if origin is None or journal is None:
-            handle = client.create(item.endpoint, **item.params)
+            handle = client.create(item.endpoint, **_with_seed(client, item, seed))
         else:
             earlier, handle = self._earlier_or_create(client, journal, item, origin)
             if one_of_cell:  # before any view of it is made: the view offers "Generate again"
@@ -552,6 +559,17 @@ class Session:
                 return True, found[0]
         with journal.tagging(origin.tag(request)):
             return False, client.create(item.endpoint, **params)
+
+
+def _with_seed(client: Any, item: Any, seed: int | None) -> dict[str, Any]:
+    """``item``'s parameters, with ``seed`` when given, the request sets none and its model takes one."""
+    params = dict(item.params)
+    if seed is None or "seed" in params:
+        return params
+    draft = client.prepare(item.endpoint, **params)
+    if draft.info is not None and "seed" in draft.info.fields and "seed" in draft.body:
+        params["seed"] = seed
+    return params
 
 
 def _speech_type(combo: Mapping[str, Any]) -> str | None:
@@ -619,24 +637,16 @@ def progress_line(handle: Any, started: float) -> str:
 
 def wait_with_progress(handle: Any, *, timeout: float | None = None, raise_on_failure: bool = True,
                        progress: bool = True, stream: Any = None) -> Any:
-    """``handle.wait()`` showing one line of progress (rewritten in place) on ``stream`` (stdout)."""
-    stream = stream or sys.stdout
+    """``handle.wait()`` showing its progress on ``stream`` (stdout): one line rewritten in place
+    on a terminal or in a notebook, one line per update when piped to a file."""
+    from runway_nb.notebook.status_line import StatusLine
+
+    line = StatusLine(stream or sys.stdout)
     started = time.monotonic()
-    last = {"text": ""}
 
     def show(_task: Any = None, final: bool = False) -> None:
-        if not progress:
-            return
-        text = progress_line(handle, started)
-        if text == last["text"]:
-            if final:
-                stream.write("\n")
-                stream.flush()
-            return
-        pad = " " * max(0, len(last["text"]) - len(text))
-        last["text"] = text
-        stream.write("\r" + text + pad + ("\n" if final else ""))
-        stream.flush()
+        if progress:
+            line.show(progress_line(handle, started), final=final)
 
     show()
     try:
@@ -651,14 +661,19 @@ def wait_with_progress(handle: Any, *, timeout: float | None = None, raise_on_fa
 # ----------------------------------------------------------------------------------------
 
 _COLUMNS = ("#", "id", "status", "type", "model", "ratio", "duration", "seed", "credits", "prompt")
+#: How many characters of a task id the HTML table shows (the full id is its tooltip).
+SHORT_ID = 8
+#: How many characters of a prompt the table shows.
+PROMPT_CHARS = 48
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _row(i: int, handle: Any, note: str | None) -> dict[str, str]:
     p = handle.params or {}
-    prompt = str(p.get("promptText") or "")
-    if len(prompt) > 60:
-        prompt = prompt[:59] + "…"
-    status = handle.status
+    status = str(handle.status)
     task = handle.task
     if task is not None and task.progress is not None and not task.finished:
         status += f" {task.progress:.0%}"
@@ -666,16 +681,32 @@ def _row(i: int, handle: Any, note: str | None) -> dict[str, str]:
         status += f" [{task.failure_code}]"
     if note:
         status += f" ({note})"
-    cost = handle.estimated_cost if task is None or task.cost is None else task.cost
-    return {"#": str(i), "id": handle.id, "status": status, "type": handle.endpoint or "",
+    cost = handle_credits(handle)
+    duration = p.get("duration")
+    return {"#": str(i), "id": str(handle.id), "status": status,
+            "type": str(handle.endpoint or "").replace("_", " "),
             "model": str(p.get("model") or ""), "ratio": str(p.get("ratio") or ""),
-            "duration": "" if p.get("duration") is None else str(p.get("duration")),
+            "duration": "" if duration is None else f"{duration:g} s" if isinstance(duration, (int, float))
+            else str(duration),
             "seed": "" if p.get("seed") is None else str(p.get("seed")),
-            "credits": "" if cost is None else f"{cost:g}", "prompt": prompt}
+            "credits": "" if cost is None else credits_text(cost),
+            "prompt": _clip(" ".join(str(p.get("promptText") or "").split()), PROMPT_CHARS)}
+
+
+# Inline styles: they override the notebook's table styling (right-aligned cells, striped rows)
+# and need no stylesheet, so the table reads the same in JupyterLab, Notebook 7, VS Code and nbconvert.
+_TABLE_STYLE = ("border-collapse:collapse;font-size:12px;line-height:1.35;margin:0;"
+                "font-family:system-ui,-apple-system,Segoe UI,sans-serif")
+_CELL_STYLE = ("text-align:left;vertical-align:top;padding:2px 10px 2px 0;background:transparent;"
+               "border:none;border-bottom:1px solid var(--jp-border-color2, #e0e0e0)")
+_NO_WRAP = ("#", "id", "status", "type", "model", "ratio", "duration", "seed", "credits")
 
 
 class TaskTable:
-    """Tasks as a table: ``text/plain`` and ``text/html`` (everything escaped)."""
+    """Tasks as a compact left-aligned table: ``text/plain`` and ``text/html`` (everything escaped).
+
+    The HTML shows each id's first ``SHORT_ID`` characters (the full id is its tooltip) so a row
+    stays one line; the plain text keeps the full id, to copy into ``%runway status ID``."""
 
     def __init__(self, handles: Sequence[Any], notes: Mapping[str, str] | None = None):
         self.handles = list(handles)
@@ -687,23 +718,41 @@ class TaskTable:
     def __repr__(self) -> str:
         if not self.rows:
             return "No tasks in this session yet."
-        widths = {c: max(len(c), *(len(r[c]) for r in self.rows)) for c in _COLUMNS}
-        lines = ["  ".join(c.ljust(widths[c]) for c in _COLUMNS).rstrip()]
-        lines.append("  ".join("-" * widths[c] for c in _COLUMNS))
+        columns = self._columns()
+        widths = {c: max(len(c), *(len(r[c]) for r in self.rows)) for c in columns}
+        lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
+        lines.append("  ".join("-" * widths[c] for c in columns))
         for r in self.rows:
-            lines.append("  ".join(r[c].ljust(widths[c]) for c in _COLUMNS).rstrip())
+            lines.append("  ".join(r[c].ljust(widths[c]) for c in columns).rstrip())
         return "\n".join(lines)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))
 
+    def _columns(self) -> tuple[str, ...]:
+        """The columns with something in them (an image-only session has no duration column)."""
+        return tuple(c for c in _COLUMNS if any(r[c] for r in self.rows))
+
+    def _cell(self, column: str, value: str, tag: str = "td") -> str:
+        esc = html.escape
+        style = _CELL_STYLE + (";white-space:nowrap" if column in _NO_WRAP else ";min-width:12em")
+        if column == "id" and tag == "td" and len(value) > SHORT_ID:
+            shown = f'<code title="{esc(value, quote=True)}">{esc(value[:SHORT_ID])}</code>'
+        else:
+            shown = esc(value)
+        weight = ";font-weight:600" if tag == "th" else ""
+        return f'<{tag} style="{style}{weight}">{shown}</{tag}>'
+
     def _repr_html_(self) -> str:
         if not self.rows:
             return "<p>No tasks in this session yet.</p>"
-        esc = html.escape
-        head = "".join(f"<th>{esc(c)}</th>" for c in _COLUMNS)
-        body = "".join("<tr>" + "".join(f"<td>{esc(r[c])}</td>" for c in _COLUMNS) + "</tr>" for r in self.rows)
-        return f'<table class="rnb-task-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        columns = self._columns()
+        head = "".join(self._cell(c, c, "th") for c in columns)
+        body = "".join('<tr style="background:transparent">' + "".join(self._cell(c, r[c]) for c in columns)
+                       + "</tr>" for r in self.rows)
+        # A narrow notebook scrolls the table sideways rather than cutting it off at the right.
+        return (f'<div style="overflow-x:auto;max-width:100%"><table class="rnb-task-table" style="{_TABLE_STYLE}">'
+                f'<thead><tr style="background:transparent">{head}</tr></thead><tbody>{body}</tbody></table></div>')
 
 
 # ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from runway_nb.errors import APITimeoutError, RunwayError, ValidationError
-from runway_nb.notebook import viewers
+from runway_nb.notebook import marimo_support, viewers
 
 if TYPE_CHECKING:
     from runway_nb.api.task import Task
@@ -388,21 +388,11 @@ class Finished(list[Any]):
 
 
 def _progress_printer(stream: Any = None) -> Callable[..., None]:
-    stream = stream or sys.stdout
-    last = {"text": ""}
+    """``show(text, final=False)``: rewritten in place on a terminal or in a notebook, one line
+    per update when piped."""
+    from runway_nb.notebook.status_line import StatusLine
 
-    def show(text: str, final: bool = False) -> None:
-        if text == last["text"]:
-            if final:
-                stream.write("\n")
-                stream.flush()
-            return
-        pad = max(0, len(last["text"]) - len(text))
-        stream.write("\r" + text + " " * pad + ("\n" if final else ""))
-        stream.flush()
-        last["text"] = text
-
-    return show
+    return StatusLine(stream or sys.stdout).show
 
 
 @dataclass(eq=False)
@@ -610,6 +600,11 @@ class Sweep:
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))
+
+    def _display_(self) -> object:
+        """What marimo shows for a sweep as a cell's last value: its live grid (marimo never
+        calls ``_ipython_display_``)."""
+        return marimo_support.sweep_display(self)
 
     def _ipython_display_(self) -> None:
         from IPython.core.getipython import get_ipython

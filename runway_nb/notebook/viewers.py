@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SAVING_TASK", "SWEEP", "register", "view"]
+__all__ = ["LIVE_TASK", "SAVING_TASK", "SWEEP", "register", "view"]
 
 SWEEP = "sweep"  # view(sweep) -> a widget that shows the sweep (one per sweep)
+LIVE_TASK = "live task"  # view(handle) -> the (one per handle) live view of a task, for marimo
 SAVING_TASK = "saving task"  # view(handle, folder) -> a live view that saves the task's outputs into folder
 
 _views: dict[str, Callable[..., Any]] = {}

@@ -122,8 +122,9 @@ class InputResolver:
             return found[0]
         if uri not in self._warned_urls:
             self._warned_urls.add(uri)
-            log.warning("runway-nb simulator: cannot fetch %s offline; using a generated placeholder "
-                        "for %s instead.", _short_url(uri), field_path)
+            # a notice, not a problem: the notebook shows it as one quiet line (runway_nb.notebook.notice)
+            log.warning("runway-nb simulator: offline, so a generated placeholder stands in for %s (%s).",
+                        _short_url(uri), field_path, extra={"rnb_notice": True})
         return None
 
 

@@ -22,17 +22,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import free_port, stop, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -65,12 +62,6 @@ new MutationObserver((records) => {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Lab:
     def __init__(self, url: str, root: Path, proc: subprocess.Popen, log: Path):
         self.url = url
@@ -83,10 +74,11 @@ class Lab:
 
 
 def start_lab(home: Path, *, save_state: bool = False, app: str = "jupyterlab",
-              extra_env: dict[str, str] | None = None) -> Lab:
+              extra_env: dict[str, str] | None = None, theme: str | None = None) -> Lab:
     """A Jupyter server (``app``: ``jupyterlab`` or ``notebook`` for Notebook 7) in ``home``, with
     runway-nb's server extension enabled the way an installed runway-nb enables it (its config file
-    in ``jupyter_server_config.d``); stop it with :func:`stop_lab`."""
+    in ``jupyter_server_config.d``); stop it with :func:`stop_lab`. ``theme``: the name of the theme
+    its pages open in (e.g. ``"JupyterLab Dark"``; default: JupyterLab's light theme)."""
     root = home / "notebooks"
     root.mkdir()
     dirs = {name: home / name for name in ("config", "data", "runtime", "ipython", "app-settings",
@@ -96,10 +88,13 @@ def start_lab(home: Path, *, save_state: bool = False, app: str = "jupyterlab",
     (dirs["config"] / "jupyter_server_config.d").mkdir()
     (dirs["config"] / "jupyter_server_config.d" / "runway_nb.json").write_bytes(
         (REPO / "jupyter-config" / "jupyter_server_config.d" / "runway_nb.json").read_bytes())
-    (dirs["app-settings"] / "overrides.json").write_text(json.dumps({
+    overrides: dict[str, Any] = {
         "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": save_state},
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
-    }))
+    }
+    if theme is not None:
+        overrides["@jupyterlab/apputils-extension:themes"] = {"theme": theme}
+    (dirs["app-settings"] / "overrides.json").write_text(json.dumps(overrides))
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("RUNWAYML_", "RUNWAY_NB_", "COMETAPI_", "USEAPI_", "MAKEVID_"))
            and k not in ("RUNWAY_API_KEY",)}
@@ -109,7 +104,7 @@ def start_lab(home: Path, *, save_state: bool = False, app: str = "jupyterlab",
                PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                RUNWAY_NB_SIM_SPEED="10")
     env.update(extra_env or {})
-    port = _free_port()
+    port = free_port()
     log = home / "lab.log"
     settings = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
     cmd = [sys.executable, "-m", app, "--no-browser", "--allow-root", "--ServerApp.token=",
@@ -121,28 +116,12 @@ def start_lab(home: Path, *, save_state: bool = False, app: str = "jupyterlab",
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"Jupyter ({app}) did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.25)
+    wait_until_serving(f"{url}/api/status", proc, log, f"Jupyter ({app})")
     return Lab(url, root, proc, log)
 
 
 def stop_lab(lab: Lab) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(lab.proc.pid, signal.SIGTERM)  # the server and the kernels it started
-    try:
-        lab.proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(lab.proc.pid, signal.SIGKILL)
+    stop(lab.proc)
 
 
 @pytest.fixture(scope="session")
@@ -155,14 +134,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @pytest.fixture(scope="session")
 def jupyter_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """``jupyter_servers(save_state=False, app="jupyterlab")``: a server started on first use
-    (see :func:`start_lab`), shared by the session, stopped at its end."""
-    started: dict[tuple[bool, str], Lab] = {}
+    """``jupyter_servers(save_state=False, app="jupyterlab", theme=None)``: a server started on first
+    use (see :func:`start_lab`), shared by the session, stopped at its end."""
+    started: dict[tuple[bool, str, str | None], Lab] = {}
 
-    def get(*, save_state: bool = False, app: str = "jupyterlab") -> Lab:
-        key = (save_state, app)
+    def get(*, save_state: bool = False, app: str = "jupyterlab", theme: str | None = None) -> Lab:
+        key = (save_state, app, theme)
         if key not in started:
-            started[key] = start_lab(tmp_path_factory.mktemp(f"{app}-home"), save_state=save_state, app=app)
+            started[key] = start_lab(tmp_path_factory.mktemp(f"{app}-home"), save_state=save_state, app=app,
+                                     theme=theme)
         return started[key]
 
     yield get
@@ -263,6 +243,16 @@ def save_notebook(page: Any) -> None:
     page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=10_000)
 
 
+def shut_down_kernels(page: Any) -> None:
+    """What Kernel > Shut Down does, for every kernel, through the REST API (with the page's _xsrf cookie)."""
+    page.evaluate("""async () => {
+      const xsrf = (document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || '';
+      const kernels = await (await fetch('/api/kernels')).json();
+      for (const k of kernels) await fetch('/api/kernels/' + k.id, {method: 'DELETE', headers: {'X-XSRFToken': xsrf}});
+    }""")
+    page.wait_for_function("async () => (await (await fetch('/api/kernels')).json()).length === 0", timeout=20_000)
+
+
 @pytest.fixture
 def nb_tools() -> Any:
     class Tools:
@@ -273,6 +263,7 @@ def nb_tools() -> Any:
         output_text = staticmethod(cell_output_text)
         save = staticmethod(save_notebook)
         idle = staticmethod(wait_idle)
+        shut_down_kernels = staticmethod(shut_down_kernels)
     return Tools
 
 

@@ -11,20 +11,16 @@ print what they should. Skipped in the ordinary suite (no environment given).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import free_port, stop, wait_until_serving
 
 pytestmark = pytest.mark.browser
 
@@ -34,12 +30,6 @@ NOTEBOOK = "notebooks/01-quickstart.ipynb"
 # Appended to the copy under test only: proves the kernel runs in the Binder environment.
 PROBE = ("import sys, runway_nb, os\n"
          "print('PROBE', sys.prefix, runway_nb.__file__, 'key' if os.environ.get('RUNWAYML_API_SECRET') else 'no-key')")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class BinderLab:
@@ -83,7 +73,7 @@ def binder_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BinderLab]:
                JUPYTER_CONFIG_DIR=str(dirs["config"]), JUPYTER_DATA_DIR=str(dirs["data"]),
                JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), IPYTHONDIR=str(dirs["ipython"]),
                RUNWAY_NB_JOURNAL=str(home / "journal.sqlite3"))
-    port = _free_port()
+    port = free_port()
     cmd = [str(python), "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.token=",
            "--ServerApp.password=", "--ip", "127.0.0.1", "--port", str(port), f"--ServerApp.root_dir={root}",
            f"--LabApp.app_settings_dir={dirs['app-settings']}",
@@ -95,25 +85,9 @@ def binder_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BinderLab]:
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"JupyterLab from the Binder environment did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.25)
+    wait_until_serving(f"{url}/api/status", proc, log, "JupyterLab from the Binder environment", timeout=90)
     yield BinderLab(url, root, log)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    stop(proc)
 
 
 def _code_cell_text(page: Any, index: int) -> str:

@@ -42,8 +42,8 @@ def test_two_by_two_sweep_plays_in_sync(lab, page, nb_tools):
 
     grid = page.locator(".rnb-grid").first
     grid.wait_for(timeout=60_000)
-    assert grid.locator(".rnb-g-colhead").all_inner_texts() == ["1280:720", "720:1280"]
-    assert grid.locator(".rnb-g-rowhead").all_inner_texts() == ["gen4_turbo", "gen4.5"]
+    assert grid.locator(".rnb-g-colhead").all_inner_texts() == ["ratio 1280:720", "ratio 720:1280"]
+    assert grid.locator(".rnb-g-rowhead").all_inner_texts() == ["model gen4_turbo", "model gen4.5"]
     assert "A red kite over the dunes" in grid.locator(".rnb-g-fixed").inner_text()
     page.wait_for_function("() => window.__rnbStatuses.includes('RUNNING')", timeout=60_000)
 

@@ -71,14 +71,19 @@ def saved_final(path: Any) -> bool:
             and 'data-rnb-status="SUCCEEDED"' in "".join(panel.get("text/html", "")))
 
 
-def shut_down_kernels(page: Any) -> None:
-    """What Kernel > Shut Down does, through the REST API (with the page's _xsrf cookie)."""
-    page.evaluate("""async () => {
-      const xsrf = (document.cookie.match(/_xsrf=([^;]+)/) || [])[1] || '';
-      const kernels = await (await fetch('/api/kernels')).json();
-      for (const k of kernels) await fetch('/api/kernels/' + k.id, {method: 'DELETE', headers: {'X-XSRFToken': xsrf}});
-    }""")
-    page.wait_for_function("async () => (await (await fetch('/api/kernels')).json()).length === 0", timeout=20_000)
+def play_until_running(page: Any, attempts: int = 3) -> None:
+    """Play all, and see the four clocks run. The final output may re-render the grid's view once
+    (a new view starts paused) right after the click: then press Play again."""
+    for attempt in range(attempts):
+        page.wait_for_function(READY, timeout=30_000)
+        if page.locator(".rnb-grid").first.get_attribute("data-playing") != "true":
+            page.locator(".rnb-grid .rnb-g-play").first.click()
+        try:
+            page.wait_for_function(f"() => ({CLOCKS})().every(([paused, t]) => !paused && t > 0.2)", timeout=10_000)
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise
 
 
 def run_save_reopen(page: Any, server: Any, tools: Any, name: str, *, notebook7: bool = False) -> None:
@@ -102,8 +107,7 @@ def run_save_reopen(page: Any, server: Any, tools: Any, name: str, *, notebook7:
     grid = page.locator(".rnb-grid").first
     page.wait_for_function("() => document.querySelector('.rnb-grid')?.getAttribute('data-finished') === 'true'"
                            f" && ({READY})()", timeout=60_000)
-    grid.locator(".rnb-g-play").click()
-    page.wait_for_function(f"() => ({CLOCKS})().every(([paused, t]) => !paused && t > 0.2)", timeout=15_000)
+    play_until_running(page)
     assert grid.locator(".rnb-g-freeze").count() == 0
 
     # Saved (again, until the final outputs that follow the last traits are in): static only.
@@ -127,7 +131,7 @@ def run_save_reopen(page: Any, server: Any, tools: Any, name: str, *, notebook7:
     assert not [m for m in state.values() if m.get("model_name") == "AnyModel"
                 and m.get("state", {}).get("_esm", "").startswith("var")], "no dead runway-nb model state"
 
-    shut_down_kernels(page)
+    tools.shut_down_kernels(page)
     page.goto(url)
     page.locator(".jp-Notebook").first.wait_for()
     static_grid = page.locator(".rnb-grid-static").first

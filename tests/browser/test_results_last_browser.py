@@ -55,7 +55,9 @@ def _sweep_output(path: Path) -> dict[str, Any]:
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    shown = [o for o in nb.cells[1].outputs if o.output_type in ("display_data", "execute_result")]
+    # runway-nb's quiet notes (the simulator, a placeholder input) beside the result are not it
+    shown = [o for o in nb.cells[1].outputs if o.output_type in ("display_data", "execute_result")
+             and not o.get("metadata", {}).get("runway_nb", {}).get("notice")]
     assert len(shown) == 1, shown
     return dict(shown[0]["data"])
 

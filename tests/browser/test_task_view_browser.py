@@ -92,10 +92,18 @@ def test_task_runs_live_then_plays_and_survives_a_reload(lab, page, nb_tools):
     cell2 = page.locator(".jp-Notebook .jp-Cell").nth(2)
     assert cell2.locator(".rnb-static, .rnb-task").count() == 0
 
-    # What Lab saves: the static result, no widget view (no "model not found" on reopening).
+    # The first cell that made the default client also says, once and quietly, that it is the simulator.
+    notes = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".rnb-notice")
+    assert notes.count() == 1 and "built-in Runway simulator" in notes.inner_text()
+    assert page.locator(".rnb-notice", has_text="built-in Runway simulator").count() == 1
+
+    # What Lab saves: the static result, no widget view (no "model not found" on reopening), and
+    # not the notice (it was about that session).
     nb_tools.save(page)
     saved = json.loads(path.read_text())
     outputs = saved["cells"][1]["outputs"]
+    assert "rnb-notice" not in json.dumps(outputs)
+    assert not [o for o in outputs if o["output_type"] == "stream" and o["name"] == "stderr"]
     displays = [o for o in outputs if o["output_type"] == "display_data"]
     assert len(displays) == 1
     data = displays[0]["data"]

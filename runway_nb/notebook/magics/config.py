@@ -23,7 +23,7 @@ MAGIC_SETTINGS = ("confirm_above", "confirm_credits")
 
 @magic_arguments("runway config")
 @argument("settings", nargs="*", metavar="KEY=VALUE",
-          help="model, ratio, duration, poll_floor, provider, save, save_dir, confirm_above, confirm_credits "
+          help="model, ratio, duration, poll_floor, provider, save, save_dir, reuse, confirm_above, confirm_credits "
                "(VALUE none resets)")
 def config(words: list[str], host: MagicsHost) -> Facts:
     """Provider, base URL, masked key and the session defaults; with KEY=VALUE, set defaults first."""

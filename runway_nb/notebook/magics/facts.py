@@ -6,6 +6,8 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from runway_nb.notebook.charges import credits_text, handle_credits
+
 if TYPE_CHECKING:  # annotations only: the magic loads the client on first use
     from runway_nb.client.handles import AnyTaskHandle
 
@@ -67,9 +69,9 @@ def status_facts(handle: AnyTaskHandle) -> Facts:
     for key, value in (handle.params or {}).items():
         if key != "endpoint":
             rows.append((key, str(value)))
-    cost = task.cost if task is not None and task.cost is not None else handle.estimated_cost
+    cost = handle_credits(handle)
     if cost is not None:
-        rows.append(("credits", f"{cost:g}"))
+        rows.append(("credits", credits_text(cost)))
     if task is not None and task.created_at is not None:
         rows.append(("created", task.created_at.isoformat()))
     for i, url in enumerate(task.outputs if task is not None else []):

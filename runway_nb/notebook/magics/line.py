@@ -51,8 +51,8 @@ LINE_HELP = """\
   %runway fetch ID ...|--all    archive outputs not saved yet (GETs the task again for fresh URLs)
   %runway config                provider, base URL, masked key and the session defaults
   %runway config KEY=VALUE ...  set defaults: model, ratio, duration, poll_floor, provider,
-                                save, save_dir, confirm_above, confirm_credits (VALUE none resets)
-  %runway credits               the account's credit balance and per-model limits
+                                save, save_dir, reuse, confirm_above, confirm_credits (VALUE none resets)
+  %runway credits               balance, limits, prices by group of models, credits used per day (chart)
   %runway panel                 the form panel
 
   %runway OPTIONS               submit a task without a prompt (act_two, upscale), e.g.

@@ -20,7 +20,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from runway_nb.notebook import viewers
+from runway_nb.notebook import marimo_support, viewers
 from runway_nb.notebook.widgets._static import static_bundle, static_html, static_text
 from runway_nb.notebook.widgets._task_view import TaskView, display_handle
 from runway_nb.notebook.widgets._task_view import register_formatters as register_task_formatters
@@ -50,6 +50,8 @@ def _saving_view(handle: Any, folder: str) -> TaskView:
 # The session and sweeps show themselves through these (they never import the widgets).
 viewers.register(viewers.SWEEP, _grid_for)
 viewers.register(viewers.SAVING_TASK, _saving_view)
+viewers.register(viewers.LIVE_TASK, TaskView.for_handle)
+marimo_support.install()  # handles show their live view in marimo (it never calls _ipython_display_)
 
 __all__ = [
     "TaskView",

@@ -32,7 +32,6 @@ How it works (see ``docs/compare.md`` for what a user sees):
 from __future__ import annotations
 
 import asyncio
-import html
 import time
 import weakref
 from collections.abc import Hashable, Mapping, Sequence
@@ -43,15 +42,18 @@ import traitlets as t
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Task
 from runway_nb.client.core import AsyncTaskHandle, TaskHandle
+from runway_nb.client.eta import FinishEstimate
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, PollFailed, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
+from runway_nb.notebook.charges import seen_running
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._audio import WaveformTrait
+from runway_nb.notebook.widgets._grid_static import static_grid
 from runway_nb.notebook.widgets._live import Command, LiveWidget, Reply
-from runway_nb.notebook.widgets._static import caption_fields, static_html, status_note
+from runway_nb.notebook.widgets._static import caption_fields, charged_credits, status_note
 from runway_nb.notebook.widgets._task_view import TaskView
 from runway_nb.notebook.widgets._urls import endpoint_kind, file_url, is_remote, media_kind, safe_url
 
@@ -85,6 +87,18 @@ def value_text(name: str, value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: How long a header's value may get before it is cut (the full value shows as its tooltip).
+FULL_VALUE = 300
+
+
+def axis_value_text(name: str, value: Any) -> str:
+    """One header's label on a one-option axis: the value, with the option's name when the value
+    is a bare number ("seed 1", not "1")."""
+    text = value_text(name, value)
+    bare_number = isinstance(value, (int, float)) and not isinstance(value, bool) and name != "duration"
+    return f"{name} {text}" if bare_number else text
+
+
 def _media_text(value: Any) -> str:
     if isinstance(value, PurePath):
         return value.name or str(value)
@@ -115,8 +129,12 @@ def grid_layout(combos: Sequence[Mapping[str, Any]], varying: Sequence[str], *, 
     ``cols``: the option across the columns (default: the last varying one); ``rows``: the
     option down the rows (default: every other varying one, combined). Names that do not vary
     are ignored. One varying option with more than ``wrap_at`` values wraps (no headers).
-    Returns ``{"rows": [names], "cols": [names], "row_labels", "col_labels", "positions":
-    [(row, col)], "wrap": bool, "columns": int}``.
+    A header's label is its value when the value says what it is ("gen4.5", "720:1280") and
+    the option's name with it when the value is a bare number ("seed 1"); with several options
+    per axis, "prompt … · model …". ``row_lines``/``col_lines``: each header as lines of
+    ``[name, full value]``, one per option, for views that show them apart.
+    Returns ``{"rows": [names], "cols": [names], "row_labels", "col_labels", "row_lines",
+    "col_lines", "positions": [(row, col)], "wrap": bool, "columns": int}``.
     """
     vary = list(varying)
     col_names = [cols] if cols in vary else []
@@ -126,23 +144,25 @@ def grid_layout(combos: Sequence[Mapping[str, Any]], varying: Sequence[str], *, 
         col_names = [rest.pop()]
     row_names += rest
 
-    def group(names: list[str]) -> tuple[list[int], list[str]]:
+    def group(names: list[str]) -> tuple[list[int], list[str], list[list[list[str]]]]:
         keys: dict[Any, int] = {}
         labels: list[str] = []
+        lines: list[list[list[str]]] = []
         index = []
         for combo in combos:
             key = tuple(_key(combo.get(n)) for n in names)
             if key not in keys:
                 keys[key] = len(labels)
                 if len(names) == 1:
-                    labels.append(value_text(names[0], combo.get(names[0])))
+                    labels.append(axis_value_text(names[0], combo.get(names[0])))
                 else:
                     labels.append(" · ".join(f"{n} {value_text(n, combo.get(n), 30)}" for n in names))
+                lines.append([[n, value_text(n, combo.get(n), FULL_VALUE)] for n in names])
             index.append(keys[key])
-        return index, labels
+        return index, labels, lines
 
-    row_index, row_labels = group(row_names)
-    col_index, col_labels = group(col_names)
+    row_index, row_labels, row_lines = group(row_names)
+    col_index, col_labels, col_lines = group(col_names)
     n_cols = max(1, len(col_labels))
     wrap = not row_names and n_cols > wrap_at
     if wrap:
@@ -151,7 +171,9 @@ def grid_layout(combos: Sequence[Mapping[str, Any]], varying: Sequence[str], *, 
     else:
         positions = list(zip(row_index, col_index, strict=False))
     return {"rows": row_names, "cols": col_names, "row_labels": [] if wrap or not row_names else row_labels,
-            "col_labels": [] if wrap or not col_names else col_labels, "positions": positions, "wrap": wrap,
+            "col_labels": [] if wrap or not col_names else col_labels,
+            "row_lines": [] if wrap or not row_names else row_lines,
+            "col_lines": [] if wrap or not col_names else col_lines, "positions": positions, "wrap": wrap,
             "columns": n_cols}
 
 
@@ -197,6 +219,8 @@ class Grid(LiveWidget):
     col_title = t.Unicode("").tag(sync=True)
     row_labels = t.List(t.Unicode()).tag(sync=True)
     col_labels = t.List(t.Unicode()).tag(sync=True)
+    row_lines: t.List[Any] = t.List().tag(sync=True)  # per row header: [[name, full value], ...]
+    col_lines: t.List[Any] = t.List().tag(sync=True)
     columns = t.Int(1).tag(sync=True)
     wrap = t.Bool(False).tag(sync=True)
     max_height = t.Int(320).tag(sync=True)
@@ -226,6 +250,7 @@ class Grid(LiveWidget):
         self._kinds: list[list[str]] = [[] for _ in range(n)]
         self._shown: list[list[int]] = [[] for _ in range(n)]  # the task's output index of each shown
         self._t_end: dict[int, float] = {}
+        self._estimates: dict[int, tuple[FinishEstimate, Task | None]] = {}  # cell -> its estimate, the task last fed
         self._poller: asyncio.Task[None] | None = None
         self._finishing: dict[int, asyncio.Task[Any]] = {}  # cell -> its files and waveforms coming
         self._wake: asyncio.Event | None = None
@@ -243,11 +268,13 @@ class Grid(LiveWidget):
         with self.hold_sync():
             self.max_height = int(max_height)
             self.title = f"Sweep of {n} task{'s' if n != 1 else ''}"
-            self.fixed = [[k, value_text(k, v, 200)] for k, v in _fixed(combos, vary).items()]
+            self.fixed = [[k, value_text(k, v, 200)] for k, v in _fixed(combos, vary).items()] + self._shared_seed(vary)
             self.row_title = " · ".join(self._layout["rows"])
             self.col_title = " · ".join(self._layout["cols"])
             self.row_labels = self._layout["row_labels"]
             self.col_labels = self._layout["col_labels"]
+            self.row_lines = self._layout["row_lines"]
+            self.col_lines = self._layout["col_lines"]
             self.columns = self._layout["columns"]
             self.wrap = self._layout["wrap"]
             self._publish_cells()
@@ -320,8 +347,8 @@ class Grid(LiveWidget):
         return text
 
     def static_html(self) -> str:
-        """The static grid: a table of every cell's static HTML (escaped; safe URLs only; no script)."""
-        return _static_grid(self)
+        """The static grid, looking like the live one (escaped; safe URLs only; no script)."""
+        return static_grid(self)
 
     def static_text(self) -> str:
         lines = [f"Runway sweep · {self.summary_text()}"]
@@ -338,6 +365,17 @@ class Grid(LiveWidget):
         return str(self._shape[i]["label"])
 
     # ------------------------------------------------------------------ cells
+    def _shared_seed(self, vary: Sequence[str]) -> list[list[str]]:
+        """``[["seed", "…"]]`` when every task was sent the same seed that no combination named (the
+        sweep's drawn seed, said once in the header), else nothing."""
+        if "seed" in vary or not self.handles or any("seed" in c for c in self._combos):
+            return []
+        seeds = {(h.params or {}).get("seed") for h in self.handles}
+        if len(seeds) != 1:
+            return []
+        (seed,) = seeds
+        return [] if seed is None else [["seed", value_text("seed", seed)]]
+
     def _static_cell(self, i: int) -> dict[str, Any]:
         from runway_nb.api import catalog
 
@@ -359,8 +397,11 @@ class Grid(LiveWidget):
         combo = self._combos[i]
         vary = [n for n in self._layout["rows"] + self._layout["cols"]] or list(combo)
         label = " · ".join(f"{n} {value_text(n, combo.get(n), 40)}" for n in vary if n in combo)
+        # what tells this cell from the others, short: buttons and announcements are named by it
+        name = ", ".join(axis_value_text(n, value_text(n, combo.get(n), 40) if n == "prompt" else combo.get(n))
+                         for n in vary if n in combo) or f"task {i + 1}"
         row, col = self._layout["positions"][i] if i < len(self._layout["positions"]) else (i, 0)
-        return {"index": i, "id": h.id, "row": row, "col": col, "label": label, "endpoint": endpoint,
+        return {"index": i, "id": h.id, "row": row, "col": col, "label": label, "name": name, "endpoint": endpoint,
                 "width": int(width), "height": int(height), "ratio": str(body.get("ratio") or f"{width}:{height}"),
                 "duration": duration}
 
@@ -394,9 +435,12 @@ class Grid(LiveWidget):
         dropped = len(task.outputs) - len(urls) if task is not None else 0
         if dropped:
             note = f"{dropped} output URL(s) not shown: not an http(s) URL."
-        credits = task.cost if task is not None and task.cost is not None else h.estimated_cost
+        credits = (charged_credits(task.status, task.cost, h.estimated_cost,
+                                   ran=task.status == CANCELLED and seen_running(h))
+                   if task is not None else h.estimated_cost)
         cell.update({
             "status": status,
+            "eta": self._time_left(i),
             "progress": float(task.progress) if task is not None and task.progress is not None else None,
             "note": note,
             "failure": (task.failure or "") if task is not None and task.failed else "",
@@ -412,6 +456,19 @@ class Grid(LiveWidget):
             "caption": caption_fields(h.params, credits=credits),
         })
         return cell
+
+    def _time_left(self, i: int) -> float | None:
+        """The best estimate of the seconds cell ``i`` has left while it runs (each poll's task fed once)."""
+        h = self.handles[i]
+        clock = h.client.clock
+        estimate, fed = self._estimates.get(i) or (FinishEstimate(created=h.client.created_at(h.id),
+                                                                  floor=h.schedule.floor), None)
+        task = h.task
+        if task is not None and task is not fed:
+            estimate.observe(task.status, task.progress, clock.now(), finished=task.finished)
+        self._estimates[i] = (estimate, task)
+        left = estimate.remaining(clock.now()) if task is not None and task.status == RUNNING else None
+        return None if left is None else round(left, 1)
 
     def _publish_cells(self) -> None:
         cells = [self._cell(i) for i in range(len(self.handles))]
@@ -743,55 +800,3 @@ def _fixed(combos: Sequence[Mapping[str, Any]], vary: Sequence[str]) -> dict[str
     if not combos:
         return {}
     return {k: v for k, v in combos[0].items() if k not in vary and not k.startswith("_")}
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _static_grid(grid: Grid) -> str:
-    """The grid as self-contained HTML: header, summary, a table of the cells' static HTML."""
-    status = "SUCCEEDED" if grid.finished else RUNNING
-    parts = [f'<div class="rnb-static rnb-grid-static" data-rnb-grid="{_e(grid.model_id or "")}" '
-             f'data-rnb-sweep-status="{_e(status)}" style="font-family:system-ui,-apple-system,Segoe UI,'
-             'sans-serif;font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
-             f'<div style="font-weight:600">{_e(grid.title)}</div>']
-    if grid.fixed:
-        fixed = " · ".join(f"{k} {v}" if k != "prompt" else f"“{v}”" for k, v in grid.fixed)
-        parts.append(f'<div style="color:#555;overflow-wrap:anywhere">{_e(fixed)}</div>')
-    parts.append(f'<div style="color:#555;margin:2px 0 6px">{_e(grid.summary_text())}</div>')
-    positions = [(c["row"], c["col"]) for c in grid.cells]
-    n_rows = max((r for r, _ in positions), default=-1) + 1
-    n_cols = max(grid.columns, max((c for _, c in positions), default=-1) + 1)
-    table: dict[tuple[int, int], int] = {pos: i for i, pos in enumerate(positions)}
-    head_w = 12 if grid.row_labels else 0
-    col_w = (100 - head_w) / max(1, n_cols)
-    parts.append('<table style="border-collapse:collapse;width:100%;table-layout:fixed">')
-    if grid.col_labels:
-        parts.append("<tr>")
-        if grid.row_labels:
-            parts.append(f'<th style="width:{head_w}%;text-align:left;color:#777;font-weight:normal">'
-                         f'{_e(grid.row_title)} \\ {_e(grid.col_title)}</th>')
-        for label in grid.col_labels:
-            parts.append(f'<th style="width:{col_w:.2f}%;text-align:left;padding:4px;overflow-wrap:anywhere">'
-                         f'{_e(label)}</th>')
-        parts.append("</tr>")
-    for r in range(n_rows):
-        parts.append("<tr>")
-        if grid.row_labels:
-            label = grid.row_labels[r] if r < len(grid.row_labels) else ""
-            parts.append(f'<th style="text-align:left;vertical-align:top;padding:4px;overflow-wrap:anywhere">'
-                         f'{_e(label)}</th>')
-        for c in range(n_cols):
-            i = table.get((r, c))
-            if i is None:
-                parts.append("<td></td>")
-                continue
-            h = grid.handles[i]
-            caption = {"title": grid.cell_label(i)} if grid.wrap else None
-            parts.append('<td style="vertical-align:top;padding:4px">'
-                         + static_html(h, files=list(h.files or []), caption=caption, poster_side=posters.GRID_SIDE)
-                         + "</td>")
-        parts.append("</tr>")
-    parts.append("</table></div>")
-    return "".join(parts)

@@ -10,10 +10,11 @@
   (:mod:`._panel_fields`: a recipe's ``version``, an avatar, its speech; named by request path,
   ``-p path=value`` in the copied cell), ratio picker drawn as shapes (the model's ratios
   only), duration (the model's values), seed (random or fixed), prompt with a live character
-  count against the model's limit, image/video/audio inputs by upload or URL, Submit, and the
-  history (re-run, edit, copy as
-  ``%%runway``). Every change is validated in Python with the catalog, exactly as a submission
-  would be (``sweep.plan``); ``valid``/``reason`` tell the browser whether Submit is enabled and
+  count against the model's limit, image/video/audio inputs by upload or URL, Generate (the
+  primary action), and the history (a thumbnail, the prompt, status and model of each
+  submission; re-run, edit, copy as a ``%%runway`` cell: :mod:`._panel_history`). Every change
+  is validated in Python with the catalog, exactly as a submission would be (``sweep.plan``);
+  ``valid``/``reason`` tell the browser whether Generate is enabled and
   why not. A submission is validated again before anything is sent.
 - a ``VBox`` of :class:`TaskView` s, newest first: each submission's live task view.
 
@@ -43,9 +44,12 @@ import ipywidgets
 import traitlets as t
 
 from runway_nb.errors import RunwayError, ValidationError
+from runway_nb.notebook import marimo_support
 from runway_nb.notebook.widgets import _live as live
+from runway_nb.notebook.widgets import _theme as theme
 from runway_nb.notebook.widgets._live import ChannelWidget, Command, Reply
 from runway_nb.notebook.widgets._panel_fields import FieldSpec, generic_fields, media_value, reachable, request_value
+from runway_nb.notebook.widgets._panel_history import HistoryLine, history_line, thumbnail
 from runway_nb.notebook.widgets._task_view import TaskView
 
 __all__ = ["Panel", "PanelForm", "escape_braces", "magic_text"]
@@ -231,7 +235,7 @@ class PanelForm(ChannelWidget):
     prompt_count = t.Int(0).tag(sync=True)
     estimate = t.Float(None, allow_none=True).tag(sync=True)
     magic = t.Unicode("").tag(sync=True)      # the form as a %%runway cell
-    history: t.List[Any] = t.List().tag(sync=True)         # [{"n", "id", "title", "magic", "note"}, ...]
+    history: t.List[Any] = t.List().tag(sync=True)         # [HistoryLine, ...] (_panel_history)
 
     def __init__(self, panel: Panel, **kwargs: Any):
         super().__init__(**kwargs)
@@ -638,7 +642,7 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
 
     # ------------------------------------------------------------------ submitting
     def submit(self) -> Any | None:
-        """Submit the form (what the Submit button does): the new task handle, or None when the
+        """Submit the form (what the Generate button does): the new task handle, or None when the
         form is not valid (``reason`` says why; nothing is sent)."""
         form = self.form
         form.refresh()
@@ -722,23 +726,46 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         entry = {"n": n, "id": handle.id, "endpoint": endpoint, "combo": ran, "seed_mode": seed_mode,
                  "values": dict(values), "urls": dict(urls),
                  "magic": magic_text(ran, endpoint), "note": _roundtrip_note(ran),
-                 "title": " · ".join(str(b) for b in bits if b)}
+                 "title": " · ".join(str(b) for b in bits if b),
+                 "options": " · ".join(str(b) for b in bits[1:] if b)}
         self._history.append(entry)
-        form.history = [{k: entry[k] for k in ("n", "id", "title", "magic", "note")} for entry in self._history]
         view = TaskView.for_handle(handle)
         self.tasks.children = (view, *tuple(self.tasks.children))
+        self._sync_history()
+        view.observe(lambda _change: self._sync_history(), names=["status", "files"])
         view.when_final(self._result_final)
         return handle
+
+    def history_lines(self) -> list[HistoryLine]:
+        """The history as the form shows it, oldest first: each submission's prompt, model, status
+        now and thumbnail (its result's poster, once made)."""
+        views = {view.handle.id: view for view in self.views}
+        lines = []
+        for entry in self._history:
+            view = views.get(entry["id"])
+            if view is None:
+                lines.append(history_line(entry, "PENDING"))
+                continue
+            task = view.handle.task
+            urls = [str(u) for u in (getattr(task, "output", None) or [])]
+            done = view.status == "SUCCEEDED"
+            files = list(view.handle.files or [])
+            thumb = thumbnail(list(view.kinds), files, urls, read_file=view.final_ready) if done else ""
+            lines.append(history_line(entry, view.status, thumb))
+        return lines
+
+    def _sync_history(self) -> None:
+        self.form.history = list(self.history_lines())
 
     # ------------------------------------------------------------------ display
     def static_html(self) -> str:
         """The panel without a kernel: what was submitted, each result's static HTML (newest first)."""
         views = self.views
         count = f"{len(views)} submission{'s' if len(views) != 1 else ''}"
-        parts = ['<div class="rnb-static rnb-panel-static" style="font-family:system-ui,-apple-system,Segoe UI,'
-                 'sans-serif;font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
+        parts = [f'<div class="rnb-static rnb-panel-static" style="font-family:{theme.FONT};color:{theme.TEXT};'
+                 'font-size:13px;line-height:1.4;max-width:100%;box-sizing:border-box">',
                  f'<div style="font-weight:600">Runway panel · {html.escape(count)}</div>',
-                 '<div style="color:#555;margin:2px 0 6px">The form needs a running kernel: run this cell to '
+                 f'<div style="color:{theme.MUTED};margin:2px 0 6px">The form needs a running kernel: run this cell to '
                  'use it again.</div>']
         parts += [f'<div style="margin:6px 0">{view.static_html()}</div>' for view in views]
         parts.append("</div>")
@@ -748,6 +775,10 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
     def final_ready(self) -> bool:
         """Whether every submission's result is final (a panel with none is: nothing will change)."""
         return all(view.final_ready for view in self.views)
+
+    def _display_(self) -> object:
+        """In marimo, which refuses ipywidgets, a note saying what to use there instead."""
+        return marimo_support.panel_display()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """The widget, its static HTML beside it, marked final once every result is."""
@@ -773,6 +804,7 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
         live.publish(ip, data, metadata, display_id, parent, update=False)
 
     def _result_final(self, _view: Any) -> None:
+        self._sync_history()  # the result's poster is made by now: the line shows it
         self._publish_displays()
 
     def _publish_displays(self, *, origins: bool = True) -> None:

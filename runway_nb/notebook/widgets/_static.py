@@ -61,27 +61,25 @@ from urllib.parse import unquote
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Routing, Task
 from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
+from runway_nb.notebook.charges import charged_credits, seen_running
 from runway_nb.notebook.posters import Poster
 from runway_nb.notebook.waveform import Waveform, duration_text
 from runway_nb.notebook.widgets import _audio
+from runway_nb.notebook.widgets import _theme as theme
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 from runway_nb.notebook.widgets._where import Where, ended_at, link_source, saved, where_link
 
-__all__ = ["badge_colors", "caption_fields", "media_figure", "static_bundle", "static_html", "static_text",
-           "status_note", "task_facts"]
+__all__ = ["badge_colors", "caption_fields", "charged_credits", "media_figure", "static_bundle", "static_html",
+           "static_text", "status_note", "task_facts"]
 
-_BADGE = {
-    PENDING: ("#eceff4", "#3b4252"), THROTTLED: ("#fff3cd", "#7a5a00"), RUNNING: ("#dbeafe", "#1e40af"),
-    SUCCEEDED: ("#dcfce7", "#166534"), FAILED: ("#fee2e2", "#991b1b"), CANCELLED: ("#e5e7eb", "#4b5563"),
-}
 
 THROTTLED_NOTE = ("Waiting for a free slot: the account's concurrency limit for this model is reached, "
                   "so Runway queues the task until one of your running tasks finishes. It has not failed.")
 
 
-def badge_colors(status: str) -> tuple[str, str]:
-    """``(background, text)`` colors of a status badge (grey for any other status)."""
-    return _BADGE.get(status, ("#e8e8e8", "#333"))
+def badge_colors(status: str) -> str:
+    """The inline style of a status badge's colours (theme-aware, see :mod:`._theme`)."""
+    return theme.badge_style(status)
 
 
 def status_note(status: str) -> str:
@@ -175,7 +173,8 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
             where = where_link(source, ended[0], str(url))
         media.append({"src": src, "kind": kind, "local": local is not None, "remote": remote, "number": i + 1,
                       "waveform": waveform, "poster": poster, "where": where})
-    credits = task.cost if task is not None and task.cost is not None else estimated
+    ran = status == CANCELLED and not isinstance(handle_or_task, Task) and seen_running(handle_or_task)
+    credits = charged_credits(status, task.cost if task is not None else None, estimated, ran=ran)
     return {
         "id": task_id,
         "status": status,
@@ -198,12 +197,14 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _facts_line(caption: dict[str, Any]) -> str:
+def _facts_line(caption: dict[str, Any], *, model: bool = True) -> str:
+    """``gen4.5 · 1280:720 · seed 5 · 5 s · 60 credits`` (without the model when a heading shows it)."""
     bits = []
     for key, fmt in (("model", "{}"), ("ratio", "{}"), ("seed", "seed {}"), ("duration", "{} s"),
                      ("credits", "{} credits")):
-        if key in caption:
-            bits.append(fmt.format(caption[key]))
+        if key in caption and (model or key != "model"):
+            value = caption[key]
+            bits.append(fmt.format(f"{value:,}" if key == "credits" and isinstance(value, (int, float)) else value))
     return " · ".join(bits)
 
 
@@ -224,53 +225,56 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
     """
     f = task_facts(handle_or_task, params, files, caption=caption, outputs=outputs, poster_side=poster_side)
     status = f["status"]
-    bg, fg = badge_colors(status)
     cap = f["caption"]
     parts = [
         f'<div class="rnb-static" data-rnb-task="{_e(f["id"])}" data-rnb-status="{_e(status)}" '
-        'style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;font-size:13px;line-height:1.4;'
-        'border:1px solid #ddd;border-radius:6px;padding:8px 10px;max-width:100%;box-sizing:border-box">',
+        f'style="font-family:{theme.FONT};font-size:13px;line-height:1.4;color:{theme.TEXT};'
+        f'border:1px solid {theme.BORDER};border-radius:6px;padding:8px 10px;max-width:100%;box-sizing:border-box">',
         '<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:center">',
         f'<span style="font-size:11px;font-weight:600;padding:2px 7px;border-radius:10px;'
-        f'background:{bg};color:{fg}">{_e(status)}</span>',
+        f'{badge_colors(status)}">{_e(status)}</span>',
     ]
-    heading = " · ".join(str(x) for x in ((f["endpoint"] or "").replace("_", " "), cap.get("model")) if x)
+    heading_fields = {k: v for k, v in (("endpoint", (f["endpoint"] or "").replace("_", " ")),
+                                        ("model", cap.get("model"))) if v}
+    heading = " · ".join(str(v) for v in heading_fields.values())
     if heading:
         parts.append(f"<strong>{_e(heading)}</strong>")
     if status == RUNNING and isinstance(f["progress"], (int, float)):
         parts.append(f"<span>{f['progress']:.0%}</span>")
     parts.append("</div>")
     if f["routing"]:
-        parts.append(f'<div class="rnb-routing" style="color:#555;margin:2px 0">{_e(f["routing"])}</div>')
+        parts.append(f'<div class="rnb-routing" style="color:{theme.MUTED};margin:2px 0">{_e(f["routing"])}</div>')
     note = status_note(status)
     if note:
-        parts.append(f'<div style="color:#7a5a00;margin:4px 0">{_e(note)}</div>')
+        parts.append(f'<div style="color:{theme.WARN_TEXT};margin:4px 0">{_e(note)}</div>')
     if status == FAILED:
         code = f'<code style="font-weight:600;margin-right:6px">{_e(f["failure_code"])}</code>' \
             if f["failure_code"] else ""
-        parts.append('<div style="background:#fef2f2;border-left:3px solid #dc2626;padding:6px 8px;margin:6px 0">'
-                     f'<div>{code}{_e(f["failure"] or "The task failed.")}</div>'
-                     f'<div style="color:#555;margin-top:4px">{_e(f["hint"] or "")}</div></div>')
+        parts.append(f'<div style="{theme.ERROR_BOX};'
+                     f'padding:6px 8px;margin:6px 0"><div>{code}{_e(f["failure"] or "The task failed.")}</div>'
+                     f'<div style="color:{theme.TEXT};margin-top:4px">{_e(f["hint"] or "")}</div></div>')
     if f["media"]:
         parts.append('<div style="display:flex;flex-wrap:wrap;gap:8px;margin:8px 0 4px">')
         for m in f["media"]:
             parts.append(media_figure(m, f["total"]))
         parts.append("</div>")
     if f["dropped"]:
-        parts.append(f'<div style="color:#888">{f["dropped"]} output URL(s) not shown: not an http(s) URL.</div>')
+        parts.append(f'<div style="color:{theme.MUTED}">{f["dropped"]} output URL(s) not shown: '
+                     'not an http(s) URL.</div>')
     if cap.get("title"):
         parts.append(f'<div style="font-weight:600">{_e(cap["title"])}</div>')
     if cap.get("prompt"):
-        parts.append(f'<div style="color:#555;font-style:italic;overflow-wrap:anywhere">“{_e(cap["prompt"])}”</div>')
-    line = _facts_line(cap)
+        parts.append(f'<div style="color:{theme.MUTED};font-style:italic;overflow-wrap:anywhere">'
+                     f'“{_e(cap["prompt"])}”</div>')
+    line = _facts_line(cap, model="model" not in heading_fields)
     if line:
-        parts.append(f'<div style="color:#555">{_e(line)}</div>')
+        parts.append(f'<div style="color:{theme.MUTED}">{_e(line)}</div>')
     footer = [f"task {f['id']}"]
     if isinstance(f["created_at"], datetime):
         footer.append(f["created_at"].strftime("%Y-%m-%d %H:%M UTC"))
     if not f["finished"]:
         footer.append("snapshot: the live view needs a running kernel")
-    parts.append(f'<div style="color:#999;font-size:11px;margin-top:2px">{_e(" · ".join(footer))}</div>')
+    parts.append(f'<div style="color:{theme.MUTED};font-size:11px;margin-top:2px">{_e(" · ".join(footer))}</div>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -320,10 +324,11 @@ def media_figure(m: dict[str, Any], total: int) -> str:
     if poster is not None and safe_url(poster.uri) is None:
         poster = None
     if m["kind"] == "video":
-        # The poster shows until the video's first frame, and stays when its file is missing.
+        # The poster shows until the video's first frame, and stays when its file is missing. It
+        # plays at once, muted and looped, like mediapy's videos (browsers autoplay only muted ones).
         shown = f' poster="{_e(poster.uri)}"' if poster is not None else ""
         width = f"width:{_display_width(poster)}px;" if poster is not None else ""
-        player = (f'<video src="{src}"{shown} controls loop muted playsinline preload="metadata" '
+        player = (f'<video src="{src}"{shown} controls autoplay loop muted playsinline preload="auto" '
                   f'aria-label="{_e(name)}" style="{width}max-width:100%;max-height:480px;border-radius:4px;'
                   'background:#000"></video>')
     elif m["kind"] == "audio":
@@ -340,7 +345,7 @@ def media_figure(m: dict[str, Any], total: int) -> str:
     width = "width:100%;" if m["kind"] == "audio" else ""
     return ('<figure style="margin:0;display:flex;flex-direction:column;gap:4px;'
             f'{width}max-width:640px;min-width:0">{player}'
-            f'<figcaption class="rnb-where" style="font-size:12px;color:#555;overflow-wrap:anywhere">{lead}'
+            f'<figcaption class="rnb-where" style="font-size:12px;color:{theme.MUTED};overflow-wrap:anywhere">{lead}'
             f'{_e(where.before)}<a href="{src}" download target="_blank" rel="noopener noreferrer">'
             f'{_e(where.label)}</a>{_e(where.after)}</figcaption></figure>')
 

@@ -9,7 +9,8 @@ How it works (see ``_static.py`` for what ends up in the saved notebook):
   ``AsyncRunway`` per sync ``Runway``) on the handle's own ``PollSchedule``, and keeps the sync
   handle's ``.task`` current.
 - Without a running loop (terminal IPython, scripts) :meth:`TaskView.watch` waits synchronously
-  and prints a one-line progress (``\\r`` updates).
+  and prints a one-line progress: rewritten in place (``\\r``) on a terminal, one line per new
+  state when piped or written to a file (:class:`~runway_nb.notebook.status_line.StatusLine`).
 - Browser -> kernel messages: ``view`` (a view rendered), ``cancel``, ``retry``, ``again`` (Generate
   again: the session sends the request once more; the new task shows in the same cell), ``bytes`` (send
   me output ``index``: its URL does not load in this browser; the kernel downloads it through
@@ -32,14 +33,17 @@ import traitlets as t
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, Task
 from runway_nb.client.core import AsyncTaskHandle, TaskHandle
+from runway_nb.client.eta import RUN_TIMES, FinishEstimate
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
+from runway_nb.notebook.charges import seen_running
+from runway_nb.notebook.status_line import StatusLine
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._live import WIDGET_MIME, Command, LiveWidget, Reply, async_twin
-from runway_nb.notebook.widgets._static import caption_fields, static_html, static_text, status_note
+from runway_nb.notebook.widgets._static import caption_fields, charged_credits, static_html, static_text, status_note
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 
 __all__ = ["TaskView", "async_twin", "display_handle", "register_formatters", "unregister_formatters"]
@@ -74,7 +78,12 @@ class TaskView(LiveWidget):
     endpoint = t.Unicode("").tag(sync=True)
     status = t.Unicode(PENDING).tag(sync=True)
     progress = t.Float(None, allow_none=True).tag(sync=True)
+    #: Seconds since the task was created (queue and run), up to its end.
     elapsed = t.Float(0.0).tag(sync=True)
+    #: Seconds it waited PENDING/THROTTLED before it ran, and seconds it ran (up to its end).
+    queued = t.Float(0.0).tag(sync=True)
+    running = t.Float(0.0).tag(sync=True)
+    #: The best estimate of the seconds left while RUNNING (from its progress), else None.
     eta = t.Float(None, allow_none=True).tag(sync=True)
     note = t.Unicode("").tag(sync=True)
     failure = t.Unicode("").tag(sync=True)
@@ -105,7 +114,8 @@ class TaskView(LiveWidget):
         self._wake: asyncio.Event | None = None
         self._t0 = self._start_time()
         self._t_end: float | None = None
-        self._readings: list[tuple[float, float]] = []
+        self._estimate = FinishEstimate(created=self._t0, floor=handle.schedule.floor,
+                                        typical_run=RUN_TIMES.typical(self._run_kind()))
         self._relay_urls: list[str] = []
         self._shown: list[int] = []  # the task's output index of each output shown
         self._terminal = False
@@ -177,14 +187,20 @@ class TaskView(LiveWidget):
         self._request_cancel()
 
     def close(self) -> None:
-        """Stop watching (the remote task keeps running) and close the widget."""
-        if self._poller is not None and not self._poller.done():
-            self._poller.cancel()
+        """Stop watching (the remote task keeps running) and close the widget.
+
+        Safe on a view whose ``__init__`` did not finish (ipywidgets closes it when it is
+        collected): only what was set up is torn down."""
+        poller: asyncio.Task[None] | None = self.__dict__.get("_poller")
+        if poller is not None and not poller.done():
+            poller.cancel()
         self._unfollow()
-        if _VIEWS.get(id(self.handle)) is self:
-            del _VIEWS[id(self.handle)]
-        # Nothing shows it: close its model, leaving no state (code included) in a saved notebook.
-        self._retire(live.get_ipython(), live.current_cell["parent"])
+        handle = self.__dict__.get("handle")
+        if handle is not None and _VIEWS.get(id(handle)) is self:
+            del _VIEWS[id(handle)]
+        if "_retired" in self.__dict__:
+            # Nothing shows it: close its model, leaving no state (code included) in a saved notebook.
+            self._retire(live.get_ipython(), live.current_cell["parent"])
         super().close()
 
     def summary(self) -> str:
@@ -304,14 +320,15 @@ class TaskView(LiveWidget):
     def _apply(self, task: Task) -> None:
         """Show ``task`` (the latest state seen)."""
         now = self._now()
-        if task.status == RUNNING and task.progress is not None and (
-                not self._readings or task.progress > self._readings[-1][1]):
-            self._readings.append((now, float(task.progress)))
+        estimate = self._estimate
+        estimate.observe(task.status, task.progress, now, finished=task.finished)
         with self.hold_sync():
             self.status = task.status
             self.progress = float(task.progress) if task.progress is not None else None
             self.elapsed = round((self._t_end or now) - self._t0, 2)
-            self.eta = self._eta(task)
+            self.queued = round(estimate.queued(now), 2)
+            self.running = round(estimate.running(now), 2)
+            self.eta = self._eta(task, now)
             self.note = "Cancelling…" if self.cancelling and not task.finished else status_note(task.status)
             if task.failed:
                 self.failure = task.failure or ""
@@ -334,29 +351,26 @@ class TaskView(LiveWidget):
             dropped = len(task.outputs) - len(urls)
             if dropped:
                 self.note = f"{dropped} output URL(s) not shown: not an http(s) URL."
-            credits = task.cost if task.cost is not None else self.handle.estimated_cost
+            credits = charged_credits(task.status, task.cost, self.handle.estimated_cost,
+                                      ran=task.status == CANCELLED and seen_running(self.handle))
             self.caption = caption_fields(self.handle.params, credits=credits, caption=self._caption_arg)
             routing = self.handle.routing or task.routing
             self.routing = routing.summary() if routing is not None else ""
             self.finished = task.finished
 
-    def _eta(self, task: Task) -> float | None:
-        """Seconds left: the poll schedule's bound on the finish when it has one, else a
-        straight line through the progress readings."""
+    def _eta(self, task: Task, now: float) -> float | None:
+        """Seconds left: the best estimate from the progress readings (not the poll schedule's
+        latest possible finish, which only tells when polling must look)."""
         if task.status != RUNNING:
             return None
-        schedule = self.handle.schedule
-        predicted = getattr(schedule, "predicted_finish", None)
-        finish: float | None = predicted() if callable(predicted) else None
-        if finish is not None:
-            return round(max(0.0, finish - self._now()), 1)
-        if task.progress is None or len(self._readings) < 2:
-            return None
-        (t0, p0), (t1, p1) = self._readings[0], self._readings[-1]
-        if t1 <= t0 or p1 <= p0:
-            return None
-        remaining = (1.0 - p1) / ((p1 - p0) / (t1 - t0)) - (self._now() - t1)
-        return round(max(0.0, remaining), 1)
+        remaining = self._estimate.remaining(now)
+        return None if remaining is None else round(remaining, 1)
+
+    def _run_kind(self) -> tuple[str, str, str]:
+        """What a task's run time depends on: the operation, the model and the output's length."""
+        params = self.handle.params
+        endpoint = self.handle.endpoint or str(params.get("endpoint") or "")
+        return (endpoint, str(params.get("model") or ""), str(params.get("duration") or ""))
 
     # ------------------------------------------------------------------ the end of a task
     def _terminal_begin(self, task: Task) -> bool:
@@ -367,6 +381,9 @@ class TaskView(LiveWidget):
         self.handle.task = task  # the async twin shares it
         self.cancelling = False
         self._apply(task)
+        if task.status == SUCCEEDED and self._estimate.run_started is not None:
+            # what the next task of this kind expects
+            RUN_TIMES.record(self._run_kind(), self._estimate.running(self._t_end))
         return True
 
     def _terminal_end(self) -> None:
@@ -504,35 +521,31 @@ class TaskView(LiveWidget):
             await self._terminal_async(ended[0])
 
     def _watch_sync(self, out: TextIO) -> None:
-        width = 0
-
-        def line(text: str) -> None:
-            nonlocal width
-            out.write("\r" + text.ljust(width))
-            out.flush()
-            width = max(width, len(text))
+        # Rewritten in place on a terminal or in a notebook; one line per new state in a pipe or file.
+        status = StatusLine(out)
+        # What ends the progress line before other text follows: on a pipe every line ended already.
+        end_line = "\n" if status.in_place else ""
 
         def on_update(task: Task) -> None:
             if not task.finished:
                 self._apply(task)
-                line(self._progress_line())
+                status.show(self._progress_line())
 
-        line(self._progress_line())
+        status.show(self._progress_line())
         try:
             if isinstance(self.handle, AsyncTaskHandle):
                 task = asyncio.run(self.handle.wait(raise_on_failure=False, on_update=on_update))
             else:
                 task = self.handle.wait(raise_on_failure=False, on_update=on_update)
         except KeyboardInterrupt:
-            out.write(f"\nstopped watching; task {self.handle.id} still runs (handle.cancel() stops it)\n")
+            out.write(f"{end_line}stopped watching; task {self.handle.id} still runs (handle.cancel() stops it)\n")
             raise
         except Exception as exc:
             self._set_error(exc)
-            out.write(f"\n{self.error}\n")
+            out.write(f"{end_line}{self.error}\n")
             return
         self._terminal_sync(task)
-        line(self._progress_line())
-        out.write("\n")
+        status.show(self._progress_line(), final=True)
         text = static_text(self.handle, files=self._files_paths(), caption=self._caption_arg)
         rest = text.splitlines()[1:]
         if rest:
@@ -545,8 +558,12 @@ class TaskView(LiveWidget):
         if status == RUNNING and self.progress is not None:
             done = round(self.progress * 20)
             bits.append(f"{self.progress:4.0%} [{'#' * done}{'-' * (20 - done)}]")
-        elapsed = (self._t_end or self._now()) - self._t0
-        bits.append(_fmt_seconds(elapsed))
+        now = self._t_end or self._now()
+        queued, running = self._estimate.queued(now), self._estimate.running(now)
+        if queued >= 0.5 or not running:
+            bits.append(f"queued {_fmt_seconds(queued)}")
+        if running:
+            bits.append(f"{'ran' if self.finished else 'running'} {_fmt_seconds(running)}")
         if self.eta is not None and not self.finished:
             bits.append(f"≈ {_fmt_seconds(self.eta)} left")
         if status == FAILED:

@@ -52,14 +52,19 @@ def link_source(owner: Any) -> Source:
     return "sim-server" if provider == "sim" else provider
 
 
-def _history_end(owner: Any, task_id: str | None) -> float | None:
+def _history(owner: Any, task_id: str | None) -> list[tuple[str, float | None, float]]:
+    """The statuses the journal saw for the task, oldest first (none without a journal)."""
     journal = getattr(getattr(owner, "client", None), "journal", None)
     if journal is None or not task_id:
-        return None
+        return []
     try:
-        history = journal.history(task_id)
-    except Exception:  # a locked or missing journal file: fall back to createdAt
-        return None
+        return list(journal.history(task_id))
+    except Exception:  # a locked or missing journal file: as if nothing was seen
+        return []
+
+
+def _history_end(owner: Any, task_id: str | None) -> float | None:
+    history = _history(owner, task_id)
     return next((float(at) for status, _p, at in reversed(history) if status in TERMINAL), None)
 
 

@@ -18,6 +18,7 @@ from runway_nb.api.task import FAILED, RUNNING, SUCCEEDED
 from runway_nb.api.workflow import INPUT, NodeState
 from runway_nb.client.workflows import AnyWorkflowRun
 from runway_nb.notebook import posters
+from runway_nb.notebook.widgets import _theme as theme
 from runway_nb.notebook.widgets._static import badge_colors, media_figure, status_note
 from runway_nb.notebook.widgets._urls import is_remote, safe_url
 from runway_nb.notebook.widgets._where import Where, ended_at, link_source, where_link
@@ -46,29 +47,29 @@ def node_media(node: NodeState) -> list[str]:
 
 
 def _badge(status: str, small: bool = False) -> str:
-    bg, fg = badge_colors(status)
     size = "10px" if small else "11px"
     return (f'<span style="font-size:{size};font-weight:600;padding:1px 6px;border-radius:10px;'
-            f'background:{bg};color:{fg}">{_e(status)}</span>')
+            f'{badge_colors(status)}">{_e(status)}</span>')
 
 
 def _node_html(node: NodeState, where: Callable[[str], Where]) -> str:
     facts = " · ".join(x for x in (node.type.replace("_", " ") if node.type else "", node.model or "",
                                    "optional" if node.optional else "") if x)
     parts = [f'<li data-rnb-node="{_e(node.id)}" data-rnb-status="{_e(node.status)}" '
-             'style="margin:6px 0;padding:6px 8px;border:1px solid #eee;border-radius:4px;list-style:none">',
+             f'style="margin:6px 0;padding:6px 8px;border:1px solid {theme.BORDER};border-radius:4px;list-style:none">',
              '<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:center">',
              _badge(node.status, small=True), f"<strong>{_e(node.name)}</strong>"]
     if facts:
-        parts.append(f'<span style="color:#777">{_e(facts)}</span>')
+        parts.append(f'<span style="color:{theme.MUTED}">{_e(facts)}</span>')
     parts.append("</div>")
     if node.value is not None:
-        parts.append(f'<div style="color:#555;font-style:italic;overflow-wrap:anywhere">'
+        parts.append(f'<div style="color:{theme.MUTED};font-style:italic;overflow-wrap:anywhere">'
                      f'“{_e(_clip(str(node.value)))}”</div>')
     if node.error is not None:
         code = f'<code style="font-weight:600;margin-right:6px">{_e(node.error.failure_code)}</code>' \
             if node.error.failure_code else ""
-        parts.append('<div role="alert" style="background:#fef2f2;border-left:3px solid #dc2626;padding:4px 8px;'
+        parts.append(f'<div role="alert" style="{theme.ERROR_BOX};'
+                     'padding:4px 8px;'
                      f'margin:4px 0">{code}{_e(node.error.message)}</div>')
     media = node_media(node)
     if media:
@@ -88,8 +89,8 @@ def workflow_static_html(run: AnyWorkflowRun) -> str:
     invocation = run.invocation
     parts = [
         f'<div class="rnb-static rnb-workflow-static" data-rnb-run="{_e(run.id)}" data-rnb-status="{_e(status)}" '
-        'style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;font-size:13px;line-height:1.4;'
-        'border:1px solid #ddd;border-radius:6px;padding:8px 10px;max-width:100%;box-sizing:border-box">',
+        f'style="font-family:{theme.FONT};font-size:13px;line-height:1.4;color:{theme.TEXT};'
+        f'border:1px solid {theme.BORDER};border-radius:6px;padding:8px 10px;max-width:100%;box-sizing:border-box">',
         '<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:center">', _badge(status),
         f"<strong>{_e('workflow · ' + run.name if run.name else 'workflow')}</strong>",
     ]
@@ -98,15 +99,17 @@ def workflow_static_html(run: AnyWorkflowRun) -> str:
     parts.append("</div>")
     note = status_note(status)
     if note:
-        parts.append(f'<div style="color:#7a5a00;margin:4px 0">{_e(note)}</div>')
+        parts.append(f'<div style="color:{theme.WARN_TEXT};margin:4px 0">{_e(note)}</div>')
     if run.partial:
-        parts.append('<div role="alert" style="background:#fff7ed;border-left:3px solid #ea580c;padding:4px 8px;'
+        parts.append(f'<div role="alert" style="{theme.WARN_BOX};'
+                     'padding:4px 8px;'
                      f'margin:6px 0">Partial run: {len(run.node_errors)} node(s) failed; the others produced '
                      'their outputs.</div>')
     if status == FAILED and invocation is not None:
         code = f'<code style="font-weight:600;margin-right:6px">{_e(invocation.failure_code)}</code>' \
             if invocation.failure_code else ""
-        parts.append('<div role="alert" style="background:#fef2f2;border-left:3px solid #dc2626;padding:6px 8px;'
+        parts.append(f'<div role="alert" style="{theme.ERROR_BOX};'
+                     'padding:6px 8px;'
                      f'margin:6px 0">{code}{_e(invocation.failure or "The run failed.")}</div>')
     parts.append('<ul style="margin:6px 0;padding:0">')
     source = link_source(run)
@@ -122,7 +125,7 @@ def workflow_static_html(run: AnyWorkflowRun) -> str:
         footer.insert(0, f"{run.cost:g} credits")
     if not run.finished:
         footer.append("snapshot: the live view needs a running kernel")
-    parts.append(f'<div style="color:#999;font-size:11px;margin-top:2px">{_e(" · ".join(footer))}</div>')
+    parts.append(f'<div style="color:{theme.MUTED};font-size:11px;margin-top:2px">{_e(" · ".join(footer))}</div>')
     parts.append("</div>")
     return "".join(parts)
 
