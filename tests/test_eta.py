@@ -201,7 +201,8 @@ def test_task_view_time_left_after_a_throttled_wait(clean_env, monkeypatch, run_
         assert view.running == pytest.approx(ended - truth.started_sim, abs=5.0)
         assert view.queued == pytest.approx(truth.started_sim - client.created_at(second.id), abs=5.0)
         assert view.queued + view.running == pytest.approx(view.elapsed, abs=0.1)
-        last = out.getvalue().split("\r")[-1]
+        # progress lines end with newlines when piped; the result's details follow the last one
+        last = [line for line in out.getvalue().replace("\r", "\n").splitlines() if line.startswith("runway ")][-1]
         assert "queued" in last and "ran" in last and "left" not in last
     finally:
         client.close()
