@@ -12,11 +12,11 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import httpx
-
 from runway_nb.client.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the notebook's notice handler loads this module at %load_ext
+    import httpx
+
     from runway_nb.sim import Simulator
 
 __all__ = ["in_process_simulator", "new_simulator", "set_notice_handler", "simulator_notice", "simulator_transport"]

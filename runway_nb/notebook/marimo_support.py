@@ -19,8 +19,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from runway_nb.client.handles import AnyTaskHandle, PlainText, set_display_hook
 from runway_nb.notebook import viewers
+
+# The client's handles load with the first handle shown, not at ``%load_ext`` (sweep.py imports this module).
 
 __all__ = ["PANEL_NOTE", "handle_display", "in_marimo", "install", "panel_display", "sweep_display"]
 
@@ -51,6 +52,8 @@ def _wrap(widget: Any) -> Any:
 def handle_display(handle: object) -> object:
     """What a task handle shows as a marimo cell's last value: its live view (finished tasks
     too: the view then carries the final state, which ``marimo export html`` keeps)."""
+    from runway_nb.client.handles import AnyTaskHandle, PlainText
+
     live_view = viewers.view(viewers.LIVE_TASK)
     if not isinstance(handle, AnyTaskHandle) or live_view is None or not in_marimo():
         return PlainText(repr(handle))
@@ -61,6 +64,8 @@ def handle_display(handle: object) -> object:
 
 def sweep_display(sweep: object) -> object:
     """What a sweep shows as a marimo cell's last value: its live grid."""
+    from runway_nb.client.handles import PlainText
+
     grid = viewers.view(viewers.SWEEP)
     if grid is None or not in_marimo():
         return PlainText(repr(sweep))
@@ -69,9 +74,13 @@ def sweep_display(sweep: object) -> object:
 
 def panel_display() -> object:
     """What the panel shows in marimo: a note, since marimo does not render ipywidgets."""
+    from runway_nb.client.handles import PlainText
+
     return PlainText(PANEL_NOTE)
 
 
 def install() -> None:
     """Let handles show live in marimo (the client layer asks this hook, never this layer)."""
+    from runway_nb.client.handles import set_display_hook
+
     set_display_hook(handle_display)
