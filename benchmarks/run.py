@@ -65,6 +65,7 @@ TARGETS = {
     "polling.median_latency_ratio_vs_sdk": ("<=", 0.5),
     "kernel.p99_ms_1000_tasks_above_idle": ("<", 20.0),
     "import.load_ext_ms": ("<", 150.0),
+    "import.client_ratio_vs_runwayml": ("<=", 0.6),
     "sim.video_720p_5s_s": ("<", 0.5),
     "sim.image_1080p_s": ("<", 0.1),
     "audio.worst_median_s": ("<", 0.2),
@@ -129,7 +130,12 @@ def section_import(cfg: dict) -> dict:
     res = startup.run(cfg["runs"])
     return {"load_ext_ms": res["load_ext_ms"], "import_runwayml_ms": res["import_runwayml"].get("ms"),
             "import_runway_nb_ms": res["import_runway_nb"].get("ms"),
-            "import_runway_nb_client_ms": res["import_runway_nb_client"].get("ms"), "detail": res}
+            "import_runway_nb_client_ms": res["import_runway_nb_client"].get("ms"),
+            "client_ratio_vs_runwayml": res["client_class"].get("ratio"),
+            "client_class_ms": res["client_class"].get("runway_nb_ms"),
+            "runwayml_client_class_ms": res["client_class"].get("runwayml_ms"),
+            "first_client_ms": res["first_client"].get("runway_nb_ms"),
+            "runwayml_first_client_ms": res["first_client"].get("runwayml_ms"), "detail": res}
 
 
 def section_sim(cfg: dict) -> dict:
@@ -185,6 +191,7 @@ SUMMARY_KEYS = [
     "poller_cost.cpu_s_per_1000_tasks_per_min", "poller_cost.rss_mb_per_1000_tasks",
     "poller_cost.gets_per_1000_tasks_per_min", "poller_cost.sdk_cpu_s_per_1000_tasks_per_min",
     "import.load_ext_ms", "import.import_runwayml_ms", "import.import_runway_nb_ms",
+    "import.client_ratio_vs_runwayml", "import.first_client_ms", "import.runwayml_first_client_ms",
     "sim.video_720p_5s_s", "sim.image_1080p_s", "sim.loop_max_stall_ms_while_rendering",
     "audio.speech_10s_mp3_s", "audio.sound_10s_mp3_s", "audio.worst_median_s",
     "notebook.one_task_bytes_with_embedding", "notebook.one_task_bytes_without_embedding",
@@ -246,8 +253,12 @@ def markdown(results: dict) -> str:
          g("poller_cost.sdk_rss_mb_per_1000_tasks"), "–", "–"),
         ("Start-up: `%load_ext runway_nb` (ms)", g("import.load_ext_ms"), "–", "< 150",
          _met(results, "import.load_ext_ms")),
-        ("Start-up: `import runway_nb.client.core` vs `import runwayml` (ms)", g("import.import_runway_nb_client_ms"),
-         g("import.import_runwayml_ms"), "–", "–"),
+        ("Start-up: `import runway_nb.client` + `.Runway` vs `import runwayml` + `.RunwayML` (ms)",
+         g("import.client_class_ms"), g("import.runwayml_client_class_ms"),
+         f"≤ 0.6 SDK (ratio {_fmt(g('import.client_ratio_vs_runwayml'))})",
+         _met(results, "import.client_ratio_vs_runwayml")),
+        ("Start-up: the same, then one client made (key given, no request) (ms)", g("import.first_client_ms"),
+         g("import.runwayml_first_client_ms"), "–", "–"),
         ("Simulator: 5 s 1280×720 video (s)", g("sim.video_720p_5s_s"), "–", "< 0.5",
          _met(results, "sim.video_720p_5s_s")),
         ("Simulator: 1920×1080 image (s)", g("sim.image_1080p_s"), "–", "< 0.1",
