@@ -5,12 +5,13 @@
     python benchmarks/run.py --quick    # under two minutes, fewer samples
     python benchmarks/run.py --only polling,sim
 
-Sections (each a module in this folder; its docstring says exactly what is measured):
-polling (ours vs the official SDK on a live simulator server, plus a virtual-time model on
-other progress curves), kernel (cell latency while tasks are watched), poller_cost (CPU and
-memory per 1000 watched tasks per minute), import (``%load_ext runway_nb``), sim (media render
-times, event-loop stalls), audio (10 s of speech and of sound effect in each format), notebook
-(bytes added to a saved notebook).
+Sections (each a module in this folder; its docstring says exactly what is measured): polling
+(ours vs the official SDK on a live simulator server, plus a virtual-time model on other
+progress curves), kernel (cell latency while tasks are watched), poller_cost (CPU and memory
+per 1000 watched tasks per minute), import (``%load_ext runway_nb``), sim (media render times,
+event-loop stalls), sim_load (100 tasks at once at speed 50: throughput, event-loop stall),
+audio (10 s of speech and of sound effect in each format), notebook (bytes added to a saved
+notebook).
 
 ``--only`` measures the named sections again and keeps the other sections of the last
 ``latest.json``; ``measured_at`` says when each section was last measured.
@@ -48,6 +49,7 @@ QUICK = {
     "kernel": dict(window=5.0, modes=("widget",)),
     "cost": dict(window=20.0, sdk=False),
     "notebook": dict(runs=1),
+    "sim_load": dict(tasks=40, speed=50.0),  # 100 tasks take over a minute on 2 cores
 }
 FULL = {
     "polling": dict(n=80, rounds=2, speed=10.0),
@@ -58,6 +60,7 @@ FULL = {
     "kernel": dict(window=15.0, modes=("widget", "bare")),
     "cost": dict(window=60.0, sdk=True),
     "notebook": dict(runs=1),
+    "sim_load": dict(tasks=100, speed=50.0),
 }
 
 TARGETS = {
@@ -69,6 +72,7 @@ TARGETS = {
     "sim.video_720p_5s_s": ("<", 0.5),
     "sim.image_1080p_s": ("<", 0.1),
     "audio.worst_median_s": ("<", 0.2),
+    "sim_load.worst_stall_ms": ("<=", 50.0),
 }
 
 
@@ -171,6 +175,14 @@ def section_notebook(cfg: dict) -> dict:
     return out
 
 
+def section_sim_load(cfg: dict) -> dict:
+    import sim_load
+
+    res = sim_load.run(**cfg)
+    return {"tasks": res["tasks"], "tasks_per_s": res["tasks_per_s"], "wall_s": res["wall_s"],
+            "worst_stall_ms": res["worst_stall_ms"], "p99_stall_ms": res["p99_stall_ms"], "detail": res}
+
+
 # ---------------------------------------------------------------------------- output
 def _get(results: dict, dotted: str) -> Any:
     node: Any = results
@@ -198,6 +210,7 @@ SUMMARY_KEYS = [
     "notebook.grid_12_bytes_with_embedding", "notebook.grid_12_bytes_without_embedding",
     "notebook.saved_image_bytes_without_embedding", "notebook.saved_video_bytes_without_embedding",
     "notebook.saved_audio_bytes_without_embedding",
+    "sim_load.tasks_per_s", "sim_load.wall_s", "sim_load.worst_stall_ms",
 ]
 
 
@@ -271,6 +284,11 @@ def markdown(results: dict) -> str:
          _met(results, "audio.worst_median_s")),
         ("Simulator: worst event-loop stall while rendering (ms)", g("sim.loop_max_stall_ms_while_rendering"), "–",
          "no blocking", "–"),
+        (f"Simulator load: {_fmt(g('sim_load.tasks'))} tasks at speed 50, finished per s / wall (s)",
+         f"{_fmt(g('sim_load.tasks_per_s'))} / {_fmt(g('sim_load.wall_s'))}", "–", "–", "–"),
+        ("Simulator load: worst / p99 client event-loop stall (ms)",
+         f"{_fmt(g('sim_load.worst_stall_ms'))} / {_fmt(g('sim_load.p99_stall_ms'))}", "–", "≤ 50 (worst)",
+         _met(results, "sim_load.worst_stall_ms")),
         ("Notebook: one finished task, with / without widget state (bytes)",
          f"{_fmt(g('notebook.one_task_bytes_with_embedding'))} / "
          f"{_fmt(g('notebook.one_task_bytes_without_embedding'))}",
@@ -338,7 +356,7 @@ def _previous(folder: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer samples: under two minutes")
-    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook")
+    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook,sim_load")
     ap.add_argument("--out", default=str(RESULTS), help="folder for latest.json / latest.md")
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else FULL
@@ -351,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         ("kernel", "kernel", lambda: section_kernel(cfg["kernel"])),
         ("cost", "poller_cost", lambda: section_cost(cfg["cost"])),
         ("notebook", "notebook", lambda: section_notebook(cfg["notebook"])),
+        ("sim_load", "sim_load", lambda: section_sim_load(cfg["sim_load"])),
     ]
     results: dict[str, Any] = {
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
