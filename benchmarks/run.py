@@ -167,6 +167,10 @@ def section_notebook(cfg: dict) -> dict:
 
     res = notebook.run(cfg["runs"])
     out: dict[str, Any] = {}
+    per_output = res.pop("per_output")
+    out["bytes_per_finished_output"] = per_output["bytes_per_finished_output"]
+    out["grid_bytes_per_output"] = per_output["grid_bytes_per_output"]
+    out["per_output"] = per_output
     for name, row in res.items():
         ok = not row.get("errors")
         out[f"{name}_bytes_with_embedding"] = row["with_embedding_bytes"] if ok else None
@@ -210,6 +214,7 @@ SUMMARY_KEYS = [
     "notebook.grid_12_bytes_with_embedding", "notebook.grid_12_bytes_without_embedding",
     "notebook.saved_image_bytes_without_embedding", "notebook.saved_video_bytes_without_embedding",
     "notebook.saved_audio_bytes_without_embedding",
+    "notebook.bytes_per_finished_output", "notebook.grid_bytes_per_output",
     "sim_load.tasks_per_s", "sim_load.wall_s", "sim_load.worst_stall_ms",
 ]
 
@@ -292,6 +297,9 @@ def markdown(results: dict) -> str:
         ("Notebook: one finished task, with / without widget state (bytes)",
          f"{_fmt(g('notebook.one_task_bytes_with_embedding'))} / "
          f"{_fmt(g('notebook.one_task_bytes_without_embedding'))}",
+         "–", "–", "–"),
+        ("Notebook: bytes per finished output, poster included (saved image/video/audio mean; grid / 12)",
+         f"{_fmt(g('notebook.bytes_per_finished_output'))} / {_fmt(g('notebook.grid_bytes_per_output'))}",
          "–", "–", "–"),
         ("Notebook: 12-task grid, with / without widget state (bytes)",
          f"{_fmt(g('notebook.grid_12_bytes_with_embedding'))} / {_fmt(g('notebook.grid_12_bytes_without_embedding'))}",
