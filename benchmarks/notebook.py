@@ -17,6 +17,11 @@ poster per saved video or image output (a small preview) and the waveform of an 
   the waveform SVG) in the saved output; ``poster_ms`` the time to make that poster (or decode
   that waveform) from the saved file once (median of 5, cache cleared each time): what the
   kernel spends per output.
+- ``bytes_per_finished_output``: the mean, over the saved image, video and audio cases, of the
+  bytes one finished output adds to the notebook as JupyterLab saves it by default (no widget
+  state), its poster (image, video) or waveform (audio) included; ``posters_included`` says
+  whether each image and video case did embed its poster. The 12-task grid's bytes over 12 are
+  reported beside it (``grid_bytes_per_output``).
 """
 
 from __future__ import annotations
@@ -161,7 +166,21 @@ def run(runs: int = 1) -> dict:
             for key in ("with_embedding_bytes", "without_embedding_bytes"):
                 res[key] = statistics.median(r[key] for r in rows)
             out[name] = res
+    out["per_output"] = per_output(out)
     return out
+
+
+def per_output(rows: dict) -> dict:
+    """Bytes per finished output, poster included (see the module's docstring)."""
+    saved = {name: rows[name] for name in SAVED if not rows[name].get("errors")}
+    by_kind = {name.split("_")[1]: row["without_embedding_bytes"] for name, row in saved.items()}
+    grid = rows.get("grid_12") or {}
+    return {"bytes_per_finished_output": statistics.mean(by_kind.values()) if by_kind else None,
+            "by_kind_bytes": by_kind,
+            "posters_included": {name.split("_")[1]: row.get("posters", 0) > 0 for name, row in saved.items()
+                                 if not name.endswith("audio")},
+            "grid_bytes_per_output": grid["without_embedding_bytes"] / 12 if grid and not grid.get("errors")
+            else None}
 
 
 if __name__ == "__main__":

@@ -5,12 +5,13 @@
     python benchmarks/run.py --quick    # under two minutes, fewer samples
     python benchmarks/run.py --only polling,sim
 
-Sections (each a module in this folder; its docstring says exactly what is measured):
-polling (ours vs the official SDK on a live simulator server, plus a virtual-time model on
-other progress curves), kernel (cell latency while tasks are watched), poller_cost (CPU and
-memory per 1000 watched tasks per minute), import (``%load_ext runway_nb``), sim (media render
-times, event-loop stalls), audio (10 s of speech and of sound effect in each format), notebook
-(bytes added to a saved notebook).
+Sections (each a module in this folder; its docstring says exactly what is measured): polling
+(ours vs the official SDK on a live simulator server, plus a virtual-time model on other
+progress curves), kernel (cell latency while tasks are watched), poller_cost (CPU and memory
+per 1000 watched tasks per minute), import (``%load_ext runway_nb``), sim (media render times,
+event-loop stalls), sim_load (100 tasks at once at speed 50: throughput, event-loop stall),
+audio (10 s of speech and of sound effect in each format), notebook (bytes added to a saved
+notebook).
 
 ``--only`` measures the named sections again and keeps the other sections of the last
 ``latest.json``; ``measured_at`` says when each section was last measured.
@@ -48,6 +49,7 @@ QUICK = {
     "kernel": dict(window=5.0, modes=("widget",)),
     "cost": dict(window=20.0, sdk=False),
     "notebook": dict(runs=1),
+    "sim_load": dict(tasks=40, speed=50.0),  # 100 tasks take over a minute on 2 cores
 }
 FULL = {
     "polling": dict(n=80, rounds=2, speed=10.0),
@@ -58,6 +60,7 @@ FULL = {
     "kernel": dict(window=15.0, modes=("widget", "bare")),
     "cost": dict(window=60.0, sdk=True),
     "notebook": dict(runs=1),
+    "sim_load": dict(tasks=100, speed=50.0),
 }
 
 TARGETS = {
@@ -65,9 +68,11 @@ TARGETS = {
     "polling.median_latency_ratio_vs_sdk": ("<=", 0.5),
     "kernel.p99_ms_1000_tasks_above_idle": ("<", 20.0),
     "import.load_ext_ms": ("<", 150.0),
+    "import.client_ratio_vs_runwayml": ("<=", 0.6),
     "sim.video_720p_5s_s": ("<", 0.5),
     "sim.image_1080p_s": ("<", 0.1),
     "audio.worst_median_s": ("<", 0.2),
+    "sim_load.worst_stall_ms": ("<=", 50.0),
 }
 
 
@@ -129,7 +134,12 @@ def section_import(cfg: dict) -> dict:
     res = startup.run(cfg["runs"])
     return {"load_ext_ms": res["load_ext_ms"], "import_runwayml_ms": res["import_runwayml"].get("ms"),
             "import_runway_nb_ms": res["import_runway_nb"].get("ms"),
-            "import_runway_nb_client_ms": res["import_runway_nb_client"].get("ms"), "detail": res}
+            "import_runway_nb_client_ms": res["import_runway_nb_client"].get("ms"),
+            "client_ratio_vs_runwayml": res["client_class"].get("ratio"),
+            "client_class_ms": res["client_class"].get("runway_nb_ms"),
+            "runwayml_client_class_ms": res["client_class"].get("runwayml_ms"),
+            "first_client_ms": res["first_client"].get("runway_nb_ms"),
+            "runwayml_first_client_ms": res["first_client"].get("runwayml_ms"), "detail": res}
 
 
 def section_sim(cfg: dict) -> dict:
@@ -157,12 +167,24 @@ def section_notebook(cfg: dict) -> dict:
 
     res = notebook.run(cfg["runs"])
     out: dict[str, Any] = {}
+    per_output = res.pop("per_output")
+    out["bytes_per_finished_output"] = per_output["bytes_per_finished_output"]
+    out["grid_bytes_per_output"] = per_output["grid_bytes_per_output"]
+    out["per_output"] = per_output
     for name, row in res.items():
         ok = not row.get("errors")
         out[f"{name}_bytes_with_embedding"] = row["with_embedding_bytes"] if ok else None
         out[f"{name}_bytes_without_embedding"] = row["without_embedding_bytes"] if ok else None
     out["detail"] = res
     return out
+
+
+def section_sim_load(cfg: dict) -> dict:
+    import sim_load
+
+    res = sim_load.run(**cfg)
+    return {"tasks": res["tasks"], "tasks_per_s": res["tasks_per_s"], "wall_s": res["wall_s"],
+            "worst_stall_ms": res["worst_stall_ms"], "p99_stall_ms": res["p99_stall_ms"], "detail": res}
 
 
 # ---------------------------------------------------------------------------- output
@@ -185,12 +207,15 @@ SUMMARY_KEYS = [
     "poller_cost.cpu_s_per_1000_tasks_per_min", "poller_cost.rss_mb_per_1000_tasks",
     "poller_cost.gets_per_1000_tasks_per_min", "poller_cost.sdk_cpu_s_per_1000_tasks_per_min",
     "import.load_ext_ms", "import.import_runwayml_ms", "import.import_runway_nb_ms",
+    "import.client_ratio_vs_runwayml", "import.first_client_ms", "import.runwayml_first_client_ms",
     "sim.video_720p_5s_s", "sim.image_1080p_s", "sim.loop_max_stall_ms_while_rendering",
     "audio.speech_10s_mp3_s", "audio.sound_10s_mp3_s", "audio.worst_median_s",
     "notebook.one_task_bytes_with_embedding", "notebook.one_task_bytes_without_embedding",
     "notebook.grid_12_bytes_with_embedding", "notebook.grid_12_bytes_without_embedding",
     "notebook.saved_image_bytes_without_embedding", "notebook.saved_video_bytes_without_embedding",
     "notebook.saved_audio_bytes_without_embedding",
+    "notebook.bytes_per_finished_output", "notebook.grid_bytes_per_output",
+    "sim_load.tasks_per_s", "sim_load.wall_s", "sim_load.worst_stall_ms",
 ]
 
 
@@ -246,8 +271,12 @@ def markdown(results: dict) -> str:
          g("poller_cost.sdk_rss_mb_per_1000_tasks"), "–", "–"),
         ("Start-up: `%load_ext runway_nb` (ms)", g("import.load_ext_ms"), "–", "< 150",
          _met(results, "import.load_ext_ms")),
-        ("Start-up: `import runway_nb.client.core` vs `import runwayml` (ms)", g("import.import_runway_nb_client_ms"),
-         g("import.import_runwayml_ms"), "–", "–"),
+        ("Start-up: `import runway_nb.client` + `.Runway` vs `import runwayml` + `.RunwayML` (ms)",
+         g("import.client_class_ms"), g("import.runwayml_client_class_ms"),
+         f"≤ 0.6 SDK (ratio {_fmt(g('import.client_ratio_vs_runwayml'))})",
+         _met(results, "import.client_ratio_vs_runwayml")),
+        ("Start-up: the same, then one client made (key given, no request) (ms)", g("import.first_client_ms"),
+         g("import.runwayml_first_client_ms"), "–", "–"),
         ("Simulator: 5 s 1280×720 video (s)", g("sim.video_720p_5s_s"), "–", "< 0.5",
          _met(results, "sim.video_720p_5s_s")),
         ("Simulator: 1920×1080 image (s)", g("sim.image_1080p_s"), "–", "< 0.1",
@@ -260,9 +289,17 @@ def markdown(results: dict) -> str:
          _met(results, "audio.worst_median_s")),
         ("Simulator: worst event-loop stall while rendering (ms)", g("sim.loop_max_stall_ms_while_rendering"), "–",
          "no blocking", "–"),
+        (f"Simulator load: {_fmt(g('sim_load.tasks'))} tasks at speed 50, finished per s / wall (s)",
+         f"{_fmt(g('sim_load.tasks_per_s'))} / {_fmt(g('sim_load.wall_s'))}", "–", "–", "–"),
+        ("Simulator load: worst / p99 client event-loop stall (ms)",
+         f"{_fmt(g('sim_load.worst_stall_ms'))} / {_fmt(g('sim_load.p99_stall_ms'))}", "–", "≤ 50 (worst)",
+         _met(results, "sim_load.worst_stall_ms")),
         ("Notebook: one finished task, with / without widget state (bytes)",
          f"{_fmt(g('notebook.one_task_bytes_with_embedding'))} / "
          f"{_fmt(g('notebook.one_task_bytes_without_embedding'))}",
+         "–", "–", "–"),
+        ("Notebook: bytes per finished output, poster included (saved image/video/audio mean; grid / 12)",
+         f"{_fmt(g('notebook.bytes_per_finished_output'))} / {_fmt(g('notebook.grid_bytes_per_output'))}",
          "–", "–", "–"),
         ("Notebook: 12-task grid, with / without widget state (bytes)",
          f"{_fmt(g('notebook.grid_12_bytes_with_embedding'))} / {_fmt(g('notebook.grid_12_bytes_without_embedding'))}",
@@ -327,7 +364,7 @@ def _previous(folder: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer samples: under two minutes")
-    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook")
+    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook,sim_load")
     ap.add_argument("--out", default=str(RESULTS), help="folder for latest.json / latest.md")
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else FULL
@@ -340,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         ("kernel", "kernel", lambda: section_kernel(cfg["kernel"])),
         ("cost", "poller_cost", lambda: section_cost(cfg["cost"])),
         ("notebook", "notebook", lambda: section_notebook(cfg["notebook"])),
+        ("sim_load", "sim_load", lambda: section_sim_load(cfg["sim_load"])),
     ]
     results: dict[str, Any] = {
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

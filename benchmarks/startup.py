@@ -6,6 +6,17 @@
   (new entries of ``sys.modules``) are listed by top-level package.
 - ``import runway_nb`` / ``import runwayml``: a fresh ``python -c`` per run, the import timed
   inside it (interpreter start-up excluded), median over runs.
+- ``client_ratio_vs_runwayml`` (goal <= 0.6): what a first cell needs to have a client class in
+  hand, timed inside a fresh ``python -c`` per run (interpreter start-up excluded), the two sides
+  alternating run by run in the same loop, medians, ours / SDK. Ours: ``import runway_nb.client``
+  then the attribute ``runway_nb.client.Runway`` (loads ``runway_nb.client.core``, httpx and the
+  retry, watch and handle modules; not pydantic, the model catalog, the journal or the simulator,
+  which load on first use). The SDK: ``import runwayml`` then ``runwayml.RunwayML`` (its package
+  imports httpx, pydantic, anyio and all its types at once: it has nothing left to load on use).
+- ``first_client``: the same two, then one client made and closed, no request sent:
+  ``Runway(api_key=..., base_url="http://127.0.0.1:9")`` (a key and a base URL, so no simulator;
+  the journal off, as in every figure here) against ``RunwayML(api_key=..., base_url=...)``. Reported
+  without a goal, so the ratio above is not read as the whole of a first cell's wait.
 - ``importtime``: ``python -X importtime`` of the load_ext path in a plain process (IPython
   imported first, so only what runway_nb adds is listed), the largest cumulative entries.
 """
@@ -99,6 +110,36 @@ def import_ms(module: str, runs: int = 5) -> dict:
     return {"ms": statistics.median(times), "runs_ms": times}
 
 
+# A dummy key in the shape runway-nb accepts; nothing is sent.
+_DUMMY = "key_" + "0" * 60
+CLIENT_CLASS = {
+    "runway_nb": "import runway_nb.client; runway_nb.client.Runway",
+    "runwayml": "import runwayml; runwayml.RunwayML",
+}
+FIRST_CLIENT = {
+    "runway_nb": ("import runway_nb.client; "
+                  f"runway_nb.client.Runway(api_key={_DUMMY!r}, base_url='http://127.0.0.1:9').close()"),
+    "runwayml": f"import runwayml; runwayml.RunwayML(api_key={_DUMMY!r}, base_url='http://127.0.0.1:9').close()",
+}
+
+
+def paired_ms(codes: dict[str, str], runs: int) -> dict:
+    """Each snippet timed in its own fresh interpreter, the sides alternating run by run (so a busy
+    moment of the machine falls on both), medians and ours / SDK."""
+    times: dict[str, list[float]] = {name: [] for name in codes}
+    for _ in range(runs):
+        for name, snippet in codes.items():
+            code = f"import time; t = time.perf_counter(); {snippet}; print((time.perf_counter() - t) * 1e3)"
+            res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), cwd=ROOT,
+                                 timeout=120)
+            if res.returncode != 0:
+                return {"error": f"{name}: {res.stderr[-500:]}"}
+            times[name].append(float(res.stdout.strip().splitlines()[-1]))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return {"code": codes, "runway_nb_ms": medians["runway_nb"], "runwayml_ms": medians["runwayml"],
+            "ratio": medians["runway_nb"] / medians["runwayml"], "runs_ms": times}
+
+
 def importtime(limit: int = 12) -> list[dict]:
     """The biggest cumulative import times under load_ext (after IPython is already loaded)."""
     code = ("import IPython, traitlets, ipykernel.ipkernel\n"
@@ -123,6 +164,8 @@ def run(runs: int = 3) -> dict:
     out["import_runway_nb"] = import_ms("runway_nb", max(runs, 3))
     out["import_runway_nb_client"] = import_ms("runway_nb.client.core", max(runs, 3))
     out["import_runwayml"] = import_ms("runwayml", max(runs, 3))
+    out["client_class"] = paired_ms(CLIENT_CLASS, max(2 * runs + 1, 7))
+    out["first_client"] = paired_ms(FIRST_CLIENT, max(runs, 3))
     out["importtime_top"] = importtime()
     return out
 

@@ -7,35 +7,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from runway_nb.api.status import (  # re-exported: the statuses were first defined here
+    CANCELLED,
+    FAILED,
+    PENDING,
+    RUNNING,
+    STATUS_ALIASES,
+    STATUSES,
+    SUCCEEDED,
+    TERMINAL,
+    THROTTLED,
+    normalize_status,
+)
 from runway_nb.errors import failure_hint
 
-PENDING = "PENDING"
-THROTTLED = "THROTTLED"
-RUNNING = "RUNNING"
-SUCCEEDED = "SUCCEEDED"
-FAILED = "FAILED"
-CANCELLED = "CANCELLED"
-
-STATUSES = (PENDING, THROTTLED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
-
-# Other spellings seen in the seeds and the providers' docs. Anything not listed is kept
-# as given and treated as not finished.
-STATUS_ALIASES = {
-    "PROCESSING": RUNNING,
-    "IN_PROGRESS": RUNNING,
-    "QUEUED": PENDING,
-    "NOT_START": PENDING,
-    "SUBMITTED": PENDING,
-    "SUCCESS": SUCCEEDED,
-    "FAILURE": FAILED,
-    "CANCELED": CANCELLED,
-}
-
-
-def normalize_status(value: object) -> str:
-    text = str(value).strip().upper()
-    return STATUS_ALIASES.get(text, text)
+__all__ = ["CANCELLED", "FAILED", "PENDING", "RUNNING", "STATUSES", "STATUS_ALIASES", "SUCCEEDED", "TERMINAL",
+           "THROTTLED", "CapacityFallback", "ResolvedSettings", "Routing", "Task", "normalize_status"]
 
 
 class ResolvedSettings(BaseModel):

@@ -12,20 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from functools import cached_property
+from importlib import import_module
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 import httpx
-from pydantic import ValidationError as PydanticValidationError
 
 from runway_nb import errors
-from runway_nb.api import catalog
-from runway_nb.api import request as api_request
-from runway_nb.api.dialects import parse_task
 from runway_nb.api.media import Prepared, from_bytes
-from runway_nb.api.task import PENDING, Routing, Task
-from runway_nb.client import archive, backend, flow, resources, retry
+from runway_nb.api.operations import ENDPOINTS  # the generated list: reads no file, unlike the catalog
+from runway_nb.api.status import PENDING
+from runway_nb.client import backend, flow, retry
 from runway_nb.client import settings as client_settings
 from runway_nb.client.events import (
     CreateAnswered,
@@ -37,12 +36,23 @@ from runway_nb.client.events import (
     TaskSeen,
 )
 from runway_nb.client.handles import AsyncTaskHandle, TaskHandle
-from runway_nb.client.journal import Journal, default_journal
 from runway_nb.client.keep import Keeper, folder_setting
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
 from runway_nb.client.watch import SYSTEM_CLOCK, AdvancingClock, Clock
-from runway_nb.client.workflows import AsyncWorkflowRun, WorkflowRun
+
+if TYPE_CHECKING:
+    from runway_nb.api.request import Draft
+    from runway_nb.api.task import Routing, Task
+    from runway_nb.client import resources
+    from runway_nb.client.journal import Journal
+    from runway_nb.client.workflows import AsyncWorkflowRun, WorkflowRun
+
+# What only some cells need loads on first use: the pydantic task and workflow models, the model
+# catalog (validation, estimates), request building, the journal and the archive. A first cell
+# that only makes a client imports none of them (tests/test_startup.py checks which modules load).
+_LAZY = {"WorkflowRun": "runway_nb.client.workflows", "AsyncWorkflowRun": "runway_nb.client.workflows",
+         "Draft": "runway_nb.api.request"}
 
 __all__ = ["AsyncRunway", "AsyncTaskHandle", "AsyncWorkflowRun", "Organization", "Runway", "TaskHandle",
            "WorkflowRun"]
@@ -53,8 +63,16 @@ NOT_VISIBLE_GRACE = 30.0  # seconds a just-created CometAPI task may answer task
 RUNWAY_UPDATE_INTERVAL = 5.0  # seconds: Runway updates a task no more often than this
 KEEP_WAIT = 600.0  # seconds an async caller waits for another's archiving of the same task
 
-Draft = api_request.Draft
 HandleT = TypeVar("HandleT", TaskHandle, AsyncTaskHandle)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 class Organization(dict[str, Any]):
@@ -110,7 +128,7 @@ class _Namespace:
 def _attach_endpoints(client: object, make: Callable[[str], object]) -> None:
     """``client.text_to_speech``, and ``client.recipes.product_ad`` / ``client.generate.audio`` for the
     operations whose path has a prefix."""
-    for name in catalog.ENDPOINTS:
+    for name in ENDPOINTS:
         prefix, _, leaf = name.rpartition("/")
         if not prefix:
             setattr(client, name, make(name))
@@ -144,7 +162,12 @@ class _BaseClient:
         self._created: dict[str, float] = created if created is not None else {}
         self.events = Events()
         # None: the default journal (unless RUNWAY_NB_JOURNAL=off); False: none; or a Journal.
-        self.journal: Journal | None = default_journal() if journal is None or journal is True else journal or None
+        if journal is None or journal is True:
+            from runway_nb.client.journal import default_journal
+
+            self.journal: Journal | None = default_journal()
+        else:
+            self.journal = journal or None
         if self.journal is not None:
             self.events.subscribe(JournalRecorder(self.journal))
         # Every succeeded task's outputs are archived the first time a GET sees it (see client/keep.py).
@@ -203,6 +226,8 @@ class _BaseClient:
             raise errors.ValidationError("provider", self.provider, "runway, sim or comet",
                                          message=f"provider {self.provider!r} is read-only in runway-nb: it can "
                                                  f"get tasks but not create them; use runway, sim or comet")
+        from runway_nb.api import request as api_request
+
         return api_request.build(endpoint, params, strict=strict, fill_defaults=self.fill_defaults,
                                  read_file=read_local_file)
 
@@ -297,6 +322,8 @@ class _BaseClient:
         return path
 
     def _task_from(self, response: httpx.Response, task_id: str) -> Task:
+        from runway_nb.api.dialects import parse_task
+
         task = parse_task(_json(response, f"GET task {task_id}"), self.settings.provider.dialect)
         self.events.publish(TaskSeen(task, self.settings.base_url))
         return task
@@ -307,6 +334,8 @@ class _BaseClient:
             return None
         created = self._created.get(task_id)
         if created is not None and self.clock.now() - created < NOT_VISIBLE_GRACE:
+            from runway_nb.api.task import Task
+
             return Task(id=task_id, status=PENDING, dialect=self.settings.provider.dialect)
         return None
 
@@ -335,6 +364,8 @@ class _BaseClient:
         return from_bytes(path.read_bytes(), "file", "image|video", path.name, data_uri_ok=False)
 
     def _begin(self, draft: Draft) -> CreateSent:
+        from runway_nb.api import request as api_request
+
         sent = CreateSent(self.provider, self.settings.base_url, draft.endpoint,
                           api_request.display_params(draft.endpoint, draft.body))
         self.events.publish(sent)
@@ -348,6 +379,9 @@ class _BaseClient:
         payload = _json(response, f"POST {self._create_url(draft.endpoint)}")
         if not isinstance(payload, dict):
             raise errors.ResponseFormatError("create answer is not a JSON object", body=None)
+        from runway_nb.api import catalog
+        from runway_nb.api import request as api_request
+
         task_id = payload.get("id")
         if not task_id and isinstance(payload.get("data"), dict):  # CometAPI envelope
             task_id = payload["data"].get("task_id") or payload["data"].get("id")
@@ -369,6 +403,8 @@ class _BaseClient:
 
     def _saved(self, folder: str | Path, task: Task, params: dict[str, Any] | None, paths: list[Path]) -> None:
         # The same facts JSON whichever way outputs are saved (handle, widget, archive).
+        from runway_nb.client import archive
+
         archive.write_facts(folder, task, params, files=paths, client=self)
         self.events.publish(OutputsSaved(task.id, paths))
 
@@ -377,6 +413,10 @@ def _routing(value: Any) -> Routing | None:
     """The ``routing`` of a routed create answer, if it is one we can read (it is advisory)."""
     if not isinstance(value, dict):
         return None
+    from pydantic import ValidationError as PydanticValidationError
+
+    from runway_nb.api.task import Routing
+
     try:
         return Routing.model_validate(value)
     except PydanticValidationError:
@@ -440,11 +480,32 @@ class Runway(_BaseClient):
         self._http = httpx.Client(transport=transport, **self._client_kwargs())  # type: ignore[arg-type]  # sync side of the union
         self._twin: AsyncRunway | None = None
         self.tasks = _Tasks(self)
-        self.workflows = resources.Workflows(self)
-        self.workflow_invocations = resources.WorkflowInvocations(self)
-        self.voices = resources.Voices(self)
-        self.routers = resources.Routers(self)
         _attach_endpoints(self, lambda name: _Endpoint(self, name))
+
+    # The resources' pydantic models load when a resource is first used.
+    @cached_property
+    def workflows(self) -> resources.Workflows:
+        from runway_nb.client.resources import Workflows
+
+        return Workflows(self)
+
+    @cached_property
+    def workflow_invocations(self) -> resources.WorkflowInvocations:
+        from runway_nb.client.resources import WorkflowInvocations
+
+        return WorkflowInvocations(self)
+
+    @cached_property
+    def voices(self) -> resources.Voices:
+        from runway_nb.client.resources import Voices
+
+        return Voices(self)
+
+    @cached_property
+    def routers(self) -> resources.Routers:
+        from runway_nb.client.resources import Routers
+
+        return Routers(self)
 
     def __enter__(self) -> Runway:
         return self
@@ -597,11 +658,31 @@ class AsyncRunway(_BaseClient):
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())  # type: ignore[arg-type]  # async side of the union
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks = _AsyncTasks(self)
-        self.workflows = resources.AsyncWorkflows(self)
-        self.workflow_invocations = resources.AsyncWorkflowInvocations(self)
-        self.voices = resources.AsyncVoices(self)
-        self.routers = resources.AsyncRouters(self)
         _attach_endpoints(self, lambda name: _AsyncEndpoint(self, name))
+
+    @cached_property
+    def workflows(self) -> resources.AsyncWorkflows:
+        from runway_nb.client.resources import AsyncWorkflows
+
+        return AsyncWorkflows(self)
+
+    @cached_property
+    def workflow_invocations(self) -> resources.AsyncWorkflowInvocations:
+        from runway_nb.client.resources import AsyncWorkflowInvocations
+
+        return AsyncWorkflowInvocations(self)
+
+    @cached_property
+    def voices(self) -> resources.AsyncVoices:
+        from runway_nb.client.resources import AsyncVoices
+
+        return AsyncVoices(self)
+
+    @cached_property
+    def routers(self) -> resources.AsyncRouters:
+        from runway_nb.client.resources import AsyncRouters
+
+        return AsyncRouters(self)
 
     async def __aenter__(self) -> AsyncRunway:
         return self

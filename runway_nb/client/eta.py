@@ -29,7 +29,7 @@ import math
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from runway_nb.api.task import PENDING, RUNNING, THROTTLED
+from runway_nb.api.status import PENDING, RUNNING, THROTTLED
 from runway_nb.client.schedule import CAP, SHAPES
 
 __all__ = ["DEFAULT_SHAPE", "RUN_TIMES", "FinishEstimate", "Reading", "RunTimes"]

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runway_nb.api.task import Task
-from runway_nb.client.journal import Journal
 from runway_nb.client.subscribers import Subscribers
+
+if TYPE_CHECKING:  # annotations only: the task model and the journal load when used
+    from runway_nb.api.task import Task
+    from runway_nb.client.journal import Journal
 
 __all__ = ["ClientEvent", "CreateAnswered", "CreateFailed", "CreateSent", "Events", "JournalRecorder",
            "OutputsSaved", "TaskSeen"]

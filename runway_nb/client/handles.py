@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runway_nb import errors
-from runway_nb.api.task import CANCELLED, FAILED, PENDING, Routing, Task
+from runway_nb.api.status import CANCELLED, FAILED, PENDING
 from runway_nb.client.keep import Keeper
 from runway_nb.client.schedule import PollSchedule
 from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
 
-if TYPE_CHECKING:  # the clients import this module; annotations only
+if TYPE_CHECKING:  # the clients import this module, and the task model loads with the first task; annotations only
+    from runway_nb.api.task import Routing, Task
     from runway_nb.client.core import AsyncRunway, Runway
 
 __all__ = ["AnyTaskHandle", "AsyncTaskHandle", "PlainText", "TaskHandle", "TaskState", "set_display_hook"]
@@ -182,6 +183,8 @@ class _HandleBase:
         return task
 
     def _mark_cancelled(self, dialect: str) -> None:
+        from runway_nb.api.task import Task  # the model is pydantic: loaded when first needed
+
         self.task = Task(id=self.id, status=CANCELLED, dialect=dialect,
                          created_at=self.task.created_at if self.task else None)
 

@@ -17,10 +17,12 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runway_nb.api.lookup import prompt_of
-from runway_nb.api.task import TERMINAL, Task
+from runway_nb.api.status import TERMINAL
+
+if TYPE_CHECKING:  # annotations only: the task model loads with the first task
+    from runway_nb.api.task import Task
 
 ENV_PATH = "RUNWAY_NB_JOURNAL"  # a path, or "off"
 
@@ -204,7 +206,7 @@ class Journal:
             cur = conn.execute(
                 "INSERT INTO tasks (submit_state, provider, base_url, endpoint, model, prompt, params, "
                 "submitted_at, updated_at, pid, fingerprint, scope, cell) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (SUBMITTING, provider, base_url, endpoint, params.get("model"), prompt_of(endpoint, params),
+                (SUBMITTING, provider, base_url, endpoint, params.get("model"), _prompt_of(endpoint, params),
                  json.dumps(params, default=str), now, now, os.getpid(),
                  tag.fingerprint if tag else None, tag.scope if tag else None, tag.cell if tag else None))
             assert cur.lastrowid is not None  # an INSERT always sets it
@@ -234,7 +236,7 @@ class Journal:
                 "INSERT OR IGNORE INTO tasks (task_id, submit_state, provider, base_url, endpoint, model, prompt, "
                 "params, submitted_at, updated_at, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (task_id, SUBMITTED, provider, base_url, params.get("endpoint"), params.get("model"),
-                 prompt_of(_text(params.get("endpoint")), params), json.dumps(params, default=str), now, now,
+                 _prompt_of(_text(params.get("endpoint")), params), json.dumps(params, default=str), now, now,
                  os.getpid()))
 
     def update(self, task: Task, base_url: str | None = None) -> None:
@@ -406,3 +408,9 @@ def default_journal() -> Journal | None:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _prompt_of(endpoint: str | None, params: dict[str, Any]) -> str | None:
+    from runway_nb.api.lookup import prompt_of  # the catalog loads with the first request, not with the client
+
+    return prompt_of(endpoint, params)

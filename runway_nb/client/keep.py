@@ -26,9 +26,12 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runway_nb.api.task import SUCCEEDED, Task
+from runway_nb.api.status import SUCCEEDED
+
+if TYPE_CHECKING:  # annotations only: the task model loads with the first task
+    from runway_nb.api.task import Task
 
 __all__ = ["DEFAULT_FOLDER", "DEFAULT_MAX_MB", "FOLDER_ENV_VAR", "MAX_MB_ENV_VAR", "Keeper", "OutputsNotKept",
            "folder_setting"]

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from runway_nb.api.task import PENDING, RUNNING, THROTTLED
+from runway_nb.api.status import PENDING, RUNNING, THROTTLED
 
 __all__ = ["SHAPES", "PollSchedule", "Polled"]
 

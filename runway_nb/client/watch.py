@@ -17,11 +17,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeVar
 
-from runway_nb.api.task import Task
 from runway_nb.client.schedule import Polled, PollSchedule
 from runway_nb.client.subscribers import Subscribers
+
+if TYPE_CHECKING:  # the task model (pydantic) loads when the first task is parsed
+    from runway_nb.api.task import Task
 
 __all__ = ["AdvancingClock", "Clock", "Event", "Finished", "PollFailed", "PollWatch", "SystemClock", "Updated",
            "Watch", "WatchEvent", "WatchTimeout", "drive", "drive_async"]
@@ -106,7 +108,7 @@ class PollFailed:
 #: What a watch of anything tells its subscribers.
 Event = Updated[PolledT] | Finished[PolledT] | PollFailed
 #: What a watch of tasks tells its subscribers (the common case).
-WatchEvent = Event[Task]
+WatchEvent: TypeAlias = Event["Task"]
 
 
 class WatchTimeout(Exception):  # an internal signal: callers raise errors.APITimeoutError
@@ -196,7 +198,7 @@ class PollWatch(Generic[PolledT]):
         self._subscribers.publish(event)
 
 
-class Watch(PollWatch[Task]):
+class Watch(PollWatch["Task"]):
     """The tasks being watched and when each is next due; no I/O."""
 
 

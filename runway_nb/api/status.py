@@ -1,0 +1,32 @@
+"""A task's statuses and their other spellings, without the task model (so the poll schedule and
+the watch engine load without pydantic)."""
+
+from __future__ import annotations
+
+PENDING = "PENDING"
+THROTTLED = "THROTTLED"
+RUNNING = "RUNNING"
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+CANCELLED = "CANCELLED"
+
+STATUSES = (PENDING, THROTTLED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+# Other spellings seen in the seeds and the providers' docs. Anything not listed is kept
+# as given and treated as not finished.
+STATUS_ALIASES = {
+    "PROCESSING": RUNNING,
+    "IN_PROGRESS": RUNNING,
+    "QUEUED": PENDING,
+    "NOT_START": PENDING,
+    "SUBMITTED": PENDING,
+    "SUCCESS": SUCCEEDED,
+    "FAILURE": FAILED,
+    "CANCELED": CANCELLED,
+}
+
+
+def normalize_status(value: object) -> str:
+    text = str(value).strip().upper()
+    return STATUS_ALIASES.get(text, text)
