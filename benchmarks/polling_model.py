@@ -107,7 +107,8 @@ def run_ours(run: float, pending: float = 1.0, pub: Publisher | None = None, rtt
     """(GETs, latency, min gap between requests) for ``TaskHandle.wait``'s loop + ``PollSchedule``."""
     pub = pub or Publisher()
     rng = random.Random(seed + 7919)
-    sched = PollSchedule(floor=floor, rng=random.Random(seed))
+    # The watch engine tells the schedule when the create call was answered (here: at 0).
+    sched = PollSchedule(floor=floor, rng=random.Random(seed), created=0.0)
     t = sched.first_delay()
     gets, last, min_gap = 0, None, math.inf
     finish = pending + run

@@ -67,9 +67,11 @@ SHAPES: dict[str, Callable[[float], float]] = {
 CAP = 0.99  # progress at or above this may be a display cap ("99%" until done): not fitted
 FIRST_FRACTION = 0.4  # default first poll: 0.4 floor (2 s at Runway's 5 s)
 MAX_FRACTION = 12.0  # default max_interval: 12 floors (60 s)
+FAR = 0.85  # in runs: the furthest a narrowing reading goes (ease-out reads 98 % there)
+PINNED_FRACTION = 30.0  # default pinned_interval: 30 floors (150 s)
 KEEP_POINTS = 8  # readings used in a fit: the first ones and the latest ones
 MAX_STEPS = 400  # step counts tried for one reading before giving up on stepped publishing
-FRESH = 0.1  # in floors: how closely a value computed per request is tied to its reading
+FRESH = 0.04  # in floors: how closely a value computed per request is tied to its reading (+ round trip)
 MAX_FITS = 3  # more step counts than this fitting the readings: stepped publishing tells nothing
 INF = math.inf
 
@@ -95,9 +97,12 @@ class PollSchedule:
     jitter: float = 0.1
     rng: random.Random = field(default_factory=random.Random)
     aim_margin: float = 0.02  # in floors: poll this long after the latest possible finish
-    sharp: float = 0.2  # in floors: a finish known this closely is aimed at directly
+    sharp: float = 0.3  # in floors: a finish known this closely is aimed at directly
     approach: float = 0.6  # far from the finish, wait this fraction of the time left
     tolerance: float = 0.02  # in floors: slack on each window, beyond the measured round trip
+    pinned_interval: float | None = None  # longest wait once the finish is known; default 30 floors
+    created: float | None = None  # when the task was created (this clock): its run starts after
+    typical_run: float | None = None  # seconds a task like this one usually runs (no-progress fallback)
 
     _points: list[_Point] = field(default_factory=list, repr=False)
     _shapes: list[str] = field(default_factory=lambda: list(SHAPES), repr=False)
@@ -121,10 +126,13 @@ class PollSchedule:
         if self.max_interval is None:
             self.max_interval = MAX_FRACTION * self.floor
         self.max_interval = max(self.max_interval, self.floor)
+        if self.pinned_interval is None:
+            self.pinned_interval = PINNED_FRACTION * self.floor
+        self.pinned_interval = max(self.pinned_interval, self.max_interval)
 
-    def _cap(self) -> float:
-        assert self.max_interval is not None  # set in __post_init__
-        return self.max_interval
+    def _cap(self, pinned: bool = False) -> float:
+        assert self.max_interval is not None and self.pinned_interval is not None  # set in __post_init__
+        return self.pinned_interval if pinned else self.max_interval
 
     # ------------------------------------------------------------------ public
     def first_delay(self) -> float:
@@ -155,12 +163,13 @@ class PollSchedule:
         self._last_obs, self._last_status = now, status
         if status != RUNNING:
             self._last_p = None
+        cap = self._cap(status == RUNNING and self._known())
         if aimed:
             # Aimed at a time that matters: only a little jitter (all of it would be latency).
             delay += self.jitter * 0.2 * self.floor * self.rng.random()
-            delay = min(max(delay, self.floor), self._cap())
+            delay = min(max(delay, self.floor), cap)
         else:
-            delay = min(max(delay, self.floor), self._cap())
+            delay = min(max(delay, self.floor), cap)
             delay *= 1 + self.jitter * self.rng.random()
         self._last_delay = delay
         return delay
@@ -170,6 +179,11 @@ class PollSchedule:
         return None if self.finish_range is None else self.finish_range[1]
 
     # ------------------------------------------------------------------ running
+    def _known(self) -> bool:
+        """The finish is known within a floor from stepped publishing: waits may be longer."""
+        span = self.finish_range
+        return self._stepped and span is not None and span[1] - span[0] <= self.floor
+
     def _running_delay(self, p: float | None, now: float) -> tuple[float, bool]:
         q = self.floor
         prev_obs, prev_p, prev_status = self._last_obs, self._last_p, self._last_status
@@ -185,15 +199,31 @@ class PollSchedule:
             return q, False
         t_lo, t_hi = max(span[0], now), max(span[1], now)
         left, width = t_hi - now, t_hi - t_lo
-        if self._stepped and width <= self.sharp * q and left <= self._cap():
+        known = self._known()
+        cap = self._cap(known)
+        if self._stepped and width <= self.sharp * q and left <= cap:
             return left + self.aim_margin * q, True  # pinned down: one poll just after it
         latest = t_lo - q  # the last reading that still leaves a floor before the earliest finish
         if latest - now < q:  # no room for another reading before it
             if width <= q or (self._stepped and left <= 2 * q):
                 return left + self.aim_margin * q, True
-            return q, True  # too uncertain to aim: every floor until it is done or clearer
+            # Too uncertain to aim: every floor until it is done or clearer, a reading that
+            # also halves the start window if one is within the next floor.
+            when = self._bisecting(now + q, now + q, now + 2 * q)
+            return (when - now if when is not None else q), True
+        if self._stepped and self.start_range is not None:
+            # Progress near the end may read "99 %" (a display cap) and tell nothing: readings
+            # stay within the first FAR of the shortest run still possible.
+            latest = min(latest, self.start_range[0] + FAR * (t_lo - self.start_range[0]))
+        if known and latest - now >= q:
+            # Only the start is still uncertain: one reading that halves it, as late as allowed
+            # (a late reading also tells the curve shapes apart best).
+            when = self._bisecting(now + q, min(latest, now + cap), latest)
+            if when is not None:
+                return when - now, True
+            return min(left + self.aim_margin * q, cap), left <= cap
         # A reading part of the way to the earliest finish (the fit sharpens as we go).
-        want = min(now + max((t_lo - now) * self.approach, q), latest, now + self._cap())
+        want = min(now + max((t_lo - now) * self.approach, q), latest, now + cap)
         when = self._bisecting(now + q, want, latest)
         return (when - now, True) if when is not None else (want - now, False)
 
@@ -235,12 +265,14 @@ class PollSchedule:
         # its end needs none (the reading came back before ``now``).
         tol = self.tolerance * q + max(self._rtts, default=0.0)
         eps = 0.002 * q
-        if not any(pt.p > 0 for pt in pts):
-            if pts:  # only "0 %" so far: it started in the window of the first such reading
-                self.start_range = (pts[0].lo - tol, min(pt.hi for pt in pts) + eps)
-            return
         if len(pts) > KEEP_POINTS:
             pts = pts[:3] + pts[-(KEEP_POINTS - 3):]
+        if self.created is not None:  # the run starts after the task was created
+            pts = [_Point(self.created, INF, 0.0), *pts]
+        if not any(pt.p > 0 for pt in pts):
+            if pts:  # only "0 %" so far: it started in the window of the first such reading
+                self.start_range = (max(pt.lo for pt in pts) - tol, min(pt.hi for pt in pts) + eps)
+            return
         half = 0.5 * 10.0 ** -self._decimals
         # Stepped publishing fits two readings by chance too easily; it is trusted once a "0 %"
         # reading anchors the start, or three readings agree on it.
