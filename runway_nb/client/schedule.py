@@ -68,6 +68,8 @@ CAP = 0.99  # progress at or above this may be a display cap ("99%" until done):
 FIRST_FRACTION = 0.4  # default first poll: 0.4 floor (2 s at Runway's 5 s)
 MAX_FRACTION = 12.0  # default max_interval: 12 floors (60 s)
 FAR = 0.85  # in runs: the furthest a narrowing reading goes (ease-out reads 98 % there)
+GROWTH = 4.0  # a wait once the finish is known: at most this times the run so far
+SILENT_AIM = 0.9  # without progress, the first poll near the end at this share of the typical run
 PINNED_FRACTION = 30.0  # default pinned_interval: 30 floors (150 s)
 KEEP_POINTS = 8  # readings used in a fit: the first ones and the latest ones
 MAX_STEPS = 400  # step counts tried for one reading before giving up on stepped publishing
@@ -116,7 +118,9 @@ class PollSchedule:
     finish_range: tuple[float, float] | None = field(default=None, repr=False)
     start_range: tuple[float, float] | None = field(default=None, repr=False)
     shape: str | None = field(default=None, repr=False)
-    _stepped: bool = field(default=False, repr=False)  # the finish comes from stepped publishing
+    _stepped: bool = field(default=False, repr=False)
+    _running_since: float | None = field(default=None, repr=False)  # first seen RUNNING
+    _exact: bool = field(default=False, repr=False)  # stepped publishing fits without extra slack  # the finish comes from stepped publishing
 
     def __post_init__(self) -> None:
         if self.floor < 0:
@@ -130,9 +134,15 @@ class PollSchedule:
             self.pinned_interval = PINNED_FRACTION * self.floor
         self.pinned_interval = max(self.pinned_interval, self.max_interval)
 
-    def _cap(self, pinned: bool = False) -> float:
+    def _cap(self, now: float, pinned: bool = False) -> float:
         assert self.max_interval is not None and self.pinned_interval is not None  # set in __post_init__
-        return self.pinned_interval if pinned else self.max_interval
+        if not pinned or self._running_since is None:
+            return self.max_interval
+        # A curve that jumps or speeds up later cannot be told from a clean one before it does:
+        # a wait is no longer than the run so far (times GROWTH), so a wrong finish costs a
+        # bounded share of the run, never a whole pinned_interval on a short task.
+        ran = now - self._running_since
+        return min(self.pinned_interval, max(self.max_interval, GROWTH * ran))
 
     # ------------------------------------------------------------------ public
     def first_delay(self) -> float:
@@ -154,6 +164,8 @@ class PollSchedule:
                 self._rtts = ([*self._rtts, extra])[-4:]
         if status == RUNNING:
             self._waiting_polls = 0
+            if self._running_since is None:
+                self._running_since = now if self._last_obs is None else (self._last_obs + now) / 2
             delay, aimed = self._running_delay(task.progress, now)
         elif status in (PENDING, THROTTLED):
             self._waiting_polls += 1
@@ -163,7 +175,7 @@ class PollSchedule:
         self._last_obs, self._last_status = now, status
         if status != RUNNING:
             self._last_p = None
-        cap = self._cap(status == RUNNING and self._known())
+        cap = self._cap(now, status == RUNNING and self._known())
         if aimed:
             # Aimed at a time that matters: only a little jitter (all of it would be latency).
             delay += self.jitter * 0.2 * self.floor * self.rng.random()
@@ -182,14 +194,16 @@ class PollSchedule:
     def _known(self) -> bool:
         """The finish is known within a floor from stepped publishing: waits may be longer."""
         span = self.finish_range
-        return self._stepped and span is not None and span[1] - span[0] <= self.floor
+        return self._exact and span is not None and span[1] - span[0] <= self.floor
 
     def _running_delay(self, p: float | None, now: float) -> tuple[float, bool]:
         q = self.floor
         prev_obs, prev_p, prev_status = self._last_obs, self._last_p, self._last_status
         self._last_p = p
-        if p is None or q <= 0:
+        if q <= 0:
             return q, False
+        if p is None:
+            return self._silent_delay(now)
         if p < CAP:
             self._observe(p, now, prev_obs, prev_p, prev_status)
         if p >= CAP and not self._stepped:
@@ -200,7 +214,7 @@ class PollSchedule:
         t_lo, t_hi = max(span[0], now), max(span[1], now)
         left, width = t_hi - now, t_hi - t_lo
         known = self._known()
-        cap = self._cap(known)
+        cap = self._cap(now, known)
         if self._stepped and width <= self.sharp * q and left <= cap:
             return left + self.aim_margin * q, True  # pinned down: one poll just after it
         latest = t_lo - q  # the last reading that still leaves a floor before the earliest finish
@@ -226,6 +240,16 @@ class PollSchedule:
         want = min(now + max((t_lo - now) * self.approach, q), latest, now + cap)
         when = self._bisecting(now + q, want, latest)
         return (when - now, True) if when is not None else (want - now, False)
+
+    def _silent_delay(self, now: float) -> tuple[float, bool]:
+        """No progress reported: aim at the typical run time from the start, then every floor."""
+        q = self.floor
+        if self.typical_run is None or self._running_since is None:
+            return q, False
+        left = self._running_since + SILENT_AIM * self.typical_run - now
+        if left <= q:
+            return q, True  # past the typical run: every floor until it ends
+        return min(left, self._cap(now)), left <= self._cap(now)
 
     def _bisecting(self, earliest: float, want: float, latest: float) -> float | None:
         """A poll time near ``want`` that splits the start window in two (stepped publishing)."""
@@ -309,6 +333,7 @@ class PollSchedule:
             chosen = stepped or fresh or lp
             if chosen:
                 self._stepped = bool(stepped or fresh)
+                self._exact = bool(stepped) and slack == tol
                 if slack > tol:
                     self._shapes = [name for name, _ in lp]  # ruled out even with more slack
                 self.shape = chosen[0][0] if len(chosen) == 1 else None
@@ -319,7 +344,7 @@ class PollSchedule:
         # No shape fits every window (an irregular curve): a least-squares line, ± a floor.
         fitted = _least_squares([(pt.p, pt.lo, pt.hi) for pt in pts])
         self.shape = None
-        self._stepped = False
+        self._stepped = self._exact = False
         self.start_range = None
         if fitted is not None:
             self.finish_range = (fitted - q, fitted + q)
