@@ -118,9 +118,9 @@ class PollSchedule:
     finish_range: tuple[float, float] | None = field(default=None, repr=False)
     start_range: tuple[float, float] | None = field(default=None, repr=False)
     shape: str | None = field(default=None, repr=False)
-    _stepped: bool = field(default=False, repr=False)
+    _stepped: bool = field(default=False, repr=False)  # the finish comes from stepped publishing
     _running_since: float | None = field(default=None, repr=False)  # first seen RUNNING
-    _exact: bool = field(default=False, repr=False)  # stepped publishing fits without extra slack  # the finish comes from stepped publishing
+    _exact: bool = field(default=False, repr=False)  # stepped publishing fits without extra slack
 
     def __post_init__(self) -> None:
         if self.floor < 0:
