@@ -68,6 +68,7 @@ CAP = 0.99  # progress at or above this may be a display cap ("99%" until done):
 FIRST_FRACTION = 0.4  # default first poll: 0.4 floor (2 s at Runway's 5 s)
 MAX_FRACTION = 12.0  # default max_interval: 12 floors (60 s)
 FAR = 0.85  # in runs: the furthest a narrowing reading goes (ease-out reads 98 % there)
+ROOM = 1.2  # in floors: between two readings that halve the start window
 GROWTH = 4.0  # a wait once the finish is known: at most this times the run so far
 SILENT_AIM = 0.9  # without progress, the first poll near the end at this share of the typical run
 PINNED_FRACTION = 30.0  # default pinned_interval: 30 floors (150 s)
@@ -230,9 +231,12 @@ class PollSchedule:
             # stay within the first FAR of the shortest run still possible.
             latest = min(latest, self.start_range[0] + FAR * (t_lo - self.start_range[0]))
         if known and latest - now >= q:
-            # Only the start is still uncertain: one reading that halves it, as late as allowed
-            # (a late reading also tells the curve shapes apart best).
-            when = self._bisecting(now + q, min(latest, now + cap), latest)
+            # Only the start is still uncertain: readings that halve it, as late as allowed (a
+            # late reading also tells the curve shapes apart best), leaving a floor (and a little)
+            # between them for the ones still needed after this one.
+            halvings = math.ceil(math.log2(max(width / (self.sharp * q), 1.0)))
+            want = max(latest - max(halvings - 1, 0) * ROOM * q, now + q)
+            when = self._bisecting(now + q, min(want, now + cap), latest)
             if when is not None:
                 return when - now, True
             return min(left + self.aim_margin * q, cap), left <= cap
