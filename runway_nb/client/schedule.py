@@ -21,8 +21,23 @@ task finishing and the next GET is latency. Runway updates a task no more often 
   3. when no shape fits at all (an irregular curve), a least-squares line, give or take a floor.
 
   A shape the readings rule out is dropped for good;
+- the watch engine tells the schedule when the task was created (``created``): the run starts
+  after that, so the first "0 %" reading bounds the start within the first delay (2 s), not a
+  whole floor, and the first reading that moves gives the step count, hence the run;
 - far from the finish we take a reading part of the way there (at most ``max_interval`` away);
-  once the finish is pinned down, or close, one poll is aimed just after its latest bound;
+  once stepped publishing pins the finish within a floor (only the start is uncertain), the
+  readings that remain each halve the start window, placed as late as they can be (a late
+  reading also tells the curve shapes apart) but before the curve may read "99 %"
+  (``FAR`` of the run), and one poll is aimed just after the latest bound once it is known
+  within ``sharp``. Such a pinned finish may be waited for up to ``pinned_interval``
+  (30 floors, 150 s) instead of ``max_interval``, but never more than ``GROWTH`` (6) times
+  the run seen so far: a curve that jumps or speeds up later looks exactly like a clean one
+  until it does, so a wrong finish costs a bounded share of the run, and a task that fails
+  mid-run is still seen within 2.5 minutes;
+- a task that reports no progress is polled near the typical run time of tasks like it
+  (``typical_run``, from the session's history: ``eta.RUN_TIMES``), from when it was first
+  seen running: one poll at ``SILENT_AIM`` of it (waits of at most ``max_interval`` before),
+  then every floor; without a typical run, every floor;
 - an unknown status keeps being polled, calmly; jitter keeps many watched tasks from polling
   in lockstep.
 
@@ -69,7 +84,7 @@ FIRST_FRACTION = 0.4  # default first poll: 0.4 floor (2 s at Runway's 5 s)
 MAX_FRACTION = 12.0  # default max_interval: 12 floors (60 s)
 FAR = 0.85  # in runs: the furthest a narrowing reading goes (ease-out reads 98 % there)
 ROOM = 1.2  # in floors: between two readings that halve the start window
-GROWTH = 4.0  # a wait once the finish is known: at most this times the run so far
+GROWTH = 6.0  # a wait once the finish is known: at most this times the run so far
 SILENT_AIM = 0.9  # without progress, the first poll near the end at this share of the typical run
 PINNED_FRACTION = 30.0  # default pinned_interval: 30 floors (150 s)
 KEEP_POINTS = 8  # readings used in a fit: the first ones and the latest ones
