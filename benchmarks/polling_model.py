@@ -39,22 +39,36 @@ def _ease_out(f: float) -> float:
     return 1.0 - (1.0 - f) ** 2
 
 
+def _stall(f: float) -> float:
+    """Up to 40 % in the first 30 % of the run, frozen there until 60 %, then on to the end."""
+    return f * 4 / 3 if f < 0.3 else 0.4 if f < 0.6 else 0.4 + (f - 0.6) * 1.5
+
+
+def _jump(f: float) -> float:
+    """Slow to 25 % at half-way, a jump to 75 %, then steady: a curve no shape fits."""
+    return f / 2 if f < 0.5 else 0.5 + f / 2
+
+
 class Publisher:
     """How a task's progress looks at time ``t`` (sim seconds; created at 0, started at ``pending``).
 
     ``step``: progress is published every ``step`` s from the start (the simulator: 5), or at
     every request when 0; ``gaps``: instead, publish after random gaps in this range; ``noise``:
-    ± this much added to each published value; ``decimals``: rounding of the published value.
+    ± this much added to each published value; ``decimals``: rounding of the published value;
+    ``silent``: no progress at all (None while running).
     """
 
     def __init__(self, shape=_ease_in_out, step: float = STEP, gaps: tuple[float, float] | None = None,
-                 noise: float = 0.0, decimals: int = 4, seed: int = 0):
+                 noise: float = 0.0, decimals: int = 4, seed: int = 0, silent: bool = False):
         self.shape, self.step, self.gaps, self.noise, self.decimals = shape, step, gaps, noise, decimals
+        self.silent = silent
         self.rng = random.Random(seed)
         self._times: list[float] = [0.0]
         self._noise: list[float] = [0.0]
 
-    def progress(self, elapsed: float, run: float) -> float:
+    def progress(self, elapsed: float, run: float) -> float | None:
+        if self.silent:
+            return None
         if self.gaps is not None:
             while self._times[-1] <= elapsed:
                 self._times.append(self._times[-1] + self.rng.uniform(*self.gaps))
@@ -79,7 +93,15 @@ CURVES: dict[str, Callable[[int], Publisher]] = {
     "continuous": lambda seed: Publisher(_linear, step=0, decimals=2),
     # irregular: published after random 3-9 s gaps, ±3 % noise, 2 decimals
     "irregular": lambda seed: Publisher(_ease_in_out, gaps=(3.0, 9.0), noise=0.03, decimals=2, seed=seed),
+    # report-only robustness curves (stepped every 5 s): progress frozen from 30 % to 60 % of
+    # the run; a jump from 25 % to 75 % half-way; no progress at all (the schedule falls back on
+    # the typical run time of tasks like it, here the true run give or take 20 %)
+    "stall": lambda seed: Publisher(_stall),
+    "jump": lambda seed: Publisher(_jump),
+    "no_progress": lambda seed: Publisher(silent=True),
 }
+
+TYPICAL_SPREAD = 0.2  # the typical run time known from history: the task's own, ± this much
 
 
 def status_at(t: float, pending: float, run: float, pub: Publisher) -> tuple[str, float | None]:
@@ -107,7 +129,10 @@ def run_ours(run: float, pending: float = 1.0, pub: Publisher | None = None, rtt
     """(GETs, latency, min gap between requests) for ``TaskHandle.wait``'s loop + ``PollSchedule``."""
     pub = pub or Publisher()
     rng = random.Random(seed + 7919)
-    sched = PollSchedule(floor=floor, rng=random.Random(seed))
+    typical = run * math.exp(random.Random(seed + 104729).uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD))
+    # The watch engine tells the schedule when the create call was answered (here: at 0); the
+    # handle, the typical run time of tasks like this one.
+    sched = PollSchedule(floor=floor, rng=random.Random(seed), created=0.0, typical_run=typical)
     t = sched.first_delay()
     gets, last, min_gap = 0, None, math.inf
     finish = pending + run

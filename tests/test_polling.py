@@ -167,9 +167,13 @@ def test_latency_is_small_on_stepped_curves(shape):
 
 
 def test_far_finish_is_approached_within_max_interval():
-    times, delays, latency = replay(299.0, stepped(ease_in_out), seed=2)
     s = PollSchedule(floor=FLOOR)
+    # Unknown finish (irregular progress): never longer than max_interval.
+    _times, delays, _ = replay(299.0, irregular(5), seed=2)
     assert max(delays) <= s.max_interval * (1 + s.jitter)
+    # Once stepped readings pin the finish, waits may be longer, never beyond pinned_interval.
+    times, delays, latency = replay(299.0, stepped(ease_in_out), seed=2, created=0.0)
+    assert s.max_interval < max(delays) <= s.pinned_interval * (1 + s.jitter)
     assert len(times) < 299.0 / 6 / 2  # far fewer than a fixed 6 s interval would make
     assert 0 <= latency < FLOOR
 
@@ -212,3 +216,51 @@ def test_deterministic_with_a_seeded_rng():
     a = replay(123.4, stepped(ease_in_out), seed=9)
     b = replay(123.4, stepped(ease_in_out), seed=9)
     assert a == b
+
+
+def stall(f: float) -> float:
+    return f * 4 / 3 if f < 0.3 else 0.4 if f < 0.6 else 0.4 + (f - 0.6) * 1.5
+
+
+def jump(f: float) -> float:
+    return f / 2 if f < 0.5 else 0.5 + f / 2
+
+
+@pytest.mark.parametrize("curve", ["stall", "jump", "silent"])
+@pytest.mark.parametrize("typical", [None, 0.5, 1.0, 2.0])
+def test_never_under_the_floor_on_curves_that_stall_jump_or_say_nothing(curve, typical):
+    for i, run in enumerate(RUNS):
+        progress = {"stall": stepped(stall), "jump": stepped(jump), "silent": lambda e, r: None}[curve]
+        times, delays, latency = replay(run, progress, seed=i, created=0.0,
+                                        typical_run=None if typical is None else typical * run)
+        assert all(d >= FLOOR for d in delays)
+        assert all(b - a >= FLOOR for a, b in pairwise(times))
+        assert 0 <= latency <= PollSchedule(floor=FLOOR).pinned_interval
+
+
+def test_creation_time_narrows_the_start_and_the_finish_is_aimed_at():
+    # Created at 0, started at 1, runs 90 s: a "0 %" reading and two more pin the finish, and
+    # one poll lands just after it.
+    with_created = [replay(90.0, stepped(shape), seed=i, created=0.0)
+                    for i, shape in enumerate([lambda f: f, ease_in_out])]
+    without = [replay(90.0, stepped(shape), seed=i) for i, shape in enumerate([lambda f: f, ease_in_out])]
+    s = PollSchedule(floor=FLOOR)
+    for (times, _, latency), (times_0, _, _) in zip(with_created, without, strict=True):
+        assert 0 <= latency <= (s.sharp + 2 * s.aim_margin) * FLOOR + 0.1
+        assert len(times) <= len(times_0)
+        assert len(times) <= 5  # "0 %", two readings, one that halves the start window, the end
+
+
+def test_without_progress_the_typical_run_time_is_used():
+    calm = PollSchedule(floor=FLOOR, jitter=0.0, created=0.0, typical_run=100.0)
+    blind = PollSchedule(floor=FLOOR, jitter=0.0, created=0.0)
+    running = Task(id="t", status="RUNNING")
+    assert blind.next_delay(running, now=2.0) == FLOOR  # nothing to go on: every floor
+    first = calm.next_delay(running, now=2.0)
+    assert first > FLOOR
+    # Polled until about the typical run, never past it by more than a floor.
+    times, _, latency = replay(100.0, lambda e, r: None, created=0.0, typical_run=100.0, jitter=0.0)
+    assert len(times) <= 100.0 / calm.max_interval + 4
+    assert 0 <= latency < FLOOR
+    times_blind, _, _ = replay(100.0, lambda e, r: None, created=0.0, jitter=0.0)
+    assert len(times) < len(times_blind) / 3

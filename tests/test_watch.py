@@ -190,3 +190,29 @@ def test_a_real_time_clock_keeps_the_sped_up_simulators_floor(make_sim, clean_en
     client = Runway(provider="sim", simulator=sim, clock=SystemClock(), journal=False)
     assert client.poll_floor == pytest.approx(0.5)  # 5 s of simulated time at 10x
     assert _client(Runway, Simulator(clock=SimClock(manual=True))).poll_floor == 5.0
+
+
+def test_a_new_task_tells_its_schedule_when_it_was_created():
+    watch = Watch(floor=5.0)
+    schedule = PollSchedule(floor=5.0)
+    watch.add("t", schedule, now=10.3, created_at=10.0)
+    assert schedule.created == 10.0
+    assert watch.next_due() == pytest.approx(10.0 + schedule.first_delay())
+    other = PollSchedule(floor=5.0)
+    watch.add("u", other, now=10.3)
+    assert other.created is None
+
+
+def test_a_handle_gives_its_schedule_the_creation_time_and_the_typical_run(manual_sim, clean_env):
+    from runway_nb.client.eta import RUN_TIMES, run_kind
+
+    client = _client(Runway, manual_sim)
+    RUN_TIMES.clear()
+    try:
+        RUN_TIMES.record(run_kind("text_to_image", {"model": "gen4_image"}), 42.0)
+        handle = client.text_to_image.create(prompt="a lighthouse", model="gen4_image", ratio="1024:1024")
+        assert handle.wait().succeeded
+        assert handle.schedule.typical_run == 42.0
+        assert handle.schedule.created == client.created_at(handle.id)
+    finally:
+        RUN_TIMES.clear()

@@ -26,13 +26,14 @@ Sans-IO: feed it what each poll saw and when (:meth:`FinishEstimate.observe`), i
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from runway_nb.api.status import PENDING, RUNNING, THROTTLED
 from runway_nb.client.schedule import CAP, SHAPES
 
-__all__ = ["DEFAULT_SHAPE", "RUN_TIMES", "FinishEstimate", "Reading", "RunTimes"]
+__all__ = ["DEFAULT_SHAPE", "RUN_TIMES", "FinishEstimate", "Reading", "RunTimes", "run_kind"]
 
 #: The shape assumed when the readings cannot tell (one reading): progress bars of generation
 #: services commonly ease in and out (so does the simulator's).
@@ -311,3 +312,9 @@ class RunTimes:
 
 #: Run times seen in this process (a kernel), shared by every view.
 RUN_TIMES = RunTimes()
+
+
+def run_kind(endpoint: str | None, params: Mapping[str, Any]) -> tuple[str, str, str]:
+    """What a task's run time depends on: the operation, the model and the output's length."""
+    endpoint = endpoint or str(params.get("endpoint") or "")
+    return (endpoint, str(params.get("model") or ""), str(params.get("duration") or ""))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from runway_nb import errors
 from runway_nb.api.status import CANCELLED, FAILED, PENDING
+from runway_nb.client.eta import RUN_TIMES, run_kind
 from runway_nb.client.keep import Keeper
 from runway_nb.client.schedule import PollSchedule
 from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
@@ -162,6 +163,8 @@ class _HandleBase:
 
     def _watch(self, created_at: float | None, now: float, on_update: Callable[[Task], object] | None) -> Watch:
         watch = Watch(floor=self.schedule.floor)
+        if self.schedule.typical_run is None:  # without progress, poll near the usual run time
+            self.schedule.typical_run = RUN_TIMES.typical(run_kind(self.endpoint, self.params))
         watch.add(self.id, self.schedule, now=now, created_at=created_at, seen=self.task is not None)
         if on_update is not None:
             def tell(event: WatchEvent) -> None:

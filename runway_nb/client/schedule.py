@@ -21,8 +21,23 @@ task finishing and the next GET is latency. Runway updates a task no more often 
   3. when no shape fits at all (an irregular curve), a least-squares line, give or take a floor.
 
   A shape the readings rule out is dropped for good;
+- the watch engine tells the schedule when the task was created (``created``): the run starts
+  after that, so the first "0 %" reading bounds the start within the first delay (2 s), not a
+  whole floor, and the first reading that moves gives the step count, hence the run;
 - far from the finish we take a reading part of the way there (at most ``max_interval`` away);
-  once the finish is pinned down, or close, one poll is aimed just after its latest bound;
+  once stepped publishing pins the finish within a floor (only the start is uncertain), the
+  readings that remain each halve the start window, placed as late as they can be (a late
+  reading also tells the curve shapes apart) but before the curve may read "99 %"
+  (``FAR`` of the run), and one poll is aimed just after the latest bound once it is known
+  within ``sharp``. Such a pinned finish may be waited for up to ``pinned_interval``
+  (30 floors, 150 s) instead of ``max_interval``, but never more than ``GROWTH`` (6) times
+  the run seen so far: a curve that jumps or speeds up later looks exactly like a clean one
+  until it does, so a wrong finish costs a bounded share of the run, and a task that fails
+  mid-run is still seen within 2.5 minutes;
+- a task that reports no progress is polled near the typical run time of tasks like it
+  (``typical_run``, from the session's history: ``eta.RUN_TIMES``), from when it was first
+  seen running: one poll at ``SILENT_AIM`` of it (waits of at most ``max_interval`` before),
+  then every floor; without a typical run, every floor;
 - an unknown status keeps being polled, calmly; jitter keeps many watched tasks from polling
   in lockstep.
 
@@ -67,9 +82,14 @@ SHAPES: dict[str, Callable[[float], float]] = {
 CAP = 0.99  # progress at or above this may be a display cap ("99%" until done): not fitted
 FIRST_FRACTION = 0.4  # default first poll: 0.4 floor (2 s at Runway's 5 s)
 MAX_FRACTION = 12.0  # default max_interval: 12 floors (60 s)
+FAR = 0.85  # in runs: the furthest a narrowing reading goes (ease-out reads 98 % there)
+ROOM = 1.2  # in floors: between two readings that halve the start window
+GROWTH = 6.0  # a wait once the finish is known: at most this times the run so far
+SILENT_AIM = 0.9  # without progress, the first poll near the end at this share of the typical run
+PINNED_FRACTION = 30.0  # default pinned_interval: 30 floors (150 s)
 KEEP_POINTS = 8  # readings used in a fit: the first ones and the latest ones
 MAX_STEPS = 400  # step counts tried for one reading before giving up on stepped publishing
-FRESH = 0.1  # in floors: how closely a value computed per request is tied to its reading
+FRESH = 0.04  # in floors: how closely a value computed per request is tied to its reading (+ round trip)
 MAX_FITS = 3  # more step counts than this fitting the readings: stepped publishing tells nothing
 INF = math.inf
 
@@ -95,9 +115,12 @@ class PollSchedule:
     jitter: float = 0.1
     rng: random.Random = field(default_factory=random.Random)
     aim_margin: float = 0.02  # in floors: poll this long after the latest possible finish
-    sharp: float = 0.2  # in floors: a finish known this closely is aimed at directly
+    sharp: float = 0.3  # in floors: a finish known this closely is aimed at directly
     approach: float = 0.6  # far from the finish, wait this fraction of the time left
     tolerance: float = 0.02  # in floors: slack on each window, beyond the measured round trip
+    pinned_interval: float | None = None  # longest wait once the finish is known; default 30 floors
+    created: float | None = None  # when the task was created (this clock): its run starts after
+    typical_run: float | None = None  # seconds a task like this one usually runs (no-progress fallback)
 
     _points: list[_Point] = field(default_factory=list, repr=False)
     _shapes: list[str] = field(default_factory=lambda: list(SHAPES), repr=False)
@@ -112,6 +135,8 @@ class PollSchedule:
     start_range: tuple[float, float] | None = field(default=None, repr=False)
     shape: str | None = field(default=None, repr=False)
     _stepped: bool = field(default=False, repr=False)  # the finish comes from stepped publishing
+    _running_since: float | None = field(default=None, repr=False)  # first seen RUNNING
+    _exact: bool = field(default=False, repr=False)  # stepped publishing fits without extra slack
 
     def __post_init__(self) -> None:
         if self.floor < 0:
@@ -121,10 +146,19 @@ class PollSchedule:
         if self.max_interval is None:
             self.max_interval = MAX_FRACTION * self.floor
         self.max_interval = max(self.max_interval, self.floor)
+        if self.pinned_interval is None:
+            self.pinned_interval = PINNED_FRACTION * self.floor
+        self.pinned_interval = max(self.pinned_interval, self.max_interval)
 
-    def _cap(self) -> float:
-        assert self.max_interval is not None  # set in __post_init__
-        return self.max_interval
+    def _cap(self, now: float, pinned: bool = False) -> float:
+        assert self.max_interval is not None and self.pinned_interval is not None  # set in __post_init__
+        if not pinned or self._running_since is None:
+            return self.max_interval
+        # A curve that jumps or speeds up later cannot be told from a clean one before it does:
+        # a wait is no longer than the run so far (times GROWTH), so a wrong finish costs a
+        # bounded share of the run, never a whole pinned_interval on a short task.
+        ran = now - self._running_since
+        return min(self.pinned_interval, max(self.max_interval, GROWTH * ran))
 
     # ------------------------------------------------------------------ public
     def first_delay(self) -> float:
@@ -146,6 +180,8 @@ class PollSchedule:
                 self._rtts = ([*self._rtts, extra])[-4:]
         if status == RUNNING:
             self._waiting_polls = 0
+            if self._running_since is None:
+                self._running_since = now if self._last_obs is None else (self._last_obs + now) / 2
             delay, aimed = self._running_delay(task.progress, now)
         elif status in (PENDING, THROTTLED):
             self._waiting_polls += 1
@@ -155,12 +191,13 @@ class PollSchedule:
         self._last_obs, self._last_status = now, status
         if status != RUNNING:
             self._last_p = None
+        cap = self._cap(now, status == RUNNING and self._known())
         if aimed:
             # Aimed at a time that matters: only a little jitter (all of it would be latency).
             delay += self.jitter * 0.2 * self.floor * self.rng.random()
-            delay = min(max(delay, self.floor), self._cap())
+            delay = min(max(delay, self.floor), cap)
         else:
-            delay = min(max(delay, self.floor), self._cap())
+            delay = min(max(delay, self.floor), cap)
             delay *= 1 + self.jitter * self.rng.random()
         self._last_delay = delay
         return delay
@@ -170,12 +207,19 @@ class PollSchedule:
         return None if self.finish_range is None else self.finish_range[1]
 
     # ------------------------------------------------------------------ running
+    def _known(self) -> bool:
+        """The finish is known within a floor from stepped publishing: waits may be longer."""
+        span = self.finish_range
+        return self._exact and span is not None and span[1] - span[0] <= self.floor
+
     def _running_delay(self, p: float | None, now: float) -> tuple[float, bool]:
         q = self.floor
         prev_obs, prev_p, prev_status = self._last_obs, self._last_p, self._last_status
         self._last_p = p
-        if p is None or q <= 0:
+        if q <= 0:
             return q, False
+        if p is None:
+            return self._silent_delay(now)
         if p < CAP:
             self._observe(p, now, prev_obs, prev_p, prev_status)
         if p >= CAP and not self._stepped:
@@ -185,17 +229,46 @@ class PollSchedule:
             return q, False
         t_lo, t_hi = max(span[0], now), max(span[1], now)
         left, width = t_hi - now, t_hi - t_lo
-        if self._stepped and width <= self.sharp * q and left <= self._cap():
+        known = self._known()
+        cap = self._cap(now, known)
+        if self._stepped and width <= self.sharp * q and left <= cap:
             return left + self.aim_margin * q, True  # pinned down: one poll just after it
         latest = t_lo - q  # the last reading that still leaves a floor before the earliest finish
         if latest - now < q:  # no room for another reading before it
             if width <= q or (self._stepped and left <= 2 * q):
                 return left + self.aim_margin * q, True
-            return q, True  # too uncertain to aim: every floor until it is done or clearer
+            # Too uncertain to aim: every floor until it is done or clearer, a reading that
+            # also halves the start window if one is within the next floor.
+            when = self._bisecting(now + q, now + q, now + 2 * q)
+            return (when - now if when is not None else q), True
+        if self._stepped and self.start_range is not None:
+            # Progress near the end may read "99 %" (a display cap) and tell nothing: readings
+            # stay within the first FAR of the shortest run still possible.
+            latest = min(latest, self.start_range[0] + FAR * (t_lo - self.start_range[0]))
+        if known and latest - now >= q:
+            # Only the start is still uncertain: readings that halve it, as late as allowed (a
+            # late reading also tells the curve shapes apart best), leaving a floor (and a little)
+            # between them for the ones still needed after this one.
+            halvings = math.ceil(math.log2(max(width / (self.sharp * q), 1.0)))
+            want = max(latest - max(halvings - 1, 0) * ROOM * q, now + q)
+            when = self._bisecting(now + q, min(want, now + cap), latest)
+            if when is not None:
+                return when - now, True
+            return min(left + self.aim_margin * q, cap), left <= cap
         # A reading part of the way to the earliest finish (the fit sharpens as we go).
-        want = min(now + max((t_lo - now) * self.approach, q), latest, now + self._cap())
+        want = min(now + max((t_lo - now) * self.approach, q), latest, now + cap)
         when = self._bisecting(now + q, want, latest)
         return (when - now, True) if when is not None else (want - now, False)
+
+    def _silent_delay(self, now: float) -> tuple[float, bool]:
+        """No progress reported: aim at the typical run time from the start, then every floor."""
+        q = self.floor
+        if self.typical_run is None or self._running_since is None:
+            return q, False
+        left = self._running_since + SILENT_AIM * self.typical_run - now
+        if left <= q:
+            return q, True  # past the typical run: every floor until it ends
+        return min(left, self._cap(now)), left <= self._cap(now)
 
     def _bisecting(self, earliest: float, want: float, latest: float) -> float | None:
         """A poll time near ``want`` that splits the start window in two (stepped publishing)."""
@@ -235,12 +308,14 @@ class PollSchedule:
         # its end needs none (the reading came back before ``now``).
         tol = self.tolerance * q + max(self._rtts, default=0.0)
         eps = 0.002 * q
-        if not any(pt.p > 0 for pt in pts):
-            if pts:  # only "0 %" so far: it started in the window of the first such reading
-                self.start_range = (pts[0].lo - tol, min(pt.hi for pt in pts) + eps)
-            return
         if len(pts) > KEEP_POINTS:
             pts = pts[:3] + pts[-(KEEP_POINTS - 3):]
+        if self.created is not None:  # the run starts after the task was created
+            pts = [_Point(self.created, INF, 0.0), *pts]
+        if not any(pt.p > 0 for pt in pts):
+            if pts:  # only "0 %" so far: it started in the window of the first such reading
+                self.start_range = (max(pt.lo for pt in pts) - tol, min(pt.hi for pt in pts) + eps)
+            return
         half = 0.5 * 10.0 ** -self._decimals
         # Stepped publishing fits two readings by chance too easily; it is trusted once a "0 %"
         # reading anchors the start, or three readings agree on it.
@@ -277,6 +352,7 @@ class PollSchedule:
             chosen = stepped or fresh or lp
             if chosen:
                 self._stepped = bool(stepped or fresh)
+                self._exact = bool(stepped) and slack == tol
                 if slack > tol:
                     self._shapes = [name for name, _ in lp]  # ruled out even with more slack
                 self.shape = chosen[0][0] if len(chosen) == 1 else None
@@ -287,7 +363,7 @@ class PollSchedule:
         # No shape fits every window (an irregular curve): a least-squares line, ± a floor.
         fitted = _least_squares([(pt.p, pt.lo, pt.hi) for pt in pts])
         self.shape = None
-        self._stepped = False
+        self._stepped = self._exact = False
         self.start_range = None
         if fitted is not None:
             self.finish_range = (fitted - q, fitted + q)

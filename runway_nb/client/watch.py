@@ -136,6 +136,8 @@ class PollWatch(Generic[PolledT]):
         """Watch ``key``: a task seen before is due now; a new one after the schedule's first delay
         (counted from ``created_at``), so moderation errors show early without polling too soon."""
         due = now if seen or created_at is None else max(now, created_at + schedule.first_delay())
+        if created_at is not None and schedule.created is None:
+            schedule.created = created_at  # its run starts after this: a narrower first window
         self._entries[key] = _Entry(schedule, due)
 
     def discard(self, key: Hashable) -> None:

@@ -33,7 +33,7 @@ import traitlets as t
 
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, Task
 from runway_nb.client.core import AsyncTaskHandle, TaskHandle
-from runway_nb.client.eta import RUN_TIMES, FinishEstimate
+from runway_nb.client.eta import RUN_TIMES, FinishEstimate, run_kind
 from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
@@ -368,9 +368,7 @@ class TaskView(LiveWidget):
 
     def _run_kind(self) -> tuple[str, str, str]:
         """What a task's run time depends on: the operation, the model and the output's length."""
-        params = self.handle.params
-        endpoint = self.handle.endpoint or str(params.get("endpoint") or "")
-        return (endpoint, str(params.get("model") or ""), str(params.get("duration") or ""))
+        return run_kind(self.handle.endpoint, self.handle.params)
 
     # ------------------------------------------------------------------ the end of a task
     def _terminal_begin(self, task: Task) -> bool:
