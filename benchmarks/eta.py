@@ -14,7 +14,7 @@ Tasks: ``n`` run times log-uniform from 10 s to 5 min (``durations(n, seed)``), 
 for every curve and scenario. Two scenarios:
 
 - *prompt*: 1 s PENDING, then RUNNING (as ``polling_model`` and ``polling.py``);
-- *after THROTTLED*: 1 s PENDING, then THROTTLED until a start drawn uniformly from 20–180 s
+- *after THROTTLED*: 1 s PENDING, then THROTTLED until a start drawn uniformly from 20-180 s
   (seeded), then RUNNING. The poll schedule backs off while the task waits (up to a minute
   between polls), so when a poll first sees the task running, the run began anywhere since the
   previous poll.
@@ -30,6 +30,9 @@ remaining * 100`` at the moment the client has the answer:
 - ``later_*``: over every later poll that shows progress while running with at least one
   floor (5 s) of true time left (median, p90; under 5 s left, a percentage of a few seconds
   says little); ``later_median_abs_error_s`` is the median error in seconds over all of them.
+- ``first_start_window_median_s``: how long the span the run may have begun in was at the
+  first report (from the last poll that saw the task waiting to the first that saw it run):
+  one reading cannot place the start closer, so it bounds how good the first estimate can be.
 - ``schedule_latest_later_median_abs_error_pct``: for comparison, the ``later_*`` median had
   the view shown the poll schedule's *latest possible* finish (``predicted_finish()``, None
   counting as 100 %), as it did before the estimate existed.
@@ -37,9 +40,9 @@ remaining * 100`` at the moment the client has the answer:
 ``typical_run``: the headline figures use None, no history (the first task of a model in a
 session). The ``with_history`` variant feeds a ``RunTimes`` with what earlier tasks of the same
 run measured (``FinishEstimate.running`` at their end, as the view records it) and gives each
-task the median so far; here every task is the same kind while run times spread 30-fold
-(log-uniform 10 s–5 min), so that history is only a weak hint: a real model's runs spread far
-less.
+task the median so far and their spread (``RunTimes.typical``, ``RunTimes.spread``, as the task
+view does); here every task is the same kind while run times spread 30-fold (log-uniform
+10 s to 5 min), so that history is only a weak hint: a real model's runs spread far less.
 
 Headline keys (``run.py``): ``median_abs_error_pct`` and ``after_throttled_median_abs_error_pct``
 are the ``first_median_abs_error_pct`` of the simulator's own curve ("sim": ease-in/out,
@@ -78,8 +81,8 @@ def _status(t: float, start: float, run: float, pub: Publisher) -> tuple[str, fl
     return status_at(t, start, run, pub)
 
 
-def watch(run: float, start: float, pub: Publisher, seed: int, typical_run: float | None
-          ) -> dict[str, Any]:
+def watch(run: float, start: float, pub: Publisher, seed: int, typical_run: float | None,
+          run_spread: float | None = None) -> dict[str, Any]:
     """One task polled as ``polling_model.run_ours`` polls it, its estimate fed every answer.
 
     Returns the reports (polls that showed progress > 0 while running) as (progress, true
@@ -87,9 +90,10 @@ def watch(run: float, start: float, pub: Publisher, seed: int, typical_run: floa
     and the run time the estimate measured at the end."""
     rng = random.Random(seed + 7919)
     sched = PollSchedule(floor=FLOOR, rng=random.Random(seed))
-    estimate = FinishEstimate(created=0.0, floor=FLOOR, typical_run=typical_run)
+    estimate = FinishEstimate(created=0.0, floor=FLOOR, typical_run=typical_run, run_spread=run_spread)
     finish = start + run
     reports: list[tuple[float, float, float | None, float | None]] = []
+    window: float | None = None  # how vague the run's start was at the first report
     t = sched.first_delay()
     while True:
         up, down = _legs(rng, RTT, 0.0)
@@ -98,8 +102,10 @@ def watch(run: float, start: float, pub: Publisher, seed: int, typical_run: floa
         done = status == "SUCCEEDED"
         estimate.observe(status, progress, now, finished=done)
         if done:
-            return {"reports": reports, "measured_run": estimate.running(now)}
+            return {"reports": reports, "measured_run": estimate.running(now), "start_window_s": window}
         if status == "RUNNING" and progress:
+            if window is None and estimate.start_window is not None:
+                window = estimate.start_window[1] - estimate.start_window[0]
             latest = sched.predicted_finish()
             reports.append((progress, finish - now, estimate.remaining(now),
                             None if latest is None else max(0.0, latest - now)))
@@ -131,16 +137,19 @@ def scenario(curve: str, runs: list[float], starts: list[float], history: bool) 
     later_latest: list[float] = []
     later: list[float] = []
     later_s: list[float] = []
+    windows: list[float] = []
     no_estimate = no_progress = 0
     for i, (run, start) in enumerate(zip(runs, starts, strict=True)):
         typical = times.typical("task") if history else None
-        seen = watch(run, start, make(i), seed=i, typical_run=typical)
+        spread = times.spread("task") if history else None
+        seen = watch(run, start, make(i), seed=i, typical_run=typical, run_spread=spread)
         times.record("task", seen["measured_run"])
         reports = seen["reports"]
         if not reports:
             no_progress += 1
             continue
         _, true, estimated, _ = reports[0]
+        windows.append(seen["start_window_s"] or 0.0)
         first.append(_pct(estimated, true))
         no_estimate += estimated is None
         for _, true, estimated, latest in reports[1:]:
@@ -152,6 +161,7 @@ def scenario(curve: str, runs: list[float], starts: list[float], history: bool) 
         "first_median_abs_error_pct": _median(first), "first_p90_abs_error_pct": _p90(first),
         "later_median_abs_error_pct": _median(later), "later_p90_abs_error_pct": _p90(later),
         "later_median_abs_error_s": _median(later_s),
+        "first_start_window_median_s": _median(windows),
         "schedule_latest_later_median_abs_error_pct": _median(later_latest),
         "tasks": len(runs), "first_reports": len(first), "first_no_estimate": no_estimate,
         "no_progress_seen": no_progress, "later_reports": len(later),
@@ -176,6 +186,8 @@ def run(n: int = 400, seed: int = 1) -> dict[str, Any]:
         "p90_abs_error_pct": sim["prompt"]["first_p90_abs_error_pct"],
         "after_throttled_p90_abs_error_pct": sim["after_throttled"]["first_p90_abs_error_pct"],
         "later_median_abs_error_pct": sim["prompt"]["later_median_abs_error_pct"],
+        "after_throttled_later_median_abs_error_pct": sim["after_throttled"]["later_median_abs_error_pct"],
+        "after_throttled_start_window_median_s": sim["after_throttled"]["first_start_window_median_s"],
         "with_history_median_abs_error_pct": sim_history["prompt"]["first_median_abs_error_pct"],
         "with_history_after_throttled_median_abs_error_pct":
             sim_history["after_throttled"]["first_median_abs_error_pct"],

@@ -10,7 +10,7 @@ polling (ours vs the official SDK on a live simulator server, plus a virtual-tim
 other progress curves), kernel (cell latency while tasks are watched), poller_cost (CPU and
 memory per 1000 watched tasks per minute), import (``%load_ext runway_nb``), sim (media render
 times, event-loop stalls), audio (10 s of speech and of sound effect in each format), notebook
-(bytes added to a saved notebook).
+(bytes added to a saved notebook), eta (the time left shown, against the truth, in virtual time).
 
 ``--only`` measures the named sections again and keeps the other sections of the last
 ``latest.json``; ``measured_at`` says when each section was last measured.
@@ -48,6 +48,7 @@ QUICK = {
     "kernel": dict(window=5.0, modes=("widget",)),
     "cost": dict(window=20.0, sdk=False),
     "notebook": dict(runs=1),
+    "eta": dict(n=200),
 }
 FULL = {
     "polling": dict(n=80, rounds=2, speed=10.0),
@@ -58,6 +59,7 @@ FULL = {
     "kernel": dict(window=15.0, modes=("widget", "bare")),
     "cost": dict(window=60.0, sdk=True),
     "notebook": dict(runs=1),
+    "eta": dict(n=400),
 }
 
 TARGETS = {
@@ -68,6 +70,8 @@ TARGETS = {
     "sim.video_720p_5s_s": ("<", 0.5),
     "sim.image_1080p_s": ("<", 0.1),
     "audio.worst_median_s": ("<", 0.2),
+    "eta.median_abs_error_pct": ("<=", 25.0),
+    "eta.after_throttled_median_abs_error_pct": ("<=", 25.0),
 }
 
 
@@ -165,6 +169,12 @@ def section_notebook(cfg: dict) -> dict:
     return out
 
 
+def section_eta(cfg: dict) -> dict:
+    import eta
+
+    return eta.run(n=cfg["n"])
+
+
 # ---------------------------------------------------------------------------- output
 def _get(results: dict, dotted: str) -> Any:
     node: Any = results
@@ -191,6 +201,7 @@ SUMMARY_KEYS = [
     "notebook.grid_12_bytes_with_embedding", "notebook.grid_12_bytes_without_embedding",
     "notebook.saved_image_bytes_without_embedding", "notebook.saved_video_bytes_without_embedding",
     "notebook.saved_audio_bytes_without_embedding",
+    "eta.median_abs_error_pct", "eta.after_throttled_median_abs_error_pct", "eta.later_median_abs_error_pct",
 ]
 
 
@@ -267,6 +278,12 @@ def markdown(results: dict) -> str:
         ("Notebook: 12-task grid, with / without widget state (bytes)",
          f"{_fmt(g('notebook.grid_12_bytes_with_embedding'))} / {_fmt(g('notebook.grid_12_bytes_without_embedding'))}",
          "–", "–", "–"),
+        ("Time left shown: error at the first progress report, median / p90 (%)",
+         f"{_fmt(g('eta.median_abs_error_pct'))} / {_fmt(g('eta.p90_abs_error_pct'))}", "–", "median ≤ 25",
+         _met(results, "eta.median_abs_error_pct")),
+        ("Time left shown, after a THROTTLED wait: same, median / p90 (%)",
+         f"{_fmt(g('eta.after_throttled_median_abs_error_pct'))} / {_fmt(g('eta.after_throttled_p90_abs_error_pct'))}",
+         "–", "median ≤ 25", _met(results, "eta.after_throttled_median_abs_error_pct")),
     ]
     m = results.get("machine", {})
     lines = [
@@ -327,7 +344,7 @@ def _previous(folder: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer samples: under two minutes")
-    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook")
+    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook,eta")
     ap.add_argument("--out", default=str(RESULTS), help="folder for latest.json / latest.md")
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else FULL
@@ -340,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         ("kernel", "kernel", lambda: section_kernel(cfg["kernel"])),
         ("cost", "poller_cost", lambda: section_cost(cfg["cost"])),
         ("notebook", "notebook", lambda: section_notebook(cfg["notebook"])),
+        ("eta", "eta", lambda: section_eta(cfg["eta"])),
     ]
     results: dict[str, Any] = {
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

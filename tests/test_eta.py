@@ -244,7 +244,7 @@ def test_grid_cells_carry_the_best_estimate(clean_env):
 
 # ---------------------------------------------------------------------- after a wait in the queue
 def backoff_polls(start: float, run: float) -> Iterator[float]:
-    """Poll times of a waiting task backing off (2 s, then 5 s growing 1.5× up to a minute),
+    """Poll times of a waiting task backing off (2 s, then 5 s growing by half each time, up to a minute),
     then every 5 s once it runs: fixed here, so these tests do not follow the schedule's tuning."""
     now, delay = 2.0, 5.0
     while now < start + run:
@@ -327,3 +327,36 @@ def test_a_typical_run_time_does_not_override_the_shape_a_prompt_start_reads():
     for typical in (15.0, 200.0):
         _, seen = watch_curve(progress_curve, start=1.0, run=40.0, typical_run=typical)
         assert seen and error(seen[0]) < 0.05, typical
+
+
+def test_run_times_measure_their_spread():
+    runs = RunTimes()
+    runs.record("a", 40.0)
+    runs.record("a", 40.0)
+    assert runs.spread("a") is None, "two runs say little about how runs vary"
+    runs.record("a", 40.0)
+    assert runs.spread("a") == 0.0
+    for seconds in (10.0, 160.0):
+        runs.record("b", seconds)
+    runs.record("b", 40.0)
+    assert runs.spread("b") == pytest.approx(math.log(4.0))  # logs 40/4, 40, 40*4
+
+
+def test_a_steady_model_places_the_start_one_reading_after_a_wait_leaves_vague():
+    """Runs of this model barely vary: the first reading after a long wait picks the start
+    that gives a run near them; without history it can only take the middle of the wait."""
+    with_history, vague = [], []
+    for start in (50.0, 60.0, 75.0, 90.0, 100.0):
+        for typical, spread, into in ((120.0, 0.05, with_history), (None, None, vague)):
+            estimate = FinishEstimate(created=0.0, floor=5.0, typical_run=typical, run_spread=spread)
+            for now in backoff_polls(start, 120.0):
+                running = now >= start
+                progress = progress_curve(now - start, 120.0) if running else None
+                estimate.observe("RUNNING" if running else "THROTTLED", progress, now)
+                if progress:
+                    left = estimate.remaining(now)
+                    assert left is not None
+                    into.append(abs(left - (start + 120.0 - now)) / (start + 120.0 - now))
+                    break
+    assert max(with_history) < 0.1
+    assert max(with_history) < max(vague)

@@ -43,7 +43,8 @@ WAITING = (PENDING, THROTTLED)
 MIN_SPREAD = 0.05  # in floors: the least uncertainty given to a window (weights stay finite)
 STEPPED_SAMPLES = 64  # run starts tried across the start window for stepped publishing
 STEPPED_SLACK = 0.1  # in floors: how far a reading may sit from its step and still fit a shape
-RUN_SPREAD = 0.5  # how far (in log) a model's run strays from its typical run, for weighing starts
+RUN_SPREAD = 0.5  # how far (in log) a model's run strays from its typical run, when not measured
+MIN_RUN_SPREAD = 0.1  # a few equal runs do not make the next one certain
 
 
 @dataclass
@@ -73,13 +74,18 @@ class FinishEstimate:
 
     ``created``: when the task was created (default: the first observation); ``floor``: the
     provider's update interval (Runway's 5 s), in the same clock; ``typical_run``: how long the
-    model usually runs, when known (used without progress, and to pick a shape from one reading).
+    model usually runs, when known (used without progress, and to place a start one reading
+    leaves vague); ``run_spread``: how far its runs stray from that, as the standard deviation of
+    their logarithms (``RunTimes.spread``), when known.
     """
 
-    def __init__(self, *, created: float | None = None, floor: float = 5.0, typical_run: float | None = None):
+    def __init__(self, *, created: float | None = None, floor: float = 5.0, typical_run: float | None = None,
+                 run_spread: float | None = None):
         self.created = created
         self.floor = max(float(floor), 0.0)
         self.typical_run = typical_run if typical_run is not None and typical_run > 0 else None
+        known = run_spread is not None and math.isfinite(run_spread)
+        self.run_spread = max(run_spread, MIN_RUN_SPREAD) if known and run_spread is not None else RUN_SPREAD
         self.readings: list[Reading] = []
         self.start_window: tuple[float, float] | None = None  # the run began in (lo, hi]
         self.ended: float | None = None  # when a finished status was first seen
@@ -168,7 +174,7 @@ class FinishEstimate:
         def likelihood(fit: _Fit) -> float:
             if self.typical_run is None:
                 return fit.weight
-            return fit.weight * math.exp(-0.5 * (math.log(fit.run / self.typical_run) / RUN_SPREAD) ** 2)
+            return fit.weight * math.exp(-0.5 * (math.log(fit.run / self.typical_run) / self.run_spread) ** 2)
 
         ranked = sorted(fits, key=lambda fit: fit.start + fit.run)
         weights = [likelihood(fit) for fit in ranked]
@@ -327,6 +333,16 @@ class RunTimes:
             return None
         middle = len(runs) // 2
         return runs[middle] if len(runs) % 2 else (runs[middle - 1] + runs[middle]) / 2
+
+    def spread(self, kind: Hashable) -> float | None:
+        """How far runs of ``kind`` stray: the standard deviation of their logarithms (three runs
+        at least), or None."""
+        runs = self._runs.get(kind, [])
+        if len(runs) < 3:
+            return None
+        logs = [math.log(run) for run in runs]
+        mean = sum(logs) / len(logs)
+        return math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
 
     def clear(self) -> None:
         self._runs.clear()
