@@ -11,7 +11,8 @@ progress curves), kernel (cell latency while tasks are watched), poller_cost (CP
 per 1000 watched tasks per minute), import (``%load_ext runway_nb``), sim (media render times,
 event-loop stalls), sim_load (100 tasks at once at speed 50: throughput, event-loop stall),
 audio (10 s of speech and of sound effect in each format), notebook (bytes added to a saved
-notebook).
+notebook),
+eta (the time left shown, against the truth, in virtual time).
 
 ``--only`` measures the named sections again and keeps the other sections of the last
 ``latest.json``; ``measured_at`` says when each section was last measured.
@@ -50,6 +51,7 @@ QUICK = {
     "cost": dict(window=20.0, sdk=False),
     "notebook": dict(runs=1),
     "sim_load": dict(tasks=40, speed=50.0),  # 100 tasks take over a minute on 2 cores
+    "eta": dict(n=200),
 }
 FULL = {
     "polling": dict(n=80, rounds=2, speed=10.0),
@@ -61,6 +63,7 @@ FULL = {
     "cost": dict(window=60.0, sdk=True),
     "notebook": dict(runs=1),
     "sim_load": dict(tasks=100, speed=50.0),
+    "eta": dict(n=400),
 }
 
 TARGETS = {
@@ -73,6 +76,8 @@ TARGETS = {
     "sim.image_1080p_s": ("<", 0.1),
     "audio.worst_median_s": ("<", 0.2),
     "sim_load.worst_stall_ms": ("<=", 50.0),
+    "eta.median_abs_error_pct": ("<=", 25.0),
+    "eta.after_throttled_median_abs_error_pct": ("<=", 25.0),
 }
 
 
@@ -185,6 +190,10 @@ def section_sim_load(cfg: dict) -> dict:
     res = sim_load.run(**cfg)
     return {"tasks": res["tasks"], "tasks_per_s": res["tasks_per_s"], "wall_s": res["wall_s"],
             "worst_stall_ms": res["worst_stall_ms"], "p99_stall_ms": res["p99_stall_ms"], "detail": res}
+def section_eta(cfg: dict) -> dict:
+    import eta
+
+    return eta.run(n=cfg["n"])
 
 
 # ---------------------------------------------------------------------------- output
@@ -216,6 +225,7 @@ SUMMARY_KEYS = [
     "notebook.saved_audio_bytes_without_embedding",
     "notebook.bytes_per_finished_output", "notebook.grid_bytes_per_output",
     "sim_load.tasks_per_s", "sim_load.wall_s", "sim_load.worst_stall_ms",
+    "eta.median_abs_error_pct", "eta.after_throttled_median_abs_error_pct", "eta.later_median_abs_error_pct",
 ]
 
 
@@ -304,6 +314,12 @@ def markdown(results: dict) -> str:
         ("Notebook: 12-task grid, with / without widget state (bytes)",
          f"{_fmt(g('notebook.grid_12_bytes_with_embedding'))} / {_fmt(g('notebook.grid_12_bytes_without_embedding'))}",
          "–", "–", "–"),
+        ("Time left shown: error at the first progress report, median / p90 (%)",
+         f"{_fmt(g('eta.median_abs_error_pct'))} / {_fmt(g('eta.p90_abs_error_pct'))}", "–", "median ≤ 25",
+         _met(results, "eta.median_abs_error_pct")),
+        ("Time left shown, after a THROTTLED wait: same, median / p90 (%)",
+         f"{_fmt(g('eta.after_throttled_median_abs_error_pct'))} / {_fmt(g('eta.after_throttled_p90_abs_error_pct'))}",
+         "–", "median ≤ 25", _met(results, "eta.after_throttled_median_abs_error_pct")),
     ]
     m = results.get("machine", {})
     lines = [
@@ -364,7 +380,7 @@ def _previous(folder: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer samples: under two minutes")
-    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook,sim_load")
+    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook,sim_load,eta")
     ap.add_argument("--out", default=str(RESULTS), help="folder for latest.json / latest.md")
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else FULL
@@ -378,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         ("cost", "poller_cost", lambda: section_cost(cfg["cost"])),
         ("notebook", "notebook", lambda: section_notebook(cfg["notebook"])),
         ("sim_load", "sim_load", lambda: section_sim_load(cfg["sim_load"])),
+        ("eta", "eta", lambda: section_eta(cfg["eta"])),
     ]
     results: dict[str, Any] = {
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

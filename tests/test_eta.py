@@ -241,3 +241,123 @@ def test_grid_cells_carry_the_best_estimate(clean_env):
     finally:
         client.close()
         sim.close()
+
+
+# ---------------------------------------------------------------------- after a wait in the queue
+def backoff_polls(start: float, run: float) -> Iterator[float]:
+    """Poll times of a waiting task backing off (2 s, then 5 s growing by half each time, up to a minute),
+    then every 5 s once it runs: fixed here, so these tests do not follow the schedule's tuning."""
+    now, delay = 2.0, 5.0
+    while now < start + run:
+        yield now
+        if now < start:
+            now, delay = now + delay, min(delay * 1.5, 60.0)
+        else:
+            now += 5.0
+
+
+def first_reading_after_a_wait(start: float, run: float, typical_run: float | None = None
+                               ) -> tuple[FinishEstimate, float, float] | None:
+    """The estimate at the first poll showing progress on the simulator's curve, the poll's time
+    and the true time left; None when the task ended before a poll saw progress."""
+    estimate = FinishEstimate(created=0.0, floor=5.0, typical_run=typical_run)
+    for now in backoff_polls(start, run):
+        if now < start:
+            estimate.observe("PENDING" if now < 1.0 else "THROTTLED", None, now)
+            continue
+        progress = progress_curve(now - start, run)
+        estimate.observe("RUNNING", progress, now)
+        if progress > 0:
+            return estimate, now, start + run - now
+    return None
+
+
+def test_after_a_wait_one_reading_gives_the_median_of_the_finishes_the_wait_allows():
+    """Seen running first at 106 s, after a poll at 68 s: the run began anywhere in between.
+    The estimate is the middle of the finishes those starts give, never the latest possible."""
+    seen = first_reading_after_a_wait(start=80.0, run=120.0)
+    assert seen is not None
+    estimate, now, _ = seen
+    lo, hi = estimate.start_window or (0.0, 0.0)
+    assert (lo, hi) == pytest.approx((67.9375, 105.90625))
+    progress = progress_curve(now - 80.0, 120.0)
+    f = 0.5 - math.sin(math.asin(1.0 - 2.0 * progress) / 3.0)  # the run's fraction at that progress
+    finishes = []
+    for i in range(400):  # every start the window allows, each step's value then fixes the run
+        start = lo + (hi - lo) * (i + 0.5) / 400
+        steps = math.floor((now - start) / 5.0)
+        if steps >= 1:
+            finishes.append(start + steps * 5.0 / f)
+    finishes.sort()
+    finish = estimate.finish()
+    assert finish is not None
+    assert finishes[len(finishes) // 4] <= finish <= finishes[3 * len(finishes) // 4]
+    assert finish < finishes[-1] - 5.0
+
+
+def test_after_throttled_waits_the_first_reading_is_within_40_percent_at_the_median():
+    """Starts spread over 20-180 s, runs over 20 s-4 min: the first reading's time left is
+    within 40 % of the truth for most tasks (one reading cannot place a start the backoff left
+    vague any closer), and closer than the latest finish the wait allows."""
+    rng = random.Random(5)
+    errors, latest_errors = [], []
+    for _ in range(80):
+        start, run = rng.uniform(20.0, 180.0), math.exp(rng.uniform(math.log(20.0), math.log(240.0)))
+        seen = first_reading_after_a_wait(start, run)
+        if seen is None:
+            continue
+        estimate, now, true = seen
+        left = estimate.remaining(now)
+        assert left is not None
+        errors.append(abs(left - true) / true)
+        lo, _ = estimate.start_window or (0.0, 0.0)
+        progress = progress_curve(now - start, run)
+        f = 0.5 - math.sin(math.asin(1.0 - 2.0 * progress) / 3.0)
+        steps = math.floor((now - lo) / 5.0)  # the earliest start: the longest run
+        latest_errors.append(abs(lo + steps * 5.0 / f - now - true) / true)
+    assert len(errors) >= 50
+    errors.sort()
+    latest_errors.sort()
+    assert errors[len(errors) // 2] <= 0.40
+    assert errors[len(errors) // 2] < latest_errors[len(latest_errors) // 2]
+
+
+def test_a_typical_run_time_does_not_override_the_shape_a_prompt_start_reads():
+    """Run times from history differ from this run's: with the start known to a few seconds the
+    first reading still says how long is left."""
+    for typical in (15.0, 200.0):
+        _, seen = watch_curve(progress_curve, start=1.0, run=40.0, typical_run=typical)
+        assert seen and error(seen[0]) < 0.05, typical
+
+
+def test_run_times_measure_their_spread():
+    runs = RunTimes()
+    runs.record("a", 40.0)
+    runs.record("a", 40.0)
+    assert runs.spread("a") is None, "two runs say little about how runs vary"
+    runs.record("a", 40.0)
+    assert runs.spread("a") == 0.0
+    for seconds in (10.0, 160.0):
+        runs.record("b", seconds)
+    runs.record("b", 40.0)
+    assert runs.spread("b") == pytest.approx(math.log(4.0))  # logs 40/4, 40, 40*4
+
+
+def test_a_steady_model_places_the_start_one_reading_after_a_wait_leaves_vague():
+    """Runs of this model barely vary: the first reading after a long wait picks the start
+    that gives a run near them; without history it can only take the middle of the wait."""
+    with_history, vague = [], []
+    for start in (50.0, 60.0, 75.0, 90.0, 100.0):
+        for typical, spread, into in ((120.0, 0.05, with_history), (None, None, vague)):
+            estimate = FinishEstimate(created=0.0, floor=5.0, typical_run=typical, run_spread=spread)
+            for now in backoff_polls(start, 120.0):
+                running = now >= start
+                progress = progress_curve(now - start, 120.0) if running else None
+                estimate.observe("RUNNING" if running else "THROTTLED", progress, now)
+                if progress:
+                    left = estimate.remaining(now)
+                    assert left is not None
+                    into.append(abs(left - (start + 120.0 - now)) / (start + 120.0 - now))
+                    break
+    assert max(with_history) < 0.1
+    assert max(with_history) < max(vague)

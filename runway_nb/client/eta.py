@@ -15,8 +15,10 @@ queue it said minutes where seconds were left. This estimate is the *likely* fin
   ``schedule.SHAPES``; otherwise we fit ``t = start + run * shape⁻¹(p)`` through the run start
   (progress 0) and the readings by weighted least squares (a narrow window weighs more);
 - the fit that matches the readings best wins; when they cannot tell (one reading fits every
-  shape), the run closest to the model's typical run time, else the likeliest start, else
-  ease-in/out;
+  shape), ease-in/out. When one reading after a long wait in the queue leaves the start
+  anywhere in the last backoff (each start its own run), the median finish over those starts,
+  the model's typical run time (when known) making runs near it likelier: it cannot be placed
+  closer, and it errs by the same factor either way as rarely as possible;
 - with no progress reported at all, the model's typical run time (when known) from the start.
 
 Sans-IO: feed it what each poll saw and when (:meth:`FinishEstimate.observe`), in any clock
@@ -42,6 +44,8 @@ WAITING = (PENDING, THROTTLED)
 MIN_SPREAD = 0.05  # in floors: the least uncertainty given to a window (weights stay finite)
 STEPPED_SAMPLES = 64  # run starts tried across the start window for stepped publishing
 STEPPED_SLACK = 0.1  # in floors: how far a reading may sit from its step and still fit a shape
+RUN_SPREAD = 0.5  # how far (in log) a model's run strays from its typical run, when not measured
+MIN_RUN_SPREAD = 0.1  # a few equal runs do not make the next one certain
 
 
 @dataclass
@@ -71,13 +75,18 @@ class FinishEstimate:
 
     ``created``: when the task was created (default: the first observation); ``floor``: the
     provider's update interval (Runway's 5 s), in the same clock; ``typical_run``: how long the
-    model usually runs, when known (used without progress, and to pick a shape from one reading).
+    model usually runs, when known (used without progress, and to place a start one reading
+    leaves vague); ``run_spread``: how far its runs stray from that, as the standard deviation of
+    their logarithms (``RunTimes.spread``), when known.
     """
 
-    def __init__(self, *, created: float | None = None, floor: float = 5.0, typical_run: float | None = None):
+    def __init__(self, *, created: float | None = None, floor: float = 5.0, typical_run: float | None = None,
+                 run_spread: float | None = None):
         self.created = created
         self.floor = max(float(floor), 0.0)
         self.typical_run = typical_run if typical_run is not None and typical_run > 0 else None
+        known = run_spread is not None and math.isfinite(run_spread)
+        self.run_spread = max(run_spread, MIN_RUN_SPREAD) if known and run_spread is not None else RUN_SPREAD
         self.readings: list[Reading] = []
         self.start_window: tuple[float, float] | None = None  # the run began in (lo, hi]
         self.ended: float | None = None  # when a finished status was first seen
@@ -134,6 +143,7 @@ class FinishEstimate:
             last.lo = min(max(last.lo, now - self.floor), last.hi)  # it appeared less than a floor ago
         elif last is None or p > last.progress:
             lo = now - self.floor if previous is None else max(previous, now - self.floor)
+            lo = max(lo, self.start_window[0])  # not published before the run began
             self.readings.append(Reading(min(lo, now), now, p))
         else:
             return  # progress went backwards: keep what we had
@@ -148,14 +158,33 @@ class FinishEstimate:
         if not fits:
             return
         order = [DEFAULT_SHAPE, *(n for n in SHAPES if n != DEFAULT_SHAPE)]
+        # the readings first, then the usual shape: a run time from history says little about
+        # the shape, and a shape the readings cannot tell apart is the common one
+        best = min(fits, key=lambda fit: (round(fit.residual, 2), order.index(fit.shape)))
+        tied = [fit for fit in fits if fit.shape == best.shape and round(fit.residual, 2) == round(best.residual, 2)]
+        self._fit = self._likeliest(tied)
 
-        def preference(fit: _Fit) -> tuple[float, float, float, int]:
-            # the readings first; then the model's usual run time when known; then the likelier
-            # start (a wider range of starts allows it); then the usual shape
-            typical = abs(math.log(fit.run / self.typical_run)) if self.typical_run is not None else 0.0
-            return (round(fit.residual, 2), typical, -fit.weight, order.index(fit.shape))
+    def _likeliest(self, fits: list[_Fit]) -> _Fit:
+        """The fit with the median finish among starts the windows allow equally (each fit
+        weighs as many of the starts tried), the model's typical run time making runs near it
+        likelier: one reading after a long wait leaves the start anywhere in the wait's last
+        backoff, and the median is off by the same factor either way as rarely as possible."""
+        if len(fits) == 1:
+            return fits[0]
 
-        self._fit = min(fits, key=preference)
+        def likelihood(fit: _Fit) -> float:
+            if self.typical_run is None:
+                return fit.weight
+            return fit.weight * math.exp(-0.5 * (math.log(fit.run / self.typical_run) / self.run_spread) ** 2)
+
+        ranked = sorted(fits, key=lambda fit: fit.start + fit.run)
+        weights = [likelihood(fit) for fit in ranked]
+        half, total = sum(weights) / 2, 0.0
+        for fit, weight in zip(ranked, weights, strict=True):
+            total += weight
+            if total >= half:
+                return fit
+        return ranked[-1]
 
     def _windowed_fits(self) -> list[_Fit]:
         """Each shape through the windows' midpoints, the run's start being progress 0."""
@@ -305,6 +334,16 @@ class RunTimes:
             return None
         middle = len(runs) // 2
         return runs[middle] if len(runs) % 2 else (runs[middle - 1] + runs[middle]) / 2
+
+    def spread(self, kind: Hashable) -> float | None:
+        """How far runs of ``kind`` stray: the standard deviation of their logarithms (three runs
+        at least), or None."""
+        runs = self._runs.get(kind, [])
+        if len(runs) < 3:
+            return None
+        logs = [math.log(run) for run in runs]
+        mean = sum(logs) / len(logs)
+        return math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
 
     def clear(self) -> None:
         self._runs.clear()

@@ -114,8 +114,9 @@ class TaskView(LiveWidget):
         self._wake: asyncio.Event | None = None
         self._t0 = self._start_time()
         self._t_end: float | None = None
+        kind = self._run_kind()
         self._estimate = FinishEstimate(created=self._t0, floor=handle.schedule.floor,
-                                        typical_run=RUN_TIMES.typical(self._run_kind()))
+                                        typical_run=RUN_TIMES.typical(kind), run_spread=RUN_TIMES.spread(kind))
         self._relay_urls: list[str] = []
         self._shown: list[int] = []  # the task's output index of each output shown
         self._terminal = False
