@@ -668,3 +668,58 @@ def test_headless_execution_keeps_final_static_outputs(tmp_path):
 
     html, _ = HTMLExporter().from_notebook_node(nb)
     assert html.count('data-rnb-status="SUCCEEDED"') == 4
+
+
+# ---------------------------------------------------------------------- many views in one kernel
+def task_gets(client: Runway) -> int:
+    return sum(n for route, n in client.simulator.stats.requests.items() if route.startswith("GET /v1/tasks"))
+
+
+@run_async
+async def test_after_cell_polls_only_a_late_view_with_a_blocking_handle(client, fake_kernel):
+    """Every view is asked after every cell: a view polling on time makes no request there, a view
+    whose poll a blocking cell delayed past the floor polls once, and an async view never does."""
+    twin = tv.async_twin(client)
+    blocking = TaskView(i2v(client))
+    asynchronous = TaskView(await twin.image_to_video.create(
+        model="gen4_turbo", prompt="a harbour", image="https://example.com/in.png", ratio="1280:720", duration=5))
+    await until(lambda: blocking._next_poll is not None and asynchronous._next_poll is not None)
+    gets = task_gets(client)
+    live.post_run_cell(None)  # a quick cell: both pollers are on time
+    assert task_gets(client) == gets
+    import time
+
+    time.sleep(blocking._overdue_slack + 0.3 + max(0.0, blocking._next_poll - blocking._now()))  # a cell blocks
+    assert blocking._poll_overdue() and asynchronous._poll_overdue()
+    live.post_run_cell(None)
+    assert task_gets(client) == gets + 1, "one GET, for the view with a blocking handle"
+    blocking.close()
+    asynchronous.close()
+
+
+@run_async
+async def test_a_poll_of_many_views_sends_one_message_per_view_with_only_what_changed(client):
+    """Each update of a view is one comm message (``hold_sync``) carrying only the traits that
+    changed: the caption, endpoint and task id are not sent again on every poll."""
+    twin = tv.async_twin(client)
+    handles = await asyncio.gather(*(twin.image_to_video.create(
+        model="gen4_turbo", prompt=f"view {i}", duration=5, image="https://example.com/in.png", ratio="1280:720")
+        for i in range(12)))  # within the simulator's concurrency
+    views = [TaskView(h, watch=False) for h in handles]
+    running: list[dict] = []  # the update messages of views still running
+    for view in views:
+        def publish(msg_type: str, data: Any = None, view: TaskView = view, **kw: Any) -> None:
+            if data and data.get("method") == "update" and not view.finished:
+                running.append(data["state"])
+        view.comm.publish_msg = publish
+    gets = task_gets(client)
+    for view in views:
+        view.watch()
+    await until(lambda: all(v.finished for v in views))
+    polls = task_gets(client) - gets
+    assert any("progress" in state for state in running)
+    assert len(running) <= polls, (len(running), polls)
+    for state in running:
+        assert not {"caption", "endpoint", "task_id", "outputs", "can_again"} & set(state), state
+    for view in views:
+        view.close()

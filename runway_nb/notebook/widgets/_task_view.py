@@ -126,6 +126,10 @@ class TaskView(LiveWidget):
         self._verdict_overdue = False
         self._next_poll: float | None = None
         self._poll_started: float | None = None  # when the poller started (before its first round ends)
+        # When the poller counts as late (see _poll_overdue): worked out once per round, because
+        # every view is asked after every cell and a kernel may hold a thousand of them.
+        self._overdue_at: float | None = None
+        self._overdue_slack = max(0.5, getattr(handle.client, "poll_floor", 5.0))
         with self.hold_sync():
             self.task_id = handle.id
             self.endpoint = handle.endpoint or str(handle.params.get("endpoint") or "")
@@ -179,6 +183,7 @@ class TaskView(LiveWidget):
                 self._poller = self._spawn(self._poll())
                 self._next_poll = None
                 self._poll_started = self._now()
+                self._track_due()
             return self
         self._watch_sync(file or sys.stdout)
         return self
@@ -452,7 +457,8 @@ class TaskView(LiveWidget):
         cell blocked the loop); poll once if the cell kept the loop busy past a poll; re-send a
         final output published while no cell ran (nbclient records only the running cell's)."""
         task = self.handle.task
-        if not self._terminal and self._poll_overdue() and not isinstance(self.handle, AsyncTaskHandle):
+        # An async handle is never polled here, so the common case costs two attribute reads.
+        if not self._terminal and not isinstance(self.handle, AsyncTaskHandle) and self._poll_overdue():
             # The cell kept the loop busy past the next poll (time.sleep, a long computation):
             # poll once now, inside the cell, so a headless run still records the end.
             try:
@@ -471,11 +477,14 @@ class TaskView(LiveWidget):
     def _poll_overdue(self) -> bool:
         """Whether the poller missed its time: its next poll, or its first round when a cell
         blocked the loop right after the view was shown."""
-        due = self._next_poll if self._next_poll is not None else self._poll_started
-        if due is None or self._cancel_requested or self._poller is None or self._poller.done():
+        late_at = self._overdue_at
+        if late_at is None or self._cancel_requested or self._poller is None or self._poller.done():
             return False
-        floor = getattr(self.handle.client, "poll_floor", 5.0)
-        return self._now() > due + max(0.5, floor)
+        return self._now() > late_at
+
+    def _track_due(self) -> None:
+        due = self._next_poll if self._next_poll is not None else self._poll_started
+        self._overdue_at = None if due is None else due + self._overdue_slack
 
     def _async_handle(self) -> AsyncTaskHandle:
         """The handle to poll on the event loop: itself, or its cached twin sharing its state."""
@@ -487,6 +496,7 @@ class TaskView(LiveWidget):
 
     def _note_round(self, due: float | None) -> None:
         self._next_poll = due
+        self._track_due()
 
     async def _poll(self) -> None:
         """Watch the task through the engine until it ends, is cancelled here, or ends elsewhere."""
