@@ -59,8 +59,7 @@ RECORDER = """
   const B = window.__rnbBench = {final: new Map(), videos: 0, firstAllReady: null, lastVideoChange: 0};
   const FINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
   const noteCell = (cell) => {
-    const grid = cell.closest('.rnb-grid');
-    if (!grid || grid.hasAttribute('data-bench-ignore')) return;
+    if (!cell.closest('.rnb-grid')) return;
     const s = cell.getAttribute('data-status');
     const i = cell.getAttribute('data-index');
     if (FINAL.has(s) && !B.final.has(i)) B.final.set(i, performance.now());
@@ -79,7 +78,9 @@ RECORDER = """
   const scan = (node) => {
     if (!(node instanceof Element)) return;
     for (const v of [node, ...node.querySelectorAll('video')]) if (v.tagName === 'VIDEO') watchVideo(v);
-    for (const c of [node, ...node.querySelectorAll('.rnb-g-cell')]) if (c.classList.contains('rnb-g-cell')) noteCell(c);
+    for (const c of [node, ...node.querySelectorAll('.rnb-g-cell')]) {
+      if (c.classList.contains('rnb-g-cell')) noteCell(c);
+    }
   };
   new MutationObserver((records) => {
     for (const r of records) {
@@ -89,7 +90,7 @@ RECORDER = """
   }).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-status']});
   setInterval(() => {
     if (B.firstAllReady !== null) return;
-    const grid = document.querySelector('.rnb-grid:not([data-bench-ignore])');
+    const grid = document.querySelector('.rnb-grid');
     const vs = grid ? [...grid.querySelectorAll('.rnb-g-cell video')] : [];
     if (vs.length === 16 && vs.every(v => v.readyState >= 2)) B.firstAllReady = performance.now();
   }, 10);
@@ -102,7 +103,8 @@ SETTLED = """() => {
   const grid = document.querySelector('.rnb-grid');
   if (!grid || grid.getAttribute('data-finished') !== 'true' || B.final.size < 16) return false;
   const vs = [...grid.querySelectorAll('.rnb-g-cell video')];
-  if (vs.length !== 16 || !vs.every(v => v.readyState >= 2 && v.__rnbBench && v.__rnbBench.ready !== null)) return false;
+  const ready = (v) => v.readyState >= 2 && v.__rnbBench && v.__rnbBench.ready !== null;
+  if (vs.length !== 16 || !vs.every(ready)) return false;
   return performance.now() - B.lastVideoChange > 1000;
 }"""
 
@@ -158,8 +160,9 @@ def _drift(page: Any, grid: Any, *, play_s: float, rounds: int) -> dict[str, Any
             "excluded_samples": excluded, "play_s": play_s, "rounds": rounds}
 
 
-def _rerender(page: Any, cdp: Any, index: int, times: int) -> dict[str, Any]:
-    """Run cell ``index`` (which shows the grid again) once, then ``times`` more, heap before and after."""
+def _rerender(page: Any, cdp: Any, index: int, times: int, warmup: int) -> dict[str, Any]:
+    """Run cell ``index`` (which shows the grid again) ``warmup`` times, then ``times`` more, the
+    heap after each (first runs fill JupyterLab's and V8's caches: not what a leak looks like)."""
     ready = (f"() => {{ const out = document.querySelectorAll('.jp-Notebook .jp-Cell')[{index}]"
              ".querySelector('.jp-OutputArea'); const g = out && out.querySelector('.rnb-grid:not([data-bench-old])');"
              " if (!g) return false; const vs = [...g.querySelectorAll('.rnb-g-cell video')];"
@@ -172,16 +175,17 @@ def _rerender(page: Any, cdp: Any, index: int, times: int) -> dict[str, Any]:
         run_cell(page, index)
         page.wait_for_function(ready, timeout=60_000)
 
-    once()
-    before = _heap_mb(cdp)
-    t0 = time.perf_counter()
+    for _ in range(warmup):
+        once()
+    series = [_heap_mb(cdp)]
     for _ in range(times):
         once()
-    elapsed = time.perf_counter() - t0
-    after = _heap_mb(cdp)
+        series.append(_heap_mb(cdp))
     views = page.evaluate("() => document.querySelectorAll('.rnb-grid').length")
-    return {"before_mb": round(before, 2), "after_mb": round(after, 2), "growth_mb": round(after - before, 2),
-            "rerenders": times, "grids_on_page_after": views, "rerender_s_each": round(elapsed / times, 2)}
+    videos = page.evaluate("() => document.querySelectorAll('video').length")
+    return {"before_mb": round(series[0], 2), "after_mb": round(series[-1], 2),
+            "growth_mb": round(series[-1] - series[0], 2), "rerenders": times, "warmup_rerenders": warmup,
+            "series_mb": [round(x, 2) for x in series], "grids_on_page_after": views, "videos_on_page_after": videos}
 
 
 def run(quick: bool = False, *, speed: float = 20.0) -> dict[str, Any]:
@@ -221,7 +225,7 @@ def run(quick: bool = False, *, speed: float = 20.0) -> dict[str, Any]:
                     drift = _drift(page, grid, play_s=play_s, rounds=rounds)
                     load_drift = _load()
                     cdp = context.new_cdp_session(page)
-                    heap = _rerender(page, cdp, 2, rerenders)
+                    heap = _rerender(page, cdp, 2, rerenders, warmup=3)
                     load_heap = _load()
                 finally:
                     browser.close()

@@ -10,7 +10,7 @@ polling (ours vs the official SDK on a live simulator server, plus a virtual-tim
 other progress curves), kernel (cell latency while tasks are watched), poller_cost (CPU and
 memory per 1000 watched tasks per minute), import (``%load_ext runway_nb``), sim (media render
 times, event-loop stalls), audio (10 s of speech and of sound effect in each format), notebook
-(bytes added to a saved notebook).
+(bytes added to a saved notebook), browser (a 4x4 grid in JupyterLab in headless Chromium).
 
 ``--only`` measures the named sections again and keeps the other sections of the last
 ``latest.json``; ``measured_at`` says when each section was last measured.
@@ -48,6 +48,7 @@ QUICK = {
     "kernel": dict(window=5.0, modes=("widget",)),
     "cost": dict(window=20.0, sdk=False),
     "notebook": dict(runs=1),
+    "browser": dict(quick=True),
 }
 FULL = {
     "polling": dict(n=80, rounds=2, speed=10.0),
@@ -58,6 +59,7 @@ FULL = {
     "kernel": dict(window=15.0, modes=("widget", "bare")),
     "cost": dict(window=60.0, sdk=True),
     "notebook": dict(runs=1),
+    "browser": dict(quick=False),
 }
 
 TARGETS = {
@@ -68,6 +70,8 @@ TARGETS = {
     "sim.video_720p_5s_s": ("<", 0.5),
     "sim.image_1080p_s": ("<", 0.1),
     "audio.worst_median_s": ("<", 0.2),
+    "browser.grid16_all_playable_s": ("<=", 1.5),
+    "browser.grid16_sync_drift_ms": ("<=", 42.0),
 }
 
 
@@ -165,6 +169,14 @@ def section_notebook(cfg: dict) -> dict:
     return out
 
 
+def section_browser(cfg: dict) -> dict:
+    import browser_grid
+
+    out = browser_grid.run(quick=cfg["quick"])
+    out["loadavg"] = out["detail"]["loadavg"]
+    return out
+
+
 # ---------------------------------------------------------------------------- output
 def _get(results: dict, dotted: str) -> Any:
     node: Any = results
@@ -191,6 +203,7 @@ SUMMARY_KEYS = [
     "notebook.grid_12_bytes_with_embedding", "notebook.grid_12_bytes_without_embedding",
     "notebook.saved_image_bytes_without_embedding", "notebook.saved_video_bytes_without_embedding",
     "notebook.saved_audio_bytes_without_embedding",
+    "browser.grid16_all_playable_s", "browser.grid16_sync_drift_ms", "browser.grid_heap_growth_mb",
 ]
 
 
@@ -267,6 +280,13 @@ def markdown(results: dict) -> str:
         ("Notebook: 12-task grid, with / without widget state (bytes)",
          f"{_fmt(g('notebook.grid_12_bytes_with_embedding'))} / {_fmt(g('notebook.grid_12_bytes_without_embedding'))}",
          "–", "–", "–"),
+        ("Browser: 4×4 grid of 5 s 720p videos, last task final → all 16 playable (s)",
+         g("browser.grid16_all_playable_s"), "–", "≤ 1.5", _met(results, "browser.grid16_all_playable_s")),
+        ("Browser: 4×4 grid, largest spread of the 16 clocks in synced play (ms)", g("browser.grid16_sync_drift_ms"),
+         "–", "≤ 42", _met(results, "browser.grid16_sync_drift_ms")),
+        ("Browser: page JS heap before → after 10 re-renders of the grid (MB)",
+         f"{_fmt(g('browser.grid_heap_mb_before_rerenders'))} → {_fmt(g('browser.grid_heap_mb_after_rerenders'))}",
+         "–", "no growth", "–"),
     ]
     m = results.get("machine", {})
     lines = [
@@ -327,7 +347,7 @@ def _previous(folder: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer samples: under two minutes")
-    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook")
+    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook,browser")
     ap.add_argument("--out", default=str(RESULTS), help="folder for latest.json / latest.md")
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else FULL
@@ -340,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         ("kernel", "kernel", lambda: section_kernel(cfg["kernel"])),
         ("cost", "poller_cost", lambda: section_cost(cfg["cost"])),
         ("notebook", "notebook", lambda: section_notebook(cfg["notebook"])),
+        ("browser", "browser", lambda: section_browser(cfg["browser"])),
     ]
     results: dict[str, Any] = {
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
