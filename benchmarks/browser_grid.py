@@ -51,6 +51,7 @@ PROMPTS = ["A red kite over the dunes", "A lighthouse at dusk", "A fox in fresh 
 SWEEP = ("%%runway -y --model gen4_turbo --ratio 1280:720 --image https://example.com/kite.png -d 5 "
          "--seed 1,2,3,4 -o grid\n" + "\n---\n".join(PROMPTS))
 SHOW_AGAIN = "grid"
+CONTROL = "print('control')"
 N = 16
 
 # Installed before the page's own scripts: when each grid cell turned final, when each video got ready.
@@ -126,11 +127,13 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def _heap_mb(cdp: Any) -> float:
+def _heap(cdp: Any) -> dict[str, float]:
+    """The page's JS heap (MB) after two forced collections, and its DOM counters."""
     cdp.send("HeapProfiler.collectGarbage")
     cdp.send("HeapProfiler.collectGarbage")
     used: float = cdp.send("Runtime.getHeapUsage")["usedSize"]
-    return used / 1e6
+    counters = cdp.send("Memory.getDOMCounters")
+    return {"mb": used / 1e6, "nodes": counters["nodes"], "listeners": counters["jsEventListeners"]}
 
 
 def _drift(page: Any, grid: Any, *, play_s: float, rounds: int) -> dict[str, Any]:
@@ -160,32 +163,54 @@ def _drift(page: Any, grid: Any, *, play_s: float, rounds: int) -> dict[str, Any
             "excluded_samples": excluded, "play_s": play_s, "rounds": rounds}
 
 
-def _rerender(page: Any, cdp: Any, index: int, times: int, warmup: int) -> dict[str, Any]:
-    """Run cell ``index`` (which shows the grid again) ``warmup`` times, then ``times`` more, the
-    heap after each (first runs fill JupyterLab's and V8's caches: not what a leak looks like)."""
-    ready = (f"() => {{ const out = document.querySelectorAll('.jp-Notebook .jp-Cell')[{index}]"
+def _rerender(page: Any, cdp: Any, grid_cell: int, control_cell: int, times: int, warmup: int) -> dict[str, Any]:
+    """Heap growth over ``times`` runs of ``grid_cell`` (which shows the grid again: each run
+    replaces its output, disposing the old view) minus that over as many runs of ``control_cell``
+    (a ``print``): running a cell from the page grows JupyterLab's own heap too (about 0.2 MB
+    and 500 DOM nodes a run here, whatever the cell shows). ``warmup`` runs of each first."""
+    ready = (f"() => {{ const out = document.querySelectorAll('.jp-Notebook .jp-Cell')[{grid_cell}]"
              ".querySelector('.jp-OutputArea'); const g = out && out.querySelector('.rnb-grid:not([data-bench-old])');"
              " if (!g) return false; const vs = [...g.querySelectorAll('.rnb-g-cell video')];"
              f" return vs.length === {N} && vs.every(v => v.readyState >= 2); }}")
-    mark_old = (f"() => document.querySelectorAll('.jp-Notebook .jp-Cell')[{index}]"
+    mark_old = (f"() => document.querySelectorAll('.jp-Notebook .jp-Cell')[{grid_cell}]"
                 ".querySelectorAll('.rnb-grid').forEach(g => g.setAttribute('data-bench-old', ''))")
 
-    def once() -> None:
+    def show_grid() -> None:
         page.evaluate(mark_old)
-        run_cell(page, index)
+        run_cell(page, grid_cell)
         page.wait_for_function(ready, timeout=60_000)
 
+    def control() -> None:
+        cell = f"document.querySelectorAll('.jp-Notebook .jp-Cell')[{control_cell}]"
+        page.evaluate(f"() => {cell}.querySelectorAll('.jp-OutputArea-child')"
+                      ".forEach(o => o.setAttribute('data-bench-old', ''))")
+        run_cell(page, control_cell)
+        page.wait_for_function(f"() => [...{cell}.querySelectorAll('.jp-OutputArea-child:not([data-bench-old])')]"
+                               ".some(o => o.textContent.includes('control'))")
+        page.wait_for_timeout(300)  # as long as the grid's videos take to load, roughly
+
     for _ in range(warmup):
-        once()
-    series = [_heap_mb(cdp)]
+        show_grid()
+        control()
+    start = _heap(cdp)
     for _ in range(times):
-        once()
-        series.append(_heap_mb(cdp))
+        control()
+    middle = _heap(cdp)
+    for _ in range(times):
+        show_grid()
+    end = _heap(cdp)
     views = page.evaluate("() => document.querySelectorAll('.rnb-grid').length")
     videos = page.evaluate("() => document.querySelectorAll('video').length")
-    return {"before_mb": round(series[0], 2), "after_mb": round(series[-1], 2),
-            "growth_mb": round(series[-1] - series[0], 2), "rerenders": times, "warmup_rerenders": warmup,
-            "series_mb": [round(x, 2) for x in series], "grids_on_page_after": views, "videos_on_page_after": videos}
+    return {"before_mb": round(middle["mb"], 2), "after_mb": round(end["mb"], 2),
+            "raw_growth_mb": round(end["mb"] - middle["mb"], 2),
+            "control_growth_mb": round(middle["mb"] - start["mb"], 2),
+            "growth_mb": round((end["mb"] - middle["mb"]) - (middle["mb"] - start["mb"]), 2),
+            "dom_nodes_per_rerender_above_control": round(((end["nodes"] - middle["nodes"])
+                                                           - (middle["nodes"] - start["nodes"])) / times, 1),
+            "listeners_per_rerender_above_control": round(((end["listeners"] - middle["listeners"])
+                                                           - (middle["listeners"] - start["listeners"])) / times, 1),
+            "rerenders": times, "warmup": warmup, "counters": {"start": start, "middle": middle, "end": end},
+            "grids_on_page_after": views, "videos_on_page_after": videos}
 
 
 def run(quick: bool = False, *, speed: float = 20.0) -> dict[str, Any]:
@@ -197,7 +222,7 @@ def run(quick: bool = False, *, speed: float = 20.0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="rnb-bench-lab-") as home:
         lab = start_lab(Path(home), extra_env={"RUNWAY_NB_SIM_SPEED": f"{speed:g}"})
         try:
-            write_notebook(lab, "grid16.ipynb", ["%load_ext runway_nb", SWEEP, SHOW_AGAIN])
+            write_notebook(lab, "grid16.ipynb", ["%load_ext runway_nb", SWEEP, SHOW_AGAIN, CONTROL])
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 try:
@@ -225,7 +250,7 @@ def run(quick: bool = False, *, speed: float = 20.0) -> dict[str, Any]:
                     drift = _drift(page, grid, play_s=play_s, rounds=rounds)
                     load_drift = _load()
                     cdp = context.new_cdp_session(page)
-                    heap = _rerender(page, cdp, 2, rerenders, warmup=3)
+                    heap = _rerender(page, cdp, 2, 3, rerenders, warmup=3)
                     load_heap = _load()
                 finally:
                     browser.close()
