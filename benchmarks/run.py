@@ -12,7 +12,8 @@ per 1000 watched tasks per minute), import (``%load_ext runway_nb``), sim (media
 event-loop stalls), sim_load (100 tasks at once at speed 50: throughput, event-loop stall),
 audio (10 s of speech and of sound effect in each format), notebook (bytes added to a saved
 notebook),
-eta (the time left shown, against the truth, in virtual time).
+eta (the time left shown, against the truth, in virtual time),
+browser (a 4x4 grid in JupyterLab in headless Chromium: time to playable, sync drift, heap).
 
 ``--only`` measures the named sections again and keeps the other sections of the last
 ``latest.json``; ``measured_at`` says when each section was last measured.
@@ -52,6 +53,7 @@ QUICK = {
     "notebook": dict(runs=1),
     "sim_load": dict(tasks=40, speed=50.0),  # 100 tasks take over a minute on 2 cores
     "eta": dict(n=200),
+    "browser": dict(quick=True),
 }
 FULL = {
     "polling": dict(n=80, rounds=2, speed=10.0),
@@ -64,6 +66,7 @@ FULL = {
     "notebook": dict(runs=1),
     "sim_load": dict(tasks=100, speed=50.0),
     "eta": dict(n=400),
+    "browser": dict(quick=False),
 }
 
 TARGETS = {
@@ -78,6 +81,8 @@ TARGETS = {
     "sim_load.worst_stall_ms": ("<=", 50.0),
     "eta.median_abs_error_pct": ("<=", 25.0),
     "eta.after_throttled_median_abs_error_pct": ("<=", 25.0),
+    "browser.grid16_all_playable_s": ("<=", 1.5),
+    "browser.grid16_sync_drift_ms": ("<=", 42.0),
 }
 
 
@@ -194,6 +199,12 @@ def section_eta(cfg: dict) -> dict:
     import eta
 
     return eta.run(n=cfg["n"])
+def section_browser(cfg: dict) -> dict:
+    import browser_grid
+
+    out = browser_grid.run(quick=cfg["quick"])
+    out["loadavg"] = out["detail"]["loadavg"]
+    return out
 
 
 # ---------------------------------------------------------------------------- output
@@ -226,6 +237,7 @@ SUMMARY_KEYS = [
     "notebook.bytes_per_finished_output", "notebook.grid_bytes_per_output",
     "sim_load.tasks_per_s", "sim_load.wall_s", "sim_load.worst_stall_ms",
     "eta.median_abs_error_pct", "eta.after_throttled_median_abs_error_pct", "eta.later_median_abs_error_pct",
+    "browser.grid16_all_playable_s", "browser.grid16_sync_drift_ms", "browser.grid_heap_growth_mb",
 ]
 
 
@@ -320,6 +332,13 @@ def markdown(results: dict) -> str:
         ("Time left shown, after a THROTTLED wait: same, median / p90 (%)",
          f"{_fmt(g('eta.after_throttled_median_abs_error_pct'))} / {_fmt(g('eta.after_throttled_p90_abs_error_pct'))}",
          "–", "median ≤ 25", _met(results, "eta.after_throttled_median_abs_error_pct")),
+        ("Browser: 4×4 grid of 5 s 720p videos, last task final → all 16 playable (s)",
+         g("browser.grid16_all_playable_s"), "–", "≤ 1.5", _met(results, "browser.grid16_all_playable_s")),
+        ("Browser: 4×4 grid, largest spread of the 16 clocks in synced play (ms)", g("browser.grid16_sync_drift_ms"),
+         "–", "≤ 42", _met(results, "browser.grid16_sync_drift_ms")),
+        ("Browser: page JS heap before → after 10 re-renders of the grid (MB)",
+         f"{_fmt(g('browser.grid_heap_mb_before_rerenders'))} → {_fmt(g('browser.grid_heap_mb_after_rerenders'))}",
+         "–", "no growth", "–"),
     ]
     m = results.get("machine", {})
     lines = [
@@ -380,7 +399,7 @@ def _previous(folder: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer samples: under two minutes")
-    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook,sim_load,eta")
+    ap.add_argument("--only", help="comma list of sections: polling,kernel,cost,import,sim,audio,notebook,sim_load,eta,browser")
     ap.add_argument("--out", default=str(RESULTS), help="folder for latest.json / latest.md")
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else FULL
@@ -395,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         ("notebook", "notebook", lambda: section_notebook(cfg["notebook"])),
         ("sim_load", "sim_load", lambda: section_sim_load(cfg["sim_load"])),
         ("eta", "eta", lambda: section_eta(cfg["eta"])),
+        ("browser", "browser", lambda: section_browser(cfg["browser"])),
     ]
     results: dict[str, Any] = {
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

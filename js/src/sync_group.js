@@ -4,8 +4,13 @@
 /** @typedef {(time: number, total: number, playing: boolean) => void} Tick */
 /** Seconds from a member's end where a shorter one holds its last frame (or falls silent). */
 const SYNC_END = 0.05;
-/** Largest drift (s) tolerated between a member and the group's time before it is corrected. */
+/** Drift (s) past which a member is seeked to the group's time (a seek stalls it briefly). */
 const SYNC_DRIFT = 0.2;
+/** Drift (s) past which a member's speed is nudged towards the group's time: half a frame at 24 fps. */
+const SYNC_NUDGE = 0.02;
+/** A nudged member makes up its drift over about this long (s), at most MAX_NUDGE faster or slower. */
+const NUDGE_OVER = 0.5;
+const MAX_NUDGE = 0.1;
 
 /**
  * @param {HTMLMediaElement | null | undefined} media
@@ -14,6 +19,14 @@ const SYNC_DRIFT = 0.2;
 function knownDuration(media) {
   const d = media ? media.duration : NaN;
   return typeof d === "number" && isFinite(d) && d > 0 ? d : null;
+}
+
+/**
+ * @param {HTMLMediaElement} media
+ * @param {number} rate
+ */
+function setRate(media, rate) {
+  if (media.playbackRate !== rate) media.playbackRate = rate;
 }
 
 /** @param {HTMLMediaElement} media */
@@ -31,8 +44,9 @@ function playQuietly(media) {
  * and loop together.
  *
  * The group's time is in seconds and its length is the longest member's. The longest member
- * leads (its currentTime is the group's time); the others follow, corrected when they drift
- * more than SYNC_DRIFT. A shorter video holds its last frame (a shorter sound stays silent) once
+ * leads (its currentTime is the group's time); the others follow: one that drifts more than
+ * SYNC_NUDGE plays slightly faster or slower until it is back in line, one that drifts more than
+ * SYNC_DRIFT is seeked. A shorter video holds its last frame (a shorter sound stays silent) once
  * the group's time passes its end, until the group loops, when all restart together. Members get `loop = false` (the group
  * loops them). `onTick(time, total, playing)` is called on every change and while playing.
  */
@@ -127,12 +141,20 @@ export class SyncGroup {
     if (d === null) return;
     const target = this.target(media, t);
     const past = t >= d - SYNC_END;
-    if (exact || Math.abs((Number(media.currentTime) || 0) - target) > SYNC_DRIFT) {
+    const ahead = (Number(media.currentTime) || 0) - target;
+    if (exact || Math.abs(ahead) > SYNC_DRIFT) {
       try {
         media.currentTime = target;
       } catch (err) {
         // not seekable yet: corrected on a later tick
       }
+      setRate(media, 1);
+    } else if (this.playing && !past && Math.abs(ahead) > SYNC_NUDGE) {
+      // A small drift is played away (slightly slower or faster), not seeked: a seek stalls the
+      // member for a moment, so under load seeking keeps it behind by about the stall.
+      setRate(media, 1 - Math.max(-MAX_NUDGE, Math.min(MAX_NUDGE, ahead / NUDGE_OVER)));
+    } else {
+      setRate(media, 1);
     }
     if (this.playing && !past) {
       if (media.paused) playQuietly(media);
@@ -160,6 +182,7 @@ export class SyncGroup {
     }
     for (const v of this.members.values()) {
       if (!v.paused && typeof v.pause === "function") v.pause();
+      setRate(v, 1);
     }
     this.onTick(this.time, this.total(), false);
   }

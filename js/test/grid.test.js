@@ -330,6 +330,35 @@ test("SyncGroup alone: members that load later join at the group's time", () => 
   d.dispose();
 });
 
+test("SyncGroup: a small drift is played away (speed nudged), a large one seeked; Pause restores the speed", () => {
+  const d = new Disposer();
+  const group = new SyncGroup({ disposer: d });
+  const [lead, ahead, behind, inline, far] = ["lead", "ahead", "behind", "inline", "far"].map((key) => {
+    const v = mediaify(document.createElement("video"), 5);
+    group.add(key, v);
+    return v;
+  });
+  group.play();
+  lead.currentTime = 2.0;
+  ahead.currentTime = 2.05;
+  behind.currentTime = 1.95;
+  inline.currentTime = 2.01;
+  far.currentTime = 1.5;
+  group.tick();
+  assert.equal(ahead.currentTime, 2.05, "not seeked");
+  assert.ok(ahead.playbackRate < 1 && ahead.playbackRate >= 0.9, `ahead plays slower: ${ahead.playbackRate}`);
+  assert.ok(behind.playbackRate > 1 && behind.playbackRate <= 1.1, `behind plays faster: ${behind.playbackRate}`);
+  assert.equal(inline.playbackRate, 1, "within half a frame: left alone");
+  assert.equal(far.currentTime, 2.0, "a large drift is seeked");
+  assert.equal(far.playbackRate, 1);
+  ahead.currentTime = 2.0;  // back in line
+  group.tick();
+  assert.equal(ahead.playbackRate, 1);
+  group.pause();
+  assert.ok([lead, ahead, behind, inline, far].every((v) => v.playbackRate === 1 && v.paused));
+  d.dispose();
+});
+
 test("a running cell shows its time left next to its percentage when the kernel has an estimate", () => {
   const { el, model } = mount();
   model.update({ cells: [

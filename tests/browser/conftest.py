@@ -20,24 +20,25 @@ Skipped when Chromium or Playwright is missing. Marker: ``browser``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import free_port, stop, wait_until_serving
+from lab_page import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    cell_output_text,
+    open_notebook,
+    run_all,
+    run_cell,
+    wait_idle,
+    write_notebook,
+)
+from servers import REPO, Lab, start_lab, stop_lab
 
-REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("RUNWAY_NB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"]
-
 # Records every status a TaskView or a static result shows, even briefly.
 STATUS_RECORDER = """
 window.__rnbStatuses = [];
@@ -60,68 +61,6 @@ new MutationObserver((records) => {
 }).observe(document, {subtree: true, childList: true, attributes: true,
                       attributeFilter: ['data-status', 'data-rnb-status']});
 """
-
-
-class Lab:
-    def __init__(self, url: str, root: Path, proc: subprocess.Popen, log: Path):
-        self.url = url
-        self.root = root
-        self.proc = proc
-        self.log = log
-
-    def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?reset"
-
-
-def start_lab(home: Path, *, save_state: bool = False, app: str = "jupyterlab",
-              extra_env: dict[str, str] | None = None, theme: str | None = None) -> Lab:
-    """A Jupyter server (``app``: ``jupyterlab`` or ``notebook`` for Notebook 7) in ``home``, with
-    runway-nb's server extension enabled the way an installed runway-nb enables it (its config file
-    in ``jupyter_server_config.d``); stop it with :func:`stop_lab`. ``theme``: the name of the theme
-    its pages open in (e.g. ``"JupyterLab Dark"``; default: JupyterLab's light theme)."""
-    root = home / "notebooks"
-    root.mkdir()
-    dirs = {name: home / name for name in ("config", "data", "runtime", "ipython", "app-settings",
-                                            "user-settings", "workspaces")}
-    for d in dirs.values():
-        d.mkdir()
-    (dirs["config"] / "jupyter_server_config.d").mkdir()
-    (dirs["config"] / "jupyter_server_config.d" / "runway_nb.json").write_bytes(
-        (REPO / "jupyter-config" / "jupyter_server_config.d" / "runway_nb.json").read_bytes())
-    overrides: dict[str, Any] = {
-        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": save_state},
-        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
-    }
-    if theme is not None:
-        overrides["@jupyterlab/apputils-extension:themes"] = {"theme": theme}
-    (dirs["app-settings"] / "overrides.json").write_text(json.dumps(overrides))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("RUNWAYML_", "RUNWAY_NB_", "COMETAPI_", "USEAPI_", "MAKEVID_"))
-           and k not in ("RUNWAY_API_KEY",)}
-    env.update(JUPYTER_CONFIG_DIR=str(dirs["config"]), JUPYTER_DATA_DIR=str(dirs["data"]),
-               JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), IPYTHONDIR=str(dirs["ipython"]),
-               JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
-               PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               RUNWAY_NB_SIM_SPEED="10")
-    env.update(extra_env or {})
-    port = free_port()
-    log = home / "lab.log"
-    settings = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
-    cmd = [sys.executable, "-m", app, "--no-browser", "--allow-root", "--ServerApp.token=",
-           "--ServerApp.password=", "--ip", "127.0.0.1", "--port", str(port), f"--ServerApp.root_dir={root}",
-           f"--{settings}.app_settings_dir={dirs['app-settings']}",
-           f"--{settings}.user_settings_dir={dirs['user-settings']}",
-           f"--{settings}.workspaces_dir={dirs['workspaces']}"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    wait_until_serving(f"{url}/api/status", proc, log, f"Jupyter ({app})")
-    return Lab(url, root, proc, log)
-
-
-def stop_lab(lab: Lab) -> None:
-    stop(lab.proc)
 
 
 @pytest.fixture(scope="session")
@@ -188,55 +127,6 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 # ---------------------------------------------------------------------- helpers
-def write_notebook(lab: Lab, name: str, cells: list[str]) -> Path:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in cells])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = lab.root / name
-    nbformat.write(nb, path)
-    return path
-
-
-def wait_idle(page: Any, timeout: float = 60_000) -> None:
-    page.locator("text=/\\| Idle/").first.wait_for(timeout=timeout)
-
-
-def open_notebook(page: Any, lab: Lab, name: str) -> None:
-    page.goto(lab.notebook_url(name))
-    page.locator(".jp-Notebook").first.wait_for()
-    wait_idle(page)
-
-
-def run_all(page: Any, attempts: int = 4) -> None:
-    """Run > Run All Cells, retried until a prompt shows ``[*]`` or a number."""
-    for _ in range(attempts):
-        wait_idle(page)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        item = page.get_by_text("Run All Cells", exact=True).locator("visible=true").first
-        item.click()
-        try:
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('.jp-InputPrompt')]"
-                ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=8_000)
-            return
-        except Exception:  # retry the menu
-            page.keyboard.press("Escape")
-    raise AssertionError("Run All Cells did not start the notebook")
-
-
-def run_cell(page: Any, index: int) -> None:
-    """Select cell ``index`` and run it (Shift+Enter)."""
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    cell.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("Shift+Enter")
-
-
-def cell_output_text(page: Any, index: int) -> str:
-    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
-
-
 def save_notebook(page: Any) -> None:
     page.locator(".jp-Notebook").first.click()
     page.keyboard.press("Control+s")

@@ -1,0 +1,65 @@
+"""Driving a JupyterLab page with Playwright (the browser tests' helpers, and
+benchmarks/browser_grid.py's): Debian's Chromium and its flags, writing a notebook, opening it,
+running all its cells or one. Needs no pytest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from servers import Lab
+
+CHROMIUM = os.environ.get("RUNWAY_NB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required"]
+
+
+def write_notebook(lab: Lab, name: str, cells: list[str]) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = lab.root / name
+    nbformat.write(nb, path)
+    return path
+
+
+def wait_idle(page: Any, timeout: float = 60_000) -> None:
+    page.locator("text=/\\| Idle/").first.wait_for(timeout=timeout)
+
+
+def open_notebook(page: Any, lab: Lab, name: str) -> None:
+    page.goto(lab.notebook_url(name))
+    page.locator(".jp-Notebook").first.wait_for()
+    wait_idle(page)
+
+
+def run_all(page: Any, attempts: int = 4) -> None:
+    """Run > Run All Cells, retried until a prompt shows ``[*]`` or a number."""
+    for _ in range(attempts):
+        wait_idle(page)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        item = page.get_by_text("Run All Cells", exact=True).locator("visible=true").first
+        item.click()
+        try:
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.jp-InputPrompt')]"
+                ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=8_000)
+            return
+        except Exception:  # retry the menu
+            page.keyboard.press("Escape")
+    raise AssertionError("Run All Cells did not start the notebook")
+
+
+def run_cell(page: Any, index: int) -> None:
+    """Select cell ``index`` and run it (Shift+Enter)."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift+Enter")
+
+
+def cell_output_text(page: Any, index: int) -> str:
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
