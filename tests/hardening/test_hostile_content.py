@@ -101,9 +101,9 @@ ALL = TEXT_PAYLOADS + URL_PAYLOADS
 
 ALLOWED_TAGS = {"div", "span", "strong", "code", "video", "audio", "img", "figure", "figcaption", "a", "table", "tr",
                 "th", "td"}
-ALLOWED_ATTRS = {"class", "style", "src", "href", "alt", "controls", "autoplay", "loop", "muted", "playsinline", "preload",
-                 "download", "target", "rel", "aria-label", "data-rnb-task", "data-rnb-status", "data-rnb-grid",
-                 "data-rnb-sweep-status"}
+ALLOWED_ATTRS = {"class", "style", "src", "href", "alt", "controls", "autoplay", "loop", "muted", "playsinline",
+                 "preload", "download", "target", "rel", "aria-label", "data-rnb-task", "data-rnb-status",
+                 "data-rnb-grid", "data-rnb-sweep-status"}
 FORBIDDEN_SCHEMES = ("javascript:", "vbscript:", "data:text", "data:image/svg", "data:application", "file:",
                      "blob:javascript")
 
