@@ -23,6 +23,10 @@ task finishing and the next GET is latency. Runway updates a task no more often 
   A shape the readings rule out is dropped for good;
 - far from the finish we take a reading part of the way there (at most ``max_interval`` away);
   once the finish is pinned down, or close, one poll is aimed just after its latest bound;
+- a task still running past its latest expected finish (or sitting at "99 %") waits
+  ``LATE_SHARE`` of the time it has been late between polls (at least a floor): a render that
+  hangs at the end costs a bounded share of its lateness in latency, not a GET every floor
+  for as long as it hangs (hundreds of watched tasks at the floor starve everything else);
 - an unknown status keeps being polled, calmly; jitter keeps many watched tasks from polling
   in lockstep.
 
@@ -70,6 +74,7 @@ MAX_FRACTION = 12.0  # default max_interval: 12 floors (60 s)
 KEEP_POINTS = 8  # readings used in a fit: the first ones and the latest ones
 MAX_STEPS = 400  # step counts tried for one reading before giving up on stepped publishing
 FRESH = 0.1  # in floors: how closely a value computed per request is tied to its reading
+LATE_SHARE = 0.25  # past the expected finish: wait this share of the time late (at least a floor)
 MAX_FITS = 3  # more step counts than this fitting the readings: stepped publishing tells nothing
 INF = math.inf
 
@@ -112,6 +117,7 @@ class PollSchedule:
     start_range: tuple[float, float] | None = field(default=None, repr=False)
     shape: str | None = field(default=None, repr=False)
     _stepped: bool = field(default=False, repr=False)  # the finish comes from stepped publishing
+    _capped_since: float | None = field(default=None, repr=False)  # first "99 %" reading of this run
 
     def __post_init__(self) -> None:
         if self.floor < 0:
@@ -147,6 +153,9 @@ class PollSchedule:
         if status == RUNNING:
             self._waiting_polls = 0
             delay, aimed = self._running_delay(task.progress, now)
+            late = self._late_by(task.progress, now)
+            if late > self.floor and LATE_SHARE * late > delay:
+                delay, aimed = LATE_SHARE * late, False
         elif status in (PENDING, THROTTLED):
             self._waiting_polls += 1
             delay, aimed = self.floor * (1.5 ** (self._waiting_polls - 1)), False
@@ -170,6 +179,15 @@ class PollSchedule:
         return None if self.finish_range is None else self.finish_range[1]
 
     # ------------------------------------------------------------------ running
+    def _late_by(self, p: float | None, now: float) -> float:
+        """How long the task has run past its latest expected finish, or sat at "99 %"."""
+        if p is None or p < CAP:
+            self._capped_since = None
+        elif self._capped_since is None:
+            self._capped_since = now
+        due = [t for t in (self.predicted_finish(), self._capped_since) if t is not None]
+        return max(0.0, now - min(due)) if due else 0.0
+
     def _running_delay(self, p: float | None, now: float) -> tuple[float, bool]:
         q = self.floor
         prev_obs, prev_p, prev_status = self._last_obs, self._last_p, self._last_status
