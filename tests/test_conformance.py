@@ -120,7 +120,7 @@ PROSE_RULES = (
     Excuse("cursor-comes-from-a-previous-page", REFUSED, r"GET /v1/(routers|voices)(/\{id\}/requests)?", 400,
            r"Invalid cursor", "cursor: Cursor from a previous response to fetch the next page."),
     Excuse("router-decides-which-model-runs", REFUSED, r"POST /v1/generate/(video|image|audio)", 400,
-           r"no_eligible_model|is not allowed for model|must|is required",
+           r"no_eligible_model|is not allowed for model|allows at most|must|is required",
            "The router picks a model from its settings; the request is then checked against that model "
            "(`no_eligible_model` when none fits, documented as a 400)."),
     Excuse("usage-window-is-at-most-90-days", REFUSED, r"POST /v1/organization/usage", 400,

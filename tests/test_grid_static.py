@@ -68,3 +68,16 @@ def test_headers_show_the_axis_name(session, axis) -> None:  # noqa: F811
     for header in lines:
         for name, value in header:
             assert re.search(rf">{re.escape(name)}</span> <span[^>]*>{re.escape(value)}</span>", page), (name, value)
+
+
+def test_a_saved_unfinished_grid_says_it_is_a_snapshot(session) -> None:  # noqa: F811
+    """A sweep saved before it ended shows RUNNING for good: the footer says why, as a task card does;
+    a finished one does not."""
+    sweep = session.compare([PROMPT, "something forbidden"], model="gen4_turbo", ratio="1280:720", image=IMAGE,
+                            duration=2)
+    running = Grid(sweep, watch=False)
+    assert not running.finished
+    assert "snapshot: the live view needs a running kernel" in running.static_html()
+    sweep.wait()
+    done = Grid(sweep, watch=False)
+    assert done.finished and "snapshot" not in done.static_html()

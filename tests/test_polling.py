@@ -197,6 +197,39 @@ def test_capped_progress_polls_at_the_floor():
     assert d == FLOOR
 
 
+def test_a_task_hanging_at_99_backs_off_by_a_share_of_its_lateness():
+    s = PollSchedule(floor=FLOOR, jitter=0.0)
+    s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=0.0)
+    now, delays = 5.0, []
+    while now < 600.0:
+        delays.append(s.next_delay(Task(id="t", status="RUNNING", progress=0.99), now=now))
+        now += delays[-1]
+    assert delays[:2] == [FLOOR, FLOOR]  # about to finish: the floor first
+    assert len(delays) < 30  # not the 119 GETs of polling every floor for ten minutes
+    late, waited = 0.0, []
+    for d in delays:
+        waited.append((late, d))
+        late += d
+    assert all(d <= max(FLOOR, 0.25 * late) + 1e-9 for late, d in waited)  # latency a share of the lateness
+    assert max(delays) <= s.max_interval + 1e-9
+    # moving again below "99 %" starts over
+    assert s.next_delay(Task(id="t", status="RUNNING", progress=0.5), now=now) <= s.max_interval
+
+
+def test_a_task_past_its_pinned_finish_backs_off_too():
+    sched = PollSchedule(floor=FLOOR, jitter=0.0)
+    t = sched.first_delay()
+    for _ in range(6):  # a clean 30 s curve, read to its "finish" ...
+        t += sched.next_delay(Task(id="t", status="RUNNING", progress=stepped(ease_in_out)(t - 1.0, 30.0)), t)
+    due = sched.predicted_finish()
+    assert due is not None
+    late_delays = []
+    while t < due + 300.0:  # ... that then hangs at its last value for five minutes
+        late_delays.append(sched.next_delay(Task(id="t", status="RUNNING", progress=0.97), t))
+        t += late_delays[-1]
+    assert len(late_delays) < 25 and max(late_delays) > 2 * FLOOR
+
+
 def test_throttled_then_running():
     _times, delays, latency = replay(60.0, stepped(ease_in_out), throttled_until=80.0, seed=4)
     assert all(d >= FLOOR for d in delays)

@@ -117,6 +117,17 @@ async def test_eta_while_running(client):
 
 
 @run_async
+async def test_the_placeholder_has_the_outputs_size_even_for_a_ratio_that_is_not_one(client):
+    """hailuo3 takes "16:9": a ratio, not a size. The view sends the size the catalog computes (the
+    grid's rule), so the front end never draws a 16 px placeholder; speech has no shape at all."""
+    video = client.create("text_to_video", model="hailuo3", prompt="waves at dusk", ratio="16:9", duration=6)
+    assert TaskView(video, watch=False).shape == {"width": 1280, "height": 720}
+    speech = client.create("text_to_speech", model="eleven_multilingual_v2", prompt="hello", voice="Maya")
+    assert TaskView(speech, watch=False).shape == {}
+    assert TaskView(i2v(client), watch=False).shape == {"width": 1280, "height": 720}
+
+
+@run_async
 async def test_throttled_is_explained(make_sim, clean_env):
     sim = make_sim(**WATCHABLE, concurrency=1)
     c = Runway(provider="sim", simulator=sim)

@@ -42,16 +42,17 @@ const PLAYER_WIDTH = 640;
 const PLAYER_HEIGHT = 480;
 
 /**
- * The output's shape from the requested ratio ("1280:720"), or null when there is none.
- * @param {unknown} ratio
+ * The output's size in px as the kernel computed it from the request (the catalog's rule, which
+ * the grid uses too), or null when it has none (audio, an unknown model). A ratio such as "16:9"
+ * is not a size, so the front end never guesses one from the ratio.
+ * @param {Read} read
  * @returns {{ w: number, h: number } | null}
  */
-function ratioShape(ratio) {
-  const m = /^\s*(\d{1,5})\s*:\s*(\d{1,5})\s*$/.exec(String(ratio ?? ""));
-  if (!m) return null;
-  const w = Number(m[1]);
-  const hgt = Number(m[2]);
-  return w > 0 && hgt > 0 ? { w, h: hgt } : null;
+function outputShape(read) {
+  const shape = asRecord(read("shape", {}));
+  const w = Number(shape.width);
+  const hgt = Number(shape.height);
+  return w > 0 && hgt > 0 && Number.isFinite(w) && Number.isFinite(hgt) ? { w, h: hgt } : null;
 }
 
 /**
@@ -238,12 +239,12 @@ function createAnnouncer(ui, read) {
 
 /**
  * While the task runs and has no output yet: a placeholder for each output to come, in the
- * requested ratio's shape (an image or video task; audio has no ratio and gets none).
+ * output's shape (an image or video task; audio has no shape and gets none).
  * @param {Parts} ui
  * @param {Read} read
  */
 function renderPlaceholder(ui, read) {
-  const shape = ratioShape(asRecord(read("caption", {})).ratio);
+  const shape = outputShape(read);
   const wanted = shape !== null && !read("finished", false) && asList(read("outputs", [])).length === 0;
   if (wanted && shape !== null && ui.placeholder.getAttribute("data-shape") !== `${shape.w}:${shape.h}`) {
     ui.placeholder.textContent = "";
@@ -388,7 +389,7 @@ function createOutputs(ui, read, d, channel) {
       // plays at once, muted and looped, like mediapy's (browsers autoplay only muted videos)
       item.element.setAttribute("autoplay", "");
     }
-    const shape = kind === "audio" ? null : ratioShape(asRecord(read("caption", {})).ratio);
+    const shape = kind === "audio" ? null : outputShape(read);
     if (shape !== null) sizeLike(item.element, shape); // the placeholder's size: no jump when it loads
     const name = count > 1 ? `Output ${index + 1} of ${count}` : "";
     if (name) item.element.setAttribute("aria-label", `${name} (${kind})`);

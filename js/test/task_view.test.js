@@ -24,6 +24,7 @@ function baseState(extra) {
     elapsed: 0, eta: null, note: "", failure: "", failure_code: "", hint: "",
     outputs: [], kinds: [], files: [], caption: { prompt: "a cat", model: "gen4_turbo", ratio: "1280:720",
       seed: 42, duration: 5, credits: 25 },
+    shape: { width: 1280, height: 720 },
     error: "", finished: false, cancelling: false, ...extra,
   };
 }
@@ -366,10 +367,20 @@ test("while running, a placeholder in the requested ratio's shape holds the play
 });
 
 test("a portrait placeholder is as tall as the player may be (480 px), and audio gets none", () => {
-  const { root } = mount({ status: "RUNNING", caption: { model: "gen4_turbo", ratio: "720:1280" } });
+  const { root } = mount({ status: "RUNNING", caption: { model: "gen4_turbo", ratio: "720:1280" },
+    shape: { width: 720, height: 1280 } });
   assert.equal(root.querySelector(".rnb-placeholder").style.width, "270px");
-  const audio = mount({ status: "RUNNING", endpoint: "text_to_speech", caption: { model: "eleven_multilingual_v2" } });
+  const audio = mount({ status: "RUNNING", endpoint: "text_to_speech", caption: { model: "eleven_multilingual_v2" },
+    shape: {} });
   assert.ok(!visible(audio.root.querySelector(".rnb-placeholders")));
+});
+
+test("a ratio that is not a size (16:9) is drawn at the size the kernel computed, not 16 px wide", () => {
+  const { root } = mount({ status: "RUNNING", caption: { model: "hailuo3", ratio: "16:9" },
+    shape: { width: 1280, height: 720 } });
+  assert.equal(root.querySelector(".rnb-placeholder").style.width, "640px");
+  const unknown = mount({ status: "RUNNING", caption: { model: "new", ratio: "16:9" }, shape: {} });
+  assert.ok(!visible(unknown.root.querySelector(".rnb-placeholders")), "no size known: no placeholder");
 });
 
 test("each status change is announced once in a polite live region, never per progress tick", () => {

@@ -49,7 +49,8 @@ def simulator_notice(simulator: Simulator) -> str:
     speed = simulator.clock.speed
     pace = "" if simulator.clock.manual or speed == 1 else f", {speed:g}x speed"
     return ("runway-nb: no RUNWAYML_API_SECRET, so this runs on the built-in Runway simulator "
-            f"(offline, no credits, placeholder media{pace}); its tasks end with this process.")
+            f"(offline, no credits, placeholder media{pace}); its tasks end with this process. "
+            "Set RUNWAYML_API_SECRET to use Runway.")
 
 
 def in_process_simulator(settings: Settings, simulator: Simulator | None, *, announce: bool) -> Simulator | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runway_nb import errors
-from runway_nb.api.status import CANCELLED, FAILED, PENDING
+from runway_nb.api.status import CANCELLED, FAILED, PENDING, RUNNING
 from runway_nb.client.eta import RUN_TIMES, run_kind
 from runway_nb.client.keep import Keeper
 from runway_nb.client.schedule import PollSchedule
@@ -69,6 +69,7 @@ class TaskState:
     files: list[Path] = field(default_factory=list)
     routing: Routing | None = None  # a routed generation's create answer: which model ran, and why
     finished_at: float | None = None  # when this process first saw the task end (epoch seconds)
+    seen_running: bool = False  # a poll of this process saw it RUNNING (a cancel then keeps its charge)
 
 
 class _HandleBase:
@@ -99,6 +100,8 @@ class _HandleBase:
             return  # a GET sent before a cancel (or the end) must not bring the task back to life
         if value is not None and value.routing is None and self.state.routing is not None:
             value = value.model_copy(update={"routing": self.state.routing})  # Runway sends it on create only
+        if value is not None and value.status == RUNNING:
+            self.state.seen_running = True
         if value is not None and value.finished and self.state.finished_at is None:
             self.state.finished_at = time.time()  # output links expire counting from the end
         self.state.task = value

@@ -38,6 +38,10 @@ task finishing and the next GET is latency. Runway updates a task no more often 
   (``typical_run``, from the session's history: ``eta.RUN_TIMES``), from when it was first
   seen running: one poll at ``SILENT_AIM`` of it (waits of at most ``max_interval`` before),
   then every floor; without a typical run, every floor;
+- a task still running past its latest expected finish (or sitting at "99 %") waits
+  ``LATE_SHARE`` of the time it has been late between polls (at least a floor): a render that
+  hangs at the end costs a bounded share of its lateness in latency, not a GET every floor
+  for as long as it hangs (hundreds of watched tasks at the floor starve everything else);
 - an unknown status keeps being polled, calmly; jitter keeps many watched tasks from polling
   in lockstep.
 
@@ -90,6 +94,7 @@ PINNED_FRACTION = 30.0  # default pinned_interval: 30 floors (150 s)
 KEEP_POINTS = 8  # readings used in a fit: the first ones and the latest ones
 MAX_STEPS = 400  # step counts tried for one reading before giving up on stepped publishing
 FRESH = 0.04  # in floors: how closely a value computed per request is tied to its reading (+ round trip)
+LATE_SHARE = 0.25  # past the expected finish: wait this share of the time late (at least a floor)
 MAX_FITS = 3  # more step counts than this fitting the readings: stepped publishing tells nothing
 INF = math.inf
 
@@ -137,6 +142,7 @@ class PollSchedule:
     _stepped: bool = field(default=False, repr=False)  # the finish comes from stepped publishing
     _running_since: float | None = field(default=None, repr=False)  # first seen RUNNING
     _exact: bool = field(default=False, repr=False)  # stepped publishing fits without extra slack
+    _capped_since: float | None = field(default=None, repr=False)  # first "99 %" reading of this run
 
     def __post_init__(self) -> None:
         if self.floor < 0:
@@ -183,6 +189,9 @@ class PollSchedule:
             if self._running_since is None:
                 self._running_since = now if self._last_obs is None else (self._last_obs + now) / 2
             delay, aimed = self._running_delay(task.progress, now)
+            late = self._late_by(task.progress, now)
+            if late > self.floor and LATE_SHARE * late > delay:
+                delay, aimed = LATE_SHARE * late, False
         elif status in (PENDING, THROTTLED):
             self._waiting_polls += 1
             delay, aimed = self.floor * (1.5 ** (self._waiting_polls - 1)), False
@@ -211,6 +220,17 @@ class PollSchedule:
         """The finish is known within a floor from stepped publishing: waits may be longer."""
         span = self.finish_range
         return self._exact and span is not None and span[1] - span[0] <= self.floor
+
+    def _late_by(self, p: float | None, now: float) -> float:
+        """How long the task has run past its latest expected finish (or typical run), or sat at "99 %"."""
+        if p is None or p < CAP:
+            self._capped_since = None
+        elif self._capped_since is None:
+            self._capped_since = now
+        silent_due = (None if p is not None or self.typical_run is None or self._running_since is None
+                      else self._running_since + self.typical_run)
+        due = [t for t in (self.predicted_finish(), self._capped_since, silent_due) if t is not None]
+        return max(0.0, now - min(due)) if due else 0.0
 
     def _running_delay(self, p: float | None, now: float) -> tuple[float, bool]:
         q = self.floor

@@ -19,15 +19,31 @@ __all__ = ["charged_credits", "credits_text", "handle_credits", "seen_running"]
 
 
 def seen_running(owner: Any) -> bool:
-    """Whether a poll saw ``owner``'s task RUNNING (the journal's status history; False without one)."""
-    journal = getattr(getattr(owner, "client", None), "journal", None)
+    """Whether a poll saw ``owner``'s task RUNNING: this process's handle remembers it; for a task
+    attached from an earlier session, the journal's status history tells (False without one). A
+    finished task's answer cannot change, so the journal is asked once per task, not per update."""
+    state = getattr(owner, "state", None)
+    if getattr(state, "seen_running", False):
+        return True
     task_id = getattr(owner, "id", None)
-    if journal is None or not task_id:
+    if not task_id:
+        return False
+    if task_id in _ran_by_journal:
+        return _ran_by_journal[task_id]
+    journal = getattr(getattr(owner, "client", None), "journal", None)
+    if journal is None:
         return False
     try:
-        return any(status == "RUNNING" for status, _p, _at in journal.history(task_id))
+        ran = any(status == "RUNNING" for status, _p, _at in journal.history(task_id))
     except Exception:  # a locked or missing journal file: as if nothing was seen
         return False
+    if getattr(getattr(owner, "task", None), "finished", False):
+        _ran_by_journal[task_id] = ran
+    return ran
+
+
+#: The journal's answer for finished tasks (it cannot change any more), by task id.
+_ran_by_journal: dict[str, bool] = {}
 
 
 def charged_credits(status: str, cost: float | None, estimated: float | None, *, ran: bool = False) -> float | None:
@@ -38,10 +54,11 @@ def charged_credits(status: str, cost: float | None, estimated: float | None, *,
     return 0 if status == CANCELLED and not ran else estimated
 
 
-def handle_credits(handle: Any) -> float | None:
-    """:func:`charged_credits` of a task handle, asking the journal whether it ran only when it matters."""
-    task = handle.task
-    status = str(handle.status)
+def handle_credits(handle: Any, task: Any = None) -> float | None:
+    """:func:`charged_credits` of a task handle (for ``task``, default its last known one), asking
+    whether it ran only when it matters."""
+    task = handle.task if task is None else task
+    status = str(task.status) if task is not None else str(handle.status)
     cost = task.cost if task is not None else None
     ran = status == CANCELLED and cost is None and seen_running(handle)
     return charged_credits(status, cost, handle.estimated_cost, ran=ran)

@@ -103,7 +103,19 @@ def low_contrast(page: Any, selector: str) -> tuple[list[dict[str, Any]], list[d
     return measured, [m for m in measured if m["ratio"] < (3.0 if m["large"] else 4.5)]
 
 
-def open_in_theme(page: Any, lab: Any, nb_tools: Any, name: str, theme: str) -> None:
-    """Open notebook ``name`` on ``lab`` (a server started with ``theme``) and wait until the page is in it."""
+def theme_slug(theme: str) -> str:
+    """"JupyterLab Dark High Contrast" -> "dark-high-contrast": for file names."""
+    return "-".join(theme.lower().split()[1:])
+
+
+def open_in_theme(jupyter_servers: Any, page: Any, nb_tools: Any, *, theme: str, name: str, cells: list[str],
+                  width: int, height: int) -> Any:
+    """Write ``cells`` as notebook ``name`` on a JupyterLab started in ``theme``, open it in a page of
+    ``width`` x ``height`` (tall pages lay out every output: JupyterLab skips drawing cells out of
+    view) and wait until the page is in that theme. Returns the server."""
+    lab = jupyter_servers(theme=theme)
+    nb_tools.write(lab, name, cells)
+    page.set_viewport_size({"width": width, "height": height})
     nb_tools.open(page, lab, name)
     page.wait_for_function("(name) => document.body.dataset.jpThemeName === name", arg=theme, timeout=30_000)
+    return lab

@@ -31,8 +31,10 @@ from lab_page import (
     CHROMIUM_ARGS,
     cell_output_text,
     open_notebook,
+    rerun_cell,
     run_all,
     run_cell,
+    wait_for_output,
     wait_idle,
     write_notebook,
 )
@@ -151,6 +153,8 @@ def nb_tools() -> Any:
         run_all = staticmethod(run_all)
         run_cell = staticmethod(run_cell)
         output_text = staticmethod(cell_output_text)
+        wait_for_output = staticmethod(wait_for_output)
+        rerun = staticmethod(rerun_cell)
         save = staticmethod(save_notebook)
         idle = staticmethod(wait_idle)
         shut_down_kernels = staticmethod(shut_down_kernels)

@@ -63,3 +63,25 @@ def run_cell(page: Any, index: int) -> None:
 
 def cell_output_text(page: Any, index: int) -> str:
     return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
+
+
+OUTPUT_MATCHES = ("([i, pattern]) => new RegExp(pattern).test("
+                  "document.querySelectorAll('.jp-Notebook .jp-Cell')[i].querySelector('.jp-OutputArea').innerText)")
+PROMPT_OF = "(i) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i].querySelector('.jp-InputPrompt').textContent"
+
+
+def wait_for_output(page: Any, index: int, pattern: str, timeout: float = 30_000) -> str:
+    """Wait until cell ``index``'s output matches ``pattern`` (a JS regex source); return the output."""
+    page.wait_for_function(OUTPUT_MATCHES, arg=[index, pattern], timeout=timeout)
+    return cell_output_text(page, index)
+
+
+def rerun_cell(page: Any, index: int, pattern: str) -> str:
+    """Run cell ``index`` again and return its new output, once its execution count changed and
+    the output matches ``pattern`` (a JS regex source)."""
+    before = page.evaluate(PROMPT_OF, index)
+    run_cell(page, index)
+    page.wait_for_function(
+        f"([i, before]) => {{ const p = ({PROMPT_OF})(i); return /\\[\\d+\\]/.test(p) && p !== before; }}",
+        arg=[index, before], timeout=30_000)
+    return wait_for_output(page, index, pattern)

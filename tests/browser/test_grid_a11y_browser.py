@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from a11y import open_in_theme, serious_violations
+from a11y import open_in_theme, serious_violations, theme_slug
 
 pytestmark = pytest.mark.browser
 
@@ -60,12 +60,9 @@ def tab_to(page: Any, selector: str, limit: int = 40) -> dict[str, Any]:
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_grid_keyboard_and_axe(jupyter_servers, page, nb_tools, theme: str) -> None:
-    lab = jupyter_servers(theme=theme)
-    slug = "-".join(theme.lower().split()[1:])
-    name = f"grid-a11y-{slug}.ipynb"
-    nb_tools.write(lab, name, CELLS)
-    page.set_viewport_size({"width": 1400, "height": 1400})
-    open_in_theme(page, lab, nb_tools, name, theme)
+    slug = theme_slug(theme)
+    open_in_theme(jupyter_servers, page, nb_tools, theme=theme, name=f"grid-a11y-{slug}.ipynb", cells=CELLS,
+                        width=1400, height=1400)
     nb_tools.run_cell(page, 0)
     nb_tools.idle(page)
     nb_tools.run_cell(page, 1)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from a11y import low_contrast, open_in_theme, serious_violations
+from a11y import low_contrast, open_in_theme, serious_violations, theme_slug
 
 pytestmark = pytest.mark.browser
 
@@ -47,26 +47,6 @@ FOCUSED = """() => {
 }"""
 
 
-def _cell_text(page: Any, index: int) -> str:
-    return str(page.evaluate("(i) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
-                             ".querySelector('.jp-OutputArea').innerText", index))
-
-
-def _run_and_wait(page: Any, nb_tools: Any, index: int, pattern: str) -> str:
-    """Run cell ``index`` and wait until its output matches ``pattern`` (a JS regex source)."""
-    prompt = ("(i) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
-              ".querySelector('.jp-InputPrompt').textContent")
-    before = page.evaluate(prompt, index)
-    nb_tools.run_cell(page, index)
-    page.wait_for_function(
-        f"([i, before]) => {{ const p = ({prompt})(i); return /\\[\\d+\\]/.test(p) && p !== before; }}",
-        arg=[index, before], timeout=30_000)
-    page.wait_for_function(
-        "([i, pattern]) => new RegExp(pattern).test(document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
-        ".querySelector('.jp-OutputArea').innerText)", arg=[index, pattern], timeout=30_000)
-    return _cell_text(page, index)
-
-
 def _check(page: Any, state: str) -> None:
     """axe-core and AA contrast on the panel and its task views."""
     page.wait_for_timeout(300)  # the last layout settles
@@ -91,17 +71,13 @@ def _tab_until(page: Any, done: str, limit: int = 25) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_panel_by_keyboard_accessible_in_light_and_dark(jupyter_servers, page, nb_tools, theme: str) -> None:
-    lab = jupyter_servers(theme=theme)
-    slug = theme.split()[-1].lower()
-    name = f"panel-a11y-{slug}.ipynb"
-    nb_tools.write(lab, name, CELLS)
-    page.set_viewport_size({"width": 1280, "height": 2400})
-    open_in_theme(page, lab, nb_tools, name, theme)
+    slug = theme_slug(theme)
+    open_in_theme(jupyter_servers, page, nb_tools, theme=theme, name=f"panel-a11y-{slug}.ipynb", cells=CELLS,
+                        width=1280, height=2400)
     nb_tools.run_all(page)
     panel = page.locator(".rnb-panel").first
     panel.wait_for(timeout=60_000)
-    page.wait_for_function("() => /TASKS 0/.test(document.querySelectorAll('.jp-Notebook .jp-Cell')[2]"
-                           ".querySelector('.jp-OutputArea').innerText)", timeout=60_000)
+    nb_tools.wait_for_output(page, 2, "TASKS 0", timeout=60_000)
     nb_tools.idle(page)
 
     # Generate: the prominent, primary button.
@@ -149,7 +125,7 @@ def test_panel_by_keyboard_accessible_in_light_and_dark(jupyter_servers, page, n
     assert page.evaluate("() => document.activeElement.closest('.rnb-task') !== null")
     _check(page, "running")
 
-    out = _run_and_wait(page, nb_tools, 2, "TASKS 1")
+    out = nb_tools.rerun(page, 2, "TASKS 1")
     assert f"TASKS 1 ['{chosen['ratio']}'] ['{PROMPT}']" in out, out
 
     # Finished: the history line has the result's thumbnail; the view has no bar and says how long it ran.

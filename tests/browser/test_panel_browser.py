@@ -19,19 +19,9 @@ STATE = ("import runway_nb\ns = runway_nb.get_session()\n"
          " [t.params.get('promptText') for t in s.tasks])")
 
 
-PROMPT = "() => document.querySelectorAll('.jp-Notebook .jp-Cell')[2].querySelector('.jp-InputPrompt').textContent"
-
-
 def state(page, nb_tools) -> str:
     """Run the state cell again and return its output (once its execution count changed)."""
-    before = page.evaluate(PROMPT)
-    nb_tools.run_cell(page, 2)
-    page.wait_for_function(
-        f"([before]) => {{ const p = ({PROMPT})(); return /\\[\\d+\\]/.test(p) && p !== before; }}",
-        arg=[before], timeout=30_000)
-    page.wait_for_function("() => /CREATES \\d/.test(document.querySelectorAll('.jp-Notebook .jp-Cell')[2]"
-                           ".querySelector('.jp-OutputArea').innerText)", timeout=30_000)
-    return nb_tools.output_text(page, 2)
+    return nb_tools.rerun(page, 2, r"CREATES \d")
 
 
 def test_panel_refuses_an_invalid_form_and_submits_a_valid_one(lab, page, nb_tools):
@@ -41,8 +31,7 @@ def test_panel_refuses_an_invalid_form_and_submits_a_valid_one(lab, page, nb_too
 
     panel = page.locator(".rnb-panel").first
     panel.wait_for(timeout=60_000)
-    page.wait_for_function("() => /CREATES 0 TASKS 0/.test(document.querySelectorAll('.jp-Notebook .jp-Cell')[2]"
-                           ".querySelector('.jp-OutputArea').innerText)", timeout=30_000)
+    nb_tools.wait_for_output(page, 2, "CREATES 0 TASKS 0")
     nb_tools.idle(page)
     submit = panel.locator(".rnb-p-submit")
     reason = panel.locator(".rnb-p-reason")

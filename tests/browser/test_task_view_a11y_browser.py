@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from a11y import open_in_theme, serious_violations
+from a11y import open_in_theme, serious_violations, theme_slug
 
 pytestmark = pytest.mark.browser
 
@@ -71,12 +71,9 @@ def _height(page: Any, index: int, ready: str, timeout: float = 90_000) -> float
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
 def test_task_view_running_and_finished_is_calm_steady_and_accessible(jupyter_servers, page, nb_tools,
                                                                       theme: str) -> None:
-    lab = jupyter_servers(theme=theme)
-    slug = theme.split()[-1].lower()
-    name = f"task-view-a11y-{slug}.ipynb"
-    nb_tools.write(lab, name, CELLS)
-    page.set_viewport_size({"width": 1280, "height": 4000})  # every cell laid out at once
-    open_in_theme(page, lab, nb_tools, name, theme)
+    slug = theme_slug(theme)
+    open_in_theme(jupyter_servers, page, nb_tools, theme=theme, name=f"task-view-a11y-{slug}.ipynb",
+                        cells=CELLS, width=1280, height=4000)
     nb_tools.run_all(page)
 
     # Running: each view holds its output's place with a placeholder.

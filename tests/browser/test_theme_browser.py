@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from a11y import low_contrast, open_in_theme, serious_violations
+from a11y import low_contrast, open_in_theme, serious_violations, theme_slug
 
 pytestmark = pytest.mark.browser
 
@@ -56,13 +56,9 @@ def _wait_for_states(page: Any) -> None:
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark", "JupyterLab Dark High Contrast"])
 def test_text_contrast_and_accessibility_in_every_theme(jupyter_servers, page, nb_tools, theme: str) -> None:
-    lab = jupyter_servers(theme=theme)
-    slug = "-".join(theme.lower().split()[1:])
-    name = f"theme-{slug}.ipynb"
-    nb_tools.write(lab, name, CELLS)
-    # Tall enough to lay out every output at once: JupyterLab skips drawing cells out of view.
-    page.set_viewport_size({"width": 1280, "height": 6000})
-    open_in_theme(page, lab, nb_tools, name, theme)
+    slug = theme_slug(theme)
+    open_in_theme(jupyter_servers, page, nb_tools, theme=theme, name=f"theme-{slug}.ipynb", cells=CELLS,
+                        width=1280, height=6000)
     nb_tools.run_all(page)
     _wait_for_states(page)
     page.screenshot(path=str(Path("test-artifacts") / f"theme-{slug}.png"), full_page=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from a11y import open_in_theme
+from a11y import open_in_theme, theme_slug
 
 pytestmark = pytest.mark.browser
 
@@ -85,15 +85,11 @@ def _wait_status(page: Any, index: int, status: str) -> None:
 @pytest.mark.parametrize(("theme", "width"), [("JupyterLab Light", 1400), ("JupyterLab Dark", 800)],
                          ids=["light-1400", "dark-800"])
 def test_a_new_users_walk_through(jupyter_servers, page, nb_tools, theme: str, width: int) -> None:
-    slug = "light" if "Light" in theme else "dark"
+    slug = theme_slug(theme)
     folder = ARTIFACTS / f"walkthrough-{slug}"
     folder.mkdir(parents=True, exist_ok=True)
-    lab = jupyter_servers(theme=theme)
     name = f"walkthrough-{slug}.ipynb"
-    nb_tools.write(lab, name, CELLS)
-    # Tall, so every cell is laid out (JupyterLab skips drawing cells out of view).
-    page.set_viewport_size({"width": width, "height": 5000})
-    open_in_theme(page, lab, nb_tools, name, theme)
+    lab = open_in_theme(jupyter_servers, page, nb_tools, theme=theme, name=name, cells=CELLS, width=width, height=5000)
     nb_tools.run_all(page)
 
     # 1. A task running: its percentage and time left, queue time apart from run time.

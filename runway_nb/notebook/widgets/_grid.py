@@ -47,13 +47,13 @@ from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, PollFailed, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
-from runway_nb.notebook.charges import seen_running
+from runway_nb.notebook.charges import handle_credits
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._audio import WaveformTrait
 from runway_nb.notebook.widgets._grid_static import static_grid
 from runway_nb.notebook.widgets._live import Command, LiveWidget, Reply
-from runway_nb.notebook.widgets._static import caption_fields, charged_credits, status_note
+from runway_nb.notebook.widgets._static import caption_fields, output_shape, status_note
 from runway_nb.notebook.widgets._task_view import TaskView
 from runway_nb.notebook.widgets._urls import endpoint_kind, file_url, is_remote, media_kind, safe_url
 
@@ -386,10 +386,7 @@ class Grid(LiveWidget):
         if endpoint_kind(endpoint, model if isinstance(model, str) else None) == "audio":
             width, height = AUDIO_CELL  # a strip for the waveform
         else:
-            try:
-                width, height = catalog.output_size(endpoint, body)
-            except Exception:  # an unknown endpoint or model: a 16:9 box
-                width, height = 1280, 720
+            width, height = output_shape(endpoint, body) or (1280, 720)  # unknown: a 16:9 box
         try:
             duration = catalog.output_duration(endpoint, body)
         except Exception:
@@ -435,9 +432,7 @@ class Grid(LiveWidget):
         dropped = len(task.outputs) - len(urls) if task is not None else 0
         if dropped:
             note = f"{dropped} output URL(s) not shown: not an http(s) URL."
-        credits = (charged_credits(task.status, task.cost, h.estimated_cost,
-                                   ran=task.status == CANCELLED and seen_running(h))
-                   if task is not None else h.estimated_cost)
+        credits = handle_credits(h, task) if task is not None else h.estimated_cost
         cell.update({
             "status": status,
             "eta": self._time_left(i),

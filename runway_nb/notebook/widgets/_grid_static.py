@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from runway_nb.api.task import FAILED, RUNNING, SUCCEEDED
 from runway_nb.notebook import posters
+from runway_nb.notebook.charges import credits_text
 from runway_nb.notebook.widgets import _theme as theme
-from runway_nb.notebook.widgets._static import status_note, task_facts
+from runway_nb.notebook.widgets._static import SNAPSHOT_NOTE, status_note, task_facts
 
 if TYPE_CHECKING:
     from runway_nb.notebook.widgets._grid import Grid
@@ -41,13 +42,6 @@ def _header_lines(lines: Sequence[Sequence[str]]) -> str:
         out.append(f'<div style="overflow-wrap:anywhere"><span style="{_SMALL};font-weight:normal">{_e(name)}</span> '
                    f'<span style="font-weight:600">{_e(value)}</span></div>')
     return "".join(out)
-
-
-def _credits_text(credits: Any) -> str:
-    if not isinstance(credits, (int, float)) or isinstance(credits, bool):
-        return ""
-    shown = int(credits) if float(credits).is_integer() else round(float(credits), 2)
-    return f"{shown:,} credits"
 
 
 def _media(m: dict[str, Any], fill: str) -> str:
@@ -103,11 +97,9 @@ def _cell(grid: Grid, i: int, cell: dict[str, Any]) -> str:
     meta = []
     if grid.wrap or not (grid.row_labels or grid.col_labels):
         meta.append(f'<span style="overflow-wrap:anywhere">{_e(grid.cell_label(i))}</span>')
-    if status not in (SUCCEEDED, RUNNING) and f["media"]:
-        meta.append(f"<span>{_e(status)}</span>")
-    credits = _credits_text(f["caption"].get("credits"))
-    if credits:
-        meta.append(f'<span style="white-space:nowrap">{_e(credits)}</span>')
+    credits = f["caption"].get("credits")  # the badge on the frame says the status: not again here
+    if isinstance(credits, (int, float)) and not isinstance(credits, bool):
+        meta.append(f'<span style="white-space:nowrap">{_e(credits_text(credits))} credits</span>')
     meta_html = (f'<div style="display:flex;flex-wrap:wrap;gap:2px 8px;justify-content:flex-start;text-align:left;'
                  f'{_SMALL};margin-top:3px">{"".join(meta)}</div>') if meta else ""
     return (f'<div class="rnb-grid-cell" data-rnb-task="{_e(h.id)}" data-rnb-status="{_e(status)}" '
@@ -144,7 +136,8 @@ def static_grid(grid: Grid) -> str:
         placed = dict(cell, grid_row=int(cell["row"]) + 1 + heads_row, grid_col=int(cell["col"]) + 1 + heads_col)
         parts.append(_cell(grid, i, placed))
     parts.append("</div>")
-    ids = " · ".join(h.id for h in grid.handles)
-    parts.append(f'<div style="{_SMALL};font-size:11px;margin-top:6px;overflow-wrap:anywhere">'
-                 f'task{"s" if len(grid.handles) != 1 else ""} {_e(ids)}</div></div>')
+    footer = f'task{"s" if len(grid.handles) != 1 else ""} ' + " · ".join(h.id for h in grid.handles)
+    if not grid.finished:
+        footer += f" · {SNAPSHOT_NOTE}"
+    parts.append(f'<div style="{_SMALL};font-size:11px;margin-top:6px;overflow-wrap:anywhere">{_e(footer)}</div></div>')
     return "".join(parts)

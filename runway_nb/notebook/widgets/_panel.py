@@ -746,11 +746,11 @@ class Panel(ipywidgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type 
             if view is None:
                 lines.append(history_line(entry, "PENDING"))
                 continue
-            task = view.handle.task
-            urls = [str(u) for u in (getattr(task, "output", None) or [])]
-            done = view.status == "SUCCEEDED"
-            files = list(view.handle.files or [])
-            thumb = thumbnail(list(view.kinds), files, urls, read_file=view.final_ready) if done else ""
+            thumb = ""
+            if view.status == "SUCCEEDED":
+                shown = view.shown_outputs()
+                thumb = thumbnail([kind for kind, _, _ in shown], [file for _, _, file in shown],
+                                  [url for _, url, _ in shown], read_file=view.final_ready)
             lines.append(history_line(entry, view.status, thumb))
         return lines
 

@@ -61,12 +61,12 @@ from urllib.parse import unquote
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, THROTTLED, Routing, Task
 from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
-from runway_nb.notebook.charges import charged_credits, seen_running
+from runway_nb.notebook.charges import charged_credits, handle_credits
 from runway_nb.notebook.posters import Poster
 from runway_nb.notebook.waveform import Waveform, duration_text
 from runway_nb.notebook.widgets import _audio
 from runway_nb.notebook.widgets import _theme as theme
-from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
+from runway_nb.notebook.widgets._urls import endpoint_kind, file_url, is_remote, media_kind, safe_url
 from runway_nb.notebook.widgets._where import Where, ended_at, link_source, saved, where_link
 
 __all__ = ["badge_colors", "caption_fields", "charged_credits", "media_figure", "static_bundle", "static_html",
@@ -108,6 +108,26 @@ def caption_fields(params: dict[str, Any] | None, *, credits: Any = None, captio
     elif isinstance(caption, dict):
         fields.update(caption)
     return {str(k): _plain(v) for k, v in fields.items() if v is not None and v != ""}
+
+
+#: Said under any static output of an unfinished task: it will not move until the cell runs again.
+SNAPSHOT_NOTE = "snapshot: the live view needs a running kernel"
+
+
+def output_shape(endpoint: str, params: dict[str, Any] | None) -> tuple[int, int] | None:
+    """The output's size in px, as the catalog computes it from the request (a ratio such as "16:9"
+    is not a size); None for audio, or when the endpoint or model is unknown."""
+    from runway_nb.api import catalog  # the catalog loads with the first view, not at %load_ext
+
+    body = {k: v for k, v in (params or {}).items() if k != "endpoint"}
+    model = body.get("model")
+    if endpoint_kind(endpoint, model if isinstance(model, str) else None) == "audio":
+        return None
+    try:
+        width, height = catalog.output_size(endpoint, body)
+    except Exception:  # an endpoint or model this version does not know
+        return None
+    return int(width), int(height)
 
 
 def _plain(value: Any) -> Any:
@@ -173,8 +193,8 @@ def task_facts(handle_or_task: Any, params: dict[str, Any] | None = None, files:
             where = where_link(source, ended[0], str(url))
         media.append({"src": src, "kind": kind, "local": local is not None, "remote": remote, "number": i + 1,
                       "waveform": waveform, "poster": poster, "where": where})
-    ran = status == CANCELLED and not isinstance(handle_or_task, Task) and seen_running(handle_or_task)
-    credits = charged_credits(status, task.cost if task is not None else None, estimated, ran=ran)
+    credits = (charged_credits(status, task.cost if task is not None else None, estimated)
+               if isinstance(handle_or_task, Task) else handle_credits(handle_or_task, task))
     return {
         "id": task_id,
         "status": status,
@@ -273,7 +293,7 @@ def static_html(handle_or_task: Any, params: dict[str, Any] | None = None, files
     if isinstance(f["created_at"], datetime):
         footer.append(f["created_at"].strftime("%Y-%m-%d %H:%M UTC"))
     if not f["finished"]:
-        footer.append("snapshot: the live view needs a running kernel")
+        footer.append(SNAPSHOT_NOTE)
     parts.append(f'<div style="color:{theme.MUTED};font-size:11px;margin-top:2px">{_e(" · ".join(footer))}</div>')
     parts.append("</div>")
     return "".join(parts)

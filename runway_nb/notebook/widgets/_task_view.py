@@ -38,12 +38,18 @@ from runway_nb.client.handles import AnyTaskHandle
 from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, drive_async
 from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
-from runway_nb.notebook.charges import seen_running
+from runway_nb.notebook.charges import handle_credits
 from runway_nb.notebook.status_line import StatusLine
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._live import WIDGET_MIME, Command, LiveWidget, Reply, async_twin
-from runway_nb.notebook.widgets._static import caption_fields, charged_credits, static_html, static_text, status_note
+from runway_nb.notebook.widgets._static import (
+    caption_fields,
+    output_shape,
+    static_html,
+    static_text,
+    status_note,
+)
 from runway_nb.notebook.widgets._urls import file_url, is_remote, media_kind, safe_url
 
 __all__ = ["TaskView", "async_twin", "display_handle", "register_formatters", "unregister_formatters"]
@@ -95,6 +101,7 @@ class TaskView(LiveWidget):
     waveforms = t.List(t.Dict()).tag(sync=True)
     files = t.List(t.Unicode()).tag(sync=True)
     caption = t.Dict().tag(sync=True)
+    shape = t.Dict().tag(sync=True)  # {width, height} of the output, for a placeholder of its size
     #: A routed generation's "routed to <model> (<why>)", else "".
     routing = t.Unicode("").tag(sync=True)
     cancelling = t.Bool(False).tag(sync=True)
@@ -134,6 +141,8 @@ class TaskView(LiveWidget):
             self.task_id = handle.id
             self.endpoint = handle.endpoint or str(handle.params.get("endpoint") or "")
             self.caption = caption_fields(handle.params, credits=handle.estimated_cost, caption=caption)
+            size = output_shape(self.endpoint, handle.params)
+            self.shape = {"width": size[0], "height": size[1]} if size is not None else {}
             self.routing = handle.routing.summary() if handle.routing is not None else ""
             self.can_again = _session_can_send_again(handle)
             if handle.task is not None:
@@ -357,8 +366,7 @@ class TaskView(LiveWidget):
             dropped = len(task.outputs) - len(urls)
             if dropped:
                 self.note = f"{dropped} output URL(s) not shown: not an http(s) URL."
-            credits = charged_credits(task.status, task.cost, self.handle.estimated_cost,
-                                      ran=task.status == CANCELLED and seen_running(self.handle))
+            credits = handle_credits(self.handle, task)
             self.caption = caption_fields(self.handle.params, credits=credits, caption=self._caption_arg)
             routing = self.handle.routing or task.routing
             self.routing = routing.summary() if routing is not None else ""
@@ -401,6 +409,10 @@ class TaskView(LiveWidget):
             self._schedule_verdict_timeout()
         else:
             self._publish_displays(force=True)
+
+    def shown_outputs(self) -> list[tuple[str, str, Any]]:
+        """Each output shown: its kind, its URL and its saved copy (None where there is none)."""
+        return list(zip(self.kinds, self.outputs, self._shown_files(), strict=False))
 
     def _shown_files(self) -> list[Any]:
         """The saved copy of each output shown (None where there is none)."""
