@@ -15,7 +15,7 @@ for every curve and scenario. Two scenarios:
 
 - *prompt*: 1 s PENDING, then RUNNING (as ``polling_model`` and ``polling.py``);
 - *after THROTTLED*: 1 s PENDING, then THROTTLED until a start drawn uniformly from 20-180 s
-  (seeded), then RUNNING. The poll schedule backs off while the task waits (up to a minute
+  (seeded), then RUNNING. The poll schedule backs off while the task waits (up to 15 s
   between polls), so when a poll first sees the task running, the run began anywhere since the
   previous poll.
 
@@ -204,8 +204,10 @@ if __name__ == "__main__":
     print(json.dumps({k: v for k, v in res.items() if k not in ("curves", "sim_with_history")}, indent=1))
     for name, row in [*res["curves"].items(), ("sim+history", res["sim_with_history"])]:
         for case, r in row.items():
-            print(f"{name:12s} {case:16s} first p50 {r['first_median_abs_error_pct']:6.1f} % "
-                  f"p90 {r['first_p90_abs_error_pct']:6.1f} % | later p50 {r['later_median_abs_error_pct']:5.1f} % "
-                  f"p90 {r['later_p90_abs_error_pct']:6.1f} % ({r['later_median_abs_error_s']:.1f} s) | "
-                  f"latest-finish later p50 {r['schedule_latest_later_median_abs_error_pct']:6.1f} % | "
+            f = {k: ("   n/a" if v is None else f"{v:6.1f}") if isinstance(v, (float, type(None))) else v
+                 for k, v in r.items()}
+            print(f"{name:12s} {case:16s} first p50 {f['first_median_abs_error_pct']} % "
+                  f"p90 {f['first_p90_abs_error_pct']} % | later p50 {f['later_median_abs_error_pct']} % "
+                  f"p90 {f['later_p90_abs_error_pct']} % ({f['later_median_abs_error_s']} s) | "
+                  f"latest-finish later p50 {f['schedule_latest_later_median_abs_error_pct']} % | "
                   f"none {r['first_no_estimate']} unseen {r['no_progress_seen']}")

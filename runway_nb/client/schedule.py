@@ -5,7 +5,12 @@ task finishing and the next GET is latency. Runway updates a task no more often 
 ``floor`` seconds (5 s), so we never poll one task more often than that. Within that rule:
 
 - a just-created task is polled promptly (moderation and input errors show up early);
-- PENDING/THROTTLED back off geometrically (a throttled task can wait minutes for a slot);
+- PENDING/THROTTLED back off geometrically (a throttled task can wait minutes for a slot), up
+  to ``WAITING_FRACTION`` floors (15 s; the official SDK polls every 6 s): the run starts
+  somewhere between the last poll that saw the task waiting and the first that sees it run,
+  and only the step count of the first progress value tells where, so that gap bounds how good
+  the time left can be (``benchmarks/eta.py``, first report after THROTTLED: median error 35 %
+  with waits of up to a minute, 34 % at 20 s, 11 % at 15 s);
 - while RUNNING, each progress reading bounds when that value was published: a value first
   seen at ``t``, after a poll at ``t_prev`` that did not show it, appeared in
   ``(max(t_prev, t - floor), t]`` (progress moves once per ``floor``). From these windows we
@@ -90,6 +95,7 @@ FAR = 0.85  # in runs: the furthest a narrowing reading goes (ease-out reads 98 
 ROOM = 1.2  # in floors: between two readings that halve the start window
 GROWTH = 6.0  # a wait once the finish is known: at most this times the run so far
 SILENT_AIM = 0.9  # without progress, the first poll near the end at this share of the typical run
+WAITING_FRACTION = 3.0  # PENDING/THROTTLED: at most 3 floors (15 s) between polls (see below)
 PINNED_FRACTION = 30.0  # default pinned_interval: 30 floors (150 s)
 KEEP_POINTS = 8  # readings used in a fit: the first ones and the latest ones
 MAX_STEPS = 400  # step counts tried for one reading before giving up on stepped publishing
@@ -194,7 +200,8 @@ class PollSchedule:
                 delay, aimed = LATE_SHARE * late, False
         elif status in (PENDING, THROTTLED):
             self._waiting_polls += 1
-            delay, aimed = self.floor * (1.5 ** (self._waiting_polls - 1)), False
+            delay = self.floor * (1.5 ** (self._waiting_polls - 1))
+            delay, aimed = min(delay, WAITING_FRACTION * self.floor), False
         else:  # an unknown status: keep watching, calmly
             delay, aimed = self.floor * 2, False
         self._last_obs, self._last_status = now, status
