@@ -185,6 +185,38 @@ def test_continuous_progress_without_steps():
     assert all(0 <= x <= 2 * FLOOR for x in lat)
 
 
+def test_a_finish_known_within_a_floor_from_values_computed_per_request_is_aimed_inside_its_bounds():
+    run, start = 178.6, 1.0
+    s = PollSchedule(floor=FLOOR, jitter=0.0, created=0.0)
+    t, delay = s.first_delay(), 0.0
+    while True:
+        delay = s.next_delay(Task(id="t", status="RUNNING", progress=continuous(lambda f: f)(t - start, run)), t)
+        lo, hi = s.finish_range or (0.0, math.inf)
+        if hi - lo <= FLOOR:
+            break
+        t += delay
+    # the bounds are worst cases of the rounding: one poll inside them, not another reading
+    assert lo < t + delay < hi + 0.1 * FLOOR
+    assert lo <= start + run <= hi
+
+
+@pytest.mark.parametrize("shape", [lambda f: f, lambda f: 1 - (1 - f) ** 2], ids=["linear", "ease_out"])
+def test_rounded_values_computed_per_request_never_rule_out_the_true_finish(shape):
+    # A value rounded to 2 decimals may have been computed up to half a hundredth earlier or
+    # later along the curve: the bounds must allow that, or the truth falls outside them.
+    for i, run in enumerate(RUNS):
+        s = PollSchedule(floor=FLOOR, rng=random.Random(i), created=0.0)
+        t, start = s.first_delay(), 1.0
+        while t < start + run:
+            task = (Task(id="t", status="RUNNING", progress=continuous(shape)(t - start, run)) if t >= start
+                    else Task(id="t", status="PENDING"))
+            delay = s.next_delay(task, t)
+            if s.finish_range is not None:
+                lo, hi = s.finish_range
+                assert lo - 1e-6 <= start + run <= hi + 1e-6, (run, t, s.finish_range)
+            t += delay
+
+
 def test_irregular_progress_still_finishes_and_falls_back():
     for i, run in enumerate(RUNS):
         _times, delays, latency = replay(run, irregular(100 + i), seed=i)

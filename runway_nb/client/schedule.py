@@ -22,7 +22,11 @@ task finishing and the next GET is latency. Runway updates a task no more often 
      ``shape(k * floor / run)``, so two readings fix ``run`` almost exactly and each reading
      narrows ``start``; we take readings at times that halve what is still unknown;
   2. otherwise (the windows admit no whole number of steps), ``start`` and ``run`` form a
-     two-variable linear program whose vertices bound the finish;
+     two-variable linear program whose vertices bound the finish (a value rounded to 2
+     decimals may sit half a hundredth either way along the curve: the bounds allow that).
+     Values computed at each request tie each reading to its own time; once those bound the
+     finish within a floor, one poll is aimed ``FRESH_AIM_AT`` into the range (its ends are
+     the rounding's worst cases) instead of another reading;
   3. when no shape fits at all (an irregular curve), a least-squares line, give or take a floor.
 
   A shape the readings rule out is dropped for good;
@@ -100,6 +104,8 @@ PINNED_FRACTION = 30.0  # default pinned_interval: 30 floors (150 s)
 KEEP_POINTS = 8  # readings used in a fit: the first ones and the latest ones
 MAX_STEPS = 400  # step counts tried for one reading before giving up on stepped publishing
 FRESH = 0.04  # in floors: how closely a value computed per request is tied to its reading (+ round trip)
+FRESH_AIM_WIDTH = 1.0  # in floors: a finish from values computed per request known this closely ...
+FRESH_AIM_AT = 0.6  # ... is aimed at this far into its range (the bounds are worst cases)
 LATE_SHARE = 0.25  # past the expected finish: wait this share of the time late (at least a floor)
 MAX_FITS = 3  # more step counts than this fitting the readings: stepped publishing tells nothing
 INF = math.inf
@@ -260,6 +266,10 @@ class PollSchedule:
         cap = self._cap(now, known)
         if self._stepped and width <= self.sharp * q and left <= cap:
             return left + self.aim_margin * q, True  # pinned down: one poll just after it
+        if self._stepped and not self._exact and width <= FRESH_AIM_WIDTH * q and left <= cap:
+            # Values computed per request: their rounding, not a step, leaves the range, and the
+            # bounds are its worst cases; a reading to narrow it would cost more than aiming inside.
+            return t_lo - now + FRESH_AIM_AT * width + self.aim_margin * q, True
         latest = t_lo - q  # the last reading that still leaves a floor before the earliest finish
         if latest - now < q:  # no room for another reading before it
             if width <= q or (self._stepped and left <= 2 * q):
@@ -406,12 +416,15 @@ def _decimals(p: float) -> int:
 def _lp_bounds(rows: list[tuple[float, float, float, float, float]]
                ) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """Bounds of ``a + b`` (the finish) and of ``b`` (the run) over every ``a``, ``b > 0`` with
-    ``lo < a + b*f <= hi`` for each row ``(f, f_lo, f_hi, lo, hi)``; None when none fits.
+    ``lo < a + b*f' <= hi`` for some ``f'`` in ``[f_lo, f_hi]`` (the published value is rounded)
+    for each row ``(f, f_lo, f_hi, lo, hi)``; None when none fits. Since ``a + b*f'`` grows with
+    ``f'``, that is ``a + b*f_hi > lo`` and ``a + b*f_lo <= hi``.
 
     Two variables: the extremes are at vertices, where two constraint lines cross; for each
     candidate ``b`` the feasible ``a`` is an interval, found in one pass over the rows.
     """
-    lines = [(f, lo) for f, _, _, lo, _ in rows if lo > -INF] + [(f, hi) for f, _, _, _, hi in rows if hi < INF]
+    lines = ([(f_hi, lo) for _, _, f_hi, lo, _ in rows if lo > -INF]
+             + [(f_lo, hi) for _, f_lo, _, _, hi in rows if hi < INF])
     bs = set()
     for i in range(len(lines)):
         fi, ci = lines[i]
@@ -425,12 +438,11 @@ def _lp_bounds(rows: list[tuple[float, float, float, float, float]]
     t_hi = b_hi = -INF
     for b in bs:
         lo_a, hi_a = -INF, INF
-        for f, _, _, lo, hi in rows:
-            x = b * f
-            if lo - x > lo_a:
-                lo_a = lo - x
-            if hi - x < hi_a:
-                hi_a = hi - x
+        for _, f_lo, f_hi, lo, hi in rows:
+            if lo - b * f_hi > lo_a:
+                lo_a = lo - b * f_hi
+            if hi - b * f_lo < hi_a:
+                hi_a = hi - b * f_lo
         if lo_a <= hi_a + 1e-9:
             t_lo, t_hi = min(t_lo, lo_a + b), max(t_hi, hi_a + b)
             b_lo, b_hi = min(b_lo, b), max(b_hi, b)
