@@ -69,6 +69,39 @@ def test_unfinished_and_status_filters(tmp_path):
     assert "t1" in journal.entries(limit=10)[2].line()
 
 
+def test_progress_alone_is_written_at_most_every_few_seconds_a_new_status_at_once(tmp_path, monkeypatch):
+    from runway_nb.client import events
+
+    journal = Journal(tmp_path / "j.sqlite3")
+    row = journal.begin(provider="sim", base_url="http://sim", endpoint="text_to_image",
+                        params={"model": "gen4_image", "promptText": "p"})
+    journal.created(row, "t", 5)
+    record = events.JournalRecorder(journal)
+    clock = [1000.0]
+    monkeypatch.setattr(events.time, "monotonic", lambda: clock[0])
+
+    def seen(status: str, progress: float | None = None, outputs: tuple[str, ...] = ()) -> None:
+        record(events.TaskSeen(Task(id="t", status=status, progress=progress, outputs=list(outputs)), "http://sim"))
+
+    def journalled() -> tuple[str | None, float | None]:
+        entry = journal.get("t")
+        assert entry is not None
+        return entry.status, entry.progress
+
+    seen("RUNNING", 0.1)
+    assert journalled() == ("RUNNING", 0.1)
+    clock[0] += 5
+    seen("RUNNING", 0.3)  # progress only, soon after: not written yet
+    assert journalled() == ("RUNNING", 0.1)
+    clock[0] += events.PROGRESS_EVERY
+    seen("RUNNING", 0.6)
+    assert journalled() == ("RUNNING", 0.6)
+    clock[0] += 1
+    seen("SUCCEEDED", None, ("https://x.test/o.png",))  # a new status: at once
+    assert journalled() == ("SUCCEEDED", None)
+    assert journal.get("t").outputs == ["https://x.test/o.png"]
+
+
 def _writer(path: str, worker: int, count: int) -> None:
     journal = Journal(path)
     for i in range(count):

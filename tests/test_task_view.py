@@ -709,6 +709,38 @@ async def test_after_cell_polls_only_a_late_view_with_a_blocking_handle(client, 
 
 
 @run_async
+async def test_after_a_cell_running_async_views_are_visited_only_once_some_task_ended(client, fake_kernel,
+                                                                                    monkeypatch):
+    """A thousand watched views must not cost every cell a thousand calls: a view of an async
+    handle is polled by the loop, so after a cell it has nothing to do unless a task ended
+    elsewhere (another wait on the same handle), which it then takes in."""
+    twin = tv.async_twin(client)
+    handles = [await twin.image_to_video.create(model="gen4_turbo", prompt=f"view {i}", duration=5,
+                                                image="https://example.com/in.png", ratio="1280:720")
+               for i in range(3)]
+    views = [TaskView(h, watch=False) for h in handles]
+    for view in views:
+        view._follow(keep_alive=True)
+    visited: list[TaskView] = []
+    original = TaskView.after_cell
+    monkeypatch.setattr(TaskView, "after_cell", lambda self: (visited.append(self), original(self))[1])
+    live.post_run_cell(None)  # takes in whatever ended before this test
+    visited.clear()
+    live.post_run_cell(None)
+    assert visited == []
+    await handles[0].wait()  # ends through the handle, not through its view
+    assert not views[0].finished
+    live.post_run_cell(None)
+    assert views[0].finished and views[0].status == "SUCCEEDED"
+    assert set(map(id, visited)) == set(map(id, views))
+    visited.clear()
+    live.post_run_cell(None)
+    assert visited == []
+    for view in views:
+        view.close()
+
+
+@run_async
 async def test_a_poll_of_many_views_sends_one_message_per_view_with_only_what_changed(client):
     """Each update of a view is one comm message (``hold_sync``) carrying only the traits that
     changed: the caption, endpoint and task id are not sent again on every poll."""

@@ -6,6 +6,7 @@ one subscriber, wired by the factory; tests and tools can add their own.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -69,13 +70,16 @@ class Events(Subscribers[ClientEvent]):
     """What a client publishes, to whoever subscribed."""
 
 
+PROGRESS_EVERY = 15.0  # seconds: the journal's progress of a running task is at most this old
+
+
 class JournalRecorder:
     """Writes client events to the SQLite journal (every task, its request and each change)."""
 
     def __init__(self, journal: Journal):
         self.journal = journal
         self._rows: dict[int, int] = {}
-        self._seen: dict[str, tuple[str, float | None, int]] = {}
+        self._seen: dict[str, tuple[str, float | None, int, float]] = {}  # status, progress, outputs, when
 
     def __call__(self, event: ClientEvent) -> None:
         if isinstance(event, CreateSent):
@@ -91,9 +95,14 @@ class JournalRecorder:
                 self.journal.create_failed(rowid, event.error, outcome_unknown=event.outcome_unknown)
         elif isinstance(event, TaskSeen):
             task = event.task
-            seen = (task.status, task.progress, len(task.outputs))
-            if self._seen.get(task.id) != seen:  # a poll that changed nothing is not written again
-                self._seen[task.id] = seen
+            now = time.monotonic()
+            last = self._seen.get(task.id)
+            if last is None or (task.status, len(task.outputs)) != (last[0], last[2]) or (
+                    task.progress != last[1] and now - last[3] >= PROGRESS_EVERY):
+                # a new status or outputs at once; a progress-only change at most every
+                # PROGRESS_EVERY seconds (a thousand watched tasks would otherwise each commit a
+                # transaction per poll, for a figure the next poll replaces)
+                self._seen[task.id] = (task.status, task.progress, len(task.outputs), now)
                 self.journal.update(task, event.base_url)
         else:
             self.journal.set_files(event.task_id, [p.resolve() for p in event.files])

@@ -72,6 +72,16 @@ class TaskState:
     seen_running: bool = False  # a poll of this process saw it RUNNING (a cancel then keeps its charge)
 
 
+_ends_seen = 0  # tasks this process saw end, through any handle (see ends_seen)
+
+
+def ends_seen() -> int:
+    """How many tasks this process has seen end, through any handle: two readings that differ
+    say some task ended in between, without asking every handle (the notebook asks after each
+    cell, with a thousand tasks watched)."""
+    return _ends_seen
+
+
 class _HandleBase:
     """What sync and async handles share: the state, its read-only views, and the messages."""
 
@@ -104,6 +114,8 @@ class _HandleBase:
             self.state.seen_running = True
         if value is not None and value.finished and self.state.finished_at is None:
             self.state.finished_at = time.time()  # output links expire counting from the end
+            global _ends_seen
+            _ends_seen += 1
         self.state.task = value
 
     @property

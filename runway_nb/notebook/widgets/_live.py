@@ -97,6 +97,7 @@ _hooked: weakref.WeakSet[Any] = weakref.WeakSet()
 # Widgets to call after each cell: kept alive while they watch, weakly once they are done.
 _following: dict[int, LiveWidget] = {}
 _following_done: weakref.WeakValueDictionary[int, LiveWidget] = weakref.WeakValueDictionary()
+_ends_at_last_cell = [0]  # client.handles.ends_seen() after the last cell
 
 
 class CellFollower(Protocol):
@@ -208,9 +209,14 @@ def pre_run_cell(*_: Any) -> None:
 def post_run_cell(*_: Any) -> None:
     """After each cell: every followed widget catches up (see :meth:`LiveWidget._after_cell`),
     then every other follower (:func:`follow_cells`)."""
+    from runway_nb.client.handles import ends_seen
+
     try:
-        for widget in list(_following.values()) + list(_following_done.values()):
-            widget.after_cell()
+        ends = ends_seen()
+        ended, _ends_at_last_cell[0] = ends != _ends_at_last_cell[0], ends
+        for widget in [*_following.values(), *_following_done.values()]:
+            if widget.wants_cell(ended):
+                widget.after_cell()
         for follower in list(_followers):
             follower.after_cell()
     finally:
@@ -408,6 +414,12 @@ class LiveWidget(ChannelWidget):
 
     def _commands(self) -> Mapping[str, Command]:
         return {"view": self._command_view}
+
+    def wants_cell(self, ended: bool) -> bool:
+        """Whether :meth:`after_cell` has anything to do after this cell; ``ended``: some task
+        ended since the last cell. Asked of every followed widget after every cell, so it
+        must be cheap: a thousand watched views are a thousand calls."""
+        return True
 
     def after_cell(self) -> None:
         """Called by the ``post_run_cell`` hook while followed; never breaks the user's cell."""

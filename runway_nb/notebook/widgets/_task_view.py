@@ -464,6 +464,13 @@ class TaskView(LiveWidget):
         elif self.handle.save_problem:
             self._set_error(self.handle.save_problem)
 
+    def wants_cell(self, ended: bool) -> bool:
+        if self._terminal:
+            return self._final_ready and self._needs_cell_publish  # re-sent for the running cell
+        # a sync handle may be overdue (a blocking cell); an async one is polled by the loop,
+        # and only a task ended elsewhere (another wait on the same handle) needs catching up
+        return ended or not isinstance(self.handle, AsyncTaskHandle)
+
     def _after_cell(self) -> None:
         """After each cell: finish if the handle ended meanwhile (e.g. ``handle.wait()`` in this
         cell blocked the loop); poll once if the cell kept the loop busy past a poll; re-send a
