@@ -74,7 +74,8 @@ PROGRESS_EVERY = 15.0  # seconds: the journal's progress of a running task is at
 
 
 class JournalRecorder:
-    """Writes client events to the SQLite journal (every task, its request and each change)."""
+    """Writes client events to the SQLite journal: every task, its request, each new status and
+    outputs; a running task's progress at most every ``PROGRESS_EVERY`` seconds."""
 
     def __init__(self, journal: Journal):
         self.journal = journal
