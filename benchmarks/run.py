@@ -43,7 +43,7 @@ RESULTS = HERE / "results"
 
 QUICK = {
     "polling": dict(n=40, rounds=1, speed=10.0),  # the full run's speed: see benchmarks/README.md
-    "model": dict(n=200),
+    "model": dict(n=400),  # virtual time, seconds: the same tasks as the full run
     "sim": dict(runs=3),
     "audio": dict(runs=3),
     "import": dict(runs=3),
@@ -51,7 +51,7 @@ QUICK = {
     "cost": dict(window=20.0, sdk=False),
     "notebook": dict(runs=1),
     "sim_load": dict(tasks=40, speed=50.0),  # 100 tasks take over a minute on 2 cores
-    "eta": dict(n=200),
+    "eta": dict(n=400),  # virtual time: the same tasks as the full run
     "browser": dict(quick=True),
 }
 FULL = {
