@@ -24,6 +24,7 @@ machine's load average is recorded before and after: other processes share the t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -390,6 +391,56 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+ISSUE_GOALS = [key for key in TARGETS if not key.startswith(("import.load_ext", "sim.", "audio."))]
+
+
+def _verdict(results: dict, key: str) -> bool | None:
+    value = _get(results, key)
+    if value is None:
+        return None
+    op, bound = TARGETS[key]
+    return bool(value <= bound if op == "<=" else value < bound)
+
+
+def goals_table(runs: dict[str, dict]) -> str:
+    """The performance goals, one row each, with the figure of each run (``quick``, ``full``)
+    side by side and the load average it ran under: the README's table."""
+    modes = [mode for mode in ("quick", "full") if mode in runs]
+    lines = ["| Goal (`benchmarks/results/<run>.json`) | Target | "
+             + " | ".join(f"{mode} run" for mode in modes) + " |",
+             "|---|---|" + "---|" * len(modes)]
+    for key in ISSUE_GOALS:
+        op, bound = TARGETS[key]
+        cells = []
+        for mode in modes:
+            value, met = _get(runs[mode], key), _verdict(runs[mode], key)
+            cells.append("–" if value is None else f"{_fmt(value)} {'✓' if met else '✗ (missed)'}")
+        lines.append(f"| `{key}` | {'≤' if op == '<=' else op} {_fmt(bound)} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for mode in modes:
+        m = runs[mode].get("machine", {})
+        lines.append(f"- {mode} run: {runs[mode].get('generated_at')}, {m.get('cpus')} CPUs, load average "
+                     f"{m.get('loadavg_start')} → {m.get('loadavg_end')}, "
+                     f"{_fmt((runs[mode].get('timings_s') or {}).get('total'), 0)} s "
+                     f"(`python benchmarks/run.py{' --quick' if mode == 'quick' else ''}`).")
+    return "\n".join(lines) + "\n"
+
+
+def _update_goals_in_readme(folder: Path) -> None:
+    """Put the goals table of the last quick and full runs into the project README."""
+    runs = {}
+    for mode in ("quick", "full"):
+        with contextlib.suppress(OSError, ValueError):
+            runs[mode] = json.loads((folder / f"{mode}.json").read_text())
+    readme = HERE.parent / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- goals.md -->", "<!-- /goals.md -->"
+    if runs and start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme.write_text(f"{head}{start}\n{goals_table(runs)}{end}{tail}")
+
+
 def _update_readme(md: str) -> None:
     """Put the latest table into benchmarks/README.md (between its latest.md markers)."""
     readme = HERE / "README.md"
@@ -478,8 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     (out / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     md = markdown(results)
     (out / "latest.md").write_text(md)
+    if not only:  # a whole run: the one the README's goals table shows for its mode
+        (out / f"{results['mode']}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     if out.resolve() == RESULTS.resolve():
         _update_readme(md)
+        _update_goals_in_readme(out)
     print(md)
     print(f"[benchmarks] wrote {out / 'latest.json'} and {out / 'latest.md'} in {results['timings_s']['total']} s",
           file=sys.stderr)
