@@ -5,9 +5,9 @@ Names load on first use, so ``%load_ext runway_nb`` stays fast.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
+from runway_nb._lazy import attributes
 from runway_nb.version import __version__
 
 _LAZY = {
@@ -35,14 +35,7 @@ _LAZY = {
 __all__ = [*sorted(_LAZY), "__version__", "load_ipython_extension"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runway_nb' has no attribute {name!r}")
-    mod = import_module(module)
-    value = mod if module.endswith("." + name) else getattr(mod, name)
-    globals()[name] = value
-    return value
+__getattr__ = attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -3,8 +3,7 @@ schedule, the journal and the archive. Names load on first use, so importing a s
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from runway_nb._lazy import attributes
 
 _LAZY = {
     "Runway": "runway_nb.client.core",
@@ -19,10 +18,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runway_nb.client' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = attributes(__name__, _LAZY, globals())

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from functools import cached_property
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
@@ -21,6 +20,7 @@ from urllib.parse import urlparse
 import httpx
 
 from runway_nb import errors
+from runway_nb._lazy import attributes
 from runway_nb.api.media import Prepared, from_bytes
 from runway_nb.api.operations import ENDPOINTS  # the generated list: reads no file, unlike the catalog
 from runway_nb.api.status import PENDING
@@ -66,13 +66,7 @@ KEEP_WAIT = 600.0  # seconds an async caller waits for another's archiving of th
 HandleT = TypeVar("HandleT", TaskHandle, AsyncTaskHandle)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = attributes(__name__, _LAZY, globals())
 
 
 class Organization(dict[str, Any]):

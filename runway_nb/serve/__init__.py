@@ -15,8 +15,7 @@ Needs the ``serve`` extra: ``pip install 'runway-nb[serve]'``.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from runway_nb._lazy import attributes
 
 _LAZY = {
     "ServeOptions": ".app",
@@ -37,13 +36,7 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runway_nb.serve' has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:
