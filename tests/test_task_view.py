@@ -741,13 +741,17 @@ async def test_after_a_cell_running_async_views_are_visited_only_once_some_task_
 
 
 @run_async
-async def test_a_poll_of_many_views_sends_one_message_per_view_with_only_what_changed(client):
+async def test_a_poll_of_many_views_sends_one_message_per_view_with_only_what_changed(make_sim, clean_env):
     """Each update of a view is one comm message (``hold_sync``) carrying only the traits that
     changed: the caption, endpoint and task id are not sent again on every poll."""
+    # All twelve run at once, each for 2 s of real time (eight floors): a loaded machine still
+    # sees them run, so there are running updates to look at.
+    client = Runway(provider="sim", simulator=make_sim(speed=20.0, pending_seconds=1.0, run_seconds=40.0,
+                                                       concurrency=12))
     twin = tv.async_twin(client)
     handles = await asyncio.gather(*(twin.image_to_video.create(
         model="gen4_turbo", prompt=f"view {i}", duration=5, image="https://example.com/in.png", ratio="1280:720")
-        for i in range(12)))  # within the simulator's concurrency
+        for i in range(12)))
     views = [TaskView(h, watch=False) for h in handles]
     running: list[dict] = []  # the update messages of views still running
     for view in views:
@@ -766,3 +770,4 @@ async def test_a_poll_of_many_views_sends_one_message_per_view_with_only_what_ch
         assert not {"caption", "endpoint", "task_id", "outputs", "can_again"} & set(state), state
     for view in views:
         view.close()
+    client.close()
