@@ -388,8 +388,10 @@ function createFields(ui, read, d, set) {
  * @param {Record<string, any>} entry
  * @param {Disposer} d
  * @param {Channel} channel
+ * @param {string} said what Copy as cell said on this line before the list was rebuilt
+ * @param {(n: number, text: string) => void} say tells the line (as it is then) what copying did
  */
-function historyEntry(entry, d, channel) {
+function historyEntry(entry, d, channel, said, say) {
   const n = Number(entry.n);
   const text = String(entry.magic || "");
   const status = String(entry.status || "PENDING");
@@ -397,7 +399,7 @@ function historyEntry(entry, d, channel) {
   const title = String(entry.title || "");
   const pre = h("pre", { class: "rnb-p-magic rnb-p-cell", "aria-label": `%%runway cell of #${n}` }, text);
   show(pre, false);
-  const copied = h("span", { class: "rnb-p-copied", role: "status" });
+  const copied = h("span", { class: "rnb-p-copied", role: "status" }, said);
   const rerun = h("button", { class: "rnb-btn rnb-p-rerun", type: "button", "aria-label": `Re-run #${n}` }, "Re-run");
   const edit = h("button", { class: "rnb-btn rnb-p-edit", type: "button", "aria-label": `Edit #${n}`,
                              title: "Put these options back in the form" }, "Edit");
@@ -409,9 +411,9 @@ function historyEntry(entry, d, channel) {
     show(pre, true);
     try {
       await navigator.clipboard.writeText(text);
-      copied.textContent = "copied";
+      say(n, "copied");
     } catch (err) {
-      copied.textContent = "select the text below to copy it";
+      say(n, "select the text below to copy it");
     }
   });
   const poster = safeUrl(entry.thumb);
@@ -444,6 +446,17 @@ function historyEntry(entry, d, channel) {
 function createHistory(ui, read, d, channel) {
   /** @type {string | null} */
   let key = null;
+  // What Copy as cell said on each line: the list is rebuilt when a status changes, maybe
+  // while the clipboard is still answering, and the note belongs to the line, not to one build.
+  /** @type {Map<number, string>} */
+  const copiedNotes = new Map();
+  /** @param {number} n @param {string} text */
+  const say = (n, text) => {
+    copiedNotes.set(n, text);
+    const li = [...ui.history.children].find((node) => node.getAttribute("data-n") === String(n));
+    const span = li && li.querySelector(".rnb-p-copied");
+    if (span) span.textContent = text;
+  };
   return function update() {
     const list = asList(read("history", []));
     const next = JSON.stringify(list);
@@ -462,7 +475,8 @@ function createHistory(ui, read, d, channel) {
     }
     ui.history.textContent = "";
     for (const entry of [...list].reverse()) {
-      const li = historyEntry(asRecord(entry), d, channel);
+      const record = asRecord(entry);
+      const li = historyEntry(record, d, channel, copiedNotes.get(Number(record.n)) || "", say);
       const pre = /** @type {HTMLElement | null} */ (li.querySelector(".rnb-p-cell"));
       if (pre && open.has(li.getAttribute("data-n"))) show(pre, true);
       ui.history.appendChild(li);

@@ -205,6 +205,16 @@ test("history: re-run, edit and copy as %%runway", async () => {
   assert.deepEqual(copied, [magic]);
   assert.equal(entries[0].querySelector(".rnb-p-copied").textContent, "copied");
   assert.equal(entries[0].querySelector("pre").textContent, magic);
+  // a status change rebuilds the list: the line still says it was copied, its cell still shown
+  model.update({ history: [
+    { n: 1, id: "t1", title: "text to video · gen4.5", magic: "%%runway -m gen4.5\nfirst", note: "" },
+    { n: 2, id: "t2", title: "text to video · gen4.5 · seed 7", magic, note: "", status: "SUCCEEDED" },
+  ] });
+  const rebuilt = root.querySelectorAll(".rnb-p-entry");
+  assert.notEqual(rebuilt[0], entries[0], "rebuilt");
+  assert.equal(rebuilt[0].querySelector(".rnb-p-copied").textContent, "copied");
+  assert.equal(rebuilt[1].querySelector(".rnb-p-copied").textContent, "");
+  assert.ok(visible(rebuilt[0].querySelector("pre")));
 });
 
 test("hostile strings are text everywhere", () => {
