@@ -74,7 +74,10 @@ def test_panel_by_keyboard_accessible_in_light_and_dark(jupyter_servers, page, n
     slug = theme_slug(theme)
     open_in_theme(jupyter_servers, page, nb_tools, theme=theme, name=f"panel-a11y-{slug}.ipynb", cells=CELLS,
                         width=1280, height=2400)
-    nb_tools.run_all(page)
+    # Cell by cell, not Run All: the last cell speeds the simulator up and must wait its turn.
+    for index in range(3):
+        nb_tools.idle(page)
+        nb_tools.run_cell(page, index)
     panel = page.locator(".rnb-panel").first
     panel.wait_for(timeout=60_000)
     nb_tools.wait_for_output(page, 2, "TASKS 0", timeout=60_000)
