@@ -71,8 +71,15 @@ PROMPT_OF = "(i) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i].queryS
 
 
 def wait_for_output(page: Any, index: int, pattern: str, timeout: float = 30_000) -> str:
-    """Wait until cell ``index``'s output matches ``pattern`` (a JS regex source); return the output."""
-    page.wait_for_function(OUTPUT_MATCHES, arg=[index, pattern], timeout=timeout)
+    """Wait until cell ``index``'s output matches ``pattern`` (a JS regex source); return the output.
+
+    The way to read what a cell printed: the status bar's "Idle" may show between two cells of a
+    Run All, before the cell that prints has started."""
+    try:
+        page.wait_for_function(OUTPUT_MATCHES, arg=[index, pattern], timeout=timeout)
+    except Exception as exc:  # a Playwright timeout: say what the cell shows instead
+        raise AssertionError(f"cell {index}'s output never matched {pattern!r}: "
+                             f"{cell_output_text(page, index)!r}") from exc
     return cell_output_text(page, index)
 
 

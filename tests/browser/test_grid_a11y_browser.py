@@ -118,8 +118,7 @@ def test_grid_keyboard_and_axe(jupyter_servers, page, nb_tools, theme: str) -> N
     nb_tools.run_cell(page, 2)
     page.wait_for_function("() => document.querySelector('.rnb-grid').getAttribute('data-finished') === 'true'",
                            timeout=120_000)
-    nb_tools.idle(page, timeout=120_000)
-    out = nb_tools.output_text(page, 2)
+    out = nb_tools.wait_for_output(page, 2, "STATUSES \\[", timeout=120_000)
     assert "STATUSES ['CANCELLED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']" in out, out
     page.wait_for_function(
         """() => { const cells = [...document.querySelectorAll('.rnb-grid .rnb-g-cell')].slice(1);

@@ -87,9 +87,9 @@ def test_two_by_two_sweep_plays_in_sync(lab, page, nb_tools):
     assert big.get_attribute("controls") is not None
     grid.locator(".rnb-g-close").click()
 
-    nb_tools.idle(page)
-    assert "SWEEP 4 task(s): 4 SUCCEEDED" in nb_tools.output_text(page, 2)
-    assert "['1280:720', '720:1280', '1280:720', '720:1280']" in nb_tools.output_text(page, 2)
+    out = nb_tools.wait_for_output(page, 2, "SWEEP \\d", timeout=60_000)
+    assert "SWEEP 4 task(s): 4 SUCCEEDED" in out, out
+    assert "['1280:720', '720:1280', '1280:720', '720:1280']" in out, out
     # With a browser watching, the player stays after the end (synced playback needs it) ...
     assert page.locator(".rnb-grid").count() == 1
     assert not page.errors, page.errors

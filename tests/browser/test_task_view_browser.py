@@ -85,10 +85,10 @@ def test_task_runs_live_then_plays_and_survives_a_reload(lab, page, nb_tools):
     assert 'A red kite over <b>dunes</b>, {"camera": "slow pan"}' in text, text
     assert static.locator("b").count() == 0
 
-    nb_tools.idle(page)
     # The next cell ran (awaiting) while the task did. The final update was also sent as a
     # reply to that cell (for nbclient); Lab ignored it there: no second result in cell 2.
-    assert nb_tools.output_text(page, 2).strip() == "STATUS SUCCEEDED"
+    assert nb_tools.wait_for_output(page, 2, "STATUS \\w+").strip() == "STATUS SUCCEEDED"
+    nb_tools.idle(page)
     cell2 = page.locator(".jp-Notebook .jp-Cell").nth(2)
     assert cell2.locator(".rnb-static, .rnb-task").count() == 0
 
