@@ -188,6 +188,72 @@ def compare(n: int = 400, curve: str = "sim", pending: float = 1.0, seed: int = 
             "gets_ratio": a["gets_per_task"] / b["gets_per_task"], "p50_ratio": a["p50_s"] / b["p50_s"]}
 
 
+def informed_bound(curve: str = "irregular", n: int = 400, seed: int = 1, floor: float = 5.0) -> dict:
+    """The median latency of an estimator that knows more than any poller can: every value the
+    task published up to a floor before its finish, each at its exact publication time, and the
+    curve's true shape. It fits the finish by least squares (each value weighted by how much the
+    noise moves it along the run), polls once at the estimate plus the margin that serves it best,
+    then every floor. A poller reads a few of those values, each known only within the time since
+    its previous poll, so its median latency is no better than this; ``p50_ratio`` is against the
+    official SDK's on the same tasks. Curves that publish in whole steps need no such bound."""
+    make = CURVES[curve]
+    runs = durations(n, seed=seed)
+    pending = 1.0
+    inv = _INVERSE[curve]
+    errors: list[float | None] = []
+    for i, run in enumerate(runs):
+        pub = make(i)
+        pub.progress(run, run)  # draws every publication time of the run
+        rows = []
+        for at in pub._times:
+            if at <= 0 or at >= run - floor:
+                continue
+            p = pub.progress(at + 1e-9, run)
+            if p is None or not 0.005 < p < 0.985:
+                continue
+            slope = (inv(min(p + 1e-4, 1.0)) - inv(max(p - 1e-4, 0.0))) / 2e-4
+            rows.append((inv(p), pending + at, 1.0 / slope ** 2))
+        finish = _weighted_finish(rows) if len(rows) >= 2 else math.inf
+        errors.append(finish - (pending + run) if math.isfinite(finish) else None)
+
+    def median_latency(margin: float) -> float:
+        lat = []
+        for e in errors:
+            if e is None:  # nothing to fit: polling every floor, on average half a floor late
+                lat.append(floor / 2)
+                continue
+            wait = e + margin
+            while wait < 0:
+                wait += floor
+            lat.append(wait)
+        return statistics.median(lat)
+
+    margins = [0.1 * k for k in range(0, 41)]
+    best = min(margins, key=median_latency)
+    sdk = statistics.median(run_sdk(r, pending, make(i), seed=i)[1] for i, r in enumerate(runs))
+    return {"curve": curve, "tasks": n, "best_margin_s": best, "p50_s": median_latency(best),
+            "sdk_p50_s": sdk, "p50_ratio": median_latency(best) / sdk,
+            "fitted": sum(e is not None for e in errors)}
+
+
+def _weighted_finish(rows: list[tuple[float, float, float]]) -> float:
+    """Where ``f = u + v*t`` reaches 1, fitted through (f, t, weight) rows; inf when it cannot."""
+    sw = sum(w for _, _, w in rows)
+    mt = sum(w * t for _, t, w in rows) / sw
+    mf = sum(w * f for f, _, w in rows) / sw
+    stt = sum(w * (t - mt) ** 2 for _, t, w in rows)
+    if stt <= 0:
+        return math.inf
+    v = sum(w * (t - mt) * (f - mf) for f, t, w in rows) / stt
+    return math.inf if v <= 0 else (1.0 - (mf - v * mt)) / v
+
+
+# The inverse of each curve's shape (fraction of the run at progress p), for informed_bound.
+_INVERSE: dict[str, Callable[[float], float]] = {
+    "irregular": lambda p: 0.5 - math.sin(math.asin(1.0 - 2.0 * p) / 3.0),  # ease-in/out
+}
+
+
 if __name__ == "__main__":
     lag = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
     pending = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0

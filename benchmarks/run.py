@@ -105,6 +105,8 @@ def section_polling(cfg: dict, model_cfg: dict) -> dict:
         **{name: _model_row(polling_model.compare(n=model_cfg["n"], curve=name, rtt=0.05))
            for name in polling_model.CURVES},
     }
+    # What no poller can beat on the irregular curve (polling_model.informed_bound).
+    out["other_curves_model"]["irregular"]["informed_bound"] = polling_model.informed_bound(n=model_cfg["n"])
     return out
 
 
@@ -285,6 +287,10 @@ def _model_rows(results: dict) -> list[tuple[str, Any, Any, str, str]]:
                      f"{_fmt(_get(results, gets))} / {_fmt(_get(results, p50))}", "1 / 1",
                      f"≤ {TARGETS[gets][1]} / ≤ {TARGETS[p50][1]}",
                      "yes" if _met(results, gets) == _met(results, p50) == "yes" else "**no**"))
+    bound = _get(results, "polling.other_curves_model.irregular.informed_bound.p50_ratio")
+    if bound is not None:
+        rows.append(("Irregular curve, an estimator seeing every published value when it was published: "
+                     "median latency, ratio to SDK (no poller does better)", _fmt(bound), "1", "–", "–"))
     return rows
 
 
