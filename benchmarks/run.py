@@ -40,6 +40,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from _common import in_fresh_process  # noqa: E402 - found through the path set just above
+
 RESULTS = HERE / "results"
 
 QUICK = {
@@ -162,9 +164,7 @@ def section_import(cfg: dict) -> dict:
 
 
 def section_sim(cfg: dict) -> dict:
-    import sim_media
-
-    res = sim_media.run(cfg["runs"])
+    res = in_fresh_process("sim_media", runs=cfg["runs"])
     return {"video_720p_5s_s": res["video_720p_5s_s"], "image_1080p_s": res["image_1080p_s"],
             "loop_max_stall_ms_while_rendering": res["loop"]["while_rendering"]["max_ms"],
             "loop_p99_stall_ms_while_rendering": res["loop"]["while_rendering"]["p99_ms"],
@@ -172,9 +172,7 @@ def section_sim(cfg: dict) -> dict:
 
 
 def section_audio(cfg: dict) -> dict:
-    import audio_render
-
-    res = audio_render.run(cfg["runs"])
+    res = in_fresh_process("audio_render", runs=cfg["runs"])
     speech, sound = res["speech_10s"], res["sound_10s"]
     return {"speech_10s_mp3_s": speech["mp3"]["median_s"], "speech_10s_wav_s": speech["wav"]["median_s"],
             "sound_10s_mp3_s": sound["mp3"]["median_s"], "sound_10s_wav_s": sound["wav"]["median_s"],
@@ -199,9 +197,7 @@ def section_notebook(cfg: dict) -> dict:
 
 
 def section_sim_load(cfg: dict) -> dict:
-    import sim_load
-
-    res = sim_load.run(**cfg)
+    res = in_fresh_process("sim_load", **cfg)
     return {"tasks": res["tasks"], "tasks_per_s": res["tasks_per_s"], "wall_s": res["wall_s"],
             "worst_stall_ms": res["worst_stall_ms"], "p99_stall_ms": res["p99_stall_ms"], "detail": res}
 def section_eta(cfg: dict) -> dict:

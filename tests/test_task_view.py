@@ -724,10 +724,15 @@ async def test_after_a_cell_running_async_views_are_visited_only_once_some_task_
     visited: list[TaskView] = []
     original = TaskView.after_cell
     monkeypatch.setattr(TaskView, "after_cell", lambda self: (visited.append(self), original(self))[1])
+    asked: list[TaskView] = []
+    wants = TaskView.wants_cell
+    monkeypatch.setattr(TaskView, "wants_cell", lambda self, ended: (asked.append(self), wants(self, ended))[1])
     live.post_run_cell(None)  # takes in whatever ended before this test
     visited.clear()
+    asked.clear()
     live.post_run_cell(None)
     assert visited == []
+    assert asked == []  # not even asked: a quiet cell costs nothing per watched view
     await handles[0].wait()  # ends through the handle, not through its view
     assert not views[0].finished
     live.post_run_cell(None)

@@ -651,6 +651,7 @@ class AsyncRunway(_BaseClient):
             transport = backend.simulator_transport(self._sim, asynchronous=True)
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())  # type: ignore[arg-type]  # async side of the union
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._creating = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks = _AsyncTasks(self)
         _attach_endpoints(self, lambda name: _AsyncEndpoint(self, name))
 
@@ -700,16 +701,19 @@ class AsyncRunway(_BaseClient):
         return flow.run_async(steps, self._send, self.clock.sleep_async)
 
     async def create(self, endpoint: str, **params: Any) -> AsyncTaskHandle:
-        draft = self.prepare(endpoint, **params)
-        for placeholder, prepared in list(draft.pending.items()):
-            draft.fill(placeholder, await self.resolve_media(prepared, placeholder))
-        sent = self._begin(draft)
-        try:
-            response = await self._run(self._create_flow(self._http, draft))
-            return self._handle_for(draft, sent, response, AsyncTaskHandle)
-        except BaseException as exc:
-            self._failed(sent, exc)
-            raise
+        # A sweep gathers its creates at once: each checks and builds its request before its
+        # first await, so without a slot a hundred of them would hold the loop for one long turn.
+        async with self._creating:
+            draft = self.prepare(endpoint, **params)
+            for placeholder, prepared in list(draft.pending.items()):
+                draft.fill(placeholder, await self.resolve_media(prepared, placeholder))
+            sent = self._begin(draft)
+            try:
+                response = await self._run(self._create_flow(self._http, draft))
+                return self._handle_for(draft, sent, response, AsyncTaskHandle)
+            except BaseException as exc:
+                self._failed(sent, exc)
+                raise
 
     async def resolve_media(self, prepared: Prepared, where: str) -> str:
         if prepared.fetch is not None:

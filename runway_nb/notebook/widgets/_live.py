@@ -96,6 +96,9 @@ current_cell: dict[str, Header | None] = {"parent": None}
 _hooked: weakref.WeakSet[Any] = weakref.WeakSet()
 # Widgets to call after each cell: kept alive while they watch, weakly once they are done.
 _following: dict[int, LiveWidget] = {}
+# Watched widgets with nothing to do after a cell unless some task ended during it (views of
+# async handles, polled by the loop): a thousand of them are not asked after every cell.
+_following_on_end: dict[int, LiveWidget] = {}
 _following_done: weakref.WeakValueDictionary[int, LiveWidget] = weakref.WeakValueDictionary()
 _ends_at_last_cell = [0]  # client.handles.ends_seen() after the last cell
 
@@ -214,7 +217,10 @@ def post_run_cell(*_: Any) -> None:
     try:
         ends = ends_seen()
         ended, _ends_at_last_cell[0] = ends != _ends_at_last_cell[0], ends
-        for widget in [*_following.values(), *_following_done.values()]:
+        asked = [*_following.values(), *_following_done.values()]
+        if ended:
+            asked += _following_on_end.values()
+        for widget in asked:
             if widget.wants_cell(ended):
                 widget.after_cell()
         for follower in list(_followers):
@@ -231,12 +237,13 @@ def follow_cells(follower: CellFollower) -> None:
 
 def followed(widget: LiveWidget) -> bool:
     """Whether ``widget`` is called after each cell."""
-    return id(widget) in _following or id(widget) in _following_done
+    return id(widget) in _following or id(widget) in _following_on_end or id(widget) in _following_done
 
 
 def forget_followed() -> None:
     """Stop calling every widget after cells (tests switching fake kernels)."""
     _following.clear()
+    _following_on_end.clear()
     _following_done.clear()
     _followers.clear()
 
@@ -456,16 +463,23 @@ class LiveWidget(ChannelWidget):
     # ------------------------------------------------------------------ after each cell
     def _follow(self, *, keep_alive: bool) -> None:
         """Be called after each cell; ``keep_alive`` holds a strong reference (while watching)."""
-        if keep_alive:
-            _following_done.pop(id(self), None)
-            _following[id(self)] = self
-        else:
-            _following.pop(id(self), None)
+        self._unfollow()
+        if not keep_alive:
             _following_done[id(self)] = self
+        elif self._cell_only_after_ends():
+            _following_on_end[id(self)] = self
+        else:
+            _following[id(self)] = self
 
     def _unfollow(self) -> None:
         _following.pop(id(self), None)
+        _following_on_end.pop(id(self), None)
         _following_done.pop(id(self), None)
+
+    def _cell_only_after_ends(self) -> bool:
+        """While watched: whether :meth:`after_cell` has work only after a cell during which
+        some task ended (see :meth:`wants_cell`); then it is not asked after other cells."""
+        return False
 
     # ------------------------------------------------------------------ displays
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -464,6 +464,9 @@ class TaskView(LiveWidget):
         elif self.handle.save_problem:
             self._set_error(self.handle.save_problem)
 
+    def _cell_only_after_ends(self) -> bool:
+        return isinstance(self.handle, AsyncTaskHandle)  # polled by the loop (see wants_cell)
+
     def wants_cell(self, ended: bool) -> bool:
         if self._terminal:
             return self._final_ready and self._needs_cell_publish  # re-sent for the running cell
