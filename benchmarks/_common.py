@@ -36,11 +36,13 @@ def in_fresh_process(module: str, **kwargs: object) -> dict:
     code = ("import importlib, json, sys; sys.path.insert(0, sys.argv[1]); "
             "result = importlib.import_module(sys.argv[2]).run(**json.loads(sys.argv[3])); "
             "print('RESULT', json.dumps(result))")
+    # its stderr is ours (warnings and tracebacks show as they happen); an hour is far beyond any section
     done = subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parent), module,
-                           json.dumps(kwargs)], capture_output=True, text=True, env=env(), cwd=ROOT)
+                           json.dumps(kwargs)], stdout=subprocess.PIPE, text=True, env=env(), cwd=ROOT,
+                          timeout=3600)
     results = [line[len("RESULT "):] for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not results:
-        raise RuntimeError(f"{module}.run failed (exit {done.returncode}): {done.stderr[-2000:]}")
+        raise RuntimeError(f"{module}.run failed (exit {done.returncode}; its error is above)")
     return dict(json.loads(results[-1]))
 
 

@@ -214,15 +214,6 @@ def test_two_readings_of_values_computed_per_request_bound_the_finish():
     assert 1.5 * FLOOR < delay < lo - 11.6, (delay, s.finish_range)
 
 
-def test_continuous_runs_of_a_few_minutes_are_not_polled_every_floor_near_the_end():
-    # Past the share of the run where a reading may be cut to "99 %", a reading says nothing new:
-    # the schedule waits for the finish instead of polling every floor until it comes.
-    for i, run in enumerate([249.0, 283.3, 292.5]):
-        _times, delays, latency = replay(run, continuous(lambda f: f), seed=i, created=0.0)
-        assert sum(1 for d in delays if d < 1.5 * FLOOR) <= 2, delays
-        assert 0 <= latency <= 2 * FLOOR
-
-
 @pytest.mark.parametrize("shape", [lambda f: f, lambda f: 1 - (1 - f) ** 2], ids=["linear", "ease_out"])
 def test_rounded_values_computed_per_request_never_rule_out_the_true_finish(shape):
     # A value rounded to 2 decimals may have been computed up to half a hundredth earlier or

@@ -688,8 +688,9 @@ def task_gets(client: Runway) -> int:
 
 @run_async
 async def test_after_cell_polls_only_a_late_view_with_a_blocking_handle(client, fake_kernel):
-    """Every view is asked after every cell: a view polling on time makes no request there, a view
-    whose poll a blocking cell delayed past the floor polls once, and an async view never does."""
+    """Views of blocking handles are asked after every cell: one polling on time makes no request
+    there, one whose poll a blocking cell delayed past the floor polls once; a view of an async
+    handle (asked only after a cell during which a task ended) never does."""
     twin = tv.async_twin(client)
     blocking = TaskView(i2v(client))
     asynchronous = TaskView(await twin.image_to_video.create(

@@ -701,8 +701,9 @@ class AsyncRunway(_BaseClient):
         return flow.run_async(steps, self._send, self.clock.sleep_async)
 
     async def create(self, endpoint: str, **params: Any) -> AsyncTaskHandle:
-        # A sweep gathers its creates at once: each checks and builds its request before its
-        # first await, so without a slot a hundred of them would hold the loop for one long turn.
+        # Code that gathers many creates at once (a script's sweep, serve): each checks and builds
+        # its request before its first await, so without a slot a hundred of them would hold the
+        # loop for one long turn.
         async with self._creating:
             draft = self.prepare(endpoint, **params)
             for placeholder, prepared in list(draft.pending.items()):

@@ -37,12 +37,12 @@ task finishing and the next GET is latency. Runway updates a task no more often 
   once stepped publishing pins the finish within a floor (only the start is uncertain), the
   readings that remain each halve the start window, placed as late as they can be (a late
   reading also tells the curve shapes apart) but before the curve may read "99 %" (``FAR`` of
-  the run; past that, the next poll waits for the finish), and one poll is aimed just after
-  the latest bound once it is known within ``sharp``. Such a pinned finish may be waited for
-  up to ``pinned_interval`` (30 floors, 150 s) instead of ``max_interval``, but never more
-  than ``GROWTH`` (6) times the run seen so far: a curve that jumps or speeds up later looks
-  exactly like a clean one until it does, so a wrong finish costs a bounded share of the run,
-  and a task that fails mid-run is still seen within 2.5 minutes;
+  the run), and one poll is aimed just after the latest bound once it is known within
+  ``sharp``. Such a pinned finish may be waited for up to ``pinned_interval`` (30 floors, 150
+  s) instead of ``max_interval``, but never more than ``GROWTH`` (6) times the run seen so
+  far: a curve that jumps or speeds up later looks exactly like a clean one until it does, so
+  a wrong finish costs a bounded share of the run, and a task that fails mid-run is still seen
+  within 2.5 minutes;
 - a task that reports no progress is polled near the typical run time of tasks like it
   (``typical_run``, from the session's history: ``eta.RUN_TIMES``), from when it was first
   seen running: one poll at ``SILENT_AIM`` of it (waits of at most ``max_interval`` before),
@@ -282,12 +282,6 @@ class PollSchedule:
             # Progress near the end may read "99 %" (a display cap) and tell nothing: readings
             # stay within the first FAR of the shortest run still possible.
             latest = min(latest, self.start_range[0] + FAR * (t_lo - self.start_range[0]))
-            if latest - now < q:
-                # No reading left before the cap could tell more: wait for the finish itself
-                # (polling every floor until then would only read values that say nothing new).
-                if width <= q:
-                    return min(t_lo - now + FRESH_AIM_AT * width + self.aim_margin * q, cap), True
-                return min(max(t_lo - now, q), cap), False
         if known and latest - now >= q:
             # Only the start is still uncertain: readings that halve it, as late as allowed (a
             # late reading also tells the curve shapes apart best), leaving a floor (and a little)

@@ -75,9 +75,11 @@ def wait_for_output(page: Any, index: int, pattern: str, timeout: float = 30_000
 
     The way to read what a cell printed: the status bar's "Idle" may show between two cells of a
     Run All, before the cell that prints has started."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     try:
         page.wait_for_function(OUTPUT_MATCHES, arg=[index, pattern], timeout=timeout)
-    except Exception as exc:  # a Playwright timeout: say what the cell shows instead
+    except PlaywrightTimeout as exc:  # say what the cell shows instead
         raise AssertionError(f"cell {index}'s output never matched {pattern!r}: "
                              f"{cell_output_text(page, index)!r}") from exc
     return cell_output_text(page, index)

@@ -68,6 +68,6 @@ def test_a_workflow_cell_shows_its_nodes_filling_in(lab, page, nb_tools):
         " return v && v.readyState >= 2 && v.videoWidth > 0; }", timeout=30_000)
     assert static.locator("img").count() >= 1  # the key frame
 
-    out = nb_tools.wait_for_output(page, 2, "RUN \\w+", timeout=60_000)
+    out = nb_tools.wait_for_output(page, 2, "RUN \\w+ \\[[\\s\\S]*\\]", timeout=60_000)
     assert "RUN SUCCEEDED" in out and "('Animate', 'SUCCEEDED')" in out, out
     assert not page.errors, page.errors

@@ -210,8 +210,9 @@ def pre_run_cell(*_: Any) -> None:
 
 
 def post_run_cell(*_: Any) -> None:
-    """After each cell: every followed widget catches up (see :meth:`LiveWidget._after_cell`),
-    then every other follower (:func:`follow_cells`)."""
+    """After each cell: the followed widgets catch up (see :meth:`LiveWidget._after_cell`; those
+    that only care once a task ended, after such a cell only), then every other follower
+    (:func:`follow_cells`)."""
     from runway_nb.client.handles import ends_seen
 
     try:
@@ -236,7 +237,7 @@ def follow_cells(follower: CellFollower) -> None:
 
 
 def followed(widget: LiveWidget) -> bool:
-    """Whether ``widget`` is called after each cell."""
+    """Whether ``widget`` is called after cells (each one, or each one during which a task ended)."""
     return id(widget) in _following or id(widget) in _following_on_end or id(widget) in _following_done
 
 
@@ -424,8 +425,9 @@ class LiveWidget(ChannelWidget):
 
     def wants_cell(self, ended: bool) -> bool:
         """Whether :meth:`after_cell` has anything to do after this cell; ``ended``: some task
-        ended since the last cell. Asked of every followed widget after every cell, so it
-        must be cheap: a thousand watched views are a thousand calls."""
+        ended since the last cell. Asked of the followed widgets after each cell (those of
+        :meth:`_cell_only_after_ends` only after a cell during which a task ended), so it must
+        be cheap: a thousand watched views may be a thousand calls."""
         return True
 
     def after_cell(self) -> None:

@@ -134,7 +134,7 @@ class TaskView(LiveWidget):
         self._next_poll: float | None = None
         self._poll_started: float | None = None  # when the poller started (before its first round ends)
         # When the poller counts as late (see _poll_overdue): worked out once per round, because
-        # every view is asked after every cell and a kernel may hold a thousand of them.
+        # a view of a blocking handle is asked after every cell and a kernel may hold a thousand.
         self._overdue_at: float | None = None
         self._overdue_slack = max(0.5, getattr(handle.client, "poll_floor", 5.0))
         with self.hold_sync():
