@@ -189,13 +189,14 @@ def compare(n: int = 400, curve: str = "sim", pending: float = 1.0, seed: int = 
 
 
 def informed_bound(curve: str = "irregular", n: int = 400, seed: int = 1, floor: float = 5.0) -> dict:
-    """The median latency of an estimator that knows more than any poller can: every value the
-    task published up to a floor before its finish, each at its exact publication time, and the
+    """The median latency of a reference estimator that knows more than a poller does: every
+    value the task published up to a floor before its finish (the last reading that still
+    leaves a floor before a poll at the finish), each at its exact publication time, and the
     curve's true shape. It fits the finish by least squares (each value weighted by how much the
-    noise moves it along the run), polls once at the estimate plus the margin that serves it best,
-    then every floor. A poller reads a few of those values, each known only within the time since
-    its previous poll, so its median latency is no better than this; ``p50_ratio`` is against the
-    official SDK's on the same tasks. Curves that publish in whole steps need no such bound."""
+    noise moves it along the run), polls once at the estimate plus the one margin that serves
+    all tasks best, then every floor; ``p50_ratio`` is against the official SDK's on the same
+    tasks. A reference, not a proof: a cleverer estimator (bounded noise suits a minimax fit)
+    or a per-task margin could do somewhat better."""
     make = CURVES[curve]
     runs = durations(n, seed=seed)
     pending = 1.0
