@@ -200,20 +200,6 @@ def test_a_finish_known_within_a_floor_from_values_computed_per_request_is_aimed
     assert lo <= start + run <= hi
 
 
-def test_two_readings_of_values_computed_per_request_bound_the_finish():
-    # 2 % at 2 s, then 20 % at 11.6 s of a 53.9 s linear run started at 1 s: no step count fits
-    # (2 % before a first step), so each value belongs to its reading's time; with the creation
-    # time, two readings bound every shape's finish, and the next reading is not a floor away.
-    run, start = 53.9, 1.0
-    s = PollSchedule(floor=FLOOR, jitter=0.0, created=0.0)
-    s.next_delay(Task(id="t", status="RUNNING", progress=0.02), 2.0)
-    delay = s.next_delay(Task(id="t", status="RUNNING", progress=continuous(lambda f: f)(11.6 - start, run)), 11.6)
-    lo, hi = s.finish_range or (0.0, math.inf)
-    assert lo <= start + run <= hi
-    assert lo > 20.0 and hi < 2.5 * (start + run), s.finish_range
-    assert 1.5 * FLOOR < delay < lo - 11.6, (delay, s.finish_range)
-
-
 @pytest.mark.parametrize("shape", [lambda f: f, lambda f: 1 - (1 - f) ** 2], ids=["linear", "ease_out"])
 def test_rounded_values_computed_per_request_never_rule_out_the_true_finish(shape):
     # A value rounded to 2 decimals may have been computed up to half a hundredth earlier or
