@@ -379,9 +379,9 @@ class PollSchedule:
                         stepped.append((name, grid))
                 if moving >= 3 and not stepped:
                     # Values computed at each request ("fresh"): each one belongs to its own
-                    # reading's time, give or take the fresh window. (From two moving readings
-                    # instead, stepped curves read with some timing noise were taken for fresh
-                    # ones: live benchmark, GETs 3.8 -> 4.1 per task, p95 latency 7.5 -> 8.7 s.)
+                    # reading's time, give or take the fresh window. (Trusted from three moving
+                    # readings: from two, a stepped curve read with timing noise is sometimes
+                    # taken for a fresh one.)
                     w = max(slack, FRESH * q)
                     tight = [(f, a, b, hi - w if p > 0 else lo, hi + w)
                              for (f, a, b, lo, hi), p in zip(rows, (pt.p for pt in pts), strict=False)]

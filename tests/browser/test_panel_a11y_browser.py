@@ -92,10 +92,14 @@ def test_panel_by_keyboard_accessible_in_light_and_dark(jupyter_servers, page, n
     assert submit.evaluate("b => getComputedStyle(b).backgroundColor") == brand, "Generate wears the brand colour"
     _check(page, "empty")
 
-    # Keyboard only: from the form's first label, Tab into the panel, through one ratio stop.
-    panel.locator(".rnb-p-label").first.click()
-    stops = _tab_until(page, "f => f.role === 'radio'")
+    # Keyboard only: from the form's first control, Tab through the panel, one ratio stop. (Focus
+    # is put there, not clicked there: a click in an output lets JupyterLab move the starting
+    # point of Tab to its cell's toolbar.)
+    panel.locator(".rnb-p-type").focus()
+    stops = [page.evaluate(FOCUSED)]
     assert stops[0]["cls"].startswith("rnb-p-type"), stops
+    stops += _tab_until(page, "f => f.role === 'radio'")
+    assert all(s and s["inPanel"] for s in stops), stops
     first_ratio = stops[-1]["ratio"]
     page.keyboard.press("ArrowRight")
     chosen = page.evaluate(FOCUSED)
@@ -123,7 +127,7 @@ def test_panel_by_keyboard_accessible_in_light_and_dark(jupyter_servers, page, n
         return [b.className, r.height, parseFloat(cs.fontSize), cs.backgroundColor]; })""")
     (generate, *secondary) = sizes
     assert all(generate[1] > s[1] and generate[2] > s[2] and generate[3] != s[3] for s in secondary), sizes
-    panel.locator(".rnb-p-estimate").click()
+    panel.locator(".rnb-p-submit").focus()
     stops = _tab_until(page, "f => f.cls.includes('rnb-cancel')")
     assert page.evaluate("() => document.activeElement.closest('.rnb-task') !== null")
     _check(page, "running")
