@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runway_nb.api.task import Task
-from runway_nb.client.schedule import PollSchedule
+from runway_nb.client.schedule import SHAPES, PollSchedule
 
 STEP = 5.0  # Runway (and the simulator) publish progress no more often than every 5 s
 
@@ -229,11 +229,11 @@ def informed_bound(curve: str = "irregular", n: int = 400, seed: int = 1, floor:
             lat.append(wait)
         return statistics.median(lat)
 
-    margins = [0.1 * k for k in range(0, 41)]
-    best = min(margins, key=median_latency)
+    best = min((0.1 * k for k in range(0, 41)), key=median_latency)
+    p50 = median_latency(best)
     sdk = statistics.median(run_sdk(r, pending, make(i), seed=i)[1] for i, r in enumerate(runs))
-    return {"curve": curve, "tasks": n, "best_margin_s": best, "p50_s": median_latency(best),
-            "sdk_p50_s": sdk, "p50_ratio": median_latency(best) / sdk,
+    return {"curve": curve, "tasks": n, "best_margin_s": best, "p50_s": p50,
+            "sdk_p50_s": sdk, "p50_ratio": p50 / sdk,
             "fitted": sum(e is not None for e in errors)}
 
 
@@ -250,9 +250,7 @@ def _weighted_finish(rows: list[tuple[float, float, float]]) -> float:
 
 
 # The inverse of each curve's shape (fraction of the run at progress p), for informed_bound.
-_INVERSE: dict[str, Callable[[float], float]] = {
-    "irregular": lambda p: 0.5 - math.sin(math.asin(1.0 - 2.0 * p) / 3.0),  # ease-in/out
-}
+_INVERSE: dict[str, Callable[[float], float]] = {"irregular": SHAPES["ease_in_out"]}
 
 
 if __name__ == "__main__":

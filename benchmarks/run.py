@@ -107,7 +107,7 @@ def section_polling(cfg: dict, model_cfg: dict) -> dict:
         **{name: _model_row(polling_model.compare(n=model_cfg["n"], curve=name, rtt=0.05))
            for name in polling_model.CURVES},
     }
-    # What no poller can beat on the irregular curve (polling_model.informed_bound).
+    # A reference for the irregular curve: what knowing every published value gives (informed_bound).
     out["other_curves_model"]["irregular"]["informed_bound"] = polling_model.informed_bound(n=model_cfg["n"])
     return out
 

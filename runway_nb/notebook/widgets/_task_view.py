@@ -465,14 +465,15 @@ class TaskView(LiveWidget):
             self._set_error(self.handle.save_problem)
 
     def _cell_only_after_ends(self) -> bool:
-        return isinstance(self.handle, AsyncTaskHandle)  # polled by the loop (see wants_cell)
+        # An async handle is polled by the loop: only a task ended elsewhere (another wait on the
+        # same handle) needs catching up after a cell. A sync one may be overdue after any cell
+        # (a blocking cell held the loop).
+        return isinstance(self.handle, AsyncTaskHandle)
 
     def wants_cell(self, ended: bool) -> bool:
         if self._terminal:
             return self._final_ready and self._needs_cell_publish  # re-sent for the running cell
-        # a sync handle may be overdue (a blocking cell); an async one is polled by the loop,
-        # and only a task ended elsewhere (another wait on the same handle) needs catching up
-        return ended or not isinstance(self.handle, AsyncTaskHandle)
+        return True  # while watching, it is asked only when it may have work (_cell_only_after_ends)
 
     def _after_cell(self) -> None:
         """After each cell: finish if the handle ended meanwhile (e.g. ``handle.wait()`` in this
