@@ -36,6 +36,7 @@ from runway_nb.client.events import (
     TaskSeen,
 )
 from runway_nb.client.handles import AsyncTaskHandle, TaskHandle
+from runway_nb.client.in_flight import InFlightLimit
 from runway_nb.client.keep import Keeper, folder_setting
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
@@ -58,7 +59,7 @@ __all__ = ["AsyncRunway", "AsyncTaskHandle", "AsyncWorkflowRun", "Organization",
            "WorkflowRun"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
-MAX_IN_FLIGHT = 16  # concurrent reads per async client, well below httpx's pool of 100
+MAX_IN_FLIGHT = 16  # requests per host an async client sends at once, at most (in_flight.py)
 NOT_VISIBLE_GRACE = 30.0  # seconds a just-created CometAPI task may answer task_not_exist
 RUNWAY_UPDATE_INTERVAL = 5.0  # seconds: Runway updates a task no more often than this
 KEEP_WAIT = 600.0  # seconds an async caller waits for another's archiving of the same task
@@ -650,7 +651,7 @@ class AsyncRunway(_BaseClient):
         if transport is None and self._sim is not None and self.settings.in_process_sim:
             transport = backend.simulator_transport(self._sim, asynchronous=True)
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())  # type: ignore[arg-type]  # async side of the union
-        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._in_flight: dict[str, InFlightLimit] = {}  # by host
         self._creating = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks = _AsyncTasks(self)
         _attach_endpoints(self, lambda name: _AsyncEndpoint(self, name))
@@ -692,10 +693,18 @@ class AsyncRunway(_BaseClient):
         return Runway(**self._twin_args, transport=_twin_transport(self.custom_transport, "handle_request"))
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        # Hundreds of watched tasks polling at once would queue inside the connection pool,
-        # whose cost grows with the queue; waiting here is cheap.
-        async with self._in_flight:
-            return await self._http.send(request)
+        # Hundreds of watched tasks polling at once queue here rather than in the connection pool
+        # (whose cost grows with its queue), and a fast host gets one at a time: see in_flight.py.
+        limit = self._in_flight.setdefault(request.url.host, InFlightLimit(MAX_IN_FLIGHT))
+        await limit.acquire()
+        loop = asyncio.get_running_loop()
+        sent, round_trip = loop.time(), None
+        try:
+            response = await self._http.send(request)
+            round_trip = loop.time() - sent
+            return response
+        finally:
+            limit.release(round_trip)
 
     def _run(self, steps: flow.Flow) -> Awaitable[httpx.Response]:
         return flow.run_async(steps, self._send, self.clock.sleep_async)

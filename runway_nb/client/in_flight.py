@@ -1,0 +1,70 @@
+"""How many requests an async client keeps in flight to one host: as few as keep up.
+
+Every answer costs the client's event loop a few milliseconds of Python (httpx, parsing, the watch
+engine, a widget's update). In a notebook that loop is the kernel's: when a dozen answers arrive
+together, as they do from a fast host for tasks that were created together, the loop runs all of
+them before it reads the cell the user just ran. So the limit follows Little's law: in flight =
+rate x round trip, for the rate a client should sustain (``SUSTAINED_RATE``) at the shortest
+round trip seen lately. From the simulator or a nearby host (a few ms) that is one request at a
+time, and the loop answers a cell between any two; over the Internet (100 ms and more) it is up
+to ``most``. Before any answer it is ``most``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+
+SUSTAINED_RATE = 200.0  # requests per second: a thousand tasks, each read every 5 s
+ROUND_TRIPS_KEPT = 16  # the limit follows the shortest of this many recent round trips
+
+
+class InFlightLimit:
+    """A semaphore whose size is worked out from the round trips of the requests it let through."""
+
+    def __init__(self, most: int, rate: float = SUSTAINED_RATE):
+        self.most = most
+        self.rate = rate
+        self.in_flight = 0
+        self._round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def size(self) -> int:
+        if not self._round_trips:
+            return self.most
+        return max(1, min(self.most, math.ceil(min(self._round_trips) * self.rate)))
+
+    async def acquire(self) -> None:
+        while self.in_flight >= self.size or (self._waiters and not self._waiters[0].done()):
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # it was this caller's turn: pass it on
+                raise
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+            if self.in_flight < self.size:
+                break
+        self.in_flight += 1
+
+    def release(self, round_trip: float | None) -> None:
+        """``round_trip``: seconds from send to answer, or None when there was no answer."""
+        self.in_flight -= 1
+        if round_trip is not None:
+            self._round_trips.append(round_trip)
+        self._wake()
+
+    def _wake(self) -> None:
+        free = self.size - self.in_flight
+        for waiter in self._waiters:
+            if free <= 0:
+                break
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
