@@ -4,6 +4,7 @@ uploads, saving, cancelling, waiting, and fault injection that must never duplic
 from __future__ import annotations
 
 import asyncio
+import collections
 import io
 import json
 
@@ -159,37 +160,49 @@ def test_async_client_same_surface(make_sim, clean_env):
     asyncio.run(main())
 
 
-def test_a_burst_of_creates_builds_a_few_requests_at_a_time(make_sim, clean_env, monkeypatch):
+def test_a_burst_of_creates_builds_one_request_per_turn_of_the_loop(make_sim, clean_env, monkeypatch):
     """A sweep gathers its creates at once; each checks and builds its request before its first
-    await. Only MAX_IN_FLIGHT of them may do so at a time, so the loop never runs a hundred
-    request builds in one turn (the simulator-load benchmark's stall at a sweep's start)."""
+    await. They take turns: one build per turn of the event loop, so the loop never runs a hundred
+    request builds in one go (the simulator-load benchmark's stall at a sweep's start), and at most
+    MAX_IN_FLIGHT creates are under way at once."""
     from runway_nb.client import core
 
     sim = make_sim(speed=50.0, concurrency=100)
-    building, most = [0], [0]
+    turn, builds_per_turn = [0], collections.Counter()
+    under_way, most = [0], [0]
     prepare = core._BaseClient.prepare
 
     def counting(self, *args, **kwargs):
-        building[0] += 1
-        most[0] = max(most[0], building[0])
+        builds_per_turn[turn[0]] += 1
+        under_way[0] += 1
+        most[0] = max(most[0], under_way[0])
         return prepare(self, *args, **kwargs)
 
     def done(handle):
-        building[0] -= 1
+        under_way[0] -= 1
         return handle
 
     async def main():
+        async def ticker():  # one step per turn of the loop
+            while True:
+                turn[0] += 1
+                await asyncio.sleep(0)
+
         async with AsyncRunway(provider="sim", simulator=sim, poll_floor=0.05) as client:
             monkeypatch.setattr(core._BaseClient, "prepare", counting)
 
             async def one(i):
                 return done(await client.text_to_image.create(model="gen4_image", prompt=f"cat {i}",
                                                               ratio="1280:720", seed=i))
-            handles = await asyncio.gather(*(one(i) for i in range(3 * core.MAX_IN_FLIGHT)))
-        return handles
+            ticking = asyncio.ensure_future(ticker())
+            try:
+                return await asyncio.gather(*(one(i) for i in range(3 * core.MAX_IN_FLIGHT)))
+            finally:
+                ticking.cancel()
 
     handles = asyncio.run(main())
     assert len({h.id for h in handles}) == 3 * core.MAX_IN_FLIGHT
+    assert max(builds_per_turn.values()) == 1  # 16 in the first turn before
     assert most[0] == core.MAX_IN_FLIGHT
 
 

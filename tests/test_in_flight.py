@@ -66,7 +66,7 @@ def test_a_far_host_gets_up_to_the_most(make_sim, clean_env):
 
 def test_the_size_follows_the_shortest_recent_round_trip():
     limit = InFlightLimit(most=16, rate=200.0)
-    assert limit.size == 16  # nothing measured yet
+    assert limit.size == 1  # nothing measured yet: one at a time until the first answer
     limit.in_flight = 1
     limit.release(0.05)  # 50 ms at 200 requests/s: 10 in flight keep up
     assert limit.size == 10

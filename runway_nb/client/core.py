@@ -653,6 +653,7 @@ class AsyncRunway(_BaseClient):
         self._http = httpx.AsyncClient(transport=transport, **self._client_kwargs())  # type: ignore[arg-type]  # async side of the union
         self._in_flight: dict[str, InFlightLimit] = {}  # by host
         self._creating = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._building = asyncio.Lock()
         self.tasks = _AsyncTasks(self)
         _attach_endpoints(self, lambda name: _AsyncEndpoint(self, name))
 
@@ -711,10 +712,14 @@ class AsyncRunway(_BaseClient):
 
     async def create(self, endpoint: str, **params: Any) -> AsyncTaskHandle:
         # Code that gathers many creates at once (a script's sweep, serve): each checks and builds
-        # its request before its first await, so without a slot a hundred of them would hold the
-        # loop for one long turn.
+        # its request before its first await, so a hundred of them would hold the loop for one
+        # long turn. Holding the lock into the next turn makes the others wait for it, and it
+        # hands over to one of them in a later turn: one build per turn. The slot bounds the
+        # creates under way (and the input files they hold in memory).
         async with self._creating:
-            draft = self.prepare(endpoint, **params)
+            async with self._building:
+                draft = self.prepare(endpoint, **params)
+                await asyncio.sleep(0)
             for placeholder, prepared in list(draft.pending.items()):
                 draft.fill(placeholder, await self.resolve_media(prepared, placeholder))
             sent = self._begin(draft)

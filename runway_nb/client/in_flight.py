@@ -7,7 +7,8 @@ them before it reads the cell the user just ran. So the limit follows Little's l
 rate x round trip, for the rate a client should sustain (``SUSTAINED_RATE``) at the shortest
 round trip seen lately. From the simulator or a nearby host (a few ms) that is one request at a
 time, and the loop answers a cell between any two; over the Internet (100 ms and more) it is up
-to ``most``. Before any answer it is ``most``.
+to ``most``. Before the first answer it is one, as TCP starts slow: a burst to a far host waits one
+round trip before it goes wide; one to a near host never opens a dozen connections at once.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class InFlightLimit:
     @property
     def size(self) -> int:
         if not self._round_trips:
-            return self.most
+            return 1
         return max(1, min(self.most, math.ceil(min(self._round_trips) * self.rate)))
 
     async def acquire(self) -> None:
