@@ -10,9 +10,10 @@ finished, it waits until the simulator has rendered every output (``sim.wait_med
 
 Reported: tasks finished per real second (``tasks / wall``), the wall time from the first
 create to the last finish and to the last render, and the worst and p99 stall of the client's
-event loop meanwhile, after one-time loading (request building, task parsing, a tiny
-render and one task over HTTP warm the catalog, the task model, the codecs and httpx's network
-backend first; a first task in a fresh process pays those imports once, on the loop) (a heartbeat task sleeps 5 ms at a time and records how late it wakes).
+event loop meanwhile (a heartbeat task sleeps 5 ms at a time and records how late it wakes),
+after one-time loading: request building, task parsing, a tiny render and one task over HTTP
+warm the catalog, the task model, the codecs and httpx's network backend first (a first task in
+a fresh process pays those imports once, on the loop).
 The simulator has no event loop of its own: its server answers from threads and renders in
 worker threads, all in this process, so its rendering competes with the client's loop for the
 GIL and the two cores, which is what the stall figure shows. Goal: worst stall <= 50 ms.
