@@ -697,15 +697,13 @@ class AsyncRunway(_BaseClient):
         # Hundreds of watched tasks polling at once queue here rather than in the connection pool
         # (whose cost grows with its queue), and a fast host gets one at a time: see in_flight.py.
         limit = self._in_flight.setdefault(request.url.host, InFlightLimit(MAX_IN_FLIGHT))
-        await limit.acquire()
-        loop = asyncio.get_running_loop()
-        sent, round_trip = loop.time(), None
+        sent, answered = await limit.acquire(), False
         try:
             response = await self._http.send(request)
-            round_trip = loop.time() - sent
+            answered = True
             return response
         finally:
-            limit.release(round_trip)
+            limit.release(sent, answered)
 
     def _run(self, steps: flow.Flow) -> Awaitable[httpx.Response]:
         return flow.run_async(steps, self._send, self.clock.sleep_async)

@@ -9,6 +9,8 @@ round trip seen lately. From the simulator or a nearby host (a few ms) that is o
 time, and the loop answers a cell between any two; over the Internet (100 ms and more) it is up
 to ``most``. Before the first answer it is one, as TCP starts slow: a burst to a far host waits one
 round trip before it goes wide; one to a near host never opens a dozen connections at once.
+A request out for ``STALLED_AFTER`` seconds stops counting, so one hung connection does not hold
+back the requests behind it until its timeout.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ from collections import deque
 
 SUSTAINED_RATE = 200.0  # requests per second: a thousand tasks, each read every 5 s
 ROUND_TRIPS_KEPT = 16  # the limit follows the shortest of this many recent round trips
+STALLED_AFTER = 1.0  # seconds: far beyond a near host's round trip, and a far host's limit is large
 
 
 class InFlightLimit:
     """A semaphore whose size is worked out from the round trips of the requests it let through."""
 
-    def __init__(self, most: int, rate: float = SUSTAINED_RATE):
+    def __init__(self, most: int, rate: float = SUSTAINED_RATE, stalled_after: float = STALLED_AFTER):
         self.most = most
         self.rate = rate
-        self.in_flight = 0
+        self.stalled_after = stalled_after
+        self._out: list[float] = []  # when each request in flight was let through (loop time)
         self._round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
         self._waiters: deque[asyncio.Future[None]] = deque()
 
@@ -37,7 +41,14 @@ class InFlightLimit:
             return 1
         return max(1, min(self.most, math.ceil(min(self._round_trips) * self.rate)))
 
-    async def acquire(self) -> None:
+    @property
+    def in_flight(self) -> int:
+        """Requests let through that are still out, not counting stalled ones."""
+        now = asyncio.get_running_loop().time()
+        return sum(1 for start in self._out if now - start < self.stalled_after)
+
+    async def acquire(self) -> float:
+        """Wait for a turn; returns the loop time it was given, for ``release``."""
         while self.in_flight >= self.size or (self._waiters and not self._waiters[0].done()):
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -52,14 +63,22 @@ class InFlightLimit:
                     self._waiters.remove(waiter)
             if self.in_flight < self.size:
                 break
-        self.in_flight += 1
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        self._out.append(start)
+        loop.call_later(self.stalled_after, self._wake)  # in case it stalls
+        return start
 
-    def release(self, round_trip: float | None) -> None:
-        """``round_trip``: seconds from send to answer, or None when there was no answer."""
-        self.in_flight -= 1
-        if round_trip is not None:
-            self._round_trips.append(round_trip)
+    def release(self, start: float, answered: bool) -> None:
+        """``answered``: False when the request ended without an answer (nothing learned)."""
+        self._out.remove(start)
+        if answered:
+            self.record(asyncio.get_running_loop().time() - start)
         self._wake()
+
+    def record(self, round_trip: float) -> None:
+        """Learn one round trip (seconds from send to answer)."""
+        self._round_trips.append(round_trip)
 
     def _wake(self) -> None:
         free = self.size - self.in_flight
