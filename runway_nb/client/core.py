@@ -696,7 +696,9 @@ class AsyncRunway(_BaseClient):
     async def _send(self, request: httpx.Request) -> httpx.Response:
         # Hundreds of watched tasks polling at once queue here rather than in the connection pool
         # (whose cost grows with its queue), and a fast host gets one at a time: see in_flight.py.
-        limit = self._in_flight.setdefault(request.url.host, InFlightLimit(MAX_IN_FLIGHT))
+        limit = self._in_flight.get(request.url.host)
+        if limit is None:
+            limit = self._in_flight[request.url.host] = InFlightLimit(MAX_IN_FLIGHT)
         sent, answered = await limit.acquire(), False
         try:
             response = await self._http.send(request)

@@ -49,9 +49,12 @@ class InFlightLimit:
 
     async def acquire(self) -> float:
         """Wait for a turn; returns the loop time it was given, for ``release``."""
+        loop = asyncio.get_running_loop()
         while self.in_flight >= self.size or (self._waiters and not self._waiters[0].done()):
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append(waiter)
+            # Besides a release, a turn comes when the oldest request out counts as stalled.
+            stalls = loop.call_at(min(self._out) + self.stalled_after, self._wake) if self._out else None
             try:
                 await waiter
             except asyncio.CancelledError:
@@ -59,14 +62,14 @@ class InFlightLimit:
                     self._wake()  # it was this caller's turn: pass it on
                 raise
             finally:
+                if stalls is not None:
+                    stalls.cancel()
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
             if self.in_flight < self.size:
                 break
-        loop = asyncio.get_running_loop()
         start = loop.time()
         self._out.append(start)
-        loop.call_later(self.stalled_after, self._wake)  # in case it stalls
         return start
 
     def release(self, start: float, answered: bool) -> None:
