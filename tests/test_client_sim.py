@@ -182,6 +182,12 @@ def test_a_burst_of_creates_builds_one_request_per_turn_of_the_loop(make_sim, cl
         under_way[0] -= 1
         return handle
 
+    send = core.AsyncRunway._send
+
+    async def slow_send(self, request):
+        await asyncio.sleep(0.05)
+        return await send(self, request)
+
     async def main():
         async def ticker():  # one step per turn of the loop
             while True:
@@ -190,6 +196,9 @@ def test_a_burst_of_creates_builds_one_request_per_turn_of_the_loop(make_sim, cl
 
         async with AsyncRunway(provider="sim", simulator=sim, poll_floor=0.05) as client:
             monkeypatch.setattr(core._BaseClient, "prepare", counting)
+            # A host 50 ms away: every slot is taken before the first create is answered (from the
+            # in-process simulator, a create could finish before the sixteenth is built).
+            monkeypatch.setattr(core.AsyncRunway, "_send", slow_send)
 
             async def one(i):
                 return done(await client.text_to_image.create(model="gen4_image", prompt=f"cat {i}",
