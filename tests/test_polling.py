@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 
 from runway_nb.api.task import Task
-from runway_nb.client.schedule import PollSchedule
+from runway_nb.client.schedule import FRESH_AIM_AT, PollSchedule
 
 FLOOR = 5.0
 
@@ -331,3 +331,54 @@ def test_without_progress_the_typical_run_time_is_used():
     assert 0 <= latency < FLOOR
     times_blind, _, _ = replay(100.0, lambda e, r: None, created=0.0, jitter=0.0)
     assert len(times) < len(times_blind) / 3
+
+
+def test_the_typical_run_places_the_first_readings_and_saves_requests():
+    # Far from the finish and with nothing fitted yet, the next reading goes well into the run
+    # the history predicts, not a floor at a time: fewer requests on stepped curves (Runway's,
+    # the simulator's), the finish still met.
+    runs = [round(10 * 1.2 ** k, 1) for k in range(19)]  # 10 s to 5 min
+    informed, blind = 0, 0
+    for i, run in enumerate(runs):
+        for shape in (ease_in_out, lambda f: f):
+            times, delays, latency = replay(run, stepped(shape), seed=i, created=0.0, typical_run=run)
+            assert all(d >= FLOOR for d in delays)
+            assert 0 <= latency < 2 * FLOOR
+            informed += len(times)
+            blind += len(replay(run, stepped(shape), seed=i, created=0.0)[0])
+    assert informed < 0.97 * blind
+    s = PollSchedule(floor=FLOOR, jitter=0.0, created=0.0, typical_run=100.0)
+    s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=2.0)
+    assert s._running_since is not None
+    first = s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=7.0)
+    assert first == pytest.approx(s._running_since + 40.0 - 7.0)  # 0.4 of the typical run
+
+
+@pytest.mark.parametrize("factor", [0.3, 3.0])
+def test_a_wrong_typical_run_costs_at_most_a_long_wait(factor):
+    # History can be far off (another model, a busier hour): the guess only places readings,
+    # never the finish, and waits stay within max_interval until the readings pin the finish.
+    s = PollSchedule(floor=FLOOR)
+    for i, run in enumerate(RUNS):
+        for curve in (stepped(ease_in_out), continuous(lambda f: f)):
+            _times, delays, latency = replay(run, curve, seed=i, created=0.0, typical_run=factor * run)
+            assert all(d >= FLOOR for d in delays)
+            assert 0 <= latency <= s.max_interval * (1 + s.jitter)
+
+
+def test_values_computed_per_request_are_aimed_inside_their_bounds_even_when_narrow():
+    # Rounding leaves the finish anywhere in the bounds, likelier near their middle than at the
+    # latest end: the one poll goes FRESH_AIM_AT into them, however narrow they are.
+    narrow = 0
+    for i, run in enumerate([round(10 * 1.2 ** k, 1) for k in range(19)]):
+        s = PollSchedule(floor=FLOOR, rng=random.Random(i), jitter=0.0, created=0.0)
+        t, start = s.first_delay(), 1.0
+        while t < start + run:
+            delay = s.next_delay(Task(id="t", status="RUNNING", progress=continuous(lambda f: f)(t - start, run)), t)
+            lo, hi = s.finish_range or (-math.inf, math.inf)
+            aim = max(lo, t) + FRESH_AIM_AT * (hi - max(lo, t)) + s.aim_margin * FLOOR
+            if s._stepped and not s._exact and hi - lo <= s.sharp * FLOOR and aim >= t + FLOOR:
+                narrow += 1
+                assert t + delay == pytest.approx(aim)
+            t += delay
+    assert narrow >= 3
