@@ -132,7 +132,8 @@ def run_ours(run: float, pending: float = 1.0, pub: Publisher | None = None, rtt
     typical = run * math.exp(random.Random(seed + 104729).uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD))
     # The watch engine tells the schedule when the create call was answered (here: at 0); the
     # handle, the typical run time of tasks like this one.
-    sched = PollSchedule(floor=floor, rng=random.Random(seed), created=0.0, typical_run=typical)
+    sched = PollSchedule(floor=floor, rng=random.Random(seed), created=0.0, typical_run=typical,
+                         run_spread=2 * TYPICAL_SPREAD / math.sqrt(12))  # the sd of the log-uniform draw
     t = sched.first_delay()
     gets, last, min_gap = 0, None, math.inf
     finish = pending + run

@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 
 from runway_nb.api.task import Task
-from runway_nb.client.schedule import FRESH_AIM_AT, PollSchedule
+from runway_nb.client.schedule import FRESH_AIM_AT, HISTORY_QUANTILE, HISTORY_READ, RUN_SPREAD, PollSchedule
 
 FLOOR = 5.0
 
@@ -347,11 +347,17 @@ def test_the_typical_run_places_the_first_readings_and_saves_requests():
             informed += len(times)
             blind += len(replay(run, stepped(shape), seed=i, created=0.0)[0])
     assert informed < 0.97 * blind
-    s = PollSchedule(floor=FLOOR, jitter=0.0, created=0.0, typical_run=100.0)
-    s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=2.0)
-    assert s._running_since is not None
-    first = s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=7.0)
-    assert first == pytest.approx(s._running_since + 40.0 - 7.0)  # 0.4 of the typical run
+    # The reading goes HISTORY_READ into a short run of the kind: the wider runs of the kind
+    # stray, the earlier (unknown spread: RUN_SPREAD).
+    firsts = []
+    for spread in (0.1, 0.3, None):
+        s = PollSchedule(floor=FLOOR, jitter=0.0, created=0.0, typical_run=100.0, run_spread=spread)
+        s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=2.0)
+        assert s._running_since == 2.0
+        firsts.append(s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=7.0))
+        short = 100.0 * math.exp(-HISTORY_QUANTILE * (RUN_SPREAD if spread is None else spread))
+        assert firsts[-1] == pytest.approx(2.0 + HISTORY_READ * short - 7.0)
+    assert firsts[0] > firsts[1] > firsts[2] > FLOOR
 
 
 @pytest.mark.parametrize("factor", [0.3, 3.0])

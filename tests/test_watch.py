@@ -203,16 +203,20 @@ def test_a_new_task_tells_its_schedule_when_it_was_created():
     assert other.created is None
 
 
-def test_a_handle_gives_its_schedule_the_creation_time_and_the_typical_run(manual_sim, clean_env):
+def test_a_handle_gives_its_schedule_the_creation_time_and_the_typical_run_and_its_spread(manual_sim, clean_env):
     from runway_nb.client.eta import RUN_TIMES, run_kind
 
     client = _client(Runway, manual_sim)
     RUN_TIMES.clear()
     try:
-        RUN_TIMES.record(run_kind("text_to_image", {"model": "gen4_image"}), 42.0)
+        kind = run_kind("text_to_image", {"model": "gen4_image"})
+        for run in (40.0, 42.0, 50.0):
+            RUN_TIMES.record(kind, run)
         handle = client.text_to_image.create(prompt="a lighthouse", model="gen4_image", ratio="1024:1024")
         assert handle.wait().succeeded
         assert handle.schedule.typical_run == 42.0
+        assert handle.schedule.run_spread == pytest.approx(RUN_TIMES.spread(kind))
+        assert handle.schedule.run_spread is not None and 0 < handle.schedule.run_spread < 0.2
         assert handle.schedule.created == client.created_at(handle.id)
     finally:
         RUN_TIMES.clear()

@@ -178,8 +178,10 @@ class _HandleBase:
 
     def _watch(self, created_at: float | None, now: float, on_update: Callable[[Task], object] | None) -> Watch:
         watch = Watch(floor=self.schedule.floor)
-        if self.schedule.typical_run is None:  # without progress, poll near the usual run time
-            self.schedule.typical_run = RUN_TIMES.typical(run_kind(self.endpoint, self.params))
+        if self.schedule.typical_run is None:  # place the first readings, or the polls without progress
+            kind = run_kind(self.endpoint, self.params)
+            self.schedule.typical_run = RUN_TIMES.typical(kind)
+            self.schedule.run_spread = RUN_TIMES.spread(kind)
         watch.add(self.id, self.schedule, now=now, created_at=created_at, seen=self.task is not None)
         if on_update is not None:
             def tell(event: WatchEvent) -> None:

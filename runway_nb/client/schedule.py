@@ -35,11 +35,13 @@ task finishing and the next GET is latency. Runway updates a task no more often 
   after that, so the first "0 %" reading bounds the start within the first delay (2 s), not a
   whole floor, and the first reading that moves gives the step count, hence the run;
 - far from the finish we take a reading part of the way there (at most ``max_interval`` away);
-  before the readings place the finish at all, the next one goes to ``HISTORY_READ`` of the
-  typical run of tasks like it (``typical_run``) from the start, when known: one reading well
-  into the run fixes the curve better than several near its start (in ``polling_model.py``,
-  0.1 to 1.6 fewer GETs per task, the latency about the same). The history only places readings,
-  never the finish, so a wrong one costs at most one wait of ``max_interval``;
+  before the readings place the finish at all, the next one goes ``HISTORY_READ`` into a short
+  run of tasks like it from the start, when the session has seen some (``typical_run`` shrunk
+  by ``HISTORY_QUANTILE`` times their ``run_spread``, so it comes before nearly every finish):
+  one reading well into the run fixes the curve better than several near its start (in
+  ``polling_model.py``, 0.15 to 1.3 fewer GETs per task, the latency about the same). The
+  history only places readings, never the finish, so a wrong one costs at most one wait of
+  ``max_interval``;
   once stepped publishing pins the finish within a floor (only the start is uncertain), the
   readings that remain each halve the start window, placed as late as they can be (a late
   reading also tells the curve shapes apart) but before the curve may read "99 %" (``FAR`` of
@@ -105,7 +107,10 @@ MAX_FRACTION = 12.0  # default max_interval: 12 floors (60 s)
 FAR = 0.85  # in runs: the furthest a narrowing reading goes (ease-out reads 98 % there)
 ROOM = 1.2  # in floors: between two readings that halve the start window
 GROWTH = 6.0  # a wait once the finish is known: at most this times the run so far
-HISTORY_READ = 0.4  # no finish known yet: the next reading at this share of the typical run
+HISTORY_READ = 0.4  # no finish known yet: the next reading at this share of a short run (below)
+HISTORY_QUANTILE = 2.0  # "a short run": the typical run shrunk by this many spreads
+RUN_SPREAD = 0.5  # how far (in log) a model's run strays from its typical run, when not measured
+MIN_RUN_SPREAD = 0.1  # a few equal runs do not make the next one certain
 SILENT_AIM = 0.9  # without progress, the first poll near the end at this share of the typical run
 WAITING_FRACTION = 3.0  # PENDING/THROTTLED: at most 3 floors (15 s) between polls (see below)
 PINNED_FRACTION = 30.0  # default pinned_interval: 30 floors (150 s)
@@ -146,6 +151,7 @@ class PollSchedule:
     pinned_interval: float | None = None  # longest wait once the finish is known; default 30 floors
     created: float | None = None  # when the task was created (this clock): its run starts after
     typical_run: float | None = None  # seconds a task like this one usually runs (no-progress fallback)
+    run_spread: float | None = None  # how far such runs stray: the standard deviation of their logs
 
     _points: list[_Point] = field(default_factory=list, repr=False)
     _shapes: list[str] = field(default_factory=lambda: list(SHAPES), repr=False)
@@ -313,12 +319,14 @@ class PollSchedule:
         return (when - now, True) if when is not None else (want - now, False)
 
     def _history_guide(self) -> float | None:
-        """Before the readings place the finish: a reading at ``HISTORY_READ`` of the typical
-        run from the start (a reading well into the run fixes a curve far better than one near
-        its start, and history says roughly where the run ends), or None."""
+        """Before the readings place the finish: a reading ``HISTORY_READ`` into a short run of
+        this kind (the typical run shrunk by ``HISTORY_QUANTILE`` spreads, so that it comes
+        before the finish of nearly every run like it) from the start, or None. A reading well
+        into the run fixes a curve far better than one near its start."""
         if self._known() or self.typical_run is None or self._running_since is None:
             return None
-        return self._running_since + HISTORY_READ * self.typical_run
+        spread = RUN_SPREAD if self.run_spread is None else max(self.run_spread, MIN_RUN_SPREAD)
+        return self._running_since + HISTORY_READ * self.typical_run * math.exp(-HISTORY_QUANTILE * spread)
 
     def _silent_delay(self, now: float) -> tuple[float, bool]:
         """No progress reported: aim at the typical run time from the start, then every floor."""
