@@ -149,7 +149,7 @@ def run_ours(run: float, pending: float = 1.0, pub: Publisher | None = None, rtt
         if status == "SUCCEEDED":
             return gets, now - finish, min_gap
         task = Task(id="t", status=status, progress=progress)
-        t = now + sched.next_delay(task, now)
+        t = now + sched.next_delay(task, now, sent=t_req)  # as the watch engine tells it
 
 
 def run_sdk(run: float, pending: float = 1.0, pub: Publisher | None = None, rtt: float = 0.05,

@@ -47,8 +47,12 @@ def irregular(seed: int):
 
 
 def replay(run: float, progress, *, pending: float = 1.0, seed: int = 0, floor: float = FLOOR,
-           rtt: float = 0.05, throttled_until: float | None = None, **kw):
-    """Poll one task the way ``TaskHandle.wait`` does. Returns (request times, delays, latency)."""
+           rtt: float = 0.05, throttled_until: float | None = None, tell_sent: bool = False,
+           rtts: list[float] | None = None, **kw):
+    """Poll one task the way ``TaskHandle.wait`` does. Returns (request times, delays, latency).
+
+    Each request takes ``rtt`` (or the next of ``rtts``, in turn), the server reading the task
+    half-way; ``tell_sent``: the schedule is told when each request left, as the watch engine does."""
     sched = PollSchedule(floor=floor, rng=random.Random(seed), **kw)
     t = sched.first_delay()
     start = pending if throttled_until is None else throttled_until
@@ -56,6 +60,8 @@ def replay(run: float, progress, *, pending: float = 1.0, seed: int = 0, floor: 
     times, delays = [], []
     while True:
         times.append(t)
+        if rtts:
+            rtt = rtts[len(times) % len(rtts)]
         read = t + rtt / 2
         if read < pending:
             task = Task(id="t", status="PENDING")
@@ -66,7 +72,7 @@ def replay(run: float, progress, *, pending: float = 1.0, seed: int = 0, floor: 
         else:
             return times, delays, t + rtt - finish
         now = t + rtt
-        delay = sched.next_delay(task, now)
+        delay = sched.next_delay(task, now, t if tell_sent else None)
         delays.append(delay)
         t = now + delay
         assert len(times) < 500, "the schedule must make progress"
@@ -388,3 +394,44 @@ def test_values_computed_per_request_are_aimed_inside_their_bounds_even_when_nar
                 assert t + delay == pytest.approx(aim)
             t += delay
     assert narrow >= 3
+
+
+def test_the_send_time_keeps_slow_requests_from_widening_the_windows():
+    # Told when each request left (as the watch engine tells it), the schedule places each
+    # reading between its request and its answer: an occasional slow answer no longer widens
+    # every window by the slowest round trip seen, which cost readings.
+    runs = [round(10 * 1.2 ** k, 1) for k in range(19)]
+    uneven = [0.05, 0.05, 0.9]  # every third request takes 0.9 s (of a 5 s floor)
+    gets = {}
+    for tell_sent in (False, True):
+        gets[tell_sent] = 0
+        for i, run in enumerate(runs):
+            for shape in (ease_in_out, lambda f: f):
+                times, delays, latency = replay(run, stepped(shape), seed=i, created=0.0, rtts=uneven,
+                                                tell_sent=tell_sent)
+                assert all(d >= FLOOR for d in delays) and 0 <= latency < 2 * FLOOR
+                gets[tell_sent] += len(times)
+    steady = sum(len(replay(run, stepped(shape), seed=i, created=0.0)[0])
+                 for i, run in enumerate(runs) for shape in (ease_in_out, lambda f: f))
+    assert gets[True] < 0.8 * gets[False]
+    assert gets[True] <= steady + 2
+
+
+@pytest.mark.parametrize("shape", [lambda f: f, ease_in_out], ids=["linear", "ease_in_out"])
+def test_windows_from_send_times_never_rule_out_the_true_finish(shape):
+    for i, run in enumerate(RUNS):
+        s = PollSchedule(floor=FLOOR, rng=random.Random(i), created=0.0)
+        rng = random.Random(100 + i)
+        t, start = s.first_delay(), 1.0
+        while True:
+            rtt = rng.choice([0.02, 0.1, 0.8, 2.0])
+            read = t + rng.uniform(0.0, rtt)  # anywhere between request and answer
+            if read >= start + run:
+                break
+            task = (Task(id="t", status="RUNNING", progress=stepped(shape)(read - start, run)) if read >= start
+                    else Task(id="t", status="PENDING"))
+            delay = s.next_delay(task, t + rtt, sent=t)
+            if s.finish_range is not None and s._exact:
+                lo, hi = s.finish_range
+                assert lo - 1e-6 <= start + run <= hi + 1e-6, (run, t, s.finish_range)
+            t += rtt + delay

@@ -145,6 +145,26 @@ def test_async_wait_and_sweep_of_many_on_the_manual_clock(manual_sim, clean_env)
     assert [t.status for t in tasks] == ["SUCCEEDED"] * 3
 
 
+def test_the_async_driver_tells_each_schedule_when_its_requests_left(manual_sim, clean_env):
+    client = _client(AsyncRunway, manual_sim)
+
+    async def main():
+        handle = await client.text_to_image.create(prompt="a lighthouse", model="gen4_image", ratio="1024:1024")
+        told = []
+        next_delay = handle.schedule.next_delay
+
+        def spy(task, now, sent=None):
+            told.append((sent, now))
+            return next_delay(task, now, sent)
+
+        handle.schedule.next_delay = spy  # type: ignore[method-assign]  # a spy on this one schedule
+        await handle.wait()
+        return told
+
+    told = asyncio.run(main())
+    assert told and all(sent is not None and sent <= now for sent, now in told)
+
+
 def test_sync_and_async_timeouts_say_the_same_thing(manual_sim, clean_env):
     manual_sim.configure(concurrency=0)  # nothing starts: the task stays queued
     sync_client = _client(Runway, manual_sim)
@@ -218,5 +238,6 @@ def test_a_handle_gives_its_schedule_the_creation_time_and_the_typical_run_and_i
         assert handle.schedule.run_spread == pytest.approx(RUN_TIMES.spread(kind))
         assert handle.schedule.run_spread is not None and 0 < handle.schedule.run_spread < 0.2
         assert handle.schedule.created == client.created_at(handle.id)
+        assert handle.schedule._sent_known  # each reading placed between its request and answer
     finally:
         RUN_TIMES.clear()

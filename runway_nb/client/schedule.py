@@ -13,7 +13,11 @@ task finishing and the next GET is latency. Runway updates a task no more often 
   with waits of up to a minute, 34 % at 20 s, 11 % at 15 s);
 - while RUNNING, each progress reading bounds when that value was published: a value first
   seen at ``t``, after a poll at ``t_prev`` that did not show it, appeared in
-  ``(max(t_prev, t - floor), t]`` (progress moves once per ``floor``). From these windows we
+  ``(max(t_prev, t - floor), t]`` (progress moves once per ``floor``). A poll's time is when
+  the server read the task: after its request left (the watch engine tells ``sent``) and before
+  its answer came, so the window runs from the previous request's leaving to this answer (told
+  nothing, the schedule takes the answers' times, with slack for the round trips it measures:
+  one slow answer then widens every window, and costs readings). From these windows we
   bound the finish ``start + run``, for a few common curve shapes ``progress = shape(elapsed /
   run)`` (linear, ease-in/out, ease-out, ease-in):
 
@@ -161,6 +165,8 @@ class PollSchedule:
     _last_p: float | None = field(default=None, repr=False)
     _waiting_polls: int = field(default=0, repr=False)
     _last_delay: float | None = field(default=None, repr=False)
+    _last_sent: float | None = field(default=None, repr=False)
+    _sent_known: bool = field(default=False, repr=False)  # the caller tells when each request left
     _rtts: list[float] = field(default_factory=list, repr=False)
     finish_range: tuple[float, float] | None = field(default=None, repr=False)
     start_range: tuple[float, float] | None = field(default=None, repr=False)
@@ -198,14 +204,19 @@ class PollSchedule:
         """Seconds from creation to the first poll (never later than one floor)."""
         return min(self.first, self.floor) if self.first and self.first > 0 else 0.0
 
-    def next_delay(self, task: Polled, now: float) -> float:
-        """Seconds to wait after observing ``task`` at monotonic time ``now``.
+    def next_delay(self, task: Polled, now: float, sent: float | None = None) -> float:
+        """Seconds to wait after observing ``task`` at monotonic time ``now`` (when the answer
+        came), the request having been sent at ``sent`` when the caller knows it.
 
         Never less than ``floor``: whatever the status, one task is not polled more often than
-        Runway updates it.
+        Runway updates it. With ``sent``, each reading is placed between its request and its
+        answer exactly; without, the answer's time less the round trips measured so far.
         """
         status = task.status
-        if self._last_obs is not None and self._last_delay is not None:
+        prev_sent, self._last_sent = self._last_sent, sent
+        if sent is not None:
+            self._sent_known = True
+        elif self._last_obs is not None and self._last_delay is not None:
             # What the last wait really took beyond the delay asked for: the request's round
             # trip plus any event-loop lag. Windows get that much slack.
             extra = now - self._last_obs - self._last_delay
@@ -215,7 +226,7 @@ class PollSchedule:
             self._waiting_polls = 0
             if self._running_since is None:
                 self._running_since = now if self._last_obs is None else (self._last_obs + now) / 2
-            delay, aimed = self._running_delay(task.progress, now)
+            delay, aimed = self._running_delay(task.progress, now, sent, prev_sent)
             late = self._late_by(task.progress, now)
             if late > self.floor and LATE_SHARE * late > delay:
                 delay, aimed = LATE_SHARE * late, False
@@ -260,7 +271,8 @@ class PollSchedule:
         due = [t for t in (self.predicted_finish(), self._capped_since, silent_due) if t is not None]
         return max(0.0, now - min(due)) if due else 0.0
 
-    def _running_delay(self, p: float | None, now: float) -> tuple[float, bool]:
+    def _running_delay(self, p: float | None, now: float, sent: float | None = None,
+                       prev_sent: float | None = None) -> tuple[float, bool]:
         q = self.floor
         prev_obs, prev_p, prev_status = self._last_obs, self._last_p, self._last_status
         self._last_p = p
@@ -269,7 +281,7 @@ class PollSchedule:
         if p is None:
             return self._silent_delay(now)
         if p < CAP:
-            self._observe(p, now, prev_obs, prev_p, prev_status)
+            self._observe(p, now, prev_obs, prev_p, prev_status, sent, prev_sent)
         if p >= CAP and not self._stepped:
             return q, True  # "99 %" and no sharper idea: about to finish, poll at the floor
         span = self.finish_range
@@ -353,18 +365,22 @@ class PollSchedule:
         return None
 
     def _observe(self, p: float, now: float, prev_obs: float | None, prev_p: float | None,
-                 prev_status: str | None) -> None:
+                 prev_status: str | None, sent: float | None = None, prev_sent: float | None = None) -> None:
         q = self.floor
         self._decimals = max(self._decimals, _decimals(p))
+        # The server read the task after the request left (``sent``) and before the answer came
+        # (``now``): without the send times, the answers' times (windows get slack in _refit).
+        read_after = now if sent is None else sent
+        before = prev_obs if prev_sent is None else prev_sent
         if prev_p is None or p > prev_p:
-            lo = now - q if prev_obs is None else max(prev_obs, now - q)
-            if not self._points and p > 0 and prev_status in (PENDING, THROTTLED) and prev_obs is not None:
+            lo = read_after - q if before is None else max(before, read_after - q)
+            if not self._points and p > 0 and prev_status in (PENDING, THROTTLED) and before is not None:
                 # Seen waiting before and running with progress now: it started after that poll.
-                self._points.append(_Point(prev_obs, INF, 0.0))
+                self._points.append(_Point(before, INF, 0.0))
             self._points.append(_Point(lo, now, p))
         elif p == prev_p and self._points and self._points[-1].p == p:
             pt = self._points[-1]  # still the same value: it appeared less than a floor ago
-            pt.lo = max(pt.lo, now - q)
+            pt.lo = max(pt.lo, read_after - q)
         else:
             return
         self._refit(now)
@@ -372,9 +388,9 @@ class PollSchedule:
     def _refit(self, now: float) -> None:
         pts = self._points
         q = self.floor
-        # A window's start gets slack for the request's round trip (measured) and clock noise;
-        # its end needs none (the reading came back before ``now``).
-        tol = self.tolerance * q + max(self._rtts, default=0.0)
+        # A window's start gets slack for clock noise, and for the round trip (measured) when the
+        # send times are unknown; its end needs none (the reading came back before ``now``).
+        tol = self.tolerance * q + (0.0 if self._sent_known else max(self._rtts, default=0.0))
         eps = 0.002 * q
         if len(pts) > KEEP_POINTS:
             pts = pts[:3] + pts[-(KEEP_POINTS - 3):]

@@ -169,8 +169,10 @@ class PollWatch(Generic[PolledT]):
         """Call ``callback`` with every event; returns a function that unsubscribes."""
         return self._subscribers.subscribe(callback)
 
-    def observed(self, key: Hashable, task: PolledT, now: float) -> Event[PolledT]:
-        """A poll (or anyone else) saw ``task``: finish it, or schedule its next poll."""
+    def observed(self, key: Hashable, task: PolledT, now: float, *, sent: float | None = None) -> Event[PolledT]:
+        """A poll (or anyone else) saw ``task``: finish it, or schedule its next poll. ``now``:
+        when the answer came; ``sent``: when its request left, when known (the server read the
+        task between the two, which places a progress reading more closely)."""
         entry = self._entries.get(key)
         event: Event[PolledT]
         if task.finished:
@@ -179,7 +181,7 @@ class PollWatch(Generic[PolledT]):
         else:
             if entry is not None:
                 entry.failures = 0
-                entry.due = now + entry.schedule.next_delay(task, now)
+                entry.due = now + entry.schedule.next_delay(task, now, sent)
             event = Updated(key, task)
         self._emit(event)
         return event
@@ -230,6 +232,7 @@ def drive(watch: PollWatch[PolledT], poll: Callable[[Hashable], PolledT], *, clo
             raise WatchTimeout
         clock.sleep(max(0.0, due - clock.now()))
         for key in watch.ready(clock.now()):
+            sent = clock.now()
             try:
                 task = poll(key)
             except Exception as exc:
@@ -237,7 +240,7 @@ def drive(watch: PollWatch[PolledT], poll: Callable[[Hashable], PolledT], *, clo
                     raise
                 watch.failed(key, exc, clock.now())
                 continue
-            watch.observed(key, task, clock.now())
+            watch.observed(key, task, clock.now(), sent=sent)
 
 
 async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awaitable[PolledT]], *,
@@ -267,6 +270,7 @@ async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awai
         ready = watch.ready(clock.now())
         if not ready:
             continue
+        sent = clock.now()  # each request leaves at or after this (some wait for an in-flight slot)
         results = await asyncio.gather(*(poll(key) for key in ready), return_exceptions=True)
         now = clock.now()
         for key, result in zip(ready, results, strict=True):
@@ -277,7 +281,7 @@ async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awai
                     raise result
                 watch.failed(key, result, now)
             else:
-                watch.observed(key, result, now)
+                watch.observed(key, result, now, sent=sent)
 
 
 async def _pause(clock: Clock, seconds: float, wake: asyncio.Event | None) -> None:
