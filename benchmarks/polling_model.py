@@ -99,6 +99,9 @@ CURVES: dict[str, Callable[[int], Publisher]] = {
     "stall": lambda seed: Publisher(_stall),
     "jump": lambda seed: Publisher(_jump),
     "no_progress": lambda seed: Publisher(silent=True),
+    # report-only: stepped publishing whose steps are a little uneven (5 to 5.5 s apart: Runway
+    # promises updates no more often than every 5 s, not exactly every 5 s)
+    "uneven": lambda seed: Publisher(_ease_in_out, gaps=(5.0, 5.5), seed=seed),
 }
 
 TYPICAL_SPREAD = 0.2  # the typical run time known from history: the task's own, ± this much

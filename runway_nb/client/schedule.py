@@ -29,9 +29,12 @@ task finishing and the next GET is latency. Runway updates a task no more often 
      two-variable linear program whose vertices bound the finish (a value rounded to 2
      decimals may sit half a hundredth either way along the curve: the bounds allow that).
      Values computed at each request tie each reading to its own time (trusted from two
-     readings that moved); once those bound the finish within a floor, one poll is aimed
-     ``FRESH_AIM_AT`` into the range however narrow it is (its ends are the rounding's worst
-     cases, the finish is likelier near the middle) instead of another reading;
+     readings that moved; until a third confirms them, no wait is longer than
+     ``TENTATIVE_GROWTH`` times the run so far, as a stepped curve whose steps are a little
+     uneven reads the same and puts the finish far off); once those bound the finish within a
+     floor, one poll is aimed ``FRESH_AIM_AT`` into the range however narrow it is (its ends
+     are the rounding's worst cases, the finish is likelier near the middle) instead of
+     another reading;
   3. when no shape fits at all (an irregular curve), a least-squares line, give or take a floor.
 
   A shape the readings rule out is dropped for good;
@@ -39,13 +42,13 @@ task finishing and the next GET is latency. Runway updates a task no more often 
   after that, so the first "0 %" reading bounds the start within the first delay (2 s), not a
   whole floor, and the first reading that moves gives the step count, hence the run;
 - far from the finish we take a reading part of the way there (at most ``max_interval`` away);
-  before the readings place the finish at all, the next one goes ``HISTORY_READ`` into a short
-  run of tasks like it from the start, when the session has seen some (``typical_run`` shrunk
-  by ``HISTORY_QUANTILE`` times their ``run_spread``, so it comes before nearly every finish):
-  one reading well into the run fixes the curve better than several near its start (in
-  ``polling_model.py``, 0.15 to 1.3 fewer GETs per task, the latency about the same). The
-  history only places readings, never the finish, so a wrong one costs at most one wait of
-  ``max_interval``;
+  until the readings bound the finish within a floor, a reading goes ``HISTORY_READ`` into a
+  short run of tasks like it from the start, when the session has seen three or more
+  (``typical_run`` shrunk by ``HISTORY_QUANTILE`` times their measured ``run_spread``, so it
+  comes before nearly every finish): one reading well into the run fixes the curve better
+  than several near its start (in ``polling_model.py``, 0.15 to 1.3 fewer GETs per task, the
+  latency about the same). The history only places readings, never the finish: each wait it
+  sets is at most ``max_interval``, and the task is seen finished at the next reading;
   once stepped publishing pins the finish within a floor (only the start is uncertain), the
   readings that remain each halve the start window, placed as late as they can be (a late
   reading also tells the curve shapes apart) but before the curve may read "99 %" (``FAR`` of
@@ -120,9 +123,10 @@ WAITING_FRACTION = 3.0  # PENDING/THROTTLED: at most 3 floors (15 s) between pol
 PINNED_FRACTION = 30.0  # default pinned_interval: 30 floors (150 s)
 KEEP_POINTS = 8  # readings used in a fit: the first ones and the latest ones
 MAX_STEPS = 400  # step counts tried for one reading before giving up on stepped publishing
-FRESH = 0.04  # in floors: how closely a value computed per request is tied to its reading (+ round trip)
+FRESH = 0.04  # in floors: slack around the moment a value computed per request was read
 FRESH_AIM_WIDTH = 1.0  # in floors: a finish from values computed per request known this closely ...
 FRESH_AIM_AT = 0.7  # ... is aimed at this far into its range (the bounds are worst cases)
+TENTATIVE_GROWTH = 1.5  # a finish from two per-request values: a wait is at most this times the run so far
 LATE_SHARE = 0.25  # past the expected finish: wait this share of the time late (at least a floor)
 MAX_FITS = 3  # more step counts than this fitting the readings: stepped publishing tells nothing
 INF = math.inf
@@ -131,8 +135,9 @@ INF = math.inf
 @dataclass
 class _Point:
     lo: float  # the value was published after lo ...
-    hi: float  # ... and at or before hi
+    hi: float  # ... and at or before hi (when the answer came)
     p: float
+    read_after: float | None = None  # the server read it after this (the request's send time), when known
 
 
 @dataclass
@@ -175,6 +180,7 @@ class PollSchedule:
     _running_since: float | None = field(default=None, repr=False)  # first seen RUNNING
     _exact: bool = field(default=False, repr=False)  # stepped publishing fits without extra slack
     _pinned: bool = field(default=False, repr=False)  # the fit may be waited on for long (see _known)
+    _tentative: bool = field(default=False, repr=False)  # values computed per request, from two readings
     _capped_since: float | None = field(default=None, repr=False)  # first "99 %" reading of this run
 
     def __post_init__(self) -> None:
@@ -191,6 +197,11 @@ class PollSchedule:
 
     def _cap(self, now: float, pinned: bool = False) -> float:
         assert self.max_interval is not None and self.pinned_interval is not None  # set in __post_init__
+        if self._running_since is not None and self._tentative:
+            # A finish from two readings of values computed per request: a stepped curve whose
+            # steps are a little uneven reads the same and puts it far off. Until a third
+            # reading confirms it, no wait is longer than the run so far.
+            return min(self.max_interval, max(self.floor, TENTATIVE_GROWTH * (now - self._running_since)))
         if not pinned or self._running_since is None:
             return self.max_interval
         # A curve that jumps or speeds up later cannot be told from a clean one before it does:
@@ -256,7 +267,8 @@ class PollSchedule:
 
     # ------------------------------------------------------------------ running
     def _known(self) -> bool:
-        """The finish is known within a floor from stepped publishing: waits may be longer."""
+        """The finish is known within a floor from a trusted fit (exact stepped publishing, or
+        values computed per request without extra slack): waits may be longer."""
         span = self.finish_range
         return self._pinned and span is not None and span[1] - span[0] <= self.floor
 
@@ -326,6 +338,7 @@ class PollSchedule:
         want = min(now + max((t_lo - now) * self.approach, q), latest, now + cap)
         guide = self._history_guide()
         if guide is not None and guide > want:
+            # A finish range this wide says little; three or more runs like this one say more.
             want = min(guide, now + cap)
         when = self._bisecting(now + q, want, latest)
         return (when - now, True) if when is not None else (want - now, False)
@@ -335,9 +348,9 @@ class PollSchedule:
         this kind (the typical run shrunk by ``HISTORY_QUANTILE`` spreads, so that it comes
         before the finish of nearly every run like it) from the start, or None. A reading well
         into the run fixes a curve far better than one near its start."""
-        if self._known() or self.typical_run is None or self._running_since is None:
+        if self._known() or self.typical_run is None or self.run_spread is None or self._running_since is None:
             return None
-        spread = RUN_SPREAD if self.run_spread is None else max(self.run_spread, MIN_RUN_SPREAD)
+        spread = max(self.run_spread, MIN_RUN_SPREAD)
         return self._running_since + HISTORY_READ * self.typical_run * math.exp(-HISTORY_QUANTILE * spread)
 
     def _silent_delay(self, now: float) -> tuple[float, bool]:
@@ -377,7 +390,7 @@ class PollSchedule:
             if not self._points and p > 0 and prev_status in (PENDING, THROTTLED) and before is not None:
                 # Seen waiting before and running with progress now: it started after that poll.
                 self._points.append(_Point(before, INF, 0.0))
-            self._points.append(_Point(lo, now, p))
+            self._points.append(_Point(lo, now, p, sent))
         elif p == prev_p and self._points and self._points[-1].p == p:
             pt = self._points[-1]  # still the same value: it appeared less than a floor ago
             pt.lo = max(pt.lo, read_after - q)
@@ -427,11 +440,12 @@ class PollSchedule:
                 if moving >= 2 and not stepped:
                     # Values computed at each request ("fresh"): each one belongs to its own
                     # reading's time, give or take the fresh window. (Trusted from three moving
-                    # readings: from two, a stepped curve read with timing noise is sometimes
-                    # taken for a fresh one.)
+                    # readings: from two, a stepped curve read with timing noise, or published
+                    # at uneven steps, is taken for a fresh one, and its finish put far off.)
+                    # With the send time, the server computed it between the request and the answer.
                     w = max(slack, FRESH * q)
-                    tight = [(f, a, b, hi - w if p > 0 else lo, hi + w)
-                             for (f, a, b, lo, hi), p in zip(rows, (pt.p for pt in pts), strict=False)]
+                    tight = [(f, a, b, (hi - w if pt.read_after is None else pt.read_after - w) if pt.p > 0 else lo,
+                              hi + w) for (f, a, b, lo, hi), pt in zip(rows, pts, strict=True)]
                     sharp_bounds = _lp_bounds(tight)
                     if sharp_bounds is not None:
                         fresh.append((name, _Span(sharp_bounds[0])))
@@ -441,7 +455,8 @@ class PollSchedule:
                 self._exact = bool(stepped) and slack == tol
                 # Long waits on a fit: exact stepped publishing, or values computed per request
                 # from three moving readings (two over a short span fit noise as well).
-                self._pinned = self._exact or (bool(fresh) and not stepped and moving >= 3)
+                self._pinned = self._exact or (bool(fresh) and not stepped and slack == tol)
+                self._tentative = bool(fresh) and not stepped and moving < 3
                 if slack > tol:
                     self._shapes = [name for name, _ in lp]  # ruled out even with more slack
                 self.shape = chosen[0][0] if len(chosen) == 1 else None
@@ -452,7 +467,7 @@ class PollSchedule:
         # No shape fits every window (an irregular curve): a least-squares line, ± a floor.
         fitted = _least_squares([(pt.p, pt.lo, pt.hi) for pt in pts])
         self.shape = None
-        self._stepped = self._exact = self._pinned = False
+        self._stepped = self._exact = self._pinned = self._tentative = False
         self.start_range = None
         if fitted is not None:
             self.finish_range = (fitted - q, fitted + q)

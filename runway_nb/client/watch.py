@@ -271,7 +271,7 @@ async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awai
         if not ready:
             continue
         sent = clock.now()  # each request leaves at or after this (some wait for an in-flight slot)
-        results = await asyncio.gather(*(poll(key) for key in ready), return_exceptions=True)
+        results = await asyncio.gather(*(_answered(poll, key, clock) for key in ready), return_exceptions=True)
         now = clock.now()
         for key, result in zip(ready, results, strict=True):
             if key not in watch:  # dropped while its GET was in flight (a cancel)
@@ -281,7 +281,15 @@ async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awai
                     raise result
                 watch.failed(key, result, now)
             else:
-                watch.observed(key, result, now, sent=sent)
+                task, answered = result
+                watch.observed(key, task, answered, sent=sent)
+
+
+async def _answered(poll: Callable[[Hashable], Awaitable[PolledT]], key: Hashable,
+                    clock: Clock) -> tuple[PolledT, float]:
+    """``poll(key)`` and when its answer came: a round's answers come over a while, and each
+    reading is placed before its own answer, not the round's last."""
+    return await poll(key), clock.now()
 
 
 async def _pause(clock: Clock, seconds: float, wake: asyncio.Event | None) -> None:
