@@ -397,14 +397,18 @@ def test_a_wrong_typical_run_costs_a_bounded_wait_and_an_unmeasured_one_nothing(
 
 def test_a_finish_from_two_values_computed_per_request_is_not_waited_on_for_long():
     # Two readings of a stepped curve whose steps are a little uneven read like two values
-    # computed per request, and put the finish far off (the true one is at 27.8 s here): until
-    # a third reading confirms it, no wait is longer than TENTATIVE_GROWTH times the run so far.
-    s = PollSchedule(floor=FLOOR, jitter=0.0, created=0.0)
-    s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=2.0, sent=1.95)
-    s.next_delay(Task(id="t", status="RUNNING", progress=0.19), now=7.3, sent=7.25)
-    delay = s.next_delay(Task(id="t", status="RUNNING", progress=0.39), now=16.0, sent=15.95)
+    # computed per request, and put the finish far off: until a third reading confirms it, no
+    # wait is longer than TENTATIVE_GROWTH times the run so far.
+    # A linear curve published 5.0-5.3 s apart (to 4 decimals), 20.7 s from a start at 1 s:
+    # the two readings put the finish near 55 s; without the rule the next poll came 40 s later.
+    s = PollSchedule(floor=FLOOR, rng=random.Random(4), created=0.0)
+    s.next_delay(Task(id="t", status="RUNNING", progress=0.0), now=2.05, sent=2.0)
+    s.next_delay(Task(id="t", status="RUNNING", progress=0.245), now=7.22, sent=7.17)
+    delay = s.next_delay(Task(id="t", status="RUNNING", progress=0.488), now=16.04, sent=15.99)
+    assert s._tentative and s.finish_range is not None and s.finish_range[0] > 50.0
     assert s._running_since is not None
-    assert delay <= TENTATIVE_GROWTH * (16.0 - s._running_since) + 1e-9
+    assert delay <= TENTATIVE_GROWTH * (16.04 - s._running_since) + 1e-9
+    assert delay < 25.0
     # on uneven steps over many runs, no task waits long past its finish
     lat = []
     for i, run in enumerate([round(10 * 1.2 ** k, 1) for k in range(19)]):

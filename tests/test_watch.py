@@ -241,3 +241,36 @@ def test_a_handle_gives_its_schedule_the_creation_time_and_the_typical_run_and_i
         assert handle.schedule._sent_known  # each reading placed between its request and answer
     finally:
         RUN_TIMES.clear()
+
+
+def test_each_answer_of_a_round_keeps_its_own_time():
+    # Tasks due together are polled in one round; each reading is placed before its own answer,
+    # not the round's last, and after the round began.
+    from runway_nb.client.watch import drive_async
+
+    clock = SimClock(manual=True)
+    watch = Watch(floor=5.0)
+    told: dict[str, list[tuple[float | None, float]]] = {"fast": [], "slow": []}
+    for key in told:
+        schedule = PollSchedule(floor=5.0)
+        next_delay = schedule.next_delay
+
+        def spy(task, now, sent=None, key=key, next_delay=next_delay):
+            told[key].append((sent, now))
+            return next_delay(task, now, sent)
+
+        schedule.next_delay = spy  # type: ignore[method-assign]  # a spy on this one schedule
+        watch.add(key, schedule, now=0.0, seen=True)
+    polls = {"fast": 0, "slow": 0}
+
+    async def poll(key):
+        polls[key] += 1
+        await asyncio.sleep(0 if key == "fast" else 0.01)  # the slow answer comes after the fast one
+        clock.advance(1.0 if key == "fast" else 3.0)
+        return Task(id=key, status="SUCCEEDED" if polls[key] > 1 else "RUNNING", progress=0.5)
+
+    asyncio.run(drive_async(watch, poll, clock=AdvancingClock(clock)))
+    (fast_sent, fast_now), = told["fast"]
+    (slow_sent, slow_now), = told["slow"]
+    assert fast_sent == slow_sent == 0.0
+    assert fast_now == pytest.approx(1.0) and slow_now == pytest.approx(4.0)

@@ -46,7 +46,7 @@ task finishing and the next GET is latency. Runway updates a task no more often 
   short run of tasks like it from the start, when the session has seen three or more
   (``typical_run`` shrunk by ``HISTORY_QUANTILE`` times their measured ``run_spread``, so it
   comes before nearly every finish): one reading well into the run fixes the curve better
-  than several near its start (in ``polling_model.py``, 0.15 to 1.3 fewer GETs per task, the
+  than several near its start (in ``polling_model.py``, 0.16 to 1.2 fewer GETs per task, the
   latency about the same). The history only places readings, never the finish: each wait it
   sets is at most ``max_interval``, and the task is seen finished at the next reading;
   once stepped publishing pins the finish within a floor (only the start is uncertain), the
@@ -200,7 +200,7 @@ class PollSchedule:
         if self._running_since is not None and self._tentative:
             # A finish from two readings of values computed per request: a stepped curve whose
             # steps are a little uneven reads the same and puts it far off. Until a third
-            # reading confirms it, no wait is longer than the run so far.
+            # reading confirms it, no wait is longer than TENTATIVE_GROWTH times the run so far.
             return min(self.max_interval, max(self.floor, TENTATIVE_GROWTH * (now - self._running_since)))
         if not pinned or self._running_since is None:
             return self.max_interval
@@ -258,6 +258,8 @@ class PollSchedule:
         else:
             delay = min(max(delay, self.floor), cap)
             delay *= 1 + self.jitter * self.rng.random()
+            if self._tentative and status == RUNNING:
+                delay = min(delay, cap)  # the tentative bound holds, jitter or not
         self._last_delay = delay
         return delay
 
@@ -306,10 +308,11 @@ class PollSchedule:
         left, width = t_hi - now, t_hi - t_lo
         known = self._known()
         cap = self._cap(now, known)
-        if self._stepped and not self._exact and width <= FRESH_AIM_WIDTH * q and left <= cap:
+        fresh_aim = t_lo - now + FRESH_AIM_AT * width + self.aim_margin * q
+        if self._stepped and not self._exact and width <= FRESH_AIM_WIDTH * q and fresh_aim <= cap:
             # Values computed per request: their rounding, not a step, leaves the range, and the
             # bounds are its worst cases; a reading to narrow it would cost more than aiming inside.
-            return t_lo - now + FRESH_AIM_AT * width + self.aim_margin * q, True
+            return fresh_aim, True
         if self._stepped and width <= self.sharp * q and left <= cap:
             return left + self.aim_margin * q, True  # pinned down: one poll just after it
         latest = t_lo - q  # the last reading that still leaves a floor before the earliest finish
@@ -344,10 +347,10 @@ class PollSchedule:
         return (when - now, True) if when is not None else (want - now, False)
 
     def _history_guide(self) -> float | None:
-        """Before the readings place the finish: a reading ``HISTORY_READ`` into a short run of
-        this kind (the typical run shrunk by ``HISTORY_QUANTILE`` spreads, so that it comes
-        before the finish of nearly every run like it) from the start, or None. A reading well
-        into the run fixes a curve far better than one near its start."""
+        """Until the readings bound the finish within a floor: a reading ``HISTORY_READ`` into a
+        short run of this kind (the typical run shrunk by ``HISTORY_QUANTILE`` spreads, so that
+        it comes before the finish of nearly every run like it) from the start, or None. A
+        reading well into the run fixes a curve far better than one near its start."""
         if self._known() or self.typical_run is None or self.run_spread is None or self._running_since is None:
             return None
         spread = max(self.run_spread, MIN_RUN_SPREAD)
@@ -454,7 +457,8 @@ class PollSchedule:
                 self._stepped = bool(stepped or fresh)
                 self._exact = bool(stepped) and slack == tol
                 # Long waits on a fit: exact stepped publishing, or values computed per request
-                # from three moving readings (two over a short span fit noise as well).
+                # that fit without extra slack; values per request from two moving readings are
+                # tentative (a stepped curve with uneven steps reads the same): short waits.
                 self._pinned = self._exact or (bool(fresh) and not stepped and slack == tol)
                 self._tentative = bool(fresh) and not stepped and moving < 3
                 if slack > tol:
