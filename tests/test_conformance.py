@@ -96,6 +96,18 @@ class NewerModelsInUsage(Excuse):
         return bool(newer) and newer <= {m.model for m in catalog.models()}
 
 
+class LengthsInUtf16Units(Excuse):
+    """Runway counts ``minLength``/``maxLength`` in UTF-16 code units (an astral character such
+    as 🦊 is two), JSON Schema in code points: a string of astral characters within the spec's
+    limit in code points may be over it in Runway's units. Covers a refusal for a length when
+    the request carries such a character."""
+
+    def covers(self, failure: Failure) -> bool:
+        astral = re.search(r"\\ud[89ab][0-9a-f]{2}", failure.request, re.IGNORECASE) or any(
+            ord(c) > 0xFFFF for c in failure.request)
+        return super().covers(failure) and bool(astral)
+
+
 def spec_usage_models() -> set[str]:
     """The models the spec's usage report may name (its ``ModelVariant`` enum)."""
     schema = spec()["paths"]["/v1/organization/usage"]["post"]["responses"]["200"]["content"]["application/json"]
@@ -156,6 +168,9 @@ PROSE_RULES = (
            r"Filename must have a supported image, video or audio extension",
            "The filename of the file to upload. Must have a valid extension and be a supported media type "
            "(image, video, or audio)."),
+    LengthsInUtf16Units("lengths-in-utf16-units", REFUSED, r"\S+ /v1/\S*", 400,
+                        r"is \d+ characters; .* allows at (most|least)",
+                        "maxLength / minLength (Runway counts them in UTF-16 code units, as JavaScript does)"),
 )
 
 # Statuses Runway answers that the spec does not document for the operation.
