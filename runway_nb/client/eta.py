@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runway_nb.api.status import PENDING, RUNNING, THROTTLED
-from runway_nb.client.schedule import CAP, MIN_RUN_SPREAD, RUN_SPREAD, SHAPES
+from runway_nb.client.schedule import CAP, MIN_RUN_SPREAD, SHAPES
 
 __all__ = ["DEFAULT_SHAPE", "RUN_TIMES", "FinishEstimate", "Reading", "RunTimes", "run_kind"]
 
@@ -44,6 +44,7 @@ WAITING = (PENDING, THROTTLED)
 MIN_SPREAD = 0.05  # in floors: the least uncertainty given to a window (weights stay finite)
 STEPPED_SAMPLES = 64  # run starts tried across the start window for stepped publishing
 STEPPED_SLACK = 0.1  # in floors: how far a reading may sit from its step and still fit a shape
+RUN_SPREAD = 0.5  # how far (in log) a model's run strays from its typical run, when not measured
 
 
 @dataclass

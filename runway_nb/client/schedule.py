@@ -116,7 +116,6 @@ ROOM = 1.2  # in floors: between two readings that halve the start window
 GROWTH = 6.0  # a wait once the finish is known: at most this times the run so far
 HISTORY_READ = 0.4  # no finish known yet: the next reading at this share of a short run (below)
 HISTORY_QUANTILE = 2.0  # "a short run": the typical run shrunk by this many spreads
-RUN_SPREAD = 0.5  # how far (in log) a model's run strays from its typical run, when not measured
 MIN_RUN_SPREAD = 0.1  # a few equal runs do not make the next one certain
 SILENT_AIM = 0.9  # without progress, the first poll near the end at this share of the typical run
 WAITING_FRACTION = 3.0  # PENDING/THROTTLED: at most 3 floors (15 s) between polls (see below)
