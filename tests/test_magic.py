@@ -14,6 +14,7 @@ from IPython.utils.capture import capture_output
 
 from runway_nb.client.core import Runway, TaskHandle
 from runway_nb.client.keep import Keeper
+from runway_nb.client.watch import SYSTEM_CLOCK
 from runway_nb.notebook.magic import RunwayMagics
 from runway_nb.notebook.sweep import Sweep
 
@@ -85,7 +86,8 @@ def test_widget_formatters_load_on_the_first_display_in_a_kernel(ip_empty, monke
     try:
         magic.load_ipython_extension(ip_empty)
         assert formatter.deferred_printers[(magic.HANDLES_MODULE, "TaskHandle")] is magic._first_display
-        handle = TaskHandle(SimpleNamespace(poll_floor=5.0, keeper=Keeper(None)), "task-1")
+        handle = TaskHandle(SimpleNamespace(poll_floor=5.0, keeper=Keeper(None), clock=SYSTEM_CLOCK,
+                                            created_at=lambda _task_id: None), "task-1")
         formatter(handle)
         assert shown == [handle]  # the real printer ran, on this first display already
         assert formatter.lookup(handle) == shown.append

@@ -283,6 +283,22 @@ def test_throttled_then_running():
     assert 0 <= latency < FLOOR
 
 
+def test_the_readings_place_a_start_that_a_wait_in_the_queue_left_vague():
+    # Last seen THROTTLED at 25 s, first seen RUNNING at 40 s: the run began in between. Stepped
+    # readings place it (it began at 26 s), which is what the run time recorded for the history
+    # is measured from (see TaskHandle), not the middle of the gap (32.5 s).
+    sched = PollSchedule(floor=FLOOR, rng=random.Random(0), created=0.0)
+    start, run = 26.0, 60.0
+    curve = stepped(ease_in_out)
+    assert sched.run_started() is None
+    for t in (2.0, 10.0, 25.0):
+        sched.next_delay(Task(id="t", status="THROTTLED"), t, sent=t - 0.01)
+    assert sched.run_started() is None  # not seen running yet
+    for t in (40.0, 46.0, 52.0, 58.0):
+        sched.next_delay(Task(id="t", status="RUNNING", progress=curve(t - start, run)), t, sent=t - 0.01)
+    assert sched.run_started() == pytest.approx(start, abs=1.0)
+
+
 def test_decisions_scale_with_the_floor():
     # A simulator 25x faster: the same decisions in its clock (no jitter, same readings).
     a = replay(90.0, stepped(ease_in_out), jitter=0.0)

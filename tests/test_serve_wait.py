@@ -217,3 +217,42 @@ def test_mcp_bad_wait_seconds_are_tool_errors_naming_the_argument(served, sim):
     for result in results[3:]:  # not a number at all: refused by the input schema, naming it
         assert result.is_error and "wait_seconds" in result.content[0].text
     assert sim.stats.requests == before  # nothing was sent upstream
+
+
+# ---------------------------------------------------------------------------------------
+# Waits in slices
+# ---------------------------------------------------------------------------------------
+
+def test_waits_in_slices_go_on_with_one_schedule_and_teach_the_history(clean_env):
+    # A caller (an agent) that waits 10 s at a time until the task ends: each wait goes on with
+    # the task's schedule, so the run time recorded for the next task of the kind (the history
+    # the schedule uses) counts from when the run began, not from when the last wait did.
+    from runway_nb.client.core import AsyncRunway
+    from runway_nb.client.eta import RUN_TIMES, run_kind
+    from runway_nb.client.watch import AdvancingClock
+    from runway_nb.serve.ops import TaskOps
+
+    sim = Simulator(clock=SimClock(manual=True), concurrency=2, run_seconds=40.0)
+    client = AsyncRunway(provider="sim", simulator=sim, clock=AdvancingClock(sim.clock), journal=False)
+    ops = TaskOps(client)
+    RUN_TIMES.clear()
+
+    async def in_slices() -> list[dict]:
+        created = await ops.create("text_to_image", {"model": "gen4_image", "promptText": "a red fox in snow",
+                                                      "ratio": "1024:1024"})
+        sim.wait_media()  # rendered at once: the task ends when its 40 s are run
+        answers = []
+        while not answers or not answers[-1]["waited"]["finished"]:
+            answers.append((await ops.wait(created.id, 10)).model_dump())
+            assert len(answers) < 20
+        return answers
+
+    try:
+        answers = asyncio.run(in_slices())
+        assert len(answers) >= 4 and answers[-1]["status"] == "SUCCEEDED"
+        assert all(a["waited"]["elapsed"] <= 10 + 5 for a in answers)
+        run = RUN_TIMES.typical(run_kind("text_to_image", {"model": "gen4_image"}))
+        assert run is not None and 40.0 - 2.0 <= run <= 40.0 + 6.0
+    finally:
+        RUN_TIMES.clear()
+        sim.close()

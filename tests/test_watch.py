@@ -232,15 +232,46 @@ def test_a_handle_gives_its_schedule_the_creation_time_and_the_typical_run_and_i
         kind = run_kind("text_to_image", {"model": "gen4_image"})
         for run in (40.0, 42.0, 50.0):
             RUN_TIMES.record(kind, run)
+        spread = RUN_TIMES.spread(kind)
         handle = client.text_to_image.create(prompt="a lighthouse", model="gen4_image", ratio="1024:1024")
         assert handle.wait().succeeded
         assert handle.schedule.typical_run == 42.0
-        assert handle.schedule.run_spread == pytest.approx(RUN_TIMES.spread(kind))
+        assert handle.schedule.run_spread == pytest.approx(spread)
         assert handle.schedule.run_spread is not None and 0 < handle.schedule.run_spread < 0.2
         assert handle.schedule.created == client.created_at(handle.id)
         assert handle.schedule._sent_known  # each reading placed between its request and answer
     finally:
         RUN_TIMES.clear()
+
+
+def test_a_handle_records_how_long_its_task_ran_once_for_the_next_of_its_kind(clean_env):
+    from runway_nb.client.eta import RUN_TIMES, run_kind
+
+    sim = Simulator(clock=SimClock(manual=True), concurrency=2, run_seconds=40.0)
+    client = _client(Runway, sim)
+    RUN_TIMES.clear()
+    try:
+        handle = client.text_to_image.create(prompt="a lighthouse", model="gen4_image", ratio="1024:1024")
+        sim.wait_media()  # rendered at once: the task ends when its 40 s are run
+        assert handle.wait().succeeded
+        kind = run_kind("text_to_image", {"model": "gen4_image"})
+        run = RUN_TIMES.typical(kind)
+        assert run is not None and 40.0 - 2.0 <= run <= 40.0 + 6.0  # seen ending within a poll of it
+        # Seen ended again, by its async twin (as a widget sees it): still one run on record.
+        twin = handle.to_async()
+        asyncio.run(twin.refresh())
+        assert twin.task is not None and twin.task.succeeded
+        for _ in range(2):
+            RUN_TIMES.record(kind, 1000.0)
+        assert RUN_TIMES.typical(kind) == 1000.0  # the median of [run, 1000, 1000]: recorded once, not twice
+        # The next task of the kind is told the history.
+        other = client.text_to_image.create(prompt="a harbour", model="gen4_image", ratio="1024:1024")
+        sim.wait_media()
+        assert other.wait().succeeded
+        assert other.schedule.typical_run == 1000.0
+    finally:
+        RUN_TIMES.clear()
+        sim.close()
 
 
 def test_each_answer_of_a_round_keeps_its_own_time():

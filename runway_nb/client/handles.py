@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runway_nb import errors
-from runway_nb.api.status import CANCELLED, FAILED, PENDING, RUNNING
+from runway_nb.api.status import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED
 from runway_nb.client.eta import RUN_TIMES, run_kind
 from runway_nb.client.keep import Keeper
 from runway_nb.client.schedule import PollSchedule
-from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
+from runway_nb.client.watch import Clock, Finished, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
 
 if TYPE_CHECKING:  # the clients import this module, and the task model loads with the first task; annotations only
     from runway_nb.api.task import Routing, Task
@@ -86,6 +86,8 @@ class _HandleBase:
     """What sync and async handles share: the state, its read-only views, and the messages."""
 
     _keeper: Keeper  # the client's: where this task's outputs are archived
+    _clock: Clock  # the client's: the time its polls are placed in
+    _created_at: Callable[[str], float | None]  # the client's: when it created a task, in that time
 
     def __init__(self, task_id: str, *, endpoint: str | None, params: dict[str, Any] | None,
                  estimated_cost: float | None, poll_floor: float, state: TaskState | None,
@@ -116,7 +118,16 @@ class _HandleBase:
             self.state.finished_at = time.time()  # output links expire counting from the end
             global _ends_seen
             _ends_seen += 1
+            if value.status == SUCCEEDED:
+                self._record_run()
         self.state.task = value
+
+    def _record_run(self) -> None:
+        # How long it ran, for the schedules of the tasks of its kind that come next (the
+        # history guide): from the start its readings place to now, when its end is first seen.
+        started = self.schedule.run_started()
+        if started is not None:
+            RUN_TIMES.record(run_kind(self.endpoint, self.params), self._clock.now() - started)
 
     @property
     def finished_at(self) -> float | None:
@@ -176,13 +187,20 @@ class _HandleBase:
     def finished(self) -> bool:
         return bool(self.task and self.task.finished)
 
-    def _watch(self, created_at: float | None, now: float, on_update: Callable[[Task], object] | None) -> Watch:
-        watch = Watch(floor=self.schedule.floor)
-        if self.schedule.typical_run is None:  # place the first readings, or the polls without progress
+    def add_to(self, watch: Watch, now: float, *, key: Hashable | None = None) -> None:
+        """Watch this task in ``watch`` (under ``key``, by default its id) on its own schedule,
+        which is told when the task was created and, the first time, how long runs like it took
+        in this session (what places its first readings, or its polls without progress)."""
+        if self.schedule.typical_run is None:
             kind = run_kind(self.endpoint, self.params)
             self.schedule.typical_run = RUN_TIMES.typical(kind)
             self.schedule.run_spread = RUN_TIMES.spread(kind)
-        watch.add(self.id, self.schedule, now=now, created_at=created_at, seen=self.task is not None)
+        watch.add(self.id if key is None else key, self.schedule, now=now, created_at=self._created_at(self.id),
+                  seen=self.task is not None)
+
+    def _watch(self, now: float, on_update: Callable[[Task], object] | None) -> Watch:
+        watch = Watch(floor=self.schedule.floor)
+        self.add_to(watch, now)
         if on_update is not None:
             def tell(event: WatchEvent) -> None:
                 if isinstance(event, (Updated, Finished)):
@@ -248,6 +266,8 @@ class TaskHandle(_HandleBase):
                          poll_floor=client.poll_floor, state=state, routing=routing)
         self.client = client
         self._keeper = client.keeper
+        self._clock = client.clock
+        self._created_at = client.created_at
         self._twin: AsyncTaskHandle | None = None
 
     def to_async(self) -> AsyncTaskHandle:
@@ -278,7 +298,7 @@ class TaskHandle(_HandleBase):
         """
         clock = self.client.clock
         start = clock.now()
-        watch = self._watch(self.client.created_at(self.id), start, on_update)
+        watch = self._watch(start, on_update)
         try:
             drive(watch, lambda _key: self.refresh(), clock=clock,
                   deadline=None if timeout is None else start + timeout)
@@ -331,6 +351,8 @@ class AsyncTaskHandle(_HandleBase):
                          poll_floor=client.poll_floor, state=state, routing=routing)
         self.client = client
         self._keeper = client.keeper
+        self._clock = client.clock
+        self._created_at = client.created_at
 
     def to_async(self) -> AsyncTaskHandle:
         return self
@@ -350,7 +372,7 @@ class AsyncTaskHandle(_HandleBase):
                    raise_on_failure: bool = True, on_update: Callable[[Task], object] | None = None) -> Task:
         clock = self.client.clock
         start = clock.now()
-        watch = self._watch(self.client.created_at(self.id), start, None)
+        watch = self._watch(start, None)
 
         async def poll(_key: Hashable) -> Task:
             task = await self.refresh()

@@ -268,6 +268,18 @@ class PollSchedule:
         """The latest time (in the caller's clock) the task is expected to finish by, or None."""
         return None if self.finish_range is None else self.finish_range[1]
 
+    def run_started(self) -> float | None:
+        """When the run most likely began (None until a poll saw it RUNNING): the middle of the
+        start its readings allow, else midway between the poll before and the first that saw it
+        running (which a long wait in the queue leaves vague)."""
+        since = self._running_since
+        if since is None or self.start_range is None:
+            return since
+        lo, hi = self.start_range
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return since
+        return (lo + hi) / 2
+
     # ------------------------------------------------------------------ running
     def _known(self) -> bool:
         """The finish is known within a floor from a trusted fit (exact stepped publishing, or

@@ -478,7 +478,7 @@ class Sweep:
         now = clock.now()
         for i, h in enumerate(self.tasks):
             if not h.finished:
-                watch.add(i, h.schedule, now=now, created_at=h.client.created_at(h.id), seen=h.task is not None)
+                h.add_to(watch, now, key=i)
         return watch, clock
 
     def _timeout(self, timeout: float | None) -> APITimeoutError:

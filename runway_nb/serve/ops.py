@@ -17,7 +17,7 @@ from runway_nb.api import catalog
 from runway_nb.api import request as _request
 from runway_nb.api.task import Task
 from runway_nb.client.core import AsyncRunway
-from runway_nb.client.schedule import PollSchedule
+from runway_nb.client.handles import AsyncTaskHandle
 from runway_nb.client.watch import Watch, WatchTimeout, drive_async
 from runway_nb.serve.shape import (
     CreatedOut,
@@ -128,15 +128,17 @@ class TaskOps:
     :func:`runway_nb.serve.shape.error_answer`.
     """
 
-    REMEMBER = 10_000  # estimated costs kept for tasks created here
+    REMEMBER = 10_000  # task handles kept (for their estimated cost and their poll schedule)
 
     def __init__(self, client: AsyncRunway):
         self.client = client
         self.provider = client.provider
         self.scrub = Scrubber(client.settings.api_key, client.masked_key)
-        # Runway reports estimatedCost when a task is created, not when it is read: keep it,
-        # so a task created through this server shows it on every GET.
-        self._estimates: OrderedDict[str, float] = OrderedDict()
+        # A handle per task created or waited on here. Runway reports estimatedCost when a task
+        # is created, not when it is read: its handle keeps it, so a task created through this
+        # server shows it on every GET; and a wait goes on where the last one left off (the
+        # schedule keeps the readings), as a caller who waits in slices expects.
+        self._handles: OrderedDict[str, AsyncTaskHandle] = OrderedDict()
 
     @property
     def can_cancel(self) -> bool:
@@ -147,9 +149,17 @@ class TaskOps:
         return self.client.settings.provider.create_path is not None
 
     def _out(self, task: Task) -> TaskOut:
-        if task.estimated_cost is None and task.id in self._estimates:
-            task = task.model_copy(update={"estimated_cost": self._estimates[task.id]})
+        handle = self._handles.get(task.id)
+        if task.estimated_cost is None and handle is not None and handle.estimated_cost is not None:
+            task = task.model_copy(update={"estimated_cost": handle.estimated_cost})
         return task_out(task, self.provider)
+
+    def _remember(self, handle: AsyncTaskHandle) -> AsyncTaskHandle:
+        self._handles[handle.id] = handle
+        self._handles.move_to_end(handle.id)
+        while len(self._handles) > self.REMEMBER:
+            self._handles.popitem(last=False)
+        return handle
 
     async def get(self, task_id: Any) -> TaskOut:
         task_id = check_task_id(task_id)
@@ -164,15 +174,16 @@ class TaskOps:
         """
         task_id = check_task_id(task_id)
         limit = check_wait(seconds, name)
+        handle = self._handles.get(task_id) or self._remember(self.client.tasks.handle(task_id))
         clock = self.client.clock
         floor = self.client.poll_floor
         start = clock.now()
         watch = Watch(floor=floor)
-        watch.add(task_id, PollSchedule(floor=floor), now=start, created_at=self.client.created_at(task_id))
+        handle.add_to(watch, start)
         seen: list[tuple[float, Task]] = []
 
         async def poll(_key: Hashable) -> Task:
-            task = await self.client.get_task(task_id)
+            task = await handle.refresh()
             seen.append((clock.now(), task))
             return task
 
@@ -185,7 +196,7 @@ class TaskOps:
             if seen and clock.now() - seen[-1][0] < floor:
                 task = seen[-1][1]
             else:
-                task = await self.client.get_task(task_id)
+                task = await handle.refresh()
         elapsed = max(0.0, clock.now() - start)
         waited = WaitOut(limit=limit, elapsed=round(elapsed, 3), finished=task.finished)
         return WaitedTaskOut(**self._out(task).model_dump(), waited=waited)
@@ -200,7 +211,7 @@ class TaskOps:
         try:
             await self.client.delete_task(task_id)
         finally:
-            self._estimates.pop(task_id, None)
+            self._handles.pop(task_id, None)
 
     async def create(self, endpoint: Any, params: dict[str, Any]) -> CreatedOut:
         """Create a task on any operation of the catalog (``catalog.ENDPOINTS``, e.g.
@@ -211,11 +222,7 @@ class TaskOps:
             raise NotSupportedError("provider", self.provider, "runway, sim or comet",
                                     message=f"provider {self.provider!r} is read-only in runway-nb: "
                                             f"it can get tasks but not create them")
-        handle = await self.client.create(endpoint, **clean_params(params))
-        if handle.estimated_cost is not None:
-            self._estimates[handle.id] = handle.estimated_cost
-            while len(self._estimates) > self.REMEMBER:
-                self._estimates.popitem(last=False)
+        handle = self._remember(await self.client.create(endpoint, **clean_params(params)))
         shown = dict(handle.params)
         shown.pop("endpoint", None)
         return CreatedOut(id=handle.id, endpoint=endpoint, model=handle.model, params=shown,

@@ -392,10 +392,7 @@ class TaskView(LiveWidget):
         self._t_end = self._now()
         self.handle.task = task  # the async twin shares it
         self.cancelling = False
-        self._apply(task)
-        if task.status == SUCCEEDED and self._estimate.run_started is not None:
-            # what the next task of this kind expects
-            RUN_TIMES.record(self._run_kind(), self._estimate.running(self._t_end))
+        self._apply(task)  # (the handle records how long it ran, for the next task of its kind)
         return True
 
     def _terminal_end(self) -> None:
@@ -526,8 +523,7 @@ class TaskView(LiveWidget):
         ah = self._async_handle()
         clock = ah.client.clock
         watch = Watch(floor=ah.schedule.floor)
-        watch.add(ah.id, ah.schedule, now=clock.now(), created_at=ah.client.created_at(ah.id),
-                  seen=self.handle.task is not None)
+        ah.add_to(watch, clock.now())
         ended: list[Task] = []
 
         def on_event(event: WatchEvent) -> None:
