@@ -50,7 +50,9 @@ QUICK = {
     "sim": dict(runs=3),
     "audio": dict(runs=3),
     "import": dict(runs=3),
-    "kernel": dict(window=5.0, modes=("widget",)),
+    # the full run's window: one way of measuring the goal in both runs (a 5 s window's p99 is
+    # the 5th-worst of ~450 cells, and moved 8-16 ms above idle between runs of the same code)
+    "kernel": dict(window=15.0, modes=("widget",)),
     "cost": dict(window=20.0, sdk=False),
     "notebook": dict(runs=1),
     "sim_load": dict(tasks=40, speed=50.0),  # 100 tasks take over a minute on 2 cores
