@@ -50,8 +50,7 @@ QUICK = {
     "sim": dict(runs=3),
     "audio": dict(runs=3),
     "import": dict(runs=3),
-    # the full run's window: one way of measuring the goal in both runs (a 5 s window's p99 is
-    # the 5th-worst of ~450 cells, and moved 8-16 ms above idle between runs of the same code)
+    # the full run's window: one way of measuring the goal in both runs (see benchmarks/README.md)
     "kernel": dict(window=15.0, modes=("widget",)),
     "cost": dict(window=20.0, sdk=False),
     "notebook": dict(runs=1),

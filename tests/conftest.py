@@ -40,6 +40,17 @@ def pytest_runtest_call(item: pytest.Item) -> None:
             shared_file(relative)
 
 
+@pytest.fixture(autouse=True)
+def no_run_history() -> Any:
+    """Every test starts and ends with no run times on record: each handle that sees its task
+    succeed records one (``eta.RUN_TIMES``, process-wide), which places the next task's polls."""
+    from runway_nb.client.eta import RUN_TIMES
+
+    RUN_TIMES.clear()
+    yield
+    RUN_TIMES.clear()
+
+
 @pytest.fixture
 def node() -> str:
     """Path of node for the front-end checks; missing node fails where .ci/run requires it."""

@@ -299,6 +299,34 @@ def test_the_readings_place_a_start_that_a_wait_in_the_queue_left_vague():
     assert sched.run_started() == pytest.approx(start, abs=1.0)
 
 
+def _followed(sched: PollSchedule, start: float, run: float, until: float) -> float:
+    """Poll a stepped ease-in/out run on the schedule's own delays; when the first poll at or
+    after ``until`` is due."""
+    curve = stepped(ease_in_out)
+    t = sched.first_delay()
+    while t < until:
+        status = "RUNNING" if t >= start else "PENDING"
+        task = Task(id="t", status=status, progress=curve(t - start, run) if status == "RUNNING" else None)
+        t += sched.next_delay(task, t, sent=t - 0.01)
+    return t
+
+
+def test_a_run_time_is_told_only_when_the_polls_place_both_ends():
+    start, run = 1.0, 40.0
+    sched = PollSchedule(floor=FLOOR, rng=random.Random(2), created=0.0)
+    ended = _followed(sched, start, run, start + run)  # the poll the schedule asked for sees it finished
+    assert sched.run_time(ended) == pytest.approx(run, abs=ended - (start + run) + 1.0)
+    # A wait resumed after a pause: the end is anywhere in the pause.
+    assert sched.run_time(ended + 300.0) is None
+    # First seen running with no creation time (attached by id): the start could be long before.
+    attached = PollSchedule(floor=FLOOR, rng=random.Random(2))
+    assert attached.run_time(_followed(attached, -30.0, 100.0, 70.0)) is None
+    # Seen only waiting, then finished: the run was never seen.
+    queued = PollSchedule(floor=FLOOR, rng=random.Random(2), created=0.0)
+    queued.next_delay(Task(id="t", status="THROTTLED"), 2.0)
+    assert queued.run_time(10.0) is None
+
+
 def test_decisions_scale_with_the_floor():
     # A simulator 25x faster: the same decisions in its clock (no jitter, same readings).
     a = replay(90.0, stepped(ease_in_out), jitter=0.0)

@@ -274,6 +274,39 @@ def test_a_handle_records_how_long_its_task_ran_once_for_the_next_of_its_kind(cl
         sim.close()
 
 
+def test_a_sweeps_tasks_are_told_the_history_of_their_kind(manual_sim, clean_env):
+    from runway_nb.client.eta import RUN_TIMES, run_kind
+    from runway_nb.notebook.sweep import Sweep
+
+    client = _client(Runway, manual_sim)
+    kind = run_kind("text_to_image", {"model": "gen4_image"})
+    for run in (30.0, 33.0, 36.0):
+        RUN_TIMES.record(kind, run)
+    spread = RUN_TIMES.spread(kind)
+    handles = [client.text_to_image.create(prompt=p, model="gen4_image", ratio="1024:1024") for p in ("a", "b")]
+    Sweep(tasks=handles, combos=[{"prompt": "a"}, {"prompt": "b"}]).wait(progress=False)
+    assert [h.schedule.typical_run for h in handles] == [33.0, 33.0]
+    assert [h.schedule.run_spread for h in handles] == [pytest.approx(spread)] * 2
+
+
+def test_a_wait_resumed_after_a_pause_teaches_no_run_time(clean_env):
+    from runway_nb.client.eta import RUN_TIMES, run_kind
+
+    sim = Simulator(clock=SimClock(manual=True), concurrency=2, run_seconds=40.0)
+    client = _client(Runway, sim)
+    kind = run_kind("text_to_image", {"model": "gen4_image"})
+    try:
+        handle = client.text_to_image.create(prompt="a lighthouse", model="gen4_image", ratio="1024:1024")
+        sim.wait_media()
+        with pytest.raises(errors.APITimeoutError):
+            handle.wait(timeout=12.0)
+        sim.advance(300.0)  # the caller comes back long after it ended
+        assert handle.wait().succeeded
+        assert RUN_TIMES.typical(kind) is None  # it ended somewhere in those 300 s
+    finally:
+        sim.close()
+
+
 def test_each_answer_of_a_round_keeps_its_own_time():
     # Tasks due together are polled in one round; each reading is placed before its own answer,
     # not the round's last, and after the round began.

@@ -124,10 +124,10 @@ class _HandleBase:
 
     def _record_run(self) -> None:
         # How long it ran, for the schedules of the tasks of its kind that come next (the
-        # history guide): from the start its readings place to now, when its end is first seen.
-        started = self.schedule.run_started()
-        if started is not None:
-            RUN_TIMES.record(run_kind(self.endpoint, self.params), self._clock.now() - started)
+        # history guide), when its polls place both ends closely (see PollSchedule.run_time).
+        run = self.schedule.run_time(self._clock.now())
+        if run is not None and self.endpoint:
+            RUN_TIMES.record(run_kind(self.endpoint, self.params), run)
 
     @property
     def finished_at(self) -> float | None:
@@ -191,7 +191,7 @@ class _HandleBase:
         """Watch this task in ``watch`` (under ``key``, by default its id) on its own schedule,
         which is told when the task was created and, the first time, how long runs like it took
         in this session (what places its first readings, or its polls without progress)."""
-        if self.schedule.typical_run is None:
+        if self.schedule.typical_run is None or self.schedule.run_spread is None:  # until three runs are known
             kind = run_kind(self.endpoint, self.params)
             self.schedule.typical_run = RUN_TIMES.typical(kind)
             self.schedule.run_spread = RUN_TIMES.spread(kind)

@@ -179,6 +179,8 @@ class PollSchedule:
     shape: str | None = field(default=None, repr=False)
     _stepped: bool = field(default=False, repr=False)  # the finish comes from stepped publishing
     _running_since: float | None = field(default=None, repr=False)  # first seen RUNNING
+    # (the poll before, or the creation; the first poll that saw it RUNNING): the run began in between
+    _start_window: tuple[float, float] | None = field(default=None, repr=False)
     _exact: bool = field(default=False, repr=False)  # stepped publishing fits without extra slack
     _pinned: bool = field(default=False, repr=False)  # the fit may be waited on for long (see _known)
     _tentative: bool = field(default=False, repr=False)  # values computed per request, from two readings
@@ -238,6 +240,8 @@ class PollSchedule:
             self._waiting_polls = 0
             if self._running_since is None:
                 self._running_since = now if self._last_obs is None else (self._last_obs + now) / 2
+                before = self._last_obs if self._last_obs is not None else self.created
+                self._start_window = None if before is None else (before, now)
             delay, aimed = self._running_delay(task.progress, now, sent, prev_sent)
             late = self._late_by(task.progress, now)
             if late > self.floor and LATE_SHARE * late > delay:
@@ -267,6 +271,23 @@ class PollSchedule:
     def predicted_finish(self) -> float | None:
         """The latest time (in the caller's clock) the task is expected to finish by, or None."""
         return None if self.finish_range is None else self.finish_range[1]
+
+    def run_time(self, ended: float) -> float | None:
+        """How long the run took, when a poll at ``ended`` is the first to see it finished and the
+        polls place both ends closely enough to teach the history (``eta.RUN_TIMES``). None when
+        the poll before did not see it running, or came longer ago than the schedule's own wait (a
+        wait resumed after a pause), or when nothing bounds the start: first seen running with no
+        creation time (a task attached by id), or after a gap longer than any wait in the queue,
+        with no readings to place it."""
+        if self._last_status != RUNNING or self._last_obs is None or self._last_delay is None:
+            return None
+        if ended - self._last_obs > self._last_delay + self.floor:
+            return None
+        window = self._start_window
+        if window is None or (self.start_range is None and window[1] - window[0] > (WAITING_FRACTION + 1) * self.floor):
+            return None
+        started = self.run_started()
+        return None if started is None else ended - started
 
     def run_started(self) -> float | None:
         """When the run most likely began (None until a poll saw it RUNNING): the middle of the
@@ -441,9 +462,11 @@ class PollSchedule:
             lp: list[tuple[str, _Span]] = []
             for name in self._shapes:
                 inv = SHAPES[name]
+                # (each bound rounded, so the upper bound of 0.03 and the lower one of 0.04 are the
+                # same 0.035: lines a float's width from parallel would cross far away, by chance)
                 rows = [(inv(pt.p) if pt.p > 0 else 0.0,
-                         inv(max(pt.p - half, 0.0)) if pt.p > 0 else 0.0,
-                         inv(min(pt.p + half, 1.0)) if pt.p > 0 else 0.0,
+                         inv(round(max(pt.p - half, 0.0), 12)) if pt.p > 0 else 0.0,
+                         inv(round(min(pt.p + half, 1.0), 12)) if pt.p > 0 else 0.0,
                          pt.lo - slack, pt.hi + eps) for pt in pts]
                 bounds = _lp_bounds(rows)
                 if bounds is None:
@@ -501,8 +524,9 @@ def _lp_bounds(rows: list[tuple[float, float, float, float, float]]
                ) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """Bounds of ``a + b`` (the finish) and of ``b`` (the run) over every ``a``, ``b > 0`` with
     ``lo < a + b*f' <= hi`` for some ``f'`` in ``[f_lo, f_hi]`` (the published value is rounded)
-    for each row ``(f, f_lo, f_hi, lo, hi)``; None when none fits. Since ``a + b*f'`` grows with
-    ``f'``, that is ``a + b*f_hi > lo`` and ``a + b*f_lo <= hi``.
+    for each row ``(f, f_lo, f_hi, lo, hi)`` (each ``f`` a share of the run, 0 to 1); None when
+    none fits. Since ``a + b*f'`` grows with ``f'``, that is ``a + b*f_hi > lo`` and
+    ``a + b*f_lo <= hi``.
 
     Two variables: the candidates for ``b`` are where two constraint lines cross. For a given
     ``b``, ``a`` lies between the highest lower line and the lowest upper line, so the candidates
@@ -512,15 +536,23 @@ def _lp_bounds(rows: list[tuple[float, float, float, float, float]]
     """
     lower = [(f_hi, lo) for _, _, f_hi, lo, _ in rows if lo > -INF]  # a >= lo - b*f_hi
     upper = [(f_lo, hi) for _, f_lo, _, _, hi in rows if hi < INF]  # a <= hi - b*f_lo
-    floor_of_a = _highest([(-f, c) for f, c in lower])  # a >= the highest of c - f*b
-    ceiling_of_a = _highest([(f, -c) for f, c in upper])  # a <= minus the highest of f*b - c
+    # As lines y = m*x + k in b: the least a is the highest of the lower lines, the most a is
+    # minus the highest of the upper lines negated.
+    least_lines = _upper_envelope([(-f, c) for f, c in lower])
+    most_lines = _upper_envelope([(f, -c) for f, c in upper])
+
+    def least_a(b: float) -> float:
+        return _at(least_lines, b)
+
+    def most_a(b: float) -> float:
+        return -_at(most_lines, b)
 
     def fits(b: float) -> bool:
-        return _at(floor_of_a, b) <= -_at(ceiling_of_a, b) + 1e-9
+        return least_a(b) <= most_a(b) + 1e-9
 
     # Where the envelopes' lines cross is where the room for ``a`` can close; when it stays open
     # beyond all of those, the ends are the outermost crossings of any two lines that fit.
-    candidates = _crossings([(-m, k) for m, k in floor_of_a] + [(m, -k) for m, k in ceiling_of_a])
+    candidates = _crossings([(-m, k) for m, k in least_lines] + [(m, -k) for m, k in most_lines])
     if not candidates or fits(candidates[0] / 2) or fits(candidates[-1] * 2):
         candidates = _crossings(lower + upper)
     if not candidates:
@@ -528,8 +560,7 @@ def _lp_bounds(rows: list[tuple[float, float, float, float, float]]
     # The room left for ``a`` is concave in ``b``: it peaks at an end or where an envelope bends
     # (each a candidate), and the candidates that fit are those around the peak.
     ends = (candidates[0], candidates[-1])
-    peak = max([*ends, *_bends(floor_of_a, *ends), *_bends(ceiling_of_a, *ends)],
-               key=lambda b: -_at(ceiling_of_a, b) - _at(floor_of_a, b))
+    peak = max([*ends, *_bends(least_lines, *ends), *_bends(most_lines, *ends)], key=lambda b: most_a(b) - least_a(b))
     if not fits(peak):
         return None
     at_peak = bisect_left(candidates, peak)
@@ -539,7 +570,7 @@ def _lp_bounds(rows: list[tuple[float, float, float, float, float]]
     b_hi = candidates[after - 1] if after > at_peak else peak
     # The finish, ``a + b``, is at least ``c + (1 - f)*b`` for a lower line and at most that for
     # an upper one: with every ``f`` at most 1, its bounds only grow with the run.
-    t_lo, t_hi = _at(floor_of_a, b_lo) + b_lo, -_at(ceiling_of_a, b_hi) + b_hi
+    t_lo, t_hi = least_a(b_lo) + b_lo, most_a(b_hi) + b_hi
     if t_lo == INF or t_hi == INF:
         return None
     return (t_lo, t_hi), (b_lo, b_hi)
@@ -562,7 +593,7 @@ def _first(lo: int, hi: int, holds: Callable[[int], bool]) -> int:
     return lo
 
 
-def _highest(lines: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def _upper_envelope(lines: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """The lines ``y = m*x + k`` that are the highest somewhere, by slope."""
     hull: list[tuple[float, float]] = []
     for m, k in sorted(lines):

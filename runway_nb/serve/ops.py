@@ -128,16 +128,19 @@ class TaskOps:
     :func:`runway_nb.serve.shape.error_answer`.
     """
 
-    REMEMBER = 10_000  # task handles kept (for their estimated cost and their poll schedule)
+    REMEMBER = 10_000  # estimated costs kept for tasks created here
+    FOLLOWED = 1_000  # handles kept for tasks created or waited on here and not yet seen finished
 
     def __init__(self, client: AsyncRunway):
         self.client = client
         self.provider = client.provider
         self.scrub = Scrubber(client.settings.api_key, client.masked_key)
-        # A handle per task created or waited on here. Runway reports estimatedCost when a task
-        # is created, not when it is read: its handle keeps it, so a task created through this
-        # server shows it on every GET; and a wait goes on where the last one left off (the
-        # schedule keeps the readings), as a caller who waits in slices expects.
+        # Runway reports estimatedCost when a task is created, not when it is read: keep it,
+        # so a task created through this server shows it on every GET.
+        self._estimates: OrderedDict[str, float] = OrderedDict()
+        # A handle per unfinished task created or waited on here (the most recently used): a wait
+        # goes on where the last one left off (its schedule keeps the readings), as a caller who
+        # waits in slices expects, and a task created here teaches the history of its kind.
         self._handles: OrderedDict[str, AsyncTaskHandle] = OrderedDict()
 
     @property
@@ -149,15 +152,15 @@ class TaskOps:
         return self.client.settings.provider.create_path is not None
 
     def _out(self, task: Task) -> TaskOut:
-        handle = self._handles.get(task.id)
-        if task.estimated_cost is None and handle is not None and handle.estimated_cost is not None:
-            task = task.model_copy(update={"estimated_cost": handle.estimated_cost})
+        if task.estimated_cost is None and task.id in self._estimates:
+            task = task.model_copy(update={"estimated_cost": self._estimates[task.id]})
         return task_out(task, self.provider)
 
-    def _remember(self, handle: AsyncTaskHandle) -> AsyncTaskHandle:
+    def _follow(self, handle: AsyncTaskHandle) -> AsyncTaskHandle:
+        """Keep ``handle`` as the most recently used (its task not yet seen finished)."""
         self._handles[handle.id] = handle
         self._handles.move_to_end(handle.id)
-        while len(self._handles) > self.REMEMBER:
+        while len(self._handles) > self.FOLLOWED:
             self._handles.popitem(last=False)
         return handle
 
@@ -174,7 +177,7 @@ class TaskOps:
         """
         task_id = check_task_id(task_id)
         limit = check_wait(seconds, name)
-        handle = self._handles.get(task_id) or self._remember(self.client.tasks.handle(task_id))
+        handle = self._handles.get(task_id) or self.client.tasks.handle(task_id)
         clock = self.client.clock
         floor = self.client.poll_floor
         start = clock.now()
@@ -197,6 +200,10 @@ class TaskOps:
                 task = seen[-1][1]
             else:
                 task = await handle.refresh()
+        if task.finished:
+            self._handles.pop(task_id, None)
+        else:
+            self._follow(handle)
         elapsed = max(0.0, clock.now() - start)
         waited = WaitOut(limit=limit, elapsed=round(elapsed, 3), finished=task.finished)
         return WaitedTaskOut(**self._out(task).model_dump(), waited=waited)
@@ -211,6 +218,7 @@ class TaskOps:
         try:
             await self.client.delete_task(task_id)
         finally:
+            self._estimates.pop(task_id, None)
             self._handles.pop(task_id, None)
 
     async def create(self, endpoint: Any, params: dict[str, Any]) -> CreatedOut:
@@ -222,7 +230,11 @@ class TaskOps:
             raise NotSupportedError("provider", self.provider, "runway, sim or comet",
                                     message=f"provider {self.provider!r} is read-only in runway-nb: "
                                             f"it can get tasks but not create them")
-        handle = self._remember(await self.client.create(endpoint, **clean_params(params)))
+        handle = self._follow(await self.client.create(endpoint, **clean_params(params)))
+        if handle.estimated_cost is not None:
+            self._estimates[handle.id] = handle.estimated_cost
+            while len(self._estimates) > self.REMEMBER:
+                self._estimates.popitem(last=False)
         shown = dict(handle.params)
         shown.pop("endpoint", None)
         return CreatedOut(id=handle.id, endpoint=endpoint, model=handle.model, params=shown,

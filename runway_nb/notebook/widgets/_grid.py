@@ -600,10 +600,9 @@ class Grid(LiveWidget):
             return
         watch = Watch(floor=self._floor())
         now = clock.now()
-        for i, h in enumerate(self.handles):
+        for i in range(len(self.handles)):
             if i not in self._terminal:
-                ah = self._twin(i)
-                watch.add(i, ah.schedule, now=now, created_at=ah.client.created_at(ah.id), seen=h.task is not None)
+                self._twin(i).add_to(watch, now, key=i)
         problems: list[PollFailed] = []
 
         def on_event(event: WatchEvent) -> None:
