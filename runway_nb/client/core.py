@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from pathlib import Path
@@ -63,6 +64,7 @@ MAX_IN_FLIGHT = 16  # requests per host an async client sends at once, at most (
 NOT_VISIBLE_GRACE = 30.0  # seconds a just-created CometAPI task may answer task_not_exist
 RUNWAY_UPDATE_INTERVAL = 5.0  # seconds: Runway updates a task no more often than this
 KEEP_WAIT = 600.0  # seconds an async caller waits for another's archiving of the same task
+SETTLED_CHECK = 0.05  # seconds between an async caller's looks at that archiving
 
 HandleT = TypeVar("HandleT", TaskHandle, AsyncTaskHandle)
 
@@ -642,6 +644,16 @@ class _AsyncTasks:
         return AsyncTaskHandle(self.client, task_id, **kw)
 
 
+async def _settled(event: threading.Event, timeout: float) -> None:
+    """Wait for ``event`` (set by another thread) without holding a worker thread: a dozen
+    callers waiting on one task's archiving would take every worker of the loop's default
+    executor, and the archiving they wait for needs one to write its files."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not event.is_set() and loop.time() < deadline:
+        await asyncio.sleep(SETTLED_CHECK)
+
+
 class AsyncRunway(_BaseClient):
     """Asynchronous client with the same surface: ``await client.image_to_video.create(...)``."""
 
@@ -771,7 +783,7 @@ class AsyncRunway(_BaseClient):
         else:
             pending = self.keeper.in_flight(task.id)
             if pending is not None:  # another poller (a view, `await handle`) is archiving it: its files
-                await asyncio.to_thread(pending.wait, KEEP_WAIT)
+                await _settled(pending, KEEP_WAIT)
         return self.keeper.files(task.id)
 
     async def delete_task(self, task_id: str) -> None:
