@@ -37,7 +37,7 @@ from runway_nb.client.events import (
     TaskSeen,
 )
 from runway_nb.client.handles import AsyncTaskHandle, TaskHandle
-from runway_nb.client.in_flight import InFlightLimit
+from runway_nb.client.in_flight import SUSTAINED_RATE, InFlightLimit
 from runway_nb.client.keep import Keeper, folder_setting
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
@@ -175,6 +175,7 @@ class _BaseClient:
             self._sim = backend.in_process_simulator(self.settings, simulator,
                                                      announce=announce and provider is None)
         speed = float(getattr(getattr(self._sim, "config", None), "speed", 1.0) or 1.0)
+        self._speed = speed  # the embedded simulator's clock rate (1: a real host, or a server elsewhere)
         if poll_floor is None:
             # Runway's update interval; in the simulator's time when it runs faster than real time
             # (an AdvancingClock over the simulator's clock already counts in the simulator's seconds).
@@ -710,7 +711,9 @@ class AsyncRunway(_BaseClient):
         # (whose cost grows with its queue), and a fast host gets one at a time: see in_flight.py.
         limit = self._in_flight.get(request.url.host)
         if limit is None:
-            limit = self._in_flight[request.url.host] = InFlightLimit(MAX_IN_FLIGHT)
+            # Paced for a thousand tasks each read once per update interval: a simulator that runs
+            # faster than real time updates its tasks that much more often.
+            limit = self._in_flight[request.url.host] = InFlightLimit(MAX_IN_FLIGHT, pace=SUSTAINED_RATE * self._speed)
         sent, answered = await limit.acquire(), False
         try:
             response = await self._http.send(request)

@@ -11,9 +11,10 @@ to ``most``. Before the first answer it is one, as TCP starts slow: a burst to a
 round trip before it goes wide; one to a near host never opens a dozen connections at once.
 A request out for ``STALLED_AFTER`` seconds stops counting, so one hung connection does not hold
 back the requests behind it until its timeout. And the rate itself holds: after a burst of
-``BURST``, requests start no more than ``SUSTAINED_RATE`` a second (from a near host one at a
-time would otherwise go as fast as the loop can take the answers, and a thousand polls due
-together held a kernel's cells up by 10-15 ms).
+``BURST``, requests start no more than ``SUSTAINED_RATE`` a second, times the clock rate of a
+simulator that runs faster than real time (from a near host one at a time would otherwise go as
+fast as the loop can take the answers, and a thousand polls due together held a kernel's cells
+up by 10-15 ms).
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ class InFlightLimit:
     """A semaphore whose size is worked out from the round trips of the requests it let through."""
 
     def __init__(self, most: int, rate: float = SUSTAINED_RATE, stalled_after: float = STALLED_AFTER,
-                 burst: int = BURST):
+                 burst: int = BURST, pace: float | None = None):
         self.most = most
         self.rate = rate
         self.stalled_after = stalled_after
         self.burst = burst
+        self.pace = rate if pace is None else pace  # requests a second after a burst (real seconds)
         self._next_turn = -math.inf  # the loop time from which the next request may start
         self._out: list[float] = []  # when each request in flight was let through (loop time)
         self._round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
@@ -85,8 +87,8 @@ class InFlightLimit:
         # algorithm): a thousand tasks that fall due together are read over five seconds, not in
         # one stretch of the event loop, which in a notebook is the kernel's, holding up cells.
         now = loop.time()
-        turn = max(self._next_turn, now - self.burst / self.rate)
-        self._next_turn = turn + 1.0 / self.rate
+        turn = max(self._next_turn, now - self.burst / self.pace)
+        self._next_turn = turn + 1.0 / self.pace
         if turn > now:
             await asyncio.sleep(turn - now)
 
