@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from pathlib import Path
@@ -38,7 +37,7 @@ from runway_nb.client.events import (
 )
 from runway_nb.client.handles import AsyncTaskHandle, TaskHandle
 from runway_nb.client.in_flight import SUSTAINED_RATE, InFlightLimit
-from runway_nb.client.keep import Keeper, folder_setting
+from runway_nb.client.keep import Keeper, Settling, folder_setting
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
 from runway_nb.client.watch import SYSTEM_CLOCK, AdvancingClock, Clock
@@ -64,7 +63,6 @@ MAX_IN_FLIGHT = 16  # requests per host an async client sends at once, at most (
 NOT_VISIBLE_GRACE = 30.0  # seconds a just-created CometAPI task may answer task_not_exist
 RUNWAY_UPDATE_INTERVAL = 5.0  # seconds: Runway updates a task no more often than this
 KEEP_WAIT = 600.0  # seconds an async caller waits for another's archiving of the same task
-SETTLED_CHECK = 0.05  # seconds between an async caller's looks at that archiving
 
 HandleT = TypeVar("HandleT", TaskHandle, AsyncTaskHandle)
 
@@ -645,14 +643,20 @@ class _AsyncTasks:
         return AsyncTaskHandle(self.client, task_id, **kw)
 
 
-async def _settled(event: threading.Event, timeout: float) -> None:
-    """Wait for ``event`` (set by another thread) without holding a worker thread: a dozen
-    callers waiting on one task's archiving would take every worker of the loop's default
-    executor, and the archiving they wait for needs one to write its files."""
+async def _settled(settling: Settling, timeout: float) -> None:
+    """Wait for another's archiving to end without holding a worker thread: a dozen callers
+    waiting on one task's archiving would take every worker of the loop's default executor, and
+    the archiving they wait for needs one to write its files."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not event.is_set() and loop.time() < deadline:
-        await asyncio.sleep(SETTLED_CHECK)
+    ended: asyncio.Future[None] = loop.create_future()
+    settling.add_callback(lambda: loop.call_soon_threadsafe(_resolve, ended))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ended, timeout)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class AsyncRunway(_BaseClient):
