@@ -24,7 +24,6 @@ import contextlib
 import os
 import threading
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,37 +87,6 @@ class _Plan:
     problem: str = ""
 
 
-class Settling:
-    """Set once, from any thread, when an archiving in flight ends: whoever waits for it is told,
-    a thread by ``wait`` and an event loop by a callback (so async callers hold no worker thread)."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._callbacks: list[Callable[[], object]] = []
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._event.wait(timeout)
-
-    def set(self) -> None:
-        with self._lock:
-            self._event.set()
-            callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            callback()
-
-    def add_callback(self, callback: Callable[[], object]) -> None:
-        """Call ``callback`` once set (at once when it is)."""
-        with self._lock:
-            if not self._event.is_set():
-                self._callbacks.append(callback)
-                return
-        callback()
-
-
 class Keeper:
     """Where each task's outputs go, and whether they are archived yet (shared by twin clients)."""
 
@@ -130,7 +98,7 @@ class Keeper:
         self._base_url = base_url
         self._plans: dict[str, _Plan] = {}
         self._sizes: dict[Path, int] = {}  # bytes in each folder, counted once, then kept up to date
-        self._settled: dict[str, Settling] = {}  # set when an archiving in flight ends
+        self._settled: dict[str, threading.Event] = {}  # set when an archiving in flight ends
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -211,10 +179,10 @@ class Keeper:
                 warnings.warn(plan.problem, OutputsNotKept, stacklevel=4)
                 return None
             plan.state = "keeping"
-            self._settled.setdefault(task.id, Settling())
+            self._settled.setdefault(task.id, threading.Event())
         return plan.folder, plan.params
 
-    def in_flight(self, task_id: str) -> Settling | None:
+    def in_flight(self, task_id: str) -> threading.Event | None:
         """An event set when the archiving of ``task_id`` under way ends (None when none is)."""
         plan = self._plans.get(task_id)
         return self._settled.get(task_id) if plan is not None and plan.state == "keeping" else None
