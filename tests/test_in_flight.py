@@ -148,3 +148,25 @@ def test_a_cancelled_waiter_passes_its_turn_on():
         return order
 
     assert asyncio.run(main()) == ["third"]
+
+
+def test_after_a_burst_requests_start_at_most_the_rate_a_second():
+    rate, burst, n = 500.0, 5, 30
+
+    async def starts() -> list[float]:
+        limit = InFlightLimit(most=64, rate=rate, burst=burst)
+        limit.record(1.0)  # a far host: many may be in flight, so only the rate holds them back
+        loop = asyncio.get_running_loop()
+        times: list[float] = []
+
+        async def one() -> None:
+            start = await limit.acquire()
+            times.append(loop.time())
+            limit.release(start, answered=False)
+
+        await asyncio.gather(*(one() for _ in range(n)))
+        return sorted(times)
+
+    times = asyncio.run(starts())
+    assert times[burst - 1] - times[0] < 0.5 / rate  # the burst starts at once
+    assert times[-1] - times[0] >= (n - burst) / rate - 0.002  # then one every 1/rate s

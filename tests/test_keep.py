@@ -203,14 +203,14 @@ def test_keeper_plans_are_claimed_once() -> None:
     assert keeper.due(Task(id="b", status="SUCCEEDED", outputs=["u"])) is None  # never planned
 
 
-def test_two_async_pollers_of_one_task_both_get_its_files(sim_client) -> None:
+def test_two_async_pollers_of_one_task_both_get_its_files(sim_client, tmp_path) -> None:
     """A view's poller and `await handle` see the task succeed together: one archives, the other
     waits for it (it must not show the result without its files), and a blocking caller may take
     over (it cannot wait for a download on its own thread's event loop)."""
     twin = sim_client.async_twin()
     handle = sim_client.text_to_image.create(model="gen4_image", prompt="a fox", ratio="1024:1024")
     task = handle.wait()
-    sim_client.keeper.plan(handle.id, sim_client.keeper.folder.parent / "again")  # due once more
+    sim_client.keeper.plan(handle.id, tmp_path / "again")  # due once more
 
     async def main() -> tuple[list[Path], list[Path]]:
         return tuple(await asyncio.gather(twin.keep(task), twin.keep(task)))  # type: ignore[return-value]
@@ -225,3 +225,76 @@ def test_two_async_pollers_of_one_task_both_get_its_files(sim_client) -> None:
     assert keeper.due(task.model_copy(update={"id": "t"}), retake=True) is not None  # ... unless retaken
     keeper.kept("t", [Path("x/t_0.png")])
     assert keeper.in_flight("t") is None
+
+
+def test_a_cancelled_archiving_is_taken_over_by_the_poller_waiting_for_it(sim_client, tmp_path) -> None:
+    """One poller's wait times out (its read is cancelled) while it downloads a task's outputs and
+    another poller waits for that archiving: the waiter takes it over, and gets the files."""
+    twin = sim_client.async_twin()
+    task = sim_client.text_to_image.create(model="gen4_image", prompt="a fox", ratio="1024:1024").wait()
+    folder = tmp_path / "again"
+    sim_client.keeper.plan(task.id, folder)  # due once more
+    download = twin.download_with_type
+    downloading = asyncio.Event()
+
+    async def first_one_hangs(url: str) -> tuple[bytes, str | None]:
+        if not downloading.is_set():
+            downloading.set()
+            await asyncio.sleep(3600)
+        return await download(url)
+
+    twin.download_with_type = first_one_hangs  # type: ignore[method-assign]
+
+    async def main() -> list[Path]:
+        first = asyncio.create_task(twin.keep(task))
+        await downloading.wait()
+        second = asyncio.create_task(twin.keep(task))
+        for _ in range(3):
+            await asyncio.sleep(0)  # the second is waiting for the first's archiving now
+        first.cancel()
+        files = await asyncio.wait_for(second, 30)
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        return files
+
+    files = asyncio.run(main())
+    assert len(files) == 1 and files[0].exists() and files[0].parent == folder.resolve()
+    assert sim_client.keeper.files(task.id) == files and sim_client.keeper.problem(task.id) == ""
+
+
+def test_an_interrupted_archiving_is_kept_by_the_next_read(sim_client, monkeypatch, tmp_path) -> None:
+    """Ctrl-C while a script's read downloads outputs: the task is not left half-claimed, the
+    next read archives it."""
+    handle = sim_client.text_to_image.create(model="gen4_image", prompt="a fox", ratio="1024:1024")
+    task = handle.wait()
+    sim_client.keeper.plan(task.id, tmp_path / "again")
+    save = sim_client.save_outputs
+
+    def interrupted(*args: object) -> list[Path]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim_client, "save_outputs", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sim_client.keep(task)
+    assert sim_client.keeper.in_flight(task.id) is None and sim_client.keeper.problem(task.id) == ""
+    assert not (tmp_path / "again").exists()
+    monkeypatch.setattr(sim_client, "save_outputs", save)
+    files = sim_client.keep(task)
+    assert len(files) == 1 and files[0].exists() and files[0].parent.name == "again"
+
+
+def test_a_released_archiving_wakes_its_waiters_and_is_due_again() -> None:
+    from runway_nb.api.task import Task
+
+    keeper = Keeper(Path("x"), max_bytes=False)
+    keeper.plan("t", Path("x"))
+    task = Task(id="t", status="SUCCEEDED", outputs=["https://cdn.test/t.png"])
+    assert keeper.due(task) is not None
+    woken: list[str] = []
+    settling = keeper.in_flight("t")
+    assert settling is not None
+    settling.add_callback(lambda: woken.append("first"))
+    keeper.released("t")
+    settling.add_callback(lambda: woken.append("late"))  # after the end: called at once
+    assert woken == ["first", "late"] and keeper.in_flight("t") is None
+    assert keeper.due(task) is not None  # to be kept still

@@ -36,8 +36,8 @@ from runway_nb.client.events import (
     TaskSeen,
 )
 from runway_nb.client.handles import AsyncTaskHandle, TaskHandle
-from runway_nb.client.in_flight import InFlightLimit
-from runway_nb.client.keep import Keeper, folder_setting
+from runway_nb.client.in_flight import SUSTAINED_RATE, InFlightLimit
+from runway_nb.client.keep import Keeper, Settling, folder_setting
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
 from runway_nb.client.watch import SYSTEM_CLOCK, AdvancingClock, Clock
@@ -173,6 +173,7 @@ class _BaseClient:
             self._sim = backend.in_process_simulator(self.settings, simulator,
                                                      announce=announce and provider is None)
         speed = float(getattr(getattr(self._sim, "config", None), "speed", 1.0) or 1.0)
+        self._speed = speed  # the embedded simulator's clock rate (1: a real host, or a server elsewhere)
         if poll_floor is None:
             # Runway's update interval; in the simulator's time when it runs faster than real time
             # (an AdvancingClock over the simulator's clock already counts in the simulator's seconds).
@@ -578,9 +579,14 @@ class Runway(_BaseClient):
         due = self.keeper.due(task, retake=True)
         if due is not None:
             try:
-                self.keeper.kept(task.id, self.save_outputs(task, *due))
+                paths = self.save_outputs(task, *due)
             except (errors.RunwayError, OSError) as exc:
                 self.keeper.failed(task.id, exc)
+            except BaseException:  # interrupted, or a bug: the task is kept by the next read instead
+                self.keeper.released(task.id)
+                raise
+            else:
+                self.keeper.kept(task.id, paths)
         return self.keeper.files(task.id)
 
     def delete_task(self, task_id: str) -> None:
@@ -642,6 +648,30 @@ class _AsyncTasks:
         return AsyncTaskHandle(self.client, task_id, **kw)
 
 
+async def _settled(settling: Settling, timeout: float) -> bool:
+    """Wait for another's archiving to end (False: ``timeout`` passed first) without holding a
+    worker thread: a dozen callers waiting on one task's archiving would take every worker of the
+    loop's default executor, and the archiving they wait for needs one to write its files."""
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:  # on the thread that ended the archiving
+        with contextlib.suppress(RuntimeError):  # this loop closed meanwhile: nobody is waiting
+            loop.call_soon_threadsafe(_resolve, ended)
+
+    settling.add_callback(wake)
+    try:
+        await asyncio.wait_for(ended, timeout)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class AsyncRunway(_BaseClient):
     """Asynchronous client with the same surface: ``await client.image_to_video.create(...)``."""
 
@@ -698,7 +728,9 @@ class AsyncRunway(_BaseClient):
         # (whose cost grows with its queue), and a fast host gets one at a time: see in_flight.py.
         limit = self._in_flight.get(request.url.host)
         if limit is None:
-            limit = self._in_flight[request.url.host] = InFlightLimit(MAX_IN_FLIGHT)
+            # Paced for a thousand tasks each read once per update interval: a simulator that runs
+            # faster than real time updates its tasks that much more often.
+            limit = self._in_flight[request.url.host] = InFlightLimit(MAX_IN_FLIGHT, pace=SUSTAINED_RATE * self._speed)
         sent, answered = await limit.acquire(), False
         try:
             response = await self._http.send(request)
@@ -762,16 +794,25 @@ class AsyncRunway(_BaseClient):
 
     async def keep(self, task: Task) -> list[Path]:
         """:meth:`Runway.keep`, downloading on the event loop."""
-        due = self.keeper.due(task)
-        if due is not None:
-            try:
-                self.keeper.kept(task.id, await self.save_outputs(task, *due))
-            except (errors.RunwayError, OSError) as exc:
-                self.keeper.failed(task.id, exc)
-        else:
+        # Once more after a wait: the archiving waited for may have been cancelled (its poller's wait
+        # timed out), and then this caller takes it over.
+        for _ in range(2):
+            due = self.keeper.due(task)
+            if due is not None:
+                try:
+                    paths = await self.save_outputs(task, *due)
+                except (errors.RunwayError, OSError) as exc:
+                    self.keeper.failed(task.id, exc)
+                except BaseException:  # cancelled, or a bug: released for the next reader
+                    self.keeper.released(task.id)
+                    raise
+                else:
+                    self.keeper.kept(task.id, paths)
+                break
             pending = self.keeper.in_flight(task.id)
-            if pending is not None:  # another poller (a view, `await handle`) is archiving it: its files
-                await asyncio.to_thread(pending.wait, KEEP_WAIT)
+            # another poller (a view, `await handle`) is archiving it: its files are this caller's too
+            if pending is None or not await _settled(pending, KEEP_WAIT):
+                break
         return self.keeper.files(task.id)
 
     async def delete_task(self, task_id: str) -> None:

@@ -24,6 +24,7 @@ import contextlib
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,8 +84,33 @@ class _Plan:
     folder: Path | None  # None: this task's outputs are not to be kept
     params: dict[str, Any] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
-    state: str = "planned"  # planned -> keeping -> kept | failed
+    state: str = "planned"  # planned -> keeping -> kept | failed (or back to planned: released)
     problem: str = ""
+
+
+class Settling:
+    """Ends once, from any thread, when an archiving in flight ends (kept, failed or released);
+    waiters are called back, so an async caller holds no worker thread while it waits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ended = False
+        self._callbacks: list[Callable[[], object]] = []
+
+    def end(self) -> None:
+        with self._lock:
+            self._ended = True
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def add_callback(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once ended (at once when it has)."""
+        with self._lock:
+            if not self._ended:
+                self._callbacks.append(callback)
+                return
+        callback()
 
 
 class Keeper:
@@ -98,7 +124,7 @@ class Keeper:
         self._base_url = base_url
         self._plans: dict[str, _Plan] = {}
         self._sizes: dict[Path, int] = {}  # bytes in each folder, counted once, then kept up to date
-        self._settled: dict[str, threading.Event] = {}  # set when an archiving in flight ends
+        self._settled: dict[str, Settling] = {}  # the archivings in flight
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -179,11 +205,11 @@ class Keeper:
                 warnings.warn(plan.problem, OutputsNotKept, stacklevel=4)
                 return None
             plan.state = "keeping"
-            self._settled.setdefault(task.id, threading.Event())
+            self._settled.setdefault(task.id, Settling())
         return plan.folder, plan.params
 
-    def in_flight(self, task_id: str) -> threading.Event | None:
-        """An event set when the archiving of ``task_id`` under way ends (None when none is)."""
+    def in_flight(self, task_id: str) -> Settling | None:
+        """What ends when the archiving of ``task_id`` under way does (None when none is)."""
         plan = self._plans.get(task_id)
         return self._settled.get(task_id) if plan is not None and plan.state == "keeping" else None
 
@@ -191,11 +217,22 @@ class Keeper:
         with self._lock:
             plan = self._plans.setdefault(task_id, _Plan(None))
             plan.files, plan.state, plan.problem = list(paths), "kept", ""
+            settled = self._settled.pop(task_id, None)
             if plan.folder is not None and plan.folder in self._sizes:
-                self._sizes[plan.folder] += sum(p.stat().st_size for p in paths if p.exists())
+                self._sizes[plan.folder] += sum(_file_bytes(p) for p in paths)
+        if settled is not None:
+            settled.end()
+
+    def released(self, task_id: str) -> None:
+        """The archiving under way stopped before its end (cancelled, or an error that is not about
+        the files): the task is to be kept still, by whoever reads it next (or waits for this one)."""
+        with self._lock:
+            plan = self._plans.get(task_id)
+            if plan is not None and plan.state == "keeping":
+                plan.state = "planned"
             settled = self._settled.pop(task_id, None)
         if settled is not None:
-            settled.set()
+            settled.end()
 
     def failed(self, task_id: str, exc: BaseException) -> None:
         with self._lock:
@@ -205,7 +242,7 @@ class Keeper:
                             f"archive them later with %runway fetch {task_id}")
             settled = self._settled.pop(task_id, None)
         if settled is not None:
-            settled.set()
+            settled.end()
         warnings.warn(plan.problem, OutputsNotKept, stacklevel=4)
 
     def _room_problem(self, folder: Path) -> str:
@@ -220,6 +257,13 @@ class Keeper:
         return (f"runway-nb: task {{id}}'s outputs were not saved: {folder} holds {_size(used)}, at its cap of "
                 f"{_size(self.max_bytes)}. Make room, or raise the cap ({MAX_MB_ENV_VAR}=N, in MB), then "
                 f"archive them with %runway fetch {{id}} (output links expire 24-48 h after the task).")
+
+
+def _file_bytes(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # removed since it was written: it holds nothing
+        return 0
 
 
 def _folder_bytes(folder: Path) -> int:
