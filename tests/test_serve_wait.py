@@ -256,3 +256,32 @@ def test_waits_in_slices_go_on_with_one_schedule_and_teach_the_history(clean_env
     finally:
         RUN_TIMES.clear()
         sim.close()
+
+
+def test_two_waits_on_one_task_at_once_share_its_polls(clean_env):
+    # Two callers wait on the same task together: one GET serves both (the task's floor holds
+    # across them), and both get its end.
+    from runway_nb.client.core import AsyncRunway
+    from runway_nb.serve.ops import TaskOps
+
+    sim = Simulator(speed=100.0, concurrency=4, run_seconds=60.0)  # 0.6 s real; a floor is 0.05 s
+    client = AsyncRunway(provider="sim", simulator=sim, journal=False)
+    ops = TaskOps(client)
+    body = {"model": "gen4_image", "promptText": "a red fox in snow", "ratio": "1024:1024"}
+
+    def gets() -> int:
+        return sim.stats.requests_for("GET", "/v1/tasks/{id}")
+
+    async def waits(n: int) -> tuple[list[str], int]:
+        created = await ops.create("text_to_image", body)
+        before = gets()
+        answers = await asyncio.gather(*(ops.wait(created.id, 30) for _ in range(n)))
+        return [a.status for a in answers], gets() - before
+
+    try:
+        alone, alone_gets = asyncio.run(waits(1))
+        together, together_gets = asyncio.run(waits(3))
+        assert alone == ["SUCCEEDED"] and together == ["SUCCEEDED"] * 3
+        assert together_gets <= alone_gets + 2, (alone_gets, together_gets)
+    finally:
+        sim.close()

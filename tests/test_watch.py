@@ -338,3 +338,66 @@ def test_each_answer_of_a_round_keeps_its_own_time():
     (slow_sent, slow_now), = told["slow"]
     assert fast_sent == slow_sent == 0.0
     assert fast_now == pytest.approx(1.0) and slow_now == pytest.approx(4.0)
+
+
+def test_two_watches_of_one_task_share_each_reading_and_its_floor():
+    # A view and `await handle` (or two waits through serve) watch one task: one GET serves both.
+    schedule = PollSchedule(floor=5.0, jitter=0.0)
+    view, wait = Watch(floor=5.0), Watch(floor=5.0)
+    told: dict[str, list[type]] = {"view": [], "wait": []}
+    view.subscribe(lambda e: told["view"].append(type(e)))
+    wait.subscribe(lambda e: told["wait"].append(type(e)))
+    view.add("t", schedule, now=0.0, seen=True)
+    wait.add("t", schedule, now=0.0, seen=True)
+    assert view.ready(0.0) == ["t"]  # the view's GET leaves ...
+    assert wait.ready(0.0) == []  # ... and the wait waits for its answer instead of sending its own
+    assert wait.next_due() == pytest.approx(0.0 + 5.0 * 0.2)
+    view.observed("t", _task("RUNNING", 0.2), 0.3, sent=0.0)
+    assert wait.ready(1.0) == []  # it takes the view's reading in: told, and due when the view is
+    assert told["wait"] == [Updated] and wait.next_due() == view.next_due()
+    due = view.next_due()
+    assert due is not None and due >= 0.3 + 5.0
+    assert wait.ready(due) == ["t"]  # now the wait reads it for both
+    assert view.ready(due) == []
+    wait.observed("t", _task("SUCCEEDED"), due + 0.3, sent=due)
+    assert view.ready(due + 0.5) == [] and len(view) == 0 and told["view"] == [Updated, Finished]
+    assert told["wait"] == [Updated, Finished]
+
+
+def test_a_watch_polls_itself_when_anothers_get_for_the_task_is_lost():
+    # The other watch's GET failed or was dropped (its wait was cancelled): no one answers it,
+    # so after a floor this watch sends its own.
+    schedule = PollSchedule(floor=5.0, jitter=0.0)
+    first, second = Watch(floor=5.0), Watch(floor=5.0)
+    first.add("t", schedule, now=0.0, seen=True)
+    second.add("t", schedule, now=0.0, seen=True)
+    assert first.ready(0.0) == ["t"] and second.ready(0.0) == []
+    looks = []
+    while not looks or second.ready(looks[-1]) == []:
+        looks.append(second.next_due())
+    assert looks == pytest.approx([1.0, 2.0, 3.0, 4.0, 5.0])  # a look every fifth of a floor, then its own GET
+    first.failed("t", RuntimeError("down"), 5.1)  # the first GET's answer, at last
+    assert schedule.shared.sending_since == 5.0  # the second's is still out
+    second.observed("t", _task("RUNNING", 0.5), 5.3, sent=5.0)
+    assert first.ready(5.4) == []  # taken in, not polled again
+    assert first.next_due() == second.next_due()
+
+
+def test_three_awaits_of_one_handle_read_it_as_one_does(make_sim, clean_env):
+    # Cells (or a view and a cell) waiting on one task together share each GET.
+    sim = make_sim(speed=100.0, run_seconds=60.0)  # 0.6 s real; a floor is 0.05 s
+    client = AsyncRunway(provider="sim", simulator=sim, journal=False)
+    body = dict(prompt="a lighthouse", model="gen4_image", ratio="1024:1024")
+
+    def gets() -> int:
+        return sim.stats.requests_for("GET", "/v1/tasks/{id}")
+
+    async def watched_by(n: int) -> int:
+        handle = await client.text_to_image.create(**body)
+        before = gets()
+        tasks = await asyncio.gather(*(handle.wait() for _ in range(n)))
+        assert all(t.succeeded for t in tasks)
+        return gets() - before
+
+    alone, together = asyncio.run(watched_by(1)), asyncio.run(watched_by(3))
+    assert together <= alone + 2, (alone, together)

@@ -32,6 +32,7 @@ __all__ = ["AdvancingClock", "Clock", "Event", "Finished", "PollFailed", "PollWa
 PolledT = TypeVar("PolledT", bound=Polled)
 
 SLACK = 0.005  # seconds: tasks due this close together are polled in one round
+SHARED_CHECK = 0.2  # in floors: how soon a watch looks again for the answer to another's GET of its task
 MAX_BACKOFF = 60.0  # seconds between polls of a task whose polls keep failing
 
 
@@ -120,6 +121,8 @@ class _Entry:
     schedule: PollSchedule
     due: float
     failures: int = 0
+    reads: int = 0  # the task's readings (``schedule.shared``) this watch has taken in
+    sent: float | None = None  # when this watch last sent a GET for it
 
 
 class PollWatch(Generic[PolledT]):
@@ -138,7 +141,7 @@ class PollWatch(Generic[PolledT]):
         due = now if seen or created_at is None else max(now, created_at + schedule.first_delay())
         if created_at is not None and schedule.created is None:
             schedule.created = created_at  # its run starts after this: a narrower first window
-        self._entries[key] = _Entry(schedule, due)
+        self._entries[key] = _Entry(schedule, due, reads=schedule.shared.reads)
 
     def discard(self, key: Hashable) -> None:
         self._entries.pop(key, None)
@@ -161,8 +164,41 @@ class PollWatch(Generic[PolledT]):
         return min((e.due for e in self._entries.values()), default=None)
 
     def ready(self, now: float) -> list[Hashable]:
-        """The tasks due for a poll at ``now``, in the order they were added."""
-        return [k for k, e in self._entries.items() if e.due <= now + SLACK]
+        """The tasks to poll at ``now``, in the order they were added; the caller polls them now.
+
+        A task watched elsewhere too (a view and ``await handle``, two waits through ``serve``)
+        is read once for all: what another watch read since this one's last poll is taken in
+        here (its subscribers are told, its next poll is the shared one), and while another
+        watch's GET is out (less than a floor), this one waits for its answer."""
+        due = []
+        for key, entry in list(self._entries.items()):
+            shared = entry.schedule.shared
+            if shared.reads > entry.reads:
+                self._take_shared(key, entry, now)
+                if key not in self._entries:
+                    continue
+            if entry.due > now + SLACK:
+                continue
+            out = shared.sending_since
+            if out is not None and out != entry.sent and now - out < self.floor:
+                # look again for its answer soon; after a floor without one, send this watch's own
+                entry.due = min(now + self.floor * SHARED_CHECK, out + self.floor)
+                continue
+            entry.sent = shared.sending_since = now
+            due.append(key)
+        return due
+
+    def _take_shared(self, key: Hashable, entry: _Entry, now: float) -> None:
+        shared = entry.schedule.shared
+        entry.reads = shared.reads
+        polled: PolledT = shared.last
+        if polled.finished:
+            self._entries.pop(key, None)
+            self._emit(Finished(key, polled))
+            return
+        entry.failures = 0
+        entry.due = shared.due if shared.due is not None else now
+        self._emit(Updated(key, polled))
 
     # -- what polling found
     def subscribe(self, callback: Callable[[Event[PolledT]], None]) -> Callable[[], None]:
@@ -183,6 +219,11 @@ class PollWatch(Generic[PolledT]):
                 entry.failures = 0
                 entry.due = now + entry.schedule.next_delay(task, now, sent)
             event = Updated(key, task)
+        if entry is not None:
+            shared = entry.schedule.shared
+            shared.reads += 1
+            shared.last, shared.read_at, shared.due, shared.sending_since = task, now, entry.due, None
+            entry.reads = shared.reads
         self._emit(event)
         return event
 
@@ -191,6 +232,9 @@ class PollWatch(Generic[PolledT]):
         entry = self._entries.get(key)
         failures = 1
         if entry is not None:
+            shared = entry.schedule.shared
+            if shared.sending_since == entry.sent:  # no answer is coming: the task's other watches poll it
+                shared.sending_since = None
             entry.failures += 1
             failures = entry.failures
             entry.due = now + min(MAX_BACKOFF, self.floor * 2 ** min(failures, 6))

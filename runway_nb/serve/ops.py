@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
 
@@ -18,7 +17,7 @@ from runway_nb.api import request as _request
 from runway_nb.api.task import Task
 from runway_nb.client.core import AsyncRunway
 from runway_nb.client.handles import AsyncTaskHandle
-from runway_nb.client.watch import Watch, WatchTimeout, drive_async
+from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, WatchTimeout, drive_async
 from runway_nb.serve.shape import (
     CreatedOut,
     NotSupportedError,
@@ -177,33 +176,33 @@ class TaskOps:
         """
         task_id = check_task_id(task_id)
         limit = check_wait(seconds, name)
-        handle = self._handles.get(task_id) or self.client.tasks.handle(task_id)
+        # Followed from the start: waits on one task at once share its handle, and so its polls.
+        handle = self._follow(self._handles.get(task_id) or self.client.tasks.handle(task_id))
         clock = self.client.clock
         floor = self.client.poll_floor
         start = clock.now()
         watch = Watch(floor=floor)
         handle.add_to(watch, start)
-        seen: list[tuple[float, Task]] = []
+        seen: list[Task] = []  # this wait's readings, and those of other waits on the task at once
 
-        async def poll(_key: Hashable) -> Task:
-            task = await handle.refresh()
-            seen.append((clock.now(), task))
-            return task
+        def took_in(event: WatchEvent) -> None:
+            if isinstance(event, (Updated, Finished)):
+                seen.append(event.task)
 
+        watch.subscribe(took_in)
         try:
-            await drive_async(watch, poll, clock=clock, deadline=start + limit)
-            task = seen[-1][1]
+            await drive_async(watch, lambda _key: handle.refresh(), clock=clock, deadline=start + limit)
+            task = seen[-1]
         except WatchTimeout:
-            # The time is up: answer the task as it is now. A poll less than a floor old is as
-            # fresh as the provider can tell (it updates a task no more often than that).
-            if seen and clock.now() - seen[-1][0] < floor:
-                task = seen[-1][1]
+            # The time is up: answer the task as it is now. A reading less than a floor old is
+            # as fresh as the provider can tell (it updates a task no more often than that).
+            last = handle.schedule.shared
+            if last.last is not None and last.read_at is not None and clock.now() - last.read_at < floor:
+                task = last.last
             else:
                 task = await handle.refresh()
         if task.finished:
             self._handles.pop(task_id, None)
-        else:
-            self._follow(handle)
         elapsed = max(0.0, clock.now() - start)
         waited = WaitOut(limit=limit, elapsed=round(elapsed, 3), finished=task.finished)
         return WaitedTaskOut(**self._out(task).model_dump(), waited=waited)
