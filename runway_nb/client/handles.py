@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runway_nb import errors
 from runway_nb.api.status import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED
@@ -82,18 +82,31 @@ def ends_seen() -> int:
     return _ends_seen
 
 
+class HandleClient(Protocol):
+    """What a handle needs of its client, whichever of the two it is."""
+
+    @property
+    def poll_floor(self) -> float: ...  # the fewest seconds between two GETs of one task
+
+    @property
+    def keeper(self) -> Keeper: ...  # where the task's outputs are archived
+
+    @property
+    def clock(self) -> Clock: ...  # the time its polls are placed in
+
+    def created_at(self, task_id: str) -> float | None: ...  # when it created a task, in that time
+
+
 class _HandleBase:
     """What sync and async handles share: the state, its read-only views, and the messages."""
 
-    _keeper: Keeper  # the client's: where this task's outputs are archived
-    _clock: Clock  # the client's: the time its polls are placed in
-    _created_at: Callable[[str], float | None]  # the client's: when it created a task, in that time
+    client: HandleClient  # each sibling narrows it to its own client
 
-    def __init__(self, task_id: str, *, endpoint: str | None, params: dict[str, Any] | None,
-                 estimated_cost: float | None, poll_floor: float, state: TaskState | None,
-                 routing: Routing | None = None) -> None:
-        self.state = state or TaskState(task_id, PollSchedule(floor=poll_floor), endpoint, dict(params or {}),
-                                        estimated_cost, routing=routing)
+    def __init__(self, client: HandleClient, task_id: str, *, endpoint: str | None, params: dict[str, Any] | None,
+                 estimated_cost: float | None, state: TaskState | None, routing: Routing | None = None) -> None:
+        self.client = client
+        self.state = state or TaskState(task_id, PollSchedule(floor=client.poll_floor), endpoint,
+                                        dict(params or {}), estimated_cost, routing=routing)
 
     id = property(lambda self: self.state.id)
     endpoint = property(lambda self: self.state.endpoint)
@@ -125,7 +138,7 @@ class _HandleBase:
     def _record_run(self) -> None:
         # How long it ran, for the schedules of the tasks of its kind that come next (the
         # history guide), when its polls place both ends closely (see PollSchedule.run_time).
-        run = self.schedule.run_time(self._clock.now())
+        run = self.schedule.run_time(self.client.clock.now())
         if run is not None and self.endpoint:
             RUN_TIMES.record(run_kind(self.endpoint, self.params), run)
 
@@ -137,16 +150,16 @@ class _HandleBase:
     @property
     def save_to(self) -> Path | None:
         """The folder this task's outputs are archived into when it succeeds (None: not kept)."""
-        return self._keeper.folder_of(self.id)
+        return self.client.keeper.folder_of(self.id)
 
     @save_to.setter
     def save_to(self, folder: str | os.PathLike[str] | None) -> None:
-        self._keeper.plan(self.id, folder, self.params)
+        self.client.keeper.plan(self.id, folder, self.params)
 
     @property
     def save_problem(self) -> str:
         """Why this task's outputs were not archived ("" when they were, or are still to be)."""
-        return self._keeper.problem(self.id)
+        return self.client.keeper.problem(self.id)
 
     def _kept_in(self, folder: str | os.PathLike[str]) -> bool:
         where = Path(folder).expanduser().absolute()
@@ -154,7 +167,7 @@ class _HandleBase:
 
     def _take_files(self) -> None:
         if not self.state.files:
-            self.state.files = self._keeper.files(self.id)
+            self.state.files = self.client.keeper.files(self.id)
 
     @property
     def routing(self) -> Routing | None:
@@ -195,7 +208,7 @@ class _HandleBase:
             kind = run_kind(self.endpoint, self.params)
             self.schedule.typical_run = RUN_TIMES.typical(kind)
             self.schedule.run_spread = RUN_TIMES.spread(kind)
-        watch.add(self.id if key is None else key, self.schedule, now=now, created_at=self._created_at(self.id),
+        watch.add(self.id if key is None else key, self.schedule, now=now, created_at=self.client.created_at(self.id),
                   seen=self.task is not None)
 
     def _watch(self, now: float, on_update: Callable[[Task], object] | None) -> Watch:
@@ -259,15 +272,13 @@ class _HandleBase:
 class TaskHandle(_HandleBase):
     """A task you created or attached to: ``.id`` at once, ``.wait()`` for the result."""
 
+    client: Runway
+
     def __init__(self, client: Runway, task_id: str, *, endpoint: str | None = None,
                  params: dict[str, Any] | None = None, estimated_cost: float | None = None,
                  state: TaskState | None = None, routing: Routing | None = None) -> None:
-        super().__init__(task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
-                         poll_floor=client.poll_floor, state=state, routing=routing)
-        self.client = client
-        self._keeper = client.keeper
-        self._clock = client.clock
-        self._created_at = client.created_at
+        super().__init__(client, task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
+                         state=state, routing=routing)
         self._twin: AsyncTaskHandle | None = None
 
     def to_async(self) -> AsyncTaskHandle:
@@ -344,15 +355,13 @@ class TaskHandle(_HandleBase):
 class AsyncTaskHandle(_HandleBase):
     """The async sibling of :class:`TaskHandle`: ``await handle.wait()``, ``await handle``."""
 
+    client: AsyncRunway
+
     def __init__(self, client: AsyncRunway, task_id: str, *, endpoint: str | None = None,
                  params: dict[str, Any] | None = None, estimated_cost: float | None = None,
                  state: TaskState | None = None, routing: Routing | None = None) -> None:
-        super().__init__(task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
-                         poll_floor=client.poll_floor, state=state, routing=routing)
-        self.client = client
-        self._keeper = client.keeper
-        self._clock = client.clock
-        self._created_at = client.created_at
+        super().__init__(client, task_id, endpoint=endpoint, params=params, estimated_cost=estimated_cost,
+                         state=state, routing=routing)
 
     def to_async(self) -> AsyncTaskHandle:
         return self
