@@ -401,3 +401,25 @@ def test_three_awaits_of_one_handle_read_it_as_one_does(make_sim, clean_env):
 
     alone, together = asyncio.run(watched_by(1)), asyncio.run(watched_by(3))
     assert together <= alone + 2, (alone, together)
+
+
+def test_each_await_of_one_handle_tells_its_on_update_every_reading_to_the_end(make_sim, clean_env):
+    # The readings one await takes in from another (no GET of its own) reach its callback too.
+    sim = make_sim(speed=100.0, run_seconds=60.0)
+    client = AsyncRunway(provider="sim", simulator=sim, journal=False)
+    told: dict[int, list[str]] = {0: [], 1: []}
+
+    async def main() -> None:
+        handle = await client.text_to_image.create(prompt="a kite", model="gen4_image", ratio="1024:1024")
+
+        async def told_by(i: int, task: Task) -> None:
+            await asyncio.sleep(0)
+            told[i].append(task.status)
+
+        await asyncio.gather(handle.wait(on_update=lambda t: told_by(0, t)),
+                             handle.wait(on_update=lambda t: told_by(1, t)))
+
+    asyncio.run(main())
+    assert told[0][-1] == told[1][-1] == "SUCCEEDED"
+    assert told[0].count("SUCCEEDED") == told[1].count("SUCCEEDED") == 1
+    assert len(told[0]) >= 2 and len(told[1]) >= 2
