@@ -362,6 +362,21 @@ def test_never_under_the_floor_on_curves_that_stall_jump_or_say_nothing(curve, t
         assert 0 <= latency <= PollSchedule(floor=FLOOR).pinned_interval
 
 
+@pytest.mark.parametrize("curve", ["stall", "jump"])
+@pytest.mark.parametrize("factor", [0.8, 0.85])
+def test_a_fit_far_past_what_the_history_says_is_checked_when_runs_like_it_end(curve, factor):
+    # Slow progress that later jumps (or a stall) fits a clean curve finishing far too late:
+    # a task of ~50 s looked on course to end at ~96 s, and the next poll came after it had
+    # ended by a whole run. When the history of runs like it (here 0.8-0.85 of the true run,
+    # spread 0.1) ends nearly all of them well before the fit, a poll goes then too.
+    shape = {"stall": stall, "jump": jump}[curve]
+    for i, run in enumerate([44.4, 46.2, 47.7, 52.0, 60.4, 70.9, 141.2]):
+        times, delays, latency = replay(run, stepped(shape), seed=i, created=0.0, typical_run=factor * run,
+                                        run_spread=0.1, tell_sent=True)
+        assert all(b - a >= FLOOR for a, b in pairwise(times))
+        assert 0 <= latency <= 1.5 * FLOOR, (run, latency)
+
+
 def test_creation_time_narrows_the_start_and_the_finish_is_aimed_at():
     # Created at 0, started at 1, runs 90 s: a "0 %" reading and two more pin the finish, and
     # one poll lands just after it.
