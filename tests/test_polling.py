@@ -371,7 +371,7 @@ def test_a_fit_far_past_what_the_history_says_is_checked_when_runs_like_it_end(c
     # spread 0.1) ends nearly all of them well before the fit, a poll goes then too.
     shape = {"stall": stall, "jump": jump}[curve]
     for i, run in enumerate([44.4, 46.2, 47.7, 52.0, 60.4, 70.9, 141.2]):
-        times, delays, latency = replay(run, stepped(shape), seed=i, created=0.0, typical_run=factor * run,
+        times, _delays, latency = replay(run, stepped(shape), seed=i, created=0.0, typical_run=factor * run,
                                         run_spread=0.1, tell_sent=True)
         assert all(b - a >= FLOOR for a, b in pairwise(times))
         assert 0 <= latency <= 1.5 * FLOOR, (run, latency)
