@@ -423,3 +423,45 @@ def test_each_await_of_one_handle_tells_its_on_update_every_reading_to_the_end(m
     assert told[0][-1] == told[1][-1] == "SUCCEEDED"
     assert told[0].count("SUCCEEDED") == told[1].count("SUCCEEDED") == 1
     assert len(told[0]) >= 2 and len(told[1]) >= 2
+
+
+def test_each_reading_of_a_paced_round_is_placed_after_its_own_request_left(make_sim, clean_env):
+    # Thirty tasks due together: their GETs leave one by one at the client's pace, and each
+    # schedule is told when its own left, not when the round began.
+    from runway_nb.client.core import MAX_IN_FLIGHT
+    from runway_nb.client.in_flight import InFlightLimit
+    from runway_nb.client.watch import SystemClock, WatchTimeout, drive_async
+
+    sim = make_sim(speed=100.0, run_seconds=30.0)
+    client = AsyncRunway(provider="sim", simulator=sim, clock=SystemClock(), journal=False)
+    told: list[tuple[float, float]] = []
+
+    def spy_on(schedule: PollSchedule) -> None:
+        next_delay = schedule.next_delay
+
+        def spy(task, now, sent=None):
+            told.append((sent, now))
+            return next_delay(task, now, sent)
+
+        schedule.next_delay = spy  # type: ignore[method-assign]  # a spy on this one schedule
+
+    async def main() -> float:
+        handles = {}
+        for i in range(30):
+            h = await client.text_to_image.create(prompt=f"a kite #{i}", model="gen4_image", ratio="1024:1024")
+            handles[h.id] = h
+        host = httpx.URL(client.settings.base_url).host
+        client._in_flight[host] = InFlightLimit(MAX_IN_FLIGHT, pace=200.0, burst=1)  # 5 ms apart
+        watch = Watch(floor=client.poll_floor)
+        start = client.clock.now()
+        for h in handles.values():
+            watch.add(h.id, h.schedule, now=start, seen=True)  # all due at once
+            spy_on(h.schedule)
+        with pytest.raises(WatchTimeout):  # one round, then the next polls are past the deadline
+            await drive_async(watch, lambda key: handles[key].refresh(), clock=client.clock, deadline=start + 0.01)
+        return start
+
+    start = asyncio.run(main())
+    sents = sorted(sent for sent, _now in told)
+    assert len(told) == 30 and all(start <= sent <= now for sent, now in told)
+    assert sents[-1] - sents[0] >= 25 * 0.005  # the last left ~29 turns after the first

@@ -40,7 +40,7 @@ from runway_nb.client.in_flight import SUSTAINED_RATE, InFlightLimit
 from runway_nb.client.keep import Keeper, Settling, folder_setting
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
-from runway_nb.client.watch import SYSTEM_CLOCK, AdvancingClock, Clock
+from runway_nb.client.watch import REQUEST_LEFT, SYSTEM_CLOCK, AdvancingClock, Clock
 
 if TYPE_CHECKING:
     from runway_nb.api.request import Draft
@@ -732,6 +732,8 @@ class AsyncRunway(_BaseClient):
             # faster than real time updates its tasks that much more often.
             limit = self._in_flight[request.url.host] = InFlightLimit(MAX_IN_FLIGHT, pace=SUSTAINED_RATE * self._speed)
         sent, answered = await limit.acquire(), False
+        if REQUEST_LEFT.get() is None:  # a poll's first request (not a retry, nor an archiving's download)
+            REQUEST_LEFT.set(self.clock.now())
         try:
             response = await self._http.send(request)
             answered = True

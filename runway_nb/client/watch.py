@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeVar
 
@@ -25,13 +26,18 @@ from runway_nb.client.subscribers import Subscribers
 if TYPE_CHECKING:  # the task model (pydantic) loads when the first task is parsed
     from runway_nb.api.task import Task
 
-__all__ = ["AdvancingClock", "Clock", "Event", "Finished", "PollFailed", "PollWatch", "SystemClock", "Updated",
-           "Watch", "WatchEvent", "WatchTimeout", "drive", "drive_async"]
+__all__ = ["REQUEST_LEFT", "AdvancingClock", "Clock", "Event", "Finished", "PollFailed", "PollWatch", "SystemClock",
+           "Updated", "Watch", "WatchEvent", "WatchTimeout", "drive", "drive_async"]
 
 #: What is watched: a task, a workflow invocation, anything with a status, a progress and an end.
 PolledT = TypeVar("PolledT", bound=Polled)
 
 SLACK = 0.005  # seconds: tasks due this close together are polled in one round
+
+#: When the first request of the poll under way left (the client's clock), set by an async
+#: client as it sends: a round's requests may wait for their turn (``in_flight.py`` paces them),
+#: and a reading is placed after its own request left, not the round's start.
+REQUEST_LEFT: ContextVar[float | None] = ContextVar("REQUEST_LEFT", default=None)
 SHARED_CHECK = 0.2  # in floors: how soon a watch looks again for the answer to another's GET of its task
 MAX_BACKOFF = 60.0  # seconds between polls of a task whose polls keep failing
 
@@ -314,7 +320,7 @@ async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awai
         ready = watch.ready(clock.now())
         if not ready:
             continue
-        sent = clock.now()  # each request leaves at or after this (some wait for an in-flight slot)
+        sent = clock.now()  # each request leaves at or after this (some wait for their turn)
         results = await asyncio.gather(*(_answered(poll, key, clock) for key in ready), return_exceptions=True)
         now = clock.now()
         for key, result in zip(ready, results, strict=True):
@@ -325,15 +331,17 @@ async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awai
                     raise result
                 watch.failed(key, result, now)
             else:
-                task, answered = result
-                watch.observed(key, task, answered, sent=sent)
+                task, left, answered = result
+                watch.observed(key, task, answered, sent=sent if left is None else left)
 
 
 async def _answered(poll: Callable[[Hashable], Awaitable[PolledT]], key: Hashable,
-                    clock: Clock) -> tuple[PolledT, float]:
-    """``poll(key)`` and when its answer came: a round's answers come over a while, and each
-    reading is placed before its own answer, not the round's last."""
-    return await poll(key), clock.now()
+                    clock: Clock) -> tuple[PolledT, float | None, float]:
+    """``poll(key)``, when its request left (None: not told) and when its answer came: a round's
+    requests leave and its answers come over a while, and each reading is placed between its own."""
+    REQUEST_LEFT.set(None)  # this runs in a task of its own (gather): the poll's client sets it
+    polled = await poll(key)
+    return polled, REQUEST_LEFT.get(), clock.now()
 
 
 async def _pause(clock: Clock, seconds: float, wake: asyncio.Event | None) -> None:
