@@ -465,3 +465,42 @@ def test_each_reading_of_a_paced_round_is_placed_after_its_own_request_left(make
     sents = sorted(sent for sent, _now in told)
     assert len(told) == 30 and all(start <= sent <= now for sent, now in told)
     assert sents[-1] - sents[0] >= 25 * 0.005  # the last left ~29 turns after the first
+
+
+def test_a_watch_whose_get_was_abandoned_leaves_the_next_watch_free_to_poll():
+    # A wait cancelled while its GET is out (a cell interrupted, a serve client gone): the next
+    # watch of the task polls at once, not a floor later.
+    schedule = PollSchedule(floor=5.0, jitter=0.0)
+    cancelled, next_one = Watch(floor=5.0), Watch(floor=5.0)
+    cancelled.add("t", schedule, now=3.2, seen=True)
+    assert cancelled.ready(3.2) == ["t"]
+    cancelled.abandoned("t")
+    next_one.add("t", schedule, now=3.3, seen=True)
+    assert next_one.ready(3.3) == ["t"]
+
+
+def test_waiting_for_anothers_get_always_moves_on_and_ends_a_floor_after_it_left():
+    # Any send time: floating point never leaves a watch due "now" again and again (a zero
+    # sleep never moves a manual clock).
+    for out in (0.0, 3.2, 0.1 + 0.2, 1e6 + 0.3):
+        schedule = PollSchedule(floor=5.0, jitter=0.0)
+        first, second = Watch(floor=5.0), Watch(floor=5.0)
+        first.add("t", schedule, now=out, seen=True)
+        second.add("t", schedule, now=out, seen=True)
+        assert first.ready(out) == ["t"]
+        looks = [out]
+        while second.ready(looks[-1]) == []:
+            due = second.next_due()
+            assert due is not None and due > looks[-1]
+            looks.append(due)
+            assert len(looks) < 20
+        assert out + 5.0 - 0.01 <= looks[-1] <= out + 5.0 + 0.01
+
+
+def test_a_blocking_wait_does_not_wait_for_an_async_get_it_may_be_blocking():
+    schedule = PollSchedule(floor=5.0, jitter=0.0)
+    view, blocking = Watch(floor=5.0), Watch(floor=5.0)
+    view.add("t", schedule, now=0.0, seen=True)
+    blocking.add("t", schedule, now=0.0, seen=True)
+    assert view.ready(0.0) == ["t"]  # the view's GET, suspended while a cell blocks the loop
+    assert blocking.ready(0.1, wait_for_others=False) == ["t"]

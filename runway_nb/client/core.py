@@ -40,7 +40,7 @@ from runway_nb.client.in_flight import SUSTAINED_RATE, InFlightLimit
 from runway_nb.client.keep import Keeper, Settling, folder_setting
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
-from runway_nb.client.watch import REQUEST_LEFT, SYSTEM_CLOCK, AdvancingClock, Clock
+from runway_nb.client.watch import REQUEST_SENT, SYSTEM_CLOCK, AdvancingClock, Clock
 
 if TYPE_CHECKING:
     from runway_nb.api.request import Draft
@@ -662,7 +662,7 @@ async def _settled(settling: Settling, timeout: float) -> bool:
     settling.add_callback(wake)
     try:
         await asyncio.wait_for(ended, timeout)
-    except TimeoutError:
+    except asyncio.TimeoutError:  # not the builtin before Python 3.11
         return False
     return True
 
@@ -732,8 +732,9 @@ class AsyncRunway(_BaseClient):
             # faster than real time updates its tasks that much more often.
             limit = self._in_flight[request.url.host] = InFlightLimit(MAX_IN_FLIGHT, pace=SUSTAINED_RATE * self._speed)
         sent, answered = await limit.acquire(), False
-        if REQUEST_LEFT.get() is None:  # a poll's first request (not a retry, nor an archiving's download)
-            REQUEST_LEFT.set(self.clock.now())
+        sending = REQUEST_SENT.get()  # a poll's driver places its reading after this (see watch.py)
+        if sending is not None:
+            sending()
         try:
             response = await self._http.send(request)
             answered = True

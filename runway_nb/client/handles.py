@@ -8,7 +8,6 @@ one schedule. Waiting goes through the watch engine (:mod:`runway_nb.client.watc
 
 from __future__ import annotations
 
-import inspect
 import os
 import time
 from collections.abc import Callable, Generator, Hashable
@@ -382,34 +381,9 @@ class AsyncTaskHandle(_HandleBase):
         clock = self.client.clock
         start = clock.now()
         watch = self._watch(start, None)
-        own: list[Task] = []  # the reading this wait's last GET brought
-        unheard: list[Task] = []  # readings taken in from other watches of the task, not yet told
-
-        def took_in(event: WatchEvent) -> None:
-            if isinstance(event, (Updated, Finished)) and not (own and event.task is own[0]):
-                unheard.append(event.task)
-
-        async def tell(task: Task) -> None:
-            if on_update is not None:
-                told = on_update(task)
-                if inspect.isawaitable(told):  # an async callback is awaited, as before
-                    await told
-
-        async def tell_unheard() -> None:
-            while unheard:
-                await tell(unheard.pop(0))
-
-        async def poll(_key: Hashable) -> Task:
-            await tell_unheard()
-            own[:] = [await self.refresh()]
-            await tell(own[0])
-            return own[0]
-
-        if on_update is not None:
-            watch.subscribe(took_in)
         try:
-            await drive_async(watch, poll, clock=clock, deadline=None if timeout is None else start + timeout)
-            await tell_unheard()
+            await drive_async(watch, lambda _key: self.refresh(), clock=clock,
+                              deadline=None if timeout is None else start + timeout, on_update=on_update)
         except WatchTimeout:
             if cancel_on_timeout:
                 await self.cancel()

@@ -163,7 +163,8 @@ class Shared:
     last: Any = None  # the task (or invocation) last read
     read_at: float | None = None  # when that answer came
     due: float | None = None  # when its next poll is due
-    sending_since: float | None = None  # a GET for it left then, and is not answered yet
+    sender: object = None  # the watch entry whose GET for it is out, not answered yet
+    sending_since: float | None = None  # when that GET left
 
 
 @dataclass

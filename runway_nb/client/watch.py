@@ -14,6 +14,7 @@ this module; so do workflow runs (:class:`PollWatch` watches anything :class:`~r
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextvars import ContextVar
@@ -26,7 +27,7 @@ from runway_nb.client.subscribers import Subscribers
 if TYPE_CHECKING:  # the task model (pydantic) loads when the first task is parsed
     from runway_nb.api.task import Task
 
-__all__ = ["REQUEST_LEFT", "AdvancingClock", "Clock", "Event", "Finished", "PollFailed", "PollWatch", "SystemClock",
+__all__ = ["REQUEST_SENT", "AdvancingClock", "Clock", "Event", "Finished", "PollFailed", "PollWatch", "SystemClock",
            "Updated", "Watch", "WatchEvent", "WatchTimeout", "drive", "drive_async"]
 
 #: What is watched: a task, a workflow invocation, anything with a status, a progress and an end.
@@ -34,10 +35,10 @@ PolledT = TypeVar("PolledT", bound=Polled)
 
 SLACK = 0.005  # seconds: tasks due this close together are polled in one round
 
-#: When the first request of the poll under way left (the client's clock), set by an async
-#: client as it sends: a round's requests may wait for their turn (``in_flight.py`` paces them),
-#: and a reading is placed after its own request left, not the round's start.
-REQUEST_LEFT: ContextVar[float | None] = ContextVar("REQUEST_LEFT", default=None)
+#: Called by an async client as each request leaves, set by the async driver around each poll
+#: (None elsewhere): a round's requests may wait for their turn (``in_flight.py`` paces them),
+#: and a reading is placed after its own first request left, not the round's start.
+REQUEST_SENT: ContextVar[Callable[[], None] | None] = ContextVar("REQUEST_SENT", default=None)
 SHARED_CHECK = 0.2  # in floors: how soon a watch looks again for the answer to another's GET of its task
 MAX_BACKOFF = 60.0  # seconds between polls of a task whose polls keep failing
 
@@ -128,7 +129,6 @@ class _Entry:
     due: float
     failures: int = 0
     reads: int = 0  # the task's readings (``schedule.shared``) this watch has taken in
-    sent: float | None = None  # when this watch last sent a GET for it
 
 
 class PollWatch(Generic[PolledT]):
@@ -150,6 +150,7 @@ class PollWatch(Generic[PolledT]):
         self._entries[key] = _Entry(schedule, due, reads=schedule.shared.reads)
 
     def discard(self, key: Hashable) -> None:
+        self.abandoned(key)
         self._entries.pop(key, None)
 
     def postpone(self, key: Hashable, until: float) -> None:
@@ -169,13 +170,16 @@ class PollWatch(Generic[PolledT]):
     def next_due(self) -> float | None:
         return min((e.due for e in self._entries.values()), default=None)
 
-    def ready(self, now: float) -> list[Hashable]:
-        """The tasks to poll at ``now``, in the order they were added; the caller polls them now.
+    def ready(self, now: float, *, wait_for_others: bool = True) -> list[Hashable]:
+        """The tasks to poll at ``now``, in the order they were added; the caller polls them now
+        and tells :meth:`observed`, :meth:`failed` or :meth:`abandoned` of each.
 
         A task watched elsewhere too (a view and ``await handle``, two waits through ``serve``)
         is read once for all: what another watch read since this one's last poll is taken in
-        here (its subscribers are told, its next poll is the shared one), and while another
-        watch's GET is out (less than a floor), this one waits for its answer."""
+        here (its subscribers are told, its next poll is the shared one), and, with
+        ``wait_for_others``, while another watch's GET is out (less than a floor), this one
+        waits for its answer. A blocking driver does not: the GET it would wait for may be an
+        async one on the event loop it blocks."""
         due = []
         for key, entry in list(self._entries.items()):
             shared = entry.schedule.shared
@@ -186,13 +190,27 @@ class PollWatch(Generic[PolledT]):
             if entry.due > now + SLACK:
                 continue
             out = shared.sending_since
-            if out is not None and out != entry.sent and now - out < self.floor:
+            if (wait_for_others and out is not None and shared.sender is not entry
+                    and out + self.floor > now + SLACK):
                 # look again for its answer soon; after a floor without one, send this watch's own
-                entry.due = min(now + self.floor * SHARED_CHECK, out + self.floor)
+                entry.due = max(min(now + self.floor * SHARED_CHECK, out + self.floor), now + 2 * SLACK)
                 continue
-            entry.sent = shared.sending_since = now
+            shared.sender, shared.sending_since = entry, now
             due.append(key)
         return due
+
+    def abandoned(self, key: Hashable) -> None:
+        """A poll of ``key`` ended with no answer to tell (cancelled, or a round cut short by an
+        error): the task's other watches no longer wait for it."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._sent_no_more(entry)
+
+    @staticmethod
+    def _sent_no_more(entry: _Entry) -> None:
+        shared = entry.schedule.shared
+        if shared.sender is entry:
+            shared.sender = shared.sending_since = None
 
     def _take_shared(self, key: Hashable, entry: _Entry, now: float) -> None:
         shared = entry.schedule.shared
@@ -227,9 +245,10 @@ class PollWatch(Generic[PolledT]):
             event = Updated(key, task)
         if entry is not None:
             shared = entry.schedule.shared
-            shared.reads += 1
-            shared.last, shared.read_at, shared.due, shared.sending_since = task, now, entry.due, None
+            shared.last, shared.read_at, shared.due = task, now, entry.due
+            shared.reads += 1  # after the reading it counts: a watch that sees the count takes it in
             entry.reads = shared.reads
+            self._sent_no_more(entry)
         self._emit(event)
         return event
 
@@ -238,9 +257,7 @@ class PollWatch(Generic[PolledT]):
         entry = self._entries.get(key)
         failures = 1
         if entry is not None:
-            shared = entry.schedule.shared
-            if shared.sending_since == entry.sent:  # no answer is coming: the task's other watches poll it
-                shared.sending_since = None
+            self._sent_no_more(entry)  # no answer is coming: the task's other watches poll it
             entry.failures += 1
             failures = entry.failures
             entry.due = now + min(MAX_BACKOFF, self.floor * 2 ** min(failures, 6))
@@ -281,33 +298,65 @@ def drive(watch: PollWatch[PolledT], poll: Callable[[Hashable], PolledT], *, clo
             clock.sleep(max(0.0, deadline - clock.now()))
             raise WatchTimeout
         clock.sleep(max(0.0, due - clock.now()))
-        for key in watch.ready(clock.now()):
-            sent = clock.now()
-            try:
-                task = poll(key)
-            except Exception as exc:
-                if not tolerate_errors:
-                    raise
-                watch.failed(key, exc, clock.now())
-                continue
-            watch.observed(key, task, clock.now(), sent=sent)
+        ready = watch.ready(clock.now(), wait_for_others=False)
+        unanswered = set(ready)
+        try:
+            for key in ready:
+                sent = clock.now()
+                try:
+                    task = poll(key)
+                except Exception as exc:
+                    if not tolerate_errors:
+                        raise
+                    watch.failed(key, exc, clock.now())
+                else:
+                    watch.observed(key, task, clock.now(), sent=sent)
+                unanswered.discard(key)
+        finally:
+            for key in unanswered:  # interrupted, or an error ended the round
+                watch.abandoned(key)
 
 
 async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awaitable[PolledT]], *,
                       clock: Clock = SYSTEM_CLOCK, deadline: float | None = None, tolerate_errors: bool = False,
                       wake: asyncio.Event | None = None, known: Callable[[Hashable], PolledT | None] | None = None,
-                      on_round: Callable[[float | None], None] | None = None) -> None:
+                      on_round: Callable[[float | None], None] | None = None,
+                      on_update: Callable[[PolledT], object] | None = None) -> None:
     """Poll until every watched task has finished, without blocking the event loop.
 
     Tasks due together are polled concurrently. ``wake`` cuts a wait short (a cancel, a new
     task); ``known(key)`` reports a task that ended without this driver (no GET is spent on it);
-    ``on_round(next_due)`` is told when the driver goes to sleep (``None`` when it wakes).
+    ``on_round(next_due)`` is told when the driver goes to sleep (``None`` when it wakes);
+    ``on_update(task)`` is told every reading, this driver's and those it takes in from another
+    watch of the task, and awaited when it returns an awaitable.
     """
+    told: list[Awaitable[object]] = []
+
+    def tell(event: Event[PolledT]) -> None:
+        if on_update is not None and isinstance(event, (Updated, Finished)):
+            result = on_update(event.task)
+            if inspect.isawaitable(result):
+                told.append(result)
+
+    unsubscribe = watch.subscribe(tell) if on_update is not None else None
+    try:
+        await _rounds(watch, poll, clock, deadline, tolerate_errors, wake, known, on_round, told)
+    finally:
+        if unsubscribe is not None:
+            unsubscribe()
+
+
+async def _rounds(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awaitable[PolledT]], clock: Clock,
+                  deadline: float | None, tolerate_errors: bool, wake: asyncio.Event | None,
+                  known: Callable[[Hashable], PolledT | None] | None, on_round: Callable[[float | None], None] | None,
+                  told: list[Awaitable[object]]) -> None:
     while watch:
+        while told:  # what the last round's readings (or those taken in) told an async on_update
+            await told.pop(0)
         _known_finished(watch, known, clock.now())
         due = watch.next_due()
         if due is None:
-            return
+            break
         if deadline is not None and due > deadline:
             await clock.sleep_async(max(0.0, deadline - clock.now()))
             raise WatchTimeout
@@ -321,27 +370,36 @@ async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awai
         if not ready:
             continue
         sent = clock.now()  # each request leaves at or after this (some wait for their turn)
-        results = await asyncio.gather(*(_answered(poll, key, clock) for key in ready), return_exceptions=True)
-        now = clock.now()
-        for key, result in zip(ready, results, strict=True):
-            if key not in watch:  # dropped while its GET was in flight (a cancel)
-                continue
-            if isinstance(result, BaseException):
-                if not isinstance(result, Exception) or not tolerate_errors:
-                    raise result
-                watch.failed(key, result, now)
-            else:
-                task, left, answered = result
-                watch.observed(key, task, answered, sent=sent if left is None else left)
+        unanswered = set(ready)
+        try:
+            results = await asyncio.gather(*(_answered(poll, key, clock) for key in ready), return_exceptions=True)
+            now = clock.now()
+            for key, result in zip(ready, results, strict=True):
+                if key not in watch:  # dropped while its GET was in flight (a cancel)
+                    continue
+                if isinstance(result, BaseException):
+                    if not isinstance(result, Exception) or not tolerate_errors:
+                        raise result
+                    watch.failed(key, result, now)
+                else:
+                    task, left, answered = result
+                    watch.observed(key, task, answered, sent=sent if left is None else left)
+                unanswered.discard(key)
+        finally:
+            for key in unanswered:  # cancelled, or an error ended the round
+                watch.abandoned(key)
+    while told:
+        await told.pop(0)
 
 
 async def _answered(poll: Callable[[Hashable], Awaitable[PolledT]], key: Hashable,
                     clock: Clock) -> tuple[PolledT, float | None, float]:
     """``poll(key)``, when its request left (None: not told) and when its answer came: a round's
     requests leave and its answers come over a while, and each reading is placed between its own."""
-    REQUEST_LEFT.set(None)  # this runs in a task of its own (gather): the poll's client sets it
+    left: list[float] = []  # when the poll's first request left, in this driver's clock
+    REQUEST_SENT.set(lambda: None if left else left.append(clock.now()))  # this task's own (gather)
     polled = await poll(key)
-    return polled, REQUEST_LEFT.get(), clock.now()
+    return polled, left[0] if left else None, clock.now()
 
 
 async def _pause(clock: Clock, seconds: float, wake: asyncio.Event | None) -> None:

@@ -13,9 +13,8 @@ raising, and ``run.partial`` says so. Runway offers no route to cancel an invoca
 
 from __future__ import annotations
 
-import inspect
 import warnings
-from collections.abc import Callable, Generator, Hashable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -280,16 +279,9 @@ class AsyncWorkflowRun(_RunBase):
         start = clock.now()
         watch = self._watch(self.client.created_at(self.id), start, None)
 
-        async def poll(_key: Hashable) -> WorkflowInvocation:
-            invocation = await self.refresh()
-            if on_update is not None:
-                told = on_update(invocation)
-                if inspect.isawaitable(told):
-                    await told
-            return invocation
-
         try:
-            await drive_async(watch, poll, clock=clock, deadline=None if timeout is None else start + timeout)
+            await drive_async(watch, lambda _key: self.refresh(), clock=clock,
+                              deadline=None if timeout is None else start + timeout, on_update=on_update)
         except WatchTimeout:
             raise self._timeout_error(timeout or 0.0) from None
         return self._finish(raise_on_failure)

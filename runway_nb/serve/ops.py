@@ -17,7 +17,7 @@ from runway_nb.api import request as _request
 from runway_nb.api.task import Task
 from runway_nb.client.core import AsyncRunway
 from runway_nb.client.handles import AsyncTaskHandle
-from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, WatchTimeout, drive_async
+from runway_nb.client.watch import Watch, WatchTimeout, drive_async
 from runway_nb.serve.shape import (
     CreatedOut,
     NotSupportedError,
@@ -184,15 +184,13 @@ class TaskOps:
         watch = Watch(floor=floor)
         handle.add_to(watch, start)
         seen: list[Task] = []  # this wait's readings, and those of other waits on the task at once
-
-        def took_in(event: WatchEvent) -> None:
-            if isinstance(event, (Updated, Finished)):
-                seen.append(event.task)
-
-        watch.subscribe(took_in)
         try:
-            await drive_async(watch, lambda _key: handle.refresh(), clock=clock, deadline=start + limit)
+            await drive_async(watch, lambda _key: handle.refresh(), clock=clock, deadline=start + limit,
+                              on_update=seen.append)
             task = seen[-1]
+        except errors.NotFoundError:
+            self._handles.pop(task_id, None)  # an unknown id (or a task deleted): nothing to follow
+            raise
         except WatchTimeout:
             # The time is up: answer the task as it is now. A reading less than a floor old is
             # as fresh as the provider can tell (it updates a task no more often than that).
