@@ -298,3 +298,19 @@ def test_a_released_archiving_wakes_its_waiters_and_is_due_again() -> None:
     settling.add_callback(lambda: woken.append("late"))  # after the end: called at once
     assert woken == ["first", "late"] and keeper.in_flight("t") is None
     assert keeper.due(task) is not None  # to be kept still
+
+
+def test_a_release_while_another_caller_still_archives_leaves_it_to_that_one() -> None:
+    # A blocking reader retook a task an async poller was archiving; the poller is cancelled:
+    # the reader's download goes on, and its end settles the task (no third download).
+    from runway_nb.api.task import Task
+
+    keeper = Keeper(Path("x"), max_bytes=False)
+    keeper.plan("t", Path("x"))
+    task = Task(id="t", status="SUCCEEDED", outputs=["https://cdn.test/t.png"])
+    assert keeper.due(task) is not None  # the async poller
+    assert keeper.due(task, retake=True) is not None  # the blocking reader
+    keeper.released("t")
+    assert keeper.in_flight("t") is not None and keeper.due(task) is None  # still being archived
+    keeper.kept("t", [Path("x/t_0.png")])
+    assert keeper.in_flight("t") is None and keeper.files("t") == [Path("x/t_0.png")]

@@ -85,6 +85,7 @@ class _Plan:
     params: dict[str, Any] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     state: str = "planned"  # planned -> keeping -> kept | failed (or back to planned: released)
+    keepers: int = 0  # callers archiving it now (a blocking reader may retake it from an async one)
     problem: str = ""
 
 
@@ -205,6 +206,7 @@ class Keeper:
                 warnings.warn(plan.problem, OutputsNotKept, stacklevel=4)
                 return None
             plan.state = "keeping"
+            plan.keepers += 1
             self._settled.setdefault(task.id, Settling())
         return plan.folder, plan.params
 
@@ -216,7 +218,7 @@ class Keeper:
     def kept(self, task_id: str, paths: list[Path]) -> None:
         with self._lock:
             plan = self._plans.setdefault(task_id, _Plan(None))
-            plan.files, plan.state, plan.problem = list(paths), "kept", ""
+            plan.files, plan.state, plan.problem, plan.keepers = list(paths), "kept", "", 0
             settled = self._settled.pop(task_id, None)
             if plan.folder is not None and plan.folder in self._sizes:
                 self._sizes[plan.folder] += sum(_file_bytes(p) for p in paths)
@@ -228,8 +230,12 @@ class Keeper:
         the files): the task is to be kept still, by whoever reads it next (or waits for this one)."""
         with self._lock:
             plan = self._plans.get(task_id)
-            if plan is not None and plan.state == "keeping":
-                plan.state = "planned"
+            if plan is None or plan.state != "keeping":
+                return
+            plan.keepers = max(plan.keepers - 1, 0)
+            if plan.keepers:
+                return  # another caller is archiving it still: its end settles it
+            plan.state = "planned"
             settled = self._settled.pop(task_id, None)
         if settled is not None:
             settled.end()
@@ -237,7 +243,7 @@ class Keeper:
     def failed(self, task_id: str, exc: BaseException) -> None:
         with self._lock:
             plan = self._plans.setdefault(task_id, _Plan(None))
-            plan.state = "failed"
+            plan.state, plan.keepers = "failed", 0
             plan.problem = (f"runway-nb: task {task_id}'s outputs were not saved ({type(exc).__name__}: {exc}); "
                             f"archive them later with %runway fetch {task_id}")
             settled = self._settled.pop(task_id, None)
