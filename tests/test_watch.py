@@ -12,7 +12,7 @@ from runway_nb.api.task import Task
 from runway_nb.client import flow, retry
 from runway_nb.client.core import AsyncRunway, Runway
 from runway_nb.client.schedule import PollSchedule
-from runway_nb.client.watch import AdvancingClock, Finished, PollFailed, Updated, Watch
+from runway_nb.client.watch import AdvancingClock, Finished, PollFailed, Shared, Updated, Watch
 from runway_nb.sim import SimClock, Simulator
 
 
@@ -342,13 +342,13 @@ def test_each_answer_of_a_round_keeps_its_own_time():
 
 def test_two_watches_of_one_task_share_each_reading_and_its_floor():
     # A view and `await handle` (or two waits through serve) watch one task: one GET serves both.
-    schedule = PollSchedule(floor=5.0, jitter=0.0)
+    schedule, shared = PollSchedule(floor=5.0, jitter=0.0), Shared()
     view, wait = Watch(floor=5.0), Watch(floor=5.0)
     told: dict[str, list[type]] = {"view": [], "wait": []}
     view.subscribe(lambda e: told["view"].append(type(e)))
     wait.subscribe(lambda e: told["wait"].append(type(e)))
-    view.add("t", schedule, now=0.0, seen=True)
-    wait.add("t", schedule, now=0.0, seen=True)
+    view.add("t", schedule, now=0.0, seen=True, shared=shared)
+    wait.add("t", schedule, now=0.0, seen=True, shared=shared)
     assert view.ready(0.0) == ["t"]  # the view's GET leaves ...
     assert wait.ready(0.0) == []  # ... and the wait waits for its answer instead of sending its own
     assert wait.next_due() == pytest.approx(0.0 + 5.0 * 0.2)
@@ -367,17 +367,17 @@ def test_two_watches_of_one_task_share_each_reading_and_its_floor():
 def test_a_watch_polls_itself_when_anothers_get_for_the_task_is_lost():
     # The other watch's GET failed or was dropped (its wait was cancelled): no one answers it,
     # so after a floor this watch sends its own.
-    schedule = PollSchedule(floor=5.0, jitter=0.0)
+    schedule, shared = PollSchedule(floor=5.0, jitter=0.0), Shared()
     first, second = Watch(floor=5.0), Watch(floor=5.0)
-    first.add("t", schedule, now=0.0, seen=True)
-    second.add("t", schedule, now=0.0, seen=True)
+    first.add("t", schedule, now=0.0, seen=True, shared=shared)
+    second.add("t", schedule, now=0.0, seen=True, shared=shared)
     assert first.ready(0.0) == ["t"] and second.ready(0.0) == []
     looks = []
     while not looks or second.ready(looks[-1]) == []:
         looks.append(second.next_due())
     assert looks == pytest.approx([1.0, 2.0, 3.0, 4.0, 5.0])  # a look every fifth of a floor, then its own GET
     first.failed("t", RuntimeError("down"), 5.1)  # the first GET's answer, at last
-    assert schedule.shared.sending_since == 5.0  # the second's is still out
+    assert shared.sending_since == 5.0  # the second's is still out
     second.observed("t", _task("RUNNING", 0.5), 5.3, sent=5.0)
     assert first.ready(5.4) == []  # taken in, not polled again
     assert first.next_due() == second.next_due()
@@ -470,12 +470,12 @@ def test_each_reading_of_a_paced_round_is_placed_after_its_own_request_left(make
 def test_a_watch_whose_get_was_abandoned_leaves_the_next_watch_free_to_poll():
     # A wait cancelled while its GET is out (a cell interrupted, a serve client gone): the next
     # watch of the task polls at once, not a floor later.
-    schedule = PollSchedule(floor=5.0, jitter=0.0)
+    schedule, shared = PollSchedule(floor=5.0, jitter=0.0), Shared()
     cancelled, next_one = Watch(floor=5.0), Watch(floor=5.0)
-    cancelled.add("t", schedule, now=3.2, seen=True)
+    cancelled.add("t", schedule, now=3.2, seen=True, shared=shared)
     assert cancelled.ready(3.2) == ["t"]
     cancelled.abandoned("t")
-    next_one.add("t", schedule, now=3.3, seen=True)
+    next_one.add("t", schedule, now=3.3, seen=True, shared=shared)
     assert next_one.ready(3.3) == ["t"]
 
 
@@ -483,10 +483,10 @@ def test_waiting_for_anothers_get_always_moves_on_and_ends_a_floor_after_it_left
     # Any send time: floating point never leaves a watch due "now" again and again (a zero
     # sleep never moves a manual clock).
     for out in (0.0, 3.2, 0.1 + 0.2, 1e6 + 0.3):
-        schedule = PollSchedule(floor=5.0, jitter=0.0)
+        schedule, shared = PollSchedule(floor=5.0, jitter=0.0), Shared()
         first, second = Watch(floor=5.0), Watch(floor=5.0)
-        first.add("t", schedule, now=out, seen=True)
-        second.add("t", schedule, now=out, seen=True)
+        first.add("t", schedule, now=out, seen=True, shared=shared)
+        second.add("t", schedule, now=out, seen=True, shared=shared)
         assert first.ready(out) == ["t"]
         looks = [out]
         while second.ready(looks[-1]) == []:
@@ -498,9 +498,9 @@ def test_waiting_for_anothers_get_always_moves_on_and_ends_a_floor_after_it_left
 
 
 def test_a_blocking_wait_does_not_wait_for_an_async_get_it_may_be_blocking():
-    schedule = PollSchedule(floor=5.0, jitter=0.0)
+    schedule, shared = PollSchedule(floor=5.0, jitter=0.0), Shared()
     view, blocking = Watch(floor=5.0), Watch(floor=5.0)
-    view.add("t", schedule, now=0.0, seen=True)
-    blocking.add("t", schedule, now=0.0, seen=True)
+    view.add("t", schedule, now=0.0, seen=True, shared=shared)
+    blocking.add("t", schedule, now=0.0, seen=True, shared=shared)
     assert view.ready(0.0) == ["t"]  # the view's GET, suspended while a cell blocks the loop
     assert blocking.ready(0.1, wait_for_others=False) == ["t"]

@@ -20,7 +20,7 @@ from runway_nb.api.status import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED
 from runway_nb.client.eta import RUN_TIMES, run_kind
 from runway_nb.client.keep import Keeper
 from runway_nb.client.schedule import PollSchedule
-from runway_nb.client.watch import Clock, Finished, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
+from runway_nb.client.watch import Clock, Finished, Shared, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
 
 if TYPE_CHECKING:  # the clients import this module, and the task model loads with the first task; annotations only
     from runway_nb.api.task import Routing, Task
@@ -69,6 +69,7 @@ class TaskState:
     routing: Routing | None = None  # a routed generation's create answer: which model ran, and why
     finished_at: float | None = None  # when this process first saw the task end (epoch seconds)
     seen_running: bool = False  # a poll of this process saw it RUNNING (a cancel then keeps its charge)
+    shared: Shared = field(default_factory=Shared)  # what its watches read, for one another
 
 
 _ends_seen = 0  # tasks this process saw end, through any handle (see ends_seen)
@@ -208,7 +209,7 @@ class _HandleBase:
             self.schedule.typical_run = RUN_TIMES.typical(kind)
             self.schedule.run_spread = RUN_TIMES.spread(kind)
         watch.add(self.id if key is None else key, self.schedule, now=now, created_at=self.client.created_at(self.id),
-                  seen=self.task is not None)
+                  seen=self.task is not None, shared=self.state.shared)
 
     def _watch(self, now: float, on_update: Callable[[Task], object] | None) -> Watch:
         watch = Watch(floor=self.schedule.floor)

@@ -88,11 +88,11 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations, pairwise
-from typing import Any, Protocol
+from typing import Protocol
 
 from runway_nb.api.status import PENDING, RUNNING, THROTTLED
 
-__all__ = ["SHAPES", "PollSchedule", "Polled", "Shared"]
+__all__ = ["SHAPES", "PollSchedule", "Polled"]
 
 
 class Polled(Protocol):
@@ -154,20 +154,6 @@ class _Span:
 
 
 @dataclass
-class Shared:
-    """What every watch of one task shares (a view and ``await handle``, two waits through
-    ``serve``): the last reading, how many there were, when the next is due and when a GET for it
-    left, so that one watch's GET serves the others (see :meth:`runway_nb.client.watch.PollWatch.ready`)."""
-
-    reads: int = 0
-    last: Any = None  # the task (or invocation) last read
-    read_at: float | None = None  # when that answer came
-    due: float | None = None  # when its next poll is due
-    sender: object = None  # the watch entry whose GET for it is out, not answered yet
-    sending_since: float | None = None  # when that GET left
-
-
-@dataclass
 class PollSchedule:
     floor: float = 5.0  # Runway's own update interval
     first: float | None = None  # first poll after creation; default 0.4 * floor
@@ -182,7 +168,6 @@ class PollSchedule:
     created: float | None = None  # when the task was created (this clock): its run starts after
     typical_run: float | None = None  # seconds a task like this one usually runs (no-progress fallback)
     run_spread: float | None = None  # how far such runs stray: the standard deviation of their logs
-    shared: Shared = field(default_factory=Shared, repr=False)  # among the task's watches
 
     _points: list[_Point] = field(default_factory=list, repr=False)
     _shapes: list[str] = field(default_factory=lambda: list(SHAPES), repr=False)

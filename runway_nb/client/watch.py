@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
 
 from runway_nb.client.schedule import Polled, PollSchedule
 from runway_nb.client.subscribers import Subscribers
@@ -27,8 +27,8 @@ from runway_nb.client.subscribers import Subscribers
 if TYPE_CHECKING:  # the task model (pydantic) loads when the first task is parsed
     from runway_nb.api.task import Task
 
-__all__ = ["REQUEST_SENT", "AdvancingClock", "Clock", "Event", "Finished", "PollFailed", "PollWatch", "SystemClock",
-           "Updated", "Watch", "WatchEvent", "WatchTimeout", "drive", "drive_async"]
+__all__ = ["REQUEST_SENT", "AdvancingClock", "Clock", "Event", "Finished", "PollFailed", "PollWatch", "Shared",
+           "SystemClock", "Updated", "Watch", "WatchEvent", "WatchTimeout", "drive", "drive_async"]
 
 #: What is watched: a task, a workflow invocation, anything with a status, a progress and an end.
 PolledT = TypeVar("PolledT", bound=Polled)
@@ -124,11 +124,27 @@ class WatchTimeout(Exception):  # an internal signal: callers raise errors.APITi
 
 
 @dataclass
+class Shared:
+    """What every watch of one task shares (a view and ``await handle``, two waits through
+    ``serve``): the last reading, how many there were, when the next is due and when a GET for it
+    left, so that one watch's GET serves the others (see :meth:`PollWatch.ready`). A handle and its
+    twin keep one in their state; a watch given none shares with nobody."""
+
+    reads: int = 0
+    last: Any = None  # the task (or invocation) last read
+    read_at: float | None = None  # when that answer came
+    due: float | None = None  # when its next poll is due
+    sender: object = None  # the watch entry whose GET for it is out, not answered yet
+    sending_since: float | None = None  # when that GET left
+
+
+@dataclass
 class _Entry:
     schedule: PollSchedule
     due: float
+    shared: Shared
     failures: int = 0
-    reads: int = 0  # the task's readings (``schedule.shared``) this watch has taken in
+    reads: int = 0  # the task's readings (``shared.reads``) this watch has taken in
 
 
 class PollWatch(Generic[PolledT]):
@@ -141,13 +157,15 @@ class PollWatch(Generic[PolledT]):
 
     # -- what is watched
     def add(self, key: Hashable, schedule: PollSchedule, *, now: float, created_at: float | None = None,
-            seen: bool = False) -> None:
+            seen: bool = False, shared: Shared | None = None) -> None:
         """Watch ``key``: a task seen before is due now; a new one after the schedule's first delay
-        (counted from ``created_at``), so moderation errors show early without polling too soon."""
+        (counted from ``created_at``), so moderation errors show early without polling too soon.
+        ``shared``: what the task's other watches read (:meth:`ready`); None: its own."""
         due = now if seen or created_at is None else max(now, created_at + schedule.first_delay())
         if created_at is not None and schedule.created is None:
             schedule.created = created_at  # its run starts after this: a narrower first window
-        self._entries[key] = _Entry(schedule, due, reads=schedule.shared.reads)
+        shared = shared if shared is not None else Shared()
+        self._entries[key] = _Entry(schedule, due, shared, reads=shared.reads)
 
     def discard(self, key: Hashable) -> None:
         self.abandoned(key)
@@ -182,7 +200,7 @@ class PollWatch(Generic[PolledT]):
         async one on the event loop it blocks."""
         due = []
         for key, entry in list(self._entries.items()):
-            shared = entry.schedule.shared
+            shared = entry.shared
             if shared.reads > entry.reads:
                 self._take_shared(key, entry, now)
                 if key not in self._entries:
@@ -208,12 +226,12 @@ class PollWatch(Generic[PolledT]):
 
     @staticmethod
     def _sent_no_more(entry: _Entry) -> None:
-        shared = entry.schedule.shared
+        shared = entry.shared
         if shared.sender is entry:
             shared.sender = shared.sending_since = None
 
     def _take_shared(self, key: Hashable, entry: _Entry, now: float) -> None:
-        shared = entry.schedule.shared
+        shared = entry.shared
         entry.reads = shared.reads
         polled: PolledT = shared.last
         if polled.finished:
@@ -244,7 +262,7 @@ class PollWatch(Generic[PolledT]):
                 entry.due = now + entry.schedule.next_delay(task, now, sent)
             event = Updated(key, task)
         if entry is not None:
-            shared = entry.schedule.shared
+            shared = entry.shared
             shared.last, shared.read_at, shared.due = task, now, entry.due
             shared.reads += 1  # after the reading it counts: a watch that sees the count takes it in
             entry.reads = shared.reads

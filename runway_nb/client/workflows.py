@@ -22,7 +22,7 @@ from runway_nb import errors
 from runway_nb.api.task import PENDING
 from runway_nb.api.workflow import NodeError, NodeOutputs, NodeState, Workflow, WorkflowInvocation, node_states
 from runway_nb.client.schedule import PollSchedule
-from runway_nb.client.watch import Event, Finished, PollWatch, Updated, WatchTimeout, drive, drive_async
+from runway_nb.client.watch import Event, Finished, PollWatch, Shared, Updated, WatchTimeout, drive, drive_async
 
 if TYPE_CHECKING:  # the clients import this module; annotations only
     from runway_nb.client.core import AsyncRunway, Runway
@@ -59,6 +59,7 @@ class WorkflowRunState:
     node_outputs: NodeOutputs = field(default_factory=dict)
     invocation: WorkflowInvocation | None = None
     warned: bool = False  # the partial-run warning was given
+    shared: Shared = field(default_factory=Shared)  # what its watches read, for one another
 
 
 class _RunBase:
@@ -151,7 +152,8 @@ class _RunBase:
     def _watch(self, created_at: float | None, now: float,
                on_update: Callable[[WorkflowInvocation], object] | None) -> PollWatch[WorkflowInvocation]:
         watch: PollWatch[WorkflowInvocation] = PollWatch(floor=self.schedule.floor)
-        watch.add(self.id, self.schedule, now=now, created_at=created_at, seen=self.invocation is not None)
+        watch.add(self.id, self.schedule, now=now, created_at=created_at, seen=self.invocation is not None,
+                  shared=self.state.shared)
         if on_update is not None:
             def tell(event: Event[WorkflowInvocation]) -> None:
                 if isinstance(event, (Updated, Finished)):

@@ -213,7 +213,7 @@ class WorkflowView(LiveWidget):
         clock = twin.client.clock
         watch: PollWatch[WorkflowInvocation] = PollWatch(floor=twin.schedule.floor)
         watch.add(twin.id, twin.schedule, now=clock.now(), created_at=twin.client.created_at(twin.id),
-                  seen=twin.invocation is not None)
+                  seen=twin.invocation is not None, shared=twin.state.shared)
         ended: list[WorkflowInvocation] = []
 
         def on_event(event: Event[WorkflowInvocation]) -> None:
