@@ -293,9 +293,9 @@ def test_a_released_archiving_wakes_its_waiters_and_is_due_again() -> None:
     woken: list[str] = []
     settling = keeper.in_flight("t")
     assert settling is not None
-    settling.add_callback(lambda: woken.append("first"))
+    settling.add_done_callback(lambda _done: woken.append("first"))
     keeper.released("t")
-    settling.add_callback(lambda: woken.append("late"))  # after the end: called at once
+    settling.add_done_callback(lambda _done: woken.append("late"))  # after the end: called at once
     assert woken == ["first", "late"] and keeper.in_flight("t") is None
     assert keeper.due(task) is not None  # to be kept still
 

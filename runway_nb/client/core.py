@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,7 +38,7 @@ from runway_nb.client.events import (
 )
 from runway_nb.client.handles import AsyncTaskHandle, TaskHandle
 from runway_nb.client.in_flight import SUSTAINED_RATE, InFlightLimit
-from runway_nb.client.keep import Keeper, Settling, folder_setting
+from runway_nb.client.keep import Keeper, folder_setting
 from runway_nb.client.local_files import read_local_file
 from runway_nb.client.outputs import Blob, write_outputs
 from runway_nb.client.watch import REQUEST_SENT, SYSTEM_CLOCK, AdvancingClock, Clock
@@ -648,28 +649,15 @@ class _AsyncTasks:
         return AsyncTaskHandle(self.client, task_id, **kw)
 
 
-async def _settled(settling: Settling, timeout: float) -> bool:
+async def _settled(archiving: Future[None], timeout: float) -> bool:
     """Wait for another's archiving to end (False: ``timeout`` passed first) without holding a
     worker thread: a dozen callers waiting on one task's archiving would take every worker of the
     loop's default executor, and the archiving they wait for needs one to write its files."""
-    loop = asyncio.get_running_loop()
-    ended: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:  # on the thread that ended the archiving
-        with contextlib.suppress(RuntimeError):  # this loop closed meanwhile: nobody is waiting
-            loop.call_soon_threadsafe(_resolve, ended)
-
-    settling.add_callback(wake)
-    try:
-        await asyncio.wait_for(ended, timeout)
+    try:  # shielded: a wait that times out must not cancel the archiving's own future
+        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(archiving)), timeout)
     except asyncio.TimeoutError:  # not the builtin before Python 3.11
         return False
     return True
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 class AsyncRunway(_BaseClient):

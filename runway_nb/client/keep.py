@@ -24,7 +24,7 @@ import contextlib
 import os
 import threading
 import warnings
-from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,31 +89,6 @@ class _Plan:
     problem: str = ""
 
 
-class Settling:
-    """Ends once, from any thread, when an archiving in flight ends (kept, failed or released);
-    waiters are called back, so an async caller holds no worker thread while it waits."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._ended = False
-        self._callbacks: list[Callable[[], object]] = []
-
-    def end(self) -> None:
-        with self._lock:
-            self._ended = True
-            callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            callback()
-
-    def add_callback(self, callback: Callable[[], object]) -> None:
-        """Call ``callback`` once ended (at once when it has)."""
-        with self._lock:
-            if not self._ended:
-                self._callbacks.append(callback)
-                return
-        callback()
-
-
 class Keeper:
     """Where each task's outputs go, and whether they are archived yet (shared by twin clients)."""
 
@@ -125,7 +100,9 @@ class Keeper:
         self._base_url = base_url
         self._plans: dict[str, _Plan] = {}
         self._sizes: dict[Path, int] = {}  # bytes in each folder, counted once, then kept up to date
-        self._settled: dict[str, Settling] = {}  # the archivings in flight
+        # the archivings in flight, each done when it ends (kept, failed or released): a future
+        # any thread can wait on, or an event loop through asyncio.wrap_future (no worker thread)
+        self._settled: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -207,10 +184,10 @@ class Keeper:
                 return None
             plan.state = "keeping"
             plan.keepers += 1
-            self._settled.setdefault(task.id, Settling())
+            self._settled.setdefault(task.id, Future())
         return plan.folder, plan.params
 
-    def in_flight(self, task_id: str) -> Settling | None:
+    def in_flight(self, task_id: str) -> Future[None] | None:
         """What ends when the archiving of ``task_id`` under way does (None when none is)."""
         plan = self._plans.get(task_id)
         return self._settled.get(task_id) if plan is not None and plan.state == "keeping" else None
@@ -223,7 +200,7 @@ class Keeper:
             if plan.folder is not None and plan.folder in self._sizes:
                 self._sizes[plan.folder] += sum(_file_bytes(p) for p in paths)
         if settled is not None:
-            settled.end()
+            settled.set_result(None)
 
     def released(self, task_id: str) -> None:
         """The archiving under way stopped before its end (cancelled, or an error that is not about
@@ -238,7 +215,7 @@ class Keeper:
             plan.state = "planned"
             settled = self._settled.pop(task_id, None)
         if settled is not None:
-            settled.end()
+            settled.set_result(None)
 
     def failed(self, task_id: str, exc: BaseException) -> None:
         with self._lock:
@@ -248,7 +225,7 @@ class Keeper:
                             f"archive them later with %runway fetch {task_id}")
             settled = self._settled.pop(task_id, None)
         if settled is not None:
-            settled.end()
+            settled.set_result(None)
         warnings.warn(plan.problem, OutputsNotKept, stacklevel=4)
 
     def _room_problem(self, folder: Path) -> str:
