@@ -504,3 +504,27 @@ def test_a_blocking_wait_does_not_wait_for_an_async_get_it_may_be_blocking():
     blocking.add("t", schedule, now=0.0, seen=True, shared=shared)
     assert view.ready(0.0) == ["t"]  # the view's GET, suspended while a cell blocks the loop
     assert blocking.ready(0.1, wait_for_others=False) == ["t"]
+
+
+def test_the_blocking_driver_tells_on_update_the_readings_it_takes_in_and_its_own():
+    # `handle.wait(on_update=...)` while a view of the same task reads it: the view's reading
+    # reaches the callback too, and the wait's own GET comes a floor after it, not at once.
+    from runway_nb.client.watch import drive
+
+    schedule, shared = PollSchedule(floor=5.0, jitter=0.0), Shared()
+    view, wait = Watch(floor=5.0), Watch(floor=5.0)
+    view.add("t", schedule, now=0.0, seen=True, shared=shared)
+    wait.add("t", schedule, now=0.0, seen=True, shared=shared)
+    assert view.ready(0.0) == ["t"]
+    view.observed("t", _task("RUNNING", 0.4), 0.0)
+    clock = SimClock(manual=True)
+    polled_at: list[float] = []
+
+    def poll(_key):
+        polled_at.append(clock.now())
+        return _task("SUCCEEDED")
+
+    told: list[str] = []
+    drive(wait, poll, clock=AdvancingClock(clock), on_update=lambda task: told.append(task.status))
+    assert told == ["RUNNING", "SUCCEEDED"]
+    assert len(polled_at) == 1 and polled_at[0] >= 5.0

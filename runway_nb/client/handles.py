@@ -20,7 +20,7 @@ from runway_nb.api.status import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED
 from runway_nb.client.eta import RUN_TIMES, run_kind
 from runway_nb.client.keep import Keeper
 from runway_nb.client.schedule import PollSchedule
-from runway_nb.client.watch import Clock, Finished, Shared, Updated, Watch, WatchEvent, WatchTimeout, drive, drive_async
+from runway_nb.client.watch import Clock, Shared, Watch, WatchTimeout, drive, drive_async
 
 if TYPE_CHECKING:  # the clients import this module, and the task model loads with the first task; annotations only
     from runway_nb.api.task import Routing, Task
@@ -211,14 +211,9 @@ class _HandleBase:
         watch.add(self.id if key is None else key, self.schedule, now=now, created_at=self.client.created_at(self.id),
                   seen=self.task is not None, shared=self.state.shared)
 
-    def _watch(self, now: float, on_update: Callable[[Task], object] | None) -> Watch:
+    def _watch(self, now: float) -> Watch:
         watch = Watch(floor=self.schedule.floor)
         self.add_to(watch, now)
-        if on_update is not None:
-            def tell(event: WatchEvent) -> None:
-                if isinstance(event, (Updated, Finished)):
-                    on_update(event.task)
-            watch.subscribe(tell)
         return watch
 
     def _timeout_error(self, timeout: float, cancelled: bool) -> errors.RunwayError:
@@ -309,10 +304,10 @@ class TaskHandle(_HandleBase):
         """
         clock = self.client.clock
         start = clock.now()
-        watch = self._watch(start, on_update)
+        watch = self._watch(start)
         try:
             drive(watch, lambda _key: self.refresh(), clock=clock,
-                  deadline=None if timeout is None else start + timeout)
+                  deadline=None if timeout is None else start + timeout, on_update=on_update)
         except WatchTimeout:
             if cancel_on_timeout:
                 self.cancel()
@@ -381,7 +376,7 @@ class AsyncTaskHandle(_HandleBase):
                    raise_on_failure: bool = True, on_update: Callable[[Task], object] | None = None) -> Task:
         clock = self.client.clock
         start = clock.now()
-        watch = self._watch(start, None)
+        watch = self._watch(start)
         try:
             await drive_async(watch, lambda _key: self.refresh(), clock=clock,
                               deadline=None if timeout is None else start + timeout, on_update=on_update)

@@ -400,14 +400,15 @@ class PollSchedule:
         return self._running_since + HISTORY_READ * self.typical_run * math.exp(-HISTORY_QUANTILE * spread)
 
     def _history_hedge(self, now: float) -> float | None:
-        """A poll when runs like this one end (the typical run from the start, then that grown by
-        ``HISTORY_DOUBT`` spreads), while the readings' fit puts the finish later than nearly all
-        of them: a curve that jumps or stalls fits cleanly, and wrongly, before it does. None
-        when the two agree, or both times are past (the fit then has the last word)."""
+        """A poll when runs like this one end (the typical run from when a poll first saw it
+        running, as :meth:`_history_guide` counts, then that grown by ``HISTORY_DOUBT`` spreads),
+        while the readings' fit puts the finish later than nearly all of them: a curve that jumps
+        or stalls fits cleanly, and wrongly, before it does. None when the two agree, or both
+        times are past (the fit then has the last word)."""
         span = self.finish_range
         if span is None or self.typical_run is None or self.run_spread is None or self._running_since is None:
             return None
-        start = self.start_range[1] if self.start_range is not None else self._running_since
+        start = self._running_since
         latest = start + self.typical_run * math.exp(HISTORY_DOUBT * max(self.run_spread, MIN_RUN_SPREAD))
         if span[0] <= latest:
             return None

@@ -17,6 +17,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
@@ -234,13 +235,18 @@ class PollWatch(Generic[PolledT]):
         shared = entry.shared
         entry.reads = shared.reads
         polled: PolledT = shared.last
+        self._emit(self._settle(key, entry, polled, lambda _entry: shared.due if shared.due is not None else now))
+
+    def _settle(self, key: Hashable, entry: _Entry | None, polled: PolledT,
+                next_due: Callable[[_Entry], float]) -> Event[PolledT]:
+        """A reading of ``key``: it finished, or it is next due at ``next_due(entry)``."""
         if polled.finished:
             self._entries.pop(key, None)
-            self._emit(Finished(key, polled))
-            return
-        entry.failures = 0
-        entry.due = shared.due if shared.due is not None else now
-        self._emit(Updated(key, polled))
+            return Finished(key, polled)
+        if entry is not None:
+            entry.failures = 0
+            entry.due = next_due(entry)
+        return Updated(key, polled)
 
     # -- what polling found
     def subscribe(self, callback: Callable[[Event[PolledT]], None]) -> Callable[[], None]:
@@ -252,15 +258,7 @@ class PollWatch(Generic[PolledT]):
         when the answer came; ``sent``: when its request left, when known (the server read the
         task between the two, which places a progress reading more closely)."""
         entry = self._entries.get(key)
-        event: Event[PolledT]
-        if task.finished:
-            self._entries.pop(key, None)
-            event = Finished(key, task)
-        else:
-            if entry is not None:
-                entry.failures = 0
-                entry.due = now + entry.schedule.next_delay(task, now, sent)
-            event = Updated(key, task)
+        event = self._settle(key, entry, task, lambda entry: now + entry.schedule.next_delay(task, now, sent))
         if entry is not None:
             shared = entry.shared
             shared.last, shared.read_at, shared.due = task, now, entry.due
@@ -302,13 +300,44 @@ def _known_finished(watch: PollWatch[PolledT], known: Callable[[Hashable], Polle
             watch.observed(key, task, now)
 
 
+@contextmanager
+def _telling(watch: PollWatch[PolledT], on_update: Callable[[PolledT], object] | None
+             ) -> Iterator[list[Awaitable[object]]]:
+    """Tell ``on_update`` every reading of ``watch``, its own and those it takes in from another
+    watch of the task, for as long as the block runs; what it returns to be awaited is collected."""
+    told: list[Awaitable[object]] = []
+    if on_update is None:
+        yield told
+        return
+
+    def tell(event: Event[PolledT]) -> None:
+        if isinstance(event, (Updated, Finished)):
+            result = on_update(event.task)
+            if inspect.isawaitable(result):
+                told.append(result)
+
+    unsubscribe = watch.subscribe(tell)
+    try:
+        yield told
+    finally:
+        unsubscribe()
+
+
 def drive(watch: PollWatch[PolledT], poll: Callable[[Hashable], PolledT], *, clock: Clock = SYSTEM_CLOCK,
-          deadline: float | None = None, tolerate_errors: bool = False) -> None:
+          deadline: float | None = None, tolerate_errors: bool = False,
+          on_update: Callable[[PolledT], object] | None = None) -> None:
     """Poll until every watched task has finished (the sync driver).
 
     ``poll(key)`` GETs one task. A failed poll raises, unless ``tolerate_errors``: then it is
     retried later (:meth:`Watch.failed`). Raises :class:`WatchTimeout` at ``deadline``.
+    ``on_update(task)`` is told every reading, as in :func:`drive_async` (nothing it returns is awaited).
     """
+    with _telling(watch, on_update):
+        _sync_rounds(watch, poll, clock, deadline, tolerate_errors)
+
+
+def _sync_rounds(watch: PollWatch[PolledT], poll: Callable[[Hashable], PolledT], clock: Clock,
+                 deadline: float | None, tolerate_errors: bool) -> None:
     while watch:
         due = watch.next_due()
         assert due is not None
@@ -348,20 +377,8 @@ async def drive_async(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awai
     ``on_update(task)`` is told every reading, this driver's and those it takes in from another
     watch of the task, and awaited when it returns an awaitable.
     """
-    told: list[Awaitable[object]] = []
-
-    def tell(event: Event[PolledT]) -> None:
-        if on_update is not None and isinstance(event, (Updated, Finished)):
-            result = on_update(event.task)
-            if inspect.isawaitable(result):
-                told.append(result)
-
-    unsubscribe = watch.subscribe(tell) if on_update is not None else None
-    try:
+    with _telling(watch, on_update) as told:
         await _rounds(watch, poll, clock, deadline, tolerate_errors, wake, known, on_round, told)
-    finally:
-        if unsubscribe is not None:
-            unsubscribe()
 
 
 async def _rounds(watch: PollWatch[PolledT], poll: Callable[[Hashable], Awaitable[PolledT]], clock: Clock,

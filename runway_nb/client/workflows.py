@@ -22,7 +22,7 @@ from runway_nb import errors
 from runway_nb.api.task import PENDING
 from runway_nb.api.workflow import NodeError, NodeOutputs, NodeState, Workflow, WorkflowInvocation, node_states
 from runway_nb.client.schedule import PollSchedule
-from runway_nb.client.watch import Event, Finished, PollWatch, Shared, Updated, WatchTimeout, drive, drive_async
+from runway_nb.client.watch import PollWatch, Shared, WatchTimeout, drive, drive_async
 
 if TYPE_CHECKING:  # the clients import this module; annotations only
     from runway_nb.client.core import AsyncRunway, Runway
@@ -149,16 +149,10 @@ class _RunBase:
         return invocation is not None and invocation.finished and (invocation.cost is not None
                                                                     or invocation.cancelled)
 
-    def _watch(self, created_at: float | None, now: float,
-               on_update: Callable[[WorkflowInvocation], object] | None) -> PollWatch[WorkflowInvocation]:
+    def _watch(self, created_at: float | None, now: float) -> PollWatch[WorkflowInvocation]:
         watch: PollWatch[WorkflowInvocation] = PollWatch(floor=self.schedule.floor)
         watch.add(self.id, self.schedule, now=now, created_at=created_at, seen=self.invocation is not None,
                   shared=self.state.shared)
-        if on_update is not None:
-            def tell(event: Event[WorkflowInvocation]) -> None:
-                if isinstance(event, (Updated, Finished)):
-                    on_update(event.task)
-            watch.subscribe(tell)
         return watch
 
     def _timeout_error(self, timeout: float) -> errors.RunwayError:
@@ -238,10 +232,10 @@ class WorkflowRun(_RunBase):
             return self._finish(raise_on_failure)
         clock = self.client.clock
         start = clock.now()
-        watch = self._watch(self.client.created_at(self.id), start, on_update)
+        watch = self._watch(self.client.created_at(self.id), start)
         try:
             drive(watch, lambda _key: self.refresh(), clock=clock,
-                  deadline=None if timeout is None else start + timeout)
+                  deadline=None if timeout is None else start + timeout, on_update=on_update)
         except WatchTimeout:
             raise self._timeout_error(timeout or 0.0) from None
         return self._finish(raise_on_failure)
@@ -279,8 +273,7 @@ class AsyncWorkflowRun(_RunBase):
             return self._finish(raise_on_failure)
         clock = self.client.clock
         start = clock.now()
-        watch = self._watch(self.client.created_at(self.id), start, None)
-
+        watch = self._watch(self.client.created_at(self.id), start)
         try:
             await drive_async(watch, lambda _key: self.refresh(), clock=clock,
                               deadline=None if timeout is None else start + timeout, on_update=on_update)
