@@ -195,50 +195,157 @@ def compare(n: int = 400, curve: str = "sim", pending: float = 1.0, seed: int = 
 def informed_bound(curve: str = "irregular", n: int = 400, seed: int = 1, floor: float = 5.0) -> dict:
     """The median latency of a reference estimator that knows more than a poller does: every
     value the task published up to a floor before its finish (the last reading that still
-    leaves a floor before a poll at the finish), each at its exact publication time, and the
-    curve's true shape. It fits the finish by least squares (each value weighted by how much the
-    noise moves it along the run), polls once at the estimate plus the one margin that serves
-    all tasks best, then every floor; ``p50_ratio`` is against the official SDK's on the same
-    tasks. A reference, not a proof: a cleverer estimator (bounded noise suits a minimax fit)
-    or a per-task margin could do somewhat better."""
+    leaves a floor before a poll at the finish), each at its exact publication time, the
+    curve's true shape and the noise's bound (±3 %, and half a hundredth of rounding). Each
+    value puts the run between two bounds (``published at / shape⁻¹(value ± noise)``); it
+    intersects them, polls once at the same share of that range for every task (the share that
+    serves all tasks best), then every floor. ``p50_ratio`` is against the official SDK's on
+    the same tasks; ``width_p50_s``, the median width of the range. A reference, not a bound
+    on pollers: a poller sees a few of these values, each known only within its poll window
+    (see :func:`ideal_poller`)."""
     make = CURVES[curve]
     runs = durations(n, seed=seed)
     pending = 1.0
     inv = _INVERSE[curve]
-    errors: list[float | None] = []
+    ranges: list[tuple[float, float]] = []
     for i, run in enumerate(runs):
         pub = make(i)
         pub.progress(run, run)  # draws every publication time of the run
-        rows = []
+        noise = pub.noise + 0.5 * 10.0 ** -pub.decimals
+        lo, hi = floor, math.inf  # a poll a floor after the start sees it running
         for at in pub._times:
             if at <= 0 or at >= run - floor:
                 continue
             p = pub.progress(at + 1e-9, run)
-            if p is None or not 0.005 < p < 0.985:
-                continue
-            slope = (inv(min(p + 1e-4, 1.0)) - inv(max(p - 1e-4, 0.0))) / 2e-4
-            rows.append((inv(p), pending + at, 1.0 / slope ** 2))
-        finish = _weighted_finish(rows) if len(rows) >= 2 else math.inf
-        errors.append(finish - (pending + run) if math.isfinite(finish) else None)
+            assert p is not None
+            f_lo = inv(max(p - noise, 0.0))
+            f_hi = 1.0 if p >= CAP_VALUE else inv(min(p + noise, 1.0))
+            lo = max(lo, at / f_hi)
+            if f_lo > 0:
+                hi = min(hi, at / f_lo)
+        ranges.append((pending + lo, pending + hi))
 
-    def median_latency(margin: float) -> float:
+    def median_latency(share: float) -> float:
         lat = []
-        for e in errors:
-            if e is None:  # nothing to fit: polling every floor, on average half a floor late
-                lat.append(floor / 2)
-                continue
-            wait = e + margin
-            while wait < 0:
-                wait += floor
-            lat.append(wait)
+        for (lo, hi), run in zip(ranges, runs, strict=True):
+            finish = pending + run
+            if not math.isfinite(hi):  # nothing bounds it from above: every floor from the low end
+                hi = lo
+            poll = lo + share * (hi - lo)
+            while poll < finish:
+                poll += floor
+            lat.append(poll - finish)
         return statistics.median(lat)
 
-    best = min((0.1 * k for k in range(0, 41)), key=median_latency)
+    best = min((0.05 * k for k in range(21)), key=median_latency)
     p50 = median_latency(best)
     sdk = statistics.median(run_sdk(r, pending, make(i), seed=i)[1] for i, r in enumerate(runs))
-    return {"curve": curve, "tasks": n, "best_margin_s": best, "p50_s": p50,
-            "sdk_p50_s": sdk, "p50_ratio": p50 / sdk,
-            "fitted": sum(e is not None for e in errors)}
+    widths = [hi - lo for lo, hi in ranges if math.isfinite(hi)]
+    return {"curve": curve, "tasks": n, "best_share": round(best, 2), "p50_s": p50, "sdk_p50_s": sdk,
+            "p50_ratio": p50 / sdk, "width_p50_s": statistics.median(widths)}
+
+
+CAP_VALUE = 0.99  # the publisher's display cap
+
+
+def ideal_poller(fractions: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85), curve: str = "irregular", n: int = 400,
+                 seed: int = 1, particles: int = 20000, floor: float = 5.0) -> dict:
+    """A reference poller for the irregular curve that knows exactly how the curve is made:
+    its shape, the 3-9 s gaps between publications, the ±3 % noise and the rounding, when the
+    run started, and the run to ±20 % (the history the schedule is given). It reads at these
+    ``fractions`` of the typical run (a floor apart at least), computes the posterior of the
+    finish from what it read (importance sampling: ``particles`` draws of the run and of the
+    publication times, each weighted by how likely it makes every reading, a value seen twice
+    being one publication), then polls once at the time that makes it likeliest to see the
+    finish within ``within_s`` (half the official SDK's median latency on the same tasks: the
+    goal), then every floor. ``share_within`` is the share of tasks seen that soon; the goal
+    needs half of them. What it lacks, as any poller does, is when each value it read was
+    published: only that it was after the previous poll (and at most 9 s before this one)."""
+    import numpy as np  # the package's own dependency; only this reference needs it
+
+    make = CURVES[curve]
+    runs = durations(n, seed=seed)
+    pending = 1.0
+    sdk = [run_sdk(r, pending, make(i), seed=i) for i, r in enumerate(runs)]
+    within = 0.5 * statistics.median(lat for _, lat in sdk)
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, run in enumerate(runs):
+        pub = make(i)
+        assert pub.gaps is not None
+        typical = run * math.exp(random.Random(i + 104729).uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD))
+        finish = pending + run
+        reads: list[float] = []
+        for share in fractions:
+            reads.append(max(pending + share * typical, reads[-1] + floor) if reads else pending + share * typical)
+        gets, seen = 0, []
+        for t in reads:
+            gets += 1
+            status, p = status_at(t, pending, run, pub)
+            if status == "SUCCEEDED":
+                out.append((gets, t - finish))
+                break
+            seen.append((t - pending, p))
+        else:
+            guess = typical * np.exp(-rng.uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD, particles))
+            steps = int(max(reads) / pub.gaps[0]) + 2
+            times = np.concatenate([np.zeros((particles, 1)),
+                                    np.cumsum(rng.uniform(*pub.gaps, (particles, steps)), axis=1)], axis=1)
+            weight = _reading_weights(guess, times, seen, pub)
+            aim = _likeliest_within(pending + guess, weight, within, earliest=reads[-1] + floor)
+            while True:
+                gets += 1
+                if aim >= finish:
+                    out.append((gets, aim - finish))
+                    break
+                aim += floor
+    gets_ratio = statistics.fmean(g for g, _ in out) / statistics.fmean(g for g, _ in sdk)
+    p50_ratio = statistics.median(lat for _, lat in out) / statistics.median(lat for _, lat in sdk)
+    return {"curve": curve, "fractions": list(fractions), "particles": particles, "within_s": within,
+            "gets_ratio": gets_ratio, "p50_ratio": p50_ratio,
+            "share_within": sum(lat <= within for _, lat in out) / len(out)}
+
+
+def _reading_weights(run, times, seen, pub):
+    """How likely each draw (a run, its publication times) makes the readings ``seen``."""
+    import numpy as np
+
+    half = 0.5 * 10.0 ** -pub.decimals
+    weight = np.ones(len(run))
+    rows = np.arange(len(run))
+    last_index, last_value = None, None
+    for elapsed, value in seen:
+        weight *= run > elapsed  # it was still running
+        index = (times <= elapsed).sum(axis=1) - 1  # the latest publication before the reading
+        f = np.minimum(1.0, times[rows, index] / run)
+        curve = _ease_in_out(f)
+        lo = -math.inf if value <= 0 else value - half
+        hi = math.inf if value >= CAP_VALUE else value + half
+        # the published value is the curve plus noise uniform in ±noise (none at the start), rounded
+        a = np.clip(lo - curve, -pub.noise, pub.noise)
+        b = np.clip(hi - curve, -pub.noise, pub.noise)
+        likely = np.where(f > 0, np.maximum(b - a, 0.0) / (2 * pub.noise), (lo <= curve) & (curve < hi))
+        if last_index is not None:  # the same publication read again shows the same value
+            likely = np.where(index == last_index, float(value == last_value), likely)
+        weight *= likely
+        last_index, last_value = index, value
+    return weight
+
+
+def _likeliest_within(finish, weight, within: float, earliest: float) -> float:
+    """The poll time at or after ``earliest`` most likely to come at most ``within`` after the finish."""
+    import numpy as np
+
+    if weight.sum() <= 0:
+        return earliest
+    order = np.argsort(finish)
+    at, mass = finish[order], np.cumsum(weight[order]) / weight.sum()
+    candidates = np.unique(np.concatenate([at, at + within]))
+    candidates = candidates[candidates >= earliest]
+    if len(candidates) == 0:
+        return earliest
+    caught = np.interp(candidates, at, mass) - np.interp(candidates - within, at, mass)
+    return float(candidates[int(np.argmax(caught))])
 
 
 def _weighted_finish(rows: list[tuple[float, float, float]]) -> float:
@@ -304,7 +411,13 @@ def dense_poller(curve: str = "irregular", interval: float = 5.0, band: float = 
 _INVERSE: dict[str, Callable[[float], float]] = {"irregular": SHAPES["ease_in_out"]}
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["dense"]:
+if __name__ == "__main__" and sys.argv[1:] == ["ideal"]:
+    dense = tuple(round(0.3 + 0.05 * k, 2) for k in range(13))  # every 5 % of the typical run (or floor)
+    for fractions in ((0.5, 0.75), (0.4, 0.6, 0.8), (0.3, 0.5, 0.7, 0.85), (0.3, 0.45, 0.6, 0.72, 0.82, 0.9), dense):
+        r = ideal_poller(fractions, particles=200_000 if len(fractions) > 6 else 20_000)  # more readings, more draws
+        print(f"reads at {fractions} of the typical run: gets {r['gets_ratio']:.2f} p50 {r['p50_ratio']:.2f} "
+              f"within {r['within_s']:.1f} s: {r['share_within']:.2f} of tasks")
+elif __name__ == "__main__" and sys.argv[1:] == ["dense"]:
     for interval in (5.0, 7.5, 10.0):
         for band in (0.7, 0.85):
             for margin in (0.0, 1.0, 2.0):
