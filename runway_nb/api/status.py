@@ -3,6 +3,8 @@ the watch engine load without pydantic)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 PENDING = "PENDING"
 THROTTLED = "THROTTLED"
 RUNNING = "RUNNING"
@@ -30,3 +32,26 @@ STATUS_ALIASES = {
 def normalize_status(value: object) -> str:
     text = str(value).strip().upper()
     return STATUS_ALIASES.get(text, text)
+
+
+class StatusChecks:
+    """What a task and a workflow invocation say of their status alike (mixed into both models)."""
+
+    if TYPE_CHECKING:  # the models declare the field; a mixin's annotation would not make one
+        status: str
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == CANCELLED

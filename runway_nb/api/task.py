@@ -17,6 +17,7 @@ from runway_nb.api.status import (  # re-exported: the statuses were first defin
     SUCCEEDED,
     TERMINAL,
     THROTTLED,
+    StatusChecks,
     normalize_status,
 )
 from runway_nb.errors import failure_hint
@@ -90,7 +91,7 @@ class Routing(BaseModel):
         return f"routed to {self.model}" + (f" ({reason})" if reason else "")
 
 
-class Task(BaseModel):
+class Task(StatusChecks, BaseModel):
     """A generation task as last seen, whatever provider it came from.
 
     ``progress`` is 0..1 or None; ``outputs`` are URLs (Runway's expire within 24-48 h);
@@ -124,22 +125,6 @@ class Task(BaseModel):
             if isinstance(routing, dict) and isinstance(routing.get("model"), str):
                 data = {**data, "routing": routing}
         return data
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TERMINAL
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == SUCCEEDED
-
-    @property
-    def failed(self) -> bool:
-        return self.status == FAILED
-
-    @property
-    def cancelled(self) -> bool:
-        return self.status == CANCELLED
 
     @property
     def known_status(self) -> bool:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from runway_nb.api import media
 from runway_nb.api.media import Prepared, ReadFile
+from runway_nb.api.status import StatusChecks
 from runway_nb.api.task import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, normalize_status
 from runway_nb.errors import ValidationError
 
@@ -173,7 +174,7 @@ class NodeError(BaseModel):
     node_name: str | None = Field(default=None, alias="nodeName")
 
 
-class WorkflowInvocation(BaseModel):
+class WorkflowInvocation(StatusChecks, BaseModel):
     """``GET /v1/workflow_invocations/{id}``: a run of a workflow, as last seen."""
 
     model_config = _LENIENT
@@ -203,22 +204,6 @@ class WorkflowInvocation(BaseModel):
         if data.get("nodeErrors") is None:
             out.pop("nodeErrors", None)
         return out
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TERMINAL
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status == SUCCEEDED
-
-    @property
-    def failed(self) -> bool:
-        return self.status == FAILED
-
-    @property
-    def cancelled(self) -> bool:
-        return self.status == CANCELLED
 
     @property
     def partial(self) -> bool:

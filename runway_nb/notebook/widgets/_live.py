@@ -31,7 +31,7 @@ import os
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 import anywidget
 import traitlets as t
@@ -203,6 +203,32 @@ def uninstall_hooks(ip: Any) -> None:
         with contextlib.suppress(ValueError):
             ip.events.unregister(event, fn)
     _hooked.discard(ip)
+
+
+def register_display(ipython: Any, types: tuple[type, ...], show: Callable[[Any], None]) -> bool:
+    """Display objects of ``types`` through ``show`` in a Jupyter kernel, with IPython's
+    ``ipython_display_formatter`` rather than a plain mimebundle formatter: an ``execute_result``
+    (``Out[n]``) cannot carry a display id, so a live view could never be replaced by its final
+    static output. Outside a kernel nothing is registered. Returns whether it registered."""
+    ip = ipython or get_ipython()
+    if not in_kernel(ip):
+        return False
+    install_hooks(ip)
+    formatter = ip.display_formatter.ipython_display_formatter
+    for cls in types:
+        formatter.for_type(cls, show)
+    return True
+
+
+def unregister_display(ipython: Any, types: tuple[type, ...]) -> None:
+    ip = ipython or get_ipython()
+    if ip is None:
+        return
+    formatter = ip.display_formatter.ipython_display_formatter
+    for cls in types:
+        with contextlib.suppress(KeyError):
+            formatter.pop(cls)
+    uninstall_hooks(ip)
 
 
 def pre_run_cell(*_: Any) -> None:
@@ -659,3 +685,16 @@ def new_display_id() -> str:
     import uuid
 
     return uuid.uuid4().hex
+
+
+ShownWidget = TypeVar("ShownWidget", bound=LiveWidget)
+
+
+def show(view: ShownWidget) -> ShownWidget:
+    """Show ``view``: the live widget in Jupyter; in a terminal or script, a blocking watch
+    with a one-line progress."""
+    if in_kernel(get_ipython()):
+        view._ipython_display_()
+    else:
+        view.watch()
+    return view

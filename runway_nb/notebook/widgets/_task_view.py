@@ -20,7 +20,6 @@ How it works (see ``_static.py`` for what ends up in the saved notebook):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
 import weakref
@@ -701,13 +700,7 @@ def display_handle(handle: AnyTaskHandle, **kwargs: Any) -> TaskView:
 
     ``kwargs`` (``save_to``, ``caption``) apply when the view is created.
     """
-    view = TaskView.for_handle(handle, **kwargs)
-    ip = live.get_ipython()
-    if live.in_kernel(ip):
-        view._ipython_display_()
-    else:
-        view.watch()
-    return view
+    return live.show(TaskView.for_handle(handle, **kwargs))
 
 
 def _format_handle(handle: AnyTaskHandle) -> None:
@@ -715,29 +708,11 @@ def _format_handle(handle: AnyTaskHandle) -> None:
 
 
 def register_formatters(ipython: Any = None) -> bool:
-    """Make ``TaskHandle``/``AsyncTaskHandle`` display as a TaskView in a Jupyter kernel.
-
-    Registered with IPython's ``ipython_display_formatter`` rather than as a plain mimebundle
-    formatter: an ``execute_result`` (``Out[n]``) cannot carry a display id, so it could never
-    be replaced by the final static output. Outside a kernel (terminal IPython) nothing is
-    registered and handles keep their one-line ``repr``. Returns whether it registered.
-    """
-    ip = ipython or live.get_ipython()
-    if not live.in_kernel(ip):
-        return False
-    live.install_hooks(ip)
-    formatter = ip.display_formatter.ipython_display_formatter
-    formatter.for_type(TaskHandle, _format_handle)
-    formatter.for_type(AsyncTaskHandle, _format_handle)
-    return True
+    """Make ``TaskHandle``/``AsyncTaskHandle`` display as a TaskView in a Jupyter kernel (see
+    :func:`runway_nb.notebook.widgets._live.register_display`). Outside a kernel (terminal
+    IPython) handles keep their one-line ``repr``. Returns whether it registered."""
+    return live.register_display(ipython, (TaskHandle, AsyncTaskHandle), _format_handle)
 
 
 def unregister_formatters(ipython: Any = None) -> None:
-    ip = ipython or live.get_ipython()
-    if ip is None:
-        return
-    formatter = ip.display_formatter.ipython_display_formatter
-    for cls in (TaskHandle, AsyncTaskHandle):
-        with contextlib.suppress(KeyError):
-            formatter.pop(cls)
-    live.uninstall_hooks(ip)
+    live.unregister_display(ipython, (TaskHandle, AsyncTaskHandle))

@@ -15,7 +15,6 @@ Browser -> kernel messages: ``view``, ``retry``, ``media`` (the bytes of output 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import weakref
 from collections.abc import Hashable, Mapping
@@ -302,13 +301,7 @@ class WorkflowView(LiveWidget):
 def display_run(run: AnyWorkflowRun) -> WorkflowView:
     """Show ``run``: the live widget in Jupyter; in a terminal or script, a synchronous watch with
     a one-line progress. Returns the (one per run) :class:`WorkflowView`."""
-    view = WorkflowView.for_run(run)
-    ip = live.get_ipython()
-    if live.in_kernel(ip):
-        view._ipython_display_()
-    else:
-        view.watch()
-    return view
+    return live.show(WorkflowView.for_run(run))
 
 
 def _format_run(run: AnyWorkflowRun) -> None:
@@ -317,22 +310,9 @@ def _format_run(run: AnyWorkflowRun) -> None:
 
 def register_workflow_formatters(ipython: Any = None) -> bool:
     """Make ``WorkflowRun``/``AsyncWorkflowRun`` display as a WorkflowView in a Jupyter kernel
-    (through ``ipython_display_formatter``, as task handles: the display needs an id)."""
-    ip = ipython or live.get_ipython()
-    if not live.in_kernel(ip):
-        return False
-    live.install_hooks(ip)
-    formatter = ip.display_formatter.ipython_display_formatter
-    formatter.for_type(WorkflowRun, _format_run)
-    formatter.for_type(AsyncWorkflowRun, _format_run)
-    return True
+    (as task handles do). Returns whether it registered."""
+    return live.register_display(ipython, (WorkflowRun, AsyncWorkflowRun), _format_run)
 
 
 def unregister_workflow_formatters(ipython: Any = None) -> None:
-    ip = ipython or live.get_ipython()
-    if ip is None:
-        return
-    formatter = ip.display_formatter.ipython_display_formatter
-    for cls in (WorkflowRun, AsyncWorkflowRun):
-        with contextlib.suppress(KeyError):
-            formatter.pop(cls)
+    live.unregister_display(ipython, (WorkflowRun, AsyncWorkflowRun))
