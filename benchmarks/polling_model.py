@@ -18,13 +18,18 @@ import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from runway_nb.api.task import Task
 from runway_nb.client.schedule import SHAPES, PollSchedule
 
+if TYPE_CHECKING:
+    import numpy as np
+
 STEP = 5.0  # Runway (and the simulator) publish progress no more often than every 5 s
+CAP_VALUE = 0.99  # progress reads at most this until the task finishes (as the simulator's)
 
 
 def _ease_in_out(f: float) -> float:
@@ -80,7 +85,7 @@ class Publisher:
         else:
             at, bump = max(0.0, elapsed), 0.0
         f = min(1.0, at / run)
-        return min(max(round(self.shape(f) + (bump if f > 0 else 0.0), self.decimals), 0.0), 0.99)
+        return min(max(round(self.shape(f) + (bump if f > 0 else 0.0), self.decimals), 0.0), CAP_VALUE)
 
 
 CURVES: dict[str, Callable[[int], Publisher]] = {
@@ -245,11 +250,8 @@ def informed_bound(curve: str = "irregular", n: int = 400, seed: int = 1, floor:
             "p50_ratio": p50 / sdk, "width_p50_s": statistics.median(widths)}
 
 
-CAP_VALUE = 0.99  # the publisher's display cap
-
-
-def ideal_poller(fractions: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85), curve: str = "irregular", n: int = 400,
-                 seed: int = 1, particles: int = 20000, floor: float = 5.0) -> dict:
+def ideal_poller(fractions: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85), n: int = 400, seed: int = 1,
+                 particles: int = 20000, floor: float = 5.0) -> dict:
     """A reference poller for the irregular curve that knows exactly how the curve is made:
     its shape, the 3-9 s gaps between publications, the ±3 % noise and the rounding, when the
     run started, and the run to ±20 % (the history the schedule is given). It reads at these
@@ -263,6 +265,7 @@ def ideal_poller(fractions: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85), curve: st
     published: only that it was after the previous poll (and at most 9 s before this one)."""
     import numpy as np  # the package's own dependency; only this reference needs it
 
+    curve = "irregular"  # the weights below know its shape, gaps and noise
     make = CURVES[curve]
     runs = durations(n, seed=seed)
     pending = 1.0
@@ -278,13 +281,14 @@ def ideal_poller(fractions: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85), curve: st
         reads: list[float] = []
         for share in fractions:
             reads.append(max(pending + share * typical, reads[-1] + floor) if reads else pending + share * typical)
-        gets, seen = 0, []
+        gets, seen = 0, []  # (seconds into the run, progress) of each reading
         for t in reads:
             gets += 1
             status, p = status_at(t, pending, run, pub)
             if status == "SUCCEEDED":
                 out.append((gets, t - finish))
                 break
+            assert p is not None  # the irregular curve always reports progress
             seen.append((t - pending, p))
         else:
             guess = typical * np.exp(-rng.uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD, particles))
@@ -306,7 +310,8 @@ def ideal_poller(fractions: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85), curve: st
             "share_within": sum(lat <= within for _, lat in out) / len(out)}
 
 
-def _reading_weights(run, times, seen, pub):
+def _reading_weights(run: np.ndarray, times: np.ndarray, seen: list[tuple[float, float]],
+                     pub: Publisher) -> np.ndarray:
     """How likely each draw (a run, its publication times) makes the readings ``seen``."""
     import numpy as np
 
@@ -332,7 +337,7 @@ def _reading_weights(run, times, seen, pub):
     return weight
 
 
-def _likeliest_within(finish, weight, within: float, earliest: float) -> float:
+def _likeliest_within(finish: np.ndarray, weight: np.ndarray, within: float, earliest: float) -> float:
     """The poll time at or after ``earliest`` most likely to come at most ``within`` after the finish."""
     import numpy as np
 
@@ -344,7 +349,7 @@ def _likeliest_within(finish, weight, within: float, earliest: float) -> float:
     candidates = candidates[candidates >= earliest]
     if len(candidates) == 0:
         return earliest
-    caught = np.interp(candidates, at, mass) - np.interp(candidates - within, at, mass)
+    caught = np.interp(candidates, at, mass, left=0.0) - np.interp(candidates - within, at, mass, left=0.0)
     return float(candidates[int(np.argmax(caught))])
 
 
@@ -385,7 +390,7 @@ def dense_poller(curve: str = "irregular", interval: float = 5.0, band: float = 
             if status == "SUCCEEDED":
                 out.append((gets, now - pending - run))
                 break
-            if p is not None and 0 < p < 0.99 and p != prev_p:
+            if p is not None and 0 < p < CAP_VALUE and p != prev_p:
                 slope = (inv(min(p + 1e-4, 1.0)) - inv(max(p - 1e-4, 0.0))) / 2e-4
                 spread = fit[1] if fit else typical
                 var = (now - prev_t) ** 2 / 12 + (0.03 / math.sqrt(3) * slope * spread) ** 2

@@ -517,6 +517,19 @@ def test_no_formatter_outside_a_kernel(ip_empty):
     assert register_formatters(ip_empty) is False
 
 
+def test_unregistering_hands_back_plain_reprs_and_the_cell_hooks_go_with_the_task_formatters(client, fake_kernel):
+    from runway_nb.notebook.widgets import unregister_formatters
+    from runway_nb.notebook.widgets._workflow_view import unregister_workflow_formatters
+
+    shows = fake_kernel.display_formatter.ipython_display_formatter
+    assert register_formatters(fake_kernel) is True
+    unregister_workflow_formatters(fake_kernel)  # the workflow views' alone: task views still need the hooks
+    assert fake_kernel.events.callbacks["post_run_cell"] and shows(i2v(client)) is True
+    unregister_formatters(fake_kernel)
+    assert not any(fake_kernel.events.callbacks.values())
+    assert not shows(i2v(client))  # a plain repr again
+
+
 def test_finished_handle_displays_static_only(client, fake_kernel):
     h = i2v(client)
     h.wait()

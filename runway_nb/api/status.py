@@ -37,7 +37,7 @@ def normalize_status(value: object) -> str:
 class StatusChecks:
     """What a task and a workflow invocation say of their status alike (mixed into both models)."""
 
-    if TYPE_CHECKING:  # the models declare the field; a mixin's annotation would not make one
+    if TYPE_CHECKING:  # for the type checker only: pydantic would make a mixin's annotation a (first, required) field
         status: str
 
     @property

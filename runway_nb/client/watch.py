@@ -258,7 +258,7 @@ class PollWatch(Generic[PolledT]):
         when the answer came; ``sent``: when its request left, when known (the server read the
         task between the two, which places a progress reading more closely)."""
         entry = self._entries.get(key)
-        event = self._settle(key, entry, task, lambda entry: now + entry.schedule.next_delay(task, now, sent))
+        event = self._settle(key, entry, task, lambda polled: now + polled.schedule.next_delay(task, now, sent))
         if entry is not None:
             shared = entry.shared
             shared.last, shared.read_at, shared.due = task, now, entry.due
@@ -301,10 +301,11 @@ def _known_finished(watch: PollWatch[PolledT], known: Callable[[Hashable], Polle
 
 
 @contextmanager
-def _telling(watch: PollWatch[PolledT], on_update: Callable[[PolledT], object] | None
+def _telling(watch: PollWatch[PolledT], on_update: Callable[[PolledT], object] | None, *, collect: bool = True
              ) -> Iterator[list[Awaitable[object]]]:
     """Tell ``on_update`` every reading of ``watch``, its own and those it takes in from another
-    watch of the task, for as long as the block runs; what it returns to be awaited is collected."""
+    watch of the task, for as long as the block runs; with ``collect``, what it returns to be
+    awaited is collected (for an async driver to await)."""
     told: list[Awaitable[object]] = []
     if on_update is None:
         yield told
@@ -313,7 +314,7 @@ def _telling(watch: PollWatch[PolledT], on_update: Callable[[PolledT], object] |
     def tell(event: Event[PolledT]) -> None:
         if isinstance(event, (Updated, Finished)):
             result = on_update(event.task)
-            if inspect.isawaitable(result):
+            if collect and inspect.isawaitable(result):
                 told.append(result)
 
     unsubscribe = watch.subscribe(tell)
@@ -332,7 +333,7 @@ def drive(watch: PollWatch[PolledT], poll: Callable[[Hashable], PolledT], *, clo
     retried later (:meth:`Watch.failed`). Raises :class:`WatchTimeout` at ``deadline``.
     ``on_update(task)`` is told every reading, as in :func:`drive_async` (nothing it returns is awaited).
     """
-    with _telling(watch, on_update):
+    with _telling(watch, on_update, collect=False):
         _sync_rounds(watch, poll, clock, deadline, tolerate_errors)
 
 

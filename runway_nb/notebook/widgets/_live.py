@@ -70,8 +70,11 @@ __all__ = [
     "post_run_cell",
     "pre_run_cell",
     "publish",
+    "register_display",
     "running_loop",
+    "show",
     "uninstall_hooks",
+    "unregister_display",
     "widget_frontend",
 ]
 
@@ -205,8 +208,8 @@ def uninstall_hooks(ip: Any) -> None:
     _hooked.discard(ip)
 
 
-def register_display(ipython: Any, types: tuple[type, ...], show: Callable[[Any], None]) -> bool:
-    """Display objects of ``types`` through ``show`` in a Jupyter kernel, with IPython's
+def register_display(ipython: Any, types: tuple[type, ...], display: Callable[[Any], None]) -> bool:
+    """Display objects of ``types`` through ``display`` in a Jupyter kernel, with IPython's
     ``ipython_display_formatter`` rather than a plain mimebundle formatter: an ``execute_result``
     (``Out[n]``) cannot carry a display id, so a live view could never be replaced by its final
     static output. Outside a kernel nothing is registered. Returns whether it registered."""
@@ -216,11 +219,13 @@ def register_display(ipython: Any, types: tuple[type, ...], show: Callable[[Any]
     install_hooks(ip)
     formatter = ip.display_formatter.ipython_display_formatter
     for cls in types:
-        formatter.for_type(cls, show)
+        formatter.for_type(cls, display)
     return True
 
 
-def unregister_display(ipython: Any, types: tuple[type, ...]) -> None:
+def unregister_display(ipython: Any, types: tuple[type, ...], *, unhook: bool) -> None:
+    """Undo :func:`register_display` for ``types``; ``unhook``: also remove the cell hooks, which
+    every live view relies on (only when nothing registered stays)."""
     ip = ipython or get_ipython()
     if ip is None:
         return
@@ -228,7 +233,8 @@ def unregister_display(ipython: Any, types: tuple[type, ...]) -> None:
     for cls in types:
         with contextlib.suppress(KeyError):
             formatter.pop(cls)
-    uninstall_hooks(ip)
+    if unhook:
+        uninstall_hooks(ip)
 
 
 def pre_run_cell(*_: Any) -> None:
