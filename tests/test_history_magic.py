@@ -223,6 +223,22 @@ def test_attach_pending_resumes_every_unfinished_task(ip, runway_session, sim_cl
     assert "No unfinished tasks" in capsys.readouterr().out
 
 
+def test_a_voice_sweep_resumed_after_a_restart_is_labelled_by_its_voices(ip, runway_session, make_sim,
+                                                                           journal, capsys) -> None:
+    # The journal keeps each task's body, whose voice is a preset object: the sweep read back
+    # from it names its voices as the one that was submitted did (the grid's row and column labels).
+    slow = make_sim(speed=1.0, pending_seconds=0.5, run_seconds=200.0, concurrency=10)
+    client = runway_session.use_client(Runway(provider="sim", simulator=slow))
+    sweep = ip.run_cell("%%runway -t text_to_speech --voice Maya,Arjun\nThe same line, twice.").result
+    assert isinstance(sweep, Sweep) and sweep.varying == ["voice"]
+    _new_kernel(runway_session, client)
+    capsys.readouterr()
+    pending = ip.run_cell("%runway attach --pending").result
+    assert isinstance(pending, Sweep) and pending.varying == ["voice"]
+    assert sorted(c["voice"] for c in pending.combos) == ["Arjun", "Maya"]
+    assert all(c["prompt"] == "The same line, twice." for c in pending.combos)
+
+
 def test_attach_pending_wait_keeps_the_save_choice_of_the_dead_kernel(ip, runway_session, make_sim, journal,
                                                                       tmp_path) -> None:
     slow = make_sim(speed=100.0, pending_seconds=0.5, run_seconds=100.0)

@@ -405,17 +405,6 @@ def pending_entries(session: Any = None) -> tuple[list[Any], list[tuple[Any, str
     return ok, skipped
 
 
-def _combo(entry: Any) -> dict[str, Any]:
-    p = entry.params or {}
-    combo: dict[str, Any] = {}
-    if p.get("promptText") is not None:
-        combo["prompt"] = p["promptText"]
-    for key in ("model", "ratio", "duration", "seed"):
-        if p.get(key) is not None:
-            combo[key] = p[key]
-    return combo
-
-
 def attach_pending(session: Any = None, *, save: SaveChoice = None) -> tuple[AnyTaskHandle | Sweep | None, list[str]]:
     """Resume watching every unfinished task of the journal (this provider and base URL).
 
@@ -425,7 +414,7 @@ def attach_pending(session: Any = None, *, save: SaveChoice = None) -> tuple[Any
     from runway_nb.client.archive import fetch, is_archived
     from runway_nb.errors import NotFoundError
     from runway_nb.notebook.session import get_session
-    from runway_nb.notebook.sweep import Sweep
+    from runway_nb.notebook.sweep import Sweep, combo_from_params
 
     session = session or get_session()
     entries, skipped = pending_entries(session)
@@ -441,7 +430,7 @@ def attach_pending(session: Any = None, *, save: SaveChoice = None) -> tuple[Any
             notes.append(f"task {entry.task_id}: the server no longer has it (deleted or cancelled elsewhere)")
             continue
         handles.append(handle)
-        combos.append(_combo(entry))
+        combos.append(combo_from_params(entry.params))
     client = session.client
     journal = _journal(session)
     unknown = [e for e in journal.entries(provider=client.provider, base_url=client.settings.base_url)

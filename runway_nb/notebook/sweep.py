@@ -306,6 +306,29 @@ def body_params(combo: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
     return params
 
 
+def combo_from_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The combination a task was made from, read back from its body params (a task attached by
+    id or resumed from the journal): what a grid labels its rows and columns with."""
+    p = params or {}
+    combo: dict[str, Any] = {}
+    if p.get("promptText") is not None:
+        combo["prompt"] = p["promptText"]
+    for key in ("model", "ratio", "duration", "seed"):
+        if p.get(key) is not None:
+            combo[key] = p[key]
+    voice = _voice_name(p.get("voice"))
+    if voice is not None:
+        combo["voice"] = voice
+    return combo
+
+
+def _voice_name(voice: Any) -> str | None:
+    """A speech task's voice as a label: a name, or a preset's id (``{"type": "runway-preset", "presetId": ...}``)."""
+    if isinstance(voice, dict):
+        voice = voice.get("presetId") or voice.get("id") or voice.get("name")
+    return voice if isinstance(voice, str) and voice else None
+
+
 @dataclass
 class Planned:
     """One combination, ready to submit: its endpoint, the create kwargs and a credit estimate."""

@@ -48,6 +48,7 @@ from runway_nb.client.watch import Finished, PollFailed, Watch, WatchEvent, driv
 from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
 from runway_nb.notebook.charges import handle_credits
+from runway_nb.notebook.sweep import combo_from_params
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._audio import WaveformTrait
@@ -177,27 +178,6 @@ def grid_layout(combos: Sequence[Mapping[str, Any]], varying: Sequence[str], *, 
             "columns": n_cols}
 
 
-def _combo_from_params(handle: Any) -> dict[str, Any]:
-    p = handle.params or {}
-    combo: dict[str, Any] = {}
-    if p.get("promptText") is not None:
-        combo["prompt"] = p["promptText"]
-    for key in ("model", "ratio", "duration", "seed"):
-        if p.get(key) is not None:
-            combo[key] = p[key]
-    voice = _voice_name(p.get("voice"))
-    if voice is not None:
-        combo["voice"] = voice
-    return combo
-
-
-def _voice_name(voice: Any) -> str | None:
-    """A speech task's voice as a label: a name, or a preset's id (``{"type": "runway-preset", "presetId": ...}``)."""
-    if isinstance(voice, dict):
-        voice = voice.get("presetId") or voice.get("id") or voice.get("name")
-    return voice if isinstance(voice, str) and voice else None
-
-
 # ---------------------------------------------------------------------- the widget
 class Grid(LiveWidget):
     """The tasks of a sweep side by side: live mini task views that become players, synced playback.
@@ -235,12 +215,13 @@ class Grid(LiveWidget):
             handles = list(sweep)
             if not all(isinstance(h, AnyTaskHandle) for h in handles):
                 raise TypeError("Grid needs a Sweep or a list of task handles")
-            sweep = Sweep(tasks=handles, combos=[_combo_from_params(h) for h in handles])
+            sweep = Sweep(tasks=handles, combos=[combo_from_params(h.params) for h in handles])
         super().__init__(**kwargs)
         self.sweep = sweep
         self.handles: list[AnyTaskHandle] = list(sweep.tasks)
         n = len(self.handles)
-        combos = [dict(c) for c in sweep.combos[:n]] + [_combo_from_params(h) for h in self.handles[len(sweep.combos):]]
+        read_back = [combo_from_params(h.params) for h in self.handles[len(sweep.combos):]]
+        combos = [dict(c) for c in sweep.combos[:n]] + read_back
         self._combos = combos
         self._relay: list[list[str]] = [[] for _ in range(n)]
         self._terminal: set[int] = set()
