@@ -517,7 +517,7 @@ def test_no_formatter_outside_a_kernel(ip_empty):
     assert register_formatters(ip_empty) is False
 
 
-def test_unregistering_hands_back_plain_reprs_and_the_cell_hooks_go_with_the_task_formatters(client, fake_kernel):
+def test_unregistering_hands_back_plain_reprs_and_the_cell_hooks_go_with_the_last_formatter(client, fake_kernel):
     from runway_nb.notebook.widgets import unregister_formatters
     from runway_nb.notebook.widgets._workflow_view import unregister_workflow_formatters
 

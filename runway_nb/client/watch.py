@@ -235,17 +235,17 @@ class PollWatch(Generic[PolledT]):
         shared = entry.shared
         entry.reads = shared.reads
         polled: PolledT = shared.last
-        self._emit(self._settle(key, entry, polled, lambda _entry: shared.due if shared.due is not None else now))
+        self._emit(self._settle(key, entry, polled, lambda _schedule: shared.due if shared.due is not None else now))
 
     def _settle(self, key: Hashable, entry: _Entry | None, polled: PolledT,
-                next_due: Callable[[_Entry], float]) -> Event[PolledT]:
-        """A reading of ``key``: it finished, or it is next due at ``next_due(entry)``."""
+                next_due: Callable[[PollSchedule], float]) -> Event[PolledT]:
+        """A reading of ``key``: it finished, or it is next due at ``next_due(its schedule)``."""
         if polled.finished:
             self._entries.pop(key, None)
             return Finished(key, polled)
         if entry is not None:
             entry.failures = 0
-            entry.due = next_due(entry)
+            entry.due = next_due(entry.schedule)
         return Updated(key, polled)
 
     # -- what polling found
@@ -258,7 +258,7 @@ class PollWatch(Generic[PolledT]):
         when the answer came; ``sent``: when its request left, when known (the server read the
         task between the two, which places a progress reading more closely)."""
         entry = self._entries.get(key)
-        event = self._settle(key, entry, task, lambda polled: now + polled.schedule.next_delay(task, now, sent))
+        event = self._settle(key, entry, task, lambda schedule: now + schedule.next_delay(task, now, sent))
         if entry is not None:
             shared = entry.shared
             shared.last, shared.read_at, shared.due = task, now, entry.due

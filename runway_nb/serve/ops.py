@@ -194,9 +194,9 @@ class TaskOps:
         except WatchTimeout:
             # The time is up: answer the task as it is now. A reading less than a floor old is
             # as fresh as the provider can tell (it updates a task no more often than that).
-            last = handle.state.shared
-            if last.last is not None and last.read_at is not None and clock.now() - last.read_at < floor:
-                task = last.last
+            shared = handle.state.shared
+            if shared.last is not None and shared.read_at is not None and clock.now() - shared.read_at < floor:
+                task = shared.last
             else:
                 task = await handle.refresh()
         if task.finished:

@@ -48,7 +48,7 @@ from runway_nb.client.watch import Finished, PollFailed, Watch, WatchEvent, driv
 from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
 from runway_nb.notebook.charges import handle_credits
-from runway_nb.notebook.sweep import combo_from_params
+from runway_nb.notebook.sweep import Sweep, combo_from_params
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._audio import WaveformTrait
@@ -209,8 +209,6 @@ class Grid(LiveWidget):
 
     def __init__(self, sweep: Any, *, rows: str | None = None, cols: str | None = None, max_height: int = 320,
                  watch: bool = True, **kwargs: Any):
-        from runway_nb.notebook.sweep import Sweep
-
         if not isinstance(sweep, Sweep):
             handles = list(sweep)
             if not all(isinstance(h, AnyTaskHandle) for h in handles):

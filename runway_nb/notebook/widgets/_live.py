@@ -208,6 +208,9 @@ def uninstall_hooks(ip: Any) -> None:
     _hooked.discard(ip)
 
 
+_displayed: set[type] = set()  # every type register_display has made display as a live view
+
+
 def register_display(ipython: Any, types: tuple[type, ...], display: Callable[[Any], None]) -> bool:
     """Display objects of ``types`` through ``display`` in a Jupyter kernel, with IPython's
     ``ipython_display_formatter`` rather than a plain mimebundle formatter: an ``execute_result``
@@ -220,12 +223,13 @@ def register_display(ipython: Any, types: tuple[type, ...], display: Callable[[A
     formatter = ip.display_formatter.ipython_display_formatter
     for cls in types:
         formatter.for_type(cls, display)
+    _displayed.update(types)
     return True
 
 
-def unregister_display(ipython: Any, types: tuple[type, ...], *, unhook: bool) -> None:
-    """Undo :func:`register_display` for ``types``; ``unhook``: also remove the cell hooks, which
-    every live view relies on (only when nothing registered stays)."""
+def unregister_display(ipython: Any, types: tuple[type, ...]) -> None:
+    """Undo :func:`register_display` for ``types``; the cell hooks go with the last of them (the
+    live views of the types still registered rely on them)."""
     ip = ipython or get_ipython()
     if ip is None:
         return
@@ -233,7 +237,7 @@ def unregister_display(ipython: Any, types: tuple[type, ...], *, unhook: bool) -
     for cls in types:
         with contextlib.suppress(KeyError):
             formatter.pop(cls)
-    if unhook:
+    if not any(cls in formatter.type_printers for cls in _displayed):
         uninstall_hooks(ip)
 
 

@@ -715,4 +715,4 @@ def register_formatters(ipython: Any = None) -> bool:
 
 
 def unregister_formatters(ipython: Any = None) -> None:
-    live.unregister_display(ipython, (TaskHandle, AsyncTaskHandle), unhook=True)
+    live.unregister_display(ipython, (TaskHandle, AsyncTaskHandle))

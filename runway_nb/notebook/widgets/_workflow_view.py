@@ -315,4 +315,4 @@ def register_workflow_formatters(ipython: Any = None) -> bool:
 
 
 def unregister_workflow_formatters(ipython: Any = None) -> None:
-    live.unregister_display(ipython, (WorkflowRun, AsyncWorkflowRun), unhook=False)  # the task formatters' go
+    live.unregister_display(ipython, (WorkflowRun, AsyncWorkflowRun))
