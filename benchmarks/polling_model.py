@@ -207,7 +207,7 @@ def informed_bound(curve: str = "irregular", n: int = 400, seed: int = 1, floor:
     serves all tasks best), then every floor. ``p50_ratio`` is against the official SDK's on
     the same tasks; ``width_p50_s``, the median width of the range. A reference, not a bound
     on pollers: a poller sees a few of these values, each known only within its poll window
-    (see :func:`ideal_poller`)."""
+    (see :func:`bayes_poller`)."""
     make = CURVES[curve]
     runs = durations(n, seed=seed)
     pending = 1.0
@@ -250,107 +250,194 @@ def informed_bound(curve: str = "irregular", n: int = 400, seed: int = 1, floor:
             "p50_ratio": p50 / sdk, "width_p50_s": statistics.median(widths)}
 
 
-def ideal_poller(fractions: tuple[float, ...] = (0.3, 0.5, 0.7, 0.85), n: int = 400, seed: int = 1,
-                 particles: int = 20000, floor: float = 5.0) -> dict:
-    """A reference poller for the irregular curve that knows exactly how the curve is made:
-    its shape, the 3-9 s gaps between publications, the ±3 % noise and the rounding, when the
-    run started, and the run to ±20 % (the history the schedule is given). It reads at these
-    ``fractions`` of the typical run (a floor apart at least), computes the posterior of the
-    finish from what it read (importance sampling: ``particles`` draws of the run and of the
-    publication times, each weighted by how likely it makes every reading, a value seen twice
-    being one publication), then polls once at the time that makes it likeliest to see the
-    finish within ``within_s`` (half the official SDK's median latency on the same tasks: the
-    goal), then every floor. ``share_within`` is the share of tasks seen that soon; the goal
+def bayes_poller(band: tuple[float, float] = (0.2, 0.8), reads: int = 10, cost: float = 0.15, n: int = 400,
+                 seed: int = 1, floor: float = 5.0, rtt: float = 0.05, grid: int = 241) -> dict:
+    """A reference poller for the irregular curve that knows exactly how the curve is made: its
+    shape, the 3-9 s gaps between publications, the ±3 % noise and the rounding, when the run
+    started, and that the run is within ±20 % of the typical one (log-uniform; the history the
+    schedule is given). After each reading it has the exact posterior of the run
+    (:class:`_RunPosterior`, on a grid) and plans the polls that follow (:func:`_first_poll`):
+    the most tasks seen within ``within_s`` of their finish (half the official SDK's median
+    latency, the goal), less ``cost`` for each GET the plan expects to make. Besides the plan's
+    polls it reads for information: first at ``band[0]`` of the typical run, then ``reads``
+    times through ``band`` of the run (as estimated so far, a floor apart at least), where the
+    curve is steepest and a value says most about the run; never if a reading would push the
+    plan's next poll later. ``share_within`` is the share of tasks seen that soon; the goal
     needs half of them. What it lacks, as any poller does, is when each value it read was
     published: only that it was after the previous poll (and at most 9 s before this one)."""
     import numpy as np  # the package's own dependency; only this reference needs it
 
-    curve = "irregular"  # the weights below know its shape, gaps and noise
+    curve = "irregular"  # the posterior below knows its shape, gaps and noise
     make = CURVES[curve]
     runs = durations(n, seed=seed)
     pending = 1.0
-    sdk = [run_sdk(r, pending, make(i), seed=i) for i, r in enumerate(runs)]
+    sdk = [run_sdk(r, pending, make(i), rtt=rtt, seed=i) for i, r in enumerate(runs)]
     within = 0.5 * statistics.median(lat for _, lat in sdk)
-    rng = np.random.default_rng(seed)
     out = []
     for i, run in enumerate(runs):
         pub = make(i)
-        assert pub.gaps is not None
         typical = run * math.exp(random.Random(i + 104729).uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD))
+        lo = max(math.log(10.0), math.log(typical) - TYPICAL_SPREAD)  # durations() draws 10-300 s
+        hi = min(math.log(300.0), math.log(typical) + TYPICAL_SPREAD)
+        posterior = _RunPosterior(np.exp(np.linspace(lo, hi, grid)), pub)
         finish = pending + run
-        reads: list[float] = []
-        for share in fractions:
-            reads.append(max(pending + share * typical, reads[-1] + floor) if reads else pending + share * typical)
-        gets, seen = 0, []  # (seconds into the run, progress) of each reading
-        for t in reads:
+        t, gets = _on_grid(pending + band[0] * typical), 0
+        while True:
             gets += 1
-            status, p = status_at(t, pending, run, pub)
+            status, p = status_at(t + rtt / 2, pending, run, pub)
             if status == "SUCCEEDED":
-                out.append((gets, t - finish))
+                out.append((gets, t + rtt - finish))
                 break
             assert p is not None  # the irregular curve always reports progress
-            seen.append((t - pending, p))
-        else:
-            guess = typical * np.exp(-rng.uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD, particles))
-            steps = int(max(reads) / pub.gaps[0]) + 2
-            times = np.concatenate([np.zeros((particles, 1)),
-                                    np.cumsum(rng.uniform(*pub.gaps, (particles, steps)), axis=1)], axis=1)
-            weight = _reading_weights(guess, times, seen, pub)
-            aim = _likeliest_within(pending + guess, weight, within, earliest=reads[-1] + floor)
-            while True:
-                gets += 1
-                if aim >= finish:
-                    out.append((gets, aim - finish))
-                    break
-                aim += floor
+            posterior.read(t - pending, p)
+            weight = posterior.weights()
+            cdf = np.cumsum(weight) / max(weight.sum(), 1e-300)
+            fraction = (t + floor - pending) / float(np.interp(0.5, cdf, posterior.runs))
+            if fraction < band[0]:
+                learn = max(floor, band[0] / fraction * (t + floor - pending) - (t - pending))
+            elif fraction <= band[1]:
+                learn = max(floor, (band[1] - band[0]) * (t + floor - pending) / fraction / reads)
+            else:
+                learn = math.inf
+            aim = _first_poll(pending + posterior.runs, weight, t, floor, within, cost)
+            t = _on_grid(t + learn if aim >= t + learn + floor else aim)
     gets_ratio = statistics.fmean(g for g, _ in out) / statistics.fmean(g for g, _ in sdk)
     p50_ratio = statistics.median(lat for _, lat in out) / statistics.median(lat for _, lat in sdk)
-    return {"curve": curve, "fractions": list(fractions), "particles": particles, "within_s": within,
+    return {"curve": curve, "band": list(band), "reads": reads, "cost": cost, "within_s": within,
             "gets_ratio": gets_ratio, "p50_ratio": p50_ratio,
             "share_within": sum(lat <= within for _, lat in out) / len(out)}
 
 
-def _reading_weights(run: np.ndarray, times: np.ndarray, seen: list[tuple[float, float]],
-                     pub: Publisher) -> np.ndarray:
-    """How likely each draw (a run, its publication times) makes the readings ``seen``."""
-    import numpy as np
+_GRID_S = 0.1  # the time grid of the posterior: publication times and the reference's polls
 
-    half = 0.5 * 10.0 ** -pub.decimals
-    weight = np.ones(len(run))
-    rows = np.arange(len(run))
-    last_index, last_value = None, None
-    for elapsed, value in seen:
-        weight *= run > elapsed  # it was still running
-        index = (times <= elapsed).sum(axis=1) - 1  # the latest publication before the reading
-        f = np.minimum(1.0, times[rows, index] / run)
+
+def _on_grid(t: float) -> float:
+    return round(round(t / _GRID_S) * _GRID_S, 6)
+
+
+class _RunPosterior:
+    """The posterior of an irregular task's run from its readings: a forward filter over the
+    run (``runs``, a grid) and the time of the latest publication before each reading (a
+    0.1-s grid). A reading either shows the publication the previous one saw (so the same
+    value) or a later one, the latest of those published since; publications come after gaps
+    uniform in ``pub.gaps``, each value is the shape plus uniform noise, rounded. Exact for the
+    irregular publisher up to the grids."""
+
+    def __init__(self, runs: np.ndarray, pub: Publisher):
+        import numpy as np
+
+        assert pub.gaps is not None
+        self.runs, self._pub, self._gaps = runs, pub, pub.gaps
+        self._at = np.array([0.0])  # the run's start publishes 0
+        self._alpha = np.full((len(runs), 1), 1.0 / len(runs))  # weight of (run, latest publication)
+        self._elapsed, self._value = 0.0, 0.0
+
+    def _outlives(self, gap):
+        """P(the gap to the next publication is longer than ``gap``)."""
+        import numpy as np
+
+        lo, hi = self._gaps
+        return np.clip((hi - gap) / (hi - lo), 0.0, 1.0)
+
+    def _gap_mass(self, gap):
+        import numpy as np
+
+        lo, hi = self._gaps
+        return np.where((gap >= lo - 1e-9) & (gap < hi - 1e-9), _GRID_S / (hi - lo), 0.0)
+
+    def _likelihood(self, value: float, at):
+        """P(reading ``value`` from a publication at ``at`` (seconds into the run) | each run)."""
+        import numpy as np
+
+        half, noise = 0.5 * 10.0 ** -self._pub.decimals, self._pub.noise
+        f = np.minimum(1.0, at[None, :] / self.runs[:, None])
         curve = _ease_in_out(f)
         lo = -math.inf if value <= 0 else value - half
         hi = math.inf if value >= CAP_VALUE else value + half
-        # the published value is the curve plus noise uniform in ±noise (none at the start), rounded
-        a = np.clip(lo - curve, -pub.noise, pub.noise)
-        b = np.clip(hi - curve, -pub.noise, pub.noise)
-        likely = np.where(f > 0, np.maximum(b - a, 0.0) / (2 * pub.noise), (lo <= curve) & (curve < hi))
-        if last_index is not None:  # the same publication read again shows the same value
-            likely = np.where(index == last_index, float(value == last_value), likely)
-        weight *= likely
-        last_index, last_value = index, value
-    return weight
+        a, b = np.clip(lo - curve, -noise, noise), np.clip(hi - curve, -noise, noise)
+        return np.where(f > 0, np.maximum(b - a, 0.0) / (2 * noise), float(value == 0.0))
+
+    def read(self, elapsed: float, value: float) -> None:
+        """Take in ``value``, read ``elapsed`` s into the run with the task still running."""
+        import numpy as np
+
+        at, alpha = self._at, self._alpha
+        alive = np.maximum(self._outlives(self._elapsed - at), 1e-300)
+        same = self._outlives(elapsed - at) / alive  # no publication since the previous reading
+        kept = same > 0
+        at_next = [at[kept]]
+        alpha_next = [alpha[:, kept] * same[kept] * float(value == self._value)]
+        first = math.floor(self._elapsed / _GRID_S + 1e-6) + 1
+        new = np.round(np.arange(first, math.floor(elapsed / _GRID_S + 1e-6) + 1) * _GRID_S, 6)
+        if len(new):
+            # density of a publication at each new time, from each latest one: the first gap
+            # (given it outlived the previous reading), then any number more
+            density = self._gap_mass(new[None, :] - at[:, None]) / alive[:, None]
+            for j in range(1, len(new)):
+                density[:, j] += density[:, :j] @ self._gap_mass(new[j] - new[:j])
+            latest = density * self._outlives(elapsed - new)[None, :]
+            at_next.append(new)
+            alpha_next.append((alpha @ latest) * self._likelihood(value, new))
+        at, alpha = np.concatenate(at_next), np.concatenate(alpha_next, axis=1)
+        alpha = alpha * (self.runs > elapsed)[:, None]  # still running
+        live = alpha.sum(axis=0) > 0
+        self._at, self._alpha = at[live], alpha[:, live]
+        if self._alpha.sum() > 0:
+            self._alpha /= self._alpha.sum()
+        self._elapsed, self._value = elapsed, value
+
+    def weights(self) -> np.ndarray:
+        """The posterior weight of each run in ``runs``."""
+        return self._alpha.sum(axis=1)
 
 
-def _likeliest_within(finish: np.ndarray, weight: np.ndarray, within: float, earliest: float) -> float:
-    """The poll time at or after ``earliest`` most likely to come at most ``within`` after the finish."""
+def posterior_ranks(n: int = 200, seed: int = 1, floor: float = 5.0, grid: int = 241) -> list[int]:
+    """A check of :class:`_RunPosterior`: reading each task every floor until a floor before its
+    finish, how many true runs fall in each tenth of their posterior. Even counts if it is right."""
+    import numpy as np
+
+    counts = [0] * 10
+    pending = 1.0
+    for i, run in enumerate(durations(n, seed=seed)):
+        pub = CURVES["irregular"](i)
+        typical = run * math.exp(random.Random(i + 104729).uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD))
+        lo = max(math.log(10.0), math.log(typical) - TYPICAL_SPREAD)
+        hi = min(math.log(300.0), math.log(typical) + TYPICAL_SPREAD)
+        posterior = _RunPosterior(np.exp(np.linspace(lo, hi, grid)), pub)
+        t = pending + floor
+        while t < pending + run - floor:
+            _, p = status_at(t, pending, run, pub)
+            assert p is not None
+            posterior.read(t - pending, p)
+            t = _on_grid(t + floor)
+        cdf = np.cumsum(posterior.weights())
+        counts[min(9, int(10 * float(np.interp(run, posterior.runs, cdf / cdf[-1]))))] += 1
+    return counts
+
+
+def _first_poll(finish: np.ndarray, weight: np.ndarray, after: float, floor: float, within: float,
+                cost: float, step: float = 0.05) -> float:
+    """The first poll (a floor after ``after`` at least) of the plan that sees the finish within
+    ``within`` most often, less ``cost`` per GET it expects (a GET is made while the task runs).
+    A dynamic programme over poll times on a ``step`` grid, polls a floor apart."""
     import numpy as np
 
     if weight.sum() <= 0:
-        return earliest
+        return after + floor
     order = np.argsort(finish)
     at, mass = finish[order], np.cumsum(weight[order]) / weight.sum()
-    candidates = np.unique(np.concatenate([at, at + within]))
-    candidates = candidates[candidates >= earliest]
-    if len(candidates) == 0:
-        return earliest
-    caught = np.interp(candidates, at, mass, left=0.0) - np.interp(candidates - within, at, mass, left=0.0)
-    return float(candidates[int(np.argmax(caught))])
+    polls = np.arange(after + floor, at[-1] + floor + step, step)
+    done = np.interp(polls, at, mass, left=0.0, right=1.0)  # P(finished by each poll)
+    caught = done - np.interp(polls - within, at, mass, left=0.0, right=1.0)
+    apart = round(floor / step)
+    value = np.zeros(len(polls))  # of the polls after one at each time
+    best_from = np.full(len(polls) + 1, -math.inf)  # best caught + value over polls from each on
+    for k in range(len(polls) - 1, -1, -1):
+        if done[k] < 1.0 - 1e-12:
+            later = best_from[k + apart] if k + apart < len(polls) else -math.inf
+            value[k] = (later if math.isfinite(later) else 0.0) - cost * (1.0 - done[k])
+        best_from[k] = max(caught[k] + value[k], best_from[k + 1])
+    return float(polls[int(np.argmax(caught + value))])
 
 
 def _weighted_finish(rows: list[tuple[float, float, float]]) -> float:
@@ -416,12 +503,13 @@ def dense_poller(curve: str = "irregular", interval: float = 5.0, band: float = 
 _INVERSE: dict[str, Callable[[float], float]] = {"irregular": SHAPES["ease_in_out"]}
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["ideal"]:
-    dense = tuple(round(0.3 + 0.05 * k, 2) for k in range(13))  # every 5 % of the typical run (or floor)
-    for fractions in ((0.5, 0.75), (0.4, 0.6, 0.8), (0.3, 0.5, 0.7, 0.85), (0.3, 0.45, 0.6, 0.72, 0.82, 0.9), dense):
-        r = ideal_poller(fractions, particles=200_000 if len(fractions) > 6 else 20_000)  # more readings, more draws
-        print(f"reads at {fractions} of the typical run: gets {r['gets_ratio']:.2f} p50 {r['p50_ratio']:.2f} "
-              f"within {r['within_s']:.1f} s: {r['share_within']:.2f} of tasks")
+if __name__ == "__main__" and sys.argv[1:] == ["bayes"]:
+    for band, reads in (((0.2, 0.8), 10), ((0.2, 0.8), 5), ((0.2, 0.8), 20), ((0.3, 0.7), 10), ((0.2, 0.9), 10),
+                        ((0.0, 1.0), 1000)):
+        r = bayes_poller(band, reads)
+        print(f"reads {reads} through {band} of the run: gets {r['gets_ratio']:.2f} p50 {r['p50_ratio']:.2f} "
+              f"within {r['within_s']:.1f} s: {r['share_within']:.2f} of tasks", flush=True)
+    print("true runs in each tenth of their posterior (even if the posterior is right):", posterior_ranks())
 elif __name__ == "__main__" and sys.argv[1:] == ["dense"]:
     for interval in (5.0, 7.5, 10.0):
         for band in (0.7, 0.85):

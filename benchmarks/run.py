@@ -109,10 +109,10 @@ def section_polling(cfg: dict, model_cfg: dict) -> dict:
            for name in polling_model.CURVES},
     }
     # References for the irregular curve: what knowing every published value, and when, gives
-    # (informed_bound); what a poller that knows how the curve is made gets (ideal_poller).
+    # (informed_bound); what a poller that knows how the curve is made gets (bayes_poller).
     irregular = out["other_curves_model"]["irregular"]
     irregular["informed_bound"] = polling_model.informed_bound(n=model_cfg["n"])
-    irregular["ideal_poller"] = polling_model.ideal_poller(n=model_cfg["n"])
+    irregular["bayes_poller"] = polling_model.bayes_poller(n=model_cfg["n"])
     return out
 
 
@@ -291,11 +291,11 @@ def _model_rows(results: dict) -> list[tuple[str, Any, Any, str, str]]:
     if bound is not None:
         rows.append(("Irregular curve, a reference estimator seeing every published value when it was "
                      "published: median latency, ratio to SDK", _fmt(bound), "1", "–", "–"))
-    ideal = "polling.other_curves_model.irregular.ideal_poller"
-    if _get(results, f"{ideal}.p50_ratio") is not None:
+    bayes = "polling.other_curves_model.irregular.bayes_poller"
+    if _get(results, f"{bayes}.p50_ratio") is not None:
         rows.append(("Irregular curve, a reference poller knowing how the curve is made: GETs / median "
-                     "latency, ratio to SDK", f"{_fmt(_get(results, f'{ideal}.gets_ratio'))} / "
-                     f"{_fmt(_get(results, f'{ideal}.p50_ratio'))}", "1 / 1", "–", "–"))
+                     "latency, ratio to SDK", f"{_fmt(_get(results, f'{bayes}.gets_ratio'))} / "
+                     f"{_fmt(_get(results, f'{bayes}.p50_ratio'))}", "1 / 1", "–", "–"))
     return rows
 
 
