@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from runway_nb.notebook.demo import positive_number  # light: the demo's heavy imports come when it runs
+
 __all__ = ["COMMANDS", "Command", "arg", "build_parser", "command", "main"]
 
 
@@ -101,16 +103,6 @@ def _port(text: str) -> int:
     return value
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return value
-
-
 _PROVIDERS = ("sim", "runway", "comet", "useapi", "makevid")
 
 
@@ -124,7 +116,7 @@ _PROVIDERS = ("sim", "runway", "comet", "useapi", "makevid")
         help="backend (default: $RUNWAY_NB_PROVIDER, else runway when a key is set, else sim)"),
     arg("--base-url", default=None, help="the provider's base URL, e.g. a simulator started with "
                                          "`python -m runway_nb.sim` (default: the provider's own)"),
-    arg("--sim-speed", type=_positive, default=None,
+    arg("--sim-speed", type=positive_number, default=None,
         help="with the in-process simulator: sim seconds per real second (default $RUNWAY_NB_SIM_SPEED or 1)"),
     arg("--retries", type=int, default=2, help="retries of a failed upstream read (default 2)"),
     arg("--outputs", default=None, metavar="DIR",

@@ -253,6 +253,21 @@ def test_cli_registers_demo() -> None:
     assert args.only == ["01"] and args.out == Path("x") and args.ratio == "1:1" and not args.allow_runway
 
 
+@pytest.mark.parametrize(("argv", "flag"), [(["demo", "--speed"], "--speed"), (["demo", "--timeout"], "--timeout"),
+                                           (["serve", "--sim-speed"], "--sim-speed")])
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "fast"])
+def test_speeds_and_timeouts_must_be_finite_numbers_above_0(argv: list[str], flag: str, value: str, capsys) -> None:
+    from runway_nb.cli import build_parser
+
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args([*argv, value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}: {value!r}" in err
+    assert ("not a number" if value == "fast" else "not a finite number above 0") in err
+    assert build_parser().parse_args([*argv, "2.5"]) is not None
+
+
 # ---------------------------------------------------------------------- the sample image
 def test_sample_image_is_small_and_matches_its_script() -> None:
     from runway_nb.data import sample_image

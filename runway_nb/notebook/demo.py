@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import functools
+import math
 import os
 import re
 import shlex
@@ -595,13 +596,14 @@ def refresh_committed(folder: Path, only: Sequence[str] | None = None, *, speed:
 # command line (runway-nb demo; python -m runway_nb.notebook.demo)
 # ---------------------------------------------------------------------------------------
 
-def _speed(text: str) -> float:
+def positive_number(text: str) -> float:
+    """An argparse type: a number above 0 (the command line's ``serve --sim-speed`` takes it too)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be > 0")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number above 0")
     return value
 
 
@@ -616,9 +618,9 @@ ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--model",), dict(help="the quickstart's text-to-image model (default gen4_image)")),
     (("--ratio",), dict(help="the quickstart's text-to-image ratio (default 1920:1080, or the model's "
                              "default when --model is given)")),
-    (("--speed",), dict(type=_speed, default=DEFAULT_SPEED,
+    (("--speed",), dict(type=positive_number, default=DEFAULT_SPEED,
                         help=f"simulator clock speed (default {DEFAULT_SPEED:g}x real time)")),
-    (("--timeout",), dict(type=_speed, default=300.0, help="seconds one cell may take (default 300)")),
+    (("--timeout",), dict(type=positive_number, default=300.0, help="seconds one cell may take (default 300)")),
     (("--no-html",), dict(action="store_true", help="skip the HTML export")),
     (("--notebooks",), dict(type=Path, metavar="DIR",
                             help="where the demo notebooks are (default: notebooks/ of a source checkout, "
