@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import warnings
 from typing import Any
 
@@ -17,6 +18,7 @@ from runway_nb.api.task import Task
 from runway_nb.api.workflow import Workflow, WorkflowInvocation
 from runway_nb.client.core import Runway
 from runway_nb.client.workflows import PartialRunWarning, WorkflowRun
+from runway_nb.notebook import posters
 from runway_nb.notebook.widgets import TaskView, WorkflowView, static_html, static_text, workflow_static_html
 from runway_nb.notebook.widgets._workflow_static import workflow_static_text
 from runway_nb.sim.workflows import SAMPLE_WORKFLOWS
@@ -130,6 +132,51 @@ def test_static_html_escapes_everything(client):
     assert html.count("&lt;img src=x onerror=alert(1)&gt;") >= 5
     view = WorkflowView(run)
     assert view.nodes[2]["outputs"] == []  # an unsafe URL never reaches the browser
+
+
+# ---------------------------------------------------------------------- without a kernel's loop
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_blocking_watch_piped_writes_a_line_per_new_state_then_the_nodes(client):
+    """As a task's: in a pipe or a file, ``\\r`` would glue every update onto one endless line."""
+    run = client.workflows.run(CHAIN.name)
+    out = io.StringIO()  # not a terminal
+    view = WorkflowView(run)  # no running loop: nothing starts until watch()
+    assert view.watch(file=out) is view
+    text = out.getvalue()
+    assert "\r" not in text and text.endswith("\n")
+    lines = text.splitlines()
+    status = [line for line in lines if line.startswith("workflow ")]
+    assert len(status) >= 2 and len(set(status)) == len(status), "a line only for a new state"
+    assert "SUCCEEDED" not in status[0] and "SUCCEEDED" in status[-1]
+    assert lines[len(status):] == workflow_static_text(run).splitlines()[1:]  # then one line per node
+    assert view.finished and view._poller is None
+
+
+def test_a_blocking_watch_on_a_terminal_rewrites_its_line(client):
+    run = client.workflows.run(CHAIN.name)
+    out = _Terminal()
+    WorkflowView(run).watch(file=out)
+    text = out.getvalue()
+    assert text.count("\r") >= 2 and "SUCCEEDED" in text.split("\r")[-1].splitlines()[0]
+
+
+def test_an_ended_runs_output_is_final_and_media_it_relayed_leave_their_posters(client):
+    run = client.workflows.run(CHAIN.name)
+    run.wait(timeout=60)
+    view = WorkflowView(run)
+    _, metadata = view._repr_mimebundle_()
+    assert metadata["runway_nb"] == {"final": True}  # saving may drop a widget view beside it
+    node = next(i for i, n in enumerate(view.nodes) if n["kind"] == "video")
+    url = view.nodes[node]["outputs"][0]
+    assert url.startswith("http") and posters.known("video", url=url) is None  # not fetched yet
+    reply, buffers = view._command_media({"node": node, "index": 0}, [])
+    assert reply == {"mime": "video/mp4"} and len(buffers) == 1 and buffers[0][4:8] == b"ftyp"
+    assert view._relayed
+    assert posters.known("video", url=url) is not None  # the static output embeds it, no second download
 
 
 # ---------------------------------------------------------------------- display in a kernel

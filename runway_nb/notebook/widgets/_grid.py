@@ -754,8 +754,8 @@ class Grid(LiveWidget):
                 and 0 <= index < len(self._relay[cell])):
             raise ValueError(f"no output {index!r} of cell {cell!r} to send")
         # chosen by index: the browser never names a URL to fetch
-        return self._fetch_media(self._relay[cell][index], self._shape[cell]["endpoint"], self.handles[cell],
-                                 lambda: self._twin(cell))
+        return self._fetch_media(self._relay[cell][index], self._shape[cell]["endpoint"], self.handles[cell].client,
+                                 lambda: self._twin(cell).client)
 
     def _command_media_status(self, args: dict[str, Any], _buffers: list[bytes]) -> Reply:
         self._take_verdicts(args, 256)

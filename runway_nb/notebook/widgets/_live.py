@@ -642,21 +642,21 @@ class LiveWidget(ChannelWidget):
         self._verdicts.extend(str(r) for r in results[:limit])
         return True
 
-    def _fetch_media(self, url: str, endpoint: str, handle: AnyTaskHandle,
-                     twin: Callable[[], AsyncTaskHandle]) -> Reply | Awaitable[Reply]:
-        """An output's bytes for the front end: ``{"mime"}`` + one buffer (never stored in a trait)."""
+    def _fetch_media(self, url: str, endpoint: str, client: Runway | AsyncRunway,
+                     async_client: Callable[[], AsyncRunway]) -> Reply | Awaitable[Reply]:
+        """An output's bytes for the front end: ``{"mime"}`` + one buffer (never stored in a trait).
+        ``client`` is the run's own; ``async_client`` gives the one to fetch with on the event loop."""
         if running_loop() is not None:
-            return self._fetch_media_async(url, endpoint, twin)
-        client = handle.client
+            return self._fetch_media_async(url, endpoint, async_client)
         if isinstance(client, AsyncRunway):
-            raise RuntimeError("an async handle's outputs can only be fetched on the event loop")
+            raise RuntimeError("an async run's outputs can only be fetched on the event loop")
         data, ctype = client.download_with_type(url)
         mime = media_mime(url, ctype, endpoint)
         posters.remember(url, data, mime)  # the static output shows these bytes' poster, with no second download
         return {"mime": mime}, [data]
 
-    async def _fetch_media_async(self, url: str, endpoint: str, twin: Callable[[], AsyncTaskHandle]) -> Reply:
-        data, ctype = await twin().client.download_with_type(url)
+    async def _fetch_media_async(self, url: str, endpoint: str, async_client: Callable[[], AsyncRunway]) -> Reply:
+        data, ctype = await async_client().download_with_type(url)
         mime = media_mime(url, ctype, endpoint)
         await asyncio.to_thread(posters.remember, url, data, mime)
         return {"mime": mime}, [data]

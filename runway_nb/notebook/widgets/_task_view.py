@@ -9,8 +9,7 @@ How it works (see ``_static.py`` for what ends up in the saved notebook):
   ``AsyncRunway`` per sync ``Runway``) on the handle's own ``PollSchedule``, and keeps the sync
   handle's ``.task`` current.
 - Without a running loop (terminal IPython, scripts) :meth:`TaskView.watch` waits synchronously
-  and prints a one-line progress: rewritten in place (``\\r``) on a terminal, one line per new
-  state when piped or written to a file (:class:`~runway_nb.notebook.status_line.StatusLine`).
+  and prints a one-line progress (``_run_view.py``: what the task and workflow views share).
 - Browser -> kernel messages: ``view`` (a view rendered), ``cancel``, ``retry``, ``again`` (Generate
   again: the session sends the request once more; the new task shows in the same cell), ``bytes`` (send
   me output ``index``: its URL does not load in this browser; the kernel downloads it through
@@ -21,12 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import weakref
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import traitlets as t
 
@@ -38,10 +36,10 @@ from runway_nb.client.watch import Finished, Updated, Watch, WatchEvent, drive_a
 from runway_nb.errors import failure_hint
 from runway_nb.notebook import posters
 from runway_nb.notebook.charges import handle_credits
-from runway_nb.notebook.status_line import StatusLine
 from runway_nb.notebook.widgets import _audio as audio
 from runway_nb.notebook.widgets import _live as live
-from runway_nb.notebook.widgets._live import WIDGET_MIME, Command, LiveWidget, Reply, async_twin
+from runway_nb.notebook.widgets._live import Command, Reply, async_twin
+from runway_nb.notebook.widgets._run_view import RunView
 from runway_nb.notebook.widgets._static import (
     caption_fields,
     output_shape,
@@ -59,7 +57,7 @@ VERDICT_TIMEOUT = 30.0  # seconds a rendered view has to report that the outputs
 _VIEWS: weakref.WeakValueDictionary[int, TaskView] = weakref.WeakValueDictionary()
 
 
-class TaskView(LiveWidget):
+class TaskView(RunView[Task]):
     """A live view of one Runway task: status, progress, time, Cancel, failure hint, and the
     outputs playing inline with a caption and Download buttons.
 
@@ -116,7 +114,6 @@ class TaskView(LiveWidget):
         if save_to is not None:
             handle.save_to = live.folder_arg(save_to)
         self._caption_arg = caption
-        self._poller: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._t0 = self._start_time()
         self._t_end: float | None = None
@@ -125,10 +122,8 @@ class TaskView(LiveWidget):
                                         typical_run=RUN_TIMES.typical(kind), run_spread=RUN_TIMES.spread(kind))
         self._relay_urls: list[str] = []
         self._shown: list[int] = []  # the task's output index of each output shown
-        self._terminal = False
         self._final_ready = False
         self._cancel_requested = False
-        self._relayed = False
         self._verdict_overdue = False
         self._next_poll: float | None = None
         self._poll_started: float | None = None  # when the poller started (before its first round ends)
@@ -180,21 +175,10 @@ class TaskView(LiveWidget):
             return view
         return cls(handle, **kwargs)
 
-    def watch(self, *, file: TextIO | None = None) -> TaskView:
-        """Start watching: in the background when an asyncio loop runs (Jupyter), otherwise
-        block until the task ends, printing a one-line progress to ``file`` (stdout)."""
-        if self._terminal:
-            return self
-        loop = live.running_loop()
-        if loop is not None:
-            if self._poller is None or self._poller.done():
-                self._poller = self._spawn(self._poll())
-                self._next_poll = None
-                self._poll_started = self._now()
-                self._track_due()
-            return self
-        self._watch_sync(file or sys.stdout)
-        return self
+    def _poller_started(self) -> None:
+        self._next_poll = None
+        self._poll_started = self._now()
+        self._track_due()
 
     def cancel(self) -> None:
         """Cancel the remote task (what the Cancel button does)."""
@@ -218,7 +202,7 @@ class TaskView(LiveWidget):
         super().close()
 
     def summary(self) -> str:
-        return static_text(self.handle, files=self._files_paths(), caption=self._caption_arg).splitlines()[0]
+        return self._plain_text().splitlines()[0]
 
     def static_html(self) -> str:
         """The static HTML of the current state (the durable output once the task ended)."""
@@ -249,22 +233,10 @@ class TaskView(LiveWidget):
 
     # ------------------------------------------------------------------ display
     def _static_data(self) -> dict[str, str]:
-        return {"text/plain": static_text(self.handle, files=self._files_paths(), caption=self._caption_arg),
-                "text/html": self.static_html()}
+        return {"text/plain": self._plain_text(), "text/html": self.static_html()}
 
-    def _text_outside_kernel(self) -> str:
-        return self.summary()
-
-    def _needs_watching(self) -> bool:
-        return not self._terminal
-
-    def _before_display(self) -> None:
-        self.catch_up()
-
-    def _display_kind(self, data: dict[str, Any]) -> str:
-        if WIDGET_MIME not in data:
-            return "static"
-        return "widget-final" if self._final_ready else "widget"
+    def _plain_text(self) -> str:
+        return static_text(self.handle, files=self._files_paths(), caption=self._caption_arg)
 
     def _widget_in_output(self) -> bool:
         """Whether outputs should carry the widget view, or only the static HTML.
@@ -547,37 +519,22 @@ class TaskView(LiveWidget):
         if ended:
             await self._terminal_async(ended[0])
 
-    def _watch_sync(self, out: TextIO) -> None:
-        # Rewritten in place on a terminal or in a notebook; one line per new state in a pipe or file.
-        status = StatusLine(out)
-        # What ends the progress line before other text follows: on a pipe every line ended already.
-        end_line = "\n" if status.in_place else ""
+    # ------------------------------------------------------------------ the blocking watch
+    def _wait(self, on_update: Callable[[Task], None]) -> Task | Coroutine[Any, Any, Task]:
+        return self.handle.wait(raise_on_failure=False, on_update=on_update)
 
-        def on_update(task: Task) -> None:
-            if not task.finished:
-                self._apply(task)
-                status.show(self._progress_line())
+    def _status_text(self) -> str:
+        return self._progress_line()
 
-        status.show(self._progress_line())
-        try:
-            if isinstance(self.handle, AsyncTaskHandle):
-                task = asyncio.run(self.handle.wait(raise_on_failure=False, on_update=on_update))
-            else:
-                task = self.handle.wait(raise_on_failure=False, on_update=on_update)
-        except KeyboardInterrupt:
-            out.write(f"{end_line}stopped watching; task {self.handle.id} still runs (handle.cancel() stops it)\n")
-            raise
-        except Exception as exc:
-            self._set_error(exc)
-            out.write(f"{end_line}{self.error}\n")
-            return
-        self._terminal_sync(task)
-        status.show(self._progress_line(), final=True)
-        text = static_text(self.handle, files=self._files_paths(), caption=self._caption_arg)
-        rest = text.splitlines()[1:]
-        if rest:
-            out.write("\n".join(rest) + "\n")
-        out.flush()
+    def _take_update(self, reading: Task) -> None:
+        if not reading.finished:
+            self._apply(reading)
+
+    def _take_end(self, reading: Task) -> None:
+        self._terminal_sync(reading)
+
+    def _still_running(self) -> str:
+        return f"task {self.handle.id} still runs (handle.cancel() stops it)"
 
     def _progress_line(self) -> str:
         status = self.status
@@ -664,7 +621,8 @@ class TaskView(LiveWidget):
         if args.get("purpose") != "download":
             self._relayed = True  # this browser cannot load the URL itself
         # chosen by index: the browser never names a URL to fetch
-        return self._fetch_media(self._relay_urls[index], self.endpoint, self.handle, self._async_handle)
+        return self._fetch_media(self._relay_urls[index], self.endpoint, self.handle.client,
+                                 lambda: self._async_handle().client)
 
     def _command_media_status(self, args: dict[str, Any], _buffers: list[bytes]) -> Reply:
         if self._take_verdicts(args, 64) and self._final_ready:

@@ -4,7 +4,8 @@ Built like the TaskView (``_task_view.py``, ``_live.py``): state lives in synced
 browser view (``js/workflow_view.js``) only renders them; a poller runs as an asyncio task on the
 kernel's loop (the cell returns at once) and watches the run through the watch engine, on the
 run's own poll schedule, through the async twin of its client; without a running loop
-:meth:`WorkflowView.watch` waits synchronously and prints a one-line progress. Displays carry
+:meth:`WorkflowView.watch` waits synchronously and prints a one-line progress (``_run_view.py``:
+what the task and workflow views share). Displays carry
 the widget plus the static HTML (``_workflow_static.py``) while the run runs, then only the
 static HTML, unless the browser could not load an output itself (the kernel relayed its bytes).
 
@@ -14,21 +15,19 @@ Browser -> kernel messages: ``view``, ``retry``, ``media`` (the bytes of output 
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import weakref
-from collections.abc import Hashable, Mapping
-from typing import Any, TextIO
+from collections.abc import Callable, Coroutine, Hashable, Mapping
+from typing import Any
 
 import traitlets as t
 
 from runway_nb.api.task import PENDING
 from runway_nb.api.workflow import NodeState, WorkflowInvocation
-from runway_nb.client.core import AsyncRunway
 from runway_nb.client.watch import Event, Finished, PollWatch, Updated, drive_async
 from runway_nb.client.workflows import AnyWorkflowRun, AsyncWorkflowRun, WorkflowRun
 from runway_nb.notebook.widgets import _live as live
-from runway_nb.notebook.widgets._live import WIDGET_MIME, Command, LiveWidget, Reply, media_mime
+from runway_nb.notebook.widgets._live import Command, Reply
+from runway_nb.notebook.widgets._run_view import RunView
 from runway_nb.notebook.widgets._static import status_note
 from runway_nb.notebook.widgets._workflow_static import node_media, workflow_static_html, workflow_static_text
 
@@ -46,7 +45,7 @@ def _node_trait(node: NodeState) -> dict[str, Any]:
             "error_code": (node.error.failure_code or "") if node.error is not None else ""}
 
 
-class WorkflowView(LiveWidget):
+class WorkflowView(RunView[WorkflowInvocation]):
     """A live view of one workflow run: its status and progress, then every node with its status
     and outputs (image, video, audio players) as they fill in, failed nodes flagged, the cost at the end.
 
@@ -77,9 +76,6 @@ class WorkflowView(LiveWidget):
             raise TypeError(f"WorkflowView needs a WorkflowRun or AsyncWorkflowRun, not {type(run).__name__}")
         super().__init__(**kwargs)
         self.run = run
-        self._poller: asyncio.Task[None] | None = None
-        self._terminal = False
-        self._relayed = False
         self._urls: list[list[str]] = []
         with self.hold_sync():
             self.run_id = run.id
@@ -102,18 +98,6 @@ class WorkflowView(LiveWidget):
             view.catch_up()
             return view
         return cls(run, **kwargs)
-
-    def watch(self, *, file: TextIO | None = None) -> WorkflowView:
-        """Start watching: in the background when an asyncio loop runs (Jupyter), otherwise
-        block until the run ends, printing a one-line progress to ``file`` (stdout)."""
-        if self._terminal:
-            return self
-        if live.running_loop() is not None:
-            if self._poller is None or self._poller.done():
-                self._poller = self._spawn(self._poll())
-            return self
-        self._watch_sync(file or sys.stdout)
-        return self
 
     def close(self) -> None:
         """Stop watching (the run goes on) and close the widget."""
@@ -167,6 +151,7 @@ class WorkflowView(LiveWidget):
         self._terminal = True
         self._apply()
         self.finished = True
+        self._final_ready = True  # the static output is the result: saving may drop the widget view
         self._unfollow()
         if self._displays:
             self._follow(keep_alive=False)
@@ -174,21 +159,10 @@ class WorkflowView(LiveWidget):
 
     # ------------------------------------------------------------------ display
     def _static_data(self) -> dict[str, str]:
-        return {"text/plain": workflow_static_text(self.run), "text/html": workflow_static_html(self.run)}
+        return {"text/plain": self._plain_text(), "text/html": workflow_static_html(self.run)}
 
-    def _text_outside_kernel(self) -> str:
-        return self.summary()
-
-    def _needs_watching(self) -> bool:
-        return not self._terminal
-
-    def _before_display(self) -> None:
-        self.catch_up()
-
-    def _display_kind(self, data: dict[str, Any]) -> str:
-        if WIDGET_MIME not in data:
-            return "static"
-        return "widget-final" if self._terminal else "widget"
+    def _plain_text(self) -> str:
+        return workflow_static_text(self.run)
 
     def _widget_in_output(self) -> bool:
         """The widget while the run runs; then only the static HTML, unless this browser could not
@@ -234,36 +208,22 @@ class WorkflowView(LiveWidget):
         if ended or self.run.finished:
             self._end()
 
-    def _watch_sync(self, out: TextIO) -> None:
-        width = 0
+    # ------------------------------------------------------------------ the blocking watch
+    def _wait(self, on_update: Callable[[WorkflowInvocation], None]
+              ) -> WorkflowInvocation | Coroutine[Any, Any, WorkflowInvocation]:
+        return self.run.wait(raise_on_failure=False, on_update=on_update)
 
-        def line(text: str) -> None:
-            nonlocal width
-            out.write("\r" + text.ljust(width))
-            out.flush()
-            width = max(width, len(text))
+    def _status_text(self) -> str:
+        return self.run.summary()
 
-        def on_update(_invocation: WorkflowInvocation) -> None:
-            self._apply()
-            line(self.run.summary())
+    def _take_update(self, reading: WorkflowInvocation) -> None:
+        self._apply()
 
-        line(self.run.summary())
-        try:
-            if isinstance(self.run, AsyncWorkflowRun):
-                asyncio.run(self.run.wait(raise_on_failure=False, on_update=on_update))
-            else:
-                self.run.wait(raise_on_failure=False, on_update=on_update)
-        except KeyboardInterrupt:
-            out.write(f"\nstopped watching; workflow run {self.run.id} still runs\n")
-            raise
-        except Exception as exc:
-            self._set_error(exc)
-            out.write(f"\n{self.error}\n")
-            return
+    def _take_end(self, reading: WorkflowInvocation) -> None:
         self._end()
-        line(self.run.summary())
-        out.write("\n" + "\n".join(workflow_static_text(self.run).splitlines()[1:]) + "\n")
-        out.flush()
+
+    def _still_running(self) -> str:
+        return f"workflow run {self.run.id} still runs"
 
     # ------------------------------------------------------------------ requests from the view
     def _commands(self) -> Mapping[str, Command]:
@@ -279,17 +239,7 @@ class WorkflowView(LiveWidget):
         endpoint = str(self.nodes[node].get("type") or "")
         if args.get("purpose") != "download":
             self._relayed = True  # this browser cannot load the URL itself
-        if live.running_loop() is not None:
-            return self._relay_async(url, endpoint)
-        client = self.run.client
-        if isinstance(client, AsyncRunway):
-            raise RuntimeError("an async run's outputs can only be fetched on the event loop")
-        data, ctype = client.download_with_type(url)
-        return {"mime": media_mime(url, ctype, endpoint)}, [data]
-
-    async def _relay_async(self, url: str, endpoint: str) -> Reply:
-        data, ctype = await self.run.to_async().client.download_with_type(url)
-        return {"mime": media_mime(url, ctype, endpoint)}, [data]
+        return self._fetch_media(url, endpoint, self.run.client, lambda: self.run.to_async().client)
 
     def _command_media_status(self, args: dict[str, Any], _buffers: list[bytes]) -> Reply:
         if self._take_verdicts(args, 256) and self._terminal:
