@@ -86,6 +86,12 @@ def _sdr_prores(video: bytes, profile: str) -> bytes:
     encoder_profile, pix_fmt = media.PRORES_PROFILES[profile]
     rate, width, height = media.video_rate_and_size(video)
     w, h = width - width % 2, height - height % 2  # 4:2:2 needs an even width
+
+    def to_prores(frame: VideoFrame) -> VideoFrame:
+        out = frame.reformat(width=w, height=h, format=pix_fmt, threads=1)
+        out.color_primaries = out.color_trc = 1  # ProRes writes the frame's tags into each frame header
+        return out
+
     buf = io.BytesIO()
     container = av.open(buf, mode="w", format="mov", options={"fflags": "+bitexact"})
     try:
@@ -98,15 +104,7 @@ def _sdr_prores(video: bytes, profile: str) -> bytes:
         cc.color_range = 1  # MPEG / limited
         cc.color_primaries = cc.color_trc = cc.colorspace = 1  # BT.709
         mux_audio = media.copy_audio_track(video, container)
-        for count, frame in enumerate(media.video_frames(video)):
-            out = frame.reformat(width=w, height=h, format=pix_fmt, threads=1)
-            out.color_primaries = out.color_trc = 1  # ProRes writes the frame's tags into each frame header
-            out.pts = count
-            out.time_base = cc.time_base
-            for packet in stream.encode(out):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        media.encode_frames(container, stream, map(to_prores, media.video_frames(video)))
         mux_audio()
     finally:
         container.close()

@@ -44,7 +44,7 @@ import io
 import math
 import random
 import struct
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, TypedDict
@@ -77,6 +77,7 @@ __all__ = [
     "add_audio_track",
     "copy_audio_track",
     "decode_image",
+    "encode_frames",
     "probe",
     "render_hdr_video",
     "render_image",
@@ -1565,6 +1566,13 @@ def render_hdr_video(source: bytes, *, transfer: HdrTransfer = "pq", prores_prof
             raise ValueError(f"prores_profile must be one of {', '.join(PRORES_PROFILES)}; got {prores_profile!r}")
         profile, pix_fmt = PRORES_PROFILES[prores_profile]
         codec, options = "prores_ks", {"profile": profile}
+
+    def to_hdr(frame: VideoFrame) -> VideoFrame:
+        frame = _hdr_frame(frame, w, h, transfer, pix_fmt if pix_fmt.endswith("10le") else "yuv420p10le")
+        if pix_fmt != frame.format.name:
+            frame = frame.reformat(format=pix_fmt, interpolation=_sws_flags(), threads=1)
+        return frame
+
     buf = io.BytesIO()
     container = av.open(buf, mode="w", format="mp4" if prores_profile is None else "mov",
                         options={"fflags": "+bitexact"})
@@ -1582,20 +1590,24 @@ def render_hdr_video(source: bytes, *, transfer: HdrTransfer = "pq", prores_prof
         cc.color_trc = HDR_TRC[transfer]
         cc.colorspace = HDR_COLORSPACE_BT2020NC
         mux_audio = copy_audio_track(data, container)
-        for count, frame in enumerate(video_frames(data)):
-            frame = _hdr_frame(frame, w, h, transfer, pix_fmt if pix_fmt.endswith("10le") else "yuv420p10le")
-            if pix_fmt != frame.format.name:
-                frame = frame.reformat(format=pix_fmt, interpolation=_sws_flags(), threads=1)
-            frame.pts = count
-            frame.time_base = cc.time_base
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        encode_frames(container, stream, map(to_hdr, video_frames(data)))
         mux_audio()
     finally:
         container.close()
     return _faststart(buf.getvalue())
+
+
+def encode_frames(container: OutputContainer, stream: VideoStream, frames: Iterable[VideoFrame]) -> None:
+    """Encode ``frames`` into ``stream`` as one frame per tick of its time base, mux every packet
+    into ``container`` and flush the encoder (its last packets come only after the input ends)."""
+    time_base = stream.codec_context.time_base
+    for count, frame in enumerate(frames):
+        frame.pts = count
+        frame.time_base = time_base
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
 
 
 _MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "mp3float", "opus", "libopus", "ac3", "eac3", "alac", "flac"})

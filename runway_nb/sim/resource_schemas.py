@@ -1,4 +1,5 @@
-"""What the resource routes (workflows, routers, voices) share: request checks and cursor pages.
+"""What the resource routes (workflows, routers, voices) share: request checks, id look-ups and
+cursor pages.
 
 ``resource_schemas.json`` holds the request body schemas of those routes, copied from Runway's
 spec (``openapi-2024-11-06.json``; a test keeps the copy equal to the spec). Bodies are checked
@@ -12,16 +13,17 @@ import base64
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.resources import files
 from typing import Literal, TypeVar
 from urllib.parse import parse_qs, unquote
 
 from runway_nb.api.schema_validator import Issue, check
-from runway_nb.sim.messages import ApiError, JsonObject, SimRequest
+from runway_nb.sim.messages import ApiError, JsonObject, SimRequest, SimResponse, json_response
 from runway_nb.sim.messages import Issue as WireIssue
 
-__all__ = ["UUID_ANY", "UUID_V4", "SchemaName", "check_body", "check_id", "page", "page_params"]
+__all__ = ["UUID_ANY", "UUID_V4", "SchemaName", "check_body", "check_id", "find_by_id", "page", "page_params",
+           "page_response"]
 
 SchemaName = Literal["workflow_run", "router_create", "router_update", "generate_video", "generate_image",
                      "generate_audio", "voice_create", "voice_update", "voice_preview"]
@@ -80,6 +82,17 @@ def check_id(raw: str, pattern: re.Pattern[str] = UUID_V4) -> str:
     return value
 
 
+def find_by_id(items: Mapping[str, T], lock: threading.Lock, raw_id: str, *, missing: str,
+               pattern: re.Pattern[str] = UUID_V4) -> T:
+    """The item a path id names: 400 when the id breaks ``pattern``, 404 ``missing`` when no item has it."""
+    item_id = check_id(raw_id, pattern)
+    with lock:
+        item = items.get(item_id)
+    if item is None:
+        raise ApiError(404, missing)
+    return item
+
+
 def page_params(req: SimRequest) -> tuple[int, int]:
     """``(limit, offset)`` from ``?limit=&cursor=``; 400 for a limit outside 1-100 or a bad cursor."""
     query = parse_qs(req.query, keep_blank_values=True)
@@ -122,3 +135,11 @@ def page(items: Sequence[T], limit: int, offset: int) -> tuple[list[T], bool, st
     chunk = list(items[offset:offset + limit])
     more = offset + limit < len(items)
     return chunk, more, _encode_cursor(offset + limit) if more else None
+
+
+def page_response(req: SimRequest, items: Sequence[T], to_json: Callable[[T], JsonObject]) -> SimResponse:
+    """The page of ``items`` (already in list order) that ``req``'s ``?limit=&cursor=`` asks for, as
+    Runway answers a list: ``{"data", "hasMore", "nextCursor"}``."""
+    limit, offset = page_params(req)
+    chunk, more, cursor = page(items, limit, offset)
+    return json_response(200, {"data": [to_json(item) for item in chunk], "hasMore": more, "nextCursor": cursor})

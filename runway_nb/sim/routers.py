@@ -41,7 +41,7 @@ from runway_nb.sim.messages import (
     json_response,
     read_json_body,
 )
-from runway_nb.sim.resource_schemas import UUID_ANY, check_body, check_id, page, page_params
+from runway_nb.sim.resource_schemas import UUID_ANY, check_body, find_by_id, page_response
 from runway_nb.sim.state import ACTIVE, iso_z
 from runway_nb.sim.wire.official import credits_json
 
@@ -115,19 +115,12 @@ class RoutersApi:
 
     # ------------------------------------------------------------------ routers
     def _find(self, raw_id: str) -> Router:
-        router_id = check_id(raw_id, UUID_ANY)
-        with self._lock:
-            router = self._routers.get(router_id)
-        if router is None:
-            raise ApiError(404, "Model Router not found.")
-        return router
+        return find_by_id(self._routers, self._lock, raw_id, missing="Model Router not found.", pattern=UUID_ANY)
 
     def list_routers(self, req: SimRequest) -> SimResponse:
-        limit, offset = page_params(req)
         with self._lock:
             routers = sorted(self._routers.values(), key=lambda r: r.created_wall, reverse=True)
-        chunk, more, cursor = page(routers, limit, offset)
-        return json_response(200, {"data": [r.json() for r in chunk], "hasMore": more, "nextCursor": cursor})
+        return page_response(req, routers, Router.json)
 
     def create(self, req: SimRequest) -> SimResponse:
         body = read_json_body(req)
@@ -172,11 +165,9 @@ class RoutersApi:
 
     def list_requests(self, req: SimRequest, router_id: str) -> SimResponse:
         router = self._find(router_id)
-        limit, offset = page_params(req)
         with self._lock:
             entries = list(reversed(router.requests))
-        chunk, more, cursor = page(entries, limit, offset)
-        return json_response(200, {"data": chunk, "hasMore": more, "nextCursor": cursor})
+        return page_response(req, entries, lambda entry: entry)  # entries are kept as JSON already
 
     # ------------------------------------------------------------------ routed generation
     def generate(self, req: SimRequest, kind: str) -> SimResponse:

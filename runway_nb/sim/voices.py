@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from runway_nb.sim.context import SimContext
 from runway_nb.sim.inputs import InputResolver
 from runway_nb.sim.messages import (
-    ApiError,
     JsonObject,
     SimRequest,
     SimResponse,
@@ -31,7 +30,7 @@ from runway_nb.sim.messages import (
     json_response,
     read_json_body,
 )
-from runway_nb.sim.resource_schemas import check_body, check_id, page, page_params
+from runway_nb.sim.resource_schemas import check_body, find_by_id, page_response
 from runway_nb.sim.state import iso_z
 
 __all__ = ["PROCESSING_SECONDS", "SAMPLE_RATE", "VoicesApi", "speech_audio"]
@@ -107,20 +106,13 @@ class VoicesApi:
         return out
 
     def _find(self, raw_id: str) -> Voice:
-        voice_id = check_id(raw_id)
-        with self._lock:
-            voice = self._voices.get(voice_id)
-        if voice is None:
-            raise ApiError(404, "Voice not found.")
-        return voice
+        return find_by_id(self._voices, self._lock, raw_id, missing="Voice not found.")
 
     # ------------------------------------------------------------------ routes
     def list_voices(self, req: SimRequest) -> SimResponse:
-        limit, offset = page_params(req)
         with self._lock:
             voices = sorted(self._voices.values(), key=lambda v: v.created_sim, reverse=True)
-        chunk, more, cursor = page(voices, limit, offset)
-        return json_response(200, {"data": [self._json(v) for v in chunk], "hasMore": more, "nextCursor": cursor})
+        return page_response(req, voices, self._json)
 
     def create(self, req: SimRequest) -> SimResponse:
         body = read_json_body(req)
