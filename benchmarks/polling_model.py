@@ -250,7 +250,7 @@ def informed_bound(curve: str = "irregular", n: int = 400, seed: int = 1, floor:
             "p50_ratio": p50 / sdk, "width_p50_s": statistics.median(widths)}
 
 
-def bayes_poller(band: tuple[float, float] = (0.2, 0.8), reads: int = 10, cost: float = 0.15, n: int = 400,
+def bayes_poller(band: tuple[float, float] = (0.3, 0.9), reads: int = 8, cost: float = 0.05, n: int = 400,
                  seed: int = 1, floor: float = 5.0, rtt: float = 0.05, grid: int = 241) -> dict:
     """A reference poller for the irregular curve that knows exactly how the curve is made: its
     shape, the 3-9 s gaps between publications, the ±3 % noise and the rounding, when the run
@@ -504,11 +504,13 @@ _INVERSE: dict[str, Callable[[float], float]] = {"irregular": SHAPES["ease_in_ou
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["bayes"]:
-    for band, reads in (((0.2, 0.8), 10), ((0.2, 0.8), 5), ((0.2, 0.8), 20), ((0.3, 0.7), 10), ((0.2, 0.9), 10),
-                        ((0.0, 1.0), 1000)):
-        r = bayes_poller(band, reads)
-        print(f"reads {reads} through {band} of the run: gets {r['gets_ratio']:.2f} p50 {r['p50_ratio']:.2f} "
-              f"within {r['within_s']:.1f} s: {r['share_within']:.2f} of tasks", flush=True)
+    # The default plan was chosen on the tasks of seed 1 among 90 (bands, 5-12 readings, costs);
+    # seeds 2 and 3 are other tasks, to see how much of it is luck.
+    for band, reads, seed in (((0.3, 0.9), 8, 1), ((0.3, 0.9), 8, 2), ((0.3, 0.9), 8, 3), ((0.3, 0.9), 5, 1),
+                              ((0.2, 0.8), 10, 1), ((0.2, 0.8), 10, 2), ((0.0, 1.0), 1000, 1)):
+        r = bayes_poller(band, reads, seed=seed)
+        print(f"seed {seed}, {reads} readings through {band} of the run: gets {r['gets_ratio']:.2f} "
+              f"p50 {r['p50_ratio']:.2f}, within {r['within_s']:.1f} s: {r['share_within']:.2f} of tasks", flush=True)
     print("true runs in each tenth of their posterior (even if the posterior is right):", posterior_ranks())
 elif __name__ == "__main__" and sys.argv[1:] == ["dense"]:
     for interval in (5.0, 7.5, 10.0):
