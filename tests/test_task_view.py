@@ -342,6 +342,28 @@ def test_sync_watch_piped_writes_one_line_per_state(client):
     assert len(set(progress)) == len(progress), "a line only for a new state"
 
 
+def test_sync_watch_piped_adds_no_line_between_the_last_reading_and_the_end(client, monkeypatch):
+    """The wait tells its last reading, the end, to on_update too: that is no news for the
+    status line (the end is shown once archived), so no stale RUNNING line comes before it."""
+    h = i2v(client)
+    view = TaskView(h)
+    clock = iter(range(1000, 100_000, 7))
+    monkeypatch.setattr(view, "_now", lambda: float(next(clock)))  # every status line at another time
+
+    def wait(on_update):
+        on_update(Task(id=h.id, status="RUNNING", progress=0.5))
+        end = h.wait(raise_on_failure=False)
+        on_update(end)
+        return end
+
+    monkeypatch.setattr(view, "_wait", wait)
+    out = io.StringIO()
+    view.watch(file=out)
+    states = [("RUNNING" in line, "SUCCEEDED" in line) for line in out.getvalue().splitlines()
+              if line.startswith("runway ")]
+    assert states[-2:] == [(True, False), (False, True)] and states.count((True, False)) == 1, out.getvalue()
+
+
 def test_sync_watch_failure_line(client):
     h = i2v(client, prompt="forbidden")
     out = io.StringIO()

@@ -164,6 +164,21 @@ def test_a_blocking_watch_on_a_terminal_rewrites_its_line(client):
     assert text.count("\r") >= 2 and "SUCCEEDED" in text.split("\r")[-1].splitlines()[0]
 
 
+def test_a_view_refused_at_construction_is_collected_quietly(monkeypatch):
+    """ipywidgets closes a widget when it is collected, even one whose __init__ raised."""
+    import gc
+    import sys
+
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with pytest.raises(TypeError, match="WorkflowView needs a WorkflowRun"):
+        WorkflowView("not a run")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="TaskView needs a TaskHandle"):
+        TaskView("not a handle")  # type: ignore[arg-type]
+    gc.collect()
+    assert unraisable == []
+
+
 def test_an_ended_runs_output_is_final_and_media_it_relayed_leave_their_posters(client):
     run = client.workflows.run(CHAIN.name)
     run.wait(timeout=60)

@@ -53,6 +53,7 @@ __all__ = [
     "notebook_dir",
     "open_hint",
     "packaged_lessons",
+    "positive_number",
     "run_demo",
     "run_from_args",
 ]
@@ -597,7 +598,7 @@ def refresh_committed(folder: Path, only: Sequence[str] | None = None, *, speed:
 # ---------------------------------------------------------------------------------------
 
 def positive_number(text: str) -> float:
-    """An argparse type: a number above 0 (the command line's ``serve --sim-speed`` takes it too)."""
+    """An argparse type: a finite number above 0 (the command line's ``serve --sim-speed`` takes it too)."""
     try:
         value = float(text)
     except ValueError:

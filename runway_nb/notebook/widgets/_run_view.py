@@ -22,7 +22,7 @@ from runway_nb.notebook.widgets._live import WIDGET_MIME, LiveWidget
 __all__ = ["RunView"]
 
 Reading = TypeVar("Reading")  # what one poll of the run reads: a Task, a WorkflowInvocation
-View = TypeVar("View", bound="RunView[Any]")
+SomeRunView = TypeVar("SomeRunView", bound="RunView[Any]")
 
 
 class RunView(LiveWidget, Generic[Reading]):
@@ -53,6 +53,13 @@ class RunView(LiveWidget, Generic[Reading]):
     def _poller_started(self) -> None:
         """Called when :meth:`watch` started a poller."""
 
+    def _stop_poller(self) -> None:
+        """Cancel the poller, if one runs (safe on a view whose ``__init__`` did not finish:
+        ipywidgets closes such a view when it is collected)."""
+        poller: asyncio.Task[None] | None = self.__dict__.get("_poller")
+        if poller is not None and not poller.done():
+            poller.cancel()
+
     def _wait(self, on_update: Callable[[Reading], None]) -> Reading | Coroutine[Any, Any, Reading]:
         """The run object's own ``wait`` to its end (a coroutine for an async one)."""
         raise NotImplementedError
@@ -61,8 +68,9 @@ class RunView(LiveWidget, Generic[Reading]):
         """The blocking watch's status line."""
         raise NotImplementedError
 
-    def _take_update(self, reading: Reading) -> None:
-        """Show a reading the blocking wait took while the run runs."""
+    def _take_update(self, reading: Reading) -> bool:
+        """Show a reading the blocking wait took; whether the status line has news (the wait
+        also tells its last reading, the end, which :meth:`_take_end` shows)."""
         raise NotImplementedError
 
     def _take_end(self, reading: Reading) -> None:
@@ -78,7 +86,7 @@ class RunView(LiveWidget, Generic[Reading]):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ watching
-    def watch(self: View, *, file: TextIO | None = None) -> View:
+    def watch(self: SomeRunView, *, file: TextIO | None = None) -> SomeRunView:
         """Start watching: in the background when an asyncio loop runs (Jupyter), otherwise
         block until the run ends, printing a one-line progress to ``file`` (stdout)."""
         if self._terminal:
@@ -97,8 +105,8 @@ class RunView(LiveWidget, Generic[Reading]):
         end_line = "\n" if status.in_place else ""
 
         def on_update(reading: Reading) -> None:
-            self._take_update(reading)
-            status.show(self._status_text())
+            if self._take_update(reading):
+                status.show(self._status_text())
 
         status.show(self._status_text())
         try:

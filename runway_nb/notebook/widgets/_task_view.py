@@ -175,11 +175,6 @@ class TaskView(RunView[Task]):
             return view
         return cls(handle, **kwargs)
 
-    def _poller_started(self) -> None:
-        self._next_poll = None
-        self._poll_started = self._now()
-        self._track_due()
-
     def cancel(self) -> None:
         """Cancel the remote task (what the Cancel button does)."""
         self._request_cancel()
@@ -189,9 +184,7 @@ class TaskView(RunView[Task]):
 
         Safe on a view whose ``__init__`` did not finish (ipywidgets closes it when it is
         collected): only what was set up is torn down."""
-        poller: asyncio.Task[None] | None = self.__dict__.get("_poller")
-        if poller is not None and not poller.done():
-            poller.cancel()
+        self._stop_poller()
         self._unfollow()
         handle = self.__dict__.get("handle")
         if handle is not None and _VIEWS.get(id(handle)) is self:
@@ -223,8 +216,7 @@ class TaskView(RunView[Task]):
         """See :meth:`release_undisplayed`."""
         if self._displays:
             return
-        if self._poller is not None and not self._poller.done():
-            self._poller.cancel()
+        self._stop_poller()
         self._unfollow()
         if _VIEWS.get(id(self.handle)) is self:
             del _VIEWS[id(self.handle)]
@@ -280,8 +272,7 @@ class TaskView(RunView[Task]):
         """Take in an end the handle saw without this view (e.g. a blocking ``handle.wait()``)."""
         task = self.handle.task
         if not self._terminal and task is not None and task.finished:
-            if self._poller is not None and not self._poller.done():
-                self._poller.cancel()
+            self._stop_poller()
             self._terminal_sync(task)
 
     # ------------------------------------------------------------------ state
@@ -473,6 +464,11 @@ class TaskView(RunView[Task]):
             return False
         return self._now() > late_at
 
+    def _poller_started(self) -> None:
+        self._next_poll = None
+        self._poll_started = self._now()
+        self._track_due()
+
     def _track_due(self) -> None:
         due = self._next_poll if self._next_poll is not None else self._poll_started
         self._overdue_at = None if due is None else due + self._overdue_slack
@@ -526,9 +522,11 @@ class TaskView(RunView[Task]):
     def _status_text(self) -> str:
         return self._progress_line()
 
-    def _take_update(self, reading: Task) -> None:
-        if not reading.finished:
-            self._apply(reading)
+    def _take_update(self, reading: Task) -> bool:
+        if reading.finished:
+            return False  # the end: _take_end shows it once archived
+        self._apply(reading)
+        return True
 
     def _take_end(self, reading: Task) -> None:
         self._terminal_sync(reading)

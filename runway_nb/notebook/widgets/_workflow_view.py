@@ -100,12 +100,13 @@ class WorkflowView(RunView[WorkflowInvocation]):
         return cls(run, **kwargs)
 
     def close(self) -> None:
-        """Stop watching (the run goes on) and close the widget."""
-        if self._poller is not None and not self._poller.done():
-            self._poller.cancel()
+        """Stop watching (the run goes on) and close the widget. Safe on a view whose ``__init__``
+        did not finish (ipywidgets closes it when it is collected)."""
+        self._stop_poller()
         self._unfollow()
-        if _VIEWS.get(id(self.run)) is self:
-            del _VIEWS[id(self.run)]
+        run = self.__dict__.get("run")
+        if run is not None and _VIEWS.get(id(run)) is self:
+            del _VIEWS[id(run)]
         super().close()
 
     def static_html(self) -> str:
@@ -121,8 +122,7 @@ class WorkflowView(RunView[WorkflowInvocation]):
     def catch_up(self) -> None:
         """Take in an end the run saw without this view (e.g. a blocking ``run.wait()``)."""
         if not self._terminal and self.run.finished:
-            if self._poller is not None and not self._poller.done():
-                self._poller.cancel()
+            self._stop_poller()
             self._end()
 
     # ------------------------------------------------------------------ state
@@ -216,8 +216,9 @@ class WorkflowView(RunView[WorkflowInvocation]):
     def _status_text(self) -> str:
         return self.run.summary()
 
-    def _take_update(self, reading: WorkflowInvocation) -> None:
+    def _take_update(self, reading: WorkflowInvocation) -> bool:
         self._apply()
+        return True
 
     def _take_end(self, reading: WorkflowInvocation) -> None:
         self._end()
