@@ -112,6 +112,21 @@ CURVES: dict[str, Callable[[int], Publisher]] = {
 TYPICAL_SPREAD = 0.2  # the typical run time known from history: the task's own, ± this much
 
 
+def typical_run(run: float, seed: int) -> float:
+    """The typical run time the history gives for a task of ``run`` s: its own, ± ``TYPICAL_SPREAD``
+    (log-uniform, deterministic per ``seed``)."""
+    return run * math.exp(random.Random(seed + 104729).uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD))
+
+
+def _possible_runs(typical: float, points: int) -> np.ndarray:
+    """The runs a ``typical`` run allows (``durations`` draws 10-300 s), log-spaced."""
+    import numpy as np
+
+    lo = max(math.log(10.0), math.log(typical) - TYPICAL_SPREAD)
+    hi = min(math.log(300.0), math.log(typical) + TYPICAL_SPREAD)
+    return np.exp(np.linspace(lo, hi, points))
+
+
 def status_at(t: float, pending: float, run: float, pub: Publisher) -> tuple[str, float | None]:
     if t < pending:
         return "PENDING", None
@@ -137,7 +152,7 @@ def run_ours(run: float, pending: float = 1.0, pub: Publisher | None = None, rtt
     """(GETs, latency, min gap between requests) for ``TaskHandle.wait``'s loop + ``PollSchedule``."""
     pub = pub or Publisher()
     rng = random.Random(seed + 7919)
-    typical = run * math.exp(random.Random(seed + 104729).uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD))
+    typical = typical_run(run, seed)
     # The watch engine tells the schedule when the create call was answered (here: at 0); the
     # handle, the typical run time of tasks like this one.
     sched = PollSchedule(floor=floor, rng=random.Random(seed), created=0.0, typical_run=typical,
@@ -278,12 +293,10 @@ def bayes_poller(band: tuple[float, float] = (0.3, 0.9), reads: int = 8, cost: f
     out = []
     for i, run in enumerate(runs):
         pub = make(i)
-        typical = run * math.exp(random.Random(i + 104729).uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD))
-        lo = max(math.log(10.0), math.log(typical) - TYPICAL_SPREAD)  # durations() draws 10-300 s
-        hi = min(math.log(300.0), math.log(typical) + TYPICAL_SPREAD)
+        typical = typical_run(run, i)
         believed = Publisher(_ease_in_out, gaps=believed_gaps or pub.gaps, decimals=pub.decimals,
                              noise=pub.noise if believed_noise is None else believed_noise)
-        posterior = _RunPosterior(np.exp(np.linspace(lo, hi, grid)), believed)
+        posterior = _RunPosterior(_possible_runs(typical, grid), believed)
         finish = pending + run
         t, gets = _on_grid(pending + band[0] * typical), 0
         while True:
@@ -296,11 +309,12 @@ def bayes_poller(band: tuple[float, float] = (0.3, 0.9), reads: int = 8, cost: f
             posterior.read(t - pending, p)
             weight = posterior.weights()
             cdf = np.cumsum(weight) / max(weight.sum(), 1e-300)
-            fraction = (t + floor - pending) / float(np.interp(0.5, cdf, posterior.runs))
+            likely_run = float(np.interp(0.5, cdf, posterior.runs))
+            fraction = (t + floor - pending) / likely_run  # of the run at the earliest next reading
             if fraction < band[0]:
-                learn = max(floor, band[0] / fraction * (t + floor - pending) - (t - pending))
+                learn = max(floor, band[0] * likely_run - (t - pending))
             elif fraction <= band[1]:
-                learn = max(floor, (band[1] - band[0]) * (t + floor - pending) / fraction / reads)
+                learn = max(floor, (band[1] - band[0]) * likely_run / reads)
             else:
                 learn = math.inf
             aim = _first_poll(pending + posterior.runs, weight, t, floor, within, cost)
@@ -413,10 +427,8 @@ def posterior_ranks(n: int = 600, seed: int = 1, floor: float = 5.0, grid: int =
     pending = 1.0
     for i, run in enumerate(durations(n, seed=seed)):
         pub = CURVES["irregular"](i)
-        typical = run * math.exp(random.Random(i + 104729).uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD))
-        lo = max(math.log(10.0), math.log(typical) - TYPICAL_SPREAD)
-        hi = min(math.log(300.0), math.log(typical) + TYPICAL_SPREAD)
-        posterior = _RunPosterior(np.exp(np.linspace(lo, hi, grid)), pub)
+        typical = typical_run(run, i)
+        posterior = _RunPosterior(_possible_runs(typical, grid), pub)
         stop = pending + random.Random(i + 15485863).uniform(0.3, 1.1) * typical
         t = pending + floor
         while t <= stop:
@@ -485,7 +497,7 @@ def dense_poller(curve: str = "irregular", interval: float = 5.0, band: float = 
     pending, out = 1.0, []
     for i, run in enumerate(runs):
         pub = CURVES[curve](i)
-        typical = run * math.exp(random.Random(i + 104729).uniform(-TYPICAL_SPREAD, TYPICAL_SPREAD))
+        typical = typical_run(run, i)
         t, gets, prev_t, prev_p = 2.0, 0, 0.0, None
         rows = [(0.0, 1.0, 1.0)]  # (shape⁻¹(p), time, weight): the start, somewhere in (0, 2]
         fit: tuple[float, float] | None = None

@@ -164,6 +164,19 @@ def test_a_blocking_watch_on_a_terminal_rewrites_its_line(client):
     assert text.count("\r") >= 2 and "SUCCEEDED" in text.split("\r")[-1].splitlines()[0]
 
 
+def test_both_run_views_provide_every_part_the_base_leaves_to_them():
+    """What RunView leaves to its views raises NotImplementedError there: each view has its own."""
+    import inspect
+
+    from runway_nb.notebook.widgets._run_view import RunView
+
+    left = [name for name, member in vars(RunView).items()
+            if inspect.isfunction(member) and "raise NotImplementedError" in inspect.getsource(member)]
+    assert {"_latest", "_poll", "_wait", "_take_update", "_take_end", "_still_running", "_plain_text"} <= set(left)
+    for view in (TaskView, WorkflowView):
+        assert [name for name in left if getattr(view, name) is getattr(RunView, name)] == [], view.__name__
+
+
 def test_a_view_refused_at_construction_is_collected_quietly(monkeypatch):
     """ipywidgets closes a widget when it is collected, even one whose __init__ raised."""
     import gc

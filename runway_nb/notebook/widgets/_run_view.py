@@ -15,21 +15,22 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TextIO, TypeVar
 
+from runway_nb.api.status import StatusChecks
 from runway_nb.notebook.status_line import StatusLine
 from runway_nb.notebook.widgets import _live as live
 from runway_nb.notebook.widgets._live import WIDGET_MIME, LiveWidget
 
 __all__ = ["RunView"]
 
-Reading = TypeVar("Reading")  # what one poll of the run reads: a Task, a WorkflowInvocation
+Reading = TypeVar("Reading", bound=StatusChecks)  # what one poll of the run reads: a Task, a WorkflowInvocation
 SomeRunView = TypeVar("SomeRunView", bound="RunView[Any]")
 
 
 class RunView(LiveWidget, Generic[Reading]):
-    """A live view of one run: see the module's docstring. Subclasses provide :meth:`summary`,
-    :meth:`catch_up`, :meth:`_poll` and the blocking watch's parts (:meth:`_wait`,
-    :meth:`_status_text`, :meth:`_take_update`, :meth:`_take_end`, :meth:`_still_running`,
-    :meth:`_plain_text`), and set ``_final_ready`` once the static output is final."""
+    """A live view of one run: see the module's docstring. Subclasses provide the methods that
+    raise ``NotImplementedError`` below (``tests/test_workflow_view.py`` checks that both views
+    do) and set ``_final_ready`` once the static output is final; they may refine
+    :meth:`summary` and :meth:`_status_text`."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -38,12 +39,8 @@ class RunView(LiveWidget, Generic[Reading]):
         self._relayed = False  # this browser could not load an output: the kernel sent its bytes
 
     # ------------------------------------------------------------------ what subclasses say
-    def summary(self) -> str:
-        """One line: what the run is and where it stands."""
-        raise NotImplementedError
-
-    def catch_up(self) -> None:
-        """Take in an end the run's object saw without this view (e.g. a blocking ``wait()``)."""
+    def _latest(self) -> Reading | None:
+        """The run's latest reading as its own object holds it (None before any)."""
         raise NotImplementedError
 
     async def _poll(self) -> None:
@@ -64,17 +61,13 @@ class RunView(LiveWidget, Generic[Reading]):
         """The run object's own ``wait`` to its end (a coroutine for an async one)."""
         raise NotImplementedError
 
-    def _status_text(self) -> str:
-        """The blocking watch's status line."""
-        raise NotImplementedError
-
     def _take_update(self, reading: Reading) -> bool:
         """Show a reading the blocking wait took; whether the status line has news (the wait
         also tells its last reading, the end, which :meth:`_take_end` shows)."""
         raise NotImplementedError
 
     def _take_end(self, reading: Reading) -> None:
-        """Show the end the blocking wait saw."""
+        """Show an end: the one a wait saw, or one the run's object holds (:meth:`catch_up`)."""
         raise NotImplementedError
 
     def _still_running(self) -> str:
@@ -85,7 +78,22 @@ class RunView(LiveWidget, Generic[Reading]):
         """The static ``text/plain`` output: the summary line, then what else there is to say."""
         raise NotImplementedError
 
+    def summary(self) -> str:
+        """One line: what the run is and where it stands."""
+        return self._plain_text().splitlines()[0]
+
+    def _status_text(self) -> str:
+        """The blocking watch's status line."""
+        return self.summary()
+
     # ------------------------------------------------------------------ watching
+    def catch_up(self) -> None:
+        """Take in an end the run's object saw without this view (e.g. a blocking ``wait()``)."""
+        latest = self._latest()
+        if not self._terminal and latest is not None and latest.finished:
+            self._stop_poller()
+            self._take_end(latest)
+
     def watch(self: SomeRunView, *, file: TextIO | None = None) -> SomeRunView:
         """Start watching: in the background when an asyncio loop runs (Jupyter), otherwise
         block until the run ends, printing a one-line progress to ``file`` (stdout)."""

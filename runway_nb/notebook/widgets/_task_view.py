@@ -194,9 +194,6 @@ class TaskView(RunView[Task]):
             self._retire(live.get_ipython(), live.current_cell["parent"])
         super().close()
 
-    def summary(self) -> str:
-        return self._plain_text().splitlines()[0]
-
     def static_html(self) -> str:
         """The static HTML of the current state (the durable output once the task ended)."""
         return static_html(self.handle, files=self._files_paths(), caption=self._caption_arg)
@@ -268,12 +265,8 @@ class TaskView(RunView[Task]):
         if self._final_ready and not self._retired:
             self._publish_displays()
 
-    def catch_up(self) -> None:
-        """Take in an end the handle saw without this view (e.g. a blocking ``handle.wait()``)."""
-        task = self.handle.task
-        if not self._terminal and task is not None and task.finished:
-            self._stop_poller()
-            self._terminal_sync(task)
+    def _latest(self) -> Task | None:
+        return self.handle.task
 
     # ------------------------------------------------------------------ state
     def _now(self) -> float:

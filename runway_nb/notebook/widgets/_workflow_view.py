@@ -119,11 +119,8 @@ class WorkflowView(RunView[WorkflowInvocation]):
     def __repr__(self) -> str:
         return f"<WorkflowView {self.summary()}>"
 
-    def catch_up(self) -> None:
-        """Take in an end the run saw without this view (e.g. a blocking ``run.wait()``)."""
-        if not self._terminal and self.run.finished:
-            self._stop_poller()
-            self._end()
+    def _latest(self) -> WorkflowInvocation | None:
+        return self.run.invocation
 
     # ------------------------------------------------------------------ state
     def _apply(self) -> None:
@@ -212,9 +209,6 @@ class WorkflowView(RunView[WorkflowInvocation]):
     def _wait(self, on_update: Callable[[WorkflowInvocation], None]
               ) -> WorkflowInvocation | Coroutine[Any, Any, WorkflowInvocation]:
         return self.run.wait(raise_on_failure=False, on_update=on_update)
-
-    def _status_text(self) -> str:
-        return self.run.summary()
 
     def _take_update(self, reading: WorkflowInvocation) -> bool:
         self._apply()
